@@ -1,0 +1,81 @@
+// The DSL's tokens. Keywords are reserved words: an identifier can never be
+// `state`, `param`, … (see src/ir/names.ts for the full reserved list).
+import { createToken, Lexer, type TokenType } from "chevrotain";
+
+// Identifiers are lexed loosely (`$`, leading `_`) so that the checker, not the
+// lexer, reports a name that breaks the strict pattern, with a clear message.
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_$][A-Za-z0-9_$]*/ });
+/** `σ` as in the essay; the visitor reads it as `sigmoid`. */
+export const Sigma = createToken({ name: "Sigma", pattern: /σ/ });
+
+function keyword(word: string): TokenType {
+  return createToken({ name: word[0]!.toUpperCase() + word.slice(1), pattern: new RegExp(word), longer_alt: Identifier });
+}
+export const Cell = keyword("cell");
+export const Size = keyword("size");
+export const Input = keyword("input");
+export const State = keyword("state");
+export const Param = keyword("param");
+export const Output = keyword("output");
+
+export const NumberLiteral = createToken({
+  name: "NumberLiteral",
+  pattern: /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/,
+});
+
+export const Prime = createToken({ name: "Prime", pattern: /['′]/ });
+export const Equals = createToken({ name: "Equals", pattern: /=/ });
+export const Tilde = createToken({ name: "Tilde", pattern: /~/ });
+export const Plus = createToken({ name: "Plus", pattern: /\+/ });
+export const Minus = createToken({ name: "Minus", pattern: /[-−]/ });
+/** Elementwise product: `*`, or the essay's `⊙` / `∗`. */
+export const Star = createToken({ name: "Star", pattern: /[*⊙∗]/ });
+export const Slash = createToken({ name: "Slash", pattern: /\// });
+/** Matrix-vector product: `@`, or the essay's `·`. */
+export const At = createToken({ name: "At", pattern: /[@·]/ });
+export const LParen = createToken({ name: "LParen", pattern: /\(/ });
+export const RParen = createToken({ name: "RParen", pattern: /\)/ });
+export const LBracket = createToken({ name: "LBracket", pattern: /\[/ });
+export const RBracket = createToken({ name: "RBracket", pattern: /\]/ });
+export const LCurly = createToken({ name: "LCurly", pattern: /\{/ });
+export const RCurly = createToken({ name: "RCurly", pattern: /\}/ });
+export const Comma = createToken({ name: "Comma", pattern: /,/ });
+export const Semicolon = createToken({ name: "Semicolon", pattern: /;/ });
+
+/** `# …` or `// …` to the end of the line; kept in a group so doc comments can be read. */
+export const Comment = createToken({ name: "Comment", pattern: /(?:#|\/\/)[^\n\r]*/, group: "comments" });
+export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /\s+/, group: Lexer.SKIPPED });
+
+export const allTokens: TokenType[] = [
+  WhiteSpace,
+  Comment,
+  Cell,
+  Size,
+  Input,
+  State,
+  Param,
+  Output,
+  Identifier,
+  Sigma,
+  NumberLiteral,
+  Prime,
+  Equals,
+  Tilde,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  At,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LCurly,
+  RCurly,
+  Comma,
+  Semicolon,
+];
+
+export const KEYWORDS = ["cell", "size", "input", "state", "param", "output"] as const;
+
+export const cellLexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false });

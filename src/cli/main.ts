@@ -1,0 +1,212 @@
+// `lstmc`: argument handling only. Every command calls the library, and every
+// failure ends as a located message and a non-zero exit, never a stack trace.
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.ts";
+import { loadSpecFile } from "../parse/load.ts";
+import { buildCell } from "../ir/build.ts";
+import { bindSizes, parseSizeList, SizeBindingError } from "../ir/bind.ts";
+import type { CellIR } from "../ir/types.ts";
+import { DataError, readRunRequest, writeRunResponse } from "../run/contract.ts";
+import { ENGINES } from "../run/engines.ts";
+import { randomRequest } from "../run/random-data.ts";
+import { gradcheck } from "../run/gradcheck.ts";
+
+const USAGE = `lstmc — a compiler for recurrent neural-network cells
+
+Usage:
+  lstmc check SPEC...                         report diagnostics (exit 1 on errors)
+  lstmc run SPEC --data FILE.json [--grad]    run a sequence through the cell (JSON on stdout)
+  lstmc run SPEC --example [--grad]           run on random parameters and inputs
+  lstmc gradcheck SPEC [--dims I=3,H=5] [--steps T] [--batch B] [--seed S]
+                                              compare backward with finite differences
+  lstmc convert SPEC --to json|lstm [--out FILE]
+                                              print the spec in the other syntax
+
+Options:
+  --engine NAME    engine for 'run': interp (default)
+  --dims LIST      size bindings, e.g. I=3,H=5
+  -h, --help       show this help
+  -v, --version    show the version
+
+SPEC is a .lstm file (the cell language) or a .json file (the same cell as JSON).
+`;
+
+export class UsageError extends Error {}
+
+/** Thrown when diagnostics have already been printed. */
+class ReportedFailure extends Error {}
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require("../../package.json") as { version: string }).version;
+}
+
+function printDiagnostics(diagnostics: readonly Diagnostic[], text: string | null): void {
+  for (const d of diagnostics) console.error(formatDiagnostic(d, text ?? undefined));
+}
+
+/** Loads, parses and checks a spec; prints its diagnostics; throws if it has errors. */
+export function loadCell(file: string): CellIR {
+  const loaded = loadSpecFile(file);
+  if (!loaded.value) {
+    printDiagnostics(loaded.diagnostics, loaded.text);
+    throw new ReportedFailure();
+  }
+  const built = buildCell(loaded.value);
+  printDiagnostics(built.diagnostics, loaded.text);
+  if (!built.ir || hasErrors(built.diagnostics)) throw new ReportedFailure();
+  return built.ir;
+}
+
+function positional(args: string[], what: string): string {
+  const [first, ...rest] = args;
+  if (!first) throw new UsageError(`missing ${what}`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
+  return first;
+}
+
+function integerOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${name} must be a positive whole number, not '${value}'`);
+  return Number(value);
+}
+
+function commandCheck(args: string[]): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length === 0) throw new UsageError("missing SPEC");
+  let failed = false;
+  for (const file of positionals) {
+    const loaded = loadSpecFile(file);
+    const diagnostics = loaded.value ? [...loaded.diagnostics, ...buildCell(loaded.value).diagnostics] : loaded.diagnostics;
+    printDiagnostics(diagnostics, loaded.text);
+    if (hasErrors(diagnostics)) failed = true;
+    else console.error(`${file}: ok${diagnostics.length > 0 ? ` (${diagnostics.length} warning${diagnostics.length === 1 ? "" : "s"})` : ""}`);
+  }
+  return failed ? 1 : 0;
+}
+
+async function commandRun(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      data: { type: "string" },
+      example: { type: "boolean" },
+      grad: { type: "boolean" },
+      engine: { type: "string", default: "interp" },
+      dims: { type: "string" },
+      steps: { type: "string" },
+      batch: { type: "string" },
+      seed: { type: "string" },
+    },
+  });
+  const file = positional(positionals, "SPEC");
+  const engine = ENGINES[values.engine!];
+  if (!engine) throw new UsageError(`unknown engine '${values.engine}' (available: ${Object.keys(ENGINES).join(", ")})`);
+  if (values.data === undefined && !values.example) throw new UsageError("give --data FILE.json or --example");
+  if (values.data !== undefined && values.example) throw new UsageError("give either --data or --example, not both");
+  const ir = loadCell(file);
+  let request;
+  if (values.example) {
+    const sizes = bindSizes(ir, parseSizeList(values.dims ?? ""));
+    request = randomRequest(ir, {
+      sizes,
+      batch: integerOption(values.batch, "batch", 1),
+      steps: integerOption(values.steps, "steps", 4),
+      seed: integerOption(values.seed, "seed", 1),
+    });
+  } else {
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(values.data!, "utf8"));
+    } catch (e) {
+      throw new DataError(`cannot read ${values.data}: ${(e as Error).message}`);
+    }
+    request = readRunRequest(ir, data);
+  }
+  const result = await engine.run(ir, request, values.grad ?? false);
+  process.stdout.write(`${JSON.stringify(writeRunResponse(result, result.grads))}\n`);
+  return 0;
+}
+
+function commandGradcheck(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      dims: { type: "string" },
+      steps: { type: "string" },
+      batch: { type: "string" },
+      seed: { type: "string" },
+      tolerance: { type: "string" },
+    },
+  });
+  const file = positional(positionals, "SPEC");
+  const ir = loadCell(file);
+  const sizes = bindSizes(ir, parseSizeList(values.dims ?? ""));
+  const steps = integerOption(values.steps, "steps", 3);
+  const batch = integerOption(values.batch, "batch", 2);
+  const seed = integerOption(values.seed, "seed", 1);
+  const tolerance = values.tolerance === undefined ? 1e-6 : Number(values.tolerance);
+  if (!(tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, not '${values.tolerance}'`);
+  const request = randomRequest(ir, { sizes, batch, steps, seed, uniformParams: true });
+  const checks = gradcheck(ir, request);
+  const dims = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
+  console.log(`gradcheck ${file} (${dims}, steps=${steps}, batch=${batch}, seed=${seed}): central differences, step 1e-6, tolerance ${tolerance}`);
+  const width = Math.max(...checks.map((c) => c.tensor.length), 6);
+  console.log(`${"tensor".padEnd(width)}  worst rel. error  worst abs. error`);
+  for (const c of checks) {
+    const flag = c.worstRelativeError > tolerance ? "  FAIL" : "";
+    console.log(`${c.tensor.padEnd(width)}  ${c.worstRelativeError.toExponential(2).padStart(16)}  ${c.worstAbsoluteError.toExponential(2).padStart(16)}${flag}`);
+  }
+  const failed = checks.filter((c) => c.worstRelativeError > tolerance);
+  console.log(failed.length === 0 ? "ok" : `${failed.length} tensor(s) above tolerance`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+export type CommandHandler = (args: string[]) => number | Promise<number>;
+
+/** Commands added by later stages (convert, compile) register here. */
+export const COMMANDS: Record<string, CommandHandler> = {
+  check: commandCheck,
+  run: commandRun,
+  gradcheck: commandGradcheck,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "-v" || command === "--version") {
+    console.log(version());
+    return 0;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    console.error(`lstmc: unknown command '${command}'\n\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    return await handler(rest);
+  } catch (e) {
+    if (e instanceof ReportedFailure) return 1;
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`lstmc ${command}: ${(e as Error).message}\nRun 'lstmc --help' for usage.`);
+      return 2;
+    }
+    if (e instanceof DataError || e instanceof SizeBindingError) {
+      console.error(`lstmc ${command}: error E${e instanceof DataError ? "402" : "401"}: ${e.message}`);
+      return 1;
+    }
+    console.error(`lstmc ${command}: internal error: ${(e as Error).message}\nThis is a bug in lstmc; please report it with the spec that caused it.`);
+    return 70;
+  }
+}

@@ -1,0 +1,90 @@
+// AST -> DSL text. Prints the canonical ASCII form, with exactly the
+// parentheses needed to give back the same tree when parsed again.
+import type { BinaryOp, DimAst, ExprAst, InitializerAst, SpecAst } from "./ast.ts";
+
+const PRECEDENCE: Record<BinaryOp, number> = { "+": 1, "-": 1, "*": 2, "/": 2, "@": 3 };
+const UNARY_PRECEDENCE = 4;
+const ATOM_PRECEDENCE = 5;
+
+function precedence(e: ExprAst): number {
+  if (e.kind === "binary") return PRECEDENCE[e.op];
+  if (e.kind === "neg") return UNARY_PRECEDENCE;
+  return ATOM_PRECEDENCE;
+}
+
+function wrap(text: string, needsParens: boolean): string {
+  return needsParens ? `(${text})` : text;
+}
+
+export function printNumber(value: number): string {
+  return String(value);
+}
+
+export function printExpr(e: ExprAst): string {
+  switch (e.kind) {
+    case "number":
+      return printNumber(e.value);
+    case "ref":
+      return e.next ? `${e.name}'` : e.name;
+    case "neg":
+      return `-${wrap(printExpr(e.operand), precedence(e.operand) < UNARY_PRECEDENCE)}`;
+    case "concat":
+      return `[${e.items.map(printExpr).join(", ")}]`;
+    case "call":
+      return `${e.fn}(${e.args.map(printExpr).join(", ")})`;
+    case "binary": {
+      const p = PRECEDENCE[e.op];
+      // Operators associate to the left, so a right operand of equal
+      // precedence keeps its parentheses: a - (b - c), and a + (b + c) too,
+      // since the tree, not just the value, must survive a round trip.
+      const left = wrap(printExpr(e.left), precedence(e.left) < p);
+      const right = wrap(printExpr(e.right), precedence(e.right) <= p);
+      return `${left} ${e.op} ${right}`;
+    }
+  }
+}
+
+export function printDim(d: DimAst, parentPrecedence = 0): string {
+  switch (d.kind) {
+    case "number":
+      return printNumber(d.value);
+    case "size":
+      return d.name;
+    case "binary": {
+      const p = d.op === "*" ? 2 : 1;
+      const text = `${printDim(d.left, p)} ${d.op} ${printDim(d.right, p + 1)}`;
+      return parentPrecedence > p ? `(${text})` : text;
+    }
+  }
+}
+
+export function printShape(shape: readonly DimAst[]): string {
+  return `[${shape.map((d) => printDim(d)).join(", ")}]`;
+}
+
+export function printInitializer(init: InitializerAst): string {
+  return init.args.length === 0 ? init.name : `${init.name}(${init.args.map(printNumber).join(", ")})`;
+}
+
+export function printEquationText(target: string, next: boolean, value: ExprAst): string {
+  return `${target}${next ? "'" : ""} = ${printExpr(value)}`;
+}
+
+/** The whole spec as a `.lstm` file. */
+export function printDsl(spec: SpecAst): string {
+  const lines: string[] = spec.doc.map((line) => (line.length > 0 ? `# ${line}` : "#"));
+  lines.push(`cell ${spec.name} {`);
+  for (const s of spec.sizes) lines.push(`  size ${s.name}${s.default === null ? "" : ` = ${printNumber(s.default)}`}`);
+  for (const i of spec.inputs) lines.push(`  input ${i.name}${printShape(i.shape)}`);
+  for (const s of spec.states) lines.push(`  state ${s.name}${printShape(s.shape)}${s.init === 0 ? "" : ` = ${printNumber(s.init)}`}`);
+  for (const p of spec.params) {
+    const shape = p.shape.length === 0 ? "" : printShape(p.shape);
+    lines.push(`  param ${p.name}${shape}${p.init ? ` ~ ${printInitializer(p.init)}` : ""}`);
+  }
+  if (spec.equations.length > 0) lines.push("");
+  for (const eq of spec.equations) lines.push(`  ${printEquationText(eq.target, eq.next, eq.value)}`);
+  if (spec.outputs.length > 0) lines.push("");
+  for (const o of spec.outputs) lines.push(`  output ${o.name} = ${printExpr(o.value)}`);
+  lines.push("}");
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,20 @@
+// The engines `lstmc run --engine` can use. Each takes the same request and
+// gives the same response shape, so they can be compared field by field.
+import type { CellIR } from "../ir/types.ts";
+import { forward, forwardBackward, type ForwardResult, type Gradients } from "../interp/interpret.ts";
+import type { RunRequest } from "./contract.ts";
+
+export interface Engine {
+  readonly name: string;
+  run(ir: CellIR, request: RunRequest, withGrads: boolean): Promise<ForwardResult & { grads: Gradients | null }>;
+}
+
+export const interpreterEngine: Engine = {
+  name: "interp",
+  async run(ir, request, withGrads) {
+    if (!withGrads) return { ...forward(ir, request.sizes, request.sequence), grads: null };
+    return forwardBackward(ir, request.sizes, request.sequence, request.upstream);
+  },
+};
+
+export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine };
