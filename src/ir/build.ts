@@ -54,7 +54,7 @@ const INITIALIZER_ARITY: Record<string, number> = {
 };
 
 function describe(kind: DeclKind): string {
-  return kind === "intermediate" ? "an intermediate" : `a ${kind}`;
+  return kind === "intermediate" || kind === "input" ? `an ${kind}` : `a ${kind}`;
 }
 
 function where(span: Span): string {
@@ -240,7 +240,6 @@ export function buildCell(spec: SpecAst): BuildResult {
   const leafNodes = new Map<string, NodeId>();
   const intermediateNodes = new Map<string, NodeId | null>();
   const nextNodes = new Map<string, NodeId | null>();
-  const used = new Set<string>();
   const add = (node: NewNode): NodeId => {
     const id = nodes.length;
     nodes.push({ ...node, id } as IrNode);
@@ -323,10 +322,8 @@ export function buildCell(spec: SpecAst): BuildResult {
         report(diagnostic("E109", `'${name}' is a size, which cannot be used as a value`, span));
         return null;
       case "intermediate":
-        used.add(name);
         return intermediateNodes.get(name) ?? null;
       default: {
-        used.add(name);
         const shape = shapes.get(name);
         if (!shape) return null;
         const existing = leafNodes.get(name);
@@ -366,6 +363,7 @@ export function buildCell(spec: SpecAst): BuildResult {
 
   // --- Unused declarations (warnings) ------------------------------------
   const liveIntermediates = liveNames(spec, nextEquations, intermediates);
+  const used = new Set([...spec.equations.map((e) => e.value), ...spec.outputs.map((o) => o.value)].flatMap(references).map((r) => r.name));
   for (const p of spec.params) if (!used.has(p.name)) report(diagnostic("W501", `parameter '${p.name}' is never used`, p.span));
   for (const i of spec.inputs) if (!used.has(i.name)) report(diagnostic("W502", `input '${i.name}' is never used`, i.span));
   for (const [name, eq] of intermediates) {

@@ -312,7 +312,8 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
     const last = lexed.tokens[lexed.tokens.length - 1];
     const where = atEnd ? endOf(text, last) : spans.fromToken(token);
     const found = atEnd ? "the end of the text" : JSON.stringify(token.image);
-    return { cst: null, comments: [], diagnostics: [diagnostic("E002", `${describeExpectation(error.message)}, found ${found}`, where)] };
+    const expectation = describeExpectation(error.message, error.context.ruleStack, atEnd ? null : token.tokenType.name);
+    return { cst: null, comments: [], diagnostics: [diagnostic("E002", `${expectation}, found ${found}`, where)] };
   }
   return { cst, comments: (lexed.groups["comments"] ?? []) as IToken[], diagnostics: [] };
 
@@ -326,7 +327,7 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
 }
 
 /** Chevrotain's messages name token types; say what the user would type instead. */
-function describeExpectation(message: string): string {
+function describeExpectation(message: string, ruleStack: readonly string[], foundToken: string | null): string {
   const names: Record<string, string> = {
     Identifier: "a name",
     NumberLiteral: "a number",
@@ -345,9 +346,11 @@ function describeExpectation(message: string): string {
   const expected = [...message.matchAll(/-->\s*([A-Za-z]+)\s*<--/g)].map((m) => m[1]!).filter((n) => n !== "EOF");
   const wanted = [...new Set(expected.map((n) => names[n] ?? n.toLowerCase()))];
   if (message.startsWith("Expecting token of type") && wanted.length > 0) return `expected ${wanted[0]}`;
-  if (message.includes("one of these possible Token sequences") || message.includes("Expecting: one of")) {
-    return "expected a declaration (size, input, state, param, output) or an equation";
-  }
+  const innermost = ruleStack[ruleStack.length - 1];
+  const startsStatement = foundToken === null || ["Identifier", "Size", "Input", "State", "Param", "Output", "Cell"].includes(foundToken);
+  if (innermost === "item" && !startsStatement) return "expected an operand or a new declaration or equation";
+  if (innermost === "item") return "expected a declaration (size, input, state, param, output) or an equation";
+  if (innermost && ["expression", "product", "matmul", "unary", "primary", "nameUse"].includes(innermost)) return "expected an expression";
   if (message.startsWith("Redundant input")) return "unexpected input";
   return "unexpected token";
 }
