@@ -40,7 +40,7 @@
 # Environment knobs:
 #   WEBGPU_CPU_DIR       where to unpack (default <repo>/.cache/webgpu-cpu)
 #   DEBIAN_MIRROR        mirror for the private backports source
-#                        (default http://deb.debian.org/debian)
+#                        (default: the system's own Debian mirror, read from its apt sources)
 #   WEBGPU_CPU_FORCE=1   re-download and re-unpack even if already there
 set -euo pipefail
 
@@ -58,7 +58,14 @@ die() { printf 'install-webgpu-cpu: ERROR: %s\n' "$*" >&2; exit 1; }
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="${WEBGPU_CPU_DIR:-$REPO_ROOT/.cache/webgpu-cpu}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The backports suite lives on the same mirror the system already uses.
+system_mirror() {
+  local uri
+  uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v -- '-security' | head -n 1)
+  [ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | grep -v -- '-security' | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' | head -n 1)
+  printf '%s' "$uri"
+}
+MIRROR="${DEBIAN_MIRROR:-$(system_mirror)}"
 ICD_JSON="$DEST/lvp_icd.json"
 STAMP="$DEST/mesa-version"
 MIN_MESA_MAJOR=25
@@ -128,6 +135,7 @@ else
     mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/sources.list.d"
     KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
     [ -f "$KEYRING" ] || sys_install debian-archive-keyring
+    [ -n "$MIRROR" ] || die "cannot find the system's Debian mirror in its apt sources; set DEBIAN_MIRROR"
     echo "deb [signed-by=$KEYRING] $MIRROR bookworm-backports main" > "$A/sources.list"
     APT_OPTS+=(-o "Dir::Etc::SourceList=$A/sources.list"
                -o "Dir::Etc::SourceParts=$A/sources.list.d"
