@@ -3,15 +3,16 @@
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.ts";
+import { hasErrors } from "../diagnostics/diagnostic.ts";
 import { loadSpecFile } from "../parse/load.ts";
 import { buildCell } from "../ir/build.ts";
 import { bindSizes, parseSizeList, SizeBindingError } from "../ir/bind.ts";
-import type { CellIR } from "../ir/types.ts";
 import { DataError, readRunRequest, writeRunResponse } from "../run/contract.ts";
 import { ENGINES } from "../run/engines.ts";
 import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
+import { loadCell, printDiagnostics, ReportedFailure, UsageError } from "./load-cell.ts";
+import { commandConvert } from "./convert.ts";
 
 const USAGE = `lstmc — a compiler for recurrent neural-network cells
 
@@ -33,31 +34,9 @@ Options:
 SPEC is a .lstm file (the cell language) or a .json file (the same cell as JSON).
 `;
 
-export class UsageError extends Error {}
-
-/** Thrown when diagnostics have already been printed. */
-class ReportedFailure extends Error {}
-
 function version(): string {
   const require = createRequire(import.meta.url);
   return (require("../../package.json") as { version: string }).version;
-}
-
-function printDiagnostics(diagnostics: readonly Diagnostic[], text: string | null): void {
-  for (const d of diagnostics) console.error(formatDiagnostic(d, text ?? undefined));
-}
-
-/** Loads, parses and checks a spec; prints its diagnostics; throws if it has errors. */
-export function loadCell(file: string): CellIR {
-  const loaded = loadSpecFile(file);
-  if (!loaded.value) {
-    printDiagnostics(loaded.diagnostics, loaded.text);
-    throw new ReportedFailure();
-  }
-  const built = buildCell(loaded.value);
-  printDiagnostics(built.diagnostics, loaded.text);
-  if (!built.ir || hasErrors(built.diagnostics)) throw new ReportedFailure();
-  return built.ir;
 }
 
 function positional(args: string[], what: string): string {
@@ -173,6 +152,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   check: commandCheck,
   run: commandRun,
   gradcheck: commandGradcheck,
+  convert: commandConvert,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { SpecAst } from "./ast.ts";
 import { parseDsl, type ParseResult } from "./dsl.ts";
+import { parseJsonSpec } from "./json.ts";
 
 export interface LoadedSpec extends ParseResult<SpecAst> {
   readonly file: string;
@@ -17,14 +18,9 @@ export function formatOf(file: string): SpecFormat {
 }
 
 export function parseSpecText(text: string, file: string, format: SpecFormat = formatOf(file)): ParseResult<SpecAst> {
-  if (format === "json") return jsonFrontEnd.parse(text, file);
+  if (format === "json") return parseJsonSpec(text, file);
   return parseDsl(text, file);
 }
-
-/** The JSON front end registers itself here, keeping this module free of a cycle. */
-export const jsonFrontEnd: { parse: (text: string, file: string) => ParseResult<SpecAst> } = {
-  parse: (_text, file) => ({ value: null, diagnostics: [diagnostic("E003", "JSON specs are not supported yet", { file, line: 1, column: 1, endLine: 1, endColumn: 2 })] }),
-};
 
 export function loadSpecFile(file: string): LoadedSpec {
   let text: string;

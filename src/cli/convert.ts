@@ -1,0 +1,45 @@
+// `lstmc convert SPEC --to json|lstm [--out FILE]`: the same cell in the other syntax.
+import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { printDsl } from "../parse/print-dsl.ts";
+import { printJson } from "../parse/print-json.ts";
+import type { SpecAst } from "../parse/ast.ts";
+import { loadCheckedSpec, UsageError } from "./load-cell.ts";
+
+const PRINTERS: Record<string, (spec: SpecAst) => string> = { json: printJson, lstm: printDsl };
+
+/** Only a checked spec is converted, so the output is always a cell that compiles. */
+export function commandConvert(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { to: { type: "string" }, out: { type: "string" } } });
+  const [file, extra] = positionals;
+  if (!file) throw new UsageError("missing SPEC");
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
+  const print = values.to === undefined ? undefined : PRINTERS[values.to];
+  if (!print) throw new UsageError(values.to === undefined ? "give --to json or --to lstm" : `--to must be json or lstm, not '${values.to}'`);
+  const text = print(loadCheckedSpec(file).spec);
+  if (values.out === undefined) {
+    process.stdout.write(text);
+    return 0;
+  }
+  try {
+    writeFileAtomically(values.out, text);
+  } catch (e) {
+    console.error(`lstmc convert: cannot write ${values.out}: ${(e as Error).message}`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Writes beside the target, then renames over it: a failure never leaves a half-written file. */
+function writeFileAtomically(file: string, text: string): void {
+  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    writeFileSync(temporary, text, { flag: "wx" });
+    renameSync(temporary, file);
+  } catch (e) {
+    rmSync(temporary, { force: true });
+    throw e;
+  }
+}

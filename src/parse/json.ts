@@ -1,0 +1,282 @@
+// JSON front end: text -> JSON tree (jsonc-parser) -> checked against
+// grammar/cell.schema.json (ajv) -> AST. The AST is built from the tree, not
+// from the parsed value, so every declaration keeps its position and a name
+// declared twice reaches the IR builder (E102) instead of being overwritten.
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
+import Ajv2020 from "ajv/dist/2020.js";
+import type { ErrorObject } from "ajv";
+import schema from "../../grammar/cell.schema.json" with { type: "json" };
+import { diagnostic, lineColumnAt, spanFromOffsets, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import type { DimAst, EquationAst, InitializerAst, InputAst, OutputAst, ParamAst, SizeAst, SpecAst, StateAst } from "./ast.ts";
+import { parseDimText, parseEquationText, parseExpressionText, type ParseResult, type TextOrigin } from "./dsl.ts";
+
+// ajv ships CommonJS whose default export TypeScript sees as the module object.
+const Ajv = Ajv2020 as unknown as typeof Ajv2020.default;
+const validateCell = new Ajv({ allErrors: true }).compile(schema);
+
+/** The top-level keys whose objects map names to declarations; only there may a key repeat. */
+const NAME_MAPS = new Set(["sizes", "inputs", "states", "params", "outputs"]);
+
+const SYNTAX_MESSAGES: Record<string, string> = {
+  InvalidSymbol: "unexpected character",
+  InvalidNumberFormat: "invalid number",
+  PropertyNameExpected: "expected a property name in double quotes",
+  ValueExpected: "expected a value",
+  ColonExpected: "expected ':'",
+  CommaExpected: "expected ','",
+  CloseBraceExpected: "expected '}'",
+  CloseBracketExpected: "expected ']'",
+  EndOfFileExpected: "expected the end of the file",
+  InvalidCommentToken: "comments are not allowed in JSON",
+  UnexpectedEndOfComment: "unterminated comment",
+  UnexpectedEndOfString: "unterminated string",
+  UnexpectedEndOfNumber: "unterminated number",
+  InvalidUnicode: "invalid \\u escape",
+  InvalidEscapeCharacter: "invalid escape character",
+  InvalidCharacter: "invalid character in a string",
+};
+
+/** Where JSON nodes sit in the text. */
+class Locator {
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {}
+
+  span(offset: number, length: number): Span {
+    return spanFromOffsets(this.file, this.text, offset, offset + Math.max(length, 1));
+  }
+
+  ofNode(node: Node): Span {
+    return this.span(node.offset, node.length);
+  }
+
+  /** A value inside a string: its text starts after the opening quote. */
+  insideString(node: Node): TextOrigin {
+    return { file: this.file, ...lineColumnAt(this.text, node.offset + 1) };
+  }
+}
+
+/** Parses a `.json` spec into its AST. Never throws on bad input: errors come back as diagnostics. */
+export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> {
+  const at = new Locator(file, text);
+  const syntaxErrors: ParseError[] = [];
+  const root = parseTree(text, syntaxErrors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  // Like the DSL parser, report only the first syntax error: the rest mostly follow from it.
+  const [firstError] = syntaxErrors;
+  if (firstError || !root) {
+    const d = firstError
+      ? diagnostic("E003", syntaxMessage(text, firstError), at.span(firstError.offset, firstError.length))
+      : diagnostic("E003", "expected a JSON object", at.span(0, 1));
+    return { value: null, diagnostics: [d] };
+  }
+  const shapeErrors = [...duplicateFields(root, at, false), ...schemaErrors(root, at)];
+  if (shapeErrors.length > 0) return { value: null, diagnostics: shapeErrors.sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column) };
+  return new SpecReader(at).spec(root);
+}
+
+function syntaxMessage(text: string, error: ParseError): string {
+  const trailingComma = /,\s*$/.test(text.slice(0, error.offset)) && /^[}\]]/.test(text.slice(error.offset));
+  if (trailingComma) return "trailing commas are not allowed in JSON";
+  return SYNTAX_MESSAGES[printParseErrorCode(error.error)] ?? "invalid JSON";
+}
+
+/** A repeated field is a schema error, except a repeated name, which the IR builder reports as E102. */
+function duplicateFields(node: Node, at: Locator, isNameMap: boolean): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const child of node.children ?? []) {
+    if (node.type !== "object") {
+      found.push(...duplicateFields(child, at, false));
+      continue;
+    }
+    const [key, value] = child.children ?? [];
+    if (!key || !value) continue;
+    const name = String(key.value);
+    if (!isNameMap && seen.has(name)) {
+      found.push(diagnostic("E004", `${pointerOf(child)}: duplicate property "${name}"`, at.ofNode(key)));
+    }
+    seen.add(name);
+    found.push(...duplicateFields(value, at, node.parent === undefined && NAME_MAPS.has(name)));
+  }
+  return found;
+}
+
+function schemaErrors(root: Node, at: Locator): Diagnostic[] {
+  if (validateCell(getNodeValue(root))) return [];
+  return readableErrors(validateCell.errors ?? []).map((e) => {
+    const path = e.keyword === "additionalProperties" ? `${e.instancePath}/${escapePointer(String(e.params.additionalProperty))}` : e.instancePath;
+    return diagnostic("E004", `${path === "" ? "(root)" : path}: ${reason(e)}`, locate(root, path, at));
+  });
+}
+
+/**
+ * A failed `oneOf` also fails each of its branches. When the value has the
+ * outline of one branch and fails deeper inside it, as {"uniform": [1]} does,
+ * report the deeper errors; otherwise report the `oneOf` alone, saying what the
+ * value may be, rather than one complaint per branch.
+ */
+function readableErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const dropped = new Set<ErrorObject>();
+  for (const choice of errors.filter((e) => e.keyword === "oneOf")) {
+    const branchErrors = errors.filter(
+      (e) => e !== choice && e.schemaPath.startsWith(`${choice.schemaPath}/`) && `${e.instancePath}/`.startsWith(`${choice.instancePath}/`),
+    );
+    const deeper = branchErrors.filter((e) => e.instancePath !== choice.instancePath);
+    for (const e of branchErrors) if (!deeper.includes(e)) dropped.add(e);
+    if (deeper.length > 0) dropped.add(choice);
+  }
+  return errors.filter((e) => !dropped.has(e));
+}
+
+const ALTERNATIVES: Record<string, string> = {
+  "#/$defs/initializer/oneOf":
+    'must be "zeros", "ones", "glorot", "xavier", "orthogonal", {"constant": value}, {"uniform": [low, high]} or {"normal": std}',
+  "#/$defs/dim/oneOf": 'must be a whole number or a dimension such as "H + I"',
+  "#/properties/sizes/additionalProperties/oneOf": "must be a positive whole number or null",
+};
+
+function reason(e: ErrorObject): string {
+  switch (e.keyword) {
+    case "required":
+      return `missing required property "${e.params.missingProperty}"`;
+    case "additionalProperties":
+      return `unknown property "${e.params.additionalProperty}"`;
+    case "oneOf":
+      return ALTERNATIVES[e.schemaPath] ?? "does not match any allowed form";
+    case "type":
+      return `must be ${typeName(String(e.params.type))}`;
+    default:
+      return e.message ?? "does not match the cell schema";
+  }
+}
+
+function typeName(type: string): string {
+  const names: Record<string, string> = { object: "an object", array: "an array", string: "a string", number: "a number", integer: "a whole number", null: "null" };
+  return type.split(",").map((t) => names[t] ?? t).join(" or ");
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+function pointerOf(node: Node): string {
+  const segments: string[] = [];
+  for (let n: Node | undefined = node; n?.parent; n = n.parent) {
+    const parent = n.parent;
+    if (parent.type === "property") continue;
+    if (parent.type === "array") segments.push(String(parent.children!.indexOf(n)));
+    else if (n.type === "property") segments.push(escapePointer(String(n.children?.[0]?.value)));
+  }
+  return `/${segments.reverse().join("/")}`;
+}
+
+/**
+ * The span for a JSON pointer: the property's key for an object or an array,
+ * the value itself for a scalar or a string.
+ */
+function locate(root: Node, pointer: string, at: Locator): Span {
+  let node = root;
+  for (const raw of pointer.split("/").slice(1)) {
+    const segment = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    const next = findNodeAtLocation(node, [node.type === "array" ? Number(segment) : segment]);
+    if (!next) break;
+    node = next;
+  }
+  const key = node.parent?.type === "property" ? node.parent.children?.[0] : undefined;
+  if (node.type === "object" || node.type === "array") return key ? at.ofNode(key) : at.span(node.offset, 1);
+  return at.ofNode(node);
+}
+
+interface Property {
+  readonly name: string;
+  readonly key: Node;
+  readonly value: Node;
+}
+
+function properties(node: Node | undefined): Property[] {
+  if (node?.type !== "object") return [];
+  return (node.children ?? []).flatMap((p) => {
+    const [key, value] = p.children ?? [];
+    return key && value ? [{ name: String(key.value), key, value }] : [];
+  });
+}
+
+function field(node: Node | undefined, name: string): Node | undefined {
+  return properties(node).find((p) => p.name === name)?.value;
+}
+
+/** Reads a tree that has passed the schema into the AST, parsing the strings written in the cell language. */
+class SpecReader {
+  private readonly diagnostics: Diagnostic[] = [];
+
+  constructor(private readonly at: Locator) {}
+
+  spec(root: Node): ParseResult<SpecAst> {
+    const nameNode = field(root, "cell")!;
+    const value: SpecAst = {
+      file: this.at.file,
+      name: String(nameNode.value),
+      nameSpan: this.at.ofNode(nameNode),
+      doc: (field(root, "doc")?.children ?? []).map((line) => String(line.value)),
+      sizes: properties(field(root, "sizes")).map((p) => this.size(p)),
+      inputs: properties(field(root, "inputs")).map((p) => this.input(p)),
+      states: properties(field(root, "states")).map((p) => this.state(p)),
+      params: properties(field(root, "params")).map((p) => this.param(p)),
+      equations: (field(root, "equations")?.children ?? []).flatMap((e) => this.equation(e)),
+      outputs: properties(field(root, "outputs")).flatMap((p) => this.output(p)),
+    };
+    return this.diagnostics.length > 0 ? { value: null, diagnostics: this.diagnostics } : { value, diagnostics: [] };
+  }
+
+  private size(p: Property): SizeAst {
+    return { name: p.name, default: typeof p.value.value === "number" ? p.value.value : null, span: this.at.ofNode(p.key) };
+  }
+
+  private input(p: Property): InputAst {
+    return { name: p.name, shape: this.shape(p.value), span: this.at.ofNode(p.key) };
+  }
+
+  private state(p: Property): StateAst {
+    const init = field(p.value, "init");
+    return { name: p.name, shape: this.shape(field(p.value, "shape")), init: typeof init?.value === "number" ? init.value : 0, span: this.at.ofNode(p.key) };
+  }
+
+  private param(p: Property): ParamAst {
+    const init = field(p.value, "init");
+    return { name: p.name, shape: this.shape(field(p.value, "shape")), init: init ? this.initializer(init) : null, span: this.at.ofNode(p.key) };
+  }
+
+  /** `"glorot"` or `{"uniform": [-0.1, 0.1]}`: a name and its numeric arguments. */
+  private initializer(node: Node): InitializerAst {
+    const span = this.at.ofNode(node);
+    const [argument] = properties(node);
+    if (!argument) return { name: String(node.value), args: [], span };
+    const args = argument.value.type === "array" ? (argument.value.children ?? []).map((a) => Number(a.value)) : [Number(argument.value.value)];
+    return { name: argument.name, args, span };
+  }
+
+  private shape(node: Node | undefined): DimAst[] {
+    return (node?.children ?? []).flatMap((d) => {
+      if (d.type === "number") return [{ kind: "number" as const, value: Number(d.value), span: this.at.ofNode(d) }];
+      return this.parsed(parseDimText(String(d.value), this.at.insideString(d)));
+    });
+  }
+
+  private equation(node: Node): EquationAst[] {
+    return this.parsed(parseEquationText(String(node.value), this.at.insideString(node)));
+  }
+
+  private output(p: Property): OutputAst[] {
+    return this.parsed(parseExpressionText(String(p.value.value), this.at.insideString(p.value))).map((value) => ({
+      name: p.name,
+      value,
+      span: this.at.ofNode(p.key),
+    }));
+  }
+
+  private parsed<T>(result: ParseResult<T>): T[] {
+    this.diagnostics.push(...result.diagnostics);
+    return result.value === null ? [] : [result.value];
+  }
+}
