@@ -351,6 +351,7 @@ function describeExpectation(message: string, ruleStack: readonly string[], foun
   if (innermost === "item" && !startsStatement) return "expected an operand or a new declaration or equation";
   if (innermost === "item") return "expected a declaration (size, input, state, param, output) or an equation";
   if (innermost && ["expression", "product", "matmul", "unary", "primary", "nameUse"].includes(innermost)) return "expected an expression";
+  if (innermost && ["shape", "dim", "dimTerm", "dimAtom"].includes(innermost)) return "expected a dimension (a number, a size, or a sum of them)";
   if (message.startsWith("Redundant input")) return "unexpected input";
   return "unexpected token";
 }
