@@ -1,11 +1,9 @@
 // `lstmc convert SPEC --to json|lstm [--out FILE]`: the same cell in the other syntax.
 import { parseArgs } from "node:util";
-import { randomBytes } from "node:crypto";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { printDsl } from "../parse/print-dsl.ts";
 import { printJson } from "../parse/print-json.ts";
 import type { SpecAst } from "../parse/ast.ts";
+import { writeFileAtomically } from "./write-file.ts";
 import { loadCheckedSpec, UsageError } from "./load-cell.ts";
 
 const PRINTERS: Record<string, (spec: SpecAst) => string> = { json: printJson, lstm: printDsl };
@@ -32,14 +30,3 @@ export function commandConvert(args: string[]): number {
   return 0;
 }
 
-/** Writes beside the target, then renames over it: a failure never leaves a half-written file. */
-function writeFileAtomically(file: string, text: string): void {
-  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    writeFileSync(temporary, text, { flag: "wx" });
-    renameSync(temporary, file);
-  } catch (e) {
-    rmSync(temporary, { force: true });
-    throw e;
-  }
-}

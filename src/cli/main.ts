@@ -13,6 +13,7 @@ import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
 import { loadCell, printDiagnostics, ReportedFailure, UsageError } from "./load-cell.ts";
 import { commandConvert } from "./convert.ts";
+import { commandDiagram } from "./diagram.ts";
 
 const USAGE = `lstmc — a compiler for recurrent neural-network cells
 
@@ -24,6 +25,7 @@ Usage:
                                               compare backward with finite differences
   lstmc convert SPEC --to json|lstm [--out FILE]
                                               print the spec in the other syntax
+  lstmc diagram SPEC [--out FILE.svg]         draw the cell's step as an SVG picture
 
 Options:
   --engine NAME    engine for 'run': interp (default)
@@ -153,6 +155,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   run: commandRun,
   gradcheck: commandGradcheck,
   convert: commandConvert,
+  diagram: commandDiagram,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,18 @@
+// `lstmc diagram SPEC [--out FILE.svg]`: the cell's step as a picture.
+import { parseArgs } from "node:util";
+import { layoutCell } from "../diagram/layout.ts";
+import { renderSvg } from "../diagram/svg.ts";
+import { loadCell, UsageError } from "./load-cell.ts";
+import { writeFileAtomically } from "./write-file.ts";
+
+export function commandDiagram(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: "string" } } });
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing SPEC" : `unexpected argument '${positionals[1]}'`);
+  const svg = renderSvg(layoutCell(loadCell(positionals[0]!)));
+  if (values.out === undefined) process.stdout.write(svg);
+  else {
+    writeFileAtomically(values.out, svg);
+    console.error(`wrote ${values.out}`);
+  }
+  return 0;
+}
