@@ -1,6 +1,6 @@
 // `lstmc diagram`: one box per input, state and equation, arrows for what
 // each equation reads, as a deterministic standalone SVG.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseDsl } from "../src/parse/dsl.ts";
@@ -35,5 +35,15 @@ describe("the cell diagram", () => {
     expect(svg).toContain("c' = f * c + (1 - f) * g");
     expect(svg).not.toMatch(/<text[^>]*>[^<]*&(?!amp;|lt;|gt;|quot;)/);
     expect((svg.match(/<rect /g) ?? []).length).toBe(1 + layoutCell(cell("cifg.lstm")).boxes.length);
+  });
+});
+
+describe("docs/diagrams", () => {
+  it("holds a current diagram of every spec (regenerate: for f in specs/*.lstm; do npx lstmc diagram $f --out docs/diagrams/$(basename $f .lstm).svg; done)", () => {
+    const specs = readdirSync(join(import.meta.dirname, "..", "specs")).filter((f) => f.endsWith(".lstm"));
+    for (const file of specs) {
+      const committed = readFileSync(join(import.meta.dirname, "..", "docs", "diagrams", file.replace(/\.lstm$/, ".svg")), "utf8");
+      expect(committed, file).toBe(renderSvg(layoutCell(cell(file))));
+    }
   });
 });
