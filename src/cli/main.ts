@@ -11,6 +11,8 @@ import { DataError, readRunRequest, writeRunResponse } from "../run/contract.ts"
 import { ENGINES } from "../run/engines.ts";
 import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
+import { commandCompile } from "./compile.ts";
+import { CodegenError } from "../codegen/compile.ts";
 import { loadCell, printDiagnostics, ReportedFailure, UsageError } from "./load-cell.ts";
 import { commandConvert } from "./convert.ts";
 import { commandDiagram } from "./diagram.ts";
@@ -23,12 +25,14 @@ Usage:
   lstmc run SPEC --example [--grad]           run on random parameters and inputs
   lstmc gradcheck SPEC [--dims I=3,H=5] [--steps T] [--batch B] [--seed S]
                                               compare backward with finite differences
+  lstmc compile SPEC... --target ts [--dims I=128,H=256] [--precision f32|f64] [--out DIR]
+                                              generate a specialised module per spec (default out: generated/)
   lstmc convert SPEC --to json|lstm [--out FILE]
                                               print the spec in the other syntax
   lstmc diagram SPEC [--out FILE.svg]         draw the cell's step as an SVG picture
 
 Options:
-  --engine NAME    engine for 'run': interp (default)
+  --engine NAME    engine for 'run': interp (default), ts (compiled TypeScript, f64)
   --dims LIST      size bindings, e.g. I=3,H=5
   -h, --help       show this help
   -v, --version    show the version
@@ -156,6 +160,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   gradcheck: commandGradcheck,
   convert: commandConvert,
   diagram: commandDiagram,
+  compile: commandCompile,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -181,6 +186,10 @@ export async function main(argv: string[]): Promise<number> {
     return await handler(rest);
   } catch (e) {
     if (e instanceof ReportedFailure) return 1;
+    if (e instanceof CodegenError) {
+      console.error(`lstmc ${command}: error: ${e.message}`);
+      return 1;
+    }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`lstmc ${command}: ${(e as Error).message}\nRun 'lstmc --help' for usage.`);
       return 2;

@@ -3,6 +3,7 @@
 import type { CellIR } from "../ir/types.ts";
 import { forward, forwardBackward, type ForwardResult, type Gradients } from "../interp/interpret.ts";
 import type { RunRequest } from "./contract.ts";
+import { runGenerated } from "./ts-engine.ts";
 
 export interface Engine {
   readonly name: string;
@@ -17,4 +18,7 @@ export const interpreterEngine: Engine = {
   },
 };
 
-export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine };
+/** The spec compiled to TypeScript (f64) for the request's sizes. */
+export const typescriptEngine: Engine = { name: "ts", run: runGenerated };
+
+export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine, ts: typescriptEngine };

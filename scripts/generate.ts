@@ -1,0 +1,54 @@
+// Regenerates the checked-in outputs of the compiler:
+//   tsx scripts/generate.ts           generated/<cell>.ts for every spec in specs/, default sizes, f32
+//   tsx scripts/generate.ts --golden  test/golden/<cell>.expected.ts, the golden baselines (tiny sizes)
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { compileCell, writeAtomically, type CompileOptions } from "../src/codegen/compile.ts";
+import { parseDsl } from "../src/parse/dsl.ts";
+import { buildCell } from "../src/ir/build.ts";
+import type { CellIR } from "../src/ir/types.ts";
+
+export const SPEC_DIR = "specs";
+export const GENERATED_DIR = "generated";
+export const GOLDEN_DIR = join("test", "golden");
+/** Specs with golden baselines, and the sizes and precision they are compiled at. */
+export const GOLDEN_SPECS = ["rnn", "gru", "lstm"];
+export const GOLDEN_OPTIONS: CompileOptions = { target: "ts", precision: "f32", dims: { I: 2, H: 3 } };
+export const DEFAULT_OPTIONS: CompileOptions = { target: "ts", precision: "f32" };
+
+export function loadSpec(file: string): CellIR {
+  const parsed = parseDsl(readFileSync(file, "utf8"), file);
+  if (!parsed.value) throw new Error(`${file} does not parse`);
+  const built = buildCell(parsed.value);
+  if (!built.ir) throw new Error(`${file} does not check`);
+  return built.ir;
+}
+
+export function specFiles(): string[] {
+  return readdirSync(SPEC_DIR).filter((f) => f.endsWith(".lstm")).sort().map((f) => join(SPEC_DIR, f));
+}
+
+/** Every generated module: file name -> text. */
+export async function generateAll(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const file of specFiles()) {
+    const compiled = await compileCell(loadSpec(file), DEFAULT_OPTIONS);
+    out.set(compiled.fileName, compiled.text);
+  }
+  return out;
+}
+
+export async function generateGolden(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of GOLDEN_SPECS) {
+    const compiled = await compileCell(loadSpec(join(SPEC_DIR, `${name}.lstm`)), GOLDEN_OPTIONS);
+    out.set(`${name}.expected.ts`, compiled.text);
+  }
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const golden = process.argv.includes("--golden");
+  const [dir, files] = golden ? [GOLDEN_DIR, await generateGolden()] : [GENERATED_DIR, await generateAll()];
+  for (const [name, text] of files) console.log(`wrote ${writeAtomically(dir, name, text)}`);
+}

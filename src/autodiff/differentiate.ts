@@ -1,0 +1,185 @@
+// Reverse-mode differentiation of one step: CellIR -> BackwardIR. Walks the
+// forward nodes in reverse, summing each node's incoming gradients once, and
+// emits each argument's share with the usual local rules. Simplifications:
+// constants get no gradient; factors of 0 drop a term and factors of ±1 vanish;
+// σ', tanh', exp' ... are computed from the saved forward output, not
+// recomputed; the gradients that reach a vector through products are one
+// fused transposed product per vector.
+import { addDims, constantDim } from "../ir/dims.ts";
+import type { CellIR, IrNode, NodeId, Shape, UnaryFunction } from "../ir/types.ts";
+import { groupProducts, productsOf, AutodiffError, type Product } from "./products.ts";
+import type { BackwardIR, BNode, BNodeId, OuterGradient, TransposedTerm } from "./types.ts";
+
+export { AutodiffError };
+
+type NewBNode = BNode extends infer N ? (N extends BNode ? Omit<N, "id"> : never) : never;
+
+/** Functions whose derivative is read from the saved input rather than the output. */
+const DERIVATIVE_FROM_INPUT: ReadonlySet<UnaryFunction> = new Set(["log"]);
+
+export function differentiate(ir: CellIR): BackwardIR {
+  const nodes: BNode[] = [];
+  const add = (n: NewBNode): BNodeId => {
+    const id = nodes.length;
+    nodes.push({ ...n, id } as BNode);
+    return id;
+  };
+  const savedMemo = new Map<NodeId, BNodeId>();
+  // Vectors of products: their outer products need them, though no node reads them.
+  const savedVectors = new Set<NodeId>();
+  const saved = (node: NodeId): BNodeId => {
+    if (!savedMemo.has(node)) savedMemo.set(node, add({ op: "saved", node, shape: ir.nodes[node]!.shape, from: node }));
+    return savedMemo.get(node)!;
+  };
+  const constValue = (id: NodeId): number | null => {
+    const n = ir.nodes[id]!;
+    return n.op === "const" ? n.value : null;
+  };
+  const isScalar = (shape: Shape) => shape.length === 0;
+
+  // Gradient contributions still to be summed, per forward node.
+  const incoming = new Map<NodeId, BNodeId[]>();
+  const contribute = (target: NodeId, g: BNodeId, from: NodeId) => {
+    if (ir.nodes[target]!.op === "const") return;
+    // A scalar broadcast over a vector receives the sum of the vector's gradient.
+    const grad = isScalar(ir.nodes[target]!.shape) && !isScalar(nodes[g]!.shape) ? add({ op: "sum", args: [g], shape: [], from }) : g;
+    if (!incoming.has(target)) incoming.set(target, []);
+    incoming.get(target)!.push(grad);
+  };
+  /** g · (the forward value of `factor`), simplified when the factor is a known constant; null when it is zero. */
+  const times = (g: BNodeId, factor: NodeId, from: NodeId): BNodeId | null => {
+    const c = constValue(factor);
+    if (c === 0) return null;
+    if (c === 1) return g;
+    if (c === -1) return add({ op: "neg", args: [g], shape: nodes[g]!.shape, from });
+    const f = c === null ? saved(factor) : add({ op: "const", value: c, shape: [], from });
+    return add({ op: "mul", args: [g, f], shape: broadcastShape(nodes[g]!.shape, ir.nodes[factor]!.shape), from });
+  };
+  const negate = (g: BNodeId, from: NodeId) => add({ op: "neg", args: [g], shape: nodes[g]!.shape, from });
+
+  const products = productsOf(ir);
+  const productsByNode = new Map<NodeId, Product[]>();
+  for (const p of products) productsByNode.set(p.node, [...(productsByNode.get(p.node) ?? []), p]);
+  // Transposed-product terms waiting for their vector node to be reached.
+  const pendingTerms = new Map<NodeId, TransposedTerm[]>();
+  const outer = new Map<string, OuterGradient[]>();
+  const paramElementwise = new Map<string, BNodeId>();
+  const inputGrads = new Map<string, BNodeId>();
+  const stateGrads = new Map<string, BNodeId>();
+
+  for (const o of ir.outputs) contribute(o.node, add({ op: "seed", source: "output", name: o.name, shape: ir.nodes[o.node]!.shape, from: o.node }), o.node);
+  for (const s of ir.nextState) contribute(s.node, add({ op: "seed", source: "state", name: s.state, shape: ir.nodes[s.node]!.shape, from: s.node }), s.node);
+
+  for (let id = ir.nodes.length - 1; id >= 0; id--) {
+    const node = ir.nodes[id]!;
+    const terms = pendingTerms.get(id);
+    if (terms) contribute(id, add({ op: "matvecT", vector: id, terms, shape: node.shape, from: terms[0]!.product }), id);
+    const parts = incoming.get(id);
+    if (!parts) continue;
+    const g = parts.slice(1).reduce((sum, p) => add({ op: "add", args: [sum, p], shape: node.shape, from: id }), parts[0]!);
+    backpropagate(node, g);
+  }
+
+  function backpropagate(node: IrNode, g: BNodeId): void {
+    const from = node.id;
+    switch (node.op) {
+      case "param":
+        paramElementwise.set(node.name, g);
+        return;
+      case "input":
+        inputGrads.set(node.name, g);
+        return;
+      case "state":
+        stateGrads.set(node.name, g);
+        return;
+      case "const":
+        return;
+      case "add":
+        contribute(node.args[0], g, from);
+        contribute(node.args[1], g, from);
+        return;
+      case "sub":
+        contribute(node.args[0], g, from);
+        if (constValue(node.args[1]) === null) contribute(node.args[1], negate(g, from), from);
+        return;
+      case "neg":
+        contribute(node.args[0], negate(g, from), from);
+        return;
+      case "mul": {
+        const [a, b] = node.args;
+        if (constValue(a) === null) {
+          const ga = times(g, b, from);
+          if (ga !== null) contribute(a, ga, from);
+        }
+        if (constValue(b) === null) {
+          const gb = times(g, a, from);
+          if (gb !== null) contribute(b, gb, from);
+        }
+        return;
+      }
+      case "div": {
+        const [a, b] = node.args;
+        const shape = nodes[g]!.shape;
+        if (constValue(a) === null) {
+          const c = constValue(b);
+          const ga = c === 1 ? g : add({ op: "div", args: [g, c === null ? saved(b) : add({ op: "const", value: c, shape: [], from })], shape, from });
+          contribute(a, ga, from);
+        }
+        if (constValue(b) === null) {
+          // d(a/b)/db = -(a/b)/b, from the saved quotient.
+          const quotient = add({ op: "mul", args: [g, saved(node.id)], shape, from });
+          contribute(b, negate(add({ op: "div", args: [quotient, saved(b)], shape, from }), from), from);
+        }
+        return;
+      }
+      case "apply": {
+        if (node.fn === "identity") {
+          contribute(node.args[0], g, from);
+          return;
+        }
+        const fromInput = DERIVATIVE_FROM_INPUT.has(node.fn);
+        const source = saved(fromInput ? node.args[0] : node.id);
+        const derivative = add({ op: "derivative", fn: node.fn, of: fromInput ? "input" : "output", args: [source], shape: node.shape, from });
+        contribute(node.args[0], add({ op: "mul", args: [g, derivative], shape: node.shape, from }), from);
+        return;
+      }
+      case "concat": {
+        let offset = constantDim(0);
+        for (const part of node.args) {
+          const shape = ir.nodes[part]!.shape;
+          contribute(part, add({ op: "slice", args: [g], offset, shape, from }), from);
+          offset = addDims(offset, shape[0]!);
+        }
+        return;
+      }
+      case "matvec": {
+        for (const p of productsByNode.get(node.id)!) {
+          const term: TransposedTerm = { param: p.param, rows: p.rows, colOffset: p.colOffset, grad: g, product: p.node };
+          pendingTerms.set(p.vector, [...(pendingTerms.get(p.vector) ?? []), term]);
+          outer.set(p.param, [...(outer.get(p.param) ?? []), { grad: g, vector: p.vector, colOffset: p.colOffset, product: p.node }]);
+          savedVectors.add(p.vector);
+        }
+        return;
+      }
+    }
+  }
+
+  // Terms were gathered in reverse node order; keep them in the forward (packing) order (the sort is stable).
+  const reordered = nodes.map((n) => (n.op === "matvecT" ? { ...n, terms: [...n.terms].sort((x, y) => x.product - y.product) } : n));
+  const outerOrdered = (param: string) => [...(outer.get(param) ?? [])].reverse();
+
+  return {
+    cell: ir.name,
+    nodes: reordered,
+    params: ir.params.map((p) => ({ param: p.name, elementwise: paramElementwise.get(p.name) ?? null, outer: outerOrdered(p.name) })),
+    inputs: ir.inputs.map((i) => ({ input: i.name, node: inputGrads.get(i.name) ?? null })),
+    states: ir.states.map((s) => ({ state: s.name, node: stateGrads.get(s.name) ?? null })),
+    saved: [...new Set([...savedMemo.keys(), ...savedVectors])].sort((a, b) => a - b),
+    groups: groupProducts(products),
+  };
+}
+
+function broadcastShape(a: Shape, b: Shape): Shape {
+  return a.length === 0 ? b : a;
+}
+

@@ -1,0 +1,58 @@
+// The matrix-vector products of a cell, grouped by the vector they read.
+// A product `M @ [a, b]` over a concatenation is split into one product per
+// part, on a column slice of M, so every group reads one plain vector.
+// Forward and backward share this grouping: the forward fuses a group into one
+// pass over a packed matrix, the backward computes the group's transposed
+// product (the gradient of its vector) in one pass too.
+import { addDims, constantDim } from "../ir/dims.ts";
+import type { CellIR, Dim, NodeId } from "../ir/types.ts";
+
+export class AutodiffError extends Error {}
+
+export interface Product {
+  /** The matvec node this product is (part of). */
+  readonly node: NodeId;
+  readonly param: string;
+  /** The matrix's row count (the matvec's length). */
+  readonly rows: Dim;
+  /** The first column of the matrix this product reads. */
+  readonly colOffset: Dim;
+  /** The vector node it multiplies: never a concat. */
+  readonly vector: NodeId;
+}
+
+export interface ProductGroup {
+  readonly vector: NodeId;
+  /** In node order; row offsets in the packed matrix are the running sum of `rows`. */
+  readonly products: readonly Product[];
+}
+
+/** The vector parts of a node, looking through (nested) concatenations. */
+function parts(ir: CellIR, id: NodeId): NodeId[] {
+  const node = ir.nodes[id]!;
+  return node.op === "concat" ? node.args.flatMap((a) => parts(ir, a)) : [id];
+}
+
+export function productsOf(ir: CellIR): Product[] {
+  const products: Product[] = [];
+  for (const node of ir.nodes) {
+    if (node.op !== "matvec") continue;
+    const matrix = ir.nodes[node.args[0]]!;
+    if (matrix.op !== "param") throw new AutodiffError(`the matrix of a product must be a parameter (line ${node.span.line}); an expression there is not supported yet`);
+    let colOffset = constantDim(0);
+    for (const vector of parts(ir, node.args[1])) {
+      products.push({ node: node.id, param: matrix.name, rows: node.shape[0]!, colOffset, vector });
+      colOffset = addDims(colOffset, ir.nodes[vector]!.shape[0]!);
+    }
+  }
+  return products;
+}
+
+export function groupProducts(products: readonly Product[]): ProductGroup[] {
+  const groups = new Map<NodeId, Product[]>();
+  for (const p of products) {
+    if (!groups.has(p.vector)) groups.set(p.vector, []);
+    groups.get(p.vector)!.push(p);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a - b).map(([vector, ps]) => ({ vector, products: ps }));
+}

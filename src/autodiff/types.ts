@@ -1,0 +1,71 @@
+// The backward IR: the adjoint equations of one step, as plain data. Values
+// are the gradients of one step's nodes, written in terms of the upstream
+// gradients (seeds) and the forward values that step saved. Every renderer
+// lowers from this; nothing here knows a target language.
+import type { Dim, NodeId, Shape, UnaryFunction } from "../ir/types.ts";
+import type { ProductGroup } from "./products.ts";
+
+export type BNodeId = number;
+
+interface BNodeBase {
+  readonly id: BNodeId;
+  readonly shape: Shape;
+  /** The forward node whose derivative rule produced this value (for comments). */
+  readonly from: NodeId;
+}
+
+export interface TransposedTerm {
+  readonly param: string;
+  readonly rows: Dim;
+  readonly colOffset: Dim;
+  /** The gradient of the product's matvec node. */
+  readonly grad: BNodeId;
+  readonly product: NodeId;
+}
+
+export type BNode =
+  /** dL/d(output `name`) at this step, or dL/d(state `name` after this step). */
+  | (BNodeBase & { readonly op: "seed"; readonly source: "output" | "state"; readonly name: string })
+  /** The forward value of node `node` at this step. */
+  | (BNodeBase & { readonly op: "saved"; readonly node: NodeId })
+  | (BNodeBase & { readonly op: "const"; readonly value: number })
+  | (BNodeBase & { readonly op: "add" | "sub" | "mul" | "div"; readonly args: readonly [BNodeId, BNodeId] })
+  | (BNodeBase & { readonly op: "neg"; readonly args: readonly [BNodeId] })
+  /** f'(x) for y = f(x), from the saved y (`of: "output"`) or the saved x (`of: "input"`). */
+  | (BNodeBase & { readonly op: "derivative"; readonly fn: UnaryFunction; readonly of: "output" | "input"; readonly args: readonly [BNodeId] })
+  /** The sum of a vector's elements (gradient of a broadcast scalar). */
+  | (BNodeBase & { readonly op: "sum"; readonly args: readonly [BNodeId] })
+  /** Elements [offset, offset + length) of a vector (one part of a concat's gradient). */
+  | (BNodeBase & { readonly op: "slice"; readonly args: readonly [BNodeId]; readonly offset: Dim })
+  /** Σ_k M_k[:, cols]ᵀ g_k: the gradient reaching `vector` through every product that reads it. */
+  | (BNodeBase & { readonly op: "matvecT"; readonly vector: NodeId; readonly terms: readonly TransposedTerm[] });
+
+/** dM[:, colOffset...] += grad ⊗ vector. */
+export interface OuterGradient {
+  readonly grad: BNodeId;
+  readonly vector: NodeId;
+  readonly colOffset: Dim;
+  readonly product: NodeId;
+}
+
+export interface ParamGradient {
+  readonly param: string;
+  /** The per-step elementwise gradient, summed over every use (null: none). */
+  readonly elementwise: BNodeId | null;
+  /** One outer product per product that reads this matrix. */
+  readonly outer: readonly OuterGradient[];
+}
+
+export interface BackwardIR {
+  readonly cell: string;
+  /** In dependency order; nodes[i].id === i. */
+  readonly nodes: readonly BNode[];
+  readonly params: readonly ParamGradient[];
+  /** dL/d(input) at this step; null when the input does not reach the loss. */
+  readonly inputs: readonly { readonly input: string; readonly node: BNodeId | null }[];
+  /** dL/d(state before this step), which seeds the previous step. */
+  readonly states: readonly { readonly state: string; readonly node: BNodeId | null }[];
+  /** Forward nodes whose values backward reads (saved by the forward pass), ascending. */
+  readonly saved: readonly NodeId[];
+  readonly groups: readonly ProductGroup[];
+}

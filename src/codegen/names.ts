@@ -1,0 +1,42 @@
+// Every identifier the generator writes that comes from a spec passes through
+// here. The checker already validated the names; this is the second lock, for
+// IRs that did not come through the checker.
+import { IDENTIFIER_PATTERN, RESERVED_WORDS } from "../ir/names.ts";
+import type { CellIR } from "../ir/types.ts";
+
+export class CodegenError extends Error {}
+
+/** Names the generated module itself exports or declares at the top level. */
+export const API_NAMES: ReadonlySet<string> = new Set([
+  "sizes", "Params", "Inputs", "States", "Outputs", "Saved", "Gradients", "Upstream", "ForwardOptions", "ForwardResult",
+  "initParams", "forward", "backward", "step", "createState", "Float", "FloatArray",
+]);
+
+/** Returns the spec name unchanged once it is known to be a safe identifier. */
+export function specIdentifier(name: string): string {
+  if (typeof name !== "string" || !IDENTIFIER_PATTERN.test(name) || RESERVED_WORDS.has(name)) {
+    throw new CodegenError(`refusing to generate code for the name ${JSON.stringify(name)}: it must match ${IDENTIFIER_PATTERN.source} and not be reserved`);
+  }
+  return name;
+}
+
+/** A local of generated code: always starts with '_', which no spec name can. */
+export function generatedLocal(...parts: (string | number)[]): string {
+  const name = `_${parts.join("_")}`;
+  if (!/^_[A-Za-z0-9_]+$/.test(name)) throw new CodegenError(`bad generated name ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** Checks every name of the IR before anything is generated. */
+export function checkCellNames(ir: CellIR): void {
+  specIdentifier(ir.name);
+  for (const group of [ir.sizes, ir.inputs, ir.states, ir.params, ir.outputs]) for (const d of group) specIdentifier(d.name);
+  for (const s of ir.nextState) specIdentifier(s.state);
+  for (const e of ir.equations) specIdentifier(e.target);
+  for (const s of ir.sizes) if (API_NAMES.has(s.name)) throw new CodegenError(`size '${s.name}' would collide with the generated module's export of the same name`);
+}
+
+/** Text for a // comment: one line, no control characters. */
+export function commentText(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, " ");
+}

@@ -1,0 +1,507 @@
+// The TypeScript renderer: a module plan -> a ts-morph source file. The
+// structure (imports none, constants, interfaces, functions) is built with
+// ts-morph structures; function bodies are written with its code writer from
+// the plan's kernels through one table of op -> syntax (EXPRESSIONS below).
+import { Project, VariableDeclarationKind, type CodeBlockWriter } from "ts-morph";
+import { evaluateDim, elementCount } from "../../ir/dims.ts";
+import type { CellIR, Initializer } from "../../ir/types.ts";
+import type { UnaryFunction } from "../../ir/types.ts";
+import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
+import { arrays, type ModulePlan } from "../lower.ts";
+import { commentText, specIdentifier } from "../names.ts";
+import type { Expr, Kernel, Loc, ScheduledStep } from "../schedule.ts";
+import { GEMM_NT, INIT_HELPERS } from "./runtime.ts";
+
+export interface RenderOptions {
+  readonly precision: "f32" | "f64";
+  readonly specFile: string;
+  readonly compilerVersion: string;
+}
+
+const num = (x: number): string => {
+  if (!Number.isFinite(x)) throw new Error(`cannot write the number ${x}`);
+  return Object.is(x, -0) ? "-0" : String(x);
+};
+
+/** The op -> TypeScript table. */
+const FUNCTION_SYNTAX: Record<UnaryFunction, (x: string) => string> = {
+  sigmoid: (x) => `1 / (1 + Math.exp(-(${x})))`,
+  tanh: (x) => `Math.tanh(${x})`,
+  relu: (x) => `Math.max(0, ${x})`,
+  exp: (x) => `Math.exp(${x})`,
+  log: (x) => `Math.log(${x})`,
+  softsign: (x) => `(${x}) / (1 + Math.abs(${x}))`,
+  softplus: (x) => `((${x}) > 0 ? (${x}) + Math.log1p(Math.exp(-(${x}))) : Math.log1p(Math.exp(${x})))`,
+  hard_sigmoid: (x) => `Math.max(0, Math.min(1, ${num(HARD_SIGMOID_ALPHA)} * (${x}) + ${num(HARD_SIGMOID_BETA)}))`,
+  identity: (x) => `(${x})`,
+};
+
+/** f'(x) written from the saved output y (or, for log, the saved input x). */
+const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
+  sigmoid: (y) => `(${y}) * (1 - (${y}))`,
+  tanh: (y) => `1 - (${y}) * (${y})`,
+  relu: (y) => `((${y}) > 0 ? 1 : 0)`,
+  exp: (y) => `(${y})`,
+  log: (x) => `1 / (${x})`,
+  softsign: (y) => `(1 - Math.abs(${y})) * (1 - Math.abs(${y}))`,
+  softplus: (y) => `-Math.expm1(-(${y}))`,
+  hard_sigmoid: (y) => `((${y}) > 0 && (${y}) < 1 ? ${num(HARD_SIGMOID_ALPHA)} : 0)`,
+  identity: () => `1`,
+};
+
+const BINARY_SYNTAX = { add: "+", sub: "-", mul: "*", div: "/" } as const;
+
+/** Row bases of the locations one loop reads or writes, hoisted out of its inner loop. */
+class RowBases {
+  readonly entries = new Map<string, { name: string; loc: Loc }>();
+  key(loc: Loc): string {
+    return `${loc.timed}|${loc.shift}|${loc.perRow}|${loc.width}|${loc.offset}`;
+  }
+  index(loc: Loc, extra: number, j: string): string {
+    if (!loc.perRow) return loc.scalar ? num(loc.offset) : loc.offset + extra === 0 ? j : `${num(loc.offset + extra)} + ${j}`;
+    const k = this.key(loc);
+    if (!this.entries.has(k)) this.entries.set(k, { name: `_r${this.entries.size}`, loc });
+    return `${this.entries.get(k)!.name} + ${j}${extra ? ` + ${num(extra)}` : ""}`;
+  }
+  declarations(): string[] {
+    return [...this.entries.values()].map(({ name, loc }) => `const ${name} = ${rowStart(loc, "_b")};`);
+  }
+}
+
+function rowStart(loc: Loc, b: string): string {
+  const row = loc.timed ? (loc.shift ? `(_t + ${loc.shift}) * _B + ${b}` : `_t * _B + ${b}`) : b;
+  return `(${row}) * ${num(loc.width)}${loc.offset ? ` + ${num(loc.offset)}` : ""}`;
+}
+
+/** Where the B rows of one step start in a location's array. */
+function blockStart(loc: Loc): string {
+  if (!loc.perRow) return num(loc.offset);
+  return loc.timed ? `${loc.shift ? `(_t + ${loc.shift})` : "_t"} * _B * ${num(loc.width)}${loc.offset ? ` + ${num(loc.offset)}` : ""}` : num(loc.offset);
+}
+
+function expression(e: Expr, rows: RowBases): string {
+  switch (e.op) {
+    case "read":
+      return `${e.loc.array}[${rows.index(e.loc, e.extra, "_j")}]`;
+    case "local":
+      return e.name;
+    case "const":
+      return e.value < 0 ? `(${num(e.value)})` : num(e.value);
+    case "arg":
+      throw new Error("internal: unsubstituted argument");
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+      return `(${expression(e.args[0], rows)} ${BINARY_SYNTAX[e.op]} ${expression(e.args[1], rows)})`;
+    case "neg":
+      return `-(${expression(e.arg, rows)})`;
+    case "apply":
+      return FUNCTION_SYNTAX[e.fn](expression(e.arg, rows));
+    case "derivative":
+      return DERIVATIVE_SYNTAX[e.fn](expression(e.arg, rows));
+  }
+}
+
+function writeKernel(w: CodeBlockWriter, k: Kernel): void {
+  switch (k.kind) {
+    case "gemm":
+      w.writeLine(`// ${commentText(k.comment)}`);
+      w.writeLine(`_gemmNT(${k.a.array}, ${blockStart(k.a)}, ${num(k.a.width)}, ${k.w}, ${k.out.array}, ${blockStart(k.out)}, ${num(k.out.width)}, _B, ${num(k.rows)}, ${num(k.depth)});`);
+      return;
+    case "copy": {
+      if (k.comment) w.writeLine(`// ${commentText(k.comment)}`);
+      w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
+        let offset = 0;
+        for (const part of k.parts) {
+          const start = rowStart(part.loc, "_b");
+          w.writeLine(`${k.out.array}.set(${part.loc.array}.subarray(${start}, ${start} + ${num(part.length)}), ${rowStart(k.out, "_b")}${offset ? ` + ${num(offset)}` : ""});`);
+          offset += part.length;
+        }
+      });
+      return;
+    }
+    case "pointwise": {
+      const rows = new RowBases();
+      const body: string[] = [];
+      for (const item of k.items) {
+        if (item.comment) body.push(`// ${commentText(item.comment)}`);
+        body.push(`const ${item.local} = ${expression(item.expr, rows)};`);
+        for (const s of item.stores) body.push(`${s.loc.array}[${rows.index(s.loc, 0, "_j")}] ${s.mode === "add" ? "+=" : "="} ${item.local};`);
+      }
+      w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
+        for (const d of rows.declarations()) w.writeLine(d);
+        w.write(`for (let _j = 0; _j < ${num(k.length)}; _j++)`).block(() => {
+          for (const line of body) w.writeLine(line);
+        });
+      });
+      return;
+    }
+  }
+}
+
+function writeStep(w: CodeBlockWriter, step: ScheduledStep): void {
+  for (const k of step.kernels) writeKernel(w, k);
+}
+
+export function renderModule(plan: ModulePlan, options: RenderOptions): string {
+  const { ir, sizes } = plan;
+  const floatType = options.precision === "f32" ? "Float32Array" : "Float64Array";
+  const project = new Project({ useInMemoryFileSystem: true });
+  const file = project.createSourceFile("module.ts", "", { overwrite: true });
+  const vectorLength = (shape: CellIR["inputs"][number]["shape"]) => evaluateDim(shape[0]!, sizes);
+  const count = (shape: CellIR["params"][number]["shape"]) => elementCount(shape, sizes);
+  const field = (name: string) => specIdentifier(name);
+  const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
+
+  file.addStatements((w) => {
+    w.writeLine(`// Generated by lstmc ${commentText(options.compilerVersion)} from ${commentText(options.specFile)}: do not edit; run lstmc compile again.`);
+    w.writeLine(`// Options: --target ts --dims ${sizeText} --precision ${options.precision}`);
+    w.writeLine(`//`);
+    w.writeLine(`// Cell '${ir.name}', one time step:`);
+    for (const e of ir.equations) w.writeLine(`//   ${commentText(e.text)}`);
+    w.writeLine(`//`);
+    for (const line of API_DOC(options.precision)) w.writeLine(`// ${line}`);
+  });
+  file.addStatements((w) => w.blankLine());
+
+  for (const s of ir.sizes) file.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: specIdentifier(s.name), initializer: num(sizes[s.name]!) }] });
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["The sizes this module was compiled for."],
+    declarations: [{ name: "sizes", initializer: `{ ${ir.sizes.map((s) => specIdentifier(s.name)).join(", ")} } as const` }],
+  });
+  file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "FloatArray", initializer: floatType }] });
+  file.addTypeAlias({ name: "FloatArray", type: floatType });
+
+  const record = (name: string, docs: string, entries: readonly { name: string; doc: string }[], optional = false) =>
+    file.addInterface({ name, isExported: true, docs: [docs], properties: entries.map((e) => ({ name: field(e.name), type: "FloatArray", hasQuestionToken: optional, docs: [e.doc] })) });
+  record("Params", "The cell's parameters, row-major.", ir.params.map((p) => ({ name: p.name, doc: `[${p.shape.map((d) => evaluateDim(d, sizes)).join(", ")}]` })));
+  record("Inputs", "Per-step inputs, [steps, batch, n] flat (time-major).", ir.inputs.map((i) => ({ name: i.name, doc: `[steps, batch, ${vectorLength(i.shape)}]` })));
+  record("States", "States, [batch, n] flat.", ir.states.map((s) => ({ name: s.name, doc: `[batch, ${vectorLength(s.shape)}]` })));
+  record("Outputs", "Per-step outputs, [steps, batch, n] flat.", ir.outputs.map((o) => ({ name: o.name, doc: `[steps, batch, ${vectorLength(o.shape)}]` })));
+  file.addInterface({
+    name: "Saved",
+    isExported: true,
+    docs: ["What backward needs from forward (do not modify)."],
+    properties: [
+      { name: "batch", type: "number" },
+      { name: "steps", type: "number" },
+      { name: "inputs", type: "Inputs" },
+      { name: "hist", type: "States", docs: ["Each state before every step and after the last: [steps + 1, batch, n]."] },
+      { name: "outputs", type: "Outputs" },
+      { name: "tape", type: "FloatArray[]", docs: ["Intermediate values of every step that backward reads."] },
+    ],
+  });
+  file.addInterface({ name: "ForwardOptions", isExported: true, properties: [{ name: "batch", type: "number", hasQuestionToken: true, docs: ["Batch rows (default 1)."] }] });
+  file.addInterface({ name: "ForwardResult", isExported: true, properties: [{ name: "outputs", type: "Outputs" }, { name: "final", type: "States" }, { name: "saved", type: "Saved" }] });
+  file.addInterface({
+    name: "Upstream",
+    isExported: true,
+    docs: ["Gradients of the loss arriving from outside; missing ones are zeros."],
+    properties: [{ name: "outputs", type: "Partial<Outputs>", hasQuestionToken: true }, { name: "final", type: "Partial<States>", hasQuestionToken: true }],
+  });
+  file.addInterface({ name: "Gradients", isExported: true, properties: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }, { name: "initial", type: "States" }] });
+
+  file.addStatements(GEMM_NT);
+  file.addStatements(INIT_HELPERS);
+
+  // initParams
+  file.addFunction({
+    name: "initParams",
+    isExported: true,
+    docs: ["The spec's initializers: the same numbers as `lstmc` and its interpreter for the same seed."],
+    parameters: [{ name: "seed", type: "number" }],
+    returnType: "Params",
+    statements: (w) => {
+      w.write("return").block(() => {
+        for (const p of ir.params) {
+          const [rows, cols] = p.shape.length === 2 ? [evaluateDim(p.shape[0]!, sizes), evaluateDim(p.shape[1]!, sizes)] : [count(p.shape), 1];
+          const [a, b] = initArgs(p.init);
+          w.writeLine(`${field(p.name)}: _initialValues(${JSON.stringify(p.init.kind)}, ${num(a)}, ${num(b)}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field(p.name))})),`);
+        }
+      });
+      w.write(";");
+    },
+  });
+
+  // Workspaces, kept across calls.
+  const workspaces = new Set<string>();
+  const workspace = (w: CodeBlockWriter, array: string, length: string, binding: "const" | "let" = "const") => {
+    workspaces.add(array);
+    w.writeLine(`_ws${array} = _grow(_ws${array}, ${length});`);
+    w.writeLine(`${binding} ${array} = _ws${array};`);
+  };
+  const paramLocals = (w: CodeBlockWriter) => {
+    for (const p of ir.params) if (p.shape.length < 2) w.writeLine(`const ${arrays.param(p.name)} = params.${field(p.name)};`);
+  };
+
+  const packForward = file.addFunction({
+    name: "_packWeights",
+    docs: ["Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step."],
+    parameters: [{ name: "params", type: "Params" }],
+    statements: (w) => {
+      for (const g of plan.groups) {
+        workspace(w, g.packed, num(g.rows * g.depth));
+        for (const p of g.products) {
+          const src = `params.${field(p.param)}`;
+          if (p.cols === p.paramCols) w.writeLine(`${g.packed}.set(${src}, ${num(p.rowOffset * g.depth)});`);
+          else w.writeLine(`for (let _r = 0; _r < ${p.rows}; _r++) ${g.packed}.set(${src}.subarray(_r * ${p.paramCols} + ${p.colOffset}, _r * ${p.paramCols} + ${p.colOffset + p.cols}), (${p.rowOffset} + _r) * ${g.depth});`);
+        }
+      }
+    },
+  });
+  void packForward;
+
+  file.addFunction({
+    name: "_forwardCore",
+    docs: ["Runs T steps for B rows; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T."],
+    parameters: [
+      { name: "_B", type: "number" },
+      { name: "_T", type: "number" },
+      { name: "params", type: "Params" },
+      { name: "inputs", type: "Inputs" },
+      { name: "hist", type: "States" },
+      { name: "outputs", type: "Outputs" },
+      { name: "tape", type: "FloatArray[]" },
+    ],
+    statements: (w) => {
+      paramLocals(w);
+      for (const i of ir.inputs) w.writeLine(`const ${arrays.input(i.name)} = inputs.${field(i.name)};`);
+      for (const s of ir.states) w.writeLine(`const ${arrays.hist(s.name)} = hist.${field(s.name)};`);
+      for (const o of ir.outputs) w.writeLine(`const ${arrays.output(o.name)} = outputs.${field(o.name)};`);
+      plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = tape[${i}];`));
+      w.writeLine("_packWeights(params);");
+      for (const g of plan.groups) {
+        w.writeLine(`const ${g.packed} = _ws${g.packed};`);
+        workspace(w, g.out, g.precomputed ? `_T * _B * ${num(g.rows)}` : `_B * ${num(g.rows)}`);
+      }
+      for (const t of plan.forward.temps) workspace(w, t.array, `_B * ${num(t.width)}`);
+      for (const g of plan.groups.filter((x) => x.precomputed)) {
+        w.writeLine(`// ${commentText(`${g.products.map((p) => p.param).join(", ")} @ ${g.vectorLabel}, for every step at once`)}`);
+        w.writeLine(`_gemmNT(${arrays.input(g.vectorLabel)}, 0, ${num(g.depth)}, ${g.packed}, ${g.out}, 0, ${num(g.rows)}, _T * _B, ${num(g.rows)}, ${num(g.depth)});`);
+      }
+      w.write("for (let _t = 0; _t < _T; _t++)").block(() => writeStep(w, plan.forward));
+    },
+  });
+
+  const stateLength = (name: string) => vectorLength(ir.states.find((s) => s.name === name)!.shape);
+  file.addFunction({
+    name: "forward",
+    isExported: true,
+    docs: ["Runs the sequence: steps = inputs' length / (batch · n). Returns per-step outputs, final states and what backward needs."],
+    parameters: [
+      { name: "params", type: "Params" },
+      { name: "inputs", type: "Inputs" },
+      { name: "initial", type: "Partial<States>", initializer: "{}" },
+      { name: "options", type: "ForwardOptions", initializer: "{}" },
+    ],
+    returnType: "ForwardResult",
+    statements: (w) => {
+      w.writeLine("const _B = options.batch ?? 1;");
+      w.writeLine(`if (!Number.isInteger(_B) || _B < 1) throw new Error(\`batch must be a positive whole number, not \${_B}\`);`);
+      const first = ir.inputs[0]!;
+      w.writeLine(`const _T = inputs.${field(first.name)}.length / (_B * ${vectorLength(first.shape)});`);
+      w.writeLine(`if (!Number.isInteger(_T) || _T < 1) throw new Error(\`inputs.${field(first.name)} must hold steps · batch · ${vectorLength(first.shape)} numbers\`);`);
+      for (const p of ir.params) w.writeLine(`_checkLength(params.${field(p.name)}, ${count(p.shape)}, "params.${field(p.name)}");`);
+      for (const i of ir.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _T * _B * ${vectorLength(i.shape)}, "inputs.${field(i.name)}");`);
+      w.write("const hist: States =").block(() => {
+        for (const s of ir.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
+      });
+      w.write(";");
+      for (const s of ir.states) {
+        w.writeLine(`if (initial.${field(s.name)} === undefined) hist.${field(s.name)}.fill(${num(s.init)}, 0, _B * ${stateLength(s.name)});`);
+        w.writeLine(`else hist.${field(s.name)}.set(_checkLength(initial.${field(s.name)}, _B * ${stateLength(s.name)}, "initial.${field(s.name)}"));`);
+      }
+      w.write("const outputs: Outputs =").block(() => {
+        for (const o of ir.outputs) w.writeLine(`${field(o.name)}: new FloatArray(_T * _B * ${vectorLength(o.shape)}),`);
+      });
+      w.write(";");
+      w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
+      w.writeLine("_forwardCore(_B, _T, params, inputs, hist, outputs, tape);");
+      w.write("const final: States =").block(() => {
+        for (const s of ir.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
+      });
+      w.write(";");
+      w.writeLine("return { outputs, final, saved: { batch: _B, steps: _T, inputs, hist, outputs, tape } };");
+    },
+  });
+
+  file.addFunction({
+    name: "createState",
+    isExported: true,
+    docs: ["A fresh state for step(): the spec's initial values, for `batch` rows."],
+    parameters: [{ name: "batch", type: "number", initializer: "1" }],
+    returnType: "States",
+    statements: (w) => {
+      w.write("return").block(() => {
+        for (const s of ir.states) w.writeLine(`${field(s.name)}: new FloatArray(batch * ${stateLength(s.name)}).fill(${num(s.init)}),`);
+      });
+      w.write(";");
+    },
+  });
+
+  file.addFunction({
+    name: "step",
+    isExported: true,
+    docs: ["One step of streaming inference: reads and updates `state` in place; batch = the state's rows."],
+    parameters: [
+      { name: "params", type: "Params" },
+      { name: "inputs", type: "Inputs" },
+      { name: "state", type: "States" },
+    ],
+    returnType: "Outputs",
+    statements: (w) => {
+      const firstState = ir.states[0]!;
+      w.writeLine(`const _B = state.${field(firstState.name)}.length / ${stateLength(firstState.name)};`);
+      for (const s of ir.states) w.writeLine(`_checkLength(state.${field(s.name)}, _B * ${stateLength(s.name)}, "state.${field(s.name)}");`);
+      for (const i of ir.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${vectorLength(i.shape)}, "inputs.${field(i.name)}");`);
+      for (const s of ir.states) {
+        const n = stateLength(s.name);
+        workspace(w, generatedLocal2("stepHist", s.name), `2 * _B * ${n}`);
+        w.writeLine(`${generatedLocal2("stepHist", s.name)}.set(state.${field(s.name)});`);
+      }
+      for (const o of ir.outputs) workspace(w, generatedLocal2("stepOut", o.name), `_B * ${vectorLength(o.shape)}`);
+      plan.tapes.forEach((t, i) => workspace(w, generatedLocal2("stepTape", String(i)), `_B * ${num(t.width)}`));
+      w.writeLine(
+        `_forwardCore(_B, 1, params, inputs, { ${ir.states.map((s) => `${field(s.name)}: ${generatedLocal2("stepHist", s.name)}`).join(", ")} }, { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal2("stepOut", o.name)}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal2("stepTape", String(i))).join(", ")}]);`,
+      );
+      for (const s of ir.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal2("stepHist", s.name)}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
+      w.writeLine(`return { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal2("stepOut", o.name)}.slice(0, _B * ${vectorLength(o.shape)})`).join(", ")} };`);
+    },
+  });
+
+  file.addFunction({
+    name: "_packTransposed",
+    docs: ["Each group's packed matrix, transposed to [depth, rows]: the backward product reads it row by row."],
+    parameters: [{ name: "params", type: "Params" }],
+    statements: (w) => {
+      for (const g of plan.groups) {
+        workspace(w, g.packedT, num(g.rows * g.depth));
+        for (const p of g.products) {
+          w.writeLine(
+            `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${g.packedT}[_c * ${g.rows} + ${p.rowOffset} + _r] = params.${field(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c];`,
+          );
+        }
+      }
+    },
+  });
+
+  const bir = plan.backwardIr;
+  file.addFunction({
+    name: "backward",
+    isExported: true,
+    docs: ["Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states."],
+    parameters: [
+      { name: "params", type: "Params" },
+      { name: "saved", type: "Saved" },
+      { name: "upstream", type: "Upstream", initializer: "{}" },
+    ],
+    returnType: "Gradients",
+    statements: (w) => {
+      w.writeLine("const _B = saved.batch;");
+      w.writeLine("const _T = saved.steps;");
+      paramLocals(w);
+      for (const i of ir.inputs) w.writeLine(`const ${arrays.input(i.name)} = saved.inputs.${field(i.name)};`);
+      for (const s of ir.states) w.writeLine(`const ${arrays.hist(s.name)} = saved.hist.${field(s.name)};`);
+      for (const o of ir.outputs) w.writeLine(`const ${arrays.output(o.name)} = saved.outputs.${field(o.name)};`);
+      plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = saved.tape[${i}];`));
+      for (const o of ir.outputs) {
+        const n = vectorLength(o.shape);
+        w.writeLine(`const ${arrays.upstream(o.name)} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
+      }
+      for (const p of ir.params) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${count(p.shape)});`);
+      for (const i of ir.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(_T * _B * ${vectorLength(i.shape)});`);
+      for (const s of ir.states) {
+        const n = stateLength(s.name);
+        workspace(w, arrays.carry(s.name), `_B * ${n}`, "let");
+        workspace(w, arrays.carryPrev(s.name), `_B * ${n}`, "let");
+        w.writeLine(`if (upstream.final?.${field(s.name)} === undefined) ${arrays.carry(s.name)}.fill(0, 0, _B * ${n});`);
+        w.writeLine(`else ${arrays.carry(s.name)}.set(_checkLength(upstream.final.${field(s.name)}, _B * ${n}, "upstream.final.${field(s.name)}"));`);
+      }
+      for (const g of plan.gradBuffers) {
+        workspace(w, g.array, `_T * _B * ${num(g.width)}`);
+        w.writeLine(`${g.array}.fill(0, 0, _T * _B * ${num(g.width)});`);
+      }
+      w.writeLine("_packTransposed(params);");
+      for (const g of plan.groups) w.writeLine(`const ${g.packedT} = _ws${g.packedT};`);
+      for (const t of plan.backward.temps) workspace(w, t.array, `_B * ${num(t.width)}`);
+      w.write("for (let _t = _T - 1; _t >= 0; _t--)").block(() => {
+        writeStep(w, plan.backward);
+        for (const s of bir.states) if (s.node === null) w.writeLine(`${arrays.carryPrev(s.state)}.fill(0, 0, _B * ${stateLength(s.state)});`);
+        for (const s of ir.states) {
+          w.writeLine(`const _swap_${field(s.name)} = ${arrays.carry(s.name)};`);
+          w.writeLine(`${arrays.carry(s.name)} = ${arrays.carryPrev(s.name)};`);
+          w.writeLine(`${arrays.carryPrev(s.name)} = _swap_${field(s.name)};`);
+        }
+      });
+      w.writeLine("// Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.");
+      for (const g of plan.groups) {
+        w.writeLine(`// d(${commentText(g.products.map((p) => p.param).join(", "))})`);
+        workspace(w, `_gT${g.index}`, `_T * _B * ${num(g.rows)}`);
+        workspace(w, `_vT${g.index}`, `_T * _B * ${num(g.depth)}`);
+        workspace(w, `_dW${g.index}`, num(g.rows * g.depth));
+        w.writeLine(`_transpose(${g.gradBuffer}, 0, _T * _B, ${num(g.rows)}, _gT${g.index});`);
+        w.writeLine(`_transpose(${g.operand.array}, ${g.operand.shift ? `_B * ${num(g.operand.width)}` : "0"}, _T * _B, ${num(g.depth)}, _vT${g.index});`);
+        w.writeLine(`_gemmNT(_gT${g.index}, 0, _T * _B, _vT${g.index}, _dW${g.index}, 0, ${num(g.depth)}, ${num(g.rows)}, ${num(g.depth)}, _T * _B);`);
+        for (const p of g.products) {
+          w.writeLine(
+            `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${arrays.gradParam(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c] += _dW${g.index}[(${p.rowOffset} + _r) * ${g.depth} + _c];`,
+          );
+        }
+        if (g.deferredInput) {
+          w.writeLine(`// d${commentText(g.deferredInput)} = Σ Wᵀ · grad, for every step at once`);
+          w.writeLine(`_gemmNT(${g.gradBuffer}, 0, ${num(g.rows)}, ${g.packedT}, ${arrays.gradInput(g.deferredInput)}, 0, ${num(g.depth)}, _T * _B, ${num(g.depth)}, ${num(g.rows)});`);
+        }
+      }
+      w.write("return").block(() => {
+        w.writeLine(`params: { ${ir.params.map((p) => `${field(p.name)}: ${arrays.gradParam(p.name)}`).join(", ")} },`);
+        w.writeLine(`inputs: { ${ir.inputs.map((i) => `${field(i.name)}: ${arrays.gradInput(i.name)}`).join(", ")} },`);
+        w.writeLine(`initial: { ${ir.states.map((s) => `${field(s.name)}: ${arrays.carry(s.name)}.slice(0, _B * ${stateLength(s.name)})`).join(", ")} },`);
+      });
+      w.write(";");
+    },
+  });
+
+  // The workspace variables, declared once all their users are known.
+  file.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Let,
+    docs: ["Workspaces, allocated once and grown when batch or steps grow."],
+    declarations: [...workspaces].sort().map((a) => ({ name: `_ws${a}`, type: "FloatArray", initializer: "new FloatArray(0)" })),
+  });
+  return file.getFullText();
+}
+
+function generatedLocal2(prefix: string, name: string): string {
+  return `_${prefix}_${/^\d+$/.test(name) ? name : specIdentifier(name)}`;
+}
+
+function initArgs(init: Initializer): [number, number] {
+  switch (init.kind) {
+    case "constant":
+      return [init.value, 0];
+    case "uniform":
+      return [init.low, init.high];
+    case "normal":
+      return [init.std, 0];
+    default:
+      return [0, 0];
+  }
+}
+
+function API_DOC(precision: string): string[] {
+  return [
+    "API (no dependencies; arrays are flat and row-major; FloatArray is " + (precision === "f32" ? "Float32Array" : "Float64Array") + "):",
+    "  sizes, and one constant per size        the sizes this module was compiled for",
+    "  initParams(seed): Params                 the spec's initializers (same numbers as lstmc for the seed)",
+    "  forward(params, inputs, initial?, { batch? }) -> { outputs, final, saved }",
+    "      inputs [steps, batch, n] (steps = length / (batch·n)); initial states [batch, n] (default: the spec's)",
+    "      outputs [steps, batch, n]; final states [batch, n]; saved: what backward needs",
+    "  backward(params, saved, upstream?) -> { params, inputs, initial }",
+    "      upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)",
+    "  createState(batch?) / step(params, inputs, state) -> outputs",
+    "      streaming inference: one step, `state` updated in place",
+    "Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).",
+  ];
+}

@@ -1,0 +1,79 @@
+// The op -> WGSL table: how each scalar operation of the shared lowering is
+// written in WGSL (f32). The kernel layout lives in kernels.ts; this file only
+// knows syntax.
+import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA, type UnaryFunction } from "../../ir/types.ts";
+import { CodegenError } from "../names.ts";
+
+const F32_MAX = 3.4028234663852886e38;
+
+/** An f32 literal: `1f`, `-0.5f`, `1e-7f`. */
+export function f32(x: number): string {
+  if (!Number.isFinite(x) || Math.abs(x) > F32_MAX) throw new CodegenError(`the constant ${x} is not a finite f32`);
+  const text = Object.is(x, -0) ? "-0" : String(x);
+  return `${text}f`;
+}
+
+export function u32(x: number): string {
+  if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new CodegenError(`internal: ${x} is not a u32`);
+  return `${x}u`;
+}
+
+/**
+ * Helpers every module carries. σ and tanh never form exp of a large positive
+ * number, so no argument (±1e30, ±inf) gives NaN whatever the platform's
+ * built-in tanh does; small |x| uses the odd series so tanh keeps its relative
+ * precision near 0 (1 - exp(-2|x|) would cancel there).
+ */
+export const WGSL_PRELUDE = `fn _sigmoid(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return select(e / (1f + e), 1f / (1f + e), x >= 0f);
+}
+
+fn _tanh(x: f32) -> f32 {
+  let a = abs(x);
+  let x2 = x * x;
+  let series = x * (1f - x2 * (1f / 3f - x2 * (2f / 15f - x2 * (17f / 315f))));
+  let e = exp(-2f * a);
+  let far = (1f - e) / (1f + e);
+  return select(select(-far, far, x >= 0f), series, a < 0.25f);
+}
+
+fn _log1p(y: f32) -> f32 {
+  return select(log(1f + y), y * (1f - y * (0.5f - y * (1f / 3f - y * 0.25f))), abs(y) < 0.01f);
+}
+
+fn _expm1(x: f32) -> f32 {
+  return select(exp(x) - 1f, x * (1f + x * (0.5f + x * (1f / 6f + x / 24f))), abs(x) < 0.01f);
+}
+
+fn _softplus(x: f32) -> f32 {
+  return select(_log1p(exp(x)), x + _log1p(exp(-x)), x > 0f);
+}`;
+
+/** y = f(x). */
+export const FUNCTION_SYNTAX: Record<UnaryFunction, (x: string) => string> = {
+  sigmoid: (x) => `_sigmoid(${x})`,
+  tanh: (x) => `_tanh(${x})`,
+  relu: (x) => `max(${x}, 0f)`,
+  exp: (x) => `exp(${x})`,
+  log: (x) => `log(${x})`,
+  softsign: (x) => `(${x}) / (1f + abs(${x}))`,
+  softplus: (x) => `_softplus(${x})`,
+  hard_sigmoid: (x) => `clamp(${f32(HARD_SIGMOID_ALPHA)} * (${x}) + ${f32(HARD_SIGMOID_BETA)}, 0f, 1f)`,
+  identity: (x) => `(${x})`,
+};
+
+/** f'(x), written from the saved output y (for log, from the saved input x). */
+export const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
+  sigmoid: (y) => `(${y}) * (1f - (${y}))`,
+  tanh: (y) => `(1f - (${y}) * (${y}))`,
+  relu: (y) => `select(0f, 1f, (${y}) > 0f)`,
+  exp: (y) => `(${y})`,
+  log: (x) => `(1f / (${x}))`,
+  softsign: (y) => `((1f - abs(${y})) * (1f - abs(${y})))`,
+  softplus: (y) => `(-_expm1(-(${y})))`,
+  hard_sigmoid: (y) => `select(0f, ${f32(HARD_SIGMOID_ALPHA)}, (${y}) > 0f && (${y}) < 1f)`,
+  identity: () => `1f`,
+};
+
+export const BINARY_SYNTAX = { add: "+", sub: "-", mul: "*", div: "/" } as const;

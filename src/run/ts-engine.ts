@@ -1,0 +1,51 @@
+// The `ts` engine: compiles the spec (f64) for the request's sizes into a
+// temporary directory, imports the module and runs it under the run contract.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { compileCell, writeAtomically } from "../codegen/compile.ts";
+import type { SizeBinding } from "../ir/bind.ts";
+import type { CellIR } from "../ir/types.ts";
+import type { ForwardResult, Gradients } from "../interp/interpret.ts";
+import type { RunRequest } from "./contract.ts";
+
+type Tensors = Record<string, Float64Array>;
+
+/** The shape of every generated module (f64). */
+export interface GeneratedModule {
+  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number }): { outputs: Tensors; final: Tensors; saved: unknown };
+  backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Gradients;
+  step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
+  createState(batch?: number): Tensors;
+  initParams(seed: number): Tensors;
+}
+
+const cache = new Map<string, Promise<GeneratedModule>>();
+
+/** Compiles and imports a cell's module once per process for each size binding and precision. */
+export function loadGeneratedModule(ir: CellIR, sizes: SizeBinding, precision: "f32" | "f64" = "f64"): Promise<GeneratedModule> {
+  const key = JSON.stringify([ir.name, ir.file, ir.nodes.length, sizes, precision]);
+  if (!cache.has(key)) {
+    cache.set(
+      key,
+      (async () => {
+        const compiled = await compileCell(ir, { target: "ts", precision, dims: sizes });
+        const dir = mkdtempSync(join(tmpdir(), "lstmc-ts-"));
+        // Without this, loaders may take a lone .ts file for CommonJS.
+        writeAtomically(dir, "package.json", '{ "type": "module" }\n');
+        const file = writeAtomically(dir, compiled.fileName, compiled.text);
+        return (await import(pathToFileURL(file).href)) as GeneratedModule;
+      })(),
+    );
+  }
+  return cache.get(key)!;
+}
+
+export async function runGenerated(ir: CellIR, request: RunRequest, withGrads: boolean): Promise<ForwardResult & { grads: Gradients | null }> {
+  const module = await loadGeneratedModule(ir, request.sizes, "f64");
+  const { params, inputs, initial, batch } = request.sequence;
+  const result = module.forward(params, inputs, initial, { batch });
+  const grads = withGrads ? module.backward(params, result.saved, request.upstream) : null;
+  return { outputs: result.outputs, final: result.final, grads };
+}
