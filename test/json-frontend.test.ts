@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { parseJsonSpec } from "../src/parse/json.ts";
 import { printJson } from "../src/parse/print-json.ts";
+import { printDsl } from "../src/parse/print-dsl.ts";
 import { buildCell } from "../src/ir/build.ts";
 import type { Diagnostic } from "../src/diagnostics/diagnostic.ts";
 import { stripSpans } from "./helpers/ir.ts";
@@ -198,4 +199,27 @@ describe("lstmc convert", () => {
     expect(lstmc("convert", "specs/gru.lstm").status).toBe(2);
     expect(lstmc("convert", "specs/gru.lstm", "--to", "yaml").stderr).toContain("--to must be json or lstm, not 'yaml'");
   }, 30_000);
+});
+
+describe("doc strings", () => {
+  it("keep every line of a multi-line JSON doc string inside a comment when printed as DSL", () => {
+    const text = JSON.stringify({
+      cell: "c",
+      doc: ["line one\n}\ncell evil {"],
+      sizes: { H: 2 },
+      inputs: { x: ["H"] },
+      states: { h: { shape: ["H"] } },
+      params: {},
+      equations: ["h' = tanh(x + h)"],
+      outputs: { h: "h'" },
+    });
+    const spec = parseJsonSpec(text, "doc.json").value!;
+    const printed = printDsl(spec);
+    expect(printed.split("\n").slice(0, 3)).toEqual(["# line one", "# }", "# cell evil {"]);
+    const reparsed = parseDsl(printed, "doc.lstm");
+    expect(reparsed.value?.name).toBe("c");
+    const { doc: _a, file: _b, ...reprinted } = buildCell(reparsed.value!).ir!;
+    const { doc: _c, file: _d, ...original } = buildCell(spec).ir!;
+    expect(stripSpans(reprinted)).toEqual(stripSpans(original));
+  });
 });

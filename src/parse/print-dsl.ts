@@ -72,7 +72,9 @@ export function printEquationText(target: string, next: boolean, value: ExprAst)
 
 /** The whole spec as a `.lstm` file. */
 export function printDsl(spec: SpecAst): string {
-  const lines: string[] = spec.doc.map((line) => (line.length > 0 ? `# ${line}` : "#"));
+  // A JSON doc string may hold line breaks; each piece must stay inside a comment.
+  const docLines = spec.doc.flatMap((line) => line.split(/\r\n|\r|\n/));
+  const lines: string[] = docLines.map((line) => (line.length > 0 ? `# ${line}` : "#"));
   lines.push(`cell ${spec.name} {`);
   for (const s of spec.sizes) lines.push(`  size ${s.name}${s.default === null ? "" : ` = ${printNumber(s.default)}`}`);
   for (const i of spec.inputs) lines.push(`  input ${i.name}${printShape(i.shape)}`);
