@@ -4,6 +4,7 @@ import type { CellIR } from "../ir/types.ts";
 import { forward, forwardBackward, type ForwardResult, type Gradients } from "../interp/interpret.ts";
 import type { RunRequest } from "./contract.ts";
 import { runGenerated } from "./ts-engine.ts";
+import { runWebGpu } from "./wgsl-engine.ts";
 
 export interface Engine {
   readonly name: string;
@@ -21,4 +22,7 @@ export const interpreterEngine: Engine = {
 /** The spec compiled to TypeScript (f64) for the request's sizes. */
 export const typescriptEngine: Engine = { name: "ts", run: runGenerated };
 
-export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine, ts: typescriptEngine };
+/** The spec compiled to WGSL and run on a WebGPU device through Dawn (f32). */
+export const webgpuEngine: Engine = { name: "wgsl", run: runWebGpu };
+
+export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine, ts: typescriptEngine, wgsl: webgpuEngine };

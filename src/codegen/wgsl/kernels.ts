@@ -402,36 +402,47 @@ function projectionKernel(layout: Layout, g: GroupPlan): { text: string; dispatc
   return { text: lines.join("\n"), dispatch: { entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: true, batch: true, n: g.rows } };
 }
 
-/** dP for one parameter: one thread per element sums over all T·B rows. */
-function parameterGradientKernel(layout: Layout, plan: ModulePlan, param: ParamLayout): { text: string; dispatch: Dispatch } | null {
+/** dP for one parameter (element i of it): one thread per element sums over all T·B rows. */
+function parameterGradientBlock(layout: Layout, plan: ModulePlan, param: ParamLayout): string[] | null {
   const uses = plan.groups.flatMap((g) => g.products.filter((p) => p.param === param.name).map((p) => ({ g, p })));
   const partial = [...layout.partials.values()].find((x) => x.param === param.name);
   if (uses.length === 0 && !partial) return null;
-  const entry = `grad_${specIdentifier(param.name)}`;
-  const lines = [
-    `// d${commentText(param.name)}: Σ over steps and batch rows, one owner thread per element (no atomics)`,
-    `@compute @workgroup_size(${STEP_WORKGROUP})`,
-    `fn ${entry}(${FLAT_PARAMS}) {`,
-    ...flatIndexPrologue(STEP_WORKGROUP, u32(param.length)),
-    `  var s = 0f;`,
-  ];
+  const lines = [`// d${commentText(param.name)}`, `var s = 0f;`];
   if (param.matrix) {
-    lines.push(`  let c = idx / ${u32(param.rows)};`, `  let r = idx % ${u32(param.rows)};`);
+    lines.push(`let c = i / ${u32(param.rows)};`, `let r = i % ${u32(param.rows)};`);
     for (const { g, p } of uses) {
       const gb = layout.arrays.get(g.gradBuffer)!;
       const low = p.colOffset ? `c >= ${u32(p.colOffset)} && ` : "";
       const c = p.colOffset ? `c - ${u32(p.colOffset)}` : "c";
       lines.push(
-        `  if (${low}c < ${u32(p.colOffset + p.cols)}) { for (var tb = 0u; tb < T * B; tb++) { s += gbuf[sizes.o${gb.name} + tb * ${u32(gb.width)} + ${u32(p.rowOffset)} + r] * ${rowElement(layout, g.operand, "tb", c)}; } }`,
+        `if (${low}c < ${u32(p.colOffset + p.cols)}) { for (var tb = 0u; tb < T * B; tb++) { s += gbuf[sizes.o${gb.name} + tb * ${u32(gb.width)} + ${u32(p.rowOffset)} + r] * ${rowElement(layout, g.operand, "tb", c)}; } }`,
       );
     }
   }
   if (partial) {
-    const inner = partial.scalar ? `for (var q = 0u; q < ${u32(partial.width)}; q++) { s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + q]; }` : `s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + idx];`;
-    lines.push(`  for (var tb = 0u; tb < T * B; tb++) { ${inner} }`);
+    const inner = partial.scalar ? `for (var q = 0u; q < ${u32(partial.width)}; q++) { s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + q]; }` : `s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + i];`;
+    lines.push(`for (var tb = 0u; tb < T * B; tb++) { ${inner} }`);
   }
-  lines.push(`  grads[${u32(param.offset)} + idx] = s;`, "}");
-  return { text: lines.join("\n"), dispatch: { entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: false, batch: false, n: param.length } };
+  lines.push(`grads[${u32(param.offset)} + i] = s;`);
+  return lines;
+}
+
+/** Every parameter's gradient in one dispatch, one thread per parameter element. */
+function parameterGradientKernel(layout: Layout, plan: ModulePlan): { text: string; dispatch: Dispatch } | null {
+  const blocks = layout.params.map((p) => ({ p, lines: parameterGradientBlock(layout, plan, p) })).filter((b) => b.lines !== null);
+  if (blocks.length === 0) return null;
+  const lines = [
+    `// Parameter gradients: Σ over steps and batch rows, one owner thread per element (no atomics).`,
+    `@compute @workgroup_size(${STEP_WORKGROUP})`,
+    `fn grad_params(${FLAT_PARAMS}) {`,
+    ...flatIndexPrologue(STEP_WORKGROUP, u32(layout.paramFloats)),
+  ];
+  blocks.forEach(({ p, lines: body }, k) => {
+    const test = `idx >= ${u32(p.offset)} && idx < ${u32(p.offset + p.length)}`.replace(/^idx >= 0u && /, "");
+    lines.push(`  ${k ? "else " : ""}if (${test}) {`, `    let i = idx - ${u32(p.offset)};`, ...body!.map((l) => `    ${l}`), "  }");
+  });
+  lines.push("}");
+  return { text: lines.join("\n"), dispatch: { entry: "grad_params", workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: false, batch: false, n: layout.paramFloats } };
 }
 
 /** dL/d(input) when it is one group's transposed product alone: all steps at once, after the loop. */
@@ -541,7 +552,7 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
   }
   const projections = plan.groups.filter((g) => g.precomputed).map((g) => projectionKernel(layout, g));
   const after = [
-    ...layout.params.map((p) => parameterGradientKernel(layout, plan, p)).filter((k): k is NonNullable<typeof k> => k !== null),
+    ...[parameterGradientKernel(layout, plan)].filter((k): k is NonNullable<typeof k> => k !== null),
     ...plan.groups.filter((g) => g.deferredInput).map((g) => deferredInputKernel(layout, g)),
   ];
   const header = (direction: string, widths: readonly number[]) =>
