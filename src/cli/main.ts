@@ -137,15 +137,15 @@ function commandGradcheck(args: string[]): number {
   const tolerance = values.tolerance === undefined ? 1e-6 : Number(values.tolerance);
   if (!(tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, not '${values.tolerance}'`);
   const request = randomRequest(ir, { sizes, batch, steps, seed, uniformParams: true });
-  const checks = gradcheck(ir, request);
   const dims = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
   console.log(`gradcheck ${file} (${dims}, steps=${steps}, batch=${batch}, seed=${seed}): central differences, step 1e-6, tolerance ${tolerance}`);
-  const width = Math.max(...checks.map((c) => c.tensor.length), 6);
+  const width = Math.max(...[...ir.params, ...ir.inputs, ...ir.states].map((d) => d.name.length + 8), 6);
   console.log(`${"tensor".padEnd(width)}  worst rel. error  worst abs. error`);
-  for (const c of checks) {
+  // Rows appear as each tensor finishes: a large cell takes a while.
+  const checks = gradcheck(ir, request, (c) => {
     const flag = c.worstRelativeError > tolerance ? "  FAIL" : "";
     console.log(`${c.tensor.padEnd(width)}  ${c.worstRelativeError.toExponential(2).padStart(16)}  ${c.worstAbsoluteError.toExponential(2).padStart(16)}${flag}`);
-  }
+  });
   const failed = checks.filter((c) => c.worstRelativeError > tolerance);
   console.log(failed.length === 0 ? "ok" : `${failed.length} tensor(s) above tolerance`);
   return failed.length === 0 ? 0 : 1;

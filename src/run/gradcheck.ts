@@ -29,7 +29,8 @@ export function relativeError(analytic: number, numeric: number): number {
   return Math.abs(analytic - numeric) / Math.max(1, Math.abs(analytic), Math.abs(numeric));
 }
 
-export function gradcheck(ir: CellIR, request: RunRequest): TensorCheck[] {
+/** `onTensor` is called as each tensor's check completes, so long checks can show progress. */
+export function gradcheck(ir: CellIR, request: RunRequest, onTensor: (check: TensorCheck) => void = () => {}): TensorCheck[] {
   const { grads } = forwardBackward(ir, request.sizes, request.sequence, request.upstream);
   const groups = [
     ["params", request.sequence.params, grads.params],
@@ -53,7 +54,9 @@ export function gradcheck(ir: CellIR, request: RunRequest): TensorCheck[] {
         worstRelativeError = Math.max(worstRelativeError, relativeError(a, numeric));
         worstAbsoluteError = Math.max(worstAbsoluteError, Math.abs(a - numeric));
       }
-      checks.push({ tensor: `${group}.${name}`, worstRelativeError, worstAbsoluteError });
+      const check = { tensor: `${group}.${name}`, worstRelativeError, worstAbsoluteError };
+      checks.push(check);
+      onTensor(check);
     }
   }
   return checks;
