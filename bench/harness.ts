@@ -18,6 +18,8 @@ export interface Candidate {
   dispose?: () => void | Promise<void>;
   /** Optional hint: expected ms per call. Above `noWarmupAboveMs`, the warm-up call is skipped. */
   expectedMs?: number;
+  /** Left out (marked 'skipped (too slow)') when its predicted ms per call exceeds this. */
+  maxMs?: number;
 }
 
 export interface MeasureOptions {
@@ -175,6 +177,9 @@ export function ratioTo(m: Measurement, ref: Measurement): number {
 export function formatTable(rows: Row[], opts: TableOptions = {}): string {
   const refName = opts.reference ?? 'naive';
   const key = (r: Row) => `${r.cell}|${fmtSizes(r.sizes)}|${r.mode}`;
+  // The reference leads its group; the others keep their order (the sort is stable).
+  const groupOrder = [...new Set(rows.map(key))];
+  rows = [...rows].sort((a, b) => groupOrder.indexOf(key(a)) - groupOrder.indexOf(key(b)) || Number(b.candidate === refName) - Number(a.candidate === refName));
   const refs = new Map<string, Measurement>();
   for (const r of rows) if (r.candidate === refName && r.m) refs.set(key(r), r.m);
   const header = ['cell', '(B,I,H,T)', 'mode', 'candidate', 'median ms', 'GFLOP/s', `t/t_${refName}`, 'spread', 'n'];

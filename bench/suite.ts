@@ -13,7 +13,6 @@ import {
 } from './competitors/common.ts';
 import { createNaive } from './competitors/naive.ts';
 import { type TfBackend, createTfjs, initBackend, useBackend } from './competitors/tfjs.ts';
-import { createOnnx } from './competitors/onnx.ts';
 import { type Candidate, type Row, fmtMs, measure, printTable } from './harness.ts';
 
 export type { Candidate, Row } from './harness.ts';
@@ -65,9 +64,21 @@ export function tfjsFactory(backend: TfBackend): CandidateFactory {
   };
 }
 
+// onnxruntime-node is optional: imported on first use, and left out (once, with a note) where it is missing.
+let onnxModule: Promise<typeof import('./competitors/onnx.ts') | null> | null = null;
+function loadOnnx(): Promise<typeof import('./competitors/onnx.ts') | null> {
+  onnxModule ??= import('./competitors/onnx.ts').catch((e: Error) => {
+    process.stderr.write(`onnxruntime-node is not available (${e.message.split('\n')[0]}); its rows are left out\n`);
+    return null;
+  });
+  return onnxModule;
+}
+
 export const onnxFactory: CandidateFactory = async (cell, sizes, mode, p) => {
   if (mode !== 'fwd') return null; // onnxruntime-node has no backward
-  const k = await createOnnx(cell, sizes, p.weights, 1);
+  const onnx = await loadOnnx();
+  if (!onnx) return null;
+  const k = await onnx.createOnnx(cell, sizes, p.weights, 1);
   return {
     name: 'onnxruntime',
     run: async () => void (await k.forward(p.x, p.h0, p.c0)),
@@ -143,7 +154,7 @@ export async function runBench(extraFactories: CandidateFactory[] = [], opts: Be
           order.push(c.name);
           const fpms = speed.get(`${cell}|${mode}|${c.name}`);
           const predicted = fpms ? flops / fpms : undefined;
-          if (predicted !== undefined && predicted > maxSampleMs) {
+          if (predicted !== undefined && predicted > Math.min(maxSampleMs, c.maxMs ?? Infinity)) {
             log(`  ${c.name}: skipped, predicted ${(predicted / 1000).toFixed(1)} s per call`);
             skipped.push({ cell, sizes: s, mode, candidate: c.name, note: 'skipped (too slow)' });
             await c.dispose?.();

@@ -114,7 +114,12 @@ export interface Gradients {
   initial: States;
 }
 
-/** c[i·ldc + j] = Σ_p a[aOff + i·lda + p]·w[j·k + p] for i < m, j < n: 2×4 register blocks, tiles of 64 rows of a. */
+/**
+ * c[cOff + i·ldc + j] = Σ_p a[aOff + i·lda + p]·w[j·k + p] for i < m, j < n.
+ * 4×4 register blocks (16 sums stay in registers; 4×8 or wider spills in V8),
+ * over tiles of 64 rows of a so a tile and four rows of w stay in cache; rows
+ * left over take 1×4 blocks, columns left over a plain dot product.
+ */
 function _gemmNT(
   a: FloatArray,
   aOff: number,
@@ -127,7 +132,6 @@ function _gemmNT(
   n: number,
   k: number,
 ): void {
-  const k2 = k - (k % 2);
   for (let tile = 0; tile < m; tile += 64) {
     const tileEnd = Math.min(m, tile + 64);
     let j = 0;
@@ -137,9 +141,11 @@ function _gemmNT(
         w2 = w1 + k,
         w3 = w2 + k;
       let i = tile;
-      for (; i + 2 <= tileEnd; i += 2) {
+      for (; i + 4 <= tileEnd; i += 4) {
         const a0 = aOff + i * lda,
-          a1 = a0 + lda;
+          a1 = a0 + lda,
+          a2 = a1 + lda,
+          a3 = a2 + lda;
         let s00 = 0,
           s01 = 0,
           s02 = 0,
@@ -148,68 +154,80 @@ function _gemmNT(
           s11 = 0,
           s12 = 0,
           s13 = 0;
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0,
+          s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0;
         for (let p = 0; p < k; p++) {
-          const x0 = a[a0 + p],
-            x1 = a[a1 + p];
           const y0 = w[w0 + p],
             y1 = w[w1 + p],
             y2 = w[w2 + p],
             y3 = w[w3 + p];
-          s00 += x0 * y0;
-          s01 += x0 * y1;
-          s02 += x0 * y2;
-          s03 += x0 * y3;
-          s10 += x1 * y0;
-          s11 += x1 * y1;
-          s12 += x1 * y2;
-          s13 += x1 * y3;
+          let x = a[a0 + p];
+          s00 += x * y0;
+          s01 += x * y1;
+          s02 += x * y2;
+          s03 += x * y3;
+          x = a[a1 + p];
+          s10 += x * y0;
+          s11 += x * y1;
+          s12 += x * y2;
+          s13 += x * y3;
+          x = a[a2 + p];
+          s20 += x * y0;
+          s21 += x * y1;
+          s22 += x * y2;
+          s23 += x * y3;
+          x = a[a3 + p];
+          s30 += x * y0;
+          s31 += x * y1;
+          s32 += x * y2;
+          s33 += x * y3;
         }
-        const c0 = cOff + i * ldc + j,
-          c1 = c0 + ldc;
+        let c0 = cOff + i * ldc + j;
         c[c0] = s00;
         c[c0 + 1] = s01;
         c[c0 + 2] = s02;
         c[c0 + 3] = s03;
-        c[c1] = s10;
-        c[c1 + 1] = s11;
-        c[c1 + 2] = s12;
-        c[c1 + 3] = s13;
+        c0 += ldc;
+        c[c0] = s10;
+        c[c0 + 1] = s11;
+        c[c0 + 2] = s12;
+        c[c0 + 3] = s13;
+        c0 += ldc;
+        c[c0] = s20;
+        c[c0 + 1] = s21;
+        c[c0 + 2] = s22;
+        c[c0 + 3] = s23;
+        c0 += ldc;
+        c[c0] = s30;
+        c[c0 + 1] = s31;
+        c[c0 + 2] = s32;
+        c[c0 + 3] = s33;
       }
       for (; i < tileEnd; i++) {
+        // The blocks' order of additions: step() projects B rows where forward() projects T·B, and they must agree exactly.
         const a0 = aOff + i * lda;
         let s0 = 0,
           s1 = 0,
           s2 = 0,
-          s3 = 0,
-          t0 = 0,
-          t1 = 0,
-          t2 = 0,
-          t3 = 0;
-        let p = 0;
-        for (; p < k2; p += 2) {
-          const x0 = a[a0 + p],
-            x1 = a[a0 + p + 1];
-          s0 += x0 * w[w0 + p];
-          s1 += x0 * w[w1 + p];
-          s2 += x0 * w[w2 + p];
-          s3 += x0 * w[w3 + p];
-          t0 += x1 * w[w0 + p + 1];
-          t1 += x1 * w[w1 + p + 1];
-          t2 += x1 * w[w2 + p + 1];
-          t3 += x1 * w[w3 + p + 1];
-        }
-        if (p < k) {
-          const x0 = a[a0 + p];
-          s0 += x0 * w[w0 + p];
-          s1 += x0 * w[w1 + p];
-          s2 += x0 * w[w2 + p];
-          s3 += x0 * w[w3 + p];
+          s3 = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[a0 + p];
+          s0 += x * w[w0 + p];
+          s1 += x * w[w1 + p];
+          s2 += x * w[w2 + p];
+          s3 += x * w[w3 + p];
         }
         const c0 = cOff + i * ldc + j;
-        c[c0] = s0 + t0;
-        c[c0 + 1] = s1 + t1;
-        c[c0 + 2] = s2 + t2;
-        c[c0 + 3] = s3 + t3;
+        c[c0] = s0;
+        c[c0 + 1] = s1;
+        c[c0 + 2] = s2;
+        c[c0 + 3] = s3;
       }
     }
     for (; j < n; j++) {
@@ -243,6 +261,24 @@ function _checkLength(array: FloatArray | undefined, length: number, what: strin
   if (array === undefined) throw new Error(`${what} is missing`);
   if (array.length !== length) throw new Error(`${what} has ${array.length} numbers, expected ${length}`);
   return array;
+}
+
+/** 2^k for k = -128..127. */
+const _POW2 = new Float64Array(256).map((_, i) => 2 ** (i - 128));
+
+/**
+ * e^x within 1e-8 relative (float32 is good to 6e-8): e^x = 2^k·e^r with
+ * k = round(x / ln 2), |r| <= ln(2)/2, e^r by its Taylor series to r^7. x is
+ * clamped to [-87, 88] first, past which sigmoid and tanh are flat in float32.
+ * Math.floor, not Math.round: V8 keeps Math.round's -0 results off the fast path.
+ */
+function _expf(x: number): number {
+  x = Math.max(-87, Math.min(88, x));
+  const k = Math.floor(x * 1.4426950408889634 + 0.5);
+  const r = x - k * 0.6931471805599453;
+  return (
+    _POW2[k + 128] * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))))
+  );
 }
 
 /** mulberry32: floats in [0, 1). */
@@ -403,7 +439,8 @@ function _forwardCore(
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 64, _T * _B, 64, 8);
   for (let _t = 0; _t < _T; _t++) {
     // U_f, U_i, U_g, U_o @ h
-    _gemmNT(_hist_h, _t * _B * 16, 16, _w_1, _g_1, 0, 64, _B, 64, 16);
+    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv64x16(_hist_h, _t * _B * 16 + _i * 16, _w_1, _g_1, _i * 64);
+    else _gemmNT(_hist_h, _t * _B * 16, 16, _w_1, _g_1, 0, 64, _B, 64, 16);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = (_t * _B + _b) * 64;
       const _r1 = _b * 64;
@@ -421,21 +458,21 @@ function _forwardCore(
         const _v_6 = _v_2 + _v_5;
         const _v_8 = _v_6 + _p_b_f[_j];
         // f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _f = 1 / (1 + Math.exp(-_v_8));
+        const _f = 1 / (1 + _expf(-_v_8));
         _tape_9[_r2 + _j] = _f;
         const _v_11 = _proj_0[_r3 + _j];
         const _v_13 = _g_1[_r4 + _j];
         const _v_14 = _v_11 + _v_13;
         const _v_16 = _v_14 + _p_b_i[_j];
         // i = sigmoid(W_i @ x + U_i @ h + b_i)
-        const _i = 1 / (1 + Math.exp(-_v_16));
+        const _i = 1 / (1 + _expf(-_v_16));
         _tape_17[_r2 + _j] = _i;
         const _v_19 = _proj_0[_r5 + _j];
         const _v_21 = _g_1[_r6 + _j];
         const _v_22 = _v_19 + _v_21;
         const _v_24 = _v_22 + _p_b_g[_j];
         // g = tanh(W_g @ x + U_g @ h + b_g)
-        const _g = Math.tanh(_v_24);
+        const _g = 1 - 2 / (_expf(2 * _v_24) + 1);
         _tape_25[_r2 + _j] = _g;
         const _v_27 = _f * _hist_c[_r2 + _j];
         const _v_28 = _i * _g;
@@ -449,9 +486,9 @@ function _forwardCore(
         const _v_37 = _v_34 + _v_36;
         const _v_39 = _v_37 + _p_b_o[_j];
         // o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-        const _o = 1 / (1 + Math.exp(-_v_39));
+        const _o = 1 / (1 + _expf(-_v_39));
         _tape_40[_r2 + _j] = _o;
-        const _v_41 = Math.tanh(_c_next);
+        const _v_41 = 1 - 2 / (_expf(2 * _c_next) + 1);
         _tape_41[_r2 + _j] = _v_41;
         // h' = o * tanh(c'); output h = h'
         const _h_next = _o * _v_41;
@@ -705,7 +742,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       }
     }
     // transposed U_f, U_i, U_g, U_o @ h
-    _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_32, 0, 16, _B, 16, 64);
+    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_32, _i * 16);
+    else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_32, 0, 16, _B, 16, 64);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
@@ -773,6 +811,151 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     inputs: { x: _dIn_x },
     initial: { h: _carry_h.slice(0, _B * 16), c: _carry_c.slice(0, _B * 16) },
   };
+}
+
+/** c[cOff + j] = Σ_p a[aOff + p]·w[j·16 + p] for j < 64: one row's product, the vector held in locals 32 at a time. */
+function _gemv64x16(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
+  {
+    const x0 = a[aOff + 0],
+      x1 = a[aOff + 1],
+      x2 = a[aOff + 2],
+      x3 = a[aOff + 3],
+      x4 = a[aOff + 4],
+      x5 = a[aOff + 5],
+      x6 = a[aOff + 6],
+      x7 = a[aOff + 7],
+      x8 = a[aOff + 8],
+      x9 = a[aOff + 9],
+      x10 = a[aOff + 10],
+      x11 = a[aOff + 11],
+      x12 = a[aOff + 12],
+      x13 = a[aOff + 13],
+      x14 = a[aOff + 14],
+      x15 = a[aOff + 15];
+    for (let j = 0; j < 64; j++) {
+      const r = j * 16;
+      c[cOff + j] =
+        w[r] * x0 +
+        w[r + 4] * x4 +
+        w[r + 8] * x8 +
+        w[r + 12] * x12 +
+        (w[r + 1] * x1 + w[r + 5] * x5 + w[r + 9] * x9 + w[r + 13] * x13) +
+        (w[r + 2] * x2 + w[r + 6] * x6 + w[r + 10] * x10 + w[r + 14] * x14) +
+        (w[r + 3] * x3 + w[r + 7] * x7 + w[r + 11] * x11 + w[r + 15] * x15);
+    }
+  }
+}
+
+/** c[cOff + j] = Σ_p a[aOff + p]·w[j·64 + p] for j < 16: one row's product, the vector held in locals 32 at a time. */
+function _gemv16x64(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
+  for (let p0 = 0; p0 < 64; p0 += 32) {
+    const x0 = a[aOff + p0],
+      x1 = a[aOff + p0 + 1],
+      x2 = a[aOff + p0 + 2],
+      x3 = a[aOff + p0 + 3],
+      x4 = a[aOff + p0 + 4],
+      x5 = a[aOff + p0 + 5],
+      x6 = a[aOff + p0 + 6],
+      x7 = a[aOff + p0 + 7],
+      x8 = a[aOff + p0 + 8],
+      x9 = a[aOff + p0 + 9],
+      x10 = a[aOff + p0 + 10],
+      x11 = a[aOff + p0 + 11],
+      x12 = a[aOff + p0 + 12],
+      x13 = a[aOff + p0 + 13],
+      x14 = a[aOff + p0 + 14],
+      x15 = a[aOff + p0 + 15],
+      x16 = a[aOff + p0 + 16],
+      x17 = a[aOff + p0 + 17],
+      x18 = a[aOff + p0 + 18],
+      x19 = a[aOff + p0 + 19],
+      x20 = a[aOff + p0 + 20],
+      x21 = a[aOff + p0 + 21],
+      x22 = a[aOff + p0 + 22],
+      x23 = a[aOff + p0 + 23],
+      x24 = a[aOff + p0 + 24],
+      x25 = a[aOff + p0 + 25],
+      x26 = a[aOff + p0 + 26],
+      x27 = a[aOff + p0 + 27],
+      x28 = a[aOff + p0 + 28],
+      x29 = a[aOff + p0 + 29],
+      x30 = a[aOff + p0 + 30],
+      x31 = a[aOff + p0 + 31];
+    if (p0 === 0)
+      for (let j = 0; j < 16; j++) {
+        const r = j * 64 + p0;
+        c[cOff + j] =
+          w[r] * x0 +
+          w[r + 4] * x4 +
+          w[r + 8] * x8 +
+          w[r + 12] * x12 +
+          w[r + 16] * x16 +
+          w[r + 20] * x20 +
+          w[r + 24] * x24 +
+          w[r + 28] * x28 +
+          (w[r + 1] * x1 +
+            w[r + 5] * x5 +
+            w[r + 9] * x9 +
+            w[r + 13] * x13 +
+            w[r + 17] * x17 +
+            w[r + 21] * x21 +
+            w[r + 25] * x25 +
+            w[r + 29] * x29) +
+          (w[r + 2] * x2 +
+            w[r + 6] * x6 +
+            w[r + 10] * x10 +
+            w[r + 14] * x14 +
+            w[r + 18] * x18 +
+            w[r + 22] * x22 +
+            w[r + 26] * x26 +
+            w[r + 30] * x30) +
+          (w[r + 3] * x3 +
+            w[r + 7] * x7 +
+            w[r + 11] * x11 +
+            w[r + 15] * x15 +
+            w[r + 19] * x19 +
+            w[r + 23] * x23 +
+            w[r + 27] * x27 +
+            w[r + 31] * x31);
+      }
+    else
+      for (let j = 0; j < 16; j++) {
+        const r = j * 64 + p0;
+        c[cOff + j] +=
+          w[r] * x0 +
+          w[r + 4] * x4 +
+          w[r + 8] * x8 +
+          w[r + 12] * x12 +
+          w[r + 16] * x16 +
+          w[r + 20] * x20 +
+          w[r + 24] * x24 +
+          w[r + 28] * x28 +
+          (w[r + 1] * x1 +
+            w[r + 5] * x5 +
+            w[r + 9] * x9 +
+            w[r + 13] * x13 +
+            w[r + 17] * x17 +
+            w[r + 21] * x21 +
+            w[r + 25] * x25 +
+            w[r + 29] * x29) +
+          (w[r + 2] * x2 +
+            w[r + 6] * x6 +
+            w[r + 10] * x10 +
+            w[r + 14] * x14 +
+            w[r + 18] * x18 +
+            w[r + 22] * x22 +
+            w[r + 26] * x26 +
+            w[r + 30] * x30) +
+          (w[r + 3] * x3 +
+            w[r + 7] * x7 +
+            w[r + 11] * x11 +
+            w[r + 15] * x15 +
+            w[r + 19] * x19 +
+            w[r + 23] * x23 +
+            w[r + 27] * x27 +
+            w[r + 31] * x31);
+      }
+  }
 }
 
 /** Workspaces, allocated once and grown when batch or steps grow. */

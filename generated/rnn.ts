@@ -87,7 +87,12 @@ export interface Gradients {
   initial: States;
 }
 
-/** c[i·ldc + j] = Σ_p a[aOff + i·lda + p]·w[j·k + p] for i < m, j < n: 2×4 register blocks, tiles of 64 rows of a. */
+/**
+ * c[cOff + i·ldc + j] = Σ_p a[aOff + i·lda + p]·w[j·k + p] for i < m, j < n.
+ * 4×4 register blocks (16 sums stay in registers; 4×8 or wider spills in V8),
+ * over tiles of 64 rows of a so a tile and four rows of w stay in cache; rows
+ * left over take 1×4 blocks, columns left over a plain dot product.
+ */
 function _gemmNT(
   a: FloatArray,
   aOff: number,
@@ -100,7 +105,6 @@ function _gemmNT(
   n: number,
   k: number,
 ): void {
-  const k2 = k - (k % 2);
   for (let tile = 0; tile < m; tile += 64) {
     const tileEnd = Math.min(m, tile + 64);
     let j = 0;
@@ -110,9 +114,11 @@ function _gemmNT(
         w2 = w1 + k,
         w3 = w2 + k;
       let i = tile;
-      for (; i + 2 <= tileEnd; i += 2) {
+      for (; i + 4 <= tileEnd; i += 4) {
         const a0 = aOff + i * lda,
-          a1 = a0 + lda;
+          a1 = a0 + lda,
+          a2 = a1 + lda,
+          a3 = a2 + lda;
         let s00 = 0,
           s01 = 0,
           s02 = 0,
@@ -121,68 +127,80 @@ function _gemmNT(
           s11 = 0,
           s12 = 0,
           s13 = 0;
+        let s20 = 0,
+          s21 = 0,
+          s22 = 0,
+          s23 = 0,
+          s30 = 0,
+          s31 = 0,
+          s32 = 0,
+          s33 = 0;
         for (let p = 0; p < k; p++) {
-          const x0 = a[a0 + p],
-            x1 = a[a1 + p];
           const y0 = w[w0 + p],
             y1 = w[w1 + p],
             y2 = w[w2 + p],
             y3 = w[w3 + p];
-          s00 += x0 * y0;
-          s01 += x0 * y1;
-          s02 += x0 * y2;
-          s03 += x0 * y3;
-          s10 += x1 * y0;
-          s11 += x1 * y1;
-          s12 += x1 * y2;
-          s13 += x1 * y3;
+          let x = a[a0 + p];
+          s00 += x * y0;
+          s01 += x * y1;
+          s02 += x * y2;
+          s03 += x * y3;
+          x = a[a1 + p];
+          s10 += x * y0;
+          s11 += x * y1;
+          s12 += x * y2;
+          s13 += x * y3;
+          x = a[a2 + p];
+          s20 += x * y0;
+          s21 += x * y1;
+          s22 += x * y2;
+          s23 += x * y3;
+          x = a[a3 + p];
+          s30 += x * y0;
+          s31 += x * y1;
+          s32 += x * y2;
+          s33 += x * y3;
         }
-        const c0 = cOff + i * ldc + j,
-          c1 = c0 + ldc;
+        let c0 = cOff + i * ldc + j;
         c[c0] = s00;
         c[c0 + 1] = s01;
         c[c0 + 2] = s02;
         c[c0 + 3] = s03;
-        c[c1] = s10;
-        c[c1 + 1] = s11;
-        c[c1 + 2] = s12;
-        c[c1 + 3] = s13;
+        c0 += ldc;
+        c[c0] = s10;
+        c[c0 + 1] = s11;
+        c[c0 + 2] = s12;
+        c[c0 + 3] = s13;
+        c0 += ldc;
+        c[c0] = s20;
+        c[c0 + 1] = s21;
+        c[c0 + 2] = s22;
+        c[c0 + 3] = s23;
+        c0 += ldc;
+        c[c0] = s30;
+        c[c0 + 1] = s31;
+        c[c0 + 2] = s32;
+        c[c0 + 3] = s33;
       }
       for (; i < tileEnd; i++) {
+        // The blocks' order of additions: step() projects B rows where forward() projects T·B, and they must agree exactly.
         const a0 = aOff + i * lda;
         let s0 = 0,
           s1 = 0,
           s2 = 0,
-          s3 = 0,
-          t0 = 0,
-          t1 = 0,
-          t2 = 0,
-          t3 = 0;
-        let p = 0;
-        for (; p < k2; p += 2) {
-          const x0 = a[a0 + p],
-            x1 = a[a0 + p + 1];
-          s0 += x0 * w[w0 + p];
-          s1 += x0 * w[w1 + p];
-          s2 += x0 * w[w2 + p];
-          s3 += x0 * w[w3 + p];
-          t0 += x1 * w[w0 + p + 1];
-          t1 += x1 * w[w1 + p + 1];
-          t2 += x1 * w[w2 + p + 1];
-          t3 += x1 * w[w3 + p + 1];
-        }
-        if (p < k) {
-          const x0 = a[a0 + p];
-          s0 += x0 * w[w0 + p];
-          s1 += x0 * w[w1 + p];
-          s2 += x0 * w[w2 + p];
-          s3 += x0 * w[w3 + p];
+          s3 = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[a0 + p];
+          s0 += x * w[w0 + p];
+          s1 += x * w[w1 + p];
+          s2 += x * w[w2 + p];
+          s3 += x * w[w3 + p];
         }
         const c0 = cOff + i * ldc + j;
-        c[c0] = s0 + t0;
-        c[c0 + 1] = s1 + t1;
-        c[c0 + 2] = s2 + t2;
-        c[c0 + 3] = s3 + t3;
+        c[c0] = s0;
+        c[c0 + 1] = s1;
+        c[c0 + 2] = s2;
+        c[c0 + 3] = s3;
       }
     }
     for (; j < n; j++) {
@@ -216,6 +234,24 @@ function _checkLength(array: FloatArray | undefined, length: number, what: strin
   if (array === undefined) throw new Error(`${what} is missing`);
   if (array.length !== length) throw new Error(`${what} has ${array.length} numbers, expected ${length}`);
   return array;
+}
+
+/** 2^k for k = -128..127. */
+const _POW2 = new Float64Array(256).map((_, i) => 2 ** (i - 128));
+
+/**
+ * e^x within 1e-8 relative (float32 is good to 6e-8): e^x = 2^k·e^r with
+ * k = round(x / ln 2), |r| <= ln(2)/2, e^r by its Taylor series to r^7. x is
+ * clamped to [-87, 88] first, past which sigmoid and tanh are flat in float32.
+ * Math.floor, not Math.round: V8 keeps Math.round's -0 results off the fast path.
+ */
+function _expf(x: number): number {
+  x = Math.max(-87, Math.min(88, x));
+  const k = Math.floor(x * 1.4426950408889634 + 0.5);
+  const r = x - k * 0.6931471805599453;
+  return (
+    _POW2[k + 128] * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))))
+  );
 }
 
 /** mulberry32: floats in [0, 1). */
@@ -315,6 +351,82 @@ export function initParams(seed: number): Params {
   };
 }
 
+/** sign · (Σ block `block` of each tensor), `length` numbers a block; a missing tensor counts as zeros. */
+function _weightBlock(
+  length: number,
+  sign: 1 | -1,
+  terms: readonly (readonly [ArrayLike<number> | undefined, number])[],
+): FloatArray {
+  const out = new FloatArray(length);
+  for (let k = 0; k < length; k++) {
+    let value = 0;
+    terms.forEach(([tensor, block], i) => {
+      const x = tensor === undefined ? 0 : tensor[block * length + k]!;
+      value = i === 0 ? x : value + x;
+    });
+    out[k] = sign < 0 ? -value : value;
+  }
+  return out;
+}
+
+function _checkWeights(tensor: ArrayLike<number> | undefined, length: number, what: string): void {
+  if (tensor === undefined) throw new Error(`${what} is missing`);
+  if (tensor.length !== length) throw new Error(`${what} has ${tensor.length} numbers, expected ${length}`);
+}
+
+/** ONNX RNN weights (one direction, activation Tanh), flat and row-major (H = 16, I = 8). */
+export interface OnnxWeights {
+  /** [1, H, I] */
+  W: ArrayLike<number>;
+  /** [1, H, H] */
+  R: ArrayLike<number>;
+  /** [1, 2·H] = [Wb ‖ Rb]; absent means zeros */
+  B?: ArrayLike<number>;
+}
+
+/** This cell's parameters from ONNX RNN weights (one direction, activation Tanh), as the library's rnn.lstm names them. */
+export function fromOnnx(weights: OnnxWeights): Params {
+  _checkWeights(weights.W, 128, "W");
+  _checkWeights(weights.R, 256, "R");
+  if (weights.B !== undefined) _checkWeights(weights.B, 32, "B");
+  return {
+    W: _weightBlock(128, 1, [[weights.W, 0]]),
+    U: _weightBlock(256, 1, [[weights.R, 0]]),
+    b: _weightBlock(16, 1, [
+      [weights.B, 0],
+      [weights.B, 1],
+    ]),
+  };
+}
+
+/** torch.nn.RNN weights (one layer, one direction, nonlinearity='tanh'), flat and row-major (H = 16, I = 8). */
+export interface TorchWeights {
+  /** [H, I] */
+  weight_ih_l0: ArrayLike<number>;
+  /** [H, H] */
+  weight_hh_l0: ArrayLike<number>;
+  /** [H]; absent means zeros (bias=False) */
+  bias_ih_l0?: ArrayLike<number>;
+  /** [H]; absent means zeros (bias=False) */
+  bias_hh_l0?: ArrayLike<number>;
+}
+
+/** This cell's parameters from torch.nn.RNN weights (one layer, one direction, nonlinearity='tanh'), as the library's rnn.lstm names them. */
+export function fromTorch(weights: TorchWeights): Params {
+  _checkWeights(weights.weight_ih_l0, 128, "weight_ih_l0");
+  _checkWeights(weights.weight_hh_l0, 256, "weight_hh_l0");
+  if (weights.bias_ih_l0 !== undefined) _checkWeights(weights.bias_ih_l0, 16, "bias_ih_l0");
+  if (weights.bias_hh_l0 !== undefined) _checkWeights(weights.bias_hh_l0, 16, "bias_hh_l0");
+  return {
+    W: _weightBlock(128, 1, [[weights.weight_ih_l0, 0]]),
+    U: _weightBlock(256, 1, [[weights.weight_hh_l0, 0]]),
+    b: _weightBlock(16, 1, [
+      [weights.bias_ih_l0, 0],
+      [weights.bias_hh_l0, 0],
+    ]),
+  };
+}
+
 /** Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step. */
 function _packWeights(params: Params) {
   _ws_w_0 = _grow(_ws_w_0, 128);
@@ -350,7 +462,8 @@ function _forwardCore(
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 16, _T * _B, 16, 8);
   for (let _t = 0; _t < _T; _t++) {
     // U @ h
-    _gemmNT(_hist_h, _t * _B * 16, 16, _w_1, _g_1, 0, 16, _B, 16, 16);
+    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv16x16(_hist_h, _t * _B * 16 + _i * 16, _w_1, _g_1, _i * 16);
+    else _gemmNT(_hist_h, _t * _B * 16, 16, _w_1, _g_1, 0, 16, _B, 16, 16);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = (_t * _B + _b) * 16;
       const _r1 = _b * 16;
@@ -361,7 +474,7 @@ function _forwardCore(
         const _v_6 = _v_2 + _v_5;
         const _v_8 = _v_6 + _p_b[_j];
         // h' = tanh(W @ x + U @ h + b); output h = h'
-        const _h_next = Math.tanh(_v_8);
+        const _h_next = 1 - 2 / (_expf(2 * _v_8) + 1);
         _hist_h[_r2 + _j] = _h_next;
         _out_h[_r0 + _j] = _h_next;
       }
@@ -482,7 +595,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       }
     }
     // transposed U @ h
-    _gemmNT(_gb_0, _t * _B * 16, 16, _wt_1, _mt_6, 0, 16, _B, 16, 16);
+    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_0, _t * _B * 16 + _i * 16, _wt_1, _mt_6, _i * 16);
+    else _gemmNT(_gb_0, _t * _B * 16, 16, _wt_1, _mt_6, 0, 16, _B, 16, 16);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
@@ -524,6 +638,39 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     inputs: { x: _dIn_x },
     initial: { h: _carry_h.slice(0, _B * 16) },
   };
+}
+
+/** c[cOff + j] = Σ_p a[aOff + p]·w[j·16 + p] for j < 16: one row's product, the vector held in locals 32 at a time. */
+function _gemv16x16(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
+  {
+    const x0 = a[aOff + 0],
+      x1 = a[aOff + 1],
+      x2 = a[aOff + 2],
+      x3 = a[aOff + 3],
+      x4 = a[aOff + 4],
+      x5 = a[aOff + 5],
+      x6 = a[aOff + 6],
+      x7 = a[aOff + 7],
+      x8 = a[aOff + 8],
+      x9 = a[aOff + 9],
+      x10 = a[aOff + 10],
+      x11 = a[aOff + 11],
+      x12 = a[aOff + 12],
+      x13 = a[aOff + 13],
+      x14 = a[aOff + 14],
+      x15 = a[aOff + 15];
+    for (let j = 0; j < 16; j++) {
+      const r = j * 16;
+      c[cOff + j] =
+        w[r] * x0 +
+        w[r + 4] * x4 +
+        w[r + 8] * x8 +
+        w[r + 12] * x12 +
+        (w[r + 1] * x1 + w[r + 5] * x5 + w[r + 9] * x9 + w[r + 13] * x13) +
+        (w[r + 2] * x2 + w[r + 6] * x6 + w[r + 10] * x10 + w[r + 14] * x14) +
+        (w[r + 3] * x3 + w[r + 7] * x7 + w[r + 11] * x11 + w[r + 15] * x15);
+    }
+  }
 }
 
 /** Workspaces, allocated once and grown when batch or steps grow. */

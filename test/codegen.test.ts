@@ -1,6 +1,8 @@
 // The generated TypeScript against the interpreter (the oracle), for every
 // spec at sizes that hit each code path: H=I=1; sizes that are not multiples
-// of the kernels' 2×4 blocks; and sizes big enough for full blocks and tiles.
+// of the kernels' 4×4 blocks or of the one-row products' 32-wide chunks; sizes
+// big enough for full blocks and tiles; batches under 4 (one-row products)
+// and over (blocked GEMM with leftover rows).
 import { describe, expect, it } from "vitest";
 import { bindSizes } from "../src/ir/bind.ts";
 import { initParams } from "../src/ir/initialize.ts";
@@ -10,7 +12,7 @@ import { loadGeneratedModule } from "../src/run/ts-engine.ts";
 import { loadSpec, specFiles } from "../scripts/generate.ts";
 
 const SIZES = [{ I: 1, H: 1 }, { I: 3, H: 5 }, { I: 40, H: 72 }];
-const SHAPES = [{ batch: 1, steps: 1 }, { batch: 3, steps: 5 }, { batch: 1, steps: 5 }, { batch: 3, steps: 1 }];
+const SHAPES = [{ batch: 1, steps: 1 }, { batch: 3, steps: 5 }, { batch: 1, steps: 5 }, { batch: 3, steps: 1 }, { batch: 6, steps: 2 }];
 
 type Tensors = Record<string, ArrayLike<number>>;
 
@@ -35,7 +37,7 @@ describe.each(specFiles())("generated module of %s", (file) => {
   for (const dims of SIZES) {
     for (const precision of ["f64", "f32"] as const) {
       const tolerance = precision === "f64" ? 1e-10 : 1e-4;
-      it(`agrees with the interpreter, forward and backward (${precision}, I=${dims.I}, H=${dims.H}, batch and steps 1/3 × 1/5)`, async () => {
+      it(`agrees with the interpreter, forward and backward (${precision}, I=${dims.I}, H=${dims.H}, batch and steps 1/3 × 1/5, and 6 × 2)`, async () => {
         const sizes = bindSizes(ir, dims);
         const module = await loadGeneratedModule(ir, sizes, precision);
         for (const { batch, steps } of SHAPES) {

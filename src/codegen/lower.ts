@@ -7,7 +7,7 @@ import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
 import type { CellIR, IrNode, NodeId } from "../ir/types.ts";
 import { CodegenError, generatedLocal, specIdentifier } from "./names.ts";
-import { read, rowLoc, scheduleStep, sharedLoc, timedLoc, type Expr, type LGemm, type LNode, type Loc, type ScheduledStep } from "./schedule.ts";
+import { read, rowLoc, scheduleStep, sharedLoc, substitute, timedLoc, type Expr, type LGemm, type LNode, type Loc, type ScheduledStep } from "./schedule.ts";
 
 export interface PackedProduct {
   readonly node: NodeId;
@@ -107,7 +107,6 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
 
   const groups: GroupPlan[] = bir.groups.map((g, index) => {
     const vector = ir.nodes[g.vector]!;
-    if (vector.op === "param") throw new CodegenError(`a product with the parameter vector '${vector.name}' is not supported`);
     let rowOffset = 0;
     const products = g.products.map((p) => {
       const packed: PackedProduct = { node: p.node, param: p.param, rows: dim(p.rows), cols: nodeLength(p.vector), paramCols: dim(paramShape(p.param)[1]!), colOffset: dim(p.colOffset), rowOffset };
@@ -115,7 +114,7 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
       return packed;
     });
     const precomputed = vector.op === "input";
-    const label = vector.op === "input" || vector.op === "state" ? vector.name : (equationOf(ir, g.vector)?.target ?? `value ${g.vector}`);
+    const label = vector.op === "input" || vector.op === "state" || vector.op === "param" ? vector.name : (equationOf(ir, g.vector)?.target ?? `value ${g.vector}`);
     return {
       index,
       vector: g.vector,
@@ -151,6 +150,8 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
   const productComment = (g: GroupPlan) => `${g.products.map((p) => `${p.param}${p.cols === p.paramCols ? "" : `[:, ${p.colOffset}:${p.colOffset + p.cols}]`}`).join(", ")} @ ${g.vectorLabel}`;
 
   const valueName = valueNamer(ir);
+  const tapes: { array: string; width: number; node: NodeId }[] = [];
+  const productVectors = new Set(groups.map((g) => g.vector));
   for (const n of ir.nodes) {
     const base = { key: n.id, length: nodeLength(n.id), stores: [], mustMaterialize: false, comment: comment(n.id), name: valueName(n.id) };
     const argsOf = (n as { args?: readonly number[] }).args ?? [];
@@ -158,6 +159,14 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
       case "input":
       case "state":
       case "param":
+        if (n.op === "param" && productVectors.has(n.id)) {
+          // A parameter vector that a product reads is copied to a per-step buffer, as an input or a state is
+          // there: the product kernels and the weight gradient read their vector row by row.
+          const array = generatedLocal("tape", n.id);
+          tapes.push({ array, width: base.length, node: n.id });
+          fwd.push({ ...base, kind: "pointwise", loc: timedLoc(array, base.length), args: [], expr: read(sharedLoc(arrays.param(n.name), false)), gemms: [] });
+          break;
+        }
         fwd.push({ ...base, kind: "leaf", length: Math.max(0, base.length), loc: leafLoc(n), args: [], expr: null, gemms: [] });
         break;
       case "const":
@@ -181,26 +190,30 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
       }
     }
   }
-  const fwdNode = (id: NodeId) => fwd[id]!;
+  const fwdNode = (id: NodeId) => fwd.find((n) => n.key === id)!;
   // Required destinations: next states, outputs, then saved values.
   let extraKey = fwd.length;
-  const destination = (list: LNode[], key: number, loc: Loc, mode: "set" | "add", name: string) => {
+  /** Makes the value `key` reach `loc`; returns the node that writes it there. */
+  const destination = (list: LNode[], key: number, loc: Loc, mode: "set" | "add", name: string): number => {
     const n = list.find((x) => x.key === key)!;
     if (n.kind === "pointwise" && mode === "set" && !n.loc) n.loc = loc;
     else if (n.kind === "pointwise") n.stores.push({ loc, mode });
     else if (n.kind === "concat" && !n.loc) n.loc = loc;
     else {
       if (n.kind === "inline" && n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
-      list.push({ key: extraKey++, kind: "pointwise", length: n.length, loc: mode === "set" ? loc : null, args: [key], expr: { op: "arg", index: 0 }, gemms: [], stores: mode === "add" ? [{ loc, mode }] : [], mustMaterialize: false, comment: null, name });
+      // Right after the value it copies: a transposed product that reads the copy must come after it (dependency order).
+      list.splice(list.indexOf(n) + 1, 0, { key: extraKey, kind: "pointwise", length: n.length, loc: mode === "set" ? loc : null, args: [key], expr: { op: "arg", index: 0 }, gemms: [], stores: mode === "add" ? [{ loc, mode }] : [], mustMaterialize: false, comment: null, name });
+      return extraKey++;
     }
+    return key;
   };
   for (const s of ir.nextState) destination(fwd, s.node, timedLoc(arrays.hist(s.state), nodeLength(s.node), 1), "set", generatedLocal("copy", specIdentifier(s.state)));
   for (const o of ir.outputs) destination(fwd, o.node, timedLoc(arrays.output(o.name), nodeLength(o.node)), "set", generatedLocal("copy", specIdentifier(o.name)));
-  const tapes: { array: string; width: number; node: NodeId }[] = [];
-  for (const id of bir.saved) {
+  // Every group's vector too: the weight-gradient product reads it, even when no gradient reaches the group.
+  for (const id of new Set([...bir.saved, ...groups.map((g) => g.vector)])) {
     const n = fwdNode(id);
-    if (n.kind === "leaf") continue;
-    if (n.kind === "inline") throw new CodegenError(`the gradient needs the scalar value at line ${ir.nodes[id]!.span.line}, which is not supported`);
+    // Scalars depend on parameters and constants alone: backward recomputes them (see `inlined`).
+    if (n.kind === "leaf" || n.kind === "inline") continue;
     if (n.loc) continue;
     const array = generatedLocal("tape", id);
     tapes.push({ array, width: n.length, node: id });
@@ -254,7 +267,8 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
         break;
       }
       case "saved":
-        bwd.push({ ...base, kind: "leaf", loc: ir.nodes[b.node]!.op === "param" ? leafLoc(ir.nodes[b.node]!) : savedLoc(b.node), args: [], expr: null });
+        if (fwdNode(b.node).kind === "inline") bwd.push({ ...base, kind: "inline", loc: null, args: [], expr: inlined(fwd, b.node) });
+        else bwd.push({ ...base, kind: "leaf", loc: ir.nodes[b.node]!.op === "param" ? leafLoc(ir.nodes[b.node]!) : savedLoc(b.node), args: [], expr: null });
         break;
       case "const":
         bwd.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: b.value } });
@@ -271,14 +285,10 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
       case "derivative":
         bwd.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "derivative", fn: b.fn, of: b.of, arg: arg(0) } });
         break;
-      case "sum": {
-        // Only the gradient of a scalar parameter: accumulated element by element.
-        const target = bir.params.find((p) => p.elementwise === b.id);
-        if (!target || users.has(b.id)) throw new CodegenError("a scalar gradient other than a scalar parameter's is not supported");
-        const argLength = gradLength(bnode(b.args[0]));
-        bwd.push({ ...base, kind: "pointwise", length: argLength, loc: null, args: b.args, expr: arg(0), stores: [{ loc: sharedLoc(arrays.gradParam(target.param), true), mode: "add" }] });
+      case "sum":
+        // Never read within a step: its share of each scalar parameter's gradient is added element by element (see scalarGradientTerms).
+        bwd.push({ ...base, kind: "leaf", loc: null, args: [], expr: null });
         break;
-      }
       case "slice":
         bwd.push({ ...base, kind: "pointwise", loc: null, args: b.args, sliceArg: { offset: dim(b.offset) }, expr: arg(0) });
         break;
@@ -299,13 +309,17 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
   extraKey = bir.nodes.length;
   // Each product's gradient goes to its group's buffer; every step, once.
   const stored = new Set<string>();
+  // A transposed product runs once its gradients are in the buffer: after the nodes that write them, which
+  // are copies when a gradient is not computed in a loop of its own (an upstream gradient, say).
+  const bufferWriter = new Map<number, number>();
   for (const g of finalGroups) {
     for (const p of g.products) {
       const grad = gradOfProduct(g, p);
       const key = `${g.gradBuffer}:${p.rowOffset}`;
       if (grad === null || stored.has(key)) continue;
       stored.add(key);
-      destination(bwd, grad, timedLoc(g.gradBuffer, g.rows, 0, p.rowOffset), "add", generatedLocal("gcopy", grad));
+      // A gradient that goes to several buffers is copied once, by one node with several stores.
+      bufferWriter.set(grad, destination(bwd, bufferWriter.get(grad) ?? grad, timedLoc(g.gradBuffer, g.rows, 0, p.rowOffset), "add", generatedLocal("gcopy", grad)));
     }
   }
   // "add" into a fresh zeroed buffer slot is the same as "set"; normalise so the store reads plainly.
@@ -316,13 +330,20 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
     destination(bwd, i.node, timedLoc(arrays.gradInput(i.input), Math.max(0, gradLength(bnode(i.node)))), "set", generatedLocal("dxcopy", specIdentifier(i.input)));
   }
   for (const p of bir.params) {
-    if (p.elementwise === null || bnode(p.elementwise).op === "sum") continue;
-    const scalar = paramShape(p.param).length === 0;
-    if (scalar) throw new CodegenError(`the gradient of scalar parameter '${p.param}' is not supported`);
+    if (p.elementwise === null) continue;
+    if (paramShape(p.param).length === 0) {
+      for (const [sum, coefficient] of scalarGradientTerms(bir, bwd, p.elementwise)) {
+        const summed = (bnode(sum) as { args: readonly number[] }).args[0]!;
+        const expr: Expr = coefficient === null ? { op: "arg", index: 0 } : { op: "mul", args: [{ op: "arg", index: 0 }, coefficient] };
+        const stores = [{ loc: sharedLoc(arrays.gradParam(p.param), true), mode: "add" as const }];
+        bwd.push({ key: extraKey++, kind: "pointwise", length: gradLength(bnode(summed)), loc: null, args: [summed], expr, gemms: [], stores, mustMaterialize: false, comment: null, name: generatedLocal("dps", specIdentifier(p.param), sum) });
+      }
+      continue;
+    }
     destination(bwd, p.elementwise, sharedLoc(arrays.gradParam(p.param), false), "add", generatedLocal("dpcopy", specIdentifier(p.param)));
   }
-  // Destinations may have added wrapper nodes after the nodes they read; the schedule needs dependency order, which holds.
-  const backward = scheduleStep(bwd, bwdGemms, (n) => (n.gemms.length > 0 ? generatedLocal("bt", n.key) : generatedLocal("bt", n.key)));
+  const transposedProducts = bwdGemms.map((g) => ({ ...g, operands: g.operands.map((k) => bufferWriter.get(k) ?? k) }));
+  const backward = scheduleStep(bwd, transposedProducts, (n) => (n.gemms.length > 0 ? generatedLocal("bt", n.key) : generatedLocal("bt", n.key)));
   const mtTemps = bwdGemms.map((g) => ({ array: mtOut(g.key), width: bwd.find((n) => n.key === g.key)!.length }));
 
   return {
@@ -336,4 +357,49 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
     gradBuffers: gradBuffers.map(({ array, width }) => ({ array, width })),
     length: length as ModulePlan["length"],
   };
+}
+
+/** A value of a step that needs no loop (a scalar) as one expression over the leaves it reads. */
+function inlined(list: readonly LNode[], key: number): Expr {
+  const n = list.find((x) => x.key === key)!;
+  if (n.kind === "leaf" && n.loc) return read(n.loc);
+  if (n.kind !== "inline") throw new CodegenError(`internal: value ${key} is not a scalar expression`);
+  return substitute(n.expr!, n.args.map((a) => inlined(list, a)));
+}
+
+/**
+ * A scalar gradient as Σ coefficient · sum over the `sum` nodes it is made of (a null coefficient is 1).
+ * Scalars depend on parameters and constants alone, so every coefficient is the same at every step and
+ * batch row, and a scalar parameter's gradient, Σ_t,b coefficient · Σ_j v_j, can be added element by element.
+ */
+function scalarGradientTerms(bir: BackwardIR, bwd: readonly LNode[], id: number): Map<number, Expr | null> {
+  const node = bir.nodes[id]!;
+  const one: Expr = { op: "const", value: 1 };
+  const scaled = (terms: Map<number, Expr | null>, by: (c: Expr | null) => Expr) => new Map([...terms].map(([k, c]) => [k, by(c)]));
+  const carriesGradient = (b: number): boolean => {
+    const n = bir.nodes[b]!;
+    return n.op === "sum" || ("args" in n && n.args.some(carriesGradient));
+  };
+  switch (node.op) {
+    case "sum":
+      return new Map([[id, null]]);
+    case "add": {
+      const terms = scalarGradientTerms(bir, bwd, node.args[0]);
+      for (const [k, c] of scalarGradientTerms(bir, bwd, node.args[1])) terms.set(k, terms.has(k) ? { op: "add", args: [terms.get(k) ?? one, c ?? one] } : c);
+      return terms;
+    }
+    case "neg":
+      return scaled(scalarGradientTerms(bir, bwd, node.args[0]), (c) => (c === null ? { op: "const", value: -1 } : { op: "neg", arg: c }));
+    case "mul": {
+      const [gradient, factor] = carriesGradient(node.args[0]) ? node.args : [node.args[1], node.args[0]];
+      const f = inlined(bwd, factor);
+      return scaled(scalarGradientTerms(bir, bwd, gradient), (c) => (c === null ? f : { op: "mul", args: [c, f] }));
+    }
+    case "div": {
+      const f = inlined(bwd, node.args[1]);
+      return scaled(scalarGradientTerms(bir, bwd, node.args[0]), (c) => ({ op: "div", args: [c ?? one, f] }));
+    }
+    default:
+      throw new CodegenError(`internal: a scalar gradient made by '${node.op}'`);
+  }
 }

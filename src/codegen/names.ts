@@ -10,6 +10,7 @@ export class CodegenError extends Error {}
 export const API_NAMES: ReadonlySet<string> = new Set([
   "sizes", "Params", "Inputs", "States", "Outputs", "Saved", "Gradients", "Upstream", "ForwardOptions", "ForwardResult",
   "initParams", "forward", "backward", "step", "createState", "Float", "FloatArray",
+  "fromOnnx", "fromTorch", "OnnxWeights", "TorchWeights",
 ]);
 
 /** Returns the spec name unchanged once it is known to be a safe identifier. */

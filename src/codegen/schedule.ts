@@ -128,6 +128,8 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   // What must be in memory, and what is worth computing.
   const materialize = new Set<number>();
   for (const n of nodes) if (n.kind === "pointwise" && (n.mustMaterialize || n.stores.length > 0 || n.loc)) materialize.add(n.key);
+  // A concatenation with a location before scheduling is a required destination (a next state, an output, a saved value).
+  for (const n of nodes) if (n.kind === "concat" && n.loc) materialize.add(n.key);
   for (const n of nodes) {
     for (const a of n.args) {
       const arg = node(a);

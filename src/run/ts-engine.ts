@@ -1,6 +1,7 @@
 // The `ts` engine: compiles the spec (f64) for the request's sizes into a
-// temporary directory, imports the module and runs it under the run contract.
-import { mkdtempSync } from "node:fs";
+// temporary directory, imports the module, removes the directory and runs the
+// module under the run contract.
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -25,17 +26,23 @@ const cache = new Map<string, Promise<GeneratedModule>>();
 
 /** Compiles and imports a cell's module once per process for each size binding and precision. */
 export function loadGeneratedModule(ir: CellIR, sizes: SizeBinding, precision: "f32" | "f64" = "f64"): Promise<GeneratedModule> {
-  const key = JSON.stringify([ir.name, ir.file, ir.nodes.length, sizes, precision]);
+  // The whole IR (plain data): two cells with the same name and node count must not share a module.
+  const key = JSON.stringify([ir, sizes, precision]);
   if (!cache.has(key)) {
     cache.set(
       key,
       (async () => {
         const compiled = await compileCell(ir, { target: "ts", precision, dims: sizes });
         const dir = mkdtempSync(join(tmpdir(), "lstmc-ts-"));
-        // Without this, loaders may take a lone .ts file for CommonJS.
-        writeAtomically(dir, "package.json", '{ "type": "module" }\n');
-        const file = writeAtomically(dir, compiled.fileName, compiled.text);
-        return (await import(pathToFileURL(file).href)) as GeneratedModule;
+        try {
+          // Without this, loaders may take a lone .ts file for CommonJS.
+          writeAtomically(dir, "package.json", '{ "type": "module" }\n');
+          const file = writeAtomically(dir, compiled.fileName, compiled.text);
+          // Once imported, the module lives in memory: the files are no longer needed.
+          return (await import(pathToFileURL(file).href)) as GeneratedModule;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       })(),
     );
   }

@@ -10,7 +10,8 @@ import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
 import { commentText, specIdentifier } from "../names.ts";
 import type { Expr, Kernel, Loc, ScheduledStep } from "../schedule.ts";
-import { GEMM_NT, INIT_HELPERS } from "./runtime.ts";
+import { addWeightAdapters } from "./adapters.ts";
+import { EXP_F32, GEMM_NT, INIT_HELPERS, gemvFunction, gemvName } from "./runtime.ts";
 
 export interface RenderOptions {
   readonly precision: "f32" | "f64";
@@ -35,6 +36,20 @@ const FUNCTION_SYNTAX: Record<UnaryFunction, (x: string) => string> = {
   hard_sigmoid: (x) => `Math.max(0, Math.min(1, ${num(HARD_SIGMOID_ALPHA)} * (${x}) + ${num(HARD_SIGMOID_BETA)}))`,
   identity: (x) => `(${x})`,
 };
+
+/**
+ * f32 modules: sigmoid and tanh through _expf (runtime.ts), accurate to float32
+ * (e^x within 1e-8 relative, tanh within 4e-9 absolute) and about twice as
+ * fast as Math.exp and Math.tanh, which are accurate to float64 and stay in
+ * f64 modules. Plain exp keeps Math.exp: _expf clamps its argument.
+ */
+const FUNCTION_SYNTAX_F32: Record<UnaryFunction, (x: string) => string> = {
+  ...FUNCTION_SYNTAX,
+  sigmoid: (x) => `1 / (1 + _expf(-(${x})))`,
+  tanh: (x) => `1 - 2 / (_expf(2 * (${x})) + 1)`,
+};
+
+type FunctionSyntax = typeof FUNCTION_SYNTAX;
 
 /** f'(x) written from the saved output y (or, for log, the saved input x). */
 const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
@@ -79,7 +94,7 @@ function blockStart(loc: Loc): string {
   return loc.timed ? `${loc.shift ? `(_t + ${loc.shift})` : "_t"} * _B * ${num(loc.width)}${loc.offset ? ` + ${num(loc.offset)}` : ""}` : num(loc.offset);
 }
 
-function expression(e: Expr, rows: RowBases): string {
+function expression(e: Expr, rows: RowBases, fns: FunctionSyntax): string {
   switch (e.op) {
     case "read":
       return `${e.loc.array}[${rows.index(e.loc, e.extra, "_j")}]`;
@@ -93,22 +108,35 @@ function expression(e: Expr, rows: RowBases): string {
     case "sub":
     case "mul":
     case "div":
-      return `(${expression(e.args[0], rows)} ${BINARY_SYNTAX[e.op]} ${expression(e.args[1], rows)})`;
+      return `(${expression(e.args[0], rows, fns)} ${BINARY_SYNTAX[e.op]} ${expression(e.args[1], rows, fns)})`;
     case "neg":
-      return `-(${expression(e.arg, rows)})`;
+      return `-(${expression(e.arg, rows, fns)})`;
+    // Parenthesised: a function's syntax may be a sum or a quotient (1 - y·y), and scalars are inlined into larger expressions.
     case "apply":
-      return FUNCTION_SYNTAX[e.fn](expression(e.arg, rows));
+      return `(${fns[e.fn](expression(e.arg, rows, fns))})`;
     case "derivative":
-      return DERIVATIVE_SYNTAX[e.fn](expression(e.arg, rows));
+      return `(${DERIVATIVE_SYNTAX[e.fn](expression(e.arg, rows, fns))})`;
   }
 }
 
-function writeKernel(w: CodeBlockWriter, k: Kernel): void {
+/** What kernels need from the module being rendered: the function table, and the specialised products they call. */
+interface KernelContext {
+  readonly fns: FunctionSyntax;
+  readonly gemvs: Map<string, string>;
+}
+
+function writeKernel(w: CodeBlockWriter, k: Kernel, ctx: KernelContext): void {
   switch (k.kind) {
-    case "gemm":
+    case "gemm": {
       w.writeLine(`// ${commentText(k.comment)}`);
-      w.writeLine(`_gemmNT(${k.a.array}, ${blockStart(k.a)}, ${num(k.a.width)}, ${k.w}, ${k.out.array}, ${blockStart(k.out)}, ${num(k.out.width)}, _B, ${num(k.rows)}, ${num(k.depth)});`);
+      // Under 4 rows the register-blocked GEMM has no full block: one specialised product per row instead.
+      const gemv = gemvName(k.rows, k.depth);
+      ctx.gemvs.set(gemv, gemvFunction(k.rows, k.depth));
+      const row = (loc: Loc) => `${blockStart(loc) === "0" ? "" : `${blockStart(loc)} + `}_i * ${num(loc.width)}`;
+      w.writeLine(`if (_B < 4) for (let _i = 0; _i < _B; _i++) ${gemv}(${k.a.array}, ${row(k.a)}, ${k.w}, ${k.out.array}, ${row(k.out)});`);
+      w.writeLine(`else _gemmNT(${k.a.array}, ${blockStart(k.a)}, ${num(k.a.width)}, ${k.w}, ${k.out.array}, ${blockStart(k.out)}, ${num(k.out.width)}, _B, ${num(k.rows)}, ${num(k.depth)});`);
       return;
+    }
     case "copy": {
       if (k.comment) w.writeLine(`// ${commentText(k.comment)}`);
       w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
@@ -126,7 +154,7 @@ function writeKernel(w: CodeBlockWriter, k: Kernel): void {
       const body: string[] = [];
       for (const item of k.items) {
         if (item.comment) body.push(`// ${commentText(item.comment)}`);
-        body.push(`const ${item.local} = ${expression(item.expr, rows)};`);
+        body.push(`const ${item.local} = ${expression(item.expr, rows, ctx.fns)};`);
         for (const s of item.stores) body.push(`${s.loc.array}[${rows.index(s.loc, 0, "_j")}] ${s.mode === "add" ? "+=" : "="} ${item.local};`);
       }
       w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
@@ -140,13 +168,14 @@ function writeKernel(w: CodeBlockWriter, k: Kernel): void {
   }
 }
 
-function writeStep(w: CodeBlockWriter, step: ScheduledStep): void {
-  for (const k of step.kernels) writeKernel(w, k);
+function writeStep(w: CodeBlockWriter, step: ScheduledStep, ctx: KernelContext): void {
+  for (const k of step.kernels) writeKernel(w, k, ctx);
 }
 
 export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   const { ir, sizes } = plan;
   const floatType = options.precision === "f32" ? "Float32Array" : "Float64Array";
+  const ctx: KernelContext = { fns: options.precision === "f32" ? FUNCTION_SYNTAX_F32 : FUNCTION_SYNTAX, gemvs: new Map() };
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile("module.ts", "", { overwrite: true });
   const vectorLength = (shape: CellIR["inputs"][number]["shape"]) => evaluateDim(shape[0]!, sizes);
@@ -205,6 +234,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   file.addInterface({ name: "Gradients", isExported: true, properties: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }, { name: "initial", type: "States" }] });
 
   file.addStatements(GEMM_NT);
+  if (options.precision === "f32") file.addStatements(EXP_F32);
   file.addStatements(INIT_HELPERS);
 
   // initParams
@@ -225,6 +255,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       w.write(";");
     },
   });
+  addWeightAdapters(file, ir, sizes);
 
   // Workspaces, kept across calls.
   const workspaces = new Set<string>();
@@ -282,7 +313,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
         w.writeLine(`// ${commentText(`${g.products.map((p) => p.param).join(", ")} @ ${g.vectorLabel}, for every step at once`)}`);
         w.writeLine(`_gemmNT(${arrays.input(g.vectorLabel)}, 0, ${num(g.depth)}, ${g.packed}, ${g.out}, 0, ${num(g.rows)}, _T * _B, ${num(g.rows)}, ${num(g.depth)});`);
       }
-      w.write("for (let _t = 0; _t < _T; _t++)").block(() => writeStep(w, plan.forward));
+      w.write("for (let _t = 0; _t < _T; _t++)").block(() => writeStep(w, plan.forward, ctx));
     },
   });
 
@@ -428,7 +459,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       for (const g of plan.groups) w.writeLine(`const ${g.packedT} = _ws${g.packedT};`);
       for (const t of plan.backward.temps) workspace(w, t.array, `_B * ${num(t.width)}`);
       w.write("for (let _t = _T - 1; _t >= 0; _t--)").block(() => {
-        writeStep(w, plan.backward);
+        writeStep(w, plan.backward, ctx);
         for (const s of bir.states) if (s.node === null) w.writeLine(`${arrays.carryPrev(s.state)}.fill(0, 0, _B * ${stateLength(s.state)});`);
         for (const s of ir.states) {
           w.writeLine(`const _swap_${field(s.name)} = ${arrays.carry(s.name)};`);
@@ -463,6 +494,8 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       w.write(";");
     },
   });
+
+  for (const text of ctx.gemvs.values()) file.addStatements(text);
 
   // The workspace variables, declared once all their users are known.
   file.addVariableStatement({

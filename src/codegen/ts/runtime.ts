@@ -3,45 +3,55 @@
 // initParams' helpers mirror src/ir/initialize.ts operation for operation, so
 // the numbers are the same bits; the tests hold them to that.
 
-/** C[i, j] = Σ_p A[i, p]·W[j, p] (+ C[i, j] when accumulating), register-blocked. */
+/** C[i, j] = Σ_p A[i, p]·W[j, p], register-blocked. */
 export const GEMM_NT = `
-/** c[i·ldc + j] = Σ_p a[aOff + i·lda + p]·w[j·k + p] for i < m, j < n: 2×4 register blocks, tiles of 64 rows of a. */
+/**
+ * c[cOff + i·ldc + j] = Σ_p a[aOff + i·lda + p]·w[j·k + p] for i < m, j < n.
+ * 4×4 register blocks (16 sums stay in registers; 4×8 or wider spills in V8),
+ * over tiles of 64 rows of a so a tile and four rows of w stay in cache; rows
+ * left over take 1×4 blocks, columns left over a plain dot product.
+ */
 function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: FloatArray, cOff: number, ldc: number, m: number, n: number, k: number): void {
-  const k2 = k - (k % 2);
   for (let tile = 0; tile < m; tile += 64) {
     const tileEnd = Math.min(m, tile + 64);
     let j = 0;
     for (; j + 4 <= n; j += 4) {
       const w0 = j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
       let i = tile;
-      for (; i + 2 <= tileEnd; i += 2) {
-        const a0 = aOff + i * lda, a1 = a0 + lda;
+      for (; i + 4 <= tileEnd; i += 4) {
+        const a0 = aOff + i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
         let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
         for (let p = 0; p < k; p++) {
-          const x0 = a[a0 + p], x1 = a[a1 + p];
           const y0 = w[w0 + p], y1 = w[w1 + p], y2 = w[w2 + p], y3 = w[w3 + p];
-          s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-          s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+          let x = a[a0 + p];
+          s00 += x * y0; s01 += x * y1; s02 += x * y2; s03 += x * y3;
+          x = a[a1 + p];
+          s10 += x * y0; s11 += x * y1; s12 += x * y2; s13 += x * y3;
+          x = a[a2 + p];
+          s20 += x * y0; s21 += x * y1; s22 += x * y2; s23 += x * y3;
+          x = a[a3 + p];
+          s30 += x * y0; s31 += x * y1; s32 += x * y2; s33 += x * y3;
         }
-        const c0 = cOff + i * ldc + j, c1 = c0 + ldc;
+        let c0 = cOff + i * ldc + j;
         c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
-        c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
+        c0 += ldc;
+        c[c0] = s10; c[c0 + 1] = s11; c[c0 + 2] = s12; c[c0 + 3] = s13;
+        c0 += ldc;
+        c[c0] = s20; c[c0 + 1] = s21; c[c0 + 2] = s22; c[c0 + 3] = s23;
+        c0 += ldc;
+        c[c0] = s30; c[c0 + 1] = s31; c[c0 + 2] = s32; c[c0 + 3] = s33;
       }
       for (; i < tileEnd; i++) {
+        // The blocks' order of additions: step() projects B rows where forward() projects T·B, and they must agree exactly.
         const a0 = aOff + i * lda;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-        let p = 0;
-        for (; p < k2; p += 2) {
-          const x0 = a[a0 + p], x1 = a[a0 + p + 1];
-          s0 += x0 * w[w0 + p]; s1 += x0 * w[w1 + p]; s2 += x0 * w[w2 + p]; s3 += x0 * w[w3 + p];
-          t0 += x1 * w[w0 + p + 1]; t1 += x1 * w[w1 + p + 1]; t2 += x1 * w[w2 + p + 1]; t3 += x1 * w[w3 + p + 1];
-        }
-        if (p < k) {
-          const x0 = a[a0 + p];
-          s0 += x0 * w[w0 + p]; s1 += x0 * w[w1 + p]; s2 += x0 * w[w2 + p]; s3 += x0 * w[w3 + p];
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[a0 + p];
+          s0 += x * w[w0 + p]; s1 += x * w[w1 + p]; s2 += x * w[w2 + p]; s3 += x * w[w3 + p];
         }
         const c0 = cOff + i * ldc + j;
-        c[c0] = s0 + t0; c[c0 + 1] = s1 + t1; c[c0 + 2] = s2 + t2; c[c0 + 3] = s3 + t3;
+        c[c0] = s0; c[c0 + 1] = s1; c[c0 + 2] = s2; c[c0 + 3] = s3;
       }
     }
     for (; j < n; j++) {
@@ -75,6 +85,68 @@ function _checkLength(array: FloatArray | undefined, length: number, what: strin
   if (array === undefined) throw new Error(\`\${what} is missing\`);
   if (array.length !== length) throw new Error(\`\${what} has \${array.length} numbers, expected \${length}\`);
   return array;
+}
+`;
+
+/** The vector chunk a specialised matrix-vector product holds in locals. */
+const GEMV_CHUNK = 32;
+
+export const gemvName = (rows: number, depth: number): string => `_gemv${rows}x${depth}`;
+
+/**
+ * c[cOff + j] = Σ_p a[aOff + p]·w[j·depth + p] for j < rows, with both sizes
+ * literal: one batch row's product, the per-step GEMM when the batch is small.
+ * The vector is read once per chunk of 32 into locals, and each row of w is a
+ * straight-line dot product against them in 4 independent sums: 1.3-1.5× the
+ * register-blocked _gemmNT for one row in V8, which the bounds checks on a
+ * and the generic loop bounds slow down. A dimension under a chunk is unrolled
+ * fully; a wider one loops over chunks (unrolling them all made V8 slower).
+ */
+export function gemvFunction(rows: number, depth: number): string {
+  const chunkBody = (width: number, first: boolean | null, start: string) => {
+    const at = (p: number) => (start === "p0" ? `p0${p ? ` + ${p}` : ""}` : String(Number(start) + p));
+    const loads = Array.from({ length: width }, (_, p) => `x${p} = a[aOff + ${at(p)}]`);
+    const chains = Math.min(4, width);
+    const sums = Array.from({ length: chains }, (_, c) => {
+      const terms: string[] = [];
+      for (let p = c; p < width; p += chains) terms.push(`w[r${p ? ` + ${p}` : ""}] * x${p}`);
+      return terms.join(" + ");
+    });
+    const value = sums.length === 1 ? sums[0]! : `(${sums.join(") + (")})`;
+    const row = (op: string) => `for (let j = 0; j < ${rows}; j++) {\n      const r = j * ${depth}${start === "0" ? "" : ` + ${start}`};\n      c[cOff + j] ${op} ${value};\n    }`;
+    const loop = first === null ? `if (${start} === 0) ${row("=")}\n    else ${row("+=")}` : row(first ? "=" : "+=");
+    return `    const ${loads.join(", ")};\n    ${loop}`;
+  };
+  const full = Math.floor(depth / GEMV_CHUNK) * GEMV_CHUNK;
+  const rest = depth - full;
+  const parts: string[] = [];
+  if (full === GEMV_CHUNK) parts.push(`  {\n${chunkBody(GEMV_CHUNK, true, "0")}\n  }`);
+  else if (full > 0) parts.push(`  for (let p0 = 0; p0 < ${full}; p0 += ${GEMV_CHUNK}) {\n${chunkBody(GEMV_CHUNK, null, "p0")}\n  }`);
+  if (rest > 0) parts.push(`  {\n${chunkBody(rest, full === 0, String(full))}\n  }`);
+  return `
+/** c[cOff + j] = Σ_p a[aOff + p]·w[j·${depth} + p] for j < ${rows}: one row's product, the vector held in locals ${GEMV_CHUNK} at a time. */
+function ${gemvName(rows, depth)}(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
+${parts.join("\n")}
+}
+`;
+}
+
+/** e^x to float32 accuracy, for f32 modules' sigmoid and tanh. */
+export const EXP_F32 = `
+/** 2^k for k = -128..127. */
+const _POW2 = new Float64Array(256).map((_, i) => 2 ** (i - 128));
+
+/**
+ * e^x within 1e-8 relative (float32 is good to 6e-8): e^x = 2^k·e^r with
+ * k = round(x / ln 2), |r| <= ln(2)/2, e^r by its Taylor series to r^7. x is
+ * clamped to [-87, 88] first, past which sigmoid and tanh are flat in float32.
+ * Math.floor, not Math.round: V8 keeps Math.round's -0 results off the fast path.
+ */
+function _expf(x: number): number {
+  x = Math.max(-87, Math.min(88, x));
+  const k = Math.floor(x * 1.4426950408889634 + 0.5);
+  const r = x - k * 0.6931471805599453;
+  return _POW2[k + 128] * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))));
 }
 `;
 
