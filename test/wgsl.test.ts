@@ -9,6 +9,8 @@ import { describe, expect, test } from "vitest";
 import { compileWgslCell, type WgslCompileOptions } from "../src/codegen/wgsl/compile.ts";
 import { NoGpuAdapterError, requestNodeDevice, type NodeGpu } from "../src/gpu/node-device.ts";
 import { compileCheck } from "../src/gpu/run-kernel.ts";
+import { parseDsl } from "../src/parse/dsl.ts";
+import { buildCell } from "../src/ir/build.ts";
 import { bindSizes } from "../src/ir/bind.ts";
 import type { CellIR } from "../src/ir/types.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
@@ -110,6 +112,29 @@ if (!got.gpu) {
       expect((await compileWgslCell(ir, { dims: { I: 3, H: 24 }, maxWorkgroupSize: 16 })).program.path).toBe("step");
       const errors = await agreement(gpu, ir, { I: 3, H: 24 }, 2, 3, { maxWorkgroupSize: 16 });
       expect(worstOf(errors), JSON.stringify(errors)).toBeLessThan(TOLERANCE);
+    });
+
+    test("every function of the language, as a divisor and a dividend, agrees with the interpreter", async () => {
+      // Pins operator precedence in the emitted WGSL: a function whose syntax is
+      // itself a quotient (softsign) must stay one operand of a division, also
+      // where a scalar's expression is inlined into a larger one.
+      const text = `cell funcs {
+        size I = 3, H = 4
+        input x[I]
+        state h[H]
+        param W[H, I]
+        param U[H, H]
+        param s ~ constant(0.5)
+        a = W @ x + U @ h
+        q = 1 / (2 + softsign(a)) + relu(a) / (1 + softplus(a)) - hard_sigmoid(a) / (1 + exp(a * 0.1))
+        h' = tanh(q + log(1 + a * a) / (3 + sigmoid(a)) + identity(a) / 4 - a / softsign(a + 3) + a / softsign(s + 2) - a * softsign(s) / sigmoid(s))
+        output h = h'
+      }`;
+      const ir = buildCell(parseDsl(text, "funcs.lstm").value!).ir!;
+      for (const path of ["sequence", "step"] as const) {
+        const errors = await agreement(gpu, ir, { I: 3, H: 4 }, 2, 3, { path });
+        expect(worstOf(errors), `${path}: ${JSON.stringify(errors)}`).toBeLessThan(TOLERANCE);
+      }
     });
 
     test.each(SPECS)("%s: every generated shader compiles with no errors and no warnings", async (file) => {

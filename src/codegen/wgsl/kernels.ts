@@ -103,7 +103,11 @@ class Layout {
   readonly paramByName = new Map<string, ParamLayout>();
   /** carry / carryPrev (per-row in the plan) live in one [(T+1), B, n] array: the step reads slot t+1, writes slot t. */
   readonly carry = new Map<string, { array: string; shift: number }>();
-  /** Gradient of a parameter (plan array) -> its partials array. */
+  /**
+   * Each store into a parameter's gradient (keyed by partialKey) -> its own
+   * partials array. A scalar parameter may receive several such stores per
+   * step (one per term of its gradient), and each must be summed, not overwritten.
+   */
   readonly partials = new Map<string, { param: string; array: string; width: number; scalar: boolean }>();
 
   constructor(plan: ModulePlan) {
@@ -239,10 +243,12 @@ function renderPhase(layout: Layout, kernel: Exclude<Kernel, GemmKernel>, gemms:
         return `(${expression(e.args[0])} ${BINARY_SYNTAX[e.op]} ${expression(e.args[1])})`;
       case "neg":
         return `(-${expression(e.arg)})`;
+      // Wrapped whole: a table entry such as softsign's `(x) / (1f + abs(x))`
+      // must stay one operand when it is divided by or divides something.
       case "apply":
-        return FUNCTION_SYNTAX[e.fn](expression(e.arg));
+        return `(${FUNCTION_SYNTAX[e.fn](expression(e.arg))})`;
       case "derivative":
-        return DERIVATIVE_SYNTAX[e.fn](expression(e.arg));
+        return `(${DERIVATIVE_SYNTAX[e.fn](expression(e.arg))})`;
     }
   };
   if (kernel.kind === "copy") {
@@ -261,7 +267,7 @@ function renderPhase(layout: Layout, kernel: Exclude<Kernel, GemmKernel>, gemms:
       for (const s of item.stores) {
         if (!s.loc.perRow) {
           // A parameter's elementwise gradient: this (step, row)'s own partial, summed after the loop.
-          const partial = layout.partials.get(s.loc.array);
+          const partial = layout.partials.get(partialKey(item.local, s.loc.array));
           if (!partial || s.mode !== "add") throw new CodegenError(`internal: unexpected shared store to ${s.loc.array}`);
           lines.push(`${element(layout, timedLoc(partial.array, partial.width), "j")} = ${item.local};`);
           continue;
@@ -402,11 +408,16 @@ function projectionKernel(layout: Layout, g: GroupPlan): { text: string; dispatc
   return { text: lines.join("\n"), dispatch: { entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: true, batch: true, n: g.rows } };
 }
 
+/** Identifies one store site into a parameter's gradient: the pointwise item's local and the gradient array. */
+function partialKey(itemLocal: string, gradientArray: string): string {
+  return `${itemLocal}|${gradientArray}`;
+}
+
 /** dP for one parameter (element i of it): one thread per element sums over all T·B rows. */
 function parameterGradientBlock(layout: Layout, plan: ModulePlan, param: ParamLayout): string[] | null {
   const uses = plan.groups.flatMap((g) => g.products.filter((p) => p.param === param.name).map((p) => ({ g, p })));
-  const partial = [...layout.partials.values()].find((x) => x.param === param.name);
-  if (uses.length === 0 && !partial) return null;
+  const partials = [...layout.partials.values()].filter((x) => x.param === param.name);
+  if (uses.length === 0 && partials.length === 0) return null;
   const lines = [`// d${commentText(param.name)}`, `var s = 0f;`];
   if (param.matrix) {
     lines.push(`let c = i / ${u32(param.rows)};`, `let r = i % ${u32(param.rows)};`);
@@ -419,7 +430,7 @@ function parameterGradientBlock(layout: Layout, plan: ModulePlan, param: ParamLa
       );
     }
   }
-  if (partial) {
+  for (const partial of partials) {
     const inner = partial.scalar ? `for (var q = 0u; q < ${u32(partial.width)}; q++) { s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + q]; }` : `s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + i];`;
     lines.push(`for (var tb = 0u; tb < T * B; tb++) { ${inner} }`);
   }
@@ -526,8 +537,9 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
         if (s.loc.perRow) continue;
         const param = ir.params.find((p) => arrays.gradParam(p.name) === s.loc.array);
         if (!param) throw new CodegenError(`internal: shared store to ${s.loc.array}`);
-        const array = generatedLocal("part", specIdentifier(param.name));
-        layout.partials.set(s.loc.array, { param: param.name, array, width: k.length, scalar: s.loc.scalar });
+        const sites = [...layout.partials.values()].filter((x) => x.param === param.name).length;
+        const array = sites === 0 ? generatedLocal("part", specIdentifier(param.name)) : generatedLocal("part", specIdentifier(param.name), sites);
+        layout.partials.set(partialKey(item.local, s.loc.array), { param: param.name, array, width: k.length, scalar: s.loc.scalar });
         layout.add(array, "R", k.length, "steps");
       }
     }
