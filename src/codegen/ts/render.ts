@@ -11,7 +11,7 @@ import { arrays, type ModulePlan } from "../lower.ts";
 import { commentText, specIdentifier } from "../names.ts";
 import type { Expr, Kernel, Loc, ScheduledStep } from "../schedule.ts";
 import { addWeightAdapters } from "./adapters.ts";
-import { EXP_F32, GEMM_NT, INIT_HELPERS, gemvFunction, gemvName } from "./runtime.ts";
+import { EXP_F32, GEMM_NT, INIT_HELPERS, gemvFunction, gemvName, initArgs } from "./runtime.ts";
 
 export interface RenderOptions {
   readonly precision: "f32" | "f64";
@@ -510,18 +510,6 @@ function generatedLocal2(prefix: string, name: string): string {
   return `_${prefix}_${/^\d+$/.test(name) ? name : specIdentifier(name)}`;
 }
 
-function initArgs(init: Initializer): [number, number] {
-  switch (init.kind) {
-    case "constant":
-      return [init.value, 0];
-    case "uniform":
-      return [init.low, init.high];
-    case "normal":
-      return [init.std, 0];
-    default:
-      return [0, 0];
-  }
-}
 
 function API_DOC(precision: string): string[] {
   return [

@@ -2,6 +2,7 @@
 // modules import nothing). `FloatArray` is the module's element type alias.
 // initParams' helpers mirror src/ir/initialize.ts operation for operation, so
 // the numbers are the same bits; the tests hold them to that.
+import type { Initializer } from "../../ir/types.ts";
 
 /** C[i, j] = Σ_p A[i, p]·W[j, p], register-blocked. */
 export const GEMM_NT = `
@@ -149,6 +150,20 @@ function _expf(x: number): number {
   return _POW2[k + 128] * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))));
 }
 `;
+
+/** The two numbers INIT_HELPERS' initializer switch reads for an initializer. */
+export function initArgs(init: Initializer): [number, number] {
+  switch (init.kind) {
+    case "constant":
+      return [init.value, 0];
+    case "uniform":
+      return [init.low, init.high];
+    case "normal":
+      return [init.std, 0];
+    default:
+      return [0, 0];
+  }
+}
 
 export const INIT_HELPERS = `
 /** mulberry32: floats in [0, 1). */

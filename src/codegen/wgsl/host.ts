@@ -5,7 +5,7 @@
 import { evaluateDim } from "../../ir/dims.ts";
 import type { CellIR, Initializer } from "../../ir/types.ts";
 import type { SizeBinding } from "../../ir/bind.ts";
-import { INIT_HELPERS } from "../ts/runtime.ts";
+import { INIT_HELPERS, initArgs } from "../ts/runtime.ts";
 import { commentText, specIdentifier } from "../names.ts";
 import type { WgslProgram } from "./kernels.ts";
 
@@ -15,18 +15,6 @@ export interface HostOptions {
   readonly optionsText: string;
 }
 
-function initArgs(init: Initializer): [number, number] {
-  switch (init.kind) {
-    case "constant":
-      return [init.value, 0];
-    case "uniform":
-      return [init.low, init.high];
-    case "normal":
-      return [init.std, 0];
-    default:
-      return [0, 0];
-  }
-}
 
 /** A JS string literal for WGSL text (template literal, escaped). */
 function templateLiteral(text: string): string {
