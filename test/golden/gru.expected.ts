@@ -19,6 +19,8 @@
 //   createState(batch?) / step(params, inputs, state) -> outputs
 //       streaming inference: one step, `state` updated in place
 // Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).
+// Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with
+// the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS.
 export const I = 2;
 export const H = 3;
 /** The sizes this module was compiled for. */
@@ -108,7 +110,7 @@ export interface Gradients {
  * over tiles of 64 rows of a so a tile and four rows of w stay in cache; rows
  * left over take 1×4 blocks, columns left over a plain dot product.
  */
-function _gemmNT(
+function _gemmNTjs(
   a: FloatArray,
   aOff: number,
   lda: number,
@@ -230,6 +232,132 @@ function _gemmNT(
   }
 }
 
+const _GEMM_WASM =
+  "AGFzbQEAAAABDAFgCH9/f39/f39/AAMCAQAFAwEAAQcRAgZtZW1vcnkCAARnZW1tAAAK1RMB0hMDD38Qewh9IAdBBGwhDCAHQXxxQQRsIQtBACENAkADQCANIAZIRQ0BIA1BwABqIQ4gDiAGIA4gBkgbIQ5BACEIAkADQCAIQQRqIAVMRQ0BIA0hCQJAA0AgCUECaiAOTEUNASAAIAhBAGogAWxBBGxqIQ8gACAIQQFqIAFsQQRsaiEQIAAgCEECaiABbEEEbGohESAAIAhBA2ogAWxBBGxqIRIgAiAJQQBqIAxsaiETIAIgCUEBaiAMbGohFEMAAAAA/RMhF0MAAAAA/RMhGEMAAAAA/RMhGUMAAAAA/RMhGkMAAAAA/RMhG0MAAAAA/RMhHEMAAAAA/RMhHUMAAAAA/RMhHkEAIQoCQANAIAogC0hFDQEgDyAKav0AAAAhHyAQIApq/QAAACEgIBEgCmr9AAAAISEgEiAKav0AAAAhIiATIApq/QAAACEjIBQgCmr9AAAAISQgFyAfICP95gH95AEhFyAYIB8gJP3mAf3kASEYIBkgICAj/eYB/eQBIRkgGiAgICT95gH95AEhGiAbICEgI/3mAf3kASEbIBwgISAk/eYB/eQBIRwgHSAiICP95gH95AEhHSAeICIgJP3mAf3kASEeIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqIBv9HwAgG/0fAZIgG/0fAiAb/R8DkpIhKyAc/R8AIBz9HwGSIBz9HwIgHP0fA5KSISwgHf0fACAd/R8BkiAd/R8CIB39HwOSkiEtIB79HwAgHv0fAZIgHv0fAiAe/R8DkpIhLgJAA0AgCiAMSEUNASAnIA8gCmoqAgAgEyAKaioCAJSSIScgKCAPIApqKgIAIBQgCmoqAgCUkiEoICkgECAKaioCACATIApqKgIAlJIhKSAqIBAgCmoqAgAgFCAKaioCAJSSISogKyARIApqKgIAIBMgCmoqAgCUkiErICwgESAKaioCACAUIApqKgIAlJIhLCAtIBIgCmoqAgAgEyAKaioCAJSSIS0gLiASIApqKgIAIBQgCmoqAgCUkiEuIApBBGohCgwACwsgAyAIQQBqIARsIAlqQQBqQQRsaiAnOAIAIAMgCEEAaiAEbCAJakEBakEEbGogKDgCACADIAhBAWogBGwgCWpBAGpBBGxqICk4AgAgAyAIQQFqIARsIAlqQQFqQQRsaiAqOAIAIAMgCEECaiAEbCAJakEAakEEbGogKzgCACADIAhBAmogBGwgCWpBAWpBBGxqICw4AgAgAyAIQQNqIARsIAlqQQBqQQRsaiAtOAIAIAMgCEEDaiAEbCAJakEBakEEbGogLjgCACAJQQJqIQkMAAsLAkADQCAJQQFqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyAAIAhBAWogAWxBBGxqIRAgACAIQQJqIAFsQQRsaiERIAAgCEEDaiABbEEEbGohEiACIAlBAGogDGxqIRNDAAAAAP0TIRdDAAAAAP0TIRhDAAAAAP0TIRlDAAAAAP0TIRpBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gECAKav0AAAAhICARIApq/QAAACEhIBIgCmr9AAAAISIgEyAKav0AAAAhIyAXIB8gI/3mAf3kASEXIBggICAj/eYB/eQBIRggGSAhICP95gH95AEhGSAaICIgI/3mAf3kASEaIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAoIBAgCmoqAgAgEyAKaioCAJSSISggKSARIApqKgIAIBMgCmoqAgCUkiEpICogEiAKaioCACATIApqKgIAlJIhKiAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACADIAhBAWogBGwgCWpBAGpBBGxqICg4AgAgAyAIQQJqIARsIAlqQQBqQQRsaiApOAIAIAMgCEEDaiAEbCAJakEAakEEbGogKjgCACAJQQFqIQkMAAsLIAhBBGohCAwACwsCQANAIAhBAWogBUxFDQEgDSEJAkADQCAJQQRqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyACIAlBAGogDGxqIRMgAiAJQQFqIAxsaiEUIAIgCUECaiAMbGohFSACIAlBA2ogDGxqIRZDAAAAAP0TIRdDAAAAAP0TIRhDAAAAAP0TIRlDAAAAAP0TIRpBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gEyAKav0AAAAhIyAUIApq/QAAACEkIBUgCmr9AAAAISUgFiAKav0AAAAhJiAXIB8gI/3mAf3kASEXIBggHyAk/eYB/eQBIRggGSAfICX95gH95AEhGSAaIB8gJv3mAf3kASEaIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAoIA8gCmoqAgAgFCAKaioCAJSSISggKSAPIApqKgIAIBUgCmoqAgCUkiEpICogDyAKaioCACAWIApqKgIAlJIhKiAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACADIAhBAGogBGwgCWpBAWpBBGxqICg4AgAgAyAIQQBqIARsIAlqQQJqQQRsaiApOAIAIAMgCEEAaiAEbCAJakEDakEEbGogKjgCACAJQQRqIQkMAAsLAkADQCAJQQFqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyACIAlBAGogDGxqIRNDAAAAAP0TIRdBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gEyAKav0AAAAhIyAXIB8gI/3mAf3kASEXIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACAJQQFqIQkMAAsLIAhBAWohCAwACwsgDiENDAALCws=";
+const _SCRATCH = 65536;
+
+interface _Simd {
+  readonly memory: WebAssembly.Memory;
+  readonly gemm: (a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number) => void;
+}
+
+function _loadSimd(): _Simd | null {
+  if (typeof WebAssembly !== "object") return null;
+  try {
+    const bytes = Uint8Array.from(atob(_GEMM_WASM), (ch) => ch.charCodeAt(0));
+    if (!WebAssembly.validate(bytes)) return null;
+    const simd = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as _Simd;
+    simd.memory.grow(_SCRATCH / 16384);
+    return simd;
+  } catch {
+    return null;
+  }
+}
+
+const _simd = _loadSimd();
+let _heap = _simd === null ? new Float32Array(0) : new Float32Array(_simd.memory.buffer);
+/** End of the last workspace in the kernel's memory, in bytes. */
+let _top = _SCRATCH * 4;
+/** Each workspace view's place: [byte offset, capacity]. Growing the memory detaches every view; a view is re-made at its place. */
+const _places = new WeakMap<FloatArray, [number, number]>();
+
+/** A workspace at least `length` long, in the kernel's memory when there is one: the same place while it is big enough. */
+function _grow(array: FloatArray, length: number): FloatArray {
+  if (array.length >= length) return array;
+  if (_simd === null) return new FloatArray(length);
+  const memory = _simd.memory;
+  let place = _places.get(array);
+  if (place === undefined || place[1] < length) {
+    const capacity = Math.ceil(Math.max(length, place === undefined ? 0 : place[1] * 1.5) / 16) * 16;
+    place = place !== undefined && place[0] + place[1] * 4 === _top ? [place[0], capacity] : [_top, capacity];
+    _top = place[0] + capacity * 4;
+    const short = Math.ceil((_top - memory.buffer.byteLength) / 65536);
+    // By half the memory at least, so that growing sizes do not grow it every call; by just enough near its 4 GiB ceiling.
+    if (short > 0) {
+      try {
+        memory.grow(Math.max(short, memory.buffer.byteLength >>> 17));
+      } catch {
+        memory.grow(short);
+      }
+    }
+  }
+  const view = new Float32Array(memory.buffer, place[0], place[1]);
+  _places.set(view, place);
+  return view;
+}
+
+/** dst[dstOff + r·dstLd + c] = src[srcOff + r·srcLd + c] for r < rows, c < cols. */
+function _copyRows(
+  src: FloatArray,
+  srcOff: number,
+  srcLd: number,
+  dst: FloatArray,
+  dstOff: number,
+  dstLd: number,
+  rows: number,
+  cols: number,
+): void {
+  if (srcLd === cols && dstLd === cols) dst.set(src.subarray(srcOff, srcOff + rows * cols), dstOff);
+  else
+    for (let r = 0; r < rows; r++)
+      dst.set(src.subarray(srcOff + r * srcLd, srcOff + r * srcLd + cols), dstOff + r * dstLd);
+}
+
+/**
+ * c[cOff + i·ldc + j] = Σ_p a[aOff + i·lda + p]·w[j·k + p] for i < m, j < n,
+ * in the WebAssembly kernel when w is in its memory; a and c from outside it
+ * pass through the staging room. Each element's sum runs in the same order
+ * whatever m is, so step() and forward() agree exactly.
+ */
+function _gemmNT(
+  a: FloatArray,
+  aOff: number,
+  lda: number,
+  w: FloatArray,
+  c: FloatArray,
+  cOff: number,
+  ldc: number,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  if (_simd === null || w.buffer !== _simd.memory.buffer || k + n > _SCRATCH) {
+    _gemmNTjs(a, aOff, lda, w, c, cOff, ldc, m, n, k);
+    return;
+  }
+  const memory = _simd.memory.buffer;
+  const aIn = a.buffer === memory,
+    cIn = c.buffer === memory;
+  if (aIn && cIn) {
+    _simd.gemm(a.byteOffset + 4 * aOff, lda, w.byteOffset, c.byteOffset + 4 * cOff, ldc, m, n, k);
+    return;
+  }
+  if (_heap.buffer !== memory) _heap = new Float32Array(memory);
+  const chunk = Math.floor(_SCRATCH / (k + n));
+  for (let i0 = 0; i0 < m; i0 += chunk) {
+    const rows = Math.min(chunk, m - i0);
+    let aPtr = a.byteOffset + 4 * (aOff + i0 * lda),
+      aLd = lda;
+    if (!aIn) {
+      _copyRows(a, aOff + i0 * lda, lda, _heap, 0, k, rows, k);
+      aPtr = 0;
+      aLd = k;
+    }
+    const cStage = chunk * k;
+    _simd.gemm(
+      aPtr,
+      aLd,
+      w.byteOffset,
+      cIn ? c.byteOffset + 4 * (cOff + i0 * ldc) : 4 * cStage,
+      cIn ? ldc : n,
+      rows,
+      n,
+      k,
+    );
+    if (!cIn) _copyRows(_heap, cStage, n, c, cOff + i0 * ldc, ldc, rows, n);
+  }
+}
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -238,11 +366,6 @@ function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number,
       for (let r = r0; r < r1; r++) dst[c * rows + r] = src[srcOff + r * cols + c];
     }
   }
-}
-
-/** A workspace at least `length` long: the same array while it is big enough. */
-function _grow(array: FloatArray, length: number): FloatArray {
-  return array.length >= length ? array : new FloatArray(length);
 }
 
 function _checkLength(array: FloatArray | undefined, length: number, what: string): FloatArray {
@@ -458,6 +581,7 @@ function _forwardCore(
   outputs: Outputs,
   tape: FloatArray[],
 ) {
+  _reserveForward(_B, _T);
   const _p_b_z = params.b_z;
   const _p_b_r = params.b_r;
   const _p_b_h = params.b_h;
@@ -487,7 +611,8 @@ function _forwardCore(
   _gemmNT(_in_x, 0, 2, _w_0, _proj_0, 0, 9, _T * _B, 9, 2);
   for (let _t = 0; _t < _T; _t++) {
     // U_z, U_r @ h
-    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv6x3(_hist_h, _t * _B * 3 + _i * 3, _w_1, _g_1, _i * 6);
+    if (_B < 4 && _simd === null)
+      for (let _i = 0; _i < _B; _i++) _gemv6x3(_hist_h, _t * _B * 3 + _i * 3, _w_1, _g_1, _i * 6);
     else _gemmNT(_hist_h, _t * _B * 3, 3, _w_1, _g_1, 0, 6, _B, 6, 3);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = (_t * _B + _b) * 9;
@@ -523,7 +648,8 @@ function _forwardCore(
       }
     }
     // U_h @ h_tilde
-    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv3x3(_tape_21, _t * _B * 3 + _i * 3, _w_2, _g_2, _i * 3);
+    if (_B < 4 && _simd === null)
+      for (let _i = 0; _i < _B; _i++) _gemv3x3(_tape_21, _t * _B * 3 + _i * 3, _w_2, _g_2, _i * 3);
     else _gemmNT(_tape_21, _t * _B * 3, 3, _w_2, _g_2, 0, 3, _B, 3, 3);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 3;
@@ -601,6 +727,8 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
   const _B = state.h.length / 3;
   _checkLength(state.h, _B * 3, "state.h");
   _checkLength(inputs.x, _B * 2, "inputs.x");
+  _reserveForward(_B, 1);
+  _reserveStep(_B);
   _ws_stepHist_h = _grow(_ws_stepHist_h, 2 * _B * 3);
   const _stepHist_h = _ws_stepHist_h;
   _stepHist_h.set(state.h);
@@ -647,6 +775,7 @@ function _packTransposed(params: Params) {
 export function backward(params: Params, saved: Saved, upstream: Upstream = {}): Gradients {
   const _B = saved.batch;
   const _T = saved.steps;
+  _reserveBackward(_B, _T);
   const _p_b_z = params.b_z;
   const _p_b_r = params.b_r;
   const _p_b_h = params.b_h;
@@ -747,7 +876,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       }
     }
     // transposed U_h @ h_tilde
-    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv3x3(_gb_2, _t * _B * 3 + _i * 3, _wt_2, _mt_14, _i * 3);
+    if (_B < 4 && _simd === null)
+      for (let _i = 0; _i < _B; _i++) _gemv3x3(_gb_2, _t * _B * 3 + _i * 3, _wt_2, _mt_14, _i * 3);
     else _gemmNT(_gb_2, _t * _B * 3, 3, _wt_2, _mt_14, 0, 3, _B, 3, 3);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 3;
@@ -769,7 +899,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       }
     }
     // transposed U_z, U_r @ h
-    if (_B < 4) for (let _i = 0; _i < _B; _i++) _gemv3x6(_gb_1, _t * _B * 6 + _i * 6, _wt_1, _mt_23, _i * 3);
+    if (_B < 4 && _simd === null)
+      for (let _i = 0; _i < _B; _i++) _gemv3x6(_gb_1, _t * _B * 6 + _i * 6, _wt_1, _mt_23, _i * 3);
     else _gemmNT(_gb_1, _t * _B * 6, 6, _wt_1, _mt_23, 0, 3, _B, 3, 6);
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 3;
@@ -879,6 +1010,58 @@ function _gemv3x6(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOf
       c[cOff + j] = w[r] * x0 + w[r + 4] * x4 + (w[r + 1] * x1 + w[r + 5] * x5) + w[r + 2] * x2 + w[r + 3] * x3;
     }
   }
+}
+
+/** Grows every workspace forward() for B rows and T steps uses, before it binds any. */
+function _reserveForward(_B: number, _T: number) {
+  _ws_w_0 = _grow(_ws_w_0, 18);
+  _ws_w_1 = _grow(_ws_w_1, 18);
+  _ws_w_2 = _grow(_ws_w_2, 9);
+  _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 9);
+  _ws_g_1 = _grow(_ws_g_1, _B * 6);
+  _ws_g_2 = _grow(_ws_g_2, _B * 3);
+  _ws_tmp_19 = _grow(_ws_tmp_19, _B * 3);
+  _ws_tmp_29 = _grow(_ws_tmp_29, _B * 3);
+}
+
+/** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
+function _reserveStep(_B: number) {
+  _ws_stepHist_h = _grow(_ws_stepHist_h, 2 * _B * 3);
+  _ws_stepOut_h = _grow(_ws_stepOut_h, _B * 3);
+  _ws_stepTape_0 = _grow(_ws_stepTape_0, _B * 3);
+  _ws_stepTape_1 = _grow(_ws_stepTape_1, _B * 3);
+  _ws_stepTape_2 = _grow(_ws_stepTape_2, _B * 3);
+  _ws_stepTape_3 = _grow(_ws_stepTape_3, _B * 3);
+  _ws_stepTape_4 = _grow(_ws_stepTape_4, _B * 3);
+}
+
+/** Grows every workspace backward() for B rows and T steps uses, before it binds any. */
+function _reserveBackward(_B: number, _T: number) {
+  _ws_wt_0 = _grow(_ws_wt_0, 18);
+  _ws_wt_1 = _grow(_ws_wt_1, 18);
+  _ws_wt_2 = _grow(_ws_wt_2, 9);
+  _ws_carry_h = _grow(_ws_carry_h, _B * 3);
+  _ws_carryPrev_h = _grow(_ws_carryPrev_h, _B * 3);
+  _ws_gb_0 = _grow(_ws_gb_0, _T * _B * 9);
+  _ws_gb_1 = _grow(_ws_gb_1, _T * _B * 6);
+  _ws_gb_2 = _grow(_ws_gb_2, _T * _B * 3);
+  _ws_bt_10 = _grow(_ws_bt_10, _B * 3);
+  _ws_bt_13 = _grow(_ws_bt_13, _B * 3);
+  _ws_bt_18 = _grow(_ws_bt_18, _B * 3);
+  _ws_bt_19 = _grow(_ws_bt_19, _B * 3);
+  _ws_bt_22 = _grow(_ws_bt_22, _B * 3);
+  _ws_bt_24 = _grow(_ws_bt_24, _B * 3);
+  _ws_mt_14 = _grow(_ws_mt_14, _B * 3);
+  _ws_mt_23 = _grow(_ws_mt_23, _B * 3);
+  _ws_gT0 = _grow(_ws_gT0, _T * _B * 9);
+  _ws_vT0 = _grow(_ws_vT0, _T * _B * 2);
+  _ws_dW0 = _grow(_ws_dW0, 18);
+  _ws_gT1 = _grow(_ws_gT1, _T * _B * 6);
+  _ws_vT1 = _grow(_ws_vT1, _T * _B * 3);
+  _ws_dW1 = _grow(_ws_dW1, 18);
+  _ws_gT2 = _grow(_ws_gT2, _T * _B * 3);
+  _ws_vT2 = _grow(_ws_vT2, _T * _B * 3);
+  _ws_dW2 = _grow(_ws_dW2, 9);
 }
 
 /** Workspaces, allocated once and grown when batch or steps grow. */

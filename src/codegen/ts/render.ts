@@ -11,7 +11,7 @@ import { arrays, type ModulePlan } from "../lower.ts";
 import { commentText, specIdentifier } from "../names.ts";
 import type { Expr, Kernel, Loc, ScheduledStep } from "../schedule.ts";
 import { addWeightAdapters } from "./adapters.ts";
-import { EXP_F32, GEMM_NT, INIT_HELPERS, gemvFunction, gemvName, initArgs } from "./runtime.ts";
+import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, WASM_F32, gemmNT, gemvFunction, gemvName, initArgs } from "./runtime.ts";
 
 export interface RenderOptions {
   readonly precision: "f32" | "f64";
@@ -123,6 +123,8 @@ function expression(e: Expr, rows: RowBases, fns: FunctionSyntax): string {
 interface KernelContext {
   readonly fns: FunctionSyntax;
   readonly gemvs: Map<string, string>;
+  /** f32 modules: the per-row products are only for when the WebAssembly kernel is missing. */
+  readonly simd: boolean;
 }
 
 function writeKernel(w: CodeBlockWriter, k: Kernel, ctx: KernelContext): void {
@@ -133,7 +135,7 @@ function writeKernel(w: CodeBlockWriter, k: Kernel, ctx: KernelContext): void {
       const gemv = gemvName(k.rows, k.depth);
       ctx.gemvs.set(gemv, gemvFunction(k.rows, k.depth));
       const row = (loc: Loc) => `${blockStart(loc) === "0" ? "" : `${blockStart(loc)} + `}_i * ${num(loc.width)}`;
-      w.writeLine(`if (_B < 4) for (let _i = 0; _i < _B; _i++) ${gemv}(${k.a.array}, ${row(k.a)}, ${k.w}, ${k.out.array}, ${row(k.out)});`);
+      w.writeLine(`if (_B < 4${ctx.simd ? " && _simd === null" : ""}) for (let _i = 0; _i < _B; _i++) ${gemv}(${k.a.array}, ${row(k.a)}, ${k.w}, ${k.out.array}, ${row(k.out)});`);
       w.writeLine(`else _gemmNT(${k.a.array}, ${blockStart(k.a)}, ${num(k.a.width)}, ${k.w}, ${k.out.array}, ${blockStart(k.out)}, ${num(k.out.width)}, _B, ${num(k.rows)}, ${num(k.depth)});`);
       return;
     }
@@ -175,7 +177,8 @@ function writeStep(w: CodeBlockWriter, step: ScheduledStep, ctx: KernelContext):
 export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   const { ir, sizes } = plan;
   const floatType = options.precision === "f32" ? "Float32Array" : "Float64Array";
-  const ctx: KernelContext = { fns: options.precision === "f32" ? FUNCTION_SYNTAX_F32 : FUNCTION_SYNTAX, gemvs: new Map() };
+  const simd = options.precision === "f32";
+  const ctx: KernelContext = { fns: simd ? FUNCTION_SYNTAX_F32 : FUNCTION_SYNTAX, gemvs: new Map(), simd };
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile("module.ts", "", { overwrite: true });
   const vectorLength = (shape: CellIR["inputs"][number]["shape"]) => evaluateDim(shape[0]!, sizes);
@@ -233,8 +236,8 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   });
   file.addInterface({ name: "Gradients", isExported: true, properties: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }, { name: "initial", type: "States" }] });
 
-  file.addStatements(GEMM_NT);
-  if (options.precision === "f32") file.addStatements(EXP_F32);
+  if (simd) file.addStatements([gemmNT("_gemmNTjs"), WASM_F32, HELPERS, EXP_F32]);
+  else file.addStatements([gemmNT("_gemmNT"), GROW_JS, HELPERS]);
   file.addStatements(INIT_HELPERS);
 
   // initParams
@@ -257,10 +260,15 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   });
   addWeightAdapters(file, ir, sizes);
 
-  // Workspaces, kept across calls.
+  // Workspaces, kept across calls. f32 modules grow each entry point's
+  // workspaces before binding any (see reserve below): growing the WebAssembly
+  // memory they live in detaches the views bound before.
   const workspaces = new Set<string>();
+  const reserves = { forward: new Map<string, string>(), step: new Map<string, string>(), backward: new Map<string, string>() };
+  let reserving = reserves.forward;
   const workspace = (w: CodeBlockWriter, array: string, length: string, binding: "const" | "let" = "const") => {
     workspaces.add(array);
+    reserving.set(array, length);
     w.writeLine(`_ws${array} = _grow(_ws${array}, ${length});`);
     w.writeLine(`${binding} ${array} = _ws${array};`);
   };
@@ -298,6 +306,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       { name: "tape", type: "FloatArray[]" },
     ],
     statements: (w) => {
+      if (simd) w.writeLine("_reserveForward(_B, _T);");
       paramLocals(w);
       for (const i of ir.inputs) w.writeLine(`const ${arrays.input(i.name)} = inputs.${field(i.name)};`);
       for (const s of ir.states) w.writeLine(`const ${arrays.hist(s.name)} = hist.${field(s.name)};`);
@@ -384,10 +393,12 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     ],
     returnType: "Outputs",
     statements: (w) => {
+      reserving = reserves.step;
       const firstState = ir.states[0]!;
       w.writeLine(`const _B = state.${field(firstState.name)}.length / ${stateLength(firstState.name)};`);
       for (const s of ir.states) w.writeLine(`_checkLength(state.${field(s.name)}, _B * ${stateLength(s.name)}, "state.${field(s.name)}");`);
       for (const i of ir.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${vectorLength(i.shape)}, "inputs.${field(i.name)}");`);
+      if (simd) w.writeLine("_reserveForward(_B, 1);\n_reserveStep(_B);");
       for (const s of ir.states) {
         const n = stateLength(s.name);
         workspace(w, generatedLocal2("stepHist", s.name), `2 * _B * ${n}`);
@@ -408,6 +419,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     docs: ["Each group's packed matrix, transposed to [depth, rows]: the backward product reads it row by row."],
     parameters: [{ name: "params", type: "Params" }],
     statements: (w) => {
+      reserving = reserves.backward;
       for (const g of plan.groups) {
         workspace(w, g.packedT, num(g.rows * g.depth));
         for (const p of g.products) {
@@ -433,6 +445,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     statements: (w) => {
       w.writeLine("const _B = saved.batch;");
       w.writeLine("const _T = saved.steps;");
+      if (simd) w.writeLine("_reserveBackward(_B, _T);");
       paramLocals(w);
       for (const i of ir.inputs) w.writeLine(`const ${arrays.input(i.name)} = saved.inputs.${field(i.name)};`);
       for (const s of ir.states) w.writeLine(`const ${arrays.hist(s.name)} = saved.hist.${field(s.name)};`);
@@ -497,6 +510,21 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
 
   for (const text of ctx.gemvs.values()) file.addStatements(text);
 
+  if (simd) {
+    const reserve = (name: string, list: Map<string, string>, parameters: string[], what: string) =>
+      file.addFunction({
+        name,
+        docs: [`Grows every workspace ${what} uses, before it binds any.`],
+        parameters: parameters.map((p) => ({ name: p, type: "number" })),
+        statements: (w) => {
+          for (const [array, length] of list) w.writeLine(`_ws${array} = _grow(_ws${array}, ${length});`);
+        },
+      });
+    reserve("_reserveForward", reserves.forward, ["_B", "_T"], "forward() for B rows and T steps");
+    reserve("_reserveStep", reserves.step, ["_B"], "step() for B rows (besides forward's, with T = 1)");
+    reserve("_reserveBackward", reserves.backward, ["_B", "_T"], "backward() for B rows and T steps");
+  }
+
   // The workspace variables, declared once all their users are known.
   file.addVariableStatement({
     declarationKind: VariableDeclarationKind.Let,
@@ -524,5 +552,8 @@ function API_DOC(precision: string): string[] {
     "  createState(batch?) / step(params, inputs, state) -> outputs",
     "      streaming inference: one step, `state` updated in place",
     "Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).",
+    ...(precision === "f32"
+      ? ["Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with", "the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS."]
+      : []),
   ];
 }

@@ -1,0 +1,156 @@
+// The WebAssembly SIMD matrix product f32 modules carry: a hand-written
+// encoder for the few instructions it needs, the kernel built from them, and
+// the bytes as base64 for the generated module to instantiate synchronously.
+// Written as an encoder rather than WAT so that compiling a spec stays
+// synchronous and needs no assembler; the kernel is one function. Keep the
+// module under 4 KiB: Chromium compiles no bigger one synchronously on its
+// main thread.
+
+type Code = number[];
+
+const uleb = (value: number): Code => {
+  const out: Code = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+};
+
+const sleb = (value: number): Code => {
+  const out: Code = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) return [...out, byte];
+    out.push(byte | 0x80);
+  }
+};
+
+const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
+const vector = (items: Code[]): Code => [...uleb(items.length), ...items.flat()];
+const name = (text: string): Code => [...uleb(text.length), ...[...text].map((c) => c.charCodeAt(0))];
+
+const I32 = 0x7f;
+const F32 = 0x7d;
+const V128 = 0x7b;
+
+// Instructions.
+const get = (local: number): Code => [0x20, ...uleb(local)];
+const set = (local: number): Code => [0x21, ...uleb(local)];
+const i32 = (value: number): Code => [0x41, ...sleb(value)];
+const add = [0x6a];
+const mul = [0x6c];
+const ltS = [0x48];
+const f32Add = [0x92];
+const f32Mul = [0x94];
+const f32Load = [0x2a, 2, 0];
+const f32Store = [0x38, 2, 0];
+const v128Load = [0xfd, 0x00, 0, 0];
+const f32x4Add = [0xfd, ...uleb(228)];
+const f32x4Mul = [0xfd, ...uleb(230)];
+const f32x4Splat = [0xfd, 0x13];
+const lane = (index: number): Code => [0xfd, 0x1f, index];
+const f32Zero = [0x43, 0, 0, 0, 0];
+const i32Min = (x: Code, y: Code): Code => [...x, ...y, ...x, ...y, ...ltS, 0x1b];
+
+/** `while (cond) body`, as block { loop { br_if exit (!cond); body; br loop } }. */
+const whileLoop = (cond: Code, body: Code): Code => [0x02, 0x40, 0x03, 0x40, ...cond, 0x45, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
+
+// The kernel's parameters (0-7) and locals: i32 8-22, v128 23-38, f32 39-46.
+const [A, LDA, W, C, LDC, M, N, K] = [0, 1, 2, 3, 4, 5, 6, 7];
+/** Row and column of the block; byte offset along p; bytes of p in whole vectors, and in all; the tile of w's rows. */
+const I = 8, J = 9, Q = 10, KV = 11, KB = 12, TILE = 13, TILE_END = 14;
+const AROW = 15; // 4 row addresses of a
+const WROW = 19; // 4 row addresses of w
+const I32_LOCALS = 15;
+const ACC = 23; // 8 sums, 4 lanes each
+const VA = 31; // 4 loaded vectors of a
+const VW = 35; // 4 loaded vectors of w
+const V128_LOCALS = 16;
+const SUM = 39; // 8 sums, lanes added
+const F32_LOCALS = 8;
+
+/**
+ * The r×s block of c at rows i, columns j: each element's sum runs over p in
+ * the same order whatever the block's shape, 4 lanes for p < k rounded down
+ * to 4, the lanes added as (l0 + l1) + (l2 + l3), then the rest in order, so
+ * an element's value does not depend on how many rows the call has.
+ */
+function block(r: number, s: number): Code {
+  const code: Code = [];
+  for (let x = 0; x < r; x++) code.push(...get(A), ...get(I), ...i32(x), ...add, ...get(LDA), ...mul, ...i32(4), ...mul, ...add, ...set(AROW + x));
+  for (let y = 0; y < s; y++) code.push(...get(W), ...get(J), ...i32(y), ...add, ...get(KB), ...mul, ...add, ...set(WROW + y));
+  for (let z = 0; z < r * s; z++) code.push(...f32Zero, ...f32x4Splat, ...set(ACC + z));
+  const inner: Code = [];
+  for (let x = 0; x < r; x++) inner.push(...get(AROW + x), ...get(Q), ...add, ...v128Load, ...set(VA + x));
+  for (let y = 0; y < s; y++) inner.push(...get(WROW + y), ...get(Q), ...add, ...v128Load, ...set(VW + y));
+  for (let x = 0; x < r; x++) for (let y = 0; y < s; y++) inner.push(...get(ACC + x * s + y), ...get(VA + x), ...get(VW + y), ...f32x4Mul, ...f32x4Add, ...set(ACC + x * s + y));
+  inner.push(...get(Q), ...i32(16), ...add, ...set(Q));
+  code.push(...i32(0), ...set(Q), ...whileLoop([...get(Q), ...get(KV), ...ltS], inner));
+  for (let z = 0; z < r * s; z++) {
+    const acc = get(ACC + z);
+    code.push(...acc, ...lane(0), ...acc, ...lane(1), ...f32Add, ...acc, ...lane(2), ...acc, ...lane(3), ...f32Add, ...f32Add, ...set(SUM + z));
+  }
+  const tail: Code = [];
+  for (let x = 0; x < r; x++) {
+    for (let y = 0; y < s; y++) {
+      tail.push(...get(SUM + x * s + y), ...get(AROW + x), ...get(Q), ...add, ...f32Load, ...get(WROW + y), ...get(Q), ...add, ...f32Load, ...f32Mul, ...f32Add, ...set(SUM + x * s + y));
+    }
+  }
+  tail.push(...get(Q), ...i32(4), ...add, ...set(Q));
+  code.push(...whileLoop([...get(Q), ...get(KB), ...ltS], tail));
+  for (let x = 0; x < r; x++) {
+    for (let y = 0; y < s; y++) {
+      code.push(...get(C), ...get(I), ...i32(x), ...add, ...get(LDC), ...mul, ...get(J), ...add, ...i32(y), ...add, ...i32(4), ...mul, ...add, ...get(SUM + x * s + y), ...f32Store);
+    }
+  }
+  return code;
+}
+
+/** for (j = from; j + step <= end; j += step) body */
+const stepColumns = (step: number, end: number, body: Code): Code => whileLoop([...get(J), ...i32(step), ...add, ...get(end), 0x4c], [...body, ...get(J), ...i32(step), ...add, ...set(J)]);
+const stepRows = (step: number, body: Code): Code => whileLoop([...get(I), ...i32(step), ...add, ...get(M), 0x4c], [...body, ...get(I), ...i32(step), ...add, ...set(I)]);
+
+/**
+ * gemm(a, lda, w, c, ldc, m, n, k): c[i·ldc + j] = Σ_p a[i·lda + p]·w[j·k + p]
+ * for i < m, j < n (byte addresses, strides in elements). Tiles of 64 rows of
+ * w stay in cache while 4×2 blocks sweep the rows of a; rows left over take
+ * 1×4 blocks, columns left over 4×1 and 1×1 blocks.
+ */
+function kernelBody(): Code {
+  const rowsOfTile = (r: number, wide: number) => [...stepColumns(wide, TILE_END, block(r, wide)), ...stepColumns(1, TILE_END, block(r, 1))];
+  const tile: Code = [
+    ...get(TILE), ...i32(64), ...add, ...set(TILE_END),
+    ...i32Min(get(TILE_END), get(N)), ...set(TILE_END),
+    ...i32(0), ...set(I),
+    ...stepRows(4, [...get(TILE), ...set(J), ...rowsOfTile(4, 2)]),
+    ...stepRows(1, [...get(TILE), ...set(J), ...rowsOfTile(1, 4)]),
+    ...get(TILE_END), ...set(TILE),
+  ];
+  return [
+    ...get(K), ...i32(4), ...mul, ...set(KB),
+    ...get(K), ...i32(-4), 0x71, ...i32(4), ...mul, ...set(KV),
+    ...i32(0), ...set(TILE),
+    ...whileLoop([...get(TILE), ...get(N), ...ltS], tile),
+  ];
+}
+
+function kernelModule(): Uint8Array {
+  const type = vector([[0x60, ...vector(Array.from({ length: 8 }, () => [I32])), 0]]);
+  const body = [...vector([[...uleb(I32_LOCALS), I32], [...uleb(V128_LOCALS), V128], [...uleb(F32_LOCALS), F32]]), ...kernelBody(), 0x0b];
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, type),
+    ...section(3, vector([uleb(0)])),
+    ...section(5, vector([[0x00, ...uleb(1)]])),
+    ...section(7, vector([[...name("memory"), 0x02, 0], [...name("gemm"), 0x00, 0]])),
+    ...section(10, vector([[...uleb(body.length), ...body]])),
+  ];
+  return Uint8Array.from(bytes);
+}
+
+/** The kernel module's bytes, base64: the same text for every compile. */
+export const GEMM_WASM_BASE64 = btoa(String.fromCharCode(...kernelModule()));
