@@ -223,3 +223,21 @@ describe("doc strings", () => {
     expect(stripSpans(reprinted)).toEqual(stripSpans(original));
   });
 });
+
+describe("positions inside JSON strings with escapes", () => {
+  const specWithEquation = (equation: string) =>
+    ['{', '  "cell": "c",', '  "sizes": { "H": 2 },', '  "inputs": { "x": ["H"] },', '  "states": { "h": { "shape": ["H"] } },', '  "params": {},', `  "equations": ["${equation}"],`, '  "outputs": { "h": "h\'" }', "}"].join("\n");
+
+  it.each([
+    ["a \\u escape", "h' = tanh(\\u0078 + h + bias)"],
+    ["a \\n escape (a line break in the equation)", "h' = tanh(x +\\n h + bias)"],
+    ["a \\t escape", "h' = tanh(x\\t+ h + bias)"],
+  ])("point at the character as written in the file after %s", (_, equation) => {
+    const text = specWithEquation(equation);
+    const spec = parseJsonSpec(text, "esc.json").value!;
+    const unknown = buildCell(spec).diagnostics.find((d) => d.code === "E101")!;
+    const line = text.split("\n")[6]!;
+    expect({ line: unknown.span.line, column: unknown.span.column }).toEqual({ line: 7, column: line.indexOf("bias") + 1 });
+    expect(unknown.span.endColumn).toBe(line.indexOf("bias") + 5);
+  });
+});

@@ -29,6 +29,12 @@ export interface TextOrigin {
   readonly file: string;
   readonly line: number;
   readonly column: number;
+  /**
+   * Where a position of the parsed text lies in the file, when that is not a
+   * plain shift: a JSON string's escapes (`\u0029`, `\n`) are longer in the
+   * file than the characters they stand for.
+   */
+  readonly locate?: (line: number, column: number) => { line: number; column: number };
 }
 
 type Children = Record<string, CstElement[] | undefined>;
@@ -47,6 +53,7 @@ class SpanMaker {
   constructor(private readonly origin: TextOrigin) {}
 
   private at(line: number, column: number): { line: number; column: number } {
+    if (this.origin.locate) return this.origin.locate(line, column);
     return line === 1 ? { line: this.origin.line, column: column + this.origin.column - 1 } : { line: line + this.origin.line - 1, column };
   }
 

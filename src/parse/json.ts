@@ -53,8 +53,31 @@ class Locator {
 
   /** A value inside a string: its text starts after the opening quote. */
   insideString(node: Node): TextOrigin {
-    return { file: this.file, ...lineColumnAt(this.text, node.offset + 1) };
+    const start = node.offset + 1;
+    const raw = this.text.slice(start, node.offset + node.length - 1);
+    const decoded = String(node.value);
+    const origin = { file: this.file, ...lineColumnAt(this.text, start) };
+    if (raw === decoded) return origin;
+    // Escapes: map each decoded character back to where it is written in the file.
+    const rawOffsets = rawOffsetsOfDecoded(raw);
+    const lineStarts = [0, ...[...decoded.matchAll(/\n/g)].map((m) => m.index! + 1)];
+    const locate = (line: number, column: number) => {
+      const decodedOffset = Math.min((lineStarts[line - 1] ?? 0) + column - 1, rawOffsets.length - 1);
+      return lineColumnAt(this.text, start + rawOffsets[decodedOffset]!);
+    };
+    return { ...origin, locate };
   }
+}
+
+/** For each UTF-16 unit of a JSON string's decoded value (and its end), the offset in the raw text between the quotes. */
+function rawOffsetsOfDecoded(raw: string): number[] {
+  const offsets: number[] = [];
+  for (let i = 0; i < raw.length; ) {
+    offsets.push(i);
+    i += raw[i] !== "\\" ? 1 : raw[i + 1] === "u" ? 6 : 2;
+  }
+  offsets.push(raw.length);
+  return offsets;
 }
 
 /** Parses a `.json` spec into its AST. Never throws on bad input: errors come back as diagnostics. */
