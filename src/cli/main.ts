@@ -11,8 +11,7 @@ import { DataError, readRunRequest, writeRunResponse } from "../run/contract.ts"
 import { ENGINES } from "../run/engines.ts";
 import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
-import { commandCompile } from "./compile.ts";
-import { CodegenError } from "../codegen/compile.ts";
+import { CodegenError } from "../codegen/names.ts";
 import { loadCell, printDiagnostics, ReportedFailure, UsageError } from "./load-cell.ts";
 import { commandConvert } from "./convert.ts";
 import { commandDiagram } from "./diagram.ts";
@@ -160,7 +159,8 @@ export const COMMANDS: Record<string, CommandHandler> = {
   gradcheck: commandGradcheck,
   convert: commandConvert,
   diagram: commandDiagram,
-  compile: commandCompile,
+  // Loaded on use: the code generators pull in ts-morph and prettier.
+  compile: async (args) => (await import("./compile.ts")).commandCompile(args),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,8 +3,6 @@
 import type { CellIR } from "../ir/types.ts";
 import { forward, forwardBackward, type ForwardResult, type Gradients } from "../interp/interpret.ts";
 import type { RunRequest } from "./contract.ts";
-import { runGenerated } from "./ts-engine.ts";
-import { runWebGpu } from "./wgsl-engine.ts";
 
 export interface Engine {
   readonly name: string;
@@ -19,10 +17,19 @@ export const interpreterEngine: Engine = {
   },
 };
 
+// The compiling engines load the code generators (ts-morph, prettier, Dawn)
+// only when used, so `lstmc check` and the interpreter start quickly.
+
 /** The spec compiled to TypeScript (f64) for the request's sizes. */
-export const typescriptEngine: Engine = { name: "ts", run: runGenerated };
+export const typescriptEngine: Engine = {
+  name: "ts",
+  run: async (ir, request, withGrads) => (await import("./ts-engine.ts")).runGenerated(ir, request, withGrads),
+};
 
 /** The spec compiled to WGSL and run on a WebGPU device through Dawn (f32). */
-export const webgpuEngine: Engine = { name: "wgsl", run: runWebGpu };
+export const webgpuEngine: Engine = {
+  name: "wgsl",
+  run: async (ir, request, withGrads) => (await import("./wgsl-engine.ts")).runWebGpu(ir, request, withGrads),
+};
 
 export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine, ts: typescriptEngine, wgsl: webgpuEngine };
