@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { printDsl } from "../parse/print-dsl.ts";
 import { printJson } from "../parse/print-json.ts";
 import type { SpecAst } from "../parse/ast.ts";
-import { writeFileAtomically } from "./write-file.ts";
+import { writeFileAtomically } from "../write-file.ts";
 import { loadCheckedSpec, UsageError } from "./load-cell.ts";
 
 const PRINTERS: Record<string, (spec: SpecAst) => string> = { json: printJson, lstm: printDsl };

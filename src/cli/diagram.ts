@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { layoutCell } from "../diagram/layout.ts";
 import { renderSvg } from "../diagram/svg.ts";
 import { loadCell, UsageError } from "./load-cell.ts";
-import { writeFileAtomically } from "./write-file.ts";
+import { writeFileAtomically } from "../write-file.ts";
 
 export function commandDiagram(args: string[]): number {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: "string" } } });

@@ -1,9 +1,9 @@
 // Compiling a checked cell to a target module: lower, render, format.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, join } from "node:path";
 import * as prettier from "prettier";
 import { bindSizes } from "../ir/bind.ts";
+import { writeFileAtomically } from "../write-file.ts";
 import type { CellIR } from "../ir/types.ts";
 import { lowerCell } from "./lower.ts";
 import { checkCellNames, specIdentifier } from "./names.ts";
@@ -38,11 +38,9 @@ export async function compileCell(ir: CellIR, options: CompileOptions): Promise<
 }
 
 /** Writes through a temporary file and a rename, so readers never see half a module. */
+/** Writes `dir/fileName` whole or not at all; returns its path. */
 export function writeAtomically(dir: string, fileName: string, text: string): string {
-  mkdirSync(dir, { recursive: true });
   const target = join(dir, fileName);
-  const temp = join(dir, `.${fileName}.${process.pid}.tmp`);
-  writeFileSync(temp, text);
-  renameSync(temp, target);
+  writeFileAtomically(target, text);
   return target;
 }

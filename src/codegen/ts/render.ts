@@ -8,7 +8,7 @@ import type { CellIR, Initializer } from "../../ir/types.ts";
 import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
-import { commentText, specIdentifier } from "../names.ts";
+import { commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { Expr, Kernel, Loc, ScheduledStep } from "../schedule.ts";
 import { addWeightAdapters } from "./adapters.ts";
 import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, WASM_F32, gemmNT, gemvFunction, gemvName, initArgs } from "./runtime.ts";
@@ -401,16 +401,16 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       if (simd) w.writeLine("_reserveForward(_B, 1);\n_reserveStep(_B);");
       for (const s of ir.states) {
         const n = stateLength(s.name);
-        workspace(w, generatedLocal2("stepHist", s.name), `2 * _B * ${n}`);
-        w.writeLine(`${generatedLocal2("stepHist", s.name)}.set(state.${field(s.name)});`);
+        workspace(w, generatedLocal("stepHist", specIdentifier(s.name)), `2 * _B * ${n}`);
+        w.writeLine(`${generatedLocal("stepHist", specIdentifier(s.name))}.set(state.${field(s.name)});`);
       }
-      for (const o of ir.outputs) workspace(w, generatedLocal2("stepOut", o.name), `_B * ${vectorLength(o.shape)}`);
-      plan.tapes.forEach((t, i) => workspace(w, generatedLocal2("stepTape", String(i)), `_B * ${num(t.width)}`));
+      for (const o of ir.outputs) workspace(w, generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${vectorLength(o.shape)}`);
+      plan.tapes.forEach((t, i) => workspace(w, generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
       w.writeLine(
-        `_forwardCore(_B, 1, params, inputs, { ${ir.states.map((s) => `${field(s.name)}: ${generatedLocal2("stepHist", s.name)}`).join(", ")} }, { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal2("stepOut", o.name)}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal2("stepTape", String(i))).join(", ")}]);`,
+        `_forwardCore(_B, 1, params, inputs, { ${ir.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
       );
-      for (const s of ir.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal2("stepHist", s.name)}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
-      w.writeLine(`return { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal2("stepOut", o.name)}.slice(0, _B * ${vectorLength(o.shape)})`).join(", ")} };`);
+      for (const s of ir.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
+      w.writeLine(`return { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${vectorLength(o.shape)})`).join(", ")} };`);
     },
   });
 
@@ -532,10 +532,6 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     declarations: [...workspaces].sort().map((a) => ({ name: `_ws${a}`, type: "FloatArray", initializer: "new FloatArray(0)" })),
   });
   return file.getFullText();
-}
-
-function generatedLocal2(prefix: string, name: string): string {
-  return `_${prefix}_${/^\d+$/.test(name) ? name : specIdentifier(name)}`;
 }
 
 
