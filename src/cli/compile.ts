@@ -1,7 +1,7 @@
-// `lstmc compile SPEC... --target ts|wgsl [--wgsl-path auto|sequence|step] [--dims I=128,H=256] [--precision f32|f64] [--out DIR]`
+// `lstmc compile SPEC... --target ts|js|wgsl [--wgsl-path auto|sequence|step] [--dims I=128,H=256] [--precision f32|f64] [--out DIR]`
 import { parseArgs } from "node:util";
 import { parseSizeList } from "../ir/bind.ts";
-import { compileCell, writeAtomically } from "../codegen/compile.ts";
+import { compileCell, compileJsCell, writeAtomically } from "../codegen/compile.ts";
 import { compileWgslCell } from "../codegen/wgsl/compile.ts";
 import { loadCell, UsageError } from "./load-cell.ts";
 
@@ -18,7 +18,7 @@ export async function commandCompile(args: string[]): Promise<number> {
     },
   });
   if (positionals.length === 0) throw new UsageError("missing SPEC");
-  if (values.target !== "ts" && values.target !== "wgsl") throw new UsageError(`unknown target '${values.target}' (available: ts, wgsl)`);
+  if (values.target !== "ts" && values.target !== "js" && values.target !== "wgsl") throw new UsageError(`unknown target '${values.target}' (available: ts, js, wgsl)`);
   const wgslPath = values["wgsl-path"];
   if (wgslPath !== "auto" && wgslPath !== "sequence" && wgslPath !== "step") throw new UsageError(`--wgsl-path must be auto, sequence or step, not '${wgslPath}'`);
   if (values.precision !== "f32" && values.precision !== "f64") throw new UsageError(`--precision must be f32 or f64, not '${values.precision}'`);
@@ -31,9 +31,8 @@ export async function commandCompile(args: string[]): Promise<number> {
       for (const f of (await compileWgslCell(ir, { dims: own, path: wgslPath })).files) console.error(`${file}: wrote ${writeAtomically(values.out!, f.fileName, f.text)}`);
       continue;
     }
-    const compiled = await compileCell(ir, { target: "ts", precision: values.precision, dims: own });
-    const written = writeAtomically(values.out!, compiled.fileName, compiled.text);
-    console.error(`${file}: wrote ${written}`);
+    const modules = values.target === "js" ? Object.values(await compileJsCell(ir, { precision: values.precision, dims: own })) : [await compileCell(ir, { target: "ts", precision: values.precision, dims: own })];
+    for (const compiled of modules) console.error(`${file}: wrote ${writeAtomically(values.out!, compiled.fileName, compiled.text)}`);
   }
   return 0;
 }

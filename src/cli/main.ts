@@ -24,7 +24,7 @@ Usage:
   lstmc run SPEC --example [--grad]           run on random parameters and inputs
   lstmc gradcheck SPEC [--dims I=3,H=5] [--steps T] [--batch B] [--seed S]
                                               compare backward with finite differences
-  lstmc compile SPEC... --target ts [--dims I=128,H=256] [--precision f32|f64] [--out DIR]
+  lstmc compile SPEC... --target ts|js|wgsl [--dims I=128,H=256] [--precision f32|f64] [--out DIR]
                                               generate a specialised module per spec (default out: generated/)
   lstmc convert SPEC --to json|lstm [--out FILE]
                                               print the spec in the other syntax

@@ -2,17 +2,18 @@
 import { createRequire } from "node:module";
 import { basename, join } from "node:path";
 import * as prettier from "prettier";
+import { Project, ts } from "ts-morph";
 import { bindSizes } from "../ir/bind.ts";
 import { writeFileAtomically } from "../write-file.ts";
 import type { CellIR } from "../ir/types.ts";
 import { lowerCell } from "./lower.ts";
-import { checkCellNames, specIdentifier } from "./names.ts";
+import { checkCellNames, CodegenError, specIdentifier } from "./names.ts";
 import { renderModule } from "./ts/render.ts";
 
 export { CodegenError } from "./names.ts";
 
 export interface CompileOptions {
-  readonly target: "ts";
+  readonly target: "ts" | "js";
   readonly precision: "f32" | "f64";
   /** Size bindings; missing sizes take the spec's defaults. */
   readonly dims?: Readonly<Record<string, number>>;
@@ -32,9 +33,35 @@ export async function compileCell(ir: CellIR, options: CompileOptions): Promise<
   checkCellNames(ir);
   const sizes = bindSizes(ir, options.dims ?? {});
   const plan = lowerCell(ir, sizes);
-  const raw = renderModule(plan, { precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion() });
+  const raw = renderModule(plan, { target: options.target, precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion() });
   const text = await prettier.format(raw, { parser: "typescript", printWidth: 120 });
   return { fileName: `${specIdentifier(ir.name)}.ts`, text };
+}
+
+/**
+ * The JavaScript target: the TypeScript module with its types erased (an
+ * ES2020 module any bundler or plain `node` imports) and its declarations
+ * (`.d.ts`). Erasing types changes no expression, so the numbers are the TS
+ * module's bit for bit.
+ */
+export async function compileJsCell(ir: CellIR, options: Omit<CompileOptions, "target">): Promise<{ js: CompiledModule; dts: CompiledModule }> {
+  const module = await compileCell(ir, { ...options, target: "js" });
+  const name = specIdentifier(ir.name);
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ES2020, declaration: true, strict: true, skipLibCheck: true },
+  });
+  project.createSourceFile(`/${name}.ts`, module.text);
+  const emitted = project.emitToMemory();
+  const text = (suffix: string) => {
+    const file = emitted.getFiles().find((f) => f.filePath === `/${name}${suffix}`);
+    if (!file) throw new CodegenError(`internal: no ${suffix} emitted for ${name}`);
+    return file.text;
+  };
+  return {
+    js: { fileName: `${name}.js`, text: await prettier.format(text(".js"), { parser: "babel", printWidth: 120 }) },
+    dts: { fileName: `${name}.d.ts`, text: await prettier.format(text(".d.ts"), { parser: "typescript", printWidth: 120 }) },
+  };
 }
 
 /** Writes through a temporary file and a rename, so readers never see half a module. */
