@@ -6,7 +6,8 @@ import { differentiate, type BackwardIR, type BNode } from "../autodiff/index.ts
 import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
 import type { CellIR, IrNode, NodeId } from "../ir/types.ts";
-import { CodegenError, generatedLocal, specIdentifier } from "./names.ts";
+import { hoistMatrixExpressions, planDerivedMatrix, type DerivedMatrixPlan } from "./derived.ts";
+import { CodegenError, DERIVED_NAME, generatedLocal, specIdentifier } from "./names.ts";
 import { read, rowLoc, scheduleStep, sharedLoc, substitute, timedLoc, type Expr, type LGemm, type LNode, type Loc, type ScheduledStep } from "./schedule.ts";
 
 export interface PackedProduct {
@@ -44,7 +45,14 @@ export interface GroupPlan {
 }
 
 export interface ModulePlan {
+  /** The cell as lowered: every product reads a parameter (matrix expressions are hoisted into `derived`). */
   readonly ir: CellIR;
+  /** The spec's own parameters (those a user passes), in declaration order. */
+  readonly publicParams: CellIR["params"];
+  /** The spec's equations as written, for the module header. */
+  readonly equations: readonly string[];
+  /** Matrix expressions that products read, computed once per call. */
+  readonly derived: readonly DerivedMatrixPlan[];
   readonly backwardIr: BackwardIR;
   readonly sizes: SizeBinding;
   readonly groups: readonly GroupPlan[];
@@ -86,7 +94,9 @@ function valueNamer(ir: CellIR): (id: NodeId) => string {
   };
 }
 
-export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
+export function lowerCell(spec: CellIR, sizes: SizeBinding): ModulePlan {
+  const { ir, hoisted } = hoistMatrixExpressions(spec);
+  const derived = hoisted.map((h) => planDerivedMatrix(spec, h, sizes, arrays.param, arrays.gradParam));
   const bir = differentiate(ir);
   const length = (shape: IrNode["shape"]) => (shape.length === 0 ? 0 : shape.length === 1 ? evaluateDim(shape[0]!, sizes) : -1);
   const dim = (d: Parameters<typeof evaluateDim>[0]) => evaluateDim(d, sizes);
@@ -147,7 +157,8 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
       kernel: (locOf) => ({ kind: "gemm", a: locOf(g.vector), w: g.packed, rows: g.rows, depth: g.depth, out: rowLoc(g.out, g.rows), comment: productComment(g) }),
     });
   }
-  const productComment = (g: GroupPlan) => `${g.products.map((p) => `${p.param}${p.cols === p.paramCols ? "" : `[:, ${p.colOffset}:${p.colOffset + p.cols}]`}`).join(", ")} @ ${g.vectorLabel}`;
+  const paramLabel = (name: string) => derived.find((d) => d.name === name)?.label ?? name;
+  const productComment = (g: GroupPlan) => `${g.products.map((p) => `${paramLabel(p.param)}${p.cols === p.paramCols ? "" : `[:, ${p.colOffset}:${p.colOffset + p.cols}]`}`).join(", ")} @ ${g.vectorLabel}`;
 
   const valueName = valueNamer(ir);
   const tapes: { array: string; width: number; node: NodeId }[] = [];
@@ -348,6 +359,9 @@ export function lowerCell(ir: CellIR, sizes: SizeBinding): ModulePlan {
 
   return {
     ir,
+    publicParams: ir.params.filter((p) => !DERIVED_NAME.test(p.name)),
+    equations: spec.equations.map((e) => e.text),
+    derived,
     backwardIr: bir,
     sizes,
     groups: finalGroups,

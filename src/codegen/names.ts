@@ -6,6 +6,10 @@ import type { CellIR } from "../ir/types.ts";
 
 export class CodegenError extends Error {}
 
+/** Internal parameters' names (derived matrices, see derived.ts): a spec name starts with a letter, so none can collide. */
+export const derivedName = (index: number): string => `_m${index}`;
+export const DERIVED_NAME = /^_m[0-9]{1,6}$/;
+
 /** Names the generated module itself exports or declares at the top level. */
 export const API_NAMES: ReadonlySet<string> = new Set([
   "sizes", "Params", "Inputs", "States", "Outputs", "Saved", "Gradients", "Upstream", "ForwardOptions", "ForwardResult",
@@ -13,8 +17,9 @@ export const API_NAMES: ReadonlySet<string> = new Set([
   "fromOnnx", "fromTorch", "OnnxWeights", "TorchWeights",
 ]);
 
-/** Returns the spec name unchanged once it is known to be a safe identifier. */
+/** Returns the spec name (or a derived matrix's internal name, `_m<k>`) unchanged once it is known to be a safe identifier. */
 export function specIdentifier(name: string): string {
+  if (typeof name === "string" && DERIVED_NAME.test(name)) return name;
   if (typeof name !== "string" || !IDENTIFIER_PATTERN.test(name) || RESERVED_WORDS.has(name)) {
     throw new CodegenError(`refusing to generate code for the name ${JSON.stringify(name)}: it must match ${IDENTIFIER_PATTERN.source} and not be reserved`);
   }

@@ -2,13 +2,14 @@
 // structure (imports none, constants, interfaces, functions) is built with
 // ts-morph structures; function bodies are written with its code writer from
 // the plan's kernels through one table of op -> syntax (EXPRESSIONS below).
-import { Project, VariableDeclarationKind, type CodeBlockWriter } from "ts-morph";
+import { Project, VariableDeclarationKind, type CodeBlockWriter, type SourceFile } from "ts-morph";
 import { evaluateDim, elementCount } from "../../ir/dims.ts";
 import type { CellIR, Initializer } from "../../ir/types.ts";
 import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
-import { commentText, generatedLocal, specIdentifier } from "../names.ts";
+import { renderExpression, type ExpressionSyntax } from "../expression.ts";
+import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { Expr, Kernel, Loc, ScheduledStep } from "../schedule.ts";
 import { addWeightAdapters } from "./adapters.ts";
 import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, WASM_F32, gemmNT, gemvFunction, gemvName, initArgs } from "./runtime.ts";
@@ -96,29 +97,17 @@ function blockStart(loc: Loc): string {
   return loc.timed ? `${loc.shift ? `(_t + ${loc.shift})` : "_t"} * _B * ${num(loc.width)}${loc.offset ? ` + ${num(loc.offset)}` : ""}` : num(loc.offset);
 }
 
+/** The op -> TypeScript table (f64, or f32 with its faster sigmoid and tanh). */
+const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
+  literal: (value) => (value < 0 ? `(${num(value)})` : num(value)),
+  binary: BINARY_SYNTAX,
+  neg: (x) => `-(${x})`,
+  functions: fns,
+  derivatives: DERIVATIVE_SYNTAX,
+});
+
 function expression(e: Expr, rows: RowBases, fns: FunctionSyntax): string {
-  switch (e.op) {
-    case "read":
-      return `${e.loc.array}[${rows.index(e.loc, e.extra, "_j")}]`;
-    case "local":
-      return e.name;
-    case "const":
-      return e.value < 0 ? `(${num(e.value)})` : num(e.value);
-    case "arg":
-      throw new Error("internal: unsubstituted argument");
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-      return `(${expression(e.args[0], rows, fns)} ${BINARY_SYNTAX[e.op]} ${expression(e.args[1], rows, fns)})`;
-    case "neg":
-      return `-(${expression(e.arg, rows, fns)})`;
-    // Parenthesised: a function's syntax may be a sum or a quotient (1 - y·y), and scalars are inlined into larger expressions.
-    case "apply":
-      return `(${fns[e.fn](expression(e.arg, rows, fns))})`;
-    case "derivative":
-      return `(${DERIVATIVE_SYNTAX[e.fn](expression(e.arg, rows, fns))})`;
-  }
+  return renderExpression(e, syntaxOf(fns), (r) => `${r.loc.array}[${rows.index(r.loc, r.extra, "_j")}]`);
 }
 
 /** What kernels need from the module being rendered: the function table, and the specialised products they call. */
@@ -172,6 +161,103 @@ function writeKernel(w: CodeBlockWriter, k: Kernel, ctx: KernelContext): void {
   }
 }
 
+/** Matrix parameters an expression reads, as locals of the block that evaluates it element by element. */
+function matrixLocals(e: Expr, into: Set<string> = new Set()): Set<string> {
+  switch (e.op) {
+    case "read":
+      if (!e.loc.perRow && !e.loc.scalar) into.add(e.loc.array);
+      return into;
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+      matrixLocals(e.args[0], into);
+      return matrixLocals(e.args[1], into);
+    case "neg":
+    case "apply":
+    case "derivative":
+      return matrixLocals(e.arg, into);
+    default:
+      return into;
+  }
+}
+
+/** The local of a parameter's array, read from `params`: `_p_W` -> `params.W`. */
+function paramLocal(plan: ModulePlan, array: string, params: string): string {
+  const p = plan.ir.params.find((x) => arrays.param(x.name) === array);
+  if (!p) throw new CodegenError(`internal: ${array} is not a parameter`);
+  return `const ${array} = ${params}.${specIdentifier(p.name)};`;
+}
+
+/**
+ * Derived matrices (see derived.ts): `_withDerived(params)` adds each matrix
+ * expression a product reads, computed element by element, to the parameters.
+ * Returns the type name the module's internal functions take parameters as.
+ */
+function addDerivedMatrices(file: SourceFile, plan: ModulePlan, ctx: KernelContext): string {
+  if (plan.derived.length === 0) return "Params";
+  file.addInterface({ name: "_AllParams", extends: ["Params"], docs: ["The parameters and the matrix expressions products read."], properties: plan.derived.map((d) => ({ name: d.name, type: "FloatArray" })) });
+  file.addFunction({
+    name: "_withDerived",
+    docs: ["The matrix expressions products read, for these parameters: the same at every step, so computed once per call."],
+    parameters: [{ name: "params", type: "Params" }],
+    returnType: "_AllParams",
+    statements: (w) => {
+      for (const d of plan.derived) {
+        const rows = new RowBases();
+        w.writeLine(`const ${d.array} = new FloatArray(${num(d.length)});`);
+        w.block(() => {
+          for (const array of matrixLocals(d.value)) w.writeLine(paramLocal(plan, array, "params"));
+          for (const array of scalarLocals(d.value)) w.writeLine(paramLocal(plan, array, "params"));
+          w.writeLine(`for (let _j = 0; _j < ${num(d.length)}; _j++) ${d.array}[_j] = ${expression(d.value, rows, ctx.fns)};`);
+        });
+      }
+      w.writeLine(`return { ...params, ${plan.derived.map((d) => `${d.name}: ${d.array}`).join(", ")} };`);
+    },
+  });
+  return "_AllParams";
+}
+
+/** Scalar parameters an expression reads. */
+function scalarLocals(e: Expr, into: Set<string> = new Set()): Set<string> {
+  switch (e.op) {
+    case "read":
+      if (e.loc.scalar) into.add(e.loc.array);
+      return into;
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+      scalarLocals(e.args[0], into);
+      return scalarLocals(e.args[1], into);
+    case "neg":
+    case "apply":
+    case "derivative":
+      return scalarLocals(e.arg, into);
+    default:
+      return into;
+  }
+}
+
+/** Backward, after the weight gradients: each derived matrix's gradient, sent on to the parameters inside it. */
+function writeDerivedGradients(w: CodeBlockWriter, plan: ModulePlan, ctx: KernelContext): void {
+  for (const d of plan.derived) {
+    w.writeLine(`// d${commentText(d.label)} -> ${commentText(d.partials.map((p) => p.param).join(", "))}, element by element`);
+    w.block(() => {
+      const reads = new Set<string>();
+      for (const p of d.partials) {
+        matrixLocals(p.expr, reads);
+        scalarLocals(p.expr, reads);
+      }
+      reads.delete(d.gradient);
+      for (const array of reads) if (!plan.ir.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, "params"));
+      w.write(`for (let _j = 0; _j < ${num(d.length)}; _j++)`).block(() => {
+        for (const p of d.partials) w.writeLine(`${arrays.gradParam(p.param)}[${p.scalar ? "0" : "_j"}] += ${expression(p.expr, new RowBases(), ctx.fns)};`);
+      });
+    });
+  }
+}
+
 function writeStep(w: CodeBlockWriter, step: ScheduledStep, ctx: KernelContext): void {
   for (const k of step.kernels) writeKernel(w, k, ctx);
 }
@@ -186,6 +272,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   const vectorLength = (shape: CellIR["inputs"][number]["shape"]) => evaluateDim(shape[0]!, sizes);
   const count = (shape: CellIR["params"][number]["shape"]) => elementCount(shape, sizes);
   const field = (name: string) => specIdentifier(name);
+  const withDerived = (params: string) => (plan.derived.length > 0 ? `_withDerived(${params})` : params);
   const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
 
   file.addStatements((w) => {
@@ -193,7 +280,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     w.writeLine(`// Options: --target ${options.target} --dims ${sizeText} --precision ${options.precision}`);
     w.writeLine(`//`);
     w.writeLine(`// Cell '${ir.name}', one time step:`);
-    for (const e of ir.equations) w.writeLine(`//   ${commentText(e.text)}`);
+    for (const e of plan.equations) w.writeLine(`//   ${commentText(e)}`);
     w.writeLine(`//`);
     for (const line of API_DOC(options.precision)) w.writeLine(`// ${line}`);
   });
@@ -211,7 +298,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
 
   const record = (name: string, docs: string, entries: readonly { name: string; doc: string }[], optional = false) =>
     file.addInterface({ name, isExported: true, docs: [docs], properties: entries.map((e) => ({ name: field(e.name), type: "FloatArray", hasQuestionToken: optional, docs: [e.doc] })) });
-  record("Params", "The cell's parameters, row-major.", ir.params.map((p) => ({ name: p.name, doc: `[${p.shape.map((d) => evaluateDim(d, sizes)).join(", ")}]` })));
+  record("Params", "The cell's parameters, row-major.", plan.publicParams.map((p) => ({ name: p.name, doc: `[${p.shape.map((d) => evaluateDim(d, sizes)).join(", ")}]` })));
   record("Inputs", "Per-step inputs, [steps, batch, n] flat (time-major).", ir.inputs.map((i) => ({ name: i.name, doc: `[steps, batch, ${vectorLength(i.shape)}]` })));
   record("States", "States, [batch, n] flat.", ir.states.map((s) => ({ name: s.name, doc: `[batch, ${vectorLength(s.shape)}]` })));
   record("Outputs", "Per-step outputs, [steps, batch, n] flat.", ir.outputs.map((o) => ({ name: o.name, doc: `[steps, batch, ${vectorLength(o.shape)}]` })));
@@ -251,7 +338,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     returnType: "Params",
     statements: (w) => {
       w.write("return").block(() => {
-        for (const p of ir.params) {
+        for (const p of plan.publicParams) {
           const [rows, cols] = p.shape.length === 2 ? [evaluateDim(p.shape[0]!, sizes), evaluateDim(p.shape[1]!, sizes)] : [count(p.shape), 1];
           const [a, b] = initArgs(p.init);
           w.writeLine(`${field(p.name)}: _initialValues(${JSON.stringify(p.init.kind)}, ${num(a)}, ${num(b)}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field(p.name))})),`);
@@ -260,7 +347,8 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       w.write(";");
     },
   });
-  addWeightAdapters(file, ir, sizes);
+  addWeightAdapters(file, { ...ir, params: plan.publicParams }, sizes);
+  const allParams = addDerivedMatrices(file, plan, ctx);
 
   // Workspaces, kept across calls. f32 modules grow each entry point's
   // workspaces before binding any (see reserve below): growing the WebAssembly
@@ -281,7 +369,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   const packForward = file.addFunction({
     name: "_packWeights",
     docs: ["Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step."],
-    parameters: [{ name: "params", type: "Params" }],
+    parameters: [{ name: "params", type: allParams }],
     statements: (w) => {
       for (const g of plan.groups) {
         workspace(w, g.packed, num(g.rows * g.depth));
@@ -301,7 +389,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     parameters: [
       { name: "_B", type: "number" },
       { name: "_T", type: "number" },
-      { name: "params", type: "Params" },
+      { name: "params", type: allParams },
       { name: "inputs", type: "Inputs" },
       { name: "hist", type: "States" },
       { name: "outputs", type: "Outputs" },
@@ -346,7 +434,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       const first = ir.inputs[0]!;
       w.writeLine(`const _T = inputs.${field(first.name)}.length / (_B * ${vectorLength(first.shape)});`);
       w.writeLine(`if (!Number.isInteger(_T) || _T < 1) throw new Error(\`inputs.${field(first.name)} must hold steps · batch · ${vectorLength(first.shape)} numbers\`);`);
-      for (const p of ir.params) w.writeLine(`_checkLength(params.${field(p.name)}, ${count(p.shape)}, "params.${field(p.name)}");`);
+      for (const p of plan.publicParams) w.writeLine(`_checkLength(params.${field(p.name)}, ${count(p.shape)}, "params.${field(p.name)}");`);
       for (const i of ir.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _T * _B * ${vectorLength(i.shape)}, "inputs.${field(i.name)}");`);
       w.write("const hist: States =").block(() => {
         for (const s of ir.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
@@ -361,7 +449,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       });
       w.write(";");
       w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
-      w.writeLine("_forwardCore(_B, _T, params, inputs, hist, outputs, tape);");
+      w.writeLine(`_forwardCore(_B, _T, ${withDerived("params")}, inputs, hist, outputs, tape);`);
       w.write("const final: States =").block(() => {
         for (const s of ir.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
@@ -409,7 +497,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       for (const o of ir.outputs) workspace(w, generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${vectorLength(o.shape)}`);
       plan.tapes.forEach((t, i) => workspace(w, generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
       w.writeLine(
-        `_forwardCore(_B, 1, params, inputs, { ${ir.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
+        `_forwardCore(_B, 1, ${withDerived("params")}, inputs, { ${ir.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
       );
       for (const s of ir.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
       w.writeLine(`return { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${vectorLength(o.shape)})`).join(", ")} };`);
@@ -419,7 +507,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   file.addFunction({
     name: "_packTransposed",
     docs: ["Each group's packed matrix, transposed to [depth, rows]: the backward product reads it row by row."],
-    parameters: [{ name: "params", type: "Params" }],
+    parameters: [{ name: "params", type: allParams }],
     statements: (w) => {
       reserving = reserves.backward;
       for (const g of plan.groups) {
@@ -470,7 +558,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
         workspace(w, g.array, `_T * _B * ${num(g.width)}`);
         w.writeLine(`${g.array}.fill(0, 0, _T * _B * ${num(g.width)});`);
       }
-      w.writeLine("_packTransposed(params);");
+      w.writeLine(`_packTransposed(${withDerived("params")});`);
       for (const g of plan.groups) w.writeLine(`const ${g.packedT} = _ws${g.packedT};`);
       for (const t of plan.backward.temps) workspace(w, t.array, `_B * ${num(t.width)}`);
       w.write("for (let _t = _T - 1; _t >= 0; _t--)").block(() => {
@@ -484,7 +572,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       });
       w.writeLine("// Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.");
       for (const g of plan.groups) {
-        w.writeLine(`// d(${commentText(g.products.map((p) => p.param).join(", "))})`);
+        w.writeLine(`// d(${commentText(g.products.map((p) => plan.derived.find((d) => d.name === p.param)?.label ?? p.param).join(", "))})`);
         workspace(w, `_gT${g.index}`, `_T * _B * ${num(g.rows)}`);
         workspace(w, `_vT${g.index}`, `_T * _B * ${num(g.depth)}`);
         workspace(w, `_dW${g.index}`, num(g.rows * g.depth));
@@ -501,8 +589,9 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
           w.writeLine(`_gemmNT(${g.gradBuffer}, 0, ${num(g.rows)}, ${g.packedT}, ${arrays.gradInput(g.deferredInput)}, 0, ${num(g.depth)}, _T * _B, ${num(g.depth)}, ${num(g.rows)});`);
         }
       }
+      writeDerivedGradients(w, plan, ctx);
       w.write("return").block(() => {
-        w.writeLine(`params: { ${ir.params.map((p) => `${field(p.name)}: ${arrays.gradParam(p.name)}`).join(", ")} },`);
+        w.writeLine(`params: { ${plan.publicParams.map((p) => `${field(p.name)}: ${arrays.gradParam(p.name)}`).join(", ")} },`);
         w.writeLine(`inputs: { ${ir.inputs.map((i) => `${field(i.name)}: ${arrays.gradInput(i.name)}`).join(", ")} },`);
         w.writeLine(`initial: { ${ir.states.map((s) => `${field(s.name)}: ${arrays.carry(s.name)}.slice(0, _B * ${stateLength(s.name)})`).join(", ")} },`);
       });

@@ -24,10 +24,12 @@
 //    its own partial, and the same after-loop kernel sums the partials. Each
 //    sum has one owner thread, so no float atomics are needed and the result
 //    does not depend on scheduling (deterministic).
+import type { DerivedMatrixPlan } from "../derived.ts";
 import { arrays, type GroupPlan, type ModulePlan, type PackedProduct } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import { timedLoc, type Expr, type GemmKernel, type Kernel, type Loc, type ScheduledStep } from "../schedule.ts";
-import { BINARY_SYNTAX, DERIVATIVE_SYNTAX, f32, FUNCTION_SYNTAX, u32, WGSL_PRELUDE } from "./syntax.ts";
+import { renderExpression } from "../expression.ts";
+import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
 export type BufferName = "S" | "K" | "W" | "R";
 /** steps: [T·B, width]; hist: [(T+1)·B, width]; row: [B, width]. */
@@ -223,34 +225,12 @@ function renderPhase(layout: Layout, kernel: Exclude<Kernel, GemmKernel>, gemms:
     }
     return name;
   };
-  const expression = (e: Expr): string => {
-    switch (e.op) {
-      case "read": {
-        const gemm = gemms.get(e.loc.array);
-        if (gemm) return dot(gemm, e.loc.offset + e.extra);
-        return element(layout, e.loc, e.loc.scalar ? null : "j", e.extra);
-      }
-      case "local":
-        return e.name;
-      case "const":
-        return `(${f32(e.value)})`;
-      case "arg":
-        throw new CodegenError("internal: unsubstituted argument");
-      case "add":
-      case "sub":
-      case "mul":
-      case "div":
-        return `(${expression(e.args[0])} ${BINARY_SYNTAX[e.op]} ${expression(e.args[1])})`;
-      case "neg":
-        return `(-${expression(e.arg)})`;
-      // Wrapped whole: a table entry such as softsign's `(x) / (1f + abs(x))`
-      // must stay one operand when it is divided by or divides something.
-      case "apply":
-        return `(${FUNCTION_SYNTAX[e.fn](expression(e.arg))})`;
-      case "derivative":
-        return `(${DERIVATIVE_SYNTAX[e.fn](expression(e.arg))})`;
-    }
-  };
+  const expression = (e: Expr): string =>
+    renderExpression(e, WGSL_SYNTAX, (r) => {
+      const gemm = gemms.get(r.loc.array);
+      if (gemm) return dot(gemm, r.loc.offset + r.extra);
+      return element(layout, r.loc, r.loc.scalar ? null : "j", r.extra);
+    });
   if (kernel.kind === "copy") {
     if (kernel.comment) lines.push(`// ${commentText(kernel.comment)}`);
     let offset = 0;
@@ -477,6 +457,41 @@ function deferredInputKernel(layout: Layout, g: GroupPlan): { text: string; disp
   return { text: lines.join("\n"), dispatch: { entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: true, batch: true, n: g.depth } };
 }
 
+/**
+ * Backward, after the parameter gradients: a derived matrix's gradient (see
+ * ../derived.ts) sent on to the parameters inside it, one thread per element.
+ * Every matrix in the expression has the derived matrix's shape, so element k
+ * of each is at the same transposed index. A scalar's share is the sum over
+ * every element: thread 0 sums it alone (one owner, no atomics). One dispatch
+ * per derived matrix, so two of them never add into one gradient at once.
+ */
+function derivedGradientKernel(layout: Layout, d: DerivedMatrixPlan, index: number): { text: string; dispatch: Dispatch } {
+  const entry = `grad_derived${index}`;
+  const elementAt = (array: string, at: string, gradient: boolean): string => {
+    const name = gradient ? [...layout.paramByName.values()].find((p) => arrays.gradParam(p.name) === array) : layout.paramByArray.get(array);
+    if (!name) throw new CodegenError(`internal: ${array} is not a parameter or its gradient`);
+    const buffer = gradient ? "grads" : "params";
+    return name.length === 1 && !name.matrix ? `${buffer}[${u32(name.offset)}]` : `${buffer}[${u32(name.offset)} + ${at}]`;
+  };
+  const render = (e: Expr, at: string) => renderExpression(e, WGSL_SYNTAX, (r) => elementAt(r.loc.array, at, r.loc.array === d.gradient));
+  const lines = [
+    `// d${commentText(d.label)} -> ${commentText(d.partials.map((p) => p.param).join(", "))}, element by element`,
+    `@compute @workgroup_size(${STEP_WORKGROUP})`,
+    `fn ${entry}(${FLAT_PARAMS}) {`,
+    ...flatIndexPrologue(STEP_WORKGROUP, u32(d.length)),
+  ];
+  for (const p of d.partials) {
+    const target = layout.paramByName.get(p.param)!;
+    if (p.scalar) {
+      lines.push(`  if (idx == 0u) {`, `    var s = 0f;`, `    for (var q = 0u; q < ${u32(d.length)}; q++) { s += ${render(p.expr, "q")}; }`, `    grads[${u32(target.offset)}] += s;`, `  }`);
+    } else {
+      lines.push(`  grads[${u32(target.offset)} + idx] += ${render(p.expr, "idx")};`);
+    }
+  }
+  lines.push("}");
+  return { text: lines.join("\n"), dispatch: { entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: false, batch: false, n: d.length } };
+}
+
 function declarations(layout: Layout, stagingWidths: readonly number[]): string {
   const fields = ["  B: u32,", "  T: u32,", ...[...layout.arrays.keys()].map((name) => `  o${name}: u32,`)];
   return [
@@ -566,6 +581,7 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
   const after = [
     ...[parameterGradientKernel(layout, plan)].filter((k): k is NonNullable<typeof k> => k !== null),
     ...plan.groups.filter((g) => g.deferredInput).map((g) => deferredInputKernel(layout, g)),
+    ...plan.derived.map((d, i) => derivedGradientKernel(layout, d, i)),
   ];
   const header = (direction: string, widths: readonly number[]) =>
     [`// lstmc: ${direction} kernels of cell '${commentText(ir.name)}' (${path} path)`, "", declarations(layout, widths), "", WGSL_PRELUDE].join("\n");

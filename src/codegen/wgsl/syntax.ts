@@ -2,6 +2,7 @@
 // written in WGSL (f32). The kernel layout lives in kernels.ts; this file only
 // knows syntax.
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA, type UnaryFunction } from "../../ir/types.ts";
+import type { ExpressionSyntax } from "../expression.ts";
 import { CodegenError } from "../names.ts";
 
 const F32_MAX = 3.4028234663852886e38;
@@ -77,3 +78,12 @@ export const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
 };
 
 export const BINARY_SYNTAX = { add: "+", sub: "-", mul: "*", div: "/" } as const;
+
+/** The op -> WGSL table for the shared expression walker. */
+export const WGSL_SYNTAX: ExpressionSyntax = {
+  literal: (value) => `(${f32(value)})`,
+  binary: BINARY_SYNTAX,
+  neg: (x) => `(-${x})`,
+  functions: FUNCTION_SYNTAX,
+  derivatives: DERIVATIVE_SYNTAX,
+};

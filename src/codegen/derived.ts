@@ -1,0 +1,203 @@
+// Matrix expressions in products: `(W * M) @ h`, `(W + V) @ x`, `(2 * W) @ x`.
+// Inputs and states are vectors, so every matrix a cell computes is made of
+// parameters and constants alone: it is the same at every step. Lowering
+// therefore hoists each matrix expression that a product reads out of the
+// step. The step's product reads a derived matrix (an internal parameter
+// `_m<k>`) that the module computes once per call, element by element, and
+// backward sends that matrix's gradient on to the parameters inside the
+// expression, element by element (so where a mask is zero, the gradient of
+// the masked matrix is exactly zero).
+import { elementCount } from "../ir/dims.ts";
+import type { SizeBinding } from "../ir/bind.ts";
+import type { CellIR, IrNode, NodeId, ParamDecl } from "../ir/types.ts";
+import { CodegenError, derivedName } from "./names.ts";
+import { read, sharedLoc, type Expr } from "./schedule.ts";
+
+/** A matrix expression the step reads through a product, as its own node graph in the original IR. */
+export interface HoistedMatrix {
+  readonly name: string;
+  readonly root: NodeId;
+}
+
+/** The cell with every product reading a parameter; the matrix expressions it took out. */
+export interface HoistedCell {
+  readonly ir: CellIR;
+  readonly hoisted: readonly HoistedMatrix[];
+}
+
+const isMatrix = (n: IrNode) => n.shape.length === 2;
+
+/**
+ * Replaces each product's matrix expression by an internal parameter and drops
+ * the matrix-valued nodes (they have no per-step loop). Equations whose value
+ * was such a node go too: the module header still shows every equation (see
+ * the plan's `equations`), but no step value is named after them.
+ */
+export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
+  const roots = new Map<NodeId, string>();
+  for (const n of ir.nodes) {
+    if (n.op !== "matvec") continue;
+    const matrix = ir.nodes[n.args[0]]!;
+    if (matrix.op !== "param" && !roots.has(matrix.id)) roots.set(matrix.id, derivedName(roots.size));
+  }
+  if (roots.size === 0) return { ir, hoisted: [] };
+  const newId = new Map<NodeId, NodeId>();
+  const nodes: IrNode[] = [];
+  const params: ParamDecl[] = [...ir.params];
+  for (const n of ir.nodes) {
+    const name = roots.get(n.id);
+    if (name !== undefined) {
+      newId.set(n.id, nodes.length);
+      nodes.push({ op: "param", name, id: nodes.length, shape: n.shape, span: n.span });
+      params.push({ name, shape: n.shape, init: { kind: "zeros" } });
+      continue;
+    }
+    if (isMatrix(n) && n.op !== "param") continue;
+    const args = "args" in n ? n.args.map((a) => newId.get(a)) : [];
+    if (args.some((a) => a === undefined)) throw new CodegenError(`internal: node ${n.id} reads a matrix expression outside a product`);
+    newId.set(n.id, nodes.length);
+    nodes.push({ ...n, id: nodes.length, ...("args" in n ? { args: args as NodeId[] } : {}) } as IrNode);
+  }
+  const kept = (id: NodeId) => newId.get(id)!;
+  return {
+    ir: {
+      ...ir,
+      params,
+      nodes,
+      equations: ir.equations.filter((e) => newId.has(e.node)).map((e) => ({ ...e, node: kept(e.node) })),
+      nextState: ir.nextState.map((s) => ({ ...s, node: kept(s.node) })),
+      outputs: ir.outputs.map((o) => ({ ...o, node: kept(o.node) })),
+    },
+    hoisted: [...roots].map(([root, name]) => ({ name, root })),
+  };
+}
+
+/** One derived matrix in the plan: its value and, per parameter inside it, its gradient, element j by element j. */
+export interface DerivedMatrixPlan {
+  readonly name: string;
+  /** The expression as a reader would write it, for comments: `(W_H * M)`. */
+  readonly label: string;
+  /** The array holding the matrix (row-major, like every parameter) and the array of its gradient. */
+  readonly array: string;
+  readonly gradient: string;
+  readonly length: number;
+  /** Element j of the matrix, reading element j of matrix parameters and element 0 of scalars. */
+  readonly value: Expr;
+  /** d(matrix)ᵀ·d(matrix)/d(param) at element j; a scalar parameter's gradient is the sum over j. */
+  readonly partials: readonly { readonly param: string; readonly scalar: boolean; readonly expr: Expr }[];
+}
+
+/**
+ * The value and the parameter gradients of one hoisted matrix, by reverse-mode
+ * differentiation of its elementwise expression (the same local rules as the
+ * autodiff, applied to expressions of one element).
+ */
+export function planDerivedMatrix(ir: CellIR, hoisted: HoistedMatrix, sizes: SizeBinding, array: (param: string) => string, gradientArray: (param: string) => string): DerivedMatrixPlan {
+  const root = ir.nodes[hoisted.root]!;
+  const values = new Map<NodeId, Expr>();
+  const order: NodeId[] = [];
+  const value = (id: NodeId): Expr => {
+    const known = values.get(id);
+    if (known) return known;
+    const n = ir.nodes[id]!;
+    const arg = (i: number) => value((n as { args: readonly NodeId[] }).args[i]!);
+    let e: Expr;
+    switch (n.op) {
+      case "param":
+        e = read(sharedLoc(array(n.name), n.shape.length === 0));
+        break;
+      case "const":
+        e = { op: "const", value: n.value };
+        break;
+      case "add":
+      case "sub":
+      case "mul":
+      case "div":
+        e = { op: n.op, args: [arg(0), arg(1)] };
+        break;
+      case "neg":
+        e = { op: "neg", arg: arg(0) };
+        break;
+      case "apply":
+        e = { op: "apply", fn: n.fn, arg: arg(0) };
+        break;
+      default:
+        throw new CodegenError(`internal: '${n.op}' inside a matrix expression`);
+    }
+    values.set(id, e);
+    order.push(id);
+    return e;
+  };
+  const matrixValue = value(root.id);
+
+  const gradient = new Map<NodeId, Expr>([[root.id, read(sharedLoc(gradientArray(hoisted.name), false))]]);
+  const send = (id: NodeId, g: Expr) => {
+    if (ir.nodes[id]!.op === "const") return;
+    const known = gradient.get(id);
+    gradient.set(id, known ? { op: "add", args: [known, g] } : g);
+  };
+  for (const id of [...order].reverse()) {
+    const n = ir.nodes[id]!;
+    const g = gradient.get(id);
+    if (!g || !("args" in n)) continue;
+    const x = (i: number) => value(n.args[i]!);
+    switch (n.op) {
+      case "add":
+        send(n.args[0], g);
+        send(n.args[1], g);
+        break;
+      case "sub":
+        send(n.args[0], g);
+        send(n.args[1], { op: "neg", arg: g });
+        break;
+      case "mul":
+        send(n.args[0], { op: "mul", args: [g, x(1)] });
+        send(n.args[1], { op: "mul", args: [g, x(0)] });
+        break;
+      case "div":
+        send(n.args[0], { op: "div", args: [g, x(1)] });
+        send(n.args[1], { op: "neg", arg: { op: "div", args: [{ op: "mul", args: [g, x(0)] }, { op: "mul", args: [x(1), x(1)] }] } });
+        break;
+      case "neg":
+        send(n.args[0], { op: "neg", arg: g });
+        break;
+      case "apply": {
+        const fromInput = n.fn === "log";
+        const derivative: Expr = { op: "derivative", fn: n.fn, of: fromInput ? "input" : "output", arg: fromInput ? x(0) : value(id) };
+        send(n.args[0], { op: "mul", args: [g, derivative] });
+        break;
+      }
+      default:
+        throw new CodegenError(`internal: '${n.op}' inside a matrix expression`);
+    }
+  }
+  const partials = order
+    .map((id) => ir.nodes[id]!)
+    .filter((n): n is IrNode & { op: "param"; name: string } => n.op === "param" && gradient.has(n.id))
+    .map((n) => ({ param: n.name, scalar: n.shape.length === 0, expr: gradient.get(n.id)! }));
+  return { name: hoisted.name, label: describeMatrix(ir, hoisted.root), array: array(hoisted.name), gradient: gradientArray(hoisted.name), length: elementCount(root.shape, sizes), value: matrixValue, partials };
+}
+
+const OPERATOR = { add: "+", sub: "-", mul: "*", div: "/" } as const;
+
+/** A matrix expression written back as text: parameters by name, functions by name. */
+export function describeMatrix(ir: CellIR, id: NodeId): string {
+  const n = ir.nodes[id]!;
+  switch (n.op) {
+    case "param":
+      return n.name;
+    case "const":
+      return String(n.value);
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+      return `(${describeMatrix(ir, n.args[0])} ${OPERATOR[n.op]} ${describeMatrix(ir, n.args[1])})`;
+    case "neg":
+      return `-${describeMatrix(ir, n.args[0])}`;
+    case "apply":
+      return `${n.fn}(${describeMatrix(ir, n.args[0])})`;
+    default:
+      return `value ${id}`;
+  }
+}

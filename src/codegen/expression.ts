@@ -1,0 +1,49 @@
+// The one expression walker of the code generators. A target is a table of
+// syntax (literals, operators, functions and their derivatives); what a read of
+// memory looks like depends on where the expression runs, so the caller passes
+// it. Every scalar operation of a generated kernel is written through here.
+import type { UnaryFunction } from "../ir/types.ts";
+import { CodegenError } from "./names.ts";
+import type { Expr } from "./schedule.ts";
+
+export type ReadExpr = Extract<Expr, { op: "read" }>;
+
+export interface ExpressionSyntax {
+  /** A number literal that can stand as an operand anywhere. */
+  readonly literal: (value: number) => string;
+  readonly binary: Readonly<Record<"add" | "sub" | "mul" | "div", string>>;
+  readonly neg: (operand: string) => string;
+  /** y = f(x). */
+  readonly functions: Readonly<Record<UnaryFunction, (x: string) => string>>;
+  /** f'(x), written from the saved output y (for log, from the input x). */
+  readonly derivatives: Readonly<Record<UnaryFunction, (v: string) => string>>;
+}
+
+export function renderExpression(e: Expr, syntax: ExpressionSyntax, read: (e: ReadExpr) => string): string {
+  const walk = (x: Expr): string => {
+    switch (x.op) {
+      case "read":
+        return read(x);
+      case "local":
+        return x.name;
+      case "const":
+        return syntax.literal(x.value);
+      case "arg":
+        throw new CodegenError("internal: unsubstituted argument");
+      case "add":
+      case "sub":
+      case "mul":
+      case "div":
+        return `(${walk(x.args[0])} ${syntax.binary[x.op]} ${walk(x.args[1])})`;
+      case "neg":
+        return syntax.neg(walk(x.arg));
+      // Wrapped whole: a table entry such as softsign's `(x) / (1 + |x|)` or
+      // tanh' `1 - y·y` must stay one operand inside a larger expression.
+      case "apply":
+        return `(${syntax.functions[x.fn](walk(x.arg))})`;
+      case "derivative":
+        return `(${syntax.derivatives[x.fn](walk(x.arg))})`;
+    }
+  };
+  return walk(e);
+}
