@@ -1,9 +1,13 @@
 // Regenerates the checked-in outputs of the compiler:
 //   tsx scripts/generate.ts           generated/<cell>.ts for every spec in specs/, default sizes, f32
-//   tsx scripts/generate.ts --golden  test/golden/<cell>.expected.ts, the golden baselines (tiny sizes)
+//   tsx scripts/generate.ts --golden  the golden baselines (tiny sizes): test/golden/<cell>.expected.ts for the
+//                                     golden specs; <cell>.plan.json, <cell>.forward.expected.wgsl and
+//                                     <cell>.backward.expected.wgsl for every library spec
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { compileCell, writeAtomically, type CompileOptions } from "../src/codegen/compile.ts";
+import { basename } from "node:path";
+import { compileCell, planCell, planJson, writeAtomically, type CompileOptions } from "../src/codegen/compile.ts";
+import { compileWgslCell } from "../src/codegen/wgsl/compile.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { buildCell } from "../src/ir/build.ts";
 import type { CellIR } from "../src/ir/types.ts";
@@ -43,6 +47,13 @@ export async function generateGolden(): Promise<Map<string, string>> {
   for (const name of GOLDEN_SPECS) {
     const compiled = await compileCell(loadSpec(join(SPEC_DIR, `${name}.lstm`)), GOLDEN_OPTIONS);
     out.set(`${name}.expected.ts`, compiled.text);
+  }
+  for (const file of specFiles()) {
+    const ir = loadSpec(file);
+    const name = basename(file, ".lstm");
+    out.set(`${name}.plan.json`, planJson(planCell(ir, { target: "ts", dims: GOLDEN_OPTIONS.dims })));
+    const wgsl = await compileWgslCell(ir, { dims: GOLDEN_OPTIONS.dims });
+    for (const f of wgsl.files) if (f.fileName.endsWith(".wgsl")) out.set(f.fileName.replace(/\.wgsl$/, ".expected.wgsl"), f.text);
   }
   return out;
 }

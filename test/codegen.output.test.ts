@@ -21,7 +21,7 @@ describe("generated/ and the golden baselines", () => {
     for (const name of fresh.keys()) expect(readFileSync(join(dir, name), "utf8"), name).toBe(readFileSync(join(GENERATED_DIR, name), "utf8"));
   });
 
-  it("matches the golden baselines test/golden/*.expected.ts (accept a deliberate change with `npm run golden:accept`)", async () => {
+  it("matches the golden baselines test/golden/*.expected.ts, *.expected.wgsl and *.plan.json (accept a deliberate change with `npm run golden:accept`)", async () => {
     for (const [name, text] of await generateGolden()) expect(text, name).toBe(readFileSync(join(GOLDEN_DIR, name), "utf8"));
   });
 

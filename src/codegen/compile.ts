@@ -6,8 +6,10 @@ import { Project, ts } from "ts-morph";
 import { bindSizes } from "../ir/bind.ts";
 import { writeFileAtomically } from "../write-file.ts";
 import type { CellIR } from "../ir/types.ts";
-import { lowerCell } from "./lower.ts";
+import { CPU_SCHEDULE, lowerCell, type ModulePlan } from "./lower.ts";
+import { WGSL_SCHEDULE } from "./wgsl/kernels.ts";
 import { checkCellNames, CodegenError, specIdentifier } from "./names.ts";
+import { libraryLayoutOf } from "./ts/adapters.ts";
 import { renderModule } from "./ts/render.ts";
 
 export { CodegenError } from "./names.ts";
@@ -29,11 +31,23 @@ export function compilerVersion(): string {
   return (require("../../package.json") as { version: string }).version;
 }
 
+/** The module plan a target's renderer reads (plain data: `lstmc compile --emit plan` prints it). */
+export function planCell(ir: CellIR, options: { readonly target: "ts" | "js" | "wgsl"; readonly dims?: Readonly<Record<string, number>> }): ModulePlan {
+  checkCellNames(ir);
+  return lowerCell(ir, bindSizes(ir, options.dims ?? {}), options.target === "wgsl" ? WGSL_SCHEDULE : { ...CPU_SCHEDULE, target: options.target });
+}
+
+/** A plan as its JSON file: two-space indented, one trailing newline. */
+export function planJson(plan: ModulePlan): string {
+  return `${JSON.stringify(plan, null, 2)}\n`;
+}
+
 export async function compileCell(ir: CellIR, options: CompileOptions): Promise<CompiledModule> {
   checkCellNames(ir);
   const sizes = bindSizes(ir, options.dims ?? {});
   const plan = lowerCell(ir, sizes);
-  const raw = renderModule(plan, { target: options.target, precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion() });
+  const adapters = libraryLayoutOf(ir, sizes);
+  const raw = renderModule(plan, { target: options.target, precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion(), adapters });
   const text = await prettier.format(raw, { parser: "typescript", printWidth: 120 });
   return { fileName: `${specIdentifier(ir.name)}.ts`, text };
 }

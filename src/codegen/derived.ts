@@ -11,7 +11,7 @@ import { elementCount } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import type { CellIR, IrNode, NodeId, ParamDecl } from "../ir/types.ts";
 import { CodegenError, derivedName } from "./names.ts";
-import { read, sharedLoc, type Expr } from "./schedule.ts";
+import { read, sharedLoc, type DerivedMatrixPlan, type Expr } from "./plan.ts";
 
 /** A matrix expression the step reads through a product, as its own node graph in the original IR. */
 export interface HoistedMatrix {
@@ -70,21 +70,6 @@ export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
     },
     hoisted: [...roots].map(([root, name]) => ({ name, root })),
   };
-}
-
-/** One derived matrix in the plan: its value and, per parameter inside it, its gradient, element j by element j. */
-export interface DerivedMatrixPlan {
-  readonly name: string;
-  /** The expression as a reader would write it, for comments: `(W_H * M)`. */
-  readonly label: string;
-  /** The array holding the matrix (row-major, like every parameter) and the array of its gradient. */
-  readonly array: string;
-  readonly gradient: string;
-  readonly length: number;
-  /** Element j of the matrix, reading element j of matrix parameters and element 0 of scalars. */
-  readonly value: Expr;
-  /** d(matrix)ᵀ·d(matrix)/d(param) at element j; a scalar parameter's gradient is the sum over j. */
-  readonly partials: readonly { readonly param: string; readonly scalar: boolean; readonly expr: Expr }[];
 }
 
 /**

@@ -4,7 +4,7 @@
 // it. Every scalar operation of a generated kernel is written through here.
 import type { UnaryFunction } from "../ir/types.ts";
 import { CodegenError } from "./names.ts";
-import type { Expr } from "./schedule.ts";
+import type { Expr } from "./plan.ts";
 
 export type ReadExpr = Extract<Expr, { op: "read" }>;
 

@@ -1,69 +1,33 @@
-// Lowering a cell (forward IR + backward IR) at bound sizes to the module
-// plan: packed weight groups, where every value lives, and the scheduled
-// kernels of one forward step and one backward step. Target-independent;
-// renderers turn the plan into text.
+// Lowering a cell (forward IR + backward IR) at bound sizes, under a target's
+// schedule, to the module plan (plan.ts): packed weight groups, where every
+// value lives, the scheduled kernels of one forward and one backward step, and
+// the kernels before and after the loops. Target-independent; renderers turn
+// the plan into text.
 import { differentiate, type BackwardIR, type BNode } from "../autodiff/index.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
-import type { CellIR, IrNode, NodeId } from "../ir/types.ts";
-import { hoistMatrixExpressions, planDerivedMatrix, type DerivedMatrixPlan } from "./derived.ts";
+import type { CellIR, IrNode, NodeId, Shape } from "../ir/types.ts";
+import { hoistMatrixExpressions, planDerivedMatrix } from "./derived.ts";
 import { CodegenError, DERIVED_NAME, generatedLocal, specIdentifier } from "./names.ts";
-import { read, rowLoc, scheduleStep, sharedLoc, substitute, timedLoc, type Expr, type LGemm, type LNode, type Loc, type ScheduledStep } from "./schedule.ts";
+import {
+  read,
+  rowLoc,
+  sharedLoc,
+  timedLoc,
+  type AfterLoopKernel,
+  type BufferPlan,
+  type CellInterface,
+  type Expr,
+  type GroupPlan,
+  type Loc,
+  type ModulePlan,
+  type PackedProduct,
+  type Schedule,
+  type Store,
+} from "./plan.ts";
+import { scheduleStep, substitute, type LGemm, type LNode } from "./schedule.ts";
 
-export interface PackedProduct {
-  readonly node: NodeId;
-  readonly param: string;
-  readonly rows: number;
-  readonly cols: number;
-  /** Columns of the parameter matrix. */
-  readonly paramCols: number;
-  readonly colOffset: number;
-  readonly rowOffset: number;
-}
-
-export interface GroupPlan {
-  readonly index: number;
-  readonly vector: NodeId;
-  readonly vectorLabel: string;
-  readonly products: readonly PackedProduct[];
-  /** Rows of the packed matrix (Σ rows) and its depth (the vector's length). */
-  readonly rows: number;
-  readonly depth: number;
-  /** [rows, depth] packed weights, and their transpose [depth, rows]. */
-  readonly packed: string;
-  readonly packedT: string;
-  /** Reads an input: computed for every step before the time loop. */
-  readonly precomputed: boolean;
-  /** Forward output: [T·B, rows] when precomputed, else [B, rows] per step. */
-  readonly out: string;
-  /** Where the forward pass keeps the vector, for all steps ([T·B, depth] from `operand`). */
-  readonly operand: Loc;
-  /** Backward: the gradient buffer [T·B, rows] holding each product's gradient per step. */
-  readonly gradBuffer: string;
-  /** Backward: when set, dL/d(input) is this group's transposed product alone, done after the time loop. */
-  readonly deferredInput: string | null;
-}
-
-export interface ModulePlan {
-  /** The cell as lowered: every product reads a parameter (matrix expressions are hoisted into `derived`). */
-  readonly ir: CellIR;
-  /** The spec's own parameters (those a user passes), in declaration order. */
-  readonly publicParams: CellIR["params"];
-  /** The spec's equations as written, for the module header. */
-  readonly equations: readonly string[];
-  /** Matrix expressions that products read, computed once per call. */
-  readonly derived: readonly DerivedMatrixPlan[];
-  readonly backwardIr: BackwardIR;
-  readonly sizes: SizeBinding;
-  readonly groups: readonly GroupPlan[];
-  readonly forward: ScheduledStep;
-  /** Saved values with no other home: [T, B, width] each. */
-  readonly tapes: readonly { readonly array: string; readonly width: number; readonly node: NodeId }[];
-  readonly backward: ScheduledStep;
-  /** Distinct gradient buffers (groups with identical gradients share one). */
-  readonly gradBuffers: readonly { readonly array: string; readonly width: number }[];
-  readonly length: (shape: readonly unknown[] & IrNode["shape"]) => number;
-}
+export type { ModulePlan, GroupPlan, PackedProduct } from "./plan.ts";
 
 /** Generated names of the module's arrays, all derived from validated spec names. */
 export const arrays = {
@@ -78,6 +42,9 @@ export const arrays = {
   gradParam: (name: string) => generatedLocal("dP", specIdentifier(name)),
 };
 
+/** The CPU targets' schedule: products as GEMM kernels, one-row products under 4 rows. */
+export const CPU_SCHEDULE: Schedule = { target: "ts", hoistInputProjections: true, deferInputGradients: true, rowProductsBelowBatch: 4, fuseProductsIntoReaders: false };
+
 function equationOf(ir: CellIR, id: NodeId) {
   return ir.equations.find((e) => e.node >= id) ?? null;
 }
@@ -85,8 +52,10 @@ function equationOf(ir: CellIR, id: NodeId) {
 /** Locals' names: the equation's target for an equation's root (`_f`, `_c_next`), else `_v<id>`. */
 function valueNamer(ir: CellIR): (id: NodeId) => string {
   const used = new Set<string>();
+  // The first equation of a value names it (`h' = ...` before `output h = h'`).
+  const roots = new Map([...ir.equations].reverse().map((e) => [e.node, e]));
   return (id) => {
-    const eq = ir.equations.find((e) => e.node === id);
+    const eq = roots.get(id);
     let name = eq ? generatedLocal(specIdentifier(eq.target), ...(eq.kind === "next" ? ["next"] : eq.kind === "output" ? ["out"] : [])) : generatedLocal("v", id);
     if (used.has(name)) name = `${name}_${id}`;
     used.add(name);
@@ -94,19 +63,77 @@ function valueNamer(ir: CellIR): (id: NodeId) => string {
   };
 }
 
-export function lowerCell(spec: CellIR, sizes: SizeBinding): ModulePlan {
+/** Nodes of a step under construction, with the required destinations applied one by one (never mutating a node). */
+class StepNodes {
+  readonly list: LNode[];
+  private nextKey: number;
+  constructor(nodes: readonly LNode[], firstExtraKey: number) {
+    this.list = [...nodes];
+    this.nextKey = firstExtraKey;
+  }
+  get(key: number): LNode {
+    const n = this.list.find((x) => x.key === key);
+    if (!n) throw new CodegenError(`internal: no value ${key}`);
+    return n;
+  }
+  private replace(key: number, next: LNode): void {
+    this.list[this.list.findIndex((x) => x.key === key)] = next;
+  }
+  push(node: Omit<LNode, "key">): number {
+    const key = this.nextKey++;
+    this.list.push({ ...node, key });
+    return key;
+  }
+  /** Makes the value `key` reach `loc`; returns the key of the node that writes it there (a copy, when the value has no loop of its own). */
+  destination(key: number, loc: Loc, mode: "set" | "add", name: string, param: string | null = null): number {
+    const n = this.get(key);
+    const store: Store = { loc, mode, param };
+    if (n.kind === "pointwise" && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
+    else if (n.kind === "pointwise") this.replace(key, { ...n, stores: [...n.stores, store] });
+    else if (n.kind === "concat" && !n.loc) this.replace(key, { ...n, loc });
+    else {
+      if (n.kind === "inline" && n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
+      // Right after the value it copies: a transposed product that reads the copy must come after it (dependency order).
+      const copy: LNode = { key: this.nextKey++, kind: "pointwise", length: n.length, loc: mode === "set" ? loc : null, args: [key], expr: { op: "arg", index: 0 }, gemms: [], stores: mode === "add" ? [store] : [], mustMaterialize: false, comment: null, name };
+      this.list.splice(this.list.indexOf(n) + 1, 0, copy);
+      return copy.key;
+    }
+    return key;
+  }
+  /** Every store into one of `arrays` becomes a plain set (the slot is fresh each step). */
+  storesAsSet(arrays: ReadonlySet<string>): void {
+    for (const n of [...this.list]) {
+      if (n.stores.some((s) => arrays.has(s.loc.array) && s.mode === "add")) this.replace(n.key, { ...n, stores: n.stores.map((s) => (arrays.has(s.loc.array) ? { ...s, mode: "set" as const } : s)) });
+    }
+  }
+}
+
+function cellInterface(spec: CellIR, ir: CellIR, sizes: SizeBinding): CellInterface {
+  const dims = (shape: Shape) => shape.map((d) => evaluateDim(d, sizes));
+  const width = (shape: Shape) => evaluateDim(shape[0]!, sizes);
+  return {
+    name: specIdentifier(spec.name),
+    sizes: spec.sizes.map((s) => ({ name: specIdentifier(s.name), value: sizes[s.name]! })),
+    params: ir.params.map((p) => ({ name: specIdentifier(p.name), shape: dims(p.shape), count: dims(p.shape).reduce((n, d) => n * d, 1), init: p.init, internal: DERIVED_NAME.test(p.name) })),
+    inputs: ir.inputs.map((i) => ({ name: specIdentifier(i.name), width: width(i.shape) })),
+    states: ir.states.map((s) => ({ name: specIdentifier(s.name), width: width(s.shape), init: s.init })),
+    outputs: ir.outputs.map((o) => ({ name: specIdentifier(o.name), width: width(o.shape) })),
+    equations: spec.equations.map((e) => e.text),
+  };
+}
+
+export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule = CPU_SCHEDULE): ModulePlan {
   const { ir, hoisted } = hoistMatrixExpressions(spec);
   const derived = hoisted.map((h) => planDerivedMatrix(spec, h, sizes, arrays.param, arrays.gradParam));
   const bir = differentiate(ir);
-  const length = (shape: IrNode["shape"]) => (shape.length === 0 ? 0 : shape.length === 1 ? evaluateDim(shape[0]!, sizes) : -1);
+  const length = (shape: Shape) => (shape.length === 0 ? 0 : shape.length === 1 ? evaluateDim(shape[0]!, sizes) : -1);
   const dim = (d: Parameters<typeof evaluateDim>[0]) => evaluateDim(d, sizes);
   const nodeLength = (id: NodeId) => length(ir.nodes[id]!.shape);
-  const savedSet = new Set(bir.saved);
   for (const s of ir.states) if (s.shape.length !== 1) throw new CodegenError(`state '${s.name}' must be a vector`);
   for (const i of ir.inputs) if (i.shape.length !== 1) throw new CodegenError(`input '${i.name}' must be a vector`);
+  const cell = cellInterface(spec, ir, sizes);
 
   // --- Forward values ----------------------------------------------------
-  const fwd: LNode[] = [];
   const leafLoc = (n: IrNode): Loc | null => {
     if (n.op === "input") return timedLoc(arrays.input(n.name), nodeLength(n.id));
     if (n.op === "state") return timedLoc(arrays.hist(n.name), nodeLength(n.id));
@@ -114,8 +141,9 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding): ModulePlan {
     return null;
   };
   const paramShape = (name: string) => ir.params.find((p) => p.name === name)!.shape;
+  const paramLabel = (name: string) => derived.find((d) => d.name === name)?.label ?? name;
 
-  const groups: GroupPlan[] = bir.groups.map((g, index) => {
+  const productGroups = bir.groups.map((g, index) => {
     const vector = ir.nodes[g.vector]!;
     let rowOffset = 0;
     const products = g.products.map((p) => {
@@ -123,46 +151,26 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding): ModulePlan {
       rowOffset += packed.rows;
       return packed;
     });
-    const precomputed = vector.op === "input";
+    const precomputed = schedule.hoistInputProjections && vector.op === "input";
     const label = vector.op === "input" || vector.op === "state" || vector.op === "param" ? vector.name : (equationOf(ir, g.vector)?.target ?? `value ${g.vector}`);
-    return {
-      index,
-      vector: g.vector,
-      vectorLabel: label,
-      products,
-      rows: rowOffset,
-      depth: nodeLength(g.vector),
-      packed: generatedLocal("w", index),
-      packedT: generatedLocal("wt", index),
-      precomputed,
-      out: generatedLocal(precomputed ? "proj" : "g", index),
-      operand: timedLoc("", 0), // set below, once the forward locations are known
-      gradBuffer: "",
-      deferredInput: null,
-    };
+    return { index, vector: g.vector, vectorLabel: label, products, rows: rowOffset, depth: nodeLength(g.vector), packed: generatedLocal("w", index), packedT: generatedLocal("wt", index), precomputed, out: generatedLocal(precomputed ? "proj" : "g", index) };
   });
-  const groupOfProduct = new Map<NodeId, { group: GroupPlan; product: PackedProduct }[]>();
-  for (const group of groups) for (const product of group.products) groupOfProduct.set(product.node, [...(groupOfProduct.get(product.node) ?? []), { group, product }]);
+  type ProductGroup = (typeof productGroups)[number];
+  const groupOfProduct = new Map<NodeId, { group: ProductGroup; product: PackedProduct }[]>();
+  for (const group of productGroups) for (const product of group.products) groupOfProduct.set(product.node, [...(groupOfProduct.get(product.node) ?? []), { group, product }]);
+  const productComment = (g: ProductGroup) => `${g.products.map((p) => `${paramLabel(p.param)}${p.cols === p.paramCols ? "" : `[:, ${p.colOffset}:${p.colOffset + p.cols}]`}`).join(", ")} @ ${g.vectorLabel}`;
 
-  const comment = (id: NodeId) => {
-    const texts = ir.equations.filter((e) => e.node === id).map((e) => e.text);
-    return texts.length > 0 ? texts.join("; ") : null;
-  };
-  const fwdGemms: LGemm[] = [];
-  for (const g of groups) {
-    if (g.precomputed) continue;
-    fwdGemms.push({
-      key: g.index,
-      operands: [g.vector],
-      kernel: (locOf) => ({ kind: "gemm", a: locOf(g.vector), w: g.packed, rows: g.rows, depth: g.depth, out: rowLoc(g.out, g.rows), comment: productComment(g) }),
-    });
-  }
-  const paramLabel = (name: string) => derived.find((d) => d.name === name)?.label ?? name;
-  const productComment = (g: GroupPlan) => `${g.products.map((p) => `${paramLabel(p.param)}${p.cols === p.paramCols ? "" : `[:, ${p.colOffset}:${p.colOffset + p.cols}]`}`).join(", ")} @ ${g.vectorLabel}`;
+  const equationTexts = new Map<NodeId, string[]>();
+  for (const e of ir.equations) equationTexts.set(e.node, [...(equationTexts.get(e.node) ?? []), e.text]);
+  const comment = (id: NodeId) => equationTexts.get(id)?.join("; ") ?? null;
+  const fwdGemms: LGemm[] = productGroups
+    .filter((g) => !g.precomputed)
+    .map((g) => ({ key: g.index, operands: [g.vector], a: null, aOf: g.vector, kernel: { kind: "gemm", group: g.index, transposed: false, w: g.packed, rows: g.rows, depth: g.depth, out: rowLoc(g.out, g.rows), comment: productComment(g) } }));
 
   const valueName = valueNamer(ir);
   const tapes: { array: string; width: number; node: NodeId }[] = [];
-  const productVectors = new Set(groups.map((g) => g.vector));
+  const productVectors = new Set(productGroups.map((g) => g.vector));
+  const forwardNodes: LNode[] = [];
   for (const n of ir.nodes) {
     const base = { key: n.id, length: nodeLength(n.id), stores: [], mustMaterialize: false, comment: comment(n.id), name: valueName(n.id) };
     const argsOf = (n as { args?: readonly number[] }).args ?? [];
@@ -175,81 +183,63 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding): ModulePlan {
           // there: the product kernels and the weight gradient read their vector row by row.
           const array = generatedLocal("tape", n.id);
           tapes.push({ array, width: base.length, node: n.id });
-          fwd.push({ ...base, kind: "pointwise", loc: timedLoc(array, base.length), args: [], expr: read(sharedLoc(arrays.param(n.name), false)), gemms: [] });
+          forwardNodes.push({ ...base, kind: "pointwise", loc: timedLoc(array, base.length), args: [], expr: read(sharedLoc(arrays.param(n.name), false)), gemms: [] });
           break;
         }
-        fwd.push({ ...base, kind: "leaf", length: Math.max(0, base.length), loc: leafLoc(n), args: [], expr: null, gemms: [] });
+        forwardNodes.push({ ...base, kind: "leaf", length: Math.max(0, base.length), loc: leafLoc(n), args: [], expr: null, gemms: [] });
         break;
       case "const":
-        fwd.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: n.value }, gemms: [] });
+        forwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: n.value }, gemms: [] });
         break;
       case "matvec": {
         const parts = groupOfProduct.get(n.id)!;
         const reads: Expr[] = parts.map(({ group, product }) => read(group.precomputed ? timedLoc(group.out, group.rows, 0, product.rowOffset) : rowLoc(group.out, group.rows, product.rowOffset)));
         const expr = reads.slice(1).reduce<Expr>((sum, r) => ({ op: "add", args: [sum, r] }), reads[0]!);
-        fwd.push({ ...base, kind: "pointwise", loc: null, args: [], expr, gemms: parts.filter((p) => !p.group.precomputed).map((p) => p.group.index) });
+        forwardNodes.push({ ...base, kind: "pointwise", loc: null, args: [], expr, gemms: parts.filter((p) => !p.group.precomputed).map((p) => p.group.index) });
         break;
       }
       case "concat":
-        fwd.push({ ...base, kind: "concat", loc: null, args: n.args, expr: null, gemms: [] });
+        forwardNodes.push({ ...base, kind: "concat", loc: null, args: n.args, expr: null, gemms: [] });
         break;
       default: {
         const arg = (i: number): Expr => ({ op: "arg", index: i });
-        const expr: Expr =
-          n.op === "neg" ? { op: "neg", arg: arg(0) } : n.op === "apply" ? { op: "apply", fn: n.fn, arg: arg(0) } : { op: n.op, args: [arg(0), arg(1)] };
-        fwd.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr, gemms: [] });
+        const expr: Expr = n.op === "neg" ? { op: "neg", arg: arg(0) } : n.op === "apply" ? { op: "apply", fn: n.fn, arg: arg(0) } : { op: n.op, args: [arg(0), arg(1)] };
+        forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr, gemms: [] });
       }
     }
   }
-  const fwdNode = (id: NodeId) => fwd.find((n) => n.key === id)!;
   // Required destinations: next states, outputs, then saved values.
-  let extraKey = fwd.length;
-  /** Makes the value `key` reach `loc`; returns the node that writes it there. */
-  const destination = (list: LNode[], key: number, loc: Loc, mode: "set" | "add", name: string): number => {
-    const n = list.find((x) => x.key === key)!;
-    if (n.kind === "pointwise" && mode === "set" && !n.loc) n.loc = loc;
-    else if (n.kind === "pointwise") n.stores.push({ loc, mode });
-    else if (n.kind === "concat" && !n.loc) n.loc = loc;
-    else {
-      if (n.kind === "inline" && n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
-      // Right after the value it copies: a transposed product that reads the copy must come after it (dependency order).
-      list.splice(list.indexOf(n) + 1, 0, { key: extraKey, kind: "pointwise", length: n.length, loc: mode === "set" ? loc : null, args: [key], expr: { op: "arg", index: 0 }, gemms: [], stores: mode === "add" ? [{ loc, mode }] : [], mustMaterialize: false, comment: null, name });
-      return extraKey++;
-    }
-    return key;
-  };
-  for (const s of ir.nextState) destination(fwd, s.node, timedLoc(arrays.hist(s.state), nodeLength(s.node), 1), "set", generatedLocal("copy", specIdentifier(s.state)));
-  for (const o of ir.outputs) destination(fwd, o.node, timedLoc(arrays.output(o.name), nodeLength(o.node)), "set", generatedLocal("copy", specIdentifier(o.name)));
+  const fwd = new StepNodes(forwardNodes, forwardNodes.length);
+  for (const s of ir.nextState) fwd.destination(s.node, timedLoc(arrays.hist(s.state), nodeLength(s.node), 1), "set", generatedLocal("copy", specIdentifier(s.state)));
+  for (const o of ir.outputs) fwd.destination(o.node, timedLoc(arrays.output(o.name), nodeLength(o.node)), "set", generatedLocal("copy", specIdentifier(o.name)));
   // Every group's vector too: the weight-gradient product reads it, even when no gradient reaches the group.
-  for (const id of new Set([...bir.saved, ...groups.map((g) => g.vector)])) {
-    const n = fwdNode(id);
+  for (const id of new Set([...bir.saved, ...productGroups.map((g) => g.vector)])) {
+    const n = fwd.get(id);
     // Scalars depend on parameters and constants alone: backward recomputes them (see `inlined`).
-    if (n.kind === "leaf" || n.kind === "inline") continue;
-    if (n.loc) continue;
+    if (n.kind === "leaf" || n.kind === "inline" || n.loc) continue;
     const array = generatedLocal("tape", id);
     tapes.push({ array, width: n.length, node: id });
-    n.loc = timedLoc(array, n.length);
+    fwd.destination(id, timedLoc(array, n.length), "set", array);
   }
-  const forward = scheduleStep(fwd, fwdGemms, (n) => generatedLocal("tmp", n.key));
+  const forward = scheduleStep(fwd.list, fwdGemms, (n) => generatedLocal("tmp", n.key));
   const savedLoc = (id: NodeId): Loc => {
-    const n = fwdNode(id);
-    if (!n.loc || (!n.loc.timed && n.loc.perRow)) throw new CodegenError(`internal: saved value ${id} has no saved location`);
-    return n.loc;
+    const loc = fwd.get(id).loc;
+    if (!loc || (!loc.timed && loc.perRow)) throw new CodegenError(`internal: saved value ${id} has no saved location`);
+    return loc;
   };
 
   // --- Backward values ---------------------------------------------------
-  const bwd: LNode[] = [];
   const bnode = (id: number) => bir.nodes[id]!;
   const users = new Map<number, number>();
   for (const b of bir.nodes) for (const a of ("args" in b ? b.args : []) as number[]) users.set(a, (users.get(a) ?? 0) + 1);
   const gradLength = (b: BNode) => length(b.shape);
   // Gradient buffers, shared between groups whose products have the same gradients.
   const gradBuffers: { array: string; width: number; key: string }[] = [];
-  const gradOfProduct = (group: GroupPlan, p: PackedProduct) => {
+  const gradOfProduct = (group: ProductGroup, p: PackedProduct) => {
     const outer = bir.params.find((x) => x.param === p.param)!.outer.find((o) => o.product === p.node && o.vector === group.vector);
     return outer ? outer.grad : null;
   };
-  const finalGroups: GroupPlan[] = groups.map((g) => {
+  const groups: GroupPlan[] = productGroups.map((g) => {
     const key = g.products.map((p) => `${gradOfProduct(g, p)}:${p.rows}`).join(",");
     let buffer = gradBuffers.find((b) => b.key === key);
     if (!buffer) {
@@ -259,118 +249,171 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding): ModulePlan {
     const mt = bir.nodes.find((b) => b.op === "matvecT" && b.vector === g.vector);
     const vector = ir.nodes[g.vector]!;
     const deferredInput =
-      vector.op === "input" && mt && bir.inputs.find((i) => i.input === vector.name)!.node === mt.id && !users.has(mt.id) ? vector.name : null;
-    return { ...g, operand: savedLoc(g.vector), gradBuffer: buffer.array, deferredInput };
+      schedule.deferInputGradients && vector.op === "input" && mt && bir.inputs.find((i) => i.input === vector.name)!.node === mt.id && !users.has(mt.id) ? vector.name : null;
+    const { vector: _vector, ...rest } = g;
+    return { ...rest, operand: savedLoc(g.vector), gradBuffer: buffer.array, deferredInput };
   });
+  const groupOfVector = (vector: NodeId) => groups[productGroups.findIndex((g) => g.vector === vector)]!;
   const bwdGemms: LGemm[] = [];
   const mtOut = (id: number) => generatedLocal("mt", id);
   const bComment = (b: BNode) => {
     const eq = ir.equations.find((e) => e.node === b.from);
     return eq ? `adjoint of ${eq.text}` : null;
   };
+  const backwardNodes: LNode[] = [];
   for (const b of bir.nodes) {
     const base = { key: b.id, length: Math.max(0, gradLength(b)), stores: [], mustMaterialize: false, comment: bComment(b), name: generatedLocal("d", b.id), gemms: [] as number[] };
     const arg = (i: number): Expr => ({ op: "arg", index: i });
     switch (b.op) {
       case "seed": {
         const loc = b.source === "output" ? timedLoc(arrays.upstream(b.name), base.length) : rowLoc(arrays.carry(b.name), base.length);
-        bwd.push({ ...base, kind: "leaf", loc, args: [], expr: null });
+        backwardNodes.push({ ...base, kind: "leaf", loc, args: [], expr: null });
         break;
       }
       case "saved":
-        if (fwdNode(b.node).kind === "inline") bwd.push({ ...base, kind: "inline", loc: null, args: [], expr: inlined(fwd, b.node) });
-        else bwd.push({ ...base, kind: "leaf", loc: ir.nodes[b.node]!.op === "param" ? leafLoc(ir.nodes[b.node]!) : savedLoc(b.node), args: [], expr: null });
+        if (fwd.get(b.node).kind === "inline") backwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: inlined(fwd.list, b.node) });
+        else backwardNodes.push({ ...base, kind: "leaf", loc: ir.nodes[b.node]!.op === "param" ? leafLoc(ir.nodes[b.node]!) : savedLoc(b.node), args: [], expr: null });
         break;
       case "const":
-        bwd.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: b.value } });
+        backwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: b.value } });
         break;
       case "add":
       case "sub":
       case "mul":
       case "div":
-        bwd.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: b.op, args: [arg(0), arg(1)] } });
+        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: b.op, args: [arg(0), arg(1)] } });
         break;
       case "neg":
-        bwd.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "neg", arg: arg(0) } });
+        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "neg", arg: arg(0) } });
         break;
       case "derivative":
-        bwd.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "derivative", fn: b.fn, of: b.of, arg: arg(0) } });
+        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "derivative", fn: b.fn, of: b.of, arg: arg(0) } });
         break;
       case "sum":
         // Never read within a step: its share of each scalar parameter's gradient is added element by element (see scalarGradientTerms).
-        bwd.push({ ...base, kind: "leaf", loc: null, args: [], expr: null });
+        backwardNodes.push({ ...base, kind: "leaf", loc: null, args: [], expr: null });
         break;
       case "slice":
-        bwd.push({ ...base, kind: "pointwise", loc: null, args: b.args, sliceArg: { offset: dim(b.offset) }, expr: arg(0) });
+        backwardNodes.push({ ...base, kind: "pointwise", loc: null, args: b.args, sliceArg: { offset: dim(b.offset) }, expr: arg(0) });
         break;
       case "matvecT": {
-        const group = finalGroups.find((g) => g.vector === b.vector)!;
+        const group = groupOfVector(b.vector);
         if (group.deferredInput) break;
-        const termGrads = group.products.map((p) => gradOfProduct(group, p)).filter((x): x is number => x !== null);
+        const productGroup = productGroups[group.index]!;
+        const termGrads = group.products.map((p) => gradOfProduct(productGroup, p)).filter((x): x is number => x !== null);
         bwdGemms.push({
           key: b.id,
           operands: termGrads,
-          kernel: () => ({ kind: "gemm", a: timedLoc(group.gradBuffer, group.rows), w: group.packedT, rows: group.depth, depth: group.rows, out: rowLoc(mtOut(b.id), group.depth), comment: `transposed ${productComment(group)}` }),
+          a: timedLoc(group.gradBuffer, group.rows),
+          aOf: null,
+          kernel: { kind: "gemm", group: group.index, transposed: true, w: group.packedT, rows: group.depth, depth: group.rows, out: rowLoc(mtOut(b.id), group.depth), comment: `transposed ${productComment(productGroup)}` },
         });
-        bwd.push({ ...base, kind: "pointwise", loc: null, args: [], expr: read(rowLoc(mtOut(b.id), base.length)), gemms: [b.id] });
+        backwardNodes.push({ ...base, kind: "pointwise", loc: null, args: [], expr: read(rowLoc(mtOut(b.id), base.length)), gemms: [b.id] });
         break;
       }
     }
   }
-  extraKey = bir.nodes.length;
+  const bwd = new StepNodes(backwardNodes, bir.nodes.length);
   // Each product's gradient goes to its group's buffer; every step, once.
   const stored = new Set<string>();
   // A transposed product runs once its gradients are in the buffer: after the nodes that write them, which
   // are copies when a gradient is not computed in a loop of its own (an upstream gradient, say).
   const bufferWriter = new Map<number, number>();
-  for (const g of finalGroups) {
+  for (const g of groups) {
     for (const p of g.products) {
-      const grad = gradOfProduct(g, p);
+      const grad = gradOfProduct(productGroups[g.index]!, p);
       const key = `${g.gradBuffer}:${p.rowOffset}`;
       if (grad === null || stored.has(key)) continue;
       stored.add(key);
       // A gradient that goes to several buffers is copied once, by one node with several stores.
-      bufferWriter.set(grad, destination(bwd, bufferWriter.get(grad) ?? grad, timedLoc(g.gradBuffer, g.rows, 0, p.rowOffset), "add", generatedLocal("gcopy", grad)));
+      bufferWriter.set(grad, bwd.destination(bufferWriter.get(grad) ?? grad, timedLoc(g.gradBuffer, g.rows, 0, p.rowOffset), "add", generatedLocal("gcopy", grad)));
     }
   }
   // "add" into a fresh zeroed buffer slot is the same as "set"; normalise so the store reads plainly.
-  for (const n of bwd) for (let i = 0; i < n.stores.length; i++) if (n.stores[i]!.loc.array.startsWith("_gb")) n.stores[i] = { ...n.stores[i]!, mode: "set" };
-  for (const s of bir.states) if (s.node !== null) destination(bwd, s.node, rowLoc(arrays.carryPrev(s.state), Math.max(0, gradLength(bnode(s.node)))), "set", generatedLocal("dcopy", specIdentifier(s.state)));
+  bwd.storesAsSet(new Set(gradBuffers.map((b) => b.array)));
+  for (const s of bir.states) if (s.node !== null) bwd.destination(s.node, rowLoc(arrays.carryPrev(s.state), Math.max(0, gradLength(bnode(s.node)))), "set", generatedLocal("dcopy", specIdentifier(s.state)));
   for (const i of bir.inputs) {
-    if (i.node === null || finalGroups.some((g) => g.deferredInput === i.input)) continue;
-    destination(bwd, i.node, timedLoc(arrays.gradInput(i.input), Math.max(0, gradLength(bnode(i.node)))), "set", generatedLocal("dxcopy", specIdentifier(i.input)));
+    if (i.node === null || groups.some((g) => g.deferredInput === i.input)) continue;
+    bwd.destination(i.node, timedLoc(arrays.gradInput(i.input), Math.max(0, gradLength(bnode(i.node)))), "set", generatedLocal("dxcopy", specIdentifier(i.input)));
   }
   for (const p of bir.params) {
     if (p.elementwise === null) continue;
     if (paramShape(p.param).length === 0) {
-      for (const [sum, coefficient] of scalarGradientTerms(bir, bwd, p.elementwise)) {
+      for (const [sum, coefficient] of scalarGradientTerms(bir, bwd.list, p.elementwise)) {
         const summed = (bnode(sum) as { args: readonly number[] }).args[0]!;
         const expr: Expr = coefficient === null ? { op: "arg", index: 0 } : { op: "mul", args: [{ op: "arg", index: 0 }, coefficient] };
-        const stores = [{ loc: sharedLoc(arrays.gradParam(p.param), true), mode: "add" as const }];
-        bwd.push({ key: extraKey++, kind: "pointwise", length: gradLength(bnode(summed)), loc: null, args: [summed], expr, gemms: [], stores, mustMaterialize: false, comment: null, name: generatedLocal("dps", specIdentifier(p.param), sum) });
+        const stores: Store[] = [{ loc: sharedLoc(arrays.gradParam(p.param), true), mode: "add", param: p.param }];
+        bwd.push({ kind: "pointwise", length: gradLength(bnode(summed)), loc: null, args: [summed], expr, gemms: [], stores, mustMaterialize: false, comment: null, name: generatedLocal("dps", specIdentifier(p.param), sum) });
       }
       continue;
     }
-    destination(bwd, p.elementwise, sharedLoc(arrays.gradParam(p.param), false), "add", generatedLocal("dpcopy", specIdentifier(p.param)));
+    bwd.destination(p.elementwise, sharedLoc(arrays.gradParam(p.param), false), "add", generatedLocal("dpcopy", specIdentifier(p.param)), p.param);
   }
   const transposedProducts = bwdGemms.map((g) => ({ ...g, operands: g.operands.map((k) => bufferWriter.get(k) ?? k) }));
-  const backward = scheduleStep(bwd, transposedProducts, (n) => (n.gemms.length > 0 ? generatedLocal("bt", n.key) : generatedLocal("bt", n.key)));
-  const mtTemps = bwdGemms.map((g) => ({ array: mtOut(g.key), width: bwd.find((n) => n.key === g.key)!.length }));
+  const backward = scheduleStep(bwd.list, transposedProducts, (n) => generatedLocal("bt", n.key));
+  const mtTemps = bwdGemms.map((g) => ({ array: mtOut(g.key), width: bwd.get(g.key).length }));
 
-  return {
-    ir,
-    publicParams: ir.params.filter((p) => !DERIVED_NAME.test(p.name)),
-    equations: spec.equations.map((e) => e.text),
+  const after: AfterLoopKernel[] = [
+    ...groups.flatMap((g): AfterLoopKernel[] => [{ kind: "weightGradient", group: g.index }, ...(g.deferredInput ? [{ kind: "deferredInputGradient" as const, group: g.index, input: g.deferredInput }] : [])]),
+    ...derived.map((_, index) => ({ kind: "derivedGradient" as const, derived: index })),
+  ];
+  const backwardTemps = [...backward.temps, ...mtTemps];
+  return deepFreeze({
+    cell,
+    schedule,
+    buffers: bufferList(cell, groups, derived, tapes, forward.temps, gradBuffers, backward.temps, mtTemps),
+    groups,
     derived,
-    backwardIr: bir,
-    sizes,
-    groups: finalGroups,
-    forward,
     tapes,
-    backward: { ...backward, temps: [...backward.temps, ...mtTemps] },
     gradBuffers: gradBuffers.map(({ array, width }) => ({ array, width })),
-    length: length as ModulePlan["length"],
-  };
+    forward: { before: groups.filter((g) => g.precomputed).map((g) => ({ kind: "projection" as const, group: g.index })), step: { kernels: forward.kernels, temps: forward.temps } },
+    backward: { step: { kernels: backward.kernels, temps: backwardTemps }, zeroCarry: bir.states.filter((s) => s.node === null).map((s) => s.state), after },
+  });
+}
+
+/** The plan is a value: frozen all the way down, so no stage after lowering can change it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+type Temps = readonly { readonly array: string; readonly width: number }[];
+
+/** Every array the module uses, with its role. */
+function bufferList(
+  cell: CellInterface,
+  groups: readonly GroupPlan[],
+  derived: ModulePlan["derived"],
+  tapes: ModulePlan["tapes"],
+  forwardTemps: Temps,
+  gradBuffers: Temps,
+  backwardTemps: Temps,
+  transposedProducts: Temps,
+): BufferPlan[] {
+  const buffer = (name: string, role: BufferPlan["role"], width: number, extent: BufferPlan["extent"], of: string | null = null): BufferPlan => ({ name, role, width, extent, of });
+  return [
+    ...cell.params.map((p) => buffer(arrays.param(p.name), p.internal ? "derived" : "param", p.count, "shared", p.internal ? (derived.find((d) => d.name === p.name)?.label ?? null) : p.name)),
+    ...cell.inputs.map((i) => buffer(arrays.input(i.name), "input", i.width, "steps", i.name)),
+    ...cell.states.map((s) => buffer(arrays.hist(s.name), "history", s.width, "history", s.name)),
+    ...cell.outputs.map((o) => buffer(arrays.output(o.name), "output", o.width, "steps", o.name)),
+    ...tapes.map((t) => buffer(t.array, "tape", t.width, "steps")),
+    ...groups.flatMap((g) => [
+      buffer(g.packed, "packed", g.rows * g.depth, "shared"),
+      buffer(g.packedT, "packedTransposed", g.rows * g.depth, "shared"),
+      g.precomputed ? buffer(g.out, "projection", g.rows, "steps") : buffer(g.out, "product", g.rows, "row"),
+    ]),
+    ...forwardTemps.map((t) => buffer(t.array, "scratch", t.width, "row")),
+    ...cell.outputs.map((o) => buffer(arrays.upstream(o.name), "upstream", o.width, "steps", o.name)),
+    ...cell.states.flatMap((s) => [buffer(arrays.carry(s.name), "carry", s.width, "row", s.name), buffer(arrays.carryPrev(s.name), "carryPrevious", s.width, "row", s.name)]),
+    ...gradBuffers.map((g) => buffer(g.array, "productGradient", g.width, "steps")),
+    ...backwardTemps.map((t) => buffer(t.array, "scratch", t.width, "row")),
+    ...transposedProducts.map((t) => buffer(t.array, "transposedProduct", t.width, "row")),
+    ...cell.params.map((p) => buffer(arrays.gradParam(p.name), "paramGradient", p.count, "shared", p.internal ? null : p.name)),
+    ...cell.inputs.map((i) => buffer(arrays.gradInput(i.name), "inputGradient", i.width, "steps", i.name)),
+  ];
 }
 
 /** A value of a step that needs no loop (a scalar) as one expression over the leaves it reads. */

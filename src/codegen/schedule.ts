@@ -4,65 +4,10 @@
 // Matrix products run as GEMM kernels between pointwise phases. Pointwise
 // values of the same length whose inputs are ready fuse into one loop; a value
 // is written to memory only when something outside its loop reads it.
-import type { UnaryFunction } from "../ir/types.ts";
 import { CodegenError } from "./names.ts";
+import { read, rowLoc, type Expr, type GemmKernel, type Loc, type PointwiseItem, type StepKernel, type StepPlan, type Store } from "./plan.ts";
 
-/** Where a vector lives. Element j of batch row b at step t is at
- *  ((t + shift)·B + b)·width + offset + j when timed, b·width + offset + j
- *  when per row, and offset + j otherwise (j is dropped for scalars). */
-export interface Loc {
-  readonly array: string;
-  readonly timed: boolean;
-  readonly shift: number;
-  readonly perRow: boolean;
-  readonly width: number;
-  readonly offset: number;
-  readonly scalar: boolean;
-}
-
-export const timedLoc = (array: string, width: number, shift = 0, offset = 0): Loc => ({ array, timed: true, shift, perRow: true, width, offset, scalar: false });
-export const rowLoc = (array: string, width: number, offset = 0): Loc => ({ array, timed: false, shift: 0, perRow: true, width, offset, scalar: false });
-export const sharedLoc = (array: string, scalar: boolean, offset = 0): Loc => ({ array, timed: false, shift: 0, perRow: false, width: 0, offset, scalar });
-
-export type Expr =
-  | { readonly op: "read"; readonly loc: Loc; readonly extra: number }
-  | { readonly op: "arg"; readonly index: number }
-  | { readonly op: "local"; readonly name: string }
-  | { readonly op: "const"; readonly value: number }
-  | { readonly op: "add" | "sub" | "mul" | "div"; readonly args: readonly [Expr, Expr] }
-  | { readonly op: "neg"; readonly arg: Expr }
-  | { readonly op: "apply"; readonly fn: UnaryFunction; readonly arg: Expr }
-  | { readonly op: "derivative"; readonly fn: UnaryFunction; readonly of: "output" | "input"; readonly arg: Expr };
-
-export const read = (loc: Loc, extra = 0): Expr => ({ op: "read", loc, extra });
-
-export interface Store {
-  readonly loc: Loc;
-  readonly mode: "set" | "add";
-}
-
-export interface PointwiseItem {
-  readonly local: string;
-  readonly expr: Expr;
-  readonly stores: readonly Store[];
-  readonly comment: string | null;
-}
-
-/** C[b, :] (+)= A[b, :] · Wᵀ for the B rows of one step: W is [rows, depth], row-major. */
-export interface GemmKernel {
-  readonly kind: "gemm";
-  readonly a: Loc;
-  readonly w: string;
-  readonly rows: number;
-  readonly depth: number;
-  readonly out: Loc;
-  readonly comment: string;
-}
-
-export type Kernel =
-  | { readonly kind: "pointwise"; readonly length: number; readonly items: readonly PointwiseItem[] }
-  | GemmKernel
-  | { readonly kind: "copy"; readonly parts: readonly { readonly loc: Loc; readonly length: number }[]; readonly out: Loc; readonly comment: string | null };
+export { read, rowLoc, sharedLoc, timedLoc } from "./plan.ts";
 
 export interface LNode {
   readonly key: number;
@@ -70,7 +15,7 @@ export interface LNode {
   /** Elements per batch row; 0 for a scalar. */
   readonly length: number;
   /** Fixed location (leaves, and values with a required destination); else a temporary if needed. */
-  loc: Loc | null;
+  readonly loc: Loc | null;
   readonly args: readonly number[];
   /** Arguments read from memory at an offset (slices) rather than fused. */
   readonly sliceArg?: { readonly offset: number };
@@ -78,24 +23,25 @@ export interface LNode {
   readonly expr: Expr | null;
   /** GEMMs whose output this value reads. */
   readonly gemms: readonly number[];
-  readonly stores: Store[];
-  mustMaterialize: boolean;
+  readonly stores: readonly Store[];
+  readonly mustMaterialize: boolean;
   readonly comment: string | null;
   readonly name: string;
 }
 
+/** A product of the step: the kernel, with its left operand either fixed or the location of value `aOf`. */
 export interface LGemm {
   readonly key: number;
   /** Values that must be in memory before the GEMM runs. */
   readonly operands: readonly number[];
-  readonly kernel: (locOf: (key: number) => Loc) => GemmKernel;
+  readonly kernel: Omit<GemmKernel, "a">;
+  readonly a: Loc | null;
+  readonly aOf: number | null;
 }
 
-export interface ScheduledStep {
-  readonly kernels: readonly Kernel[];
-  /** Per-step scratch vectors [B, width] the step needs. */
-  readonly temps: readonly { readonly array: string; readonly width: number }[];
-  readonly locOf: (key: number) => Loc;
+/** A scheduled step, and where each value it keeps in memory lives. */
+export interface ScheduledStep extends StepPlan {
+  readonly locations: ReadonlyMap<number, Loc>;
 }
 
 export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], tempName: (node: LNode) => string): ScheduledStep {
@@ -148,14 +94,17 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   }
 
   const temps: { array: string; width: number }[] = [];
+  const locations = new Map<number, Loc>();
   for (const n of nodes) {
-    if (!materialize.has(n.key) || n.loc) continue;
-    const array = tempName(n);
-    n.loc = rowLoc(array, n.length);
-    temps.push({ array, width: n.length });
+    if (n.loc) locations.set(n.key, n.loc);
+    else if (materialize.has(n.key)) {
+      const array = tempName(n);
+      locations.set(n.key, rowLoc(array, n.length));
+      temps.push({ array, width: n.length });
+    }
   }
   const locOf = (k: number) => {
-    const loc = node(k).loc;
+    const loc = locations.get(k);
     if (!loc) throw new CodegenError(`internal: value ${k} has no location`);
     return loc;
   };
@@ -169,10 +118,10 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
     return read(locOf(a));
   };
 
-  const kernels: Kernel[] = [];
+  const kernels: StepKernel[] = [];
   const maxLevel = Math.max(0, ...level.values(), ...gemmLevel.values());
   for (let l = 0; l <= maxLevel; l++) {
-    for (const g of gemms) if (gemmLevel.get(g.key) === l) kernels.push(g.kernel(locOf));
+    for (const g of gemms) if (gemmLevel.get(g.key) === l) kernels.push({ ...g.kernel, a: g.a ?? locOf(g.aOf!) });
     for (const n of nodes) {
       if (n.kind !== "concat" || level.get(n.key) !== l || !live.has(n.key)) continue;
       kernels.push({ kind: "copy", parts: n.args.map((a) => ({ loc: locOf(a), length: node(a).length })), out: locOf(n.key), comment: n.comment });
@@ -181,13 +130,13 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
     for (const n of nodes) {
       if (n.kind !== "pointwise" || level.get(n.key) !== l || !live.has(n.key)) continue;
       const args = n.sliceArg ? [read(locOf(n.args[0]!), n.sliceArg.offset)] : n.args.map((a) => argExpr(n, a));
-      const stores: Store[] = [...(materialize.has(n.key) ? [{ loc: locOf(n.key), mode: "set" as const }] : []), ...n.stores];
+      const stores: Store[] = [...(materialize.has(n.key) ? [{ loc: locOf(n.key), mode: "set" as const, param: null }] : []), ...n.stores];
       if (!clusters.has(n.length)) clusters.set(n.length, []);
       clusters.get(n.length)!.push({ local: n.name, expr: substitute(n.expr!, args), stores, comment: n.comment });
     }
     for (const [length, items] of clusters) kernels.push({ kind: "pointwise", length, items });
   }
-  return { kernels, temps, locOf };
+  return { kernels, temps, locations };
 }
 
 export function substitute(e: Expr, args: readonly Expr[]): Expr {

@@ -4,9 +4,10 @@
 // one without errors (warnings, e.g. an unused intermediate, may remain).
 //
 // The cells use sizes I and H and vectors of length H, I, H + I and 2 * H;
-// matrices are parameters named W_<rows>_<columns> (W_H_HI is [H, H + I]) and
-// meet a vector of their column length: a reference, or a concatenation such
-// as [h, x] for H + I.
+// matrices are parameters named W_<rows>_<columns> (W_H_HI is [H, H + I]), or
+// matrix expressions of them (`W * W`, `s * W`, `tanh(W)`, ...), and meet a
+// vector of their column length: a reference, or a concatenation such as
+// [h, x] for H + I.
 import fc from "fast-check";
 import type { BinaryOp, DimAst, EquationAst, ExprAst, InitializerAst, ParamAst, SpecAst } from "../../src/parse/ast.ts";
 import type { Span } from "../../src/diagnostics/diagnostic.ts";
@@ -54,6 +55,23 @@ const binary = (op: BinaryOp, left: ExprAst, right: ExprAst): ExprAst => ({ kind
 
 const matrixName = (rows: VectorLength, columns: VectorLength) => `W_${TAG[rows]}_${TAG[columns]}`;
 const biasName = (length: VectorLength) => `b_${TAG[length]}`;
+
+/** The matrix of a product: mostly the parameter itself, else a matrix expression of it (hoisted by the code generators). */
+function matrixOperand(rows: VectorLength, columns: VectorLength): fc.Arbitrary<ExprAst> {
+  const W = ref(matrixName(rows, columns));
+  const two: ExprAst = { kind: "number", value: 2, span: placeholder };
+  return fc.oneof(
+    { arbitrary: fc.constant(W), weight: 3 },
+    fc.constantFrom(
+      binary("*", W, W),
+      binary("*", ref(SCALAR_PARAM), W),
+      binary("-", W, two),
+      binary("/", W, ref(SCALAR_PARAM)),
+      { kind: "call", fn: "tanh", args: [W], span: placeholder, fnSpan: placeholder },
+      { kind: "neg", operand: W, span: placeholder },
+    ),
+  );
+}
 
 /** Every parameter a random cell may use, in declaration order; unused ones are dropped. */
 const PARAM_POOL: readonly { name: string; shape: readonly DimAst[]; rank: number }[] = [
@@ -110,7 +128,7 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number): (
       fc.tuple(fc.constantFrom<BinaryOp>("+", "-", "*", "/"), operands).map(([op, [left, right]]) => binary(op, left, right)),
     ];
     if (shape !== "scalar") {
-      compound.push(fc.oneof(...VECTOR_LENGTHS.map((columns) => of(columns, depth - 1).map((vector) => binary("@", ref(matrixName(shape, columns)), vector)))));
+      compound.push(fc.oneof(...VECTOR_LENGTHS.map((columns) => fc.tuple(matrixOperand(shape, columns), of(columns, depth - 1)).map(([matrix, vector]) => binary("@", matrix, vector)))));
       compound.push(
         fc.oneof(
           ...CONCAT_PARTS[shape].map((parts) => fc.tuple(...parts.map((p) => of(p, depth - 1))).map((items): ExprAst => ({ kind: "concat", items, span: placeholder }))),

@@ -163,8 +163,15 @@ function matchLayout(ir: CellIR, layout: LibraryLayout): { hidden: Dim; input: D
   return fits ? { hidden, input: inputSize } : null;
 }
 
+/** A library layout a cell's parameters match, with its bound sizes (plain data). */
+export interface LibraryMatch {
+  readonly layout: LibraryLayout;
+  readonly hidden: number;
+  readonly input: number;
+}
+
 /** The library layout a cell's parameters match, with its sizes; null for any other cell. */
-export function libraryLayoutOf(ir: CellIR, sizes: SizeBinding): { layout: LibraryLayout; hidden: number; input: number } | null {
+export function libraryLayoutOf(ir: CellIR, sizes: SizeBinding): LibraryMatch | null {
   for (const layout of LAYOUTS) {
     const match = matchLayout(ir, layout);
     if (match) return { layout, hidden: evaluateDim(match.hidden, sizes), input: evaluateDim(match.input, sizes) };
@@ -194,8 +201,7 @@ function _checkWeights(tensor: ArrayLike<number> | undefined, length: number, wh
 `;
 
 /** Adds fromOnnx / fromTorch (and their weight types) to a module whose cell has a library layout; adds nothing otherwise. */
-export function addWeightAdapters(file: SourceFile, ir: CellIR, sizes: SizeBinding): void {
-  const match = libraryLayoutOf(ir, sizes);
+export function addWeightAdapters(file: SourceFile, match: LibraryMatch | null): void {
   if (!match) return;
   const { layout, hidden, input } = match;
   const blockLength: Record<BlockKind, number> = { input: hidden * input, recurrent: hidden * hidden, vector: hidden };

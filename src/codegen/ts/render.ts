@@ -10,8 +10,8 @@ import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
 import { renderExpression, type ExpressionSyntax } from "../expression.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
-import type { Expr, Kernel, Loc, ScheduledStep } from "../schedule.ts";
-import { addWeightAdapters } from "./adapters.ts";
+import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
+import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
 import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, WASM_F32, gemmNT, gemvFunction, gemvName, initArgs } from "./runtime.ts";
 
 export interface RenderOptions {
@@ -20,6 +20,8 @@ export interface RenderOptions {
   readonly precision: "f32" | "f64";
   readonly specFile: string;
   readonly compilerVersion: string;
+  /** The library layout the cell's parameters match, for fromOnnx / fromTorch; null for any other cell. */
+  readonly adapters: LibraryMatch | null;
 }
 
 const num = (x: number): string => {
@@ -116,9 +118,11 @@ interface KernelContext {
   readonly gemvs: Map<string, string>;
   /** f32 modules: the per-row products are only for when the WebAssembly kernel is missing. */
   readonly simd: boolean;
+  /** The schedule's threshold: below this batch, one specialised product per row. */
+  readonly rowProductsBelowBatch: number;
 }
 
-function writeKernel(w: CodeBlockWriter, k: Kernel, ctx: KernelContext): void {
+function writeKernel(w: CodeBlockWriter, k: StepKernel, ctx: KernelContext): void {
   switch (k.kind) {
     case "gemm": {
       w.writeLine(`// ${commentText(k.comment)}`);
@@ -126,7 +130,7 @@ function writeKernel(w: CodeBlockWriter, k: Kernel, ctx: KernelContext): void {
       const gemv = gemvName(k.rows, k.depth);
       ctx.gemvs.set(gemv, gemvFunction(k.rows, k.depth));
       const row = (loc: Loc) => `${blockStart(loc) === "0" ? "" : `${blockStart(loc)} + `}_i * ${num(loc.width)}`;
-      w.writeLine(`if (_B < 4${ctx.simd ? " && _simd === null" : ""}) for (let _i = 0; _i < _B; _i++) ${gemv}(${k.a.array}, ${row(k.a)}, ${k.w}, ${k.out.array}, ${row(k.out)});`);
+      w.writeLine(`if (_B < ${num(ctx.rowProductsBelowBatch)}${ctx.simd ? " && _simd === null" : ""}) for (let _i = 0; _i < _B; _i++) ${gemv}(${k.a.array}, ${row(k.a)}, ${k.w}, ${k.out.array}, ${row(k.out)});`);
       w.writeLine(`else _gemmNT(${k.a.array}, ${blockStart(k.a)}, ${num(k.a.width)}, ${k.w}, ${k.out.array}, ${blockStart(k.out)}, ${num(k.out.width)}, _B, ${num(k.rows)}, ${num(k.depth)});`);
       return;
     }
@@ -184,7 +188,7 @@ function matrixLocals(e: Expr, into: Set<string> = new Set()): Set<string> {
 
 /** The local of a parameter's array, read from `params`: `_p_W` -> `params.W`. */
 function paramLocal(plan: ModulePlan, array: string, params: string): string {
-  const p = plan.ir.params.find((x) => arrays.param(x.name) === array);
+  const p = plan.cell.params.find((x) => arrays.param(x.name) === array);
   if (!p) throw new CodegenError(`internal: ${array} is not a parameter`);
   return `const ${array} = ${params}.${specIdentifier(p.name)};`;
 }
@@ -239,9 +243,9 @@ function scalarLocals(e: Expr, into: Set<string> = new Set()): Set<string> {
   }
 }
 
-/** Backward, after the weight gradients: each derived matrix's gradient, sent on to the parameters inside it. */
-function writeDerivedGradients(w: CodeBlockWriter, plan: ModulePlan, ctx: KernelContext): void {
-  for (const d of plan.derived) {
+/** Backward, after the weight gradients: a derived matrix's gradient, sent on to the parameters inside it. */
+function writeDerivedGradient(w: CodeBlockWriter, plan: ModulePlan, d: DerivedMatrixPlan, ctx: KernelContext): void {
+  {
     w.writeLine(`// d${commentText(d.label)} -> ${commentText(d.partials.map((p) => p.param).join(", "))}, element by element`);
     w.block(() => {
       const reads = new Set<string>();
@@ -250,7 +254,7 @@ function writeDerivedGradients(w: CodeBlockWriter, plan: ModulePlan, ctx: Kernel
         scalarLocals(p.expr, reads);
       }
       reads.delete(d.gradient);
-      for (const array of reads) if (!plan.ir.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, "params"));
+      for (const array of reads) if (!plan.cell.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, "params"));
       w.write(`for (let _j = 0; _j < ${num(d.length)}; _j++)`).block(() => {
         for (const p of d.partials) w.writeLine(`${arrays.gradParam(p.param)}[${p.scalar ? "0" : "_j"}] += ${expression(p.expr, new RowBases(), ctx.fns)};`);
       });
@@ -258,50 +262,162 @@ function writeDerivedGradients(w: CodeBlockWriter, plan: ModulePlan, ctx: Kernel
   }
 }
 
-function writeStep(w: CodeBlockWriter, step: ScheduledStep, ctx: KernelContext): void {
+/** A parameter's name in comments: a derived matrix is shown as its expression. */
+function paramLabel(plan: ModulePlan, name: string): string {
+  return plan.derived.find((d) => d.name === name)?.label ?? name;
+}
+
+type Workspace = (w: CodeBlockWriter, array: string, length: string) => void;
+
+/** The kernels after the backward loop: weight gradients, deferred input gradients, derived matrices' gradients. */
+function writeAfterLoop(w: CodeBlockWriter, plan: ModulePlan, k: AfterLoopKernel, ctx: KernelContext, workspace: Workspace): void {
+  switch (k.kind) {
+    case "weightGradient": {
+      const g = plan.groups[k.group]!;
+      if (k.group === 0) w.writeLine("// Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.");
+      w.writeLine(`// d(${commentText(g.products.map((p) => paramLabel(plan, p.param)).join(", "))})`);
+      workspace(w, `_gT${g.index}`, `_T * _B * ${num(g.rows)}`);
+      workspace(w, `_vT${g.index}`, `_T * _B * ${num(g.depth)}`);
+      workspace(w, `_dW${g.index}`, num(g.rows * g.depth));
+      w.writeLine(`_transpose(${g.gradBuffer}, 0, _T * _B, ${num(g.rows)}, _gT${g.index});`);
+      w.writeLine(`_transpose(${g.operand.array}, ${g.operand.shift ? `_B * ${num(g.operand.width)}` : "0"}, _T * _B, ${num(g.depth)}, _vT${g.index});`);
+      w.writeLine(`_gemmNT(_gT${g.index}, 0, _T * _B, _vT${g.index}, _dW${g.index}, 0, ${num(g.depth)}, ${num(g.rows)}, ${num(g.depth)}, _T * _B);`);
+      for (const p of g.products) {
+        w.writeLine(
+          `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${arrays.gradParam(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c] += _dW${g.index}[(${p.rowOffset} + _r) * ${g.depth} + _c];`,
+        );
+      }
+      return;
+    }
+    case "deferredInputGradient": {
+      const g = plan.groups[k.group]!;
+      w.writeLine(`// d${commentText(k.input)} = Σ Wᵀ · grad, for every step at once`);
+      w.writeLine(`_gemmNT(${g.gradBuffer}, 0, ${num(g.rows)}, ${g.packedT}, ${arrays.gradInput(k.input)}, 0, ${num(g.depth)}, _T * _B, ${num(g.depth)}, ${num(g.rows)});`);
+      return;
+    }
+    case "derivedGradient":
+      writeDerivedGradient(w, plan, plan.derived[k.derived]!, ctx);
+      return;
+  }
+}
+
+function writeStep(w: CodeBlockWriter, step: StepPlan, ctx: KernelContext): void {
   for (const k of step.kernels) writeKernel(w, k, ctx);
 }
 
 export function renderModule(plan: ModulePlan, options: RenderOptions): string {
-  const { ir, sizes } = plan;
-  const floatType = options.precision === "f32" ? "Float32Array" : "Float64Array";
+  const cell = plan.cell;
   const simd = options.precision === "f32";
-  const ctx: KernelContext = { fns: simd ? FUNCTION_SYNTAX_F32 : FUNCTION_SYNTAX, gemvs: new Map(), simd };
-  const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile("module.ts", "", { overwrite: true });
-  const vectorLength = (shape: CellIR["inputs"][number]["shape"]) => evaluateDim(shape[0]!, sizes);
-  const count = (shape: CellIR["params"][number]["shape"]) => elementCount(shape, sizes);
-  const field = (name: string) => specIdentifier(name);
-  const withDerived = (params: string) => (plan.derived.length > 0 ? `_withDerived(${params})` : params);
-  const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
+  const file = new Project({ useInMemoryFileSystem: true }).createSourceFile("module.ts", "", { overwrite: true });
+  const ctx: KernelContext = { fns: simd ? FUNCTION_SYNTAX_F32 : FUNCTION_SYNTAX, gemvs: new Map(), simd, rowProductsBelowBatch: plan.schedule.rowProductsBelowBatch };
+  const base = {
+    plan,
+    options,
+    cell,
+    publicParams: cell.params.filter((p) => !p.internal),
+    file,
+    ctx,
+    field: (name: string) => specIdentifier(name),
+    withDerived: (params: string) => (plan.derived.length > 0 ? `_withDerived(${params})` : params),
+    simd,
+    workspaces: new Workspaces(),
+    stateLength: (name: string) => cell.states.find((s) => s.name === name)!.width,
+  };
+  addHeader({ ...base, allParams: "Params" });
+  addTypes({ ...base, allParams: "Params" });
+  addRuntime({ ...base, allParams: "Params" });
+  addInitParams({ ...base, allParams: "Params" });
+  addWeightAdapters(file, options.adapters);
+  const m: ModuleContext = { ...base, allParams: addDerivedMatrices(file, plan, ctx) };
+  addPackWeights(m);
+  addForwardCore(m);
+  addForward(m);
+  addCreateState(m);
+  addStep(m);
+  addPackTransposed(m);
+  addBackward(m);
+  for (const text of ctx.gemvs.values()) file.addStatements(text);
+  addReserves(m);
+  addWorkspaceDeclarations(m);
+  return file.getFullText();
+}
 
+/** What every part of the module's rendering reads. */
+interface ModuleContext {
+  readonly plan: ModulePlan;
+  readonly options: RenderOptions;
+  readonly cell: ModulePlan["cell"];
+  readonly publicParams: ModulePlan["cell"]["params"];
+  readonly file: SourceFile;
+  readonly ctx: KernelContext;
+  readonly field: (name: string) => string;
+  /** `params`, or `_withDerived(params)` when products read matrix expressions. */
+  readonly withDerived: (params: string) => string;
+  /** The type internal functions take parameters as. */
+  readonly allParams: string;
+  readonly simd: boolean;
+  readonly workspaces: Workspaces;
+  readonly stateLength: (name: string) => number;
+}
+
+type Entry = "forward" | "step" | "backward";
+
+/**
+ * Workspaces, kept across calls: each entry point grows what it uses, and the
+ * module declares them all once rendering has seen every use. f32 modules grow
+ * each entry point's workspaces before binding any (the _reserve functions):
+ * growing the WebAssembly memory they live in detaches the views bound before.
+ */
+class Workspaces {
+  readonly all = new Set<string>();
+  readonly byEntry: Record<Entry, Map<string, string>> = { forward: new Map(), step: new Map(), backward: new Map() };
+  use(w: CodeBlockWriter, entry: Entry, array: string, length: string, binding: "const" | "let" = "const"): void {
+    this.all.add(array);
+    this.byEntry[entry].set(array, length);
+    w.writeLine(`_ws${array} = _grow(_ws${array}, ${length});`);
+    w.writeLine(`${binding} ${array} = _ws${array};`);
+  }
+}
+
+/** Locals for the parameters that are vectors or scalars (matrices are read packed). */
+function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"]): void {
+  for (const p of cell.params) if (p.shape.length < 2) w.writeLine(`const ${arrays.param(p.name)} = params.${specIdentifier(p.name)};`);
+}
+
+
+function addHeader(m: ModuleContext): void {
+  const { options, cell, file } = m;
   file.addStatements((w) => {
     w.writeLine(`// Generated by lstmc ${commentText(options.compilerVersion)} from ${commentText(options.specFile)}: do not edit; run lstmc compile again.`);
-    w.writeLine(`// Options: --target ${options.target} --dims ${sizeText} --precision ${options.precision}`);
+    w.writeLine(`// Options: --target ${options.target} --dims ${cell.sizes.map((s) => `${s.name}=${s.value}`).join(",")} --precision ${options.precision}`);
     w.writeLine(`//`);
-    w.writeLine(`// Cell '${ir.name}', one time step:`);
-    for (const e of plan.equations) w.writeLine(`//   ${commentText(e)}`);
+    w.writeLine(`// Cell '${cell.name}', one time step:`);
+    for (const e of cell.equations) w.writeLine(`//   ${commentText(e)}`);
     w.writeLine(`//`);
     for (const line of API_DOC(options.precision)) w.writeLine(`// ${line}`);
   });
   file.addStatements((w) => w.blankLine());
+}
 
-  for (const s of ir.sizes) file.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: specIdentifier(s.name), initializer: num(sizes[s.name]!) }] });
+function addTypes(m: ModuleContext): void {
+  const { options, cell, publicParams, file, field } = m;
+  for (const s of cell.sizes) file.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, declarations: [{ name: specIdentifier(s.name), initializer: num(s.value) }] });
   file.addVariableStatement({
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ["The sizes this module was compiled for."],
-    declarations: [{ name: "sizes", initializer: `{ ${ir.sizes.map((s) => specIdentifier(s.name)).join(", ")} } as const` }],
+    declarations: [{ name: "sizes", initializer: `{ ${cell.sizes.map((s) => specIdentifier(s.name)).join(", ")} } as const` }],
   });
+  const floatType = options.precision === "f32" ? "Float32Array" : "Float64Array";
   file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "FloatArray", initializer: floatType }] });
   file.addTypeAlias({ name: "FloatArray", type: floatType });
 
   const record = (name: string, docs: string, entries: readonly { name: string; doc: string }[], optional = false) =>
     file.addInterface({ name, isExported: true, docs: [docs], properties: entries.map((e) => ({ name: field(e.name), type: "FloatArray", hasQuestionToken: optional, docs: [e.doc] })) });
-  record("Params", "The cell's parameters, row-major.", plan.publicParams.map((p) => ({ name: p.name, doc: `[${p.shape.map((d) => evaluateDim(d, sizes)).join(", ")}]` })));
-  record("Inputs", "Per-step inputs, [steps, batch, n] flat (time-major).", ir.inputs.map((i) => ({ name: i.name, doc: `[steps, batch, ${vectorLength(i.shape)}]` })));
-  record("States", "States, [batch, n] flat.", ir.states.map((s) => ({ name: s.name, doc: `[batch, ${vectorLength(s.shape)}]` })));
-  record("Outputs", "Per-step outputs, [steps, batch, n] flat.", ir.outputs.map((o) => ({ name: o.name, doc: `[steps, batch, ${vectorLength(o.shape)}]` })));
+  record("Params", "The cell's parameters, row-major.", publicParams.map((p) => ({ name: p.name, doc: `[${p.shape.join(", ")}]` })));
+  record("Inputs", "Per-step inputs, [steps, batch, n] flat (time-major).", cell.inputs.map((i) => ({ name: i.name, doc: `[steps, batch, ${i.width}]` })));
+  record("States", "States, [batch, n] flat.", cell.states.map((s) => ({ name: s.name, doc: `[batch, ${s.width}]` })));
+  record("Outputs", "Per-step outputs, [steps, batch, n] flat.", cell.outputs.map((o) => ({ name: o.name, doc: `[steps, batch, ${o.width}]` })));
   file.addInterface({
     name: "Saved",
     isExported: true,
@@ -324,11 +440,17 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     properties: [{ name: "outputs", type: "Partial<Outputs>", hasQuestionToken: true }, { name: "final", type: "Partial<States>", hasQuestionToken: true }],
   });
   file.addInterface({ name: "Gradients", isExported: true, properties: [{ name: "params", type: "Params" }, { name: "inputs", type: "Inputs" }, { name: "initial", type: "States" }] });
+}
 
+function addRuntime(m: ModuleContext): void {
+  const { file, simd } = m;
   if (simd) file.addStatements([gemmNT("_gemmNTjs"), WASM_F32, HELPERS, EXP_F32]);
   else file.addStatements([gemmNT("_gemmNT"), GROW_JS, HELPERS]);
   file.addStatements(INIT_HELPERS);
+}
 
+function addInitParams(m: ModuleContext): void {
+  const { publicParams, file, field } = m;
   // initParams
   file.addFunction({
     name: "initParams",
@@ -338,8 +460,8 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     returnType: "Params",
     statements: (w) => {
       w.write("return").block(() => {
-        for (const p of plan.publicParams) {
-          const [rows, cols] = p.shape.length === 2 ? [evaluateDim(p.shape[0]!, sizes), evaluateDim(p.shape[1]!, sizes)] : [count(p.shape), 1];
+        for (const p of publicParams) {
+          const [rows, cols] = p.shape.length === 2 ? [p.shape[0]!, p.shape[1]!] : [p.count, 1];
           const [a, b] = initArgs(p.init);
           w.writeLine(`${field(p.name)}: _initialValues(${JSON.stringify(p.init.kind)}, ${num(a)}, ${num(b)}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field(p.name))})),`);
         }
@@ -347,32 +469,17 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       w.write(";");
     },
   });
-  addWeightAdapters(file, { ...ir, params: plan.publicParams }, sizes);
-  const allParams = addDerivedMatrices(file, plan, ctx);
+}
 
-  // Workspaces, kept across calls. f32 modules grow each entry point's
-  // workspaces before binding any (see reserve below): growing the WebAssembly
-  // memory they live in detaches the views bound before.
-  const workspaces = new Set<string>();
-  const reserves = { forward: new Map<string, string>(), step: new Map<string, string>(), backward: new Map<string, string>() };
-  let reserving = reserves.forward;
-  const workspace = (w: CodeBlockWriter, array: string, length: string, binding: "const" | "let" = "const") => {
-    workspaces.add(array);
-    reserving.set(array, length);
-    w.writeLine(`_ws${array} = _grow(_ws${array}, ${length});`);
-    w.writeLine(`${binding} ${array} = _ws${array};`);
-  };
-  const paramLocals = (w: CodeBlockWriter) => {
-    for (const p of ir.params) if (p.shape.length < 2) w.writeLine(`const ${arrays.param(p.name)} = params.${field(p.name)};`);
-  };
-
+function addPackWeights(m: ModuleContext): void {
+  const { plan, file, field, allParams, workspaces } = m;
   const packForward = file.addFunction({
     name: "_packWeights",
     docs: ["Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step."],
     parameters: [{ name: "params", type: allParams }],
     statements: (w) => {
       for (const g of plan.groups) {
-        workspace(w, g.packed, num(g.rows * g.depth));
+        workspaces.use(w, "forward", g.packed, num(g.rows * g.depth));
         for (const p of g.products) {
           const src = `params.${field(p.param)}`;
           if (p.cols === p.paramCols) w.writeLine(`${g.packed}.set(${src}, ${num(p.rowOffset * g.depth)});`);
@@ -383,6 +490,10 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   });
   void packForward;
 
+}
+
+function addForwardCore(m: ModuleContext): void {
+  const { plan, cell, file, ctx, field, allParams, simd, workspaces } = m;
   file.addFunction({
     name: "_forwardCore",
     docs: ["Runs T steps for B rows; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T."],
@@ -397,26 +508,30 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     ],
     statements: (w) => {
       if (simd) w.writeLine("_reserveForward(_B, _T);");
-      paramLocals(w);
-      for (const i of ir.inputs) w.writeLine(`const ${arrays.input(i.name)} = inputs.${field(i.name)};`);
-      for (const s of ir.states) w.writeLine(`const ${arrays.hist(s.name)} = hist.${field(s.name)};`);
-      for (const o of ir.outputs) w.writeLine(`const ${arrays.output(o.name)} = outputs.${field(o.name)};`);
+      paramLocals(w, cell);
+      for (const i of cell.inputs) w.writeLine(`const ${arrays.input(i.name)} = inputs.${field(i.name)};`);
+      for (const s of cell.states) w.writeLine(`const ${arrays.hist(s.name)} = hist.${field(s.name)};`);
+      for (const o of cell.outputs) w.writeLine(`const ${arrays.output(o.name)} = outputs.${field(o.name)};`);
       plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = tape[${i}];`));
       w.writeLine("_packWeights(params);");
       for (const g of plan.groups) {
         w.writeLine(`const ${g.packed} = _ws${g.packed};`);
-        workspace(w, g.out, g.precomputed ? `_T * _B * ${num(g.rows)}` : `_B * ${num(g.rows)}`);
+        workspaces.use(w, "forward", g.out, g.precomputed ? `_T * _B * ${num(g.rows)}` : `_B * ${num(g.rows)}`);
       }
-      for (const t of plan.forward.temps) workspace(w, t.array, `_B * ${num(t.width)}`);
-      for (const g of plan.groups.filter((x) => x.precomputed)) {
-        w.writeLine(`// ${commentText(`${g.products.map((p) => p.param).join(", ")} @ ${g.vectorLabel}, for every step at once`)}`);
-        w.writeLine(`_gemmNT(${arrays.input(g.vectorLabel)}, 0, ${num(g.depth)}, ${g.packed}, ${g.out}, 0, ${num(g.rows)}, _T * _B, ${num(g.rows)}, ${num(g.depth)});`);
+      for (const t of plan.forward.step.temps) workspaces.use(w, "forward", t.array, `_B * ${num(t.width)}`);
+      for (const k of plan.forward.before) {
+        const g = plan.groups[k.group]!;
+        w.writeLine(`// ${commentText(`${g.products.map((p) => paramLabel(plan, p.param)).join(", ")} @ ${g.vectorLabel}, for every step at once`)}`);
+        w.writeLine(`_gemmNT(${g.operand.array}, 0, ${num(g.depth)}, ${g.packed}, ${g.out}, 0, ${num(g.rows)}, _T * _B, ${num(g.rows)}, ${num(g.depth)});`);
       }
-      w.write("for (let _t = 0; _t < _T; _t++)").block(() => writeStep(w, plan.forward, ctx));
+      w.write("for (let _t = 0; _t < _T; _t++)").block(() => writeStep(w, plan.forward.step, ctx));
     },
   });
 
-  const stateLength = (name: string) => vectorLength(ir.states.find((s) => s.name === name)!.shape);
+}
+
+function addForward(m: ModuleContext): void {
+  const { plan, options, cell, publicParams, file, field, withDerived, stateLength } = m;
   file.addFunction({
     name: "forward",
     isExported: true,
@@ -431,33 +546,37 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     statements: (w) => {
       w.writeLine("const _B = options.batch ?? 1;");
       w.writeLine(`if (!Number.isInteger(_B) || _B < 1) throw new Error(\`batch must be a positive whole number, not \${_B}\`);`);
-      const first = ir.inputs[0]!;
-      w.writeLine(`const _T = inputs.${field(first.name)}.length / (_B * ${vectorLength(first.shape)});`);
-      w.writeLine(`if (!Number.isInteger(_T) || _T < 1) throw new Error(\`inputs.${field(first.name)} must hold steps · batch · ${vectorLength(first.shape)} numbers\`);`);
-      for (const p of plan.publicParams) w.writeLine(`_checkLength(params.${field(p.name)}, ${count(p.shape)}, "params.${field(p.name)}");`);
-      for (const i of ir.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _T * _B * ${vectorLength(i.shape)}, "inputs.${field(i.name)}");`);
+      const first = cell.inputs[0]!;
+      w.writeLine(`const _T = inputs.${field(first.name)}.length / (_B * ${first.width});`);
+      w.writeLine(`if (!Number.isInteger(_T) || _T < 1) throw new Error(\`inputs.${field(first.name)} must hold steps · batch · ${first.width} numbers\`);`);
+      for (const p of publicParams) w.writeLine(`_checkLength(params.${field(p.name)}, ${p.count}, "params.${field(p.name)}");`);
+      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _T * _B * ${i.width}, "inputs.${field(i.name)}");`);
       w.write("const hist: States =").block(() => {
-        for (const s of ir.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
+        for (const s of cell.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
       });
       w.write(";");
-      for (const s of ir.states) {
+      for (const s of cell.states) {
         w.writeLine(`if (initial.${field(s.name)} === undefined) hist.${field(s.name)}.fill(${num(s.init)}, 0, _B * ${stateLength(s.name)});`);
         w.writeLine(`else hist.${field(s.name)}.set(_checkLength(initial.${field(s.name)}, _B * ${stateLength(s.name)}, "initial.${field(s.name)}"));`);
       }
       w.write("const outputs: Outputs =").block(() => {
-        for (const o of ir.outputs) w.writeLine(`${field(o.name)}: new FloatArray(_T * _B * ${vectorLength(o.shape)}),`);
+        for (const o of cell.outputs) w.writeLine(`${field(o.name)}: new FloatArray(_T * _B * ${o.width}),`);
       });
       w.write(";");
       w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
       w.writeLine(`_forwardCore(_B, _T, ${withDerived("params")}, inputs, hist, outputs, tape);`);
       w.write("const final: States =").block(() => {
-        for (const s of ir.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
+        for (const s of cell.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
       w.write(";");
       w.writeLine("return { outputs, final, saved: { batch: _B, steps: _T, inputs, hist, outputs, tape } };");
     },
   });
 
+}
+
+function addCreateState(m: ModuleContext): void {
+  const { cell, file, field, stateLength } = m;
   file.addFunction({
     name: "createState",
     isExported: true,
@@ -466,12 +585,16 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     returnType: "States",
     statements: (w) => {
       w.write("return").block(() => {
-        for (const s of ir.states) w.writeLine(`${field(s.name)}: new FloatArray(batch * ${stateLength(s.name)}).fill(${num(s.init)}),`);
+        for (const s of cell.states) w.writeLine(`${field(s.name)}: new FloatArray(batch * ${stateLength(s.name)}).fill(${num(s.init)}),`);
       });
       w.write(";");
     },
   });
 
+}
+
+function addStep(m: ModuleContext): void {
+  const { plan, cell, file, field, withDerived, simd, workspaces, stateLength } = m;
   file.addFunction({
     name: "step",
     isExported: true,
@@ -483,35 +606,37 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     ],
     returnType: "Outputs",
     statements: (w) => {
-      reserving = reserves.step;
-      const firstState = ir.states[0]!;
+      const firstState = cell.states[0]!;
       w.writeLine(`const _B = state.${field(firstState.name)}.length / ${stateLength(firstState.name)};`);
-      for (const s of ir.states) w.writeLine(`_checkLength(state.${field(s.name)}, _B * ${stateLength(s.name)}, "state.${field(s.name)}");`);
-      for (const i of ir.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${vectorLength(i.shape)}, "inputs.${field(i.name)}");`);
+      for (const s of cell.states) w.writeLine(`_checkLength(state.${field(s.name)}, _B * ${stateLength(s.name)}, "state.${field(s.name)}");`);
+      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${i.width}, "inputs.${field(i.name)}");`);
       if (simd) w.writeLine("_reserveForward(_B, 1);\n_reserveStep(_B);");
-      for (const s of ir.states) {
+      for (const s of cell.states) {
         const n = stateLength(s.name);
-        workspace(w, generatedLocal("stepHist", specIdentifier(s.name)), `2 * _B * ${n}`);
+        workspaces.use(w, "step", generatedLocal("stepHist", specIdentifier(s.name)), `2 * _B * ${n}`);
         w.writeLine(`${generatedLocal("stepHist", specIdentifier(s.name))}.set(state.${field(s.name)});`);
       }
-      for (const o of ir.outputs) workspace(w, generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${vectorLength(o.shape)}`);
-      plan.tapes.forEach((t, i) => workspace(w, generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
+      for (const o of cell.outputs) workspaces.use(w, "step", generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${o.width}`);
+      plan.tapes.forEach((t, i) => workspaces.use(w, "step", generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
       w.writeLine(
-        `_forwardCore(_B, 1, ${withDerived("params")}, inputs, { ${ir.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
+        `_forwardCore(_B, 1, ${withDerived("params")}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
       );
-      for (const s of ir.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
-      w.writeLine(`return { ${ir.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${vectorLength(o.shape)})`).join(", ")} };`);
+      for (const s of cell.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
+      w.writeLine(`return { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${o.width})`).join(", ")} };`);
     },
   });
 
+}
+
+function addPackTransposed(m: ModuleContext): void {
+  const { plan, file, field, allParams, workspaces } = m;
   file.addFunction({
     name: "_packTransposed",
     docs: ["Each group's packed matrix, transposed to [depth, rows]: the backward product reads it row by row."],
     parameters: [{ name: "params", type: allParams }],
     statements: (w) => {
-      reserving = reserves.backward;
       for (const g of plan.groups) {
-        workspace(w, g.packedT, num(g.rows * g.depth));
+        workspaces.use(w, "backward", g.packedT, num(g.rows * g.depth));
         for (const p of g.products) {
           w.writeLine(
             `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${g.packedT}[_c * ${g.rows} + ${p.rowOffset} + _r] = params.${field(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c];`,
@@ -521,7 +646,10 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     },
   });
 
-  const bir = plan.backwardIr;
+}
+
+function addBackward(m: ModuleContext): void {
+  const { plan, cell, publicParams, file, ctx, field, withDerived, simd, workspaces, stateLength } = m;
   file.addFunction({
     name: "backward",
     isExported: true,
@@ -536,71 +664,54 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
       w.writeLine("const _B = saved.batch;");
       w.writeLine("const _T = saved.steps;");
       if (simd) w.writeLine("_reserveBackward(_B, _T);");
-      paramLocals(w);
-      for (const i of ir.inputs) w.writeLine(`const ${arrays.input(i.name)} = saved.inputs.${field(i.name)};`);
-      for (const s of ir.states) w.writeLine(`const ${arrays.hist(s.name)} = saved.hist.${field(s.name)};`);
-      for (const o of ir.outputs) w.writeLine(`const ${arrays.output(o.name)} = saved.outputs.${field(o.name)};`);
+      paramLocals(w, cell);
+      for (const i of cell.inputs) w.writeLine(`const ${arrays.input(i.name)} = saved.inputs.${field(i.name)};`);
+      for (const s of cell.states) w.writeLine(`const ${arrays.hist(s.name)} = saved.hist.${field(s.name)};`);
+      for (const o of cell.outputs) w.writeLine(`const ${arrays.output(o.name)} = saved.outputs.${field(o.name)};`);
       plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = saved.tape[${i}];`));
-      for (const o of ir.outputs) {
-        const n = vectorLength(o.shape);
+      for (const o of cell.outputs) {
+        const n = o.width;
         w.writeLine(`const ${arrays.upstream(o.name)} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
       }
-      for (const p of ir.params) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${count(p.shape)});`);
-      for (const i of ir.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(_T * _B * ${vectorLength(i.shape)});`);
-      for (const s of ir.states) {
+      for (const p of cell.params) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${p.count});`);
+      for (const i of cell.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(_T * _B * ${i.width});`);
+      for (const s of cell.states) {
         const n = stateLength(s.name);
-        workspace(w, arrays.carry(s.name), `_B * ${n}`, "let");
-        workspace(w, arrays.carryPrev(s.name), `_B * ${n}`, "let");
+        workspaces.use(w, "backward", arrays.carry(s.name), `_B * ${n}`, "let");
+        workspaces.use(w, "backward", arrays.carryPrev(s.name), `_B * ${n}`, "let");
         w.writeLine(`if (upstream.final?.${field(s.name)} === undefined) ${arrays.carry(s.name)}.fill(0, 0, _B * ${n});`);
         w.writeLine(`else ${arrays.carry(s.name)}.set(_checkLength(upstream.final.${field(s.name)}, _B * ${n}, "upstream.final.${field(s.name)}"));`);
       }
       for (const g of plan.gradBuffers) {
-        workspace(w, g.array, `_T * _B * ${num(g.width)}`);
+        workspaces.use(w, "backward", g.array, `_T * _B * ${num(g.width)}`);
         w.writeLine(`${g.array}.fill(0, 0, _T * _B * ${num(g.width)});`);
       }
       w.writeLine(`_packTransposed(${withDerived("params")});`);
       for (const g of plan.groups) w.writeLine(`const ${g.packedT} = _ws${g.packedT};`);
-      for (const t of plan.backward.temps) workspace(w, t.array, `_B * ${num(t.width)}`);
+      for (const t of plan.backward.step.temps) workspaces.use(w, "backward", t.array, `_B * ${num(t.width)}`);
       w.write("for (let _t = _T - 1; _t >= 0; _t--)").block(() => {
-        writeStep(w, plan.backward, ctx);
-        for (const s of bir.states) if (s.node === null) w.writeLine(`${arrays.carryPrev(s.state)}.fill(0, 0, _B * ${stateLength(s.state)});`);
-        for (const s of ir.states) {
+        writeStep(w, plan.backward.step, ctx);
+        for (const s of plan.backward.zeroCarry) w.writeLine(`${arrays.carryPrev(s)}.fill(0, 0, _B * ${stateLength(s)});`);
+        for (const s of cell.states) {
           w.writeLine(`const _swap_${field(s.name)} = ${arrays.carry(s.name)};`);
           w.writeLine(`${arrays.carry(s.name)} = ${arrays.carryPrev(s.name)};`);
           w.writeLine(`${arrays.carryPrev(s.name)} = _swap_${field(s.name)};`);
         }
       });
-      w.writeLine("// Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.");
-      for (const g of plan.groups) {
-        w.writeLine(`// d(${commentText(g.products.map((p) => plan.derived.find((d) => d.name === p.param)?.label ?? p.param).join(", "))})`);
-        workspace(w, `_gT${g.index}`, `_T * _B * ${num(g.rows)}`);
-        workspace(w, `_vT${g.index}`, `_T * _B * ${num(g.depth)}`);
-        workspace(w, `_dW${g.index}`, num(g.rows * g.depth));
-        w.writeLine(`_transpose(${g.gradBuffer}, 0, _T * _B, ${num(g.rows)}, _gT${g.index});`);
-        w.writeLine(`_transpose(${g.operand.array}, ${g.operand.shift ? `_B * ${num(g.operand.width)}` : "0"}, _T * _B, ${num(g.depth)}, _vT${g.index});`);
-        w.writeLine(`_gemmNT(_gT${g.index}, 0, _T * _B, _vT${g.index}, _dW${g.index}, 0, ${num(g.depth)}, ${num(g.rows)}, ${num(g.depth)}, _T * _B);`);
-        for (const p of g.products) {
-          w.writeLine(
-            `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${arrays.gradParam(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c] += _dW${g.index}[(${p.rowOffset} + _r) * ${g.depth} + _c];`,
-          );
-        }
-        if (g.deferredInput) {
-          w.writeLine(`// d${commentText(g.deferredInput)} = Σ Wᵀ · grad, for every step at once`);
-          w.writeLine(`_gemmNT(${g.gradBuffer}, 0, ${num(g.rows)}, ${g.packedT}, ${arrays.gradInput(g.deferredInput)}, 0, ${num(g.depth)}, _T * _B, ${num(g.depth)}, ${num(g.rows)});`);
-        }
-      }
-      writeDerivedGradients(w, plan, ctx);
+      for (const k of plan.backward.after) writeAfterLoop(w, plan, k, ctx, (writer, array, length) => workspaces.use(writer, "backward", array, length));
       w.write("return").block(() => {
-        w.writeLine(`params: { ${plan.publicParams.map((p) => `${field(p.name)}: ${arrays.gradParam(p.name)}`).join(", ")} },`);
-        w.writeLine(`inputs: { ${ir.inputs.map((i) => `${field(i.name)}: ${arrays.gradInput(i.name)}`).join(", ")} },`);
-        w.writeLine(`initial: { ${ir.states.map((s) => `${field(s.name)}: ${arrays.carry(s.name)}.slice(0, _B * ${stateLength(s.name)})`).join(", ")} },`);
+        w.writeLine(`params: { ${publicParams.map((p) => `${field(p.name)}: ${arrays.gradParam(p.name)}`).join(", ")} },`);
+        w.writeLine(`inputs: { ${cell.inputs.map((i) => `${field(i.name)}: ${arrays.gradInput(i.name)}`).join(", ")} },`);
+        w.writeLine(`initial: { ${cell.states.map((s) => `${field(s.name)}: ${arrays.carry(s.name)}.slice(0, _B * ${stateLength(s.name)})`).join(", ")} },`);
       });
       w.write(";");
     },
   });
 
-  for (const text of ctx.gemvs.values()) file.addStatements(text);
+}
 
+function addReserves(m: ModuleContext): void {
+  const { file, simd, workspaces } = m;
   if (simd) {
     const reserve = (name: string, list: Map<string, string>, parameters: string[], what: string) =>
       file.addFunction({
@@ -611,20 +722,22 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
           for (const [array, length] of list) w.writeLine(`_ws${array} = _grow(_ws${array}, ${length});`);
         },
       });
-    reserve("_reserveForward", reserves.forward, ["_B", "_T"], "forward() for B rows and T steps");
-    reserve("_reserveStep", reserves.step, ["_B"], "step() for B rows (besides forward's, with T = 1)");
-    reserve("_reserveBackward", reserves.backward, ["_B", "_T"], "backward() for B rows and T steps");
+    reserve("_reserveForward", workspaces.byEntry.forward, ["_B", "_T"], "forward() for B rows and T steps");
+    reserve("_reserveStep", workspaces.byEntry.step, ["_B"], "step() for B rows (besides forward's, with T = 1)");
+    reserve("_reserveBackward", workspaces.byEntry.backward, ["_B", "_T"], "backward() for B rows and T steps");
   }
 
+}
+
+function addWorkspaceDeclarations(m: ModuleContext): void {
+  const { file, workspaces } = m;
   // The workspace variables, declared once all their users are known.
   file.addVariableStatement({
     declarationKind: VariableDeclarationKind.Let,
     docs: ["Workspaces, allocated once and grown when batch or steps grow."],
-    declarations: [...workspaces].sort().map((a) => ({ name: `_ws${a}`, type: "FloatArray", initializer: "new FloatArray(0)" })),
+    declarations: [...workspaces.all].sort().map((a) => ({ name: `_ws${a}`, type: "FloatArray", initializer: "new FloatArray(0)" })),
   });
-  return file.getFullText();
 }
-
 
 function API_DOC(precision: string): string[] {
   return [

@@ -8,7 +8,7 @@ import { lowerCell } from "../lower.ts";
 import { checkCellNames, specIdentifier } from "../names.ts";
 import { compilerVersion, type CompiledModule } from "../compile.ts";
 import { renderHost } from "./host.ts";
-import { buildProgram, type KernelOptions, type WgslProgram } from "./kernels.ts";
+import { buildProgram, WGSL_SCHEDULE, type KernelOptions, type WgslProgram } from "./kernels.ts";
 
 export interface WgslCompileOptions extends KernelOptions {
   /** Size bindings; missing sizes take the spec's defaults. */
@@ -25,7 +25,7 @@ export interface CompiledWgsl {
 export async function compileWgslCell(ir: CellIR, options: WgslCompileOptions = {}): Promise<CompiledWgsl> {
   checkCellNames(ir);
   const sizes = bindSizes(ir, options.dims ?? {});
-  const plan = lowerCell(ir, sizes);
+  const plan = lowerCell(ir, sizes, WGSL_SCHEDULE);
   const program = buildProgram(plan, options);
   const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
   const optionsText = `--target wgsl --dims ${sizeText}${options.path && options.path !== "auto" ? ` --wgsl-path ${options.path}` : ""}`;

@@ -24,10 +24,9 @@
 //    its own partial, and the same after-loop kernel sums the partials. Each
 //    sum has one owner thread, so no float atomics are needed and the result
 //    does not depend on scheduling (deterministic).
-import type { DerivedMatrixPlan } from "../derived.ts";
-import { arrays, type GroupPlan, type ModulePlan, type PackedProduct } from "../lower.ts";
+import { arrays } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
-import { timedLoc, type Expr, type GemmKernel, type Kernel, type Loc, type ScheduledStep } from "../schedule.ts";
+import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepKernel, type StepPlan } from "../plan.ts";
 import { renderExpression } from "../expression.ts";
 import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
@@ -89,6 +88,9 @@ export interface KernelOptions {
   readonly maxWorkgroupSize?: number;
 }
 
+/** The GPU's schedule: the threads that read a product's element compute it (no product kernels). */
+export const WGSL_SCHEDULE: Schedule = { target: "wgsl", hoistInputProjections: true, deferInputGradients: true, rowProductsBelowBatch: 0, fuseProductsIntoReaders: true };
+
 const STEP_WORKGROUP = 64;
 /** The WGSL variable of each buffer. Kernel-owned names never start with "_"; every name from the plan does, so they cannot collide. */
 const BUFFER_VARS: Record<BufferName, string> = { S: "seq", K: "tape", W: "work", R: "gbuf" };
@@ -114,8 +116,8 @@ class Layout {
 
   constructor(plan: ModulePlan) {
     let offset = 0;
-    for (const p of plan.ir.params) {
-      const dims = p.shape.map((d) => plan.length([d]));
+    for (const p of plan.cell.params) {
+      const dims = p.shape;
       const [rows, cols] = dims.length === 2 ? [dims[0]!, dims[1]!] : [dims.length === 0 ? 1 : dims[0]!, 1];
       const layout: ParamLayout = { name: p.name, offset, length: rows * cols, rows, cols, matrix: dims.length === 2 };
       offset += layout.length;
@@ -189,7 +191,7 @@ interface Staging {
 }
 
 /** One phase's body: statements for element (b, j), given t and B. */
-function renderPhase(layout: Layout, kernel: Exclude<Kernel, GemmKernel>, gemms: ReadonlyMap<string, Gemm>, staging: Staging, indent: string): string[] {
+function renderPhase(layout: Layout, kernel: Exclude<StepKernel, GemmKernel>, gemms: ReadonlyMap<string, Gemm>, staging: Staging, indent: string): string[] {
   const lines: string[] = [];
   const dots: string[] = [];
   const memo = new Map<string, string>();
@@ -271,28 +273,24 @@ function stagingLines(layout: Layout, staging: Staging, workgroupSize: number, i
 }
 
 interface StepKernels {
-  readonly phases: Exclude<Kernel, GemmKernel>[];
+  readonly phases: Exclude<StepKernel, GemmKernel>[];
   readonly gemms: Map<string, Gemm>;
 }
 
-function splitStep(step: ScheduledStep, groups: readonly GroupPlan[]): StepKernels {
+function splitStep(step: StepPlan, groups: readonly GroupPlan[]): StepKernels {
   const gemms = new Map<string, Gemm>();
-  const phases: Exclude<Kernel, GemmKernel>[] = [];
+  const phases: Exclude<StepKernel, GemmKernel>[] = [];
   for (const k of step.kernels) {
     if (k.kind !== "gemm") {
       phases.push(k);
       continue;
     }
-    const forward = groups.find((g) => g.packed === k.w);
-    const transposed = groups.find((g) => g.packedT === k.w);
-    const group = forward ?? transposed;
-    if (!group) throw new CodegenError(`internal: unknown packed matrix ${k.w}`);
-    gemms.set(k.out.array, { kernel: k, group, transposed: !forward });
+    gemms.set(k.out.array, { kernel: k, group: groups[k.group]!, transposed: k.transposed });
   }
   return { phases, gemms };
 }
 
-const phaseLength = (k: Exclude<Kernel, GemmKernel>) => (k.kind === "copy" ? k.parts.reduce((n, p) => n + p.length, 0) : k.length);
+const phaseLength = (k: Exclude<StepKernel, GemmKernel>) => (k.kind === "copy" ? k.parts.reduce((n, p) => n + p.length, 0) : k.length);
 
 function flatIndexPrologue(workgroupSize: number, count: string): string[] {
   return [
@@ -437,11 +435,11 @@ function parameterGradientKernel(layout: Layout, plan: ModulePlan): { text: stri
 }
 
 /** dL/d(input) when it is one group's transposed product alone: all steps at once, after the loop. */
-function deferredInputKernel(layout: Layout, g: GroupPlan): { text: string; dispatch: Dispatch } {
+function deferredInputKernel(layout: Layout, g: GroupPlan, input: string): { text: string; dispatch: Dispatch } {
   const entry = `grad_input${g.index}`;
   const gb = layout.arrays.get(g.gradBuffer)!;
   const lines = [
-    `// d${commentText(g.deferredInput!)} = Σ Wᵀ · grad, for every step at once`,
+    `// d${commentText(input)} = Σ Wᵀ · grad, for every step at once`,
     `@compute @workgroup_size(${STEP_WORKGROUP})`,
     `fn ${entry}(${FLAT_PARAMS}) {`,
     ...flatIndexPrologue(STEP_WORKGROUP, `T * B * ${u32(g.depth)}`),
@@ -453,7 +451,7 @@ function deferredInputKernel(layout: Layout, g: GroupPlan): { text: string; disp
     const param = layout.paramByName.get(p.param)!;
     lines.push(`  for (var k = 0u; k < ${u32(p.rows)}; k++) { s += gbuf[sizes.o${gb.name} + tb * ${u32(gb.width)} + ${u32(p.rowOffset)} + k] * ${matrixElement(param, "k", `${u32(p.colOffset)} + c`)}; }`);
   }
-  lines.push(`  seq[sizes.o${arrays.gradInput(g.deferredInput!)} + idx] = s;`, "}");
+  lines.push(`  seq[sizes.o${arrays.gradInput(input)} + idx] = s;`, "}");
   return { text: lines.join("\n"), dispatch: { entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: true, batch: true, n: g.depth } };
 }
 
@@ -525,12 +523,11 @@ export function chooseWorkgroupSize(maxLength: number, limit: number): number {
 }
 
 export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): WgslProgram {
-  const { ir } = plan;
+  const { cell } = plan;
   const layout = new Layout(plan);
-  const width = (shape: (typeof ir.inputs)[number]["shape"]) => plan.length(shape);
-  const inputs = ir.inputs.map((i) => ({ name: i.name, array: arrays.input(i.name), grad: arrays.gradInput(i.name), width: width(i.shape) }));
-  const states = ir.states.map((s) => ({ name: s.name, hist: arrays.hist(s.name), grad: generatedLocal("dhist", specIdentifier(s.name)), width: width(s.shape), init: s.init }));
-  const outputs = ir.outputs.map((o) => ({ name: o.name, array: arrays.output(o.name), upstream: arrays.upstream(o.name), width: width(o.shape) }));
+  const inputs = cell.inputs.map((i) => ({ name: i.name, array: arrays.input(i.name), grad: arrays.gradInput(i.name), width: i.width }));
+  const states = cell.states.map((s) => ({ name: s.name, hist: arrays.hist(s.name), grad: generatedLocal("dhist", specIdentifier(s.name)), width: s.width, init: s.init }));
+  const outputs = cell.outputs.map((o) => ({ name: o.name, array: arrays.output(o.name), upstream: arrays.upstream(o.name), width: o.width }));
   for (const i of inputs) layout.add(i.array, "S", i.width, "steps");
   for (const s of states) layout.add(s.hist, "S", s.width, "hist");
   for (const o of outputs) layout.add(o.array, "S", o.width, "steps");
@@ -545,13 +542,13 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
   for (const g of plan.groups) if (g.precomputed) layout.add(g.out, "W", g.rows, "steps");
   for (const g of plan.gradBuffers) layout.add(g.array, "R", g.width, "steps");
   // Partials for elementwise parameter gradients: found among the backward stores.
-  for (const k of plan.backward.kernels) {
+  for (const k of plan.backward.step.kernels) {
     if (k.kind !== "pointwise") continue;
     for (const item of k.items) {
       for (const s of item.stores) {
         if (s.loc.perRow) continue;
-        const param = ir.params.find((p) => arrays.gradParam(p.name) === s.loc.array);
-        if (!param) throw new CodegenError(`internal: shared store to ${s.loc.array}`);
+        const param = cell.params.find((p) => p.name === s.param);
+        if (!param) throw new CodegenError(`internal: shared store to ${s.loc.array} that is no parameter's gradient`);
         const sites = [...layout.partials.values()].filter((x) => x.param === param.name).length;
         const array = sites === 0 ? generatedLocal("part", specIdentifier(param.name)) : generatedLocal("part", specIdentifier(param.name), sites);
         layout.partials.set(partialKey(item.local, s.loc.array), { param: param.name, array, width: k.length, scalar: s.loc.scalar });
@@ -560,8 +557,8 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
     }
   }
 
-  const forwardStep = splitStep(plan.forward, plan.groups);
-  const backwardStep = splitStep(plan.backward, plan.groups);
+  const forwardStep = splitStep(plan.forward.step, plan.groups);
+  const backwardStep = splitStep(plan.backward.step, plan.groups);
   const maxWorkgroup = options.maxWorkgroupSize ?? DEFAULT_MAX_WORKGROUP;
   const longest = Math.max(1, ...[...forwardStep.phases, ...backwardStep.phases].map(phaseLength));
   const path: KernelPath = options.path && options.path !== "auto" ? options.path : longest <= maxWorkgroup ? "sequence" : "step";
@@ -577,14 +574,15 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
     const plain = renderBoth(false);
     loops = { forward: fits(loops.forward) ? loops.forward : plain.forward, backward: fits(loops.backward) ? loops.backward : plain.backward };
   }
-  const projections = plan.groups.filter((g) => g.precomputed).map((g) => projectionKernel(layout, g));
+  const projections = plan.forward.before.map((k) => projectionKernel(layout, plan.groups[k.group]!));
+  // The weight gradients are one dispatch for every parameter element (with the elementwise parameters' partials).
   const after = [
     ...[parameterGradientKernel(layout, plan)].filter((k): k is NonNullable<typeof k> => k !== null),
-    ...plan.groups.filter((g) => g.deferredInput).map((g) => deferredInputKernel(layout, g)),
-    ...plan.derived.map((d, i) => derivedGradientKernel(layout, d, i)),
+    ...plan.backward.after.flatMap((k) => (k.kind === "deferredInputGradient" ? [deferredInputKernel(layout, plan.groups[k.group]!, k.input)] : [])),
+    ...plan.backward.after.flatMap((k) => (k.kind === "derivedGradient" ? [derivedGradientKernel(layout, plan.derived[k.derived]!, k.derived)] : [])),
   ];
   const header = (direction: string, widths: readonly number[]) =>
-    [`// lstmc: ${direction} kernels of cell '${commentText(ir.name)}' (${path} path)`, "", declarations(layout, widths), "", WGSL_PRELUDE].join("\n");
+    [`// lstmc: ${direction} kernels of cell '${commentText(cell.name)}' (${path} path)`, "", declarations(layout, widths), "", WGSL_PRELUDE].join("\n");
   const forwardWgsl = [header("forward", loops.forward.stagingWidths), ...projections.map((k) => k.text), loops.forward.text].join("\n\n") + "\n";
   const backwardWgsl = [header("backward", loops.backward.stagingWidths), loops.backward.text, ...after.map((k) => k.text)].join("\n\n") + "\n";
   return {
