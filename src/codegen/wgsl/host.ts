@@ -20,6 +20,25 @@ export interface HostOptions {
 
 
 
+const WORKGROUP_ARRAY = /^var<workgroup> \w+: array<f32, (\d+)>;$/;
+
+/**
+ * Bytes of workgroup memory a WGSL module declares: what its pipelines ask of
+ * maxComputeWorkgroupStorageSize, which the host checks before building them.
+ * Read from the text because the program does not carry it; kernels.ts
+ * declares only f32 arrays, and anything else is refused rather than undercounted.
+ */
+export function workgroupStorageBytes(wgsl: string): number {
+  let bytes = 0;
+  for (const line of wgsl.split("\n")) {
+    if (!line.includes("var<workgroup>")) continue;
+    const match = WORKGROUP_ARRAY.exec(line.trim());
+    if (!match) throw new Error(`internal: a workgroup variable the WebGPU host cannot size: ${line.trim()}`);
+    bytes += 4 * Number(match[1]);
+  }
+  return bytes;
+}
+
 export function renderHost(ir: CellIR, sizes: SizeBinding, program: WgslProgram, options: HostOptions): string {
   const field = (name: string) => specIdentifier(name);
   const record = (name: string, doc: string, entries: readonly { name: string; doc: string }[]) =>
@@ -57,6 +76,7 @@ export function renderHost(ir: CellIR, sizes: SizeBinding, program: WgslProgram,
     path: program.path,
     params: program.params,
     paramFloats: program.paramFloats,
+    workgroupStorage: Math.max(workgroupStorageBytes(program.forwardWgsl), workgroupStorageBytes(program.backwardWgsl)),
     arrays: program.arrays,
     forward: program.forward,
     backward: program.backward,
@@ -93,4 +113,6 @@ const API_DOC = [
   "  cell.backwardOnGpu(params, saved, upstream?) -> GpuParams   gradients left on the GPU",
   "  cell.createState(batch?) / cell.step(params, inputs, state) -> Promise<Outputs>  (state updated in place)",
   "`saved` refers to the cell's GPU buffers: the next forward() replaces it (backward checks).",
+  "createCell refuses a device whose limits are below what the kernels need, naming each limit; every call checks its",
+  "arguments and throws WebGPU's validation, out-of-memory and internal errors instead of returning numbers; one call at a time.",
 ];
