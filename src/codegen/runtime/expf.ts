@@ -15,7 +15,7 @@ function _expf(x: number): number {
   x = Math.max(-87, Math.min(88, x));
   const k = Math.floor(x * 1.4426950408889634 + 0.5);
   const r = x - k * 0.6931471805599453;
-  return _POW2[k + 128] * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))));
+  return _POW2[k + 128]! * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))));
 }
 // END EMBED EXP_F32
 

@@ -23,14 +23,14 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
         let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
         let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
         for (let p = 0; p < k; p++) {
-          const y0 = w[w0 + p], y1 = w[w1 + p], y2 = w[w2 + p], y3 = w[w3 + p];
-          let x = a[a0 + p];
+          const y0 = w[w0 + p]!, y1 = w[w1 + p]!, y2 = w[w2 + p]!, y3 = w[w3 + p]!;
+          let x = a[a0 + p]!;
           s00 += x * y0; s01 += x * y1; s02 += x * y2; s03 += x * y3;
-          x = a[a1 + p];
+          x = a[a1 + p]!;
           s10 += x * y0; s11 += x * y1; s12 += x * y2; s13 += x * y3;
-          x = a[a2 + p];
+          x = a[a2 + p]!;
           s20 += x * y0; s21 += x * y1; s22 += x * y2; s23 += x * y3;
-          x = a[a3 + p];
+          x = a[a3 + p]!;
           s30 += x * y0; s31 += x * y1; s32 += x * y2; s33 += x * y3;
         }
         let c0 = cOff + i * ldc + j;
@@ -47,8 +47,8 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
         const a0 = aOff + i * lda;
         let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (let p = 0; p < k; p++) {
-          const x = a[a0 + p];
-          s0 += x * w[w0 + p]; s1 += x * w[w1 + p]; s2 += x * w[w2 + p]; s3 += x * w[w3 + p];
+          const x = a[a0 + p]!;
+          s0 += x * w[w0 + p]!; s1 += x * w[w1 + p]!; s2 += x * w[w2 + p]!; s3 += x * w[w3 + p]!;
         }
         const c0 = cOff + i * ldc + j;
         c[c0] = s0; c[c0 + 1] = s1; c[c0 + 2] = s2; c[c0 + 3] = s3;
@@ -59,7 +59,7 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
       for (let i = tile; i < tileEnd; i++) {
         const a0 = aOff + i * lda;
         let s = 0;
-        for (let p = 0; p < k; p++) s += a[a0 + p] * w[w0 + p];
+        for (let p = 0; p < k; p++) s += a[a0 + p]! * w[w0 + p]!;
         c[cOff + i * ldc + j] = s;
       }
     }

@@ -8,7 +8,7 @@ function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number,
   for (let r0 = 0; r0 < rows; r0 += 32) {
     const r1 = Math.min(rows, r0 + 32);
     for (let c = 0; c < cols; c++) {
-      for (let r = r0; r < r1; r++) dst[c * rows + r] = src[srcOff + r * cols + c];
+      for (let r = r0; r < r1; r++) dst[c * rows + r] = src[srcOff + r * cols + c]!;
     }
   }
 }

@@ -35,15 +35,15 @@ export const gemvName = (rows: number, depth: number): string => `_gemv${rows}x$
 export function gemvFunction(rows: number, depth: number): string {
   const chunkBody = (width: number, first: boolean | null, start: string) => {
     const at = (p: number) => (start === "p0" ? `p0${p ? ` + ${p}` : ""}` : String(Number(start) + p));
-    const loads = Array.from({ length: width }, (_, p) => `x${p} = a[aOff + ${at(p)}]`);
+    const loads = Array.from({ length: width }, (_, p) => `x${p} = a[aOff + ${at(p)}]!`);
     const chains = Math.min(4, width);
     const sums = Array.from({ length: chains }, (_, c) => {
       const terms: string[] = [];
-      for (let p = c; p < width; p += chains) terms.push(`w[r${p ? ` + ${p}` : ""}] * x${p}`);
+      for (let p = c; p < width; p += chains) terms.push(`w[r${p ? ` + ${p}` : ""}]! * x${p}`);
       return terms.join(" + ");
     });
     const value = sums.length === 1 ? sums[0]! : `(${sums.join(") + (")})`;
-    const row = (op: string) => `for (let j = 0; j < ${rows}; j++) {\n      const r = j * ${depth}${start === "0" ? "" : ` + ${start}`};\n      c[cOff + j] ${op} ${value};\n    }`;
+    const row = (op: string) => `for (let j = 0; j < ${rows}; j++) {\n      const r = j * ${depth}${start === "0" ? "" : ` + ${start}`};\n      c[cOff + j]${op === "+=" ? "!" : ""} ${op} ${value};\n    }`;
     const loop = first === null ? `if (${start} === 0) ${row("=")}\n    else ${row("+=")}` : row(first ? "=" : "+=");
     return `    const ${loads.join(", ")};\n    ${loop}`;
   };

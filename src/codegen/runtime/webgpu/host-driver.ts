@@ -5,7 +5,7 @@
 // States/Outputs records and initParams. The declarations before the marker
 // stand for that part; the records are a sample cell's. Type-checked by the
 // project's tsc and, strict and with @webgpu/types as a consumer would, by
-// this folder's tsconfig.json.
+// src/codegen/runtime/tsconfig.json.
 declare const FORWARD_WGSL: string;
 declare const BACKWARD_WGSL: string;
 declare const PROGRAM: Program;
