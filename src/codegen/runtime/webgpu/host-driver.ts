@@ -328,7 +328,14 @@ export function createCell(device: GPUDevice): Cell {
       const error = await built;
       if (error) throw error;
       await errors.settle();
-      const result = await body();
+      let result: T;
+      try {
+        result = await body();
+      } catch (e) {
+        // A GPU error behind a failure (a mapAsync that rejects, say) is its cause: throw that one.
+        await errors.settle();
+        throw e;
+      }
       await errors.settle();
       return result;
     } finally {
@@ -462,7 +469,6 @@ export function createCell(device: GPUDevice): Cell {
       device.queue.submit([encoder.finish()]);
       return staging;
     });
-    await errors.settle();
     await staging.mapAsync(_MAP_READ);
     const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
     staging.unmap();
