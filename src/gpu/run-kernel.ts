@@ -50,10 +50,12 @@ export async function compileCheck(
   wgsl: string,
   opts: { entryPoint?: string; label?: string } = {},
 ): Promise<CompileCheckResult> {
+  // Each scope is popped in the task that pushed it: across an await, other work on the device would land in it.
   device.pushErrorScope("validation");
   const module = device.createShaderModule({ code: wgsl, label: opts.label ?? "compileCheck" });
+  const moduleScope = device.popErrorScope();
   const info = await module.getCompilationInfo();
-  const scopeErr = await device.popErrorScope();
+  const scopeErr = await moduleScope;
   const result: CompileCheckResult = { errors: [], warnings: [], infos: [], messages: [] };
   for (const m of info.messages) {
     const msg: CompileMessage = { type: m.type, line: m.lineNum, column: m.linePos, message: m.message };
@@ -66,15 +68,17 @@ export async function compileCheck(
   if (scopeErr && result.errors.length === 0) result.errors.push(`0:0: ${scopeErr.message}`);
   if (opts.entryPoint && result.errors.length === 0) {
     device.pushErrorScope("validation");
+    const pipeline = device.createComputePipelineAsync({
+      layout: "auto",
+      compute: { module, entryPoint: opts.entryPoint },
+    });
+    const pipelineScope = device.popErrorScope();
     try {
-      await device.createComputePipelineAsync({
-        layout: "auto",
-        compute: { module, entryPoint: opts.entryPoint },
-      });
+      await pipeline;
     } catch (e) {
       result.errors.push(`0:0: ${(e as Error).message}`);
     }
-    const pErr = await device.popErrorScope();
+    const pErr = await pipelineScope;
     if (pErr) result.errors.push(`0:0: ${pErr.message}`);
   }
   return result;

@@ -1,0 +1,652 @@
+// The WebGPU host driver: the part of every generated `<cell>.webgpu.ts`
+// that runs a program, the same for every cell. Embedded by
+// scripts/embed-runtime.ts after the cell's own part, which renderHost
+// (src/codegen/wgsl/host.ts) writes: the WGSL, PROGRAM, the Params/Inputs/
+// States/Outputs records and initParams. The declarations before the marker
+// stand for that part; the records are a sample cell's. Type-checked by the
+// project's tsc and, strict and with @webgpu/types as a consumer would, by
+// src/codegen/runtime/tsconfig.json.
+declare const FORWARD_WGSL: string;
+declare const BACKWARD_WGSL: string;
+declare const PROGRAM: Program;
+interface Params {
+  W: Float32Array;
+}
+interface Inputs {
+  x: Float32Array;
+}
+interface States {
+  h: Float32Array;
+}
+interface Outputs {
+  y: Float32Array;
+}
+
+// BEGIN EMBED HOST_DRIVER
+type Tensors = Record<string, ArrayLike<number>>;
+
+interface Dispatch {
+  entry: string;
+  workgroupSize: number;
+  batchWorkgroups: boolean;
+  steps: boolean;
+  batch: boolean;
+  n: number;
+}
+
+type BufferName = "S" | "K" | "W" | "R";
+
+interface Program {
+  path: string;
+  params: { name: string; offset: number; length: number; rows: number; cols: number; matrix: boolean }[];
+  paramFloats: number;
+  /** Bytes of workgroup memory the larger of the two WGSL modules declares. */
+  workgroupStorage: number;
+  arrays: { name: string; buffer: BufferName; width: number; rows: "steps" | "hist" | "row" }[];
+  forward: { before: Dispatch[]; loop: Dispatch[] };
+  backward: { loop: Dispatch[]; after: Dispatch[] };
+  names: {
+    inputs: { name: string; array: string; grad: string; width: number }[];
+    states: { name: string; hist: string; grad: string; width: number; init: number }[];
+    outputs: { name: string; array: string; upstream: string; width: number }[];
+  };
+}
+
+/** Parameters (or their gradients) in one GPU buffer, in the kernels' layout. */
+export interface GpuParams {
+  readonly buffer: GPUBuffer;
+}
+
+/** What backward needs from forward: it lives in the cell's GPU buffers. Frozen; only the forward() that made it can vouch for it. */
+export interface Saved {
+  readonly batch: number;
+  readonly steps: number;
+  readonly generation: number;
+}
+
+export interface ForwardResult {
+  outputs: Outputs;
+  final: States;
+  saved: Saved;
+}
+
+export interface Upstream {
+  outputs?: Partial<Outputs>;
+  final?: Partial<States>;
+}
+
+export interface Gradients {
+  params: Params;
+  inputs: Inputs;
+  initial: States;
+}
+
+export interface Cell {
+  uploadParams(params: Params, into?: GpuParams): GpuParams;
+  downloadParams(gpu: GpuParams): Promise<Params>;
+  forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: { batch?: number }): Promise<ForwardResult>;
+  backward(params: Params | GpuParams, saved: Saved, upstream?: Upstream): Promise<Gradients>;
+  backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream?: Upstream): GpuParams;
+  createState(batch?: number): States;
+  step(params: Params | GpuParams, inputs: Inputs, state: States): Promise<Outputs>;
+  destroy(): void;
+}
+
+// GPUBufferUsage / GPUMapMode values (not every runtime installs the globals).
+const _STORAGE = 0x80, _UNIFORM = 0x40, _COPY_SRC = 0x04, _COPY_DST = 0x08, _MAP_READ = 0x01;
+const _BUFFERS: readonly BufferName[] = ["S", "K", "W", "R"];
+/** The buffers' names in the WGSL, for messages. */
+const _BUFFER_VARS: Record<BufferName, string> = { S: "seq", K: "tape", W: "work", R: "gbuf" };
+/** Bytes between the per-step uniform records (WebGPU's minimum alignment is at most 256). */
+const _STEP_STRIDE = 256;
+/** The error scopes every GPU call runs in, innermost first: any error they catch is thrown, never left to give zeros. */
+const _ERROR_FILTERS: readonly GPUErrorFilter[] = ["validation", "out-of-memory", "internal"];
+/** GpuParams that some cell of this module made, and the device their buffer is on. */
+const _gpuParams = new WeakMap<GpuParams, GPUDevice>();
+
+type LimitName =
+  | "maxBindGroups"
+  | "maxBindingsPerBindGroup"
+  | "maxStorageBuffersPerShaderStage"
+  | "maxUniformBuffersPerShaderStage"
+  | "maxDynamicUniformBuffersPerPipelineLayout"
+  | "maxComputeWorkgroupSizeX"
+  | "maxComputeInvocationsPerWorkgroup"
+  | "maxComputeWorkgroupStorageSize"
+  | "maxComputeWorkgroupsPerDimension"
+  | "maxStorageBufferBindingSize"
+  | "maxBufferSize";
+
+/** One limit a device must reach: `needed` or more (`minUniformBufferOffsetAlignment`, an alignment, is checked the other way). */
+interface Need {
+  limit: LimitName;
+  needed: number;
+  why: string;
+}
+
+/** What the driver's bind group and a program's kernels ask of every device, before any buffer is sized. */
+function _staticNeeds(): Need[] {
+  const dispatches = [...PROGRAM.forward.before, ...PROGRAM.forward.loop, ...PROGRAM.backward.loop, ...PROGRAM.backward.after];
+  const workgroup = Math.max(1, ...dispatches.map((d) => d.workgroupSize));
+  const paramBytes = Math.max(16, PROGRAM.paramFloats * 4);
+  return [
+    { limit: "maxBindGroups", needed: 1, why: "the kernels' bind group" },
+    { limit: "maxBindingsPerBindGroup", needed: 8, why: "its 8 bindings" },
+    { limit: "maxStorageBuffersPerShaderStage", needed: 6, why: "params, grads, seq, tape, work and gbuf" },
+    { limit: "maxUniformBuffersPerShaderStage", needed: 2, why: "the layout and the step index" },
+    { limit: "maxDynamicUniformBuffersPerPipelineLayout", needed: 1, why: "the step index" },
+    { limit: "maxComputeWorkgroupSizeX", needed: workgroup, why: `the largest @workgroup_size of the ${PROGRAM.path}-path kernels` },
+    { limit: "maxComputeInvocationsPerWorkgroup", needed: workgroup, why: `the largest @workgroup_size of the ${PROGRAM.path}-path kernels` },
+    { limit: "maxComputeWorkgroupStorageSize", needed: PROGRAM.workgroupStorage, why: "the kernels' var<workgroup> arrays, in bytes" },
+    { limit: "maxStorageBufferBindingSize", needed: paramBytes, why: "the parameters, in bytes" },
+    { limit: "maxBufferSize", needed: paramBytes, why: "the parameters, in bytes" },
+  ];
+}
+
+/** Throws one error naming every limit of `device` below what is needed, with both values. */
+function _checkLimits(device: GPUDevice, needs: readonly Need[], what: string, advice: string): void {
+  const limits = device.limits;
+  const short = needs.filter((n) => typeof limits[n.limit] === "number" && limits[n.limit] < n.needed);
+  if (short.length === 0) return;
+  const lines = short.map((n) => `  ${n.limit} is ${limits[n.limit]} on this device; ${n.needed} needed (${n.why})`);
+  throw new Error(`${what}: this WebGPU device's limits are too low:\n${lines.join("\n")}\n${advice}`);
+}
+
+function _check(array: ArrayLike<number> | undefined, length: number, what: string): ArrayLike<number> {
+  if (array === undefined || array === null || typeof array.length !== "number") throw new Error(`${what} is missing: it must hold ${length} numbers`);
+  if (array.length !== length) throw new Error(`${what} must hold ${length} numbers, not ${array.length}`);
+  return array;
+}
+
+function _positiveWhole(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new Error(`${what} must be a positive whole number, not ${String(value)}`);
+  return value;
+}
+
+/** `value` as a record of arrays whose names are all among `known` (a misspelt name would otherwise be ignored). */
+function _tensors(value: unknown, what: string, known: readonly string[]): Tensors {
+  if (typeof value !== "object" || value === null) throw new Error(`${what} must be an object of Float32Arrays, not ${value === null ? "null" : typeof value}`);
+  for (const name of Object.keys(value)) {
+    if (!known.includes(name)) throw new Error(`${what}.${name} is not one of this cell's names here (${known.join(", ") || "none"})`);
+  }
+  return value as Tensors;
+}
+
+/** `gpu` as a GpuParams whose buffer can hold the parameters and be used as `usage` says. */
+function _gpuBuffer(gpu: unknown, what: string, bytes: number, usage: number): GPUBuffer {
+  const buffer = typeof gpu === "object" && gpu !== null ? (gpu as { buffer?: unknown }).buffer : undefined;
+  if (typeof buffer !== "object" || buffer === null || typeof (buffer as GPUBuffer).size !== "number") throw new Error(`${what} must be a GpuParams ({ buffer: GPUBuffer })`);
+  const b = buffer as GPUBuffer;
+  if (b.size < bytes) throw new Error(`${what}.buffer holds ${b.size} bytes; the parameters need ${bytes}`);
+  if ((b.usage & usage) !== usage) throw new Error(`${what}.buffer lacks a usage the cell needs (STORAGE, COPY_SRC and COPY_DST)`);
+  return b;
+}
+
+function _rowsOf(kind: "steps" | "hist" | "row", B: number, T: number): number {
+  return kind === "steps" ? T * B : kind === "hist" ? (T + 1) * B : B;
+}
+
+/** The workgroups of one dispatch as (x, y): x up to the device's per-dimension limit, the rest in y (the kernels index by wid.y · nwg.x + wid.x). */
+function _workgroups(d: Dispatch, B: number, T: number, perDimension: number): [number, number] {
+  if (d.batchWorkgroups) return [B, 1];
+  const groups = Math.ceil(((d.steps ? T : 1) * (d.batch ? B : 1) * d.n) / d.workgroupSize);
+  const x = Math.max(1, Math.min(groups, perDimension));
+  return [x, Math.ceil(groups / x)];
+}
+
+/** GPU errors from WebGPU calls whose results are not yet awaited: they are thrown by the next call that awaits, before it returns any number. */
+interface ErrorWatch {
+  /** Runs `body` (synchronous WebGPU calls) inside error scopes; what they catch is thrown by the next settle(). */
+  guard<T>(what: string, body: () => T): T;
+  /** Also reports the error `check` resolves to, if any. */
+  watch(check: Promise<Error | null>): void;
+  /** Throws the first GPU error caught so far (and forgets the others). */
+  settle(): Promise<void>;
+}
+
+function _errorWatch(device: GPUDevice): ErrorWatch {
+  let pending: Promise<Error | null>[] = [];
+  return {
+    guard(what, body) {
+      for (const filter of [..._ERROR_FILTERS].reverse()) device.pushErrorScope(filter);
+      try {
+        return body();
+      } finally {
+        // Popped in the same task as pushed, so another cell's calls on this device cannot land in these scopes.
+        const popped = _ERROR_FILTERS.map((filter) =>
+          device.popErrorScope().then((e) => (e === null ? null : new Error(`${what}: WebGPU ${filter} error: ${e.message}`))),
+        );
+        pending.push(Promise.all(popped).then((errors) => errors.find((e) => e !== null) ?? null, (e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+      }
+    },
+    watch(check) {
+      pending.push(check.catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+    },
+    async settle() {
+      const checks = pending;
+      pending = [];
+      const error = (await Promise.all(checks)).find((e) => e !== null);
+      if (error) throw error;
+    },
+  };
+}
+
+/** The shader compiler's errors for one WGSL module, each at its line:column, as one Error (null when there are none). */
+async function _compilationErrors(module: GPUShaderModule, what: string): Promise<Error | null> {
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((m) => m.type === "error").map((m) => `  ${what} WGSL ${m.lineNum}:${m.linePos}: ${m.message}`);
+  return errors.length === 0 ? null : new Error(`createCell: the ${what} kernels do not compile:\n${errors.join("\n")}`);
+}
+
+/**
+ * Pipelines and buffers for this cell on 'device'; buffers grow with batch · steps.
+ * Refuses a device whose limits are too low, and throws every GPU error (validation, out of memory, internal)
+ * from the call that caused it or, for the synchronous calls, from the next call that returns numbers.
+ */
+export function createCell(device: GPUDevice): Cell {
+  _checkLimits(device, _staticNeeds(), "createCell", `Compile for a smaller workgroup (lstmc compile --target wgsl --wgsl-path step) or use a device with higher limits.`);
+  if (device.limits.minUniformBufferOffsetAlignment > _STEP_STRIDE) {
+    throw new Error(`createCell: this WebGPU device's minUniformBufferOffsetAlignment is ${device.limits.minUniformBufferOffsetAlignment}; the per-step records are ${_STEP_STRIDE} bytes apart`);
+  }
+  const errors = _errorWatch(device);
+  const perDimension = device.limits.maxComputeWorkgroupsPerDimension;
+  const paramBytes = Math.max(16, PROGRAM.paramFloats * 4);
+  const layoutWords = 2 + PROGRAM.arrays.length;
+  const paramUsage = _STORAGE | _COPY_SRC | _COPY_DST;
+  const made = errors.guard("createCell", () => {
+    const storage = (binding: number, readOnly: boolean): GPUBindGroupLayoutEntry => ({ binding, visibility: 4, buffer: { type: readOnly ? "read-only-storage" : "storage" } });
+    const bindLayout = device.createBindGroupLayout({
+      entries: [
+        storage(0, true),
+        storage(1, false),
+        storage(2, false),
+        storage(3, false),
+        storage(4, false),
+        storage(5, false),
+        { binding: 6, visibility: 4, buffer: { type: "uniform" } },
+        { binding: 7, visibility: 4, buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: 4 } },
+      ],
+    });
+    const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [bindLayout] });
+    const modules = { forward: device.createShaderModule({ code: FORWARD_WGSL }), backward: device.createShaderModule({ code: BACKWARD_WGSL }) };
+    errors.watch(_compilationErrors(modules.forward, "forward"));
+    errors.watch(_compilationErrors(modules.backward, "backward"));
+    const pipelines = new Map<string, GPUComputePipeline>();
+    const add = (module: GPUShaderModule, d: Dispatch) => {
+      if (!pipelines.has(d.entry)) pipelines.set(d.entry, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: d.entry } }));
+    };
+    for (const d of PROGRAM.forward.before.concat(PROGRAM.forward.loop)) add(modules.forward, d);
+    for (const d of PROGRAM.backward.loop.concat(PROGRAM.backward.after)) add(modules.backward, d);
+    return {
+      bindLayout,
+      pipelines,
+      grads: device.createBuffer({ size: paramBytes, usage: paramUsage }),
+      ownParams: device.createBuffer({ size: paramBytes, usage: paramUsage }),
+      uniform: device.createBuffer({ size: Math.ceil((layoutWords * 4) / 16) * 16, usage: _UNIFORM | _COPY_DST }),
+    };
+  });
+  const { bindLayout, pipelines, grads, ownParams, uniform } = made;
+  /** The errors of building the cell: every later call throws them. */
+  const built = errors.settle().then(
+    () => null,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+  let broken: Error | null = null;
+  void built.then((e) => (broken = e));
+  let buffers: Partial<Record<BufferName, GPUBuffer>> = {};
+  let stepIndex: GPUBuffer | null = null;
+  const capacity = { floats: {} as Partial<Record<BufferName, number>>, steps: 0 };
+  let offsets: Record<string, number> = {};
+  let shape = { B: 0, T: 0 };
+  let bindGroup: GPUBindGroup | null = null;
+  let boundParams: GPUBuffer | null = null;
+  let generation = 0;
+  const saves = new WeakSet<Saved>();
+  /** The entry point whose GPU work is under way, if any: a second call would change its buffers under it. */
+  let busy: string | null = null;
+  let destroyed = false;
+
+  const names = {
+    params: PROGRAM.params.map((p) => p.name),
+    inputs: PROGRAM.names.inputs.map((i) => i.name),
+    states: PROGRAM.names.states.map((s) => s.name),
+    outputs: PROGRAM.names.outputs.map((o) => o.name),
+  };
+
+  /** Refuses a call on a destroyed, broken or busy cell. */
+  function enter(what: string): void {
+    if (destroyed) throw new Error(`${what}: this cell was destroyed`);
+    if (broken) throw broken;
+    if (busy !== null) throw new Error(`${what}: ${busy}() is still running on this cell; await it first (or use one cell per concurrent caller)`);
+  }
+
+  /** Runs an async entry point alone on the cell; it returns only once every GPU error it or an earlier call caused is thrown. */
+  async function exclusive<T>(what: string, body: () => Promise<T>): Promise<T> {
+    enter(what);
+    busy = what;
+    try {
+      const error = await built;
+      if (error) throw error;
+      await errors.settle();
+      let result: T;
+      try {
+        result = await body();
+      } catch (e) {
+        // A GPU error behind a failure (a mapAsync that rejects, say) is its cause: throw that one.
+        await errors.settle();
+        throw e;
+      }
+      await errors.settle();
+      return result;
+    } finally {
+      busy = null;
+    }
+  }
+
+  /** Lays the arrays out for B rows and T steps, after checking the device can hold them; grows the buffers when needed. */
+  function configure(what: string, B: number, T: number): void {
+    const floats: Record<BufferName, number> = { S: 0, K: 0, W: 0, R: 0 };
+    const layout: Record<string, number> = {};
+    for (const a of PROGRAM.arrays) {
+      layout[a.name] = floats[a.buffer];
+      floats[a.buffer] += _rowsOf(a.rows, B, T) * a.width;
+    }
+    const dispatches = [...PROGRAM.forward.before, ...PROGRAM.forward.loop, ...PROGRAM.backward.loop, ...PROGRAM.backward.after];
+    const needs: Need[] = [
+      ..._BUFFERS.flatMap((name): Need[] => {
+        const why = `the ${_BUFFER_VARS[name]} buffer for batch ${B} and ${T} steps, in bytes`;
+        return [
+          { limit: "maxStorageBufferBindingSize", needed: floats[name] * 4, why },
+          { limit: "maxBufferSize", needed: floats[name] * 4, why },
+        ];
+      }),
+      { limit: "maxBufferSize", needed: T * _STEP_STRIDE, why: `the step indices for ${T} steps, in bytes` },
+      { limit: "maxComputeWorkgroupsPerDimension", needed: Math.max(1, ...dispatches.map((d) => Math.max(..._workgroups(d, B, T, perDimension)))), why: `the workgroups of one dispatch for batch ${B} and ${T} steps` },
+    ];
+    _checkLimits(device, needs, what, "Split the batch or the sequence into smaller calls.");
+    errors.guard(what, () => {
+      offsets = layout;
+      let grown = false;
+      for (const name of _BUFFERS) {
+        if ((capacity.floats[name] ?? -1) >= floats[name]) continue;
+        buffers[name]?.destroy();
+        buffers[name] = device.createBuffer({ size: Math.max(16, floats[name] * 4), usage: _STORAGE | _COPY_SRC | _COPY_DST });
+        capacity.floats[name] = floats[name];
+        grown = true;
+      }
+      if (capacity.steps < T) {
+        stepIndex?.destroy();
+        stepIndex = device.createBuffer({ size: T * _STEP_STRIDE, usage: _UNIFORM | _COPY_DST });
+        const words = new Uint32Array((T * _STEP_STRIDE) / 4);
+        for (let t = 0; t < T; t++) words[(t * _STEP_STRIDE) / 4] = t;
+        device.queue.writeBuffer(stepIndex, 0, words);
+        capacity.steps = T;
+        grown = true;
+      }
+      if (grown) bindGroup = null;
+      shape = { B, T };
+      const words = new Uint32Array(layoutWords);
+      words[0] = B;
+      words[1] = T;
+      PROGRAM.arrays.forEach((a, i) => (words[2 + i] = offsets[a.name]!));
+      device.queue.writeBuffer(uniform, 0, words);
+    });
+  }
+
+  function buffer(name: BufferName): GPUBuffer {
+    const b = buffers[name];
+    if (b === undefined) throw new Error(`internal: the ${_BUFFER_VARS[name]} buffer is used before forward() made it`);
+    return b;
+  }
+
+  function bind(params: GPUBuffer): GPUBindGroup {
+    if (bindGroup && boundParams === params) return bindGroup;
+    if (stepIndex === null) throw new Error("internal: the step indices are used before forward() made them");
+    boundParams = params;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: params } },
+      { binding: 1, resource: { buffer: grads } },
+      ..._BUFFERS.map((name, i) => ({ binding: 2 + i, resource: { buffer: buffer(name) } })),
+      { binding: 6, resource: { buffer: uniform } },
+      { binding: 7, resource: { buffer: stepIndex, size: 4 } },
+    ];
+    bindGroup = device.createBindGroup({ layout: bindLayout, entries });
+    return bindGroup;
+  }
+
+  function run(pass: GPUComputePassEncoder, group: GPUBindGroup, d: Dispatch, t: number): void {
+    const pipeline = pipelines.get(d.entry);
+    if (pipeline === undefined) throw new Error(`internal: no pipeline for ${d.entry}`);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group, [t * _STEP_STRIDE]);
+    const [x, y] = _workgroups(d, shape.B, shape.T, perDimension);
+    pass.dispatchWorkgroups(x, y);
+  }
+
+  /** The GPU buffer of `params`: a GpuParams as it is, parameter arrays uploaded into the cell's own buffer. */
+  function paramsBuffer(params: Params | GpuParams, what: string): GPUBuffer {
+    const onDevice = _gpuParams.get(params as GpuParams);
+    if (onDevice !== undefined) {
+      if (onDevice !== device) throw new Error(`${what}: these GpuParams are on another GPUDevice`);
+      return (params as GpuParams).buffer;
+    }
+    if (typeof params === "object" && params !== null && "buffer" in params && !names.params.includes("buffer")) {
+      throw new Error(`${what}: these GpuParams were not made by this module's uploadParams() or backwardOnGpu()`);
+    }
+    upload(params as Params, ownParams, what);
+    return ownParams;
+  }
+
+  function upload(params: Params, target: GPUBuffer, what: string): void {
+    const given = _tensors(params, what, names.params);
+    const packed = new Float32Array(PROGRAM.paramFloats);
+    for (const p of PROGRAM.params) {
+      const values = _check(given[p.name], p.length, `${what}.${p.name}`);
+      if (!p.matrix) packed.set(values, p.offset);
+      else for (let r = 0; r < p.rows; r++) for (let c = 0; c < p.cols; c++) packed[p.offset + c * p.rows + r] = values[r * p.cols + c]!;
+    }
+    errors.guard(what, () => device.queue.writeBuffer(target, 0, packed));
+  }
+
+  function own(buffer: GPUBuffer): GpuParams {
+    const gpu = { buffer };
+    _gpuParams.set(gpu, device);
+    return gpu;
+  }
+
+  function uploadParams(params: Params, into?: GpuParams): GpuParams {
+    enter("uploadParams");
+    const target = into === undefined ? errors.guard("uploadParams", () => device.createBuffer({ size: paramBytes, usage: paramUsage })) : _gpuBuffer(into, "uploadParams: into", paramBytes, paramUsage);
+    upload(params, target, "params");
+    return own(target);
+  }
+
+  async function read(from: GPUBuffer, floatOffset: number, length: number, what: string): Promise<Float32Array> {
+    const staging = errors.guard(what, () => {
+      const staging = device.createBuffer({ size: Math.max(4, length * 4), usage: _MAP_READ | _COPY_DST });
+      const encoder = device.createCommandEncoder();
+      if (length > 0) encoder.copyBufferToBuffer(from, floatOffset * 4, staging, 0, length * 4);
+      device.queue.submit([encoder.finish()]);
+      return staging;
+    });
+    await staging.mapAsync(_MAP_READ);
+    const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
+    staging.unmap();
+    staging.destroy();
+    return values;
+  }
+
+  async function download(from: GPUBuffer, what: string): Promise<Params> {
+    const packed = await read(from, 0, PROGRAM.paramFloats, what);
+    const out: Record<string, Float32Array> = {};
+    for (const p of PROGRAM.params) {
+      const values = new Float32Array(p.length);
+      if (!p.matrix) values.set(packed.subarray(p.offset, p.offset + p.length));
+      else for (let r = 0; r < p.rows; r++) for (let c = 0; c < p.cols; c++) values[r * p.cols + c] = packed[p.offset + c * p.rows + r]!;
+      out[p.name] = values;
+    }
+    return out as unknown as Params;
+  }
+
+  function downloadParams(gpu: GpuParams): Promise<Params> {
+    return exclusive("downloadParams", () => download(_gpuBuffer(gpu, "downloadParams: gpu", paramBytes, _COPY_SRC), "downloadParams"));
+  }
+
+  const arrayOf = (name: string) => {
+    const a = PROGRAM.arrays.find((x) => x.name === name);
+    if (a === undefined) throw new Error(`internal: no array ${name} in the program`);
+    return a;
+  };
+  const write = (name: string, values: ArrayLike<number>, row = 0) => {
+    const a = arrayOf(name);
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
+    // As bytes of its buffer: a Float32Array may sit on a SharedArrayBuffer, which @webgpu/types accepts only as such.
+    device.queue.writeBuffer(buffer(a.buffer), (offsets[name]! + row * a.width) * 4, data.buffer, data.byteOffset, data.byteLength);
+  };
+  const readArray = (name: string, row: number, rows: number, what: string) => {
+    const a = arrayOf(name);
+    return read(buffer(a.buffer), offsets[name]! + row * a.width, rows * a.width, what);
+  };
+
+  /** forward()'s arguments, checked: the batch, the number of steps, and each array at its length. */
+  function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: { batch?: number }) {
+    if (typeof options !== "object" || options === null) throw new Error(`${what}: options must be an object`);
+    const B = _positiveWhole(options.batch ?? 1, `${what}: batch`);
+    const given = _tensors(inputs, "inputs", names.inputs);
+    const start = _tensors(initial, "initial", names.states);
+    const first = PROGRAM.names.inputs[0];
+    const firstLength = first === undefined ? undefined : given[first.name]?.length;
+    const T = first === undefined ? 1 : (firstLength ?? 0) / (B * first.width);
+    if (first !== undefined && (!Number.isSafeInteger(T) || T < 1)) {
+      throw new Error(`inputs.${first.name} must hold steps · batch · ${first.width} numbers (batch ${B}), not ${firstLength ?? "none"}`);
+    }
+    const inputArrays = PROGRAM.names.inputs.map((i) => _check(given[i.name], T * B * i.width, `inputs.${i.name}`));
+    const stateArrays = PROGRAM.names.states.map((s) => {
+      const value = start[s.name];
+      return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, `initial.${s.name}`);
+    });
+    return { B, T, inputArrays, stateArrays };
+  }
+
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: { batch?: number }): Promise<ForwardResult> {
+    const { B, T, inputArrays, stateArrays } = forwardArguments(what, inputs, initial, options);
+    const paramBuffer = paramsBuffer(params, "params");
+    configure(what, B, T);
+    errors.guard(what, () => {
+      PROGRAM.names.inputs.forEach((i, k) => write(i.array, inputArrays[k]!));
+      PROGRAM.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
+      const group = bind(paramBuffer);
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      for (const d of PROGRAM.forward.before) run(pass, group, d, 0);
+      if (PROGRAM.path === "sequence") for (const d of PROGRAM.forward.loop) run(pass, group, d, 0);
+      else for (let t = 0; t < T; t++) for (const d of PROGRAM.forward.loop) run(pass, group, d, t);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+    });
+    generation++;
+    const outputs: Record<string, Float32Array> = {};
+    const final: Record<string, Float32Array> = {};
+    for (const o of PROGRAM.names.outputs) outputs[o.name] = await readArray(o.array, 0, T * B, what);
+    for (const s of PROGRAM.names.states) final[s.name] = await readArray(s.hist, T * B, B, what);
+    const saved: Saved = Object.freeze({ batch: B, steps: T, generation });
+    saves.add(saved);
+    return { outputs: outputs as unknown as Outputs, final: final as unknown as States, saved };
+  }
+
+  function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: { batch?: number } = {}): Promise<ForwardResult> {
+    return exclusive("forward", () => runForward("forward", params, inputs, initial, options));
+  }
+
+  function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
+    if (!saves.has(saved)) throw new Error(`${what}: 'saved' does not come from this cell's forward()`);
+    if (saved.generation !== generation || saved.batch !== shape.B || saved.steps !== shape.T) throw new Error(`${what}: 'saved' is stale: another forward() or step() ran on this cell since`);
+    const { B, T } = shape;
+    const given = _tensors(upstream, "upstream", ["outputs", "final"]);
+    const outputs = _tensors(given.outputs ?? {}, "upstream.outputs", names.outputs);
+    const final = _tensors(given.final ?? {}, "upstream.final", names.states);
+    const upstreamOutputs = PROGRAM.names.outputs.map((o) => (outputs[o.name] === undefined ? undefined : _check(outputs[o.name], T * B * o.width, `upstream.outputs.${o.name}`)));
+    const upstreamFinal = PROGRAM.names.states.map((s) => (final[s.name] === undefined ? undefined : _check(final[s.name], B * s.width, `upstream.final.${s.name}`)));
+    const paramBuffer = paramsBuffer(params, "params");
+    errors.guard(what, () => {
+      const clear = device.createCommandEncoder();
+      clear.clearBuffer(grads);
+      clear.clearBuffer(buffer("R"));
+      for (const name of [...PROGRAM.names.inputs.map((i) => i.grad), ...PROGRAM.names.states.map((s) => s.grad), ...PROGRAM.names.outputs.map((o) => o.upstream)]) {
+        const a = arrayOf(name);
+        clear.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
+      }
+      device.queue.submit([clear.finish()]);
+      PROGRAM.names.outputs.forEach((o, k) => {
+        const values = upstreamOutputs[k];
+        if (values !== undefined) write(o.upstream, values);
+      });
+      PROGRAM.names.states.forEach((s, k) => {
+        const values = upstreamFinal[k];
+        if (values !== undefined) write(s.grad, values, T * B);
+      });
+      const group = bind(paramBuffer);
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      if (PROGRAM.path === "sequence") for (const d of PROGRAM.backward.loop) run(pass, group, d, 0);
+      else for (let t = T - 1; t >= 0; t--) for (const d of PROGRAM.backward.loop) run(pass, group, d, t);
+      for (const d of PROGRAM.backward.after) run(pass, group, d, 0);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+    });
+    return own(grads);
+  }
+
+  function backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): GpuParams {
+    enter("backwardOnGpu");
+    return runBackward("backwardOnGpu", params, saved, upstream);
+  }
+
+  function backward(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): Promise<Gradients> {
+    return exclusive("backward", async () => {
+      const gpu = runBackward("backward", params, saved, upstream);
+      const { B, T } = shape;
+      const inputs: Record<string, Float32Array> = {};
+      const initial: Record<string, Float32Array> = {};
+      for (const i of PROGRAM.names.inputs) inputs[i.name] = await readArray(i.grad, 0, T * B, "backward");
+      for (const s of PROGRAM.names.states) initial[s.name] = await readArray(s.grad, 0, B, "backward");
+      return { params: await download(gpu.buffer, "backward"), inputs: inputs as unknown as Inputs, initial: initial as unknown as States };
+    });
+  }
+
+  function createState(batch = 1): States {
+    const B = _positiveWhole(batch, "createState: batch");
+    const state: Record<string, Float32Array> = {};
+    for (const s of PROGRAM.names.states) state[s.name] = new Float32Array(B * s.width).fill(s.init);
+    return state as unknown as States;
+  }
+
+  function step(params: Params | GpuParams, inputs: Inputs, state: States): Promise<Outputs> {
+    return exclusive("step", async () => {
+      const given = _tensors(state, "state", names.states);
+      const first = PROGRAM.names.states[0];
+      const firstLength = first === undefined ? undefined : given[first.name]?.length;
+      const B = first === undefined ? 1 : (firstLength ?? 0) / first.width;
+      if (first !== undefined && (!Number.isSafeInteger(B) || B < 1)) throw new Error(`step: state.${first.name} must hold batch · ${first.width} numbers, not ${firstLength ?? "none"}`);
+      const targets = PROGRAM.names.states.map((s) => {
+        const value = _check(given[s.name], B * s.width, `state.${s.name}`);
+        if (!(value instanceof Float32Array)) throw new Error(`step: state.${s.name} must be a Float32Array (it is updated in place)`);
+        return value;
+      });
+      const steps = _tensors(inputs, "inputs", names.inputs);
+      for (const i of PROGRAM.names.inputs) _check(steps[i.name], B * i.width, `inputs.${i.name} (one step)`);
+      const result = await runForward("step", params, inputs, state, { batch: B });
+      PROGRAM.names.states.forEach((s, k) => targets[k]!.set((result.final as unknown as Record<string, Float32Array>)[s.name]!));
+      return result.outputs;
+    });
+  }
+
+  function destroy(): void {
+    destroyed = true;
+    for (const b of [grads, ownParams, uniform, stepIndex, ...Object.values(buffers)]) b?.destroy();
+    buffers = {};
+  }
+
+  return { uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy };
+}
+// END EMBED HOST_DRIVER
