@@ -169,26 +169,26 @@ function _gemmNTjs(
           s32 = 0,
           s33 = 0;
         for (let p = 0; p < k; p++) {
-          const y0 = w[w0 + p],
-            y1 = w[w1 + p],
-            y2 = w[w2 + p],
-            y3 = w[w3 + p];
-          let x = a[a0 + p];
+          const y0 = w[w0 + p]!,
+            y1 = w[w1 + p]!,
+            y2 = w[w2 + p]!,
+            y3 = w[w3 + p]!;
+          let x = a[a0 + p]!;
           s00 += x * y0;
           s01 += x * y1;
           s02 += x * y2;
           s03 += x * y3;
-          x = a[a1 + p];
+          x = a[a1 + p]!;
           s10 += x * y0;
           s11 += x * y1;
           s12 += x * y2;
           s13 += x * y3;
-          x = a[a2 + p];
+          x = a[a2 + p]!;
           s20 += x * y0;
           s21 += x * y1;
           s22 += x * y2;
           s23 += x * y3;
-          x = a[a3 + p];
+          x = a[a3 + p]!;
           s30 += x * y0;
           s31 += x * y1;
           s32 += x * y2;
@@ -223,11 +223,11 @@ function _gemmNTjs(
           s2 = 0,
           s3 = 0;
         for (let p = 0; p < k; p++) {
-          const x = a[a0 + p];
-          s0 += x * w[w0 + p];
-          s1 += x * w[w1 + p];
-          s2 += x * w[w2 + p];
-          s3 += x * w[w3 + p];
+          const x = a[a0 + p]!;
+          s0 += x * w[w0 + p]!;
+          s1 += x * w[w1 + p]!;
+          s2 += x * w[w2 + p]!;
+          s3 += x * w[w3 + p]!;
         }
         const c0 = cOff + i * ldc + j;
         c[c0] = s0;
@@ -241,7 +241,7 @@ function _gemmNTjs(
       for (let i = tile; i < tileEnd; i++) {
         const a0 = aOff + i * lda;
         let s = 0;
-        for (let p = 0; p < k; p++) s += a[a0 + p] * w[w0 + p];
+        for (let p = 0; p < k; p++) s += a[a0 + p]! * w[w0 + p]!;
         c[cOff + i * ldc + j] = s;
       }
     }
@@ -379,7 +379,7 @@ function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number,
   for (let r0 = 0; r0 < rows; r0 += 32) {
     const r1 = Math.min(rows, r0 + 32);
     for (let c = 0; c < cols; c++) {
-      for (let r = r0; r < r1; r++) dst[c * rows + r] = src[srcOff + r * cols + c];
+      for (let r = r0; r < r1; r++) dst[c * rows + r] = src[srcOff + r * cols + c]!;
     }
   }
 }
@@ -404,7 +404,7 @@ function _expf(x: number): number {
   const k = Math.floor(x * 1.4426950408889634 + 0.5);
   const r = x - k * 0.6931471805599453;
   return (
-    _POW2[k + 128] * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))))
+    _POW2[k + 128]! * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))))
   );
 }
 
@@ -1051,32 +1051,32 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
 /** c[cOff + j] = Σ_p a[aOff + p]·w[j·16 + p] for j < 64: one row's product, the vector held in locals 32 at a time. */
 function _gemv64x16(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
   {
-    const x0 = a[aOff + 0],
-      x1 = a[aOff + 1],
-      x2 = a[aOff + 2],
-      x3 = a[aOff + 3],
-      x4 = a[aOff + 4],
-      x5 = a[aOff + 5],
-      x6 = a[aOff + 6],
-      x7 = a[aOff + 7],
-      x8 = a[aOff + 8],
-      x9 = a[aOff + 9],
-      x10 = a[aOff + 10],
-      x11 = a[aOff + 11],
-      x12 = a[aOff + 12],
-      x13 = a[aOff + 13],
-      x14 = a[aOff + 14],
-      x15 = a[aOff + 15];
+    const x0 = a[aOff + 0]!,
+      x1 = a[aOff + 1]!,
+      x2 = a[aOff + 2]!,
+      x3 = a[aOff + 3]!,
+      x4 = a[aOff + 4]!,
+      x5 = a[aOff + 5]!,
+      x6 = a[aOff + 6]!,
+      x7 = a[aOff + 7]!,
+      x8 = a[aOff + 8]!,
+      x9 = a[aOff + 9]!,
+      x10 = a[aOff + 10]!,
+      x11 = a[aOff + 11]!,
+      x12 = a[aOff + 12]!,
+      x13 = a[aOff + 13]!,
+      x14 = a[aOff + 14]!,
+      x15 = a[aOff + 15]!;
     for (let j = 0; j < 64; j++) {
       const r = j * 16;
       c[cOff + j] =
-        w[r] * x0 +
-        w[r + 4] * x4 +
-        w[r + 8] * x8 +
-        w[r + 12] * x12 +
-        (w[r + 1] * x1 + w[r + 5] * x5 + w[r + 9] * x9 + w[r + 13] * x13) +
-        (w[r + 2] * x2 + w[r + 6] * x6 + w[r + 10] * x10 + w[r + 14] * x14) +
-        (w[r + 3] * x3 + w[r + 7] * x7 + w[r + 11] * x11 + w[r + 15] * x15);
+        w[r]! * x0 +
+        w[r + 4]! * x4 +
+        w[r + 8]! * x8 +
+        w[r + 12]! * x12 +
+        (w[r + 1]! * x1 + w[r + 5]! * x5 + w[r + 9]! * x9 + w[r + 13]! * x13) +
+        (w[r + 2]! * x2 + w[r + 6]! * x6 + w[r + 10]! * x10 + w[r + 14]! * x14) +
+        (w[r + 3]! * x3 + w[r + 7]! * x7 + w[r + 11]! * x11 + w[r + 15]! * x15);
     }
   }
 }
@@ -1084,111 +1084,111 @@ function _gemv64x16(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, c
 /** c[cOff + j] = Σ_p a[aOff + p]·w[j·64 + p] for j < 16: one row's product, the vector held in locals 32 at a time. */
 function _gemv16x64(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
   for (let p0 = 0; p0 < 64; p0 += 32) {
-    const x0 = a[aOff + p0],
-      x1 = a[aOff + p0 + 1],
-      x2 = a[aOff + p0 + 2],
-      x3 = a[aOff + p0 + 3],
-      x4 = a[aOff + p0 + 4],
-      x5 = a[aOff + p0 + 5],
-      x6 = a[aOff + p0 + 6],
-      x7 = a[aOff + p0 + 7],
-      x8 = a[aOff + p0 + 8],
-      x9 = a[aOff + p0 + 9],
-      x10 = a[aOff + p0 + 10],
-      x11 = a[aOff + p0 + 11],
-      x12 = a[aOff + p0 + 12],
-      x13 = a[aOff + p0 + 13],
-      x14 = a[aOff + p0 + 14],
-      x15 = a[aOff + p0 + 15],
-      x16 = a[aOff + p0 + 16],
-      x17 = a[aOff + p0 + 17],
-      x18 = a[aOff + p0 + 18],
-      x19 = a[aOff + p0 + 19],
-      x20 = a[aOff + p0 + 20],
-      x21 = a[aOff + p0 + 21],
-      x22 = a[aOff + p0 + 22],
-      x23 = a[aOff + p0 + 23],
-      x24 = a[aOff + p0 + 24],
-      x25 = a[aOff + p0 + 25],
-      x26 = a[aOff + p0 + 26],
-      x27 = a[aOff + p0 + 27],
-      x28 = a[aOff + p0 + 28],
-      x29 = a[aOff + p0 + 29],
-      x30 = a[aOff + p0 + 30],
-      x31 = a[aOff + p0 + 31];
+    const x0 = a[aOff + p0]!,
+      x1 = a[aOff + p0 + 1]!,
+      x2 = a[aOff + p0 + 2]!,
+      x3 = a[aOff + p0 + 3]!,
+      x4 = a[aOff + p0 + 4]!,
+      x5 = a[aOff + p0 + 5]!,
+      x6 = a[aOff + p0 + 6]!,
+      x7 = a[aOff + p0 + 7]!,
+      x8 = a[aOff + p0 + 8]!,
+      x9 = a[aOff + p0 + 9]!,
+      x10 = a[aOff + p0 + 10]!,
+      x11 = a[aOff + p0 + 11]!,
+      x12 = a[aOff + p0 + 12]!,
+      x13 = a[aOff + p0 + 13]!,
+      x14 = a[aOff + p0 + 14]!,
+      x15 = a[aOff + p0 + 15]!,
+      x16 = a[aOff + p0 + 16]!,
+      x17 = a[aOff + p0 + 17]!,
+      x18 = a[aOff + p0 + 18]!,
+      x19 = a[aOff + p0 + 19]!,
+      x20 = a[aOff + p0 + 20]!,
+      x21 = a[aOff + p0 + 21]!,
+      x22 = a[aOff + p0 + 22]!,
+      x23 = a[aOff + p0 + 23]!,
+      x24 = a[aOff + p0 + 24]!,
+      x25 = a[aOff + p0 + 25]!,
+      x26 = a[aOff + p0 + 26]!,
+      x27 = a[aOff + p0 + 27]!,
+      x28 = a[aOff + p0 + 28]!,
+      x29 = a[aOff + p0 + 29]!,
+      x30 = a[aOff + p0 + 30]!,
+      x31 = a[aOff + p0 + 31]!;
     if (p0 === 0)
       for (let j = 0; j < 16; j++) {
         const r = j * 64 + p0;
         c[cOff + j] =
-          w[r] * x0 +
-          w[r + 4] * x4 +
-          w[r + 8] * x8 +
-          w[r + 12] * x12 +
-          w[r + 16] * x16 +
-          w[r + 20] * x20 +
-          w[r + 24] * x24 +
-          w[r + 28] * x28 +
-          (w[r + 1] * x1 +
-            w[r + 5] * x5 +
-            w[r + 9] * x9 +
-            w[r + 13] * x13 +
-            w[r + 17] * x17 +
-            w[r + 21] * x21 +
-            w[r + 25] * x25 +
-            w[r + 29] * x29) +
-          (w[r + 2] * x2 +
-            w[r + 6] * x6 +
-            w[r + 10] * x10 +
-            w[r + 14] * x14 +
-            w[r + 18] * x18 +
-            w[r + 22] * x22 +
-            w[r + 26] * x26 +
-            w[r + 30] * x30) +
-          (w[r + 3] * x3 +
-            w[r + 7] * x7 +
-            w[r + 11] * x11 +
-            w[r + 15] * x15 +
-            w[r + 19] * x19 +
-            w[r + 23] * x23 +
-            w[r + 27] * x27 +
-            w[r + 31] * x31);
+          w[r]! * x0 +
+          w[r + 4]! * x4 +
+          w[r + 8]! * x8 +
+          w[r + 12]! * x12 +
+          w[r + 16]! * x16 +
+          w[r + 20]! * x20 +
+          w[r + 24]! * x24 +
+          w[r + 28]! * x28 +
+          (w[r + 1]! * x1 +
+            w[r + 5]! * x5 +
+            w[r + 9]! * x9 +
+            w[r + 13]! * x13 +
+            w[r + 17]! * x17 +
+            w[r + 21]! * x21 +
+            w[r + 25]! * x25 +
+            w[r + 29]! * x29) +
+          (w[r + 2]! * x2 +
+            w[r + 6]! * x6 +
+            w[r + 10]! * x10 +
+            w[r + 14]! * x14 +
+            w[r + 18]! * x18 +
+            w[r + 22]! * x22 +
+            w[r + 26]! * x26 +
+            w[r + 30]! * x30) +
+          (w[r + 3]! * x3 +
+            w[r + 7]! * x7 +
+            w[r + 11]! * x11 +
+            w[r + 15]! * x15 +
+            w[r + 19]! * x19 +
+            w[r + 23]! * x23 +
+            w[r + 27]! * x27 +
+            w[r + 31]! * x31);
       }
     else
       for (let j = 0; j < 16; j++) {
         const r = j * 64 + p0;
-        c[cOff + j] +=
-          w[r] * x0 +
-          w[r + 4] * x4 +
-          w[r + 8] * x8 +
-          w[r + 12] * x12 +
-          w[r + 16] * x16 +
-          w[r + 20] * x20 +
-          w[r + 24] * x24 +
-          w[r + 28] * x28 +
-          (w[r + 1] * x1 +
-            w[r + 5] * x5 +
-            w[r + 9] * x9 +
-            w[r + 13] * x13 +
-            w[r + 17] * x17 +
-            w[r + 21] * x21 +
-            w[r + 25] * x25 +
-            w[r + 29] * x29) +
-          (w[r + 2] * x2 +
-            w[r + 6] * x6 +
-            w[r + 10] * x10 +
-            w[r + 14] * x14 +
-            w[r + 18] * x18 +
-            w[r + 22] * x22 +
-            w[r + 26] * x26 +
-            w[r + 30] * x30) +
-          (w[r + 3] * x3 +
-            w[r + 7] * x7 +
-            w[r + 11] * x11 +
-            w[r + 15] * x15 +
-            w[r + 19] * x19 +
-            w[r + 23] * x23 +
-            w[r + 27] * x27 +
-            w[r + 31] * x31);
+        c[cOff + j]! +=
+          w[r]! * x0 +
+          w[r + 4]! * x4 +
+          w[r + 8]! * x8 +
+          w[r + 12]! * x12 +
+          w[r + 16]! * x16 +
+          w[r + 20]! * x20 +
+          w[r + 24]! * x24 +
+          w[r + 28]! * x28 +
+          (w[r + 1]! * x1 +
+            w[r + 5]! * x5 +
+            w[r + 9]! * x9 +
+            w[r + 13]! * x13 +
+            w[r + 17]! * x17 +
+            w[r + 21]! * x21 +
+            w[r + 25]! * x25 +
+            w[r + 29]! * x29) +
+          (w[r + 2]! * x2 +
+            w[r + 6]! * x6 +
+            w[r + 10]! * x10 +
+            w[r + 14]! * x14 +
+            w[r + 18]! * x18 +
+            w[r + 22]! * x22 +
+            w[r + 26]! * x26 +
+            w[r + 30]! * x30) +
+          (w[r + 3]! * x3 +
+            w[r + 7]! * x7 +
+            w[r + 11]! * x11 +
+            w[r + 15]! * x15 +
+            w[r + 19]! * x19 +
+            w[r + 23]! * x23 +
+            w[r + 27]! * x27 +
+            w[r + 31]! * x31);
       }
   }
 }

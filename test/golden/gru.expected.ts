@@ -153,26 +153,26 @@ function _gemmNTjs(
           s32 = 0,
           s33 = 0;
         for (let p = 0; p < k; p++) {
-          const y0 = w[w0 + p],
-            y1 = w[w1 + p],
-            y2 = w[w2 + p],
-            y3 = w[w3 + p];
-          let x = a[a0 + p];
+          const y0 = w[w0 + p]!,
+            y1 = w[w1 + p]!,
+            y2 = w[w2 + p]!,
+            y3 = w[w3 + p]!;
+          let x = a[a0 + p]!;
           s00 += x * y0;
           s01 += x * y1;
           s02 += x * y2;
           s03 += x * y3;
-          x = a[a1 + p];
+          x = a[a1 + p]!;
           s10 += x * y0;
           s11 += x * y1;
           s12 += x * y2;
           s13 += x * y3;
-          x = a[a2 + p];
+          x = a[a2 + p]!;
           s20 += x * y0;
           s21 += x * y1;
           s22 += x * y2;
           s23 += x * y3;
-          x = a[a3 + p];
+          x = a[a3 + p]!;
           s30 += x * y0;
           s31 += x * y1;
           s32 += x * y2;
@@ -207,11 +207,11 @@ function _gemmNTjs(
           s2 = 0,
           s3 = 0;
         for (let p = 0; p < k; p++) {
-          const x = a[a0 + p];
-          s0 += x * w[w0 + p];
-          s1 += x * w[w1 + p];
-          s2 += x * w[w2 + p];
-          s3 += x * w[w3 + p];
+          const x = a[a0 + p]!;
+          s0 += x * w[w0 + p]!;
+          s1 += x * w[w1 + p]!;
+          s2 += x * w[w2 + p]!;
+          s3 += x * w[w3 + p]!;
         }
         const c0 = cOff + i * ldc + j;
         c[c0] = s0;
@@ -225,7 +225,7 @@ function _gemmNTjs(
       for (let i = tile; i < tileEnd; i++) {
         const a0 = aOff + i * lda;
         let s = 0;
-        for (let p = 0; p < k; p++) s += a[a0 + p] * w[w0 + p];
+        for (let p = 0; p < k; p++) s += a[a0 + p]! * w[w0 + p]!;
         c[cOff + i * ldc + j] = s;
       }
     }
@@ -363,7 +363,7 @@ function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number,
   for (let r0 = 0; r0 < rows; r0 += 32) {
     const r1 = Math.min(rows, r0 + 32);
     for (let c = 0; c < cols; c++) {
-      for (let r = r0; r < r1; r++) dst[c * rows + r] = src[srcOff + r * cols + c];
+      for (let r = r0; r < r1; r++) dst[c * rows + r] = src[srcOff + r * cols + c]!;
     }
   }
 }
@@ -388,7 +388,7 @@ function _expf(x: number): number {
   const k = Math.floor(x * 1.4426950408889634 + 0.5);
   const r = x - k * 0.6931471805599453;
   return (
-    _POW2[k + 128] * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))))
+    _POW2[k + 128]! * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r / 5040)))))))
   );
 }
 
@@ -973,12 +973,12 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
 /** c[cOff + j] = Σ_p a[aOff + p]·w[j·3 + p] for j < 6: one row's product, the vector held in locals 32 at a time. */
 function _gemv6x3(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
   {
-    const x0 = a[aOff + 0],
-      x1 = a[aOff + 1],
-      x2 = a[aOff + 2];
+    const x0 = a[aOff + 0]!,
+      x1 = a[aOff + 1]!,
+      x2 = a[aOff + 2]!;
     for (let j = 0; j < 6; j++) {
       const r = j * 3;
-      c[cOff + j] = w[r] * x0 + w[r + 1] * x1 + w[r + 2] * x2;
+      c[cOff + j] = w[r]! * x0 + w[r + 1]! * x1 + w[r + 2]! * x2;
     }
   }
 }
@@ -986,12 +986,12 @@ function _gemv6x3(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOf
 /** c[cOff + j] = Σ_p a[aOff + p]·w[j·3 + p] for j < 3: one row's product, the vector held in locals 32 at a time. */
 function _gemv3x3(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
   {
-    const x0 = a[aOff + 0],
-      x1 = a[aOff + 1],
-      x2 = a[aOff + 2];
+    const x0 = a[aOff + 0]!,
+      x1 = a[aOff + 1]!,
+      x2 = a[aOff + 2]!;
     for (let j = 0; j < 3; j++) {
       const r = j * 3;
-      c[cOff + j] = w[r] * x0 + w[r + 1] * x1 + w[r + 2] * x2;
+      c[cOff + j] = w[r]! * x0 + w[r + 1]! * x1 + w[r + 2]! * x2;
     }
   }
 }
@@ -999,15 +999,15 @@ function _gemv3x3(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOf
 /** c[cOff + j] = Σ_p a[aOff + p]·w[j·6 + p] for j < 3: one row's product, the vector held in locals 32 at a time. */
 function _gemv3x6(a: FloatArray, aOff: number, w: FloatArray, c: FloatArray, cOff: number): void {
   {
-    const x0 = a[aOff + 0],
-      x1 = a[aOff + 1],
-      x2 = a[aOff + 2],
-      x3 = a[aOff + 3],
-      x4 = a[aOff + 4],
-      x5 = a[aOff + 5];
+    const x0 = a[aOff + 0]!,
+      x1 = a[aOff + 1]!,
+      x2 = a[aOff + 2]!,
+      x3 = a[aOff + 3]!,
+      x4 = a[aOff + 4]!,
+      x5 = a[aOff + 5]!;
     for (let j = 0; j < 3; j++) {
       const r = j * 6;
-      c[cOff + j] = w[r] * x0 + w[r + 4] * x4 + (w[r + 1] * x1 + w[r + 5] * x5) + w[r + 2] * x2 + w[r + 3] * x3;
+      c[cOff + j] = w[r]! * x0 + w[r + 4]! * x4 + (w[r + 1]! * x1 + w[r + 5]! * x5) + w[r + 2]! * x2 + w[r + 3]! * x3;
     }
   }
 }
