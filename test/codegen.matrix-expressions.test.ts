@@ -3,7 +3,11 @@
 // differences, and the generated TS modules (f64 and f32) against the
 // interpreter, forward and backward. Where the mask M is zero, W_H's gradient
 // through `(W_H * M)` is exactly zero.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { compileJsCell } from "../src/codegen/compile.ts";
 import { describe, expect, it } from "vitest";
 import { bindSizes } from "../src/ir/bind.ts";
 import { buildCell } from "../src/ir/build.ts";
@@ -11,7 +15,8 @@ import { forwardBackward } from "../src/interp/interpret.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { gradcheck } from "../src/run/gradcheck.ts";
 import { randomRequest } from "../src/run/random-data.ts";
-import { loadGeneratedModule } from "../src/run/ts-engine.ts";
+import { loadGeneratedModule, type GeneratedModule } from "../src/run/ts-engine.ts";
+import { webgpuEngine } from "../src/run/engines.ts";
 import type { CellIR } from "../src/ir/types.ts";
 
 function load(file: string): CellIR {
@@ -63,24 +68,46 @@ describe("matrix expressions in products", () => {
     });
   }
 
-  it("gives W_H exactly zero gradient outside the mask, in the interpreter and the generated module", async () => {
+  it("the WGSL kernels (Dawn on lavapipe, f32) agree with the interpreter within 1e-4, forward and backward", async () => {
+    for (const dims of [{ I: 1, H: 1 }, { I: 3, H: 4 }]) {
+      const { sizes, r } = request(dims, 13);
+      const want = forwardBackward(ir, sizes, r.sequence, r.upstream);
+      const got = await webgpuEngine.run(ir, r, true);
+      const worst = (g: Record<string, ArrayLike<number>>, expected: Record<string, Float64Array>) =>
+        Math.max(...Object.entries(expected).map(([k, w]) => Math.max(...Array.from(w, (x, i) => Math.abs(g[k]![i]! - x) / Math.max(1, Math.abs(x))))));
+      expect(worst(got.outputs, want.outputs)).toBeLessThan(1e-4);
+      expect(worst(got.grads!.params, want.grads.params)).toBeLessThan(1e-4);
+      expect(worst(got.grads!.inputs, want.grads.inputs)).toBeLessThan(1e-4);
+      expect(Object.keys(got.grads!.params).sort()).toEqual(ir.params.map((p) => p.name).sort());
+    }
+  });
+
+  it("gives W_H exactly zero gradient outside the mask in every engine: interpreter, TS, JS and WGSL", async () => {
     // Only (W_H * M) reads W_H here.
     const masked = load(FILE.replace("masked_recurrence", "masked_only"));
     const sizes = bindSizes(masked, { I: 3, H: 6 });
     const r = randomRequest(masked, { sizes, batch: 2, steps: 5, seed: 9, uniformParams: true });
     r.sequence.params.M = mask(6);
-    const want = forwardBackward(masked, sizes, r.sequence, r.upstream);
-    const module = await loadGeneratedModule(masked, sizes, "f64");
-    const fwd = module.forward(r.sequence.params, r.sequence.inputs, r.sequence.initial, { batch: 2 });
-    const got = module.backward(r.sequence.params, fwd.saved, r.upstream).params.W_H!;
-    let outside = 0;
-    for (let k = 0; k < 36; k++) {
-      if (r.sequence.params.M![k] !== 0) continue;
-      outside++;
-      expect(got[k]).toBe(0);
-      expect(want.grads.params.W_H![k]).toBe(0);
+    const { js } = await compileJsCell(masked, { precision: "f64", dims: sizes });
+    const dir = mkdtempSync(join(tmpdir(), "lstmc-masked-"));
+    writeFileSync(join(dir, js.fileName), js.text);
+    const jsModule = (await import(pathToFileURL(join(dir, js.fileName)).href)) as GeneratedModule;
+    rmSync(dir, { recursive: true, force: true });
+    const viaModule = async (module: GeneratedModule) => {
+      const fwd = module.forward(r.sequence.params, r.sequence.inputs, r.sequence.initial, { batch: 2 });
+      return module.backward(r.sequence.params, fwd.saved, r.upstream).params.W_H!;
+    };
+    const engines: Record<string, ArrayLike<number>> = {
+      interpreter: forwardBackward(masked, sizes, r.sequence, r.upstream).grads.params.W_H!,
+      ts: await viaModule(await loadGeneratedModule(masked, sizes, "f64")),
+      js: await viaModule(jsModule),
+      wgsl: (await webgpuEngine.run(masked, r, true)).grads!.params.W_H!,
+    };
+    const outside = [...r.sequence.params.M!.keys()].filter((k) => r.sequence.params.M![k] === 0);
+    expect(outside.length).toBeGreaterThan(0);
+    for (const [engine, grad] of Object.entries(engines)) {
+      for (const k of outside) expect(grad[k], `${engine} W_H[${k}]`).toBe(0);
+      expect(Math.max(...Array.from(grad, Math.abs)), engine).toBeGreaterThan(0);
     }
-    expect(outside).toBeGreaterThan(0);
-    expect(Math.max(...Array.from(got, Math.abs))).toBeGreaterThan(0);
   });
 });

@@ -222,6 +222,17 @@ function addDerivedMatrices(file: SourceFile, plan: ModulePlan, ctx: KernelConte
   return "_AllParams";
 }
 
+/** `_withDerived` on its own (f32), for the WebGPU host, which computes the derived matrices on the CPU at upload. */
+export function renderDerivedFunction(plan: ModulePlan): string {
+  const file = new Project({ useInMemoryFileSystem: true }).createSourceFile("derived.ts", "", { overwrite: true });
+  // Math.exp / Math.tanh: the host carries no _expf; these run once per upload.
+  const ctx: KernelContext = { fns: FUNCTION_SYNTAX, gemvs: new Map(), simd: false, rowProductsBelowBatch: 0 };
+  if (addDerivedMatrices(file, plan, ctx) === "Params") {
+    file.addFunction({ name: "_withDerived", docs: ["This cell's products read parameters only."], parameters: [{ name: "params", type: "Params" }], returnType: "Params", statements: "return params;" });
+  }
+  return file.getFullText();
+}
+
 /** Scalar parameters an expression reads. */
 function scalarLocals(e: Expr, into: Set<string> = new Set()): Set<string> {
   switch (e.op) {

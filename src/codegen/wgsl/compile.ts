@@ -7,6 +7,7 @@ import type { CellIR } from "../../ir/types.ts";
 import { lowerCell } from "../lower.ts";
 import { checkCellNames, specIdentifier } from "../names.ts";
 import { compilerVersion, type CompiledModule } from "../compile.ts";
+import { renderDerivedFunction } from "../ts/render.ts";
 import { renderHost } from "./host.ts";
 import { buildProgram, WGSL_SCHEDULE, type KernelOptions, type WgslProgram } from "./kernels.ts";
 
@@ -29,7 +30,7 @@ export async function compileWgslCell(ir: CellIR, options: WgslCompileOptions = 
   const program = buildProgram(plan, options);
   const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
   const optionsText = `--target wgsl --dims ${sizeText}${options.path && options.path !== "auto" ? ` --wgsl-path ${options.path}` : ""}`;
-  const raw = renderHost(ir, sizes, program, { specFile: basename(ir.file), compilerVersion: compilerVersion(), optionsText });
+  const raw = renderHost(ir, sizes, program, { specFile: basename(ir.file), compilerVersion: compilerVersion(), optionsText, derived: renderDerivedFunction(plan) });
   const text = await prettier.format(raw, { parser: "typescript", printWidth: 120 });
   const name = specIdentifier(ir.name);
   const host = { fileName: `${name}.webgpu.ts`, text };

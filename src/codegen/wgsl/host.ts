@@ -13,6 +13,8 @@ import { HOST_DRIVER } from "../runtime/embedded.ts";
 import { templateLiteral } from "../runtime/embed.ts";
 
 export interface HostOptions {
+  /** `_withDerived(params)`: the TypeScript that adds the matrix expressions products read (see ../derived.ts). */
+  readonly derived: string;
   readonly specFile: string;
   readonly compilerVersion: string;
   readonly optionsText: string;
@@ -97,6 +99,8 @@ export function renderHost(ir: CellIR, sizes: SizeBinding, program: WgslProgram,
   }
   out.push(`  };`);
   out.push(`}`);
+  out.push("");
+  out.push(options.derived);
   out.push("");
   out.push(HOST_DRIVER);
   return out.join("\n") + "\n";

@@ -49,6 +49,8 @@ export interface ParamLayout {
   readonly rows: number;
   readonly cols: number;
   readonly matrix: boolean;
+  /** A derived matrix (see ../derived.ts): the host computes it at upload. */
+  readonly internal: boolean;
 }
 
 /** Workgroups: `batch` = one per batch row; else ceil(items / workgroupSize), items = (T?)·(B?)·n. */
@@ -119,7 +121,7 @@ class Layout {
     for (const p of plan.cell.params) {
       const dims = p.shape;
       const [rows, cols] = dims.length === 2 ? [dims[0]!, dims[1]!] : [dims.length === 0 ? 1 : dims[0]!, 1];
-      const layout: ParamLayout = { name: p.name, offset, length: rows * cols, rows, cols, matrix: dims.length === 2 };
+      const layout: ParamLayout = { name: p.name, offset, length: rows * cols, rows, cols, matrix: dims.length === 2, internal: p.internal };
       offset += layout.length;
       this.params.push(layout);
       this.paramByArray.set(arrays.param(p.name), layout);

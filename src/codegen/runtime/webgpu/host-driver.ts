@@ -9,6 +9,8 @@
 declare const FORWARD_WGSL: string;
 declare const BACKWARD_WGSL: string;
 declare const PROGRAM: Program;
+/** The matrix expressions the cell's products read, added to the parameters (the identity for most cells). */
+declare function _withDerived(params: Params): Params;
 interface Params {
   W: Float32Array;
 }
@@ -38,7 +40,8 @@ type BufferName = "S" | "K" | "W" | "R";
 
 interface Program {
   path: string;
-  params: { name: string; offset: number; length: number; rows: number; cols: number; matrix: boolean }[];
+  /** `internal`: a derived matrix, computed from the others at upload, never passed or returned. */
+  params: { name: string; offset: number; length: number; rows: number; cols: number; matrix: boolean; internal: boolean }[];
   paramFloats: number;
   /** Bytes of workgroup memory the larger of the two WGSL modules declares. */
   workgroupStorage: number;
@@ -307,7 +310,7 @@ export function createCell(device: GPUDevice): Cell {
   let destroyed = false;
 
   const names = {
-    params: PROGRAM.params.map((p) => p.name),
+    params: PROGRAM.params.filter((p) => !p.internal).map((p) => p.name),
     inputs: PROGRAM.names.inputs.map((i) => i.name),
     states: PROGRAM.names.states.map((s) => s.name),
     outputs: PROGRAM.names.outputs.map((o) => o.name),
@@ -439,9 +442,12 @@ export function createCell(device: GPUDevice): Cell {
 
   function upload(params: Params, target: GPUBuffer, what: string): void {
     const given = _tensors(params, what, names.params);
+    for (const p of PROGRAM.params) if (!p.internal) _check(given[p.name], p.length, `${what}.${p.name}`);
+    // Checked first: the derived matrices read the others element by element.
+    const all = _withDerived(given as unknown as Params) as unknown as Tensors;
     const packed = new Float32Array(PROGRAM.paramFloats);
     for (const p of PROGRAM.params) {
-      const values = _check(given[p.name], p.length, `${what}.${p.name}`);
+      const values = _check(all[p.name], p.length, `${what}.${p.name}`);
       if (!p.matrix) packed.set(values, p.offset);
       else for (let r = 0; r < p.rows; r++) for (let c = 0; c < p.cols; c++) packed[p.offset + c * p.rows + r] = values[r * p.cols + c]!;
     }
@@ -480,6 +486,7 @@ export function createCell(device: GPUDevice): Cell {
     const packed = await read(from, 0, PROGRAM.paramFloats, what);
     const out: Record<string, Float32Array> = {};
     for (const p of PROGRAM.params) {
+      if (p.internal) continue;
       const values = new Float32Array(p.length);
       if (!p.matrix) values.set(packed.subarray(p.offset, p.offset + p.length));
       else for (let r = 0; r < p.rows; r++) for (let c = 0; c < p.cols; c++) values[r * p.cols + c] = packed[p.offset + c * p.rows + r]!;
