@@ -25,7 +25,6 @@ export const BUNDLED = new Set(["chevrotain", "ajv", "jsonc-parser"]);
 const ENTRY_POINTS = [
   "src/index.ts",
   "src/cli/main.ts",
-  "src/lsp/server.ts",
   "src/plugins/vite.ts",
   "src/plugins/esbuild.ts",
   // Built on another branch; exported as lstmc/train once it is merged.

@@ -159,6 +159,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   // generators pull in ts-morph and prettier.
   convert: async (args) => (await import("./convert.ts")).commandConvert(args),
   diagram: async (args) => (await import("./diagram.ts")).commandDiagram(args),
+  lsp: async (args) => (await import("../lsp/server.ts")).commandLsp(args),
   compile: async (args) => (await import("./compile.ts")).commandCompile(args),
 };
 
