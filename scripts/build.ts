@@ -20,7 +20,7 @@ import { execFileSync } from "node:child_process";
 import { build, type Plugin } from "esbuild";
 
 /** Packages compiled into dist/ (with their own dependencies), so they need not be installed. */
-export const BUNDLED = new Set(["chevrotain", "ajv", "jsonc-parser"]);
+const BUNDLED = new Set(["chevrotain", "ajv", "jsonc-parser"]);
 
 const ENTRY_POINTS = [
   "src/index.ts",
