@@ -75,7 +75,7 @@ try {
     { name: "node -e 0", argv: [node, "-e", "0"] },
     { name: "lstmc --version", argv: [node, lstmc, "--version"] },
     { name: "lstmc check specs/lstm.lstm", argv: [node, lstmc, "check", "specs/lstm.lstm"] },
-    { name: "lstmc --version (checkout, tsx)", argv: [node, join(ROOT, "bin", "lstmc.js"), "--version"] },
+    { name: "lstmc check (checkout, through tsx)", argv: [node, join(ROOT, "bin", "lstmc.js"), "check", "specs/lstm.lstm"] },
     { name: "tsc --version", argv: [node, join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--version"] },
     { name: "esbuild --version (native)", argv: [join(ROOT, "node_modules", ".bin", "esbuild"), "--version"] },
   ];
