@@ -13,8 +13,6 @@ import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
 import { CodegenError } from "../codegen/names.ts";
 import { loadCell, printDiagnostics, ReportedFailure, UsageError } from "./load-cell.ts";
-import { commandConvert } from "./convert.ts";
-import { commandDiagram } from "./diagram.ts";
 
 const USAGE = `lstmc — a compiler for recurrent neural-network cells
 
@@ -157,9 +155,11 @@ export const COMMANDS: Record<string, CommandHandler> = {
   check: commandCheck,
   run: commandRun,
   gradcheck: commandGradcheck,
-  convert: commandConvert,
-  diagram: commandDiagram,
-  // Loaded on use: the code generators pull in ts-morph and prettier.
+  // Loaded on use, so a command starts without the others' modules; the code
+  // generators pull in ts-morph and prettier.
+  convert: async (args) => (await import("./convert.ts")).commandConvert(args),
+  diagram: async (args) => (await import("./diagram.ts")).commandDiagram(args),
+  lsp: async (args) => (await import("../lsp/server.ts")).commandLsp(args),
   compile: async (args) => (await import("./compile.ts")).commandCompile(args),
 };
 

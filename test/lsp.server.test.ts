@@ -1,0 +1,149 @@
+// `lstmc lsp` driven as an editor drives it: a scripted client speaking LSP
+// (JSON-RPC with Content-Length framing) to the real command over its stdin
+// and stdout.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  CompletionRequest,
+  DefinitionRequest,
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  ExitNotification,
+  HoverRequest,
+  InitializedNotification,
+  InitializeRequest,
+  PublishDiagnosticsNotification,
+  ShutdownRequest,
+  createProtocolConnection,
+  type CompletionItem,
+  type Hover,
+  type Location,
+  type Position,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
+} from "vscode-languageserver-protocol/node";
+
+const ROOT = join(import.meta.dirname, "..");
+const GRU = readFileSync(join(ROOT, "specs", "gru.lstm"), "utf8");
+const URI = "file:///work/cells/gru.lstm";
+
+interface Session {
+  readonly child: ChildProcess;
+  readonly connection: ProtocolConnection;
+  /** Resolves with the next diagnostics the server publishes. */
+  nextDiagnostics(): Promise<PublishDiagnosticsParams>;
+}
+
+const sessions: Session[] = [];
+
+async function startSession(args: string[]): Promise<Session> {
+  const child = spawn(process.execPath, [join(ROOT, "bin", "lstmc.js"), "lsp", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+  const connection = createProtocolConnection(child.stdout!, child.stdin!);
+  const waiting: ((p: PublishDiagnosticsParams) => void)[] = [];
+  connection.onNotification(PublishDiagnosticsNotification.type, (params) => waiting.shift()?.(params));
+  connection.listen();
+  const session = { child, connection, nextDiagnostics: () => new Promise<PublishDiagnosticsParams>((resolve) => waiting.push(resolve)) };
+  sessions.push(session);
+  const init = await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
+  expect(init.capabilities).toMatchObject({ hoverProvider: true, definitionProvider: true, completionProvider: {} });
+  await connection.sendNotification(InitializedNotification.type, {});
+  return session;
+}
+
+async function openGru(session: Session, text = GRU): Promise<PublishDiagnosticsParams> {
+  const diagnostics = session.nextDiagnostics();
+  await session.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: URI, languageId: "lstm", version: 1, text } });
+  return diagnostics;
+}
+
+/** The 0-based position of the `occurrence`-th `needle` in `text`, plus `offset` characters. */
+function positionOf(text: string, needle: string, occurrence = 1, offset = 0): Position {
+  let index = -1;
+  for (let i = 0; i < occurrence; i++) index = text.indexOf(needle, index + 1);
+  if (index < 0) throw new Error(`'${needle}' not found`);
+  const before = text.slice(0, index + offset).split("\n");
+  return { line: before.length - 1, character: before.at(-1)!.length };
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("exit", (code) => resolve(code))));
+}
+
+afterEach(() => {
+  for (const s of sessions.splice(0)) {
+    s.connection.dispose();
+    s.child.kill();
+  }
+});
+
+describe("lstmc lsp", () => {
+  it("publishes diagnostics with line and column as the document changes", async () => {
+    const session = await startSession([]);
+    const broken = GRU.replace("U_z @ h + b_z", "U_z @ hh + b_z");
+    const first = await openGru(session, broken);
+    expect(first.uri).toBe(URI);
+    const at = positionOf(broken, "hh");
+    expect(first.diagnostics).toMatchObject([{ code: "E101", severity: 1, source: "lstmc", range: { start: at, end: { line: at.line, character: at.character + 2 } } }]);
+    expect(first.diagnostics[0]!.message).toContain("hh");
+
+    const fixed = session.nextDiagnostics();
+    const start = positionOf(broken, "hh");
+    await session.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri: URI, version: 2 },
+      contentChanges: [{ range: { start, end: { line: start.line, character: start.character + 2 } }, text: "h" }],
+    });
+    expect((await fixed).diagnostics).toEqual([]);
+  });
+
+  it("shows the shape of a name on hover, with the numbers at the default sizes", async () => {
+    const session = await startSession([]);
+    await openGru(session);
+    const hover = (position: Position) => session.connection.sendRequest(HoverRequest.type, { textDocument: { uri: URI }, position }) as Promise<Hover | null>;
+    const value = (h: Hover | null) => (h?.contents as { value: string } | undefined)?.value;
+    expect(value(await hover(positionOf(GRU, "h_tilde", 2, 3)))).toBe("intermediate `h_tilde`: [H] = [16]");
+    expect(value(await hover(positionOf(GRU, "W_z @ x", 1)))).toBe("param `W_z`: [H, I] = [16, 8]");
+    expect(value(await hover(positionOf(GRU, "size I", 1, 5)))).toBe("size `I` = 8");
+    expect(value(await hover(positionOf(GRU, "tanh(W_h", 1)))).toBe("`tanh`: elementwise function");
+    expect(await hover(positionOf(GRU, "~ glorot", 1))).toBeNull();
+  });
+
+  it("goes to the declaration of a parameter and of an intermediate", async () => {
+    const session = await startSession([]);
+    await openGru(session);
+    const definition = (position: Position) =>
+      session.connection.sendRequest(DefinitionRequest.type, { textDocument: { uri: URI }, position }) as Promise<Location | null>;
+    const param = await definition(positionOf(GRU, "U_z @ h", 1, 1));
+    expect(param?.uri).toBe(URI);
+    expect(param?.range.start).toEqual(positionOf(GRU, "param U_z"));
+    const intermediate = await definition(positionOf(GRU, "h_tilde", 2));
+    expect(intermediate?.range).toEqual({ start: positionOf(GRU, "h_tilde = "), end: positionOf(GRU, "h_tilde = ", 1, 7) });
+  });
+
+  it("completes the spec's names and the functions, and keeps the names while a line does not parse", async () => {
+    const session = await startSession([]);
+    await openGru(session);
+    const complete = async () =>
+      ((await session.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: URI }, position: { line: 0, character: 0 } })) as CompletionItem[]).map((c) => c.label);
+    const labels = await complete();
+    for (const name of ["I", "H", "x", "h", "W_z", "b_h", "z", "r", "h_tilde", "sigmoid", "tanh", "σ"]) expect(labels).toContain(name);
+    expect(labels.filter((l) => l === "h")).toHaveLength(1);
+
+    const broken = session.nextDiagnostics();
+    await session.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri: URI, version: 2 },
+      contentChanges: [{ text: GRU.replace("z = σ(", "z = σ((") }],
+    });
+    expect((await broken).diagnostics[0]?.code).toBe("E002");
+    expect(await complete()).toEqual(labels);
+  });
+
+  it("accepts --stdio and exits 0 after shutdown and exit", async () => {
+    const session = await startSession(["--stdio"]);
+    await session.connection.sendRequest(ShutdownRequest.type);
+    const exited = exitCode(session.child);
+    await session.connection.sendNotification(ExitNotification.type);
+    expect(await exited).toBe(0);
+  });
+});
