@@ -530,11 +530,11 @@ function _forwardCore(
   const _hist_h = hist.h;
   const _hist_c = hist.c;
   const _out_h = outputs.h;
-  const _tape_9 = tape[0];
-  const _tape_17 = tape[1];
-  const _tape_25 = tape[2];
-  const _tape_29 = tape[3];
-  const _tape_32 = tape[4];
+  const _tape_9 = tape[0]!;
+  const _tape_17 = tape[1]!;
+  const _tape_25 = tape[2]!;
+  const _tape_29 = tape[3]!;
+  const _tape_32 = tape[4]!;
   _packWeights(params);
   const _w_0 = _ws_w_0;
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 48);
@@ -559,28 +559,28 @@ function _forwardCore(
       const _r6 = _b * 48 + 32;
       const _r7 = ((_t + 1) * _B + _b) * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _v_2 = _proj_0[_r0 + _j];
-        const _v_5 = _g_1[_r1 + _j];
+        const _v_2 = _proj_0[_r0 + _j]!;
+        const _v_5 = _g_1[_r1 + _j]!;
         const _v_6 = _v_2 + _v_5;
-        const _v_8 = _v_6 + _p_b_f[_j];
+        const _v_8 = _v_6 + _p_b_f[_j]!;
         // f = sigmoid(W_f @ x + U_f @ h + b_f)
         const _f = 1 / (1 + _expf(-_v_8));
         _tape_9[_r2 + _j] = _f;
-        const _v_11 = _proj_0[_r3 + _j];
-        const _v_13 = _g_1[_r4 + _j];
+        const _v_11 = _proj_0[_r3 + _j]!;
+        const _v_13 = _g_1[_r4 + _j]!;
         const _v_14 = _v_11 + _v_13;
-        const _v_16 = _v_14 + _p_b_g[_j];
+        const _v_16 = _v_14 + _p_b_g[_j]!;
         // g = tanh(W_g @ x + U_g @ h + b_g)
         const _g = 1 - 2 / (_expf(2 * _v_16) + 1);
         _tape_17[_r2 + _j] = _g;
-        const _v_19 = _proj_0[_r5 + _j];
-        const _v_21 = _g_1[_r6 + _j];
+        const _v_19 = _proj_0[_r5 + _j]!;
+        const _v_21 = _g_1[_r6 + _j]!;
         const _v_22 = _v_19 + _v_21;
-        const _v_24 = _v_22 + _p_b_o[_j];
+        const _v_24 = _v_22 + _p_b_o[_j]!;
         // o = sigmoid(W_o @ x + U_o @ h + b_o)
         const _o = 1 / (1 + _expf(-_v_24));
         _tape_25[_r2 + _j] = _o;
-        const _v_27 = _f * _hist_c[_r2 + _j];
+        const _v_27 = _f * _hist_c[_r2 + _j]!;
         const _v_29 = 1 - _f;
         _tape_29[_r2 + _j] = _v_29;
         const _v_30 = _v_29 * _g;
@@ -695,17 +695,19 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
 function _packTransposed(params: Params) {
   _ws_wt_0 = _grow(_ws_wt_0, 384);
   const _wt_0 = _ws_wt_0;
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 0 + _r] = params.W_f[_r * 8 + 0 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 16 + _r] = params.W_g[_r * 8 + 0 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 32 + _r] = params.W_o[_r * 8 + 0 + _c];
+  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 0 + _r] = params.W_f[_r * 8 + 0 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 16 + _r] = params.W_g[_r * 8 + 0 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 32 + _r] = params.W_o[_r * 8 + 0 + _c]!;
   _ws_wt_1 = _grow(_ws_wt_1, 768);
   const _wt_1 = _ws_wt_1;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 48 + 0 + _r] = params.U_f[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 48 + 0 + _r] = params.U_f[_r * 16 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 48 + 16 + _r] = params.U_g[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 48 + 16 + _r] = params.U_g[_r * 16 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 48 + 32 + _r] = params.U_o[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 48 + 32 + _r] = params.U_o[_r * 16 + 0 + _c]!;
 }
 
 /** Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states. */
@@ -713,18 +715,14 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _B = saved.batch;
   const _T = saved.steps;
   _reserveBackward(_B, _T);
-  const _p_b_f = params.b_f;
-  const _p_b_g = params.b_g;
-  const _p_b_o = params.b_o;
   const _in_x = saved.inputs.x;
   const _hist_h = saved.hist.h;
   const _hist_c = saved.hist.c;
-  const _out_h = saved.outputs.h;
-  const _tape_9 = saved.tape[0];
-  const _tape_17 = saved.tape[1];
-  const _tape_25 = saved.tape[2];
-  const _tape_29 = saved.tape[3];
-  const _tape_32 = saved.tape[4];
+  const _tape_9 = saved.tape[0]!;
+  const _tape_17 = saved.tape[1]!;
+  const _tape_25 = saved.tape[2]!;
+  const _tape_29 = saved.tape[3]!;
+  const _tape_32 = saved.tape[4]!;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)
@@ -774,44 +772,44 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r4 = (_t * _B + _b) * 48;
       for (let _j = 0; _j < 16; _j++) {
         // adjoint of h' = o * tanh(c')
-        const _d_3 = _up_h[_r0 + _j] + _carry_h[_r1 + _j];
+        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
         // adjoint of h' = o * tanh(c')
-        const _d_5 = _d_3 * _tape_32[_r0 + _j];
+        const _d_5 = _d_3 * _tape_32[_r0 + _j]!;
         // adjoint of h' = o * tanh(c')
-        const _d_7 = _d_3 * _tape_25[_r0 + _j];
-        const _d_8 = 1 - _tape_32[_r0 + _j] * _tape_32[_r0 + _j];
+        const _d_7 = _d_3 * _tape_25[_r0 + _j]!;
+        const _d_8 = 1 - _tape_32[_r0 + _j]! * _tape_32[_r0 + _j]!;
         const _d_9 = _d_7 * _d_8;
         // adjoint of c' = f * c + (1 - f) * g
-        const _d_10 = _carry_c[_r1 + _j] + _d_9;
-        const _d_12 = _d_10 * _tape_17[_r0 + _j];
-        const _d_14 = _d_10 * _tape_29[_r0 + _j];
+        const _d_10 = _carry_c[_r1 + _j]! + _d_9;
+        const _d_12 = _d_10 * _tape_17[_r0 + _j]!;
+        const _d_14 = _d_10 * _tape_29[_r0 + _j]!;
         const _d_15 = -_d_12;
-        const _d_17 = _d_10 * _hist_c[_r0 + _j];
-        const _d_19 = _d_10 * _tape_9[_r0 + _j];
+        const _d_17 = _d_10 * _hist_c[_r0 + _j]!;
+        const _d_19 = _d_10 * _tape_9[_r0 + _j]!;
         _carryPrev_c[_r1 + _j] = _d_19;
         // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _d_20 = _tape_25[_r0 + _j] * (1 - _tape_25[_r0 + _j]);
+        const _d_20 = _tape_25[_r0 + _j]! * (1 - _tape_25[_r0 + _j]!);
         // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
         const _d_21 = _d_5 * _d_20;
         _bt_21[_r1 + _j] = _d_21;
         _gb_0[_r2 + _j] = _d_21;
-        _dP_b_o[_j] += _d_21;
+        _dP_b_o[_j] = _dP_b_o[_j]! + _d_21;
         // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_22 = 1 - _tape_17[_r0 + _j] * _tape_17[_r0 + _j];
+        const _d_22 = 1 - _tape_17[_r0 + _j]! * _tape_17[_r0 + _j]!;
         // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
         const _d_23 = _d_14 * _d_22;
         _bt_23[_r1 + _j] = _d_23;
         _gb_0[_r3 + _j] = _d_23;
-        _dP_b_g[_j] += _d_23;
+        _dP_b_g[_j] = _dP_b_g[_j]! + _d_23;
         // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
         const _d_24 = _d_15 + _d_17;
         // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_25 = _tape_9[_r0 + _j] * (1 - _tape_9[_r0 + _j]);
+        const _d_25 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
         // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
         const _d_26 = _d_24 * _d_25;
         _bt_26[_r1 + _j] = _d_26;
         _gb_0[_r4 + _j] = _d_26;
-        _dP_b_f[_j] += _d_26;
+        _dP_b_f[_j] = _dP_b_f[_j]! + _d_26;
       }
     }
     // transposed U_f, U_g, U_o @ h
@@ -821,7 +819,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _d_27 = _mt_27[_r0 + _j];
+        const _d_27 = _mt_27[_r0 + _j]!;
         _carryPrev_h[_r0 + _j] = _d_27;
       }
     }
@@ -843,9 +841,12 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 48, _gT0);
   _transpose(_in_x, 0, _T * _B, 8, _vT0);
   _gemmNT(_gT0, 0, _T * _B, _vT0, _dW0, 0, 8, 48, 8, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_f[_r * 8 + 0 + _c] += _dW0[(0 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_g[_r * 8 + 0 + _c] += _dW0[(16 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_o[_r * 8 + 0 + _c] += _dW0[(32 + _r) * 8 + _c];
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_f[_r * 8 + 0 + _c] = _dP_W_f[_r * 8 + 0 + _c]! + _dW0[(0 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_g[_r * 8 + 0 + _c] = _dP_W_g[_r * 8 + 0 + _c]! + _dW0[(16 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_o[_r * 8 + 0 + _c] = _dP_W_o[_r * 8 + 0 + _c]! + _dW0[(32 + _r) * 8 + _c]!;
   // dx = Σ Wᵀ · grad, for every step at once
   _gemmNT(_gb_0, 0, 48, _wt_0, _dIn_x, 0, 8, _T * _B, 8, 48);
   // d(U_f, U_g, U_o)
@@ -858,11 +859,12 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 48, _gT1);
   _transpose(_hist_h, 0, _T * _B, 16, _vT1);
   _gemmNT(_gT1, 0, _T * _B, _vT1, _dW1, 0, 16, 48, 16, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _dP_U_f[_r * 16 + 0 + _c] += _dW1[(0 + _r) * 16 + _c];
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_U_g[_r * 16 + 0 + _c] += _dW1[(16 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_U_f[_r * 16 + 0 + _c] = _dP_U_f[_r * 16 + 0 + _c]! + _dW1[(0 + _r) * 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_U_o[_r * 16 + 0 + _c] += _dW1[(32 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_U_g[_r * 16 + 0 + _c] = _dP_U_g[_r * 16 + 0 + _c]! + _dW1[(16 + _r) * 16 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 16; _c++) _dP_U_o[_r * 16 + 0 + _c] = _dP_U_o[_r * 16 + 0 + _c]! + _dW1[(32 + _r) * 16 + _c]!;
   return {
     params: {
       W_f: _dP_W_f,

@@ -588,11 +588,11 @@ function _forwardCore(
   const _in_x = inputs.x;
   const _hist_h = hist.h;
   const _out_h = outputs.h;
-  const _tape_9 = tape[0];
-  const _tape_17 = tape[1];
-  const _tape_21 = tape[2];
-  const _tape_26 = tape[3];
-  const _tape_28 = tape[4];
+  const _tape_9 = tape[0]!;
+  const _tape_17 = tape[1]!;
+  const _tape_21 = tape[2]!;
+  const _tape_26 = tape[3]!;
+  const _tape_28 = tape[4]!;
   _packWeights(params);
   const _w_0 = _ws_w_0;
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 48);
@@ -623,27 +623,27 @@ function _forwardCore(
       const _r5 = (_t * _B + _b) * 48 + 32;
       const _r6 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _v_2 = _proj_0[_r0 + _j];
-        const _v_5 = _g_1[_r1 + _j];
+        const _v_2 = _proj_0[_r0 + _j]!;
+        const _v_5 = _g_1[_r1 + _j]!;
         const _v_6 = _v_2 + _v_5;
-        const _v_8 = _v_6 + _p_b_z[_j];
+        const _v_8 = _v_6 + _p_b_z[_j]!;
         // z = sigmoid(W_z @ x + U_z @ h + b_z)
         const _z = 1 / (1 + _expf(-_v_8));
         _tape_9[_r2 + _j] = _z;
-        const _v_11 = _proj_0[_r3 + _j];
-        const _v_13 = _g_1[_r4 + _j];
+        const _v_11 = _proj_0[_r3 + _j]!;
+        const _v_13 = _g_1[_r4 + _j]!;
         const _v_14 = _v_11 + _v_13;
-        const _v_16 = _v_14 + _p_b_r[_j];
+        const _v_16 = _v_14 + _p_b_r[_j]!;
         // r = sigmoid(W_r @ x + U_r @ h + b_r)
         const _r = 1 / (1 + _expf(-_v_16));
         _tape_17[_r2 + _j] = _r;
-        const _v_19 = _proj_0[_r5 + _j];
+        const _v_19 = _proj_0[_r5 + _j]!;
         _tmp_19[_r6 + _j] = _v_19;
-        const _v_21 = _r * _hist_h[_r2 + _j];
+        const _v_21 = _r * _hist_h[_r2 + _j]!;
         _tape_21[_r2 + _j] = _v_21;
         const _v_28 = 1 - _z;
         _tape_28[_r2 + _j] = _v_28;
-        const _v_29 = _v_28 * _hist_h[_r2 + _j];
+        const _v_29 = _v_28 * _hist_h[_r2 + _j]!;
         _tmp_29[_r6 + _j] = _v_29;
       }
     }
@@ -656,15 +656,15 @@ function _forwardCore(
       const _r1 = (_t * _B + _b) * 16;
       const _r2 = ((_t + 1) * _B + _b) * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _v_22 = _g_2[_r0 + _j];
-        const _v_23 = _tmp_19[_r0 + _j] + _v_22;
-        const _v_25 = _v_23 + _p_b_h[_j];
+        const _v_22 = _g_2[_r0 + _j]!;
+        const _v_23 = _tmp_19[_r0 + _j]! + _v_22;
+        const _v_25 = _v_23 + _p_b_h[_j]!;
         // h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
         const _h_tilde = 1 - 2 / (_expf(2 * _v_25) + 1);
         _tape_26[_r1 + _j] = _h_tilde;
-        const _v_30 = _tape_9[_r1 + _j] * _h_tilde;
+        const _v_30 = _tape_9[_r1 + _j]! * _h_tilde;
         // h' = (1 - z) * h + z * h_tilde; output h = h'
-        const _h_next = _tmp_29[_r0 + _j] + _v_30;
+        const _h_next = _tmp_29[_r0 + _j]! + _v_30;
         _hist_h[_r2 + _j] = _h_next;
         _out_h[_r1 + _j] = _h_next;
       }
@@ -759,19 +759,21 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
 function _packTransposed(params: Params) {
   _ws_wt_0 = _grow(_ws_wt_0, 384);
   const _wt_0 = _ws_wt_0;
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 0 + _r] = params.W_z[_r * 8 + 0 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 16 + _r] = params.W_r[_r * 8 + 0 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 32 + _r] = params.W_h[_r * 8 + 0 + _c];
+  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 0 + _r] = params.W_z[_r * 8 + 0 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 16 + _r] = params.W_r[_r * 8 + 0 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _wt_0[_c * 48 + 32 + _r] = params.W_h[_r * 8 + 0 + _c]!;
   _ws_wt_1 = _grow(_ws_wt_1, 512);
   const _wt_1 = _ws_wt_1;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 32 + 0 + _r] = params.U_z[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 32 + 0 + _r] = params.U_z[_r * 16 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 32 + 16 + _r] = params.U_r[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 32 + 16 + _r] = params.U_r[_r * 16 + 0 + _c]!;
   _ws_wt_2 = _grow(_ws_wt_2, 256);
   const _wt_2 = _ws_wt_2;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_2[_c * 16 + 0 + _r] = params.U_h[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_2[_c * 16 + 0 + _r] = params.U_h[_r * 16 + 0 + _c]!;
 }
 
 /** Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states. */
@@ -779,17 +781,13 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _B = saved.batch;
   const _T = saved.steps;
   _reserveBackward(_B, _T);
-  const _p_b_z = params.b_z;
-  const _p_b_r = params.b_r;
-  const _p_b_h = params.b_h;
   const _in_x = saved.inputs.x;
   const _hist_h = saved.hist.h;
-  const _out_h = saved.outputs.h;
-  const _tape_9 = saved.tape[0];
-  const _tape_17 = saved.tape[1];
-  const _tape_21 = saved.tape[2];
-  const _tape_26 = saved.tape[3];
-  const _tape_28 = saved.tape[4];
+  const _tape_9 = saved.tape[0]!;
+  const _tape_17 = saved.tape[1]!;
+  const _tape_21 = saved.tape[2]!;
+  const _tape_26 = saved.tape[3]!;
+  const _tape_28 = saved.tape[4]!;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)
@@ -848,34 +846,34 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r4 = (_t * _B + _b) * 32;
       for (let _j = 0; _j < 16; _j++) {
         // adjoint of h' = (1 - z) * h + z * h_tilde
-        const _d_2 = _up_h[_r0 + _j] + _carry_h[_r1 + _j];
-        const _d_4 = _d_2 * _tape_26[_r0 + _j];
-        const _d_6 = _d_2 * _tape_9[_r0 + _j];
-        const _d_8 = _d_2 * _hist_h[_r0 + _j];
-        const _d_10 = _d_2 * _tape_28[_r0 + _j];
+        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+        const _d_4 = _d_2 * _tape_26[_r0 + _j]!;
+        const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
+        const _d_8 = _d_2 * _hist_h[_r0 + _j]!;
+        const _d_10 = _d_2 * _tape_28[_r0 + _j]!;
         _bt_10[_r1 + _j] = _d_10;
         const _d_11 = -_d_8;
         // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-        const _d_12 = 1 - _tape_26[_r0 + _j] * _tape_26[_r0 + _j];
+        const _d_12 = 1 - _tape_26[_r0 + _j]! * _tape_26[_r0 + _j]!;
         // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
         const _d_13 = _d_6 * _d_12;
         _bt_13[_r1 + _j] = _d_13;
         _gb_0[_r2 + _j] = _d_13;
         _gb_2[_r0 + _j] = _d_13;
-        _dP_b_h[_j] += _d_13;
+        _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
         // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_18 = _tape_17[_r0 + _j] * (1 - _tape_17[_r0 + _j]);
+        const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
         _bt_18[_r1 + _j] = _d_18;
         // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
         const _d_20 = _d_4 + _d_11;
         // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_21 = _tape_9[_r0 + _j] * (1 - _tape_9[_r0 + _j]);
+        const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
         // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
         const _d_22 = _d_20 * _d_21;
         _bt_22[_r1 + _j] = _d_22;
         _gb_0[_r3 + _j] = _d_22;
         _gb_1[_r4 + _j] = _d_22;
-        _dP_b_z[_j] += _d_22;
+        _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
       }
     }
     // transposed U_h @ h_tilde
@@ -888,16 +886,16 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r2 = (_t * _B + _b) * 48 + 16;
       const _r3 = (_t * _B + _b) * 32 + 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _d_14 = _mt_14[_r0 + _j];
-        const _d_15 = _d_14 * _hist_h[_r1 + _j];
-        const _d_17 = _d_14 * _tape_17[_r1 + _j];
+        const _d_14 = _mt_14[_r0 + _j]!;
+        const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
+        const _d_17 = _d_14 * _tape_17[_r1 + _j]!;
         // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_19 = _d_15 * _bt_18[_r0 + _j];
+        const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
         _bt_19[_r0 + _j] = _d_19;
         _gb_0[_r2 + _j] = _d_19;
         _gb_1[_r3 + _j] = _d_19;
-        _dP_b_r[_j] += _d_19;
-        const _d_24 = _bt_10[_r0 + _j] + _d_17;
+        _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
+        const _d_24 = _bt_10[_r0 + _j]! + _d_17;
         _bt_24[_r0 + _j] = _d_24;
       }
     }
@@ -908,8 +906,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _d_23 = _mt_23[_r0 + _j];
-        const _d_25 = _bt_24[_r0 + _j] + _d_23;
+        const _d_23 = _mt_23[_r0 + _j]!;
+        const _d_25 = _bt_24[_r0 + _j]! + _d_23;
         _carryPrev_h[_r0 + _j] = _d_25;
       }
     }
@@ -928,9 +926,12 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 48, _gT0);
   _transpose(_in_x, 0, _T * _B, 8, _vT0);
   _gemmNT(_gT0, 0, _T * _B, _vT0, _dW0, 0, 8, 48, 8, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_z[_r * 8 + 0 + _c] += _dW0[(0 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_r[_r * 8 + 0 + _c] += _dW0[(16 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_h[_r * 8 + 0 + _c] += _dW0[(32 + _r) * 8 + _c];
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_z[_r * 8 + 0 + _c] = _dP_W_z[_r * 8 + 0 + _c]! + _dW0[(0 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_r[_r * 8 + 0 + _c] = _dP_W_r[_r * 8 + 0 + _c]! + _dW0[(16 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_h[_r * 8 + 0 + _c] = _dP_W_h[_r * 8 + 0 + _c]! + _dW0[(32 + _r) * 8 + _c]!;
   // dx = Σ Wᵀ · grad, for every step at once
   _gemmNT(_gb_0, 0, 48, _wt_0, _dIn_x, 0, 8, _T * _B, 8, 48);
   // d(U_z, U_r)
@@ -943,9 +944,10 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_1, 0, _T * _B, 32, _gT1);
   _transpose(_hist_h, 0, _T * _B, 16, _vT1);
   _gemmNT(_gT1, 0, _T * _B, _vT1, _dW1, 0, 16, 32, 16, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _dP_U_z[_r * 16 + 0 + _c] += _dW1[(0 + _r) * 16 + _c];
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_U_r[_r * 16 + 0 + _c] += _dW1[(16 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_U_z[_r * 16 + 0 + _c] = _dP_U_z[_r * 16 + 0 + _c]! + _dW1[(0 + _r) * 16 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 16; _c++) _dP_U_r[_r * 16 + 0 + _c] = _dP_U_r[_r * 16 + 0 + _c]! + _dW1[(16 + _r) * 16 + _c]!;
   // d(U_h)
   _ws_gT2 = _grow(_ws_gT2, _T * _B * 16);
   const _gT2 = _ws_gT2;
@@ -956,7 +958,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_2, 0, _T * _B, 16, _gT2);
   _transpose(_tape_21, 0, _T * _B, 16, _vT2);
   _gemmNT(_gT2, 0, _T * _B, _vT2, _dW2, 0, 16, 16, 16, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _dP_U_h[_r * 16 + 0 + _c] += _dW2[(0 + _r) * 16 + _c];
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 16; _c++) _dP_U_h[_r * 16 + 0 + _c] = _dP_U_h[_r * 16 + 0 + _c]! + _dW2[(0 + _r) * 16 + _c]!;
   return {
     params: {
       W_z: _dP_W_z,

@@ -531,11 +531,11 @@ function _forwardCore(
   const _hist_h = hist.h;
   const _hist_C = hist.C;
   const _out_h = outputs.h;
-  const _tape_7 = tape[0];
-  const _tape_13 = tape[1];
-  const _tape_19 = tape[2];
-  const _tape_29 = tape[3];
-  const _tape_30 = tape[4];
+  const _tape_7 = tape[0]!;
+  const _tape_13 = tape[1]!;
+  const _tape_19 = tape[2]!;
+  const _tape_29 = tape[3]!;
+  const _tape_30 = tape[4]!;
   _packWeights(params);
   const _w_0 = _ws_w_0;
   _ws_g_0 = _grow(_ws_g_0, _B * 64);
@@ -562,28 +562,28 @@ function _forwardCore(
       const _r8 = _b * 64 + 48;
       const _r9 = (_t * _B + _b) * 64 + 48;
       for (let _j = 0; _j < 16; _j++) {
-        const _v_4 = _g_0[_r0 + _j] + _proj_1[_r1 + _j];
-        const _v_6 = _v_4 + _p_b_f[_j];
+        const _v_4 = _g_0[_r0 + _j]! + _proj_1[_r1 + _j]!;
+        const _v_6 = _v_4 + _p_b_f[_j]!;
         // f = sigmoid(W_f @ [h, x] + b_f)
         const _f = 1 / (1 + _expf(-_v_6));
         _tape_7[_r2 + _j] = _f;
-        const _v_10 = _g_0[_r3 + _j] + _proj_1[_r4 + _j];
-        const _v_12 = _v_10 + _p_b_i[_j];
+        const _v_10 = _g_0[_r3 + _j]! + _proj_1[_r4 + _j]!;
+        const _v_12 = _v_10 + _p_b_i[_j]!;
         // i = sigmoid(W_i @ [h, x] + b_i)
         const _i = 1 / (1 + _expf(-_v_12));
         _tape_13[_r2 + _j] = _i;
-        const _v_16 = _g_0[_r5 + _j] + _proj_1[_r6 + _j];
-        const _v_18 = _v_16 + _p_b_C[_j];
+        const _v_16 = _g_0[_r5 + _j]! + _proj_1[_r6 + _j]!;
+        const _v_18 = _v_16 + _p_b_C[_j]!;
         // C_tilde = tanh(W_C @ [h, x] + b_C)
         const _C_tilde = 1 - 2 / (_expf(2 * _v_18) + 1);
         _tape_19[_r2 + _j] = _C_tilde;
-        const _v_21 = _f * _hist_C[_r2 + _j];
+        const _v_21 = _f * _hist_C[_r2 + _j]!;
         const _v_22 = _i * _C_tilde;
         // C' = f * C + i * C_tilde
         const _C_next = _v_21 + _v_22;
         _hist_C[_r7 + _j] = _C_next;
-        const _v_26 = _g_0[_r8 + _j] + _proj_1[_r9 + _j];
-        const _v_28 = _v_26 + _p_b_o[_j];
+        const _v_26 = _g_0[_r8 + _j]! + _proj_1[_r9 + _j]!;
+        const _v_28 = _v_26 + _p_b_o[_j]!;
         // o = sigmoid(W_o @ [h, x] + b_o)
         const _o = 1 / (1 + _expf(-_v_28));
         _tape_29[_r2 + _j] = _o;
@@ -695,23 +695,23 @@ function _packTransposed(params: Params) {
   _ws_wt_0 = _grow(_ws_wt_0, 1024);
   const _wt_0 = _ws_wt_0;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 0 + _r] = params.W_f[_r * 24 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 0 + _r] = params.W_f[_r * 24 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 16 + _r] = params.W_i[_r * 24 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 16 + _r] = params.W_i[_r * 24 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 32 + _r] = params.W_C[_r * 24 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 32 + _r] = params.W_C[_r * 24 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 48 + _r] = params.W_o[_r * 24 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_0[_c * 64 + 48 + _r] = params.W_o[_r * 24 + 0 + _c]!;
   _ws_wt_1 = _grow(_ws_wt_1, 512);
   const _wt_1 = _ws_wt_1;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 0 + _r] = params.W_f[_r * 24 + 16 + _c];
+    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 0 + _r] = params.W_f[_r * 24 + 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 16 + _r] = params.W_i[_r * 24 + 16 + _c];
+    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 16 + _r] = params.W_i[_r * 24 + 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 32 + _r] = params.W_C[_r * 24 + 16 + _c];
+    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 32 + _r] = params.W_C[_r * 24 + 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 48 + _r] = params.W_o[_r * 24 + 16 + _c];
+    for (let _c = 0; _c < 8; _c++) _wt_1[_c * 64 + 48 + _r] = params.W_o[_r * 24 + 16 + _c]!;
 }
 
 /** Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states. */
@@ -719,19 +719,14 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _B = saved.batch;
   const _T = saved.steps;
   _reserveBackward(_B, _T);
-  const _p_b_f = params.b_f;
-  const _p_b_i = params.b_i;
-  const _p_b_C = params.b_C;
-  const _p_b_o = params.b_o;
   const _in_x = saved.inputs.x;
   const _hist_h = saved.hist.h;
   const _hist_C = saved.hist.C;
-  const _out_h = saved.outputs.h;
-  const _tape_7 = saved.tape[0];
-  const _tape_13 = saved.tape[1];
-  const _tape_19 = saved.tape[2];
-  const _tape_29 = saved.tape[3];
-  const _tape_30 = saved.tape[4];
+  const _tape_7 = saved.tape[0]!;
+  const _tape_13 = saved.tape[1]!;
+  const _tape_19 = saved.tape[2]!;
+  const _tape_29 = saved.tape[3]!;
+  const _tape_30 = saved.tape[4]!;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)
@@ -783,48 +778,48 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r5 = (_t * _B + _b) * 64;
       for (let _j = 0; _j < 16; _j++) {
         // adjoint of h' = o * tanh(C')
-        const _d_3 = _up_h[_r0 + _j] + _carry_h[_r1 + _j];
+        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
         // adjoint of h' = o * tanh(C')
-        const _d_5 = _d_3 * _tape_30[_r0 + _j];
+        const _d_5 = _d_3 * _tape_30[_r0 + _j]!;
         // adjoint of h' = o * tanh(C')
-        const _d_7 = _d_3 * _tape_29[_r0 + _j];
-        const _d_8 = 1 - _tape_30[_r0 + _j] * _tape_30[_r0 + _j];
+        const _d_7 = _d_3 * _tape_29[_r0 + _j]!;
+        const _d_8 = 1 - _tape_30[_r0 + _j]! * _tape_30[_r0 + _j]!;
         const _d_9 = _d_7 * _d_8;
         // adjoint of o = sigmoid(W_o @ [h, x] + b_o)
-        const _d_10 = _tape_29[_r0 + _j] * (1 - _tape_29[_r0 + _j]);
+        const _d_10 = _tape_29[_r0 + _j]! * (1 - _tape_29[_r0 + _j]!);
         // adjoint of o = sigmoid(W_o @ [h, x] + b_o)
         const _d_11 = _d_5 * _d_10;
         _bt_11[_r1 + _j] = _d_11;
         _gb_0[_r2 + _j] = _d_11;
-        _dP_b_o[_j] += _d_11;
+        _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
         // adjoint of C' = f * C + i * C_tilde
-        const _d_12 = _carry_C[_r1 + _j] + _d_9;
-        const _d_14 = _d_12 * _tape_19[_r0 + _j];
-        const _d_16 = _d_12 * _tape_13[_r0 + _j];
-        const _d_18 = _d_12 * _hist_C[_r0 + _j];
-        const _d_20 = _d_12 * _tape_7[_r0 + _j];
+        const _d_12 = _carry_C[_r1 + _j]! + _d_9;
+        const _d_14 = _d_12 * _tape_19[_r0 + _j]!;
+        const _d_16 = _d_12 * _tape_13[_r0 + _j]!;
+        const _d_18 = _d_12 * _hist_C[_r0 + _j]!;
+        const _d_20 = _d_12 * _tape_7[_r0 + _j]!;
         _carryPrev_C[_r1 + _j] = _d_20;
         // adjoint of C_tilde = tanh(W_C @ [h, x] + b_C)
-        const _d_21 = 1 - _tape_19[_r0 + _j] * _tape_19[_r0 + _j];
+        const _d_21 = 1 - _tape_19[_r0 + _j]! * _tape_19[_r0 + _j]!;
         // adjoint of C_tilde = tanh(W_C @ [h, x] + b_C)
         const _d_22 = _d_16 * _d_21;
         _bt_22[_r1 + _j] = _d_22;
         _gb_0[_r3 + _j] = _d_22;
-        _dP_b_C[_j] += _d_22;
+        _dP_b_C[_j] = _dP_b_C[_j]! + _d_22;
         // adjoint of i = sigmoid(W_i @ [h, x] + b_i)
-        const _d_23 = _tape_13[_r0 + _j] * (1 - _tape_13[_r0 + _j]);
+        const _d_23 = _tape_13[_r0 + _j]! * (1 - _tape_13[_r0 + _j]!);
         // adjoint of i = sigmoid(W_i @ [h, x] + b_i)
         const _d_24 = _d_14 * _d_23;
         _bt_24[_r1 + _j] = _d_24;
         _gb_0[_r4 + _j] = _d_24;
-        _dP_b_i[_j] += _d_24;
+        _dP_b_i[_j] = _dP_b_i[_j]! + _d_24;
         // adjoint of f = sigmoid(W_f @ [h, x] + b_f)
-        const _d_25 = _tape_7[_r0 + _j] * (1 - _tape_7[_r0 + _j]);
+        const _d_25 = _tape_7[_r0 + _j]! * (1 - _tape_7[_r0 + _j]!);
         // adjoint of f = sigmoid(W_f @ [h, x] + b_f)
         const _d_26 = _d_18 * _d_25;
         _bt_26[_r1 + _j] = _d_26;
         _gb_0[_r5 + _j] = _d_26;
-        _dP_b_f[_j] += _d_26;
+        _dP_b_f[_j] = _dP_b_f[_j]! + _d_26;
       }
     }
     // transposed W_f[:, 0:16], W_i[:, 0:16], W_C[:, 0:16], W_o[:, 0:16] @ h
@@ -834,7 +829,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _d_28 = _mt_28[_r0 + _j];
+        const _d_28 = _mt_28[_r0 + _j]!;
         _carryPrev_h[_r0 + _j] = _d_28;
       }
     }
@@ -856,13 +851,14 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 64, _gT0);
   _transpose(_hist_h, 0, _T * _B, 16, _vT0);
   _gemmNT(_gT0, 0, _T * _B, _vT0, _dW0, 0, 16, 64, 16, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _dP_W_f[_r * 24 + 0 + _c] += _dW0[(0 + _r) * 16 + _c];
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_W_i[_r * 24 + 0 + _c] += _dW0[(16 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_W_f[_r * 24 + 0 + _c] = _dP_W_f[_r * 24 + 0 + _c]! + _dW0[(0 + _r) * 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_W_C[_r * 24 + 0 + _c] += _dW0[(32 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_W_i[_r * 24 + 0 + _c] = _dP_W_i[_r * 24 + 0 + _c]! + _dW0[(16 + _r) * 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_W_o[_r * 24 + 0 + _c] += _dW0[(48 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_W_C[_r * 24 + 0 + _c] = _dP_W_C[_r * 24 + 0 + _c]! + _dW0[(32 + _r) * 16 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 16; _c++) _dP_W_o[_r * 24 + 0 + _c] = _dP_W_o[_r * 24 + 0 + _c]! + _dW0[(48 + _r) * 16 + _c]!;
   // d(W_f, W_i, W_C, W_o)
   _ws_gT1 = _grow(_ws_gT1, _T * _B * 64);
   const _gT1 = _ws_gT1;
@@ -873,10 +869,14 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 64, _gT1);
   _transpose(_in_x, 0, _T * _B, 8, _vT1);
   _gemmNT(_gT1, 0, _T * _B, _vT1, _dW1, 0, 8, 64, 8, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_f[_r * 24 + 16 + _c] += _dW1[(0 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_i[_r * 24 + 16 + _c] += _dW1[(16 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_C[_r * 24 + 16 + _c] += _dW1[(32 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_o[_r * 24 + 16 + _c] += _dW1[(48 + _r) * 8 + _c];
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_f[_r * 24 + 16 + _c] = _dP_W_f[_r * 24 + 16 + _c]! + _dW1[(0 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_i[_r * 24 + 16 + _c] = _dP_W_i[_r * 24 + 16 + _c]! + _dW1[(16 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_C[_r * 24 + 16 + _c] = _dP_W_C[_r * 24 + 16 + _c]! + _dW1[(32 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_o[_r * 24 + 16 + _c] = _dP_W_o[_r * 24 + 16 + _c]! + _dW1[(48 + _r) * 8 + _c]!;
   // dx = Σ Wᵀ · grad, for every step at once
   _gemmNT(_gb_0, 0, 64, _wt_1, _dIn_x, 0, 8, _T * _B, 8, 64);
   return {

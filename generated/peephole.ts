@@ -627,11 +627,11 @@ function _forwardCore(
   const _hist_h = hist.h;
   const _hist_c = hist.c;
   const _out_h = outputs.h;
-  const _tape_13 = tape[0];
-  const _tape_24 = tape[1];
-  const _tape_32 = tape[2];
-  const _tape_46 = tape[3];
-  const _tape_47 = tape[4];
+  const _tape_13 = tape[0]!;
+  const _tape_24 = tape[1]!;
+  const _tape_32 = tape[2]!;
+  const _tape_46 = tape[3]!;
+  const _tape_47 = tape[4]!;
   _packWeights(params);
   const _w_0 = _ws_w_0;
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 64);
@@ -658,42 +658,42 @@ function _forwardCore(
       const _r8 = (_t * _B + _b) * 64 + 48;
       const _r9 = _b * 64 + 48;
       for (let _j = 0; _j < 16; _j++) {
-        const _v_2 = _proj_0[_r0 + _j];
-        const _v_5 = _g_1[_r1 + _j];
+        const _v_2 = _proj_0[_r0 + _j]!;
+        const _v_5 = _g_1[_r1 + _j]!;
         const _v_6 = _v_2 + _v_5;
-        const _v_9 = _p_p_i[_j] * _hist_c[_r2 + _j];
+        const _v_9 = _p_p_i[_j]! * _hist_c[_r2 + _j]!;
         const _v_10 = _v_6 + _v_9;
-        const _v_12 = _v_10 + _p_b_i[_j];
+        const _v_12 = _v_10 + _p_b_i[_j]!;
         // i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
         const _i = 1 / (1 + _expf(-_v_12));
         _tape_13[_r2 + _j] = _i;
-        const _v_15 = _proj_0[_r3 + _j];
-        const _v_17 = _g_1[_r4 + _j];
+        const _v_15 = _proj_0[_r3 + _j]!;
+        const _v_17 = _g_1[_r4 + _j]!;
         const _v_18 = _v_15 + _v_17;
-        const _v_20 = _p_p_f[_j] * _hist_c[_r2 + _j];
+        const _v_20 = _p_p_f[_j]! * _hist_c[_r2 + _j]!;
         const _v_21 = _v_18 + _v_20;
-        const _v_23 = _v_21 + _p_b_f[_j];
+        const _v_23 = _v_21 + _p_b_f[_j]!;
         // f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
         const _f = 1 / (1 + _expf(-_v_23));
         _tape_24[_r2 + _j] = _f;
-        const _v_26 = _proj_0[_r5 + _j];
-        const _v_28 = _g_1[_r6 + _j];
+        const _v_26 = _proj_0[_r5 + _j]!;
+        const _v_28 = _g_1[_r6 + _j]!;
         const _v_29 = _v_26 + _v_28;
-        const _v_31 = _v_29 + _p_b_g[_j];
+        const _v_31 = _v_29 + _p_b_g[_j]!;
         // g = tanh(W_g @ x + U_g @ h + b_g)
         const _g = 1 - 2 / (_expf(2 * _v_31) + 1);
         _tape_32[_r2 + _j] = _g;
-        const _v_33 = _f * _hist_c[_r2 + _j];
+        const _v_33 = _f * _hist_c[_r2 + _j]!;
         const _v_34 = _i * _g;
         // c' = f * c + i * g
         const _c_next = _v_33 + _v_34;
         _hist_c[_r7 + _j] = _c_next;
-        const _v_37 = _proj_0[_r8 + _j];
-        const _v_39 = _g_1[_r9 + _j];
+        const _v_37 = _proj_0[_r8 + _j]!;
+        const _v_39 = _g_1[_r9 + _j]!;
         const _v_40 = _v_37 + _v_39;
-        const _v_42 = _p_p_o[_j] * _c_next;
+        const _v_42 = _p_p_o[_j]! * _c_next;
         const _v_43 = _v_40 + _v_42;
-        const _v_45 = _v_43 + _p_b_o[_j];
+        const _v_45 = _v_43 + _p_b_o[_j]!;
         // o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
         const _o = 1 / (1 + _expf(-_v_45));
         _tape_46[_r2 + _j] = _o;
@@ -811,20 +811,23 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
 function _packTransposed(params: Params) {
   _ws_wt_0 = _grow(_ws_wt_0, 512);
   const _wt_0 = _ws_wt_0;
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 0 + _r] = params.W_i[_r * 8 + 0 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 16 + _r] = params.W_f[_r * 8 + 0 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 32 + _r] = params.W_g[_r * 8 + 0 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 48 + _r] = params.W_o[_r * 8 + 0 + _c];
+  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 0 + _r] = params.W_i[_r * 8 + 0 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 16 + _r] = params.W_f[_r * 8 + 0 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 32 + _r] = params.W_g[_r * 8 + 0 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _wt_0[_c * 64 + 48 + _r] = params.W_o[_r * 8 + 0 + _c]!;
   _ws_wt_1 = _grow(_ws_wt_1, 1024);
   const _wt_1 = _ws_wt_1;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 0 + _r] = params.U_i[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 0 + _r] = params.U_i[_r * 16 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 16 + _r] = params.U_f[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 16 + _r] = params.U_f[_r * 16 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 32 + _r] = params.U_g[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 32 + _r] = params.U_g[_r * 16 + 0 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 48 + _r] = params.U_o[_r * 16 + 0 + _c];
+    for (let _c = 0; _c < 16; _c++) _wt_1[_c * 64 + 48 + _r] = params.U_o[_r * 16 + 0 + _c]!;
 }
 
 /** Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states. */
@@ -832,22 +835,17 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _B = saved.batch;
   const _T = saved.steps;
   _reserveBackward(_B, _T);
-  const _p_b_i = params.b_i;
   const _p_p_i = params.p_i;
-  const _p_b_f = params.b_f;
   const _p_p_f = params.p_f;
-  const _p_b_g = params.b_g;
-  const _p_b_o = params.b_o;
   const _p_p_o = params.p_o;
   const _in_x = saved.inputs.x;
   const _hist_h = saved.hist.h;
   const _hist_c = saved.hist.c;
-  const _out_h = saved.outputs.h;
-  const _tape_13 = saved.tape[0];
-  const _tape_24 = saved.tape[1];
-  const _tape_32 = saved.tape[2];
-  const _tape_46 = saved.tape[3];
-  const _tape_47 = saved.tape[4];
+  const _tape_13 = saved.tape[0]!;
+  const _tape_24 = saved.tape[1]!;
+  const _tape_32 = saved.tape[2]!;
+  const _tape_46 = saved.tape[3]!;
+  const _tape_47 = saved.tape[4]!;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)
@@ -913,61 +911,61 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r6 = (_t * _B + _b) * 64;
       for (let _j = 0; _j < 16; _j++) {
         // adjoint of h' = o * tanh(c')
-        const _d_3 = _up_h[_r0 + _j] + _carry_h[_r1 + _j];
+        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
         // adjoint of h' = o * tanh(c')
-        const _d_5 = _d_3 * _tape_47[_r0 + _j];
+        const _d_5 = _d_3 * _tape_47[_r0 + _j]!;
         // adjoint of h' = o * tanh(c')
-        const _d_7 = _d_3 * _tape_46[_r0 + _j];
-        const _d_8 = 1 - _tape_47[_r0 + _j] * _tape_47[_r0 + _j];
+        const _d_7 = _d_3 * _tape_46[_r0 + _j]!;
+        const _d_8 = 1 - _tape_47[_r0 + _j]! * _tape_47[_r0 + _j]!;
         const _d_9 = _d_7 * _d_8;
         // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-        const _d_10 = _tape_46[_r0 + _j] * (1 - _tape_46[_r0 + _j]);
+        const _d_10 = _tape_46[_r0 + _j]! * (1 - _tape_46[_r0 + _j]!);
         // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
         const _d_11 = _d_5 * _d_10;
         _bt_11[_r1 + _j] = _d_11;
         _gb_0[_r2 + _j] = _d_11;
-        _dP_b_o[_j] += _d_11;
-        const _d_13 = _d_11 * _hist_c[_r3 + _j];
+        _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
+        const _d_13 = _d_11 * _hist_c[_r3 + _j]!;
         _bt_13[_r1 + _j] = _d_13;
-        _dP_p_o[_j] += _d_13;
-        const _d_15 = _d_11 * _p_p_o[_j];
+        _dP_p_o[_j] = _dP_p_o[_j]! + _d_13;
+        const _d_15 = _d_11 * _p_p_o[_j]!;
         // adjoint of c' = f * c + i * g
-        const _d_16 = _carry_c[_r1 + _j] + _d_9;
+        const _d_16 = _carry_c[_r1 + _j]! + _d_9;
         // adjoint of c' = f * c + i * g
         const _d_17 = _d_16 + _d_15;
-        const _d_19 = _d_17 * _tape_32[_r0 + _j];
-        const _d_21 = _d_17 * _tape_13[_r0 + _j];
-        const _d_23 = _d_17 * _hist_c[_r0 + _j];
-        const _d_25 = _d_17 * _tape_24[_r0 + _j];
+        const _d_19 = _d_17 * _tape_32[_r0 + _j]!;
+        const _d_21 = _d_17 * _tape_13[_r0 + _j]!;
+        const _d_23 = _d_17 * _hist_c[_r0 + _j]!;
+        const _d_25 = _d_17 * _tape_24[_r0 + _j]!;
         // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_26 = 1 - _tape_32[_r0 + _j] * _tape_32[_r0 + _j];
+        const _d_26 = 1 - _tape_32[_r0 + _j]! * _tape_32[_r0 + _j]!;
         // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
         const _d_27 = _d_21 * _d_26;
         _bt_27[_r1 + _j] = _d_27;
         _gb_0[_r4 + _j] = _d_27;
-        _dP_b_g[_j] += _d_27;
+        _dP_b_g[_j] = _dP_b_g[_j]! + _d_27;
         // adjoint of f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
-        const _d_28 = _tape_24[_r0 + _j] * (1 - _tape_24[_r0 + _j]);
+        const _d_28 = _tape_24[_r0 + _j]! * (1 - _tape_24[_r0 + _j]!);
         // adjoint of f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
         const _d_29 = _d_23 * _d_28;
         _bt_29[_r1 + _j] = _d_29;
         _gb_0[_r5 + _j] = _d_29;
-        _dP_b_f[_j] += _d_29;
-        const _d_30 = _d_29 * _hist_c[_r0 + _j];
+        _dP_b_f[_j] = _dP_b_f[_j]! + _d_29;
+        const _d_30 = _d_29 * _hist_c[_r0 + _j]!;
         _bt_30[_r1 + _j] = _d_30;
-        _dP_p_f[_j] += _d_30;
-        const _d_32 = _d_29 * _p_p_f[_j];
+        _dP_p_f[_j] = _dP_p_f[_j]! + _d_30;
+        const _d_32 = _d_29 * _p_p_f[_j]!;
         // adjoint of i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
-        const _d_33 = _tape_13[_r0 + _j] * (1 - _tape_13[_r0 + _j]);
+        const _d_33 = _tape_13[_r0 + _j]! * (1 - _tape_13[_r0 + _j]!);
         // adjoint of i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
         const _d_34 = _d_19 * _d_33;
         _bt_34[_r1 + _j] = _d_34;
         _gb_0[_r6 + _j] = _d_34;
-        _dP_b_i[_j] += _d_34;
-        const _d_35 = _d_34 * _hist_c[_r0 + _j];
+        _dP_b_i[_j] = _dP_b_i[_j]! + _d_34;
+        const _d_35 = _d_34 * _hist_c[_r0 + _j]!;
         _bt_35[_r1 + _j] = _d_35;
-        _dP_p_i[_j] += _d_35;
-        const _d_37 = _d_34 * _p_p_i[_j];
+        _dP_p_i[_j] = _dP_p_i[_j]! + _d_35;
+        const _d_37 = _d_34 * _p_p_i[_j]!;
         const _d_38 = _d_25 + _d_32;
         const _d_39 = _d_38 + _d_37;
         _carryPrev_c[_r1 + _j] = _d_39;
@@ -980,7 +978,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _d_40 = _mt_40[_r0 + _j];
+        const _d_40 = _mt_40[_r0 + _j]!;
         _carryPrev_h[_r0 + _j] = _d_40;
       }
     }
@@ -1002,10 +1000,14 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 64, _gT0);
   _transpose(_in_x, 0, _T * _B, 8, _vT0);
   _gemmNT(_gT0, 0, _T * _B, _vT0, _dW0, 0, 8, 64, 8, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_i[_r * 8 + 0 + _c] += _dW0[(0 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_f[_r * 8 + 0 + _c] += _dW0[(16 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_g[_r * 8 + 0 + _c] += _dW0[(32 + _r) * 8 + _c];
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W_o[_r * 8 + 0 + _c] += _dW0[(48 + _r) * 8 + _c];
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_i[_r * 8 + 0 + _c] = _dP_W_i[_r * 8 + 0 + _c]! + _dW0[(0 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_f[_r * 8 + 0 + _c] = _dP_W_f[_r * 8 + 0 + _c]! + _dW0[(16 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_g[_r * 8 + 0 + _c] = _dP_W_g[_r * 8 + 0 + _c]! + _dW0[(32 + _r) * 8 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W_o[_r * 8 + 0 + _c] = _dP_W_o[_r * 8 + 0 + _c]! + _dW0[(48 + _r) * 8 + _c]!;
   // dx = Σ Wᵀ · grad, for every step at once
   _gemmNT(_gb_0, 0, 64, _wt_0, _dIn_x, 0, 8, _T * _B, 8, 64);
   // d(U_i, U_f, U_g, U_o)
@@ -1018,13 +1020,14 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 64, _gT1);
   _transpose(_hist_h, 0, _T * _B, 16, _vT1);
   _gemmNT(_gT1, 0, _T * _B, _vT1, _dW1, 0, 16, 64, 16, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _dP_U_i[_r * 16 + 0 + _c] += _dW1[(0 + _r) * 16 + _c];
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_U_f[_r * 16 + 0 + _c] += _dW1[(16 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_U_i[_r * 16 + 0 + _c] = _dP_U_i[_r * 16 + 0 + _c]! + _dW1[(0 + _r) * 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_U_g[_r * 16 + 0 + _c] += _dW1[(32 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_U_f[_r * 16 + 0 + _c] = _dP_U_f[_r * 16 + 0 + _c]! + _dW1[(16 + _r) * 16 + _c]!;
   for (let _r = 0; _r < 16; _r++)
-    for (let _c = 0; _c < 16; _c++) _dP_U_o[_r * 16 + 0 + _c] += _dW1[(48 + _r) * 16 + _c];
+    for (let _c = 0; _c < 16; _c++) _dP_U_g[_r * 16 + 0 + _c] = _dP_U_g[_r * 16 + 0 + _c]! + _dW1[(32 + _r) * 16 + _c]!;
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 16; _c++) _dP_U_o[_r * 16 + 0 + _c] = _dP_U_o[_r * 16 + 0 + _c]! + _dW1[(48 + _r) * 16 + _c]!;
   return {
     params: {
       W_i: _dP_W_i,

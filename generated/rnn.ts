@@ -568,7 +568,7 @@ function _forwardCore(
   inputs: Inputs,
   hist: States,
   outputs: Outputs,
-  tape: FloatArray[],
+  _tape: FloatArray[],
 ) {
   _reserveForward(_B, _T);
   const _p_b = params.b;
@@ -594,10 +594,10 @@ function _forwardCore(
       const _r1 = _b * 16;
       const _r2 = ((_t + 1) * _B + _b) * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _v_2 = _proj_0[_r0 + _j];
-        const _v_5 = _g_1[_r1 + _j];
+        const _v_2 = _proj_0[_r0 + _j]!;
+        const _v_5 = _g_1[_r1 + _j]!;
         const _v_6 = _v_2 + _v_5;
-        const _v_8 = _v_6 + _p_b[_j];
+        const _v_8 = _v_6 + _p_b[_j]!;
         // h' = tanh(W @ x + U @ h + b); output h = h'
         const _h_next = 1 - 2 / (_expf(2 * _v_8) + 1);
         _hist_h[_r2 + _j] = _h_next;
@@ -666,10 +666,10 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
 function _packTransposed(params: Params) {
   _ws_wt_0 = _grow(_ws_wt_0, 128);
   const _wt_0 = _ws_wt_0;
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 16 + 0 + _r] = params.W[_r * 8 + 0 + _c];
+  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _wt_0[_c * 16 + 0 + _r] = params.W[_r * 8 + 0 + _c]!;
   _ws_wt_1 = _grow(_ws_wt_1, 256);
   const _wt_1 = _ws_wt_1;
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _wt_1[_c * 16 + 0 + _r] = params.U[_r * 16 + 0 + _c];
+  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _wt_1[_c * 16 + 0 + _r] = params.U[_r * 16 + 0 + _c]!;
 }
 
 /** Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states. */
@@ -677,10 +677,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _B = saved.batch;
   const _T = saved.steps;
   _reserveBackward(_B, _T);
-  const _p_b = params.b;
   const _in_x = saved.inputs.x;
   const _hist_h = saved.hist.h;
-  const _out_h = saved.outputs.h;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)
@@ -712,14 +710,14 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r2 = ((_t + 1) * _B + _b) * 16;
       for (let _j = 0; _j < 16; _j++) {
         // adjoint of h' = tanh(W @ x + U @ h + b)
-        const _d_2 = _up_h[_r0 + _j] + _carry_h[_r1 + _j];
+        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
         // adjoint of h' = tanh(W @ x + U @ h + b)
-        const _d_4 = 1 - _hist_h[_r2 + _j] * _hist_h[_r2 + _j];
+        const _d_4 = 1 - _hist_h[_r2 + _j]! * _hist_h[_r2 + _j]!;
         // adjoint of h' = tanh(W @ x + U @ h + b)
         const _d_5 = _d_2 * _d_4;
         _bt_5[_r1 + _j] = _d_5;
         _gb_0[_r0 + _j] = _d_5;
-        _dP_b[_j] += _d_5;
+        _dP_b[_j] = _dP_b[_j]! + _d_5;
       }
     }
     // transposed U @ h
@@ -729,7 +727,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _d_6 = _mt_6[_r0 + _j];
+        const _d_6 = _mt_6[_r0 + _j]!;
         _carryPrev_h[_r0 + _j] = _d_6;
       }
     }
@@ -748,7 +746,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 16, _gT0);
   _transpose(_in_x, 0, _T * _B, 8, _vT0);
   _gemmNT(_gT0, 0, _T * _B, _vT0, _dW0, 0, 8, 16, 8, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 8; _c++) _dP_W[_r * 8 + 0 + _c] += _dW0[(0 + _r) * 8 + _c];
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 8; _c++) _dP_W[_r * 8 + 0 + _c] = _dP_W[_r * 8 + 0 + _c]! + _dW0[(0 + _r) * 8 + _c]!;
   // dx = Σ Wᵀ · grad, for every step at once
   _gemmNT(_gb_0, 0, 16, _wt_0, _dIn_x, 0, 8, _T * _B, 8, 16);
   // d(U)
@@ -761,7 +760,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 16, _gT1);
   _transpose(_hist_h, 0, _T * _B, 16, _vT1);
   _gemmNT(_gT1, 0, _T * _B, _vT1, _dW1, 0, 16, 16, 16, _T * _B);
-  for (let _r = 0; _r < 16; _r++) for (let _c = 0; _c < 16; _c++) _dP_U[_r * 16 + 0 + _c] += _dW1[(0 + _r) * 16 + _c];
+  for (let _r = 0; _r < 16; _r++)
+    for (let _c = 0; _c < 16; _c++) _dP_U[_r * 16 + 0 + _c] = _dP_U[_r * 16 + 0 + _c]! + _dW1[(0 + _r) * 16 + _c]!;
   return {
     params: { W: _dP_W, U: _dP_U, b: _dP_b },
     inputs: { x: _dIn_x },

@@ -109,7 +109,8 @@ const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
 });
 
 function expression(e: Expr, rows: RowBases, fns: FunctionSyntax): string {
-  return renderExpression(e, syntaxOf(fns), (r) => `${r.loc.array}[${rows.index(r.loc, r.extra, "_j")}]`);
+  // `!`: every index is in bounds by construction, and consumers type-check with noUncheckedIndexedAccess.
+  return renderExpression(e, syntaxOf(fns), (r) => `${r.loc.array}[${rows.index(r.loc, r.extra, "_j")}]!`);
 }
 
 /** What kernels need from the module being rendered: the function table, and the specialised products they call. */
@@ -152,7 +153,10 @@ function writeKernel(w: CodeBlockWriter, k: StepKernel, ctx: KernelContext): voi
       for (const item of k.items) {
         if (item.comment) body.push(`// ${commentText(item.comment)}`);
         body.push(`const ${item.local} = ${expression(item.expr, rows, ctx.fns)};`);
-        for (const s of item.stores) body.push(`${s.loc.array}[${rows.index(s.loc, 0, "_j")}] ${s.mode === "add" ? "+=" : "="} ${item.local};`);
+        for (const s of item.stores) {
+          const at = `${s.loc.array}[${rows.index(s.loc, 0, "_j")}]`;
+          body.push(s.mode === "add" ? `${at} = ${at}! + ${item.local};` : `${at} = ${item.local};`);
+        }
       }
       w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
         for (const d of rows.declarations()) w.writeLine(d);
@@ -267,7 +271,10 @@ function writeDerivedGradient(w: CodeBlockWriter, plan: ModulePlan, d: DerivedMa
       reads.delete(d.gradient);
       for (const array of reads) if (!plan.cell.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, "params"));
       w.write(`for (let _j = 0; _j < ${num(d.length)}; _j++)`).block(() => {
-        for (const p of d.partials) w.writeLine(`${arrays.gradParam(p.param)}[${p.scalar ? "0" : "_j"}] += ${expression(p.expr, new RowBases(), ctx.fns)};`);
+        for (const p of d.partials) {
+          const at = `${arrays.gradParam(p.param)}[${p.scalar ? "0" : "_j"}]`;
+          w.writeLine(`${at} = ${at}! + ${expression(p.expr, new RowBases(), ctx.fns)};`);
+        }
       });
     });
   }
@@ -295,7 +302,7 @@ function writeAfterLoop(w: CodeBlockWriter, plan: ModulePlan, k: AfterLoopKernel
       w.writeLine(`_gemmNT(_gT${g.index}, 0, _T * _B, _vT${g.index}, _dW${g.index}, 0, ${num(g.depth)}, ${num(g.rows)}, ${num(g.depth)}, _T * _B);`);
       for (const p of g.products) {
         w.writeLine(
-          `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${arrays.gradParam(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c] += _dW${g.index}[(${p.rowOffset} + _r) * ${g.depth} + _c];`,
+          `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${arrays.gradParam(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c] = ${arrays.gradParam(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c]! + _dW${g.index}[(${p.rowOffset} + _r) * ${g.depth} + _c]!;`,
         );
       }
       return;
@@ -390,9 +397,41 @@ class Workspaces {
   }
 }
 
-/** Locals for the parameters that are vectors or scalars (matrices are read packed). */
-function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"]): void {
-  for (const p of cell.params) if (p.shape.length < 2) w.writeLine(`const ${arrays.param(p.name)} = params.${specIdentifier(p.name)};`);
+/** Locals for the parameters that are vectors or scalars (matrices are read packed), those the function reads. */
+function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: ReadonlySet<string>): void {
+  for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = params.${specIdentifier(p.name)};`);
+}
+
+/** The arrays a step's kernels read. */
+function arraysRead(kernels: readonly StepKernel[]): Set<string> {
+  const read = new Set<string>();
+  const walk = (e: Expr): void => {
+    switch (e.op) {
+      case "read":
+        read.add(e.loc.array);
+        return;
+      case "add":
+      case "sub":
+      case "mul":
+      case "div":
+        walk(e.args[0]);
+        walk(e.args[1]);
+        return;
+      case "neg":
+      case "apply":
+      case "derivative":
+        walk(e.arg);
+        return;
+      default:
+        return;
+    }
+  };
+  for (const k of kernels) {
+    if (k.kind === "pointwise") for (const item of k.items) walk(item.expr);
+    else if (k.kind === "copy") for (const part of k.parts) read.add(part.loc.array);
+    else read.add(k.a.array);
+  }
+  return read;
 }
 
 
@@ -515,15 +554,16 @@ function addForwardCore(m: ModuleContext): void {
       { name: "inputs", type: "Inputs" },
       { name: "hist", type: "States" },
       { name: "outputs", type: "Outputs" },
-      { name: "tape", type: "FloatArray[]" },
+      // Unread (and so named with a leading '_') when the cell saves nothing.
+      { name: plan.tapes.length > 0 ? "tape" : "_tape", type: "FloatArray[]" },
     ],
     statements: (w) => {
       if (simd) w.writeLine("_reserveForward(_B, _T);");
-      paramLocals(w, cell);
+      paramLocals(w, cell, arraysRead(plan.forward.step.kernels));
       for (const i of cell.inputs) w.writeLine(`const ${arrays.input(i.name)} = inputs.${field(i.name)};`);
       for (const s of cell.states) w.writeLine(`const ${arrays.hist(s.name)} = hist.${field(s.name)};`);
       for (const o of cell.outputs) w.writeLine(`const ${arrays.output(o.name)} = outputs.${field(o.name)};`);
-      plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = tape[${i}];`));
+      plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = tape[${i}]!;`));
       w.writeLine("_packWeights(params);");
       for (const g of plan.groups) {
         w.writeLine(`const ${g.packed} = _ws${g.packed};`);
@@ -650,7 +690,7 @@ function addPackTransposed(m: ModuleContext): void {
         workspaces.use(w, "backward", g.packedT, num(g.rows * g.depth));
         for (const p of g.products) {
           w.writeLine(
-            `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${g.packedT}[_c * ${g.rows} + ${p.rowOffset} + _r] = params.${field(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c];`,
+            `for (let _r = 0; _r < ${p.rows}; _r++) for (let _c = 0; _c < ${p.cols}; _c++) ${g.packedT}[_c * ${g.rows} + ${p.rowOffset} + _r] = params.${field(p.param)}[_r * ${p.paramCols} + ${p.colOffset} + _c]!;`,
           );
         }
       }
@@ -675,11 +715,13 @@ function addBackward(m: ModuleContext): void {
       w.writeLine("const _B = saved.batch;");
       w.writeLine("const _T = saved.steps;");
       if (simd) w.writeLine("_reserveBackward(_B, _T);");
-      paramLocals(w, cell);
-      for (const i of cell.inputs) w.writeLine(`const ${arrays.input(i.name)} = saved.inputs.${field(i.name)};`);
-      for (const s of cell.states) w.writeLine(`const ${arrays.hist(s.name)} = saved.hist.${field(s.name)};`);
-      for (const o of cell.outputs) w.writeLine(`const ${arrays.output(o.name)} = saved.outputs.${field(o.name)};`);
-      plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = saved.tape[${i}];`));
+      paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]));
+      // What the loop and the weight gradients read of the forward pass.
+      const read = new Set([...arraysRead(plan.backward.step.kernels), ...plan.groups.map((g) => g.operand.array)]);
+      for (const i of cell.inputs) if (read.has(arrays.input(i.name))) w.writeLine(`const ${arrays.input(i.name)} = saved.inputs.${field(i.name)};`);
+      for (const s of cell.states) if (read.has(arrays.hist(s.name))) w.writeLine(`const ${arrays.hist(s.name)} = saved.hist.${field(s.name)};`);
+      for (const o of cell.outputs) if (read.has(arrays.output(o.name))) w.writeLine(`const ${arrays.output(o.name)} = saved.outputs.${field(o.name)};`);
+      plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = saved.tape[${i}]!;`));
       for (const o of cell.outputs) {
         const n = o.width;
         w.writeLine(`const ${arrays.upstream(o.name)} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
