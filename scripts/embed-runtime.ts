@@ -4,11 +4,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomically } from "../src/write-file.ts";
-import { EMBEDDED_FILE, RUNTIME_DIR, RUNTIME_SOURCES, extractEmbeds, renderEmbedded } from "../src/codegen/runtime/embed.ts";
+import { EMBEDDED_FILE, RUNTIME_DIR, RUNTIME_SOURCES, SHARED_SOURCES, extractEmbeds, renderEmbedded } from "../src/codegen/runtime/embed.ts";
 
 /** The text embedded.ts should have, from the sources as they are on disk. */
 export function embeddedText(root = "."): string {
-  return renderEmbedded(RUNTIME_SOURCES.flatMap((file) => extractEmbeds(join(RUNTIME_DIR, file), readFileSync(join(root, RUNTIME_DIR, file), "utf8"))));
+  return renderEmbedded(RUNTIME_SOURCES.flatMap((file) => extractEmbeds(join(RUNTIME_DIR, file), readFileSync(join(root, RUNTIME_DIR, file), "utf8"), SHARED_SOURCES.has(file))));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -2,16 +2,15 @@
 // as text into generated modules. These tests pin that the copied text stands
 // alone under a consumer's strictest settings, computes the same numbers as the
 // imported module, and that every initializer means what the docs say.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { extractEmbedded } from "../src/runtime/embed.ts";
+import { INIT_HELPERS } from "../src/codegen/runtime/embedded.ts";
 import { _initialValues, _makeRandom, _normalSample, _parameterSeed, type _InitializerKind } from "../src/runtime/init.ts";
 
-const INIT_SOURCE = readFileSync(new URL("../src/runtime/init.ts", import.meta.url), "utf8");
 const KINDS: readonly [_InitializerKind, number, number][] = [
   ["zeros", 0, 0], ["ones", 0, 0], ["constant", 0.3, 0], ["uniform", -0.2, 0.7], ["normal", 0.05, 0], ["glorot", 0, 0], ["orthogonal", 0, 0],
 ];
@@ -26,25 +25,13 @@ function firstDifference(got: ArrayLike<number>, want: ArrayLike<number>): numbe
 
 /** A consumer module: the embedded text, then a use of it (so noUnusedLocals has nothing to report). */
 function consumerModule(): string {
-  return `${extractEmbedded(INIT_SOURCE)}\nexport function values(kind: _InitializerKind, a: number, b: number, rows: number, cols: number, seed: number, f32: boolean): Float32Array | Float64Array {\n  const size = rows * cols;\n  return f32 ? _initialValues(kind, a, b, rows, cols, _parameterSeed(seed, "U"), new Float32Array(size)) : _initialValues(kind, a, b, rows, cols, _parameterSeed(seed, "U"), new Float64Array(size));\n}\n`;
+  return `${INIT_HELPERS}\nexport function values(kind: _InitializerKind, a: number, b: number, rows: number, cols: number, seed: number, f32: boolean): Float32Array | Float64Array {\n  const size = rows * cols;\n  return f32 ? _initialValues(kind, a, b, rows, cols, _parameterSeed(seed, "U"), new Float32Array(size)) : _initialValues(kind, a, b, rows, cols, _parameterSeed(seed, "U"), new Float64Array(size));\n}\n`;
 }
 
-describe("extractEmbedded", () => {
-  it("returns the lines between the markers without 'export '", () => {
-    const text = "import x from 'y';\n// BEGIN EMBED\nexport function _f(): number {\n  return 1;\n}\nexport type _T = number;\n// END EMBED\nexport const after = 2;\n";
-    expect(extractEmbedded(text)).toBe("function _f(): number {\n  return 1;\n}\ntype _T = number;");
-  });
-
-  it("refuses text with a missing, repeated or reversed marker", () => {
-    expect(() => extractEmbedded("export const a = 1;\n// END EMBED\n")).toThrow(/BEGIN EMBED/);
-    expect(() => extractEmbedded("// BEGIN EMBED\n// BEGIN EMBED\n// END EMBED\n")).toThrow(/exactly one/);
-    expect(() => extractEmbedded("// END EMBED\n// BEGIN EMBED\n")).toThrow(/before/);
-  });
-
-  it("leaves no import and no export in init.ts's embedded part", () => {
-    const embedded = extractEmbedded(INIT_SOURCE);
-    expect(embedded).toContain("function _initialValues");
-    expect(embedded).not.toMatch(/^\s*(import|export)\b/m);
+describe("the embedded part of init.ts (INIT_HELPERS, see src/codegen/runtime/embed.ts)", () => {
+  it("holds the initialisers with no import and no export", () => {
+    expect(INIT_HELPERS).toContain("function _initialValues");
+    expect(INIT_HELPERS).not.toMatch(/^\s*(import|export)\b/m);
   });
 });
 

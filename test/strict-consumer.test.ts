@@ -126,9 +126,7 @@ describe("generated modules under strict, noUncheckedIndexedAccess, noUnused*, e
     expect(show(findings.filter((f) => f.file.includes(".webgpu.") && !isRuntime(f) && !isInit(f)))).toEqual([]);
   });
 
-  // Known to fail: the per-spec code of render.ts and adapters.ts (being rewritten) and initParams' helpers
-  // (moving to src/runtime/init.ts). Turn this into a plain test when it passes.
-  test("everything else (render.ts, adapters.ts, initParams' helpers) compiles cleanly", () => {
+  test("everything else (the per-cell code of render.ts and adapters.ts, initParams' helpers) compiles cleanly", () => {
     expect(show(findings.filter((f) => !isRuntime(f)))).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 // Parameter initialisation: the one PRNG and the one meaning of every
 // initializer. src/ir/initialize.ts (the interpreter's initParams) imports it,
 // and the code generators embed the text between the markers into every
-// generated module (see embed.ts), so both give the same numbers for a seed.
+// generated module (see src/codegen/runtime/embed.ts; `export` is dropped
+// there), so both give the same numbers for a seed.
 //
 // The embedded part must stand alone inside a generated module: no imports, no
 // reference to anything outside the markers, and it must pass the strictest
@@ -13,7 +14,7 @@
 // Every value is computed in float64 and rounded once when stored, so a
 // Float32Array result holds exactly the float64 result rounded to f32.
 
-// BEGIN EMBED
+// BEGIN EMBED INIT_HELPERS
 /** The initializers; `a` and `b` of `_initialValues` are (value, 0), (low, high) or (std, 0) where the kind needs numbers. */
 export type _InitializerKind = "zeros" | "ones" | "constant" | "uniform" | "normal" | "glorot" | "orthogonal";
 
@@ -225,4 +226,4 @@ export function _initialValues<T extends Float32Array | Float64Array>(kind: _Ini
       return _orthogonal(rows, cols, random, out);
   }
 }
-// END EMBED
+// END EMBED INIT_HELPERS

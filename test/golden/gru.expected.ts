@@ -392,7 +392,10 @@ function _expf(x: number): number {
   );
 }
 
-/** mulberry32: floats in [0, 1). */
+/** The initializers; `a` and `b` of `_initialValues` are (value, 0), (low, high) or (std, 0) where the kind needs numbers. */
+type _InitializerKind = "zeros" | "ones" | "constant" | "uniform" | "normal" | "glorot" | "orthogonal";
+
+/** mulberry32: a small, well-known 32-bit generator; floats in [0, 1). */
 function _makeRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -411,87 +414,229 @@ function _normalSample(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-/** Each parameter draws from its own stream. */
+/** Each parameter draws from its own stream, so adding a parameter leaves the others unchanged. */
 function _parameterSeed(seed: number, name: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
   return (hash ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0;
 }
 
-/** Orthonormal rows (or columns, whichever are fewer): modified Gram-Schmidt on a Gaussian matrix. */
-function _orthogonal(rows: number, cols: number, random: () => number): Float64Array {
-  const [count, length] = rows <= cols ? [rows, cols] : [cols, rows];
-  const vectors = Array.from({ length: count }, () => Float64Array.from({ length }, () => _normalSample(random)));
+/**
+ * `count` orthonormal vectors of length `length` (count <= length), row-major:
+ * modified Gram-Schmidt on Gaussian vectors, which is exactly Haar-distributed.
+ * Costs 2·count²·length multiply-adds.
+ */
+function _haarRows(count: number, length: number, random: () => number): Float64Array {
+  const vectors = new Float64Array(count * length);
+  for (let i = 0; i < vectors.length; i++) vectors[i] = _normalSample(random);
   for (let i = 0; i < count; i++) {
-    const v = vectors[i];
+    const v = i * length;
     for (let j = 0; j < i; j++) {
-      const u = vectors[j];
+      const u = j * length;
       let dot = 0;
-      for (let k = 0; k < length; k++) dot += u[k] * v[k];
-      for (let k = 0; k < length; k++) v[k] = v[k] - dot * u[k];
+      for (let k = 0; k < length; k++) dot += vectors[u + k]! * vectors[v + k]!;
+      for (let k = 0; k < length; k++) vectors[v + k] = vectors[v + k]! - dot * vectors[u + k]!;
     }
     let norm = 0;
-    for (let k = 0; k < length; k++) norm += v[k] * v[k];
+    for (let k = 0; k < length; k++) norm += vectors[v + k]! * vectors[v + k]!;
     norm = Math.sqrt(norm) || 1;
-    for (let k = 0; k < length; k++) v[k] = v[k] / norm;
+    for (let k = 0; k < length; k++) vectors[v + k] = vectors[v + k]! / norm;
   }
-  const matrix = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) matrix[r * cols + c] = rows <= cols ? vectors[r][c] : vectors[c][r];
-  }
-  return matrix;
+  return vectors;
 }
 
-type _Initializer = "zeros" | "ones" | "constant" | "uniform" | "normal" | "glorot" | "orthogonal";
+/** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+function _permutation(n: number, random: () => number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
 
-function _initialValues(
-  kind: _Initializer,
+/** A random unit vector, uniformly distributed on the sphere. */
+function _unitVector(n: number, random: () => number): Float64Array {
+  const v = new Float64Array(n);
+  let norm = 0;
+  for (let i = 0; i < n; i++) {
+    v[i] = _normalSample(random);
+    norm += v[i]! * v[i]!;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let i = 0; i < n; i++) v[i] = v[i]! / norm;
+  return v;
+}
+
+/**
+ * Writes `count` orthonormal vectors of length n (count <= n) into `out`, as
+ * its rows, or as its columns when `transposed`, in O(n²) time: rows of
+ *
+ *   Q = P_out · (I − 2aaᵀ) · B2 · T · B1 · (I − 2bbᵀ) · P_in
+ *
+ * B1 is block-diagonal with m ≈ √n exact Haar blocks, T sends coordinate k of
+ * every B1 block to B2 block k, and B2 is block-diagonal with Haar blocks
+ * again (together a "Monarch" matrix C = B2·T·B1, whose entry for output
+ * (block k, row p) and input (block i, column j) is B2_k[p][i] · B1_i[k][j]).
+ * Two Householder reflections with random unit vectors a, b fill the entries C
+ * leaves zero when √n is not a whole number, and P_out, P_in are random
+ * permutations. Every factor is orthogonal, so Q is; its entries are all
+ * non-zero and about 1/√n in size, as in a Haar matrix, but Q is not
+ * Haar-distributed.
+ */
+function _monarchInto(
+  count: number,
+  n: number,
+  transposed: boolean,
+  random: () => number,
+  out: Float32Array | Float64Array,
+): void {
+  const blocks = Math.max(1, Math.round(Math.sqrt(n)));
+  const small = Math.floor(n / blocks);
+  const large = n % blocks;
+  // B1 block i has size small + 1 for i < large, else small; B2 block k holds
+  // coordinate k of every B1 block that long, so it has `blocks` rows, except
+  // the last one (k = small) which has `large`.
+  const firstSize = (i: number): number => small + (i < large ? 1 : 0);
+  const firstStart = (i: number): number => i * small + Math.min(i, large);
+  const secondSize = (k: number): number => (k < small ? blocks : large);
+  const secondCount = small + (large > 0 ? 1 : 0);
+  const first: Float64Array[] = [];
+  for (let i = 0; i < blocks; i++) first.push(_haarRows(firstSize(i), firstSize(i), random));
+  const second: Float64Array[] = [];
+  for (let k = 0; k < secondCount; k++) second.push(_haarRows(secondSize(k), secondSize(k), random));
+  const a = _unitVector(n, random);
+  const b = _unitVector(n, random);
+  const rowOrder = _permutation(n, random);
+  const columnOrder = _permutation(n, random);
+
+  // (I − 2aaᵀ) C (I − 2bbᵀ) = C − 2a(Cᵀa)ᵀ − 2(Cb)bᵀ + 4(aᵀCb)abᵀ: Cᵀa and Cb
+  // through the factors, in O(n·√n).
+  const cta = new Float64Array(n);
+  const cb = new Float64Array(n);
+  for (let k = 0; k < secondCount; k++) {
+    const width = secondSize(k);
+    const mixer = second[k]!;
+    for (let i = 0; i < width; i++) {
+      const size = firstSize(i);
+      const start = firstStart(i);
+      const block = first[i]!;
+      let mixed = 0;
+      for (let p = 0; p < width; p++) mixed += a[k * blocks + p]! * mixer[p * width + i]!;
+      for (let j = 0; j < size; j++) cta[start + j] = cta[start + j]! + mixed * block[k * size + j]!;
+      let inner = 0;
+      for (let j = 0; j < size; j++) inner += block[k * size + j]! * b[start + j]!;
+      for (let p = 0; p < width; p++) cb[k * blocks + p] = cb[k * blocks + p]! + mixer[p * width + i]! * inner;
+    }
+  }
+  let atcb = 0;
+  for (let o = 0; o < n; o++) atcb += a[o]! * cb[o]!;
+
+  const row = new Float64Array(n);
+  for (let r = 0; r < count; r++) {
+    const output = rowOrder[r]!;
+    const k = Math.min(Math.floor(output / blocks), small);
+    const p = output - k * blocks;
+    const width = secondSize(k);
+    const mixer = second[k]!;
+    row.fill(0);
+    for (let i = 0; i < width; i++) {
+      const scale = mixer[p * width + i]!;
+      const block = first[i]!;
+      const size = firstSize(i);
+      const start = firstStart(i);
+      for (let j = 0; j < size; j++) row[start + j] = scale * block[k * size + j]!;
+    }
+    const alongA = -2 * a[output]!;
+    const alongB = 4 * a[output]! * atcb - 2 * cb[output]!;
+    for (let c = 0; c < n; c++) row[c] = row[c]! + alongA * cta[c]! + alongB * b[c]!;
+    if (transposed) for (let c = 0; c < n; c++) out[c * count + r] = row[columnOrder[c]!]!;
+    else for (let c = 0; c < n; c++) out[r * n + c] = row[columnOrder[c]!]!;
+  }
+}
+
+/** Up to this many multiply-adds (count²·length), orthogonal is exact Haar whatever the shape. */
+const _EXACT_HAAR_WORK = 1 << 24;
+
+/**
+ * A matrix with orthonormal rows (or columns, whichever are fewer). Exact Haar
+ * while that is cheap: when count²·length is small, or no dearer than the
+ * O(length²) structured construction of _monarchInto, used otherwise.
+ */
+function _orthogonal<T extends Float32Array | Float64Array>(
+  rows: number,
+  cols: number,
+  random: () => number,
+  out: T,
+): T {
+  const count = Math.min(rows, cols);
+  const length = Math.max(rows, cols);
+  if (count * count * length > _EXACT_HAAR_WORK && count * count > 4 * length) {
+    _monarchInto(count, length, rows > cols, random, out);
+    return out;
+  }
+  const vectors = _haarRows(count, length, random);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++)
+      out[r * cols + c] = rows <= cols ? vectors[r * length + c]! : vectors[c * length + r]!;
+  }
+  return out;
+}
+
+/** Fills `out` (rows·cols values, row-major) with the initializer's values for the seed, and returns it. */
+function _initialValues<T extends Float32Array | Float64Array>(
+  kind: _InitializerKind,
   a: number,
   b: number,
   rows: number,
   cols: number,
   seed: number,
-): FloatArray {
+  out: T,
+): T {
+  if (out.length !== rows * cols)
+    throw new RangeError(`initializer '${kind}': the result array has ${out.length} values, not ${rows} × ${cols}`);
   const random = _makeRandom(seed);
-  const values = new Float64Array(rows * cols);
   switch (kind) {
     case "zeros":
-      break;
+      out.fill(0);
+      return out;
     case "ones":
-      values.fill(1);
-      break;
+      out.fill(1);
+      return out;
     case "constant":
-      values.fill(a);
-      break;
+      out.fill(a);
+      return out;
     case "uniform":
-      for (let i = 0; i < values.length; i++) values[i] = a + (b - a) * random();
-      break;
+      for (let i = 0; i < out.length; i++) out[i] = a + (b - a) * random();
+      return out;
     case "normal":
-      for (let i = 0; i < values.length; i++) values[i] = a * _normalSample(random);
-      break;
+      for (let i = 0; i < out.length; i++) out[i] = a * _normalSample(random);
+      return out;
     case "glorot": {
       const limit = Math.sqrt(6 / (rows + cols));
-      for (let i = 0; i < values.length; i++) values[i] = (2 * random() - 1) * limit;
-      break;
+      for (let i = 0; i < out.length; i++) out[i] = (2 * random() - 1) * limit;
+      return out;
     }
     case "orthogonal":
-      return FloatArray.from(_orthogonal(rows, cols, random));
+      return _orthogonal(rows, cols, random, out);
   }
-  return FloatArray.from(values);
 }
 
 /** The spec's initializers: the same numbers as `lstmc` and its interpreter for the same seed. */
 export function initParams(seed: number): Params {
   return {
-    W_z: _initialValues("glorot", 0, 0, 3, 2, _parameterSeed(seed, "W_z")),
-    U_z: _initialValues("orthogonal", 0, 0, 3, 3, _parameterSeed(seed, "U_z")),
-    b_z: _initialValues("zeros", 0, 0, 3, 1, _parameterSeed(seed, "b_z")),
-    W_r: _initialValues("glorot", 0, 0, 3, 2, _parameterSeed(seed, "W_r")),
-    U_r: _initialValues("orthogonal", 0, 0, 3, 3, _parameterSeed(seed, "U_r")),
-    b_r: _initialValues("zeros", 0, 0, 3, 1, _parameterSeed(seed, "b_r")),
-    W_h: _initialValues("glorot", 0, 0, 3, 2, _parameterSeed(seed, "W_h")),
-    U_h: _initialValues("orthogonal", 0, 0, 3, 3, _parameterSeed(seed, "U_h")),
-    b_h: _initialValues("zeros", 0, 0, 3, 1, _parameterSeed(seed, "b_h")),
+    W_z: _initialValues("glorot", 0, 0, 3, 2, _parameterSeed(seed, "W_z"), new FloatArray(6)),
+    U_z: _initialValues("orthogonal", 0, 0, 3, 3, _parameterSeed(seed, "U_z"), new FloatArray(9)),
+    b_z: _initialValues("zeros", 0, 0, 3, 1, _parameterSeed(seed, "b_z"), new FloatArray(3)),
+    W_r: _initialValues("glorot", 0, 0, 3, 2, _parameterSeed(seed, "W_r"), new FloatArray(6)),
+    U_r: _initialValues("orthogonal", 0, 0, 3, 3, _parameterSeed(seed, "U_r"), new FloatArray(9)),
+    b_r: _initialValues("zeros", 0, 0, 3, 1, _parameterSeed(seed, "b_r"), new FloatArray(3)),
+    W_h: _initialValues("glorot", 0, 0, 3, 2, _parameterSeed(seed, "W_h"), new FloatArray(6)),
+    U_h: _initialValues("orthogonal", 0, 0, 3, 3, _parameterSeed(seed, "U_h"), new FloatArray(9)),
+    b_h: _initialValues("zeros", 0, 0, 3, 1, _parameterSeed(seed, "b_h"), new FloatArray(3)),
   };
 }
 
@@ -588,11 +733,11 @@ function _forwardCore(
   const _in_x = inputs.x;
   const _hist_h = hist.h;
   const _out_h = outputs.h;
-  const _tape_9 = tape[0];
-  const _tape_17 = tape[1];
-  const _tape_21 = tape[2];
-  const _tape_26 = tape[3];
-  const _tape_28 = tape[4];
+  const _tape_9 = tape[0]!;
+  const _tape_17 = tape[1]!;
+  const _tape_21 = tape[2]!;
+  const _tape_26 = tape[3]!;
+  const _tape_28 = tape[4]!;
   _packWeights(params);
   const _w_0 = _ws_w_0;
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 9);
@@ -623,27 +768,27 @@ function _forwardCore(
       const _r5 = (_t * _B + _b) * 9 + 6;
       const _r6 = _b * 3;
       for (let _j = 0; _j < 3; _j++) {
-        const _v_2 = _proj_0[_r0 + _j];
-        const _v_5 = _g_1[_r1 + _j];
+        const _v_2 = _proj_0[_r0 + _j]!;
+        const _v_5 = _g_1[_r1 + _j]!;
         const _v_6 = _v_2 + _v_5;
-        const _v_8 = _v_6 + _p_b_z[_j];
+        const _v_8 = _v_6 + _p_b_z[_j]!;
         // z = sigmoid(W_z @ x + U_z @ h + b_z)
         const _z = 1 / (1 + _expf(-_v_8));
         _tape_9[_r2 + _j] = _z;
-        const _v_11 = _proj_0[_r3 + _j];
-        const _v_13 = _g_1[_r4 + _j];
+        const _v_11 = _proj_0[_r3 + _j]!;
+        const _v_13 = _g_1[_r4 + _j]!;
         const _v_14 = _v_11 + _v_13;
-        const _v_16 = _v_14 + _p_b_r[_j];
+        const _v_16 = _v_14 + _p_b_r[_j]!;
         // r = sigmoid(W_r @ x + U_r @ h + b_r)
         const _r = 1 / (1 + _expf(-_v_16));
         _tape_17[_r2 + _j] = _r;
-        const _v_19 = _proj_0[_r5 + _j];
+        const _v_19 = _proj_0[_r5 + _j]!;
         _tmp_19[_r6 + _j] = _v_19;
-        const _v_21 = _r * _hist_h[_r2 + _j];
+        const _v_21 = _r * _hist_h[_r2 + _j]!;
         _tape_21[_r2 + _j] = _v_21;
         const _v_28 = 1 - _z;
         _tape_28[_r2 + _j] = _v_28;
-        const _v_29 = _v_28 * _hist_h[_r2 + _j];
+        const _v_29 = _v_28 * _hist_h[_r2 + _j]!;
         _tmp_29[_r6 + _j] = _v_29;
       }
     }
@@ -656,15 +801,15 @@ function _forwardCore(
       const _r1 = (_t * _B + _b) * 3;
       const _r2 = ((_t + 1) * _B + _b) * 3;
       for (let _j = 0; _j < 3; _j++) {
-        const _v_22 = _g_2[_r0 + _j];
-        const _v_23 = _tmp_19[_r0 + _j] + _v_22;
-        const _v_25 = _v_23 + _p_b_h[_j];
+        const _v_22 = _g_2[_r0 + _j]!;
+        const _v_23 = _tmp_19[_r0 + _j]! + _v_22;
+        const _v_25 = _v_23 + _p_b_h[_j]!;
         // h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
         const _h_tilde = 1 - 2 / (_expf(2 * _v_25) + 1);
         _tape_26[_r1 + _j] = _h_tilde;
-        const _v_30 = _tape_9[_r1 + _j] * _h_tilde;
+        const _v_30 = _tape_9[_r1 + _j]! * _h_tilde;
         // h' = (1 - z) * h + z * h_tilde; output h = h'
-        const _h_next = _tmp_29[_r0 + _j] + _v_30;
+        const _h_next = _tmp_29[_r0 + _j]! + _v_30;
         _hist_h[_r2 + _j] = _h_next;
         _out_h[_r1 + _j] = _h_next;
       }
@@ -759,16 +904,16 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
 function _packTransposed(params: Params) {
   _ws_wt_0 = _grow(_ws_wt_0, 18);
   const _wt_0 = _ws_wt_0;
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _wt_0[_c * 9 + 0 + _r] = params.W_z[_r * 2 + 0 + _c];
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _wt_0[_c * 9 + 3 + _r] = params.W_r[_r * 2 + 0 + _c];
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _wt_0[_c * 9 + 6 + _r] = params.W_h[_r * 2 + 0 + _c];
+  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _wt_0[_c * 9 + 0 + _r] = params.W_z[_r * 2 + 0 + _c]!;
+  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _wt_0[_c * 9 + 3 + _r] = params.W_r[_r * 2 + 0 + _c]!;
+  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _wt_0[_c * 9 + 6 + _r] = params.W_h[_r * 2 + 0 + _c]!;
   _ws_wt_1 = _grow(_ws_wt_1, 18);
   const _wt_1 = _ws_wt_1;
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _wt_1[_c * 6 + 0 + _r] = params.U_z[_r * 3 + 0 + _c];
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _wt_1[_c * 6 + 3 + _r] = params.U_r[_r * 3 + 0 + _c];
+  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _wt_1[_c * 6 + 0 + _r] = params.U_z[_r * 3 + 0 + _c]!;
+  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _wt_1[_c * 6 + 3 + _r] = params.U_r[_r * 3 + 0 + _c]!;
   _ws_wt_2 = _grow(_ws_wt_2, 9);
   const _wt_2 = _ws_wt_2;
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _wt_2[_c * 3 + 0 + _r] = params.U_h[_r * 3 + 0 + _c];
+  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _wt_2[_c * 3 + 0 + _r] = params.U_h[_r * 3 + 0 + _c]!;
 }
 
 /** Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states. */
@@ -776,17 +921,13 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _B = saved.batch;
   const _T = saved.steps;
   _reserveBackward(_B, _T);
-  const _p_b_z = params.b_z;
-  const _p_b_r = params.b_r;
-  const _p_b_h = params.b_h;
   const _in_x = saved.inputs.x;
   const _hist_h = saved.hist.h;
-  const _out_h = saved.outputs.h;
-  const _tape_9 = saved.tape[0];
-  const _tape_17 = saved.tape[1];
-  const _tape_21 = saved.tape[2];
-  const _tape_26 = saved.tape[3];
-  const _tape_28 = saved.tape[4];
+  const _tape_9 = saved.tape[0]!;
+  const _tape_17 = saved.tape[1]!;
+  const _tape_21 = saved.tape[2]!;
+  const _tape_26 = saved.tape[3]!;
+  const _tape_28 = saved.tape[4]!;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 3)
@@ -845,34 +986,34 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r4 = (_t * _B + _b) * 6;
       for (let _j = 0; _j < 3; _j++) {
         // adjoint of h' = (1 - z) * h + z * h_tilde
-        const _d_2 = _up_h[_r0 + _j] + _carry_h[_r1 + _j];
-        const _d_4 = _d_2 * _tape_26[_r0 + _j];
-        const _d_6 = _d_2 * _tape_9[_r0 + _j];
-        const _d_8 = _d_2 * _hist_h[_r0 + _j];
-        const _d_10 = _d_2 * _tape_28[_r0 + _j];
+        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+        const _d_4 = _d_2 * _tape_26[_r0 + _j]!;
+        const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
+        const _d_8 = _d_2 * _hist_h[_r0 + _j]!;
+        const _d_10 = _d_2 * _tape_28[_r0 + _j]!;
         _bt_10[_r1 + _j] = _d_10;
         const _d_11 = -_d_8;
         // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-        const _d_12 = 1 - _tape_26[_r0 + _j] * _tape_26[_r0 + _j];
+        const _d_12 = 1 - _tape_26[_r0 + _j]! * _tape_26[_r0 + _j]!;
         // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
         const _d_13 = _d_6 * _d_12;
         _bt_13[_r1 + _j] = _d_13;
         _gb_0[_r2 + _j] = _d_13;
         _gb_2[_r0 + _j] = _d_13;
-        _dP_b_h[_j] += _d_13;
+        _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
         // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_18 = _tape_17[_r0 + _j] * (1 - _tape_17[_r0 + _j]);
+        const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
         _bt_18[_r1 + _j] = _d_18;
         // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
         const _d_20 = _d_4 + _d_11;
         // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_21 = _tape_9[_r0 + _j] * (1 - _tape_9[_r0 + _j]);
+        const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
         // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
         const _d_22 = _d_20 * _d_21;
         _bt_22[_r1 + _j] = _d_22;
         _gb_0[_r3 + _j] = _d_22;
         _gb_1[_r4 + _j] = _d_22;
-        _dP_b_z[_j] += _d_22;
+        _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
       }
     }
     // transposed U_h @ h_tilde
@@ -885,16 +1026,16 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       const _r2 = (_t * _B + _b) * 9 + 3;
       const _r3 = (_t * _B + _b) * 6 + 3;
       for (let _j = 0; _j < 3; _j++) {
-        const _d_14 = _mt_14[_r0 + _j];
-        const _d_15 = _d_14 * _hist_h[_r1 + _j];
-        const _d_17 = _d_14 * _tape_17[_r1 + _j];
+        const _d_14 = _mt_14[_r0 + _j]!;
+        const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
+        const _d_17 = _d_14 * _tape_17[_r1 + _j]!;
         // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_19 = _d_15 * _bt_18[_r0 + _j];
+        const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
         _bt_19[_r0 + _j] = _d_19;
         _gb_0[_r2 + _j] = _d_19;
         _gb_1[_r3 + _j] = _d_19;
-        _dP_b_r[_j] += _d_19;
-        const _d_24 = _bt_10[_r0 + _j] + _d_17;
+        _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
+        const _d_24 = _bt_10[_r0 + _j]! + _d_17;
         _bt_24[_r0 + _j] = _d_24;
       }
     }
@@ -905,8 +1046,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = _b * 3;
       for (let _j = 0; _j < 3; _j++) {
-        const _d_23 = _mt_23[_r0 + _j];
-        const _d_25 = _bt_24[_r0 + _j] + _d_23;
+        const _d_23 = _mt_23[_r0 + _j]!;
+        const _d_25 = _bt_24[_r0 + _j]! + _d_23;
         _carryPrev_h[_r0 + _j] = _d_25;
       }
     }
@@ -925,9 +1066,12 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_0, 0, _T * _B, 9, _gT0);
   _transpose(_in_x, 0, _T * _B, 2, _vT0);
   _gemmNT(_gT0, 0, _T * _B, _vT0, _dW0, 0, 2, 9, 2, _T * _B);
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _dP_W_z[_r * 2 + 0 + _c] += _dW0[(0 + _r) * 2 + _c];
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _dP_W_r[_r * 2 + 0 + _c] += _dW0[(3 + _r) * 2 + _c];
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 2; _c++) _dP_W_h[_r * 2 + 0 + _c] += _dW0[(6 + _r) * 2 + _c];
+  for (let _r = 0; _r < 3; _r++)
+    for (let _c = 0; _c < 2; _c++) _dP_W_z[_r * 2 + 0 + _c] = _dP_W_z[_r * 2 + 0 + _c]! + _dW0[(0 + _r) * 2 + _c]!;
+  for (let _r = 0; _r < 3; _r++)
+    for (let _c = 0; _c < 2; _c++) _dP_W_r[_r * 2 + 0 + _c] = _dP_W_r[_r * 2 + 0 + _c]! + _dW0[(3 + _r) * 2 + _c]!;
+  for (let _r = 0; _r < 3; _r++)
+    for (let _c = 0; _c < 2; _c++) _dP_W_h[_r * 2 + 0 + _c] = _dP_W_h[_r * 2 + 0 + _c]! + _dW0[(6 + _r) * 2 + _c]!;
   // dx = Σ Wᵀ · grad, for every step at once
   _gemmNT(_gb_0, 0, 9, _wt_0, _dIn_x, 0, 2, _T * _B, 2, 9);
   // d(U_z, U_r)
@@ -940,8 +1084,10 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_1, 0, _T * _B, 6, _gT1);
   _transpose(_hist_h, 0, _T * _B, 3, _vT1);
   _gemmNT(_gT1, 0, _T * _B, _vT1, _dW1, 0, 3, 6, 3, _T * _B);
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _dP_U_z[_r * 3 + 0 + _c] += _dW1[(0 + _r) * 3 + _c];
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _dP_U_r[_r * 3 + 0 + _c] += _dW1[(3 + _r) * 3 + _c];
+  for (let _r = 0; _r < 3; _r++)
+    for (let _c = 0; _c < 3; _c++) _dP_U_z[_r * 3 + 0 + _c] = _dP_U_z[_r * 3 + 0 + _c]! + _dW1[(0 + _r) * 3 + _c]!;
+  for (let _r = 0; _r < 3; _r++)
+    for (let _c = 0; _c < 3; _c++) _dP_U_r[_r * 3 + 0 + _c] = _dP_U_r[_r * 3 + 0 + _c]! + _dW1[(3 + _r) * 3 + _c]!;
   // d(U_h)
   _ws_gT2 = _grow(_ws_gT2, _T * _B * 3);
   const _gT2 = _ws_gT2;
@@ -952,7 +1098,8 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _transpose(_gb_2, 0, _T * _B, 3, _gT2);
   _transpose(_tape_21, 0, _T * _B, 3, _vT2);
   _gemmNT(_gT2, 0, _T * _B, _vT2, _dW2, 0, 3, 3, 3, _T * _B);
-  for (let _r = 0; _r < 3; _r++) for (let _c = 0; _c < 3; _c++) _dP_U_h[_r * 3 + 0 + _c] += _dW2[(0 + _r) * 3 + _c];
+  for (let _r = 0; _r < 3; _r++)
+    for (let _c = 0; _c < 3; _c++) _dP_U_h[_r * 3 + 0 + _c] = _dP_U_h[_r * 3 + 0 + _c]! + _dW2[(0 + _r) * 3 + _c]!;
   return {
     params: {
       W_z: _dP_W_z,

@@ -6,10 +6,13 @@
 // test/runtime-embed.test.ts fails when embedded.ts is stale.
 
 /** The runtime sources, relative to this folder, in the order their parts appear in embedded.ts. */
-export const RUNTIME_SOURCES = ["gemm.ts", "helpers.ts", "grow-js.ts", "wasm-f32.ts", "expf.ts", "webgpu/host-driver.ts"] as const;
+export const RUNTIME_SOURCES = ["gemm.ts", "helpers.ts", "grow-js.ts", "wasm-f32.ts", "expf.ts", "webgpu/host-driver.ts", "../../runtime/init.ts"] as const;
 
 /** This folder, relative to the repository root. */
 export const RUNTIME_DIR = "src/codegen/runtime";
+
+/** Sources that are also compiler modules: their parts are embedded without `export`. */
+export const SHARED_SOURCES: ReadonlySet<string> = new Set(["../../runtime/init.ts"]);
 
 export const EMBEDDED_FILE = "embedded.ts";
 
@@ -26,7 +29,8 @@ const END = /^\s*\/\/ END EMBED ([A-Z][A-Z0-9_]*)\s*$/;
 const MARKER_LIKE = /\/\/\s*(BEGIN|END)\s+EMBED\b/;
 
 /** The embedded parts of one source file; a malformed marker throws, naming file:line:column. */
-export function extractEmbeds(file: string, source: string): Embed[] {
+/** `dropExports`: the source exports what the compiler also imports (src/runtime/init.ts), which a generated module must not export. */
+export function extractEmbeds(file: string, source: string, dropExports = false): Embed[] {
   const lines = source.split(/\r\n|\r|\n/);
   const embeds: Embed[] = [];
   let open: { name: string; line: number; body: string[] } | null = null;
@@ -45,7 +49,7 @@ export function extractEmbeds(file: string, source: string): Embed[] {
     } else if (MARKER_LIKE.test(line)) {
       throw new Error(`${at}: malformed embed marker; write '// BEGIN EMBED NAME' or '// END EMBED NAME' alone on the line, NAME in CONSTANT_CASE`);
     } else {
-      open?.body.push(line);
+      open?.body.push(dropExports ? line.replace(/^export /, "") : line);
     }
   });
   if (open) {

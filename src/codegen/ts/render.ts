@@ -12,7 +12,8 @@ import { renderExpression, type ExpressionSyntax } from "../expression.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
-import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, WASM_F32, gemmNT, gemvFunction, gemvName, initArgs } from "./runtime.ts";
+import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, WASM_F32, gemmNT, gemvFunction, gemvName } from "./runtime.ts";
+import { initializerArgs } from "../../ir/initialize.ts";
 
 export interface RenderOptions {
   /** The target named in the header: the JavaScript target is this module with its types erased. */
@@ -512,8 +513,8 @@ function addInitParams(m: ModuleContext): void {
       w.write("return").block(() => {
         for (const p of publicParams) {
           const [rows, cols] = p.shape.length === 2 ? [p.shape[0]!, p.shape[1]!] : [p.count, 1];
-          const [a, b] = initArgs(p.init);
-          w.writeLine(`${field(p.name)}: _initialValues(${JSON.stringify(p.init.kind)}, ${num(a)}, ${num(b)}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field(p.name))})),`);
+          const [kind, a, b] = initializerArgs(p.init);
+          w.writeLine(`${field(p.name)}: _initialValues(${JSON.stringify(kind)}, ${num(a)}, ${num(b)}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field(p.name))}), new FloatArray(${rows * cols})),`);
         }
       });
       w.write(";");

@@ -4,7 +4,6 @@
 // `FloatArray` is the module's element type alias. initParams' helpers mirror
 // src/ir/initialize.ts operation for operation, so the numbers are the same
 // bits; the tests hold them to that.
-import type { Initializer } from "../../ir/types.ts";
 import * as EMBEDDED from "../runtime/embedded.ts";
 import { GEMM_WASM_BASE64 } from "./wasm.ts";
 
@@ -70,99 +69,5 @@ export const WASM_F32 = `\nconst _GEMM_WASM = "${GEMM_WASM_BASE64}";\n` + EMBEDD
 /** e^x to float32 accuracy, for f32 modules' sigmoid and tanh (runtime/expf.ts). */
 export const EXP_F32 = "\n" + EMBEDDED.EXP_F32;
 
-/** The two numbers INIT_HELPERS' initializer switch reads for an initializer. */
-export function initArgs(init: Initializer): [number, number] {
-  switch (init.kind) {
-    case "constant":
-      return [init.value, 0];
-    case "uniform":
-      return [init.low, init.high];
-    case "normal":
-      return [init.std, 0];
-    default:
-      return [0, 0];
-  }
-}
-
-export const INIT_HELPERS = `
-/** mulberry32: floats in [0, 1). */
-function _makeRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A standard normal sample by Box-Muller. */
-function _normalSample(random: () => number): number {
-  const u = 1 - random();
-  const v = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-/** Each parameter draws from its own stream. */
-function _parameterSeed(seed: number, name: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  return (hash ^ Math.imul(seed >>> 0, 0x9e3779b1)) >>> 0;
-}
-
-/** Orthonormal rows (or columns, whichever are fewer): modified Gram-Schmidt on a Gaussian matrix. */
-function _orthogonal(rows: number, cols: number, random: () => number): Float64Array {
-  const [count, length] = rows <= cols ? [rows, cols] : [cols, rows];
-  const vectors = Array.from({ length: count }, () => Float64Array.from({ length }, () => _normalSample(random)));
-  for (let i = 0; i < count; i++) {
-    const v = vectors[i];
-    for (let j = 0; j < i; j++) {
-      const u = vectors[j];
-      let dot = 0;
-      for (let k = 0; k < length; k++) dot += u[k] * v[k];
-      for (let k = 0; k < length; k++) v[k] = v[k] - dot * u[k];
-    }
-    let norm = 0;
-    for (let k = 0; k < length; k++) norm += v[k] * v[k];
-    norm = Math.sqrt(norm) || 1;
-    for (let k = 0; k < length; k++) v[k] = v[k] / norm;
-  }
-  const matrix = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) matrix[r * cols + c] = rows <= cols ? vectors[r][c] : vectors[c][r];
-  }
-  return matrix;
-}
-
-type _Initializer = "zeros" | "ones" | "constant" | "uniform" | "normal" | "glorot" | "orthogonal";
-
-function _initialValues(kind: _Initializer, a: number, b: number, rows: number, cols: number, seed: number): FloatArray {
-  const random = _makeRandom(seed);
-  const values = new Float64Array(rows * cols);
-  switch (kind) {
-    case "zeros":
-      break;
-    case "ones":
-      values.fill(1);
-      break;
-    case "constant":
-      values.fill(a);
-      break;
-    case "uniform":
-      for (let i = 0; i < values.length; i++) values[i] = a + (b - a) * random();
-      break;
-    case "normal":
-      for (let i = 0; i < values.length; i++) values[i] = a * _normalSample(random);
-      break;
-    case "glorot": {
-      const limit = Math.sqrt(6 / (rows + cols));
-      for (let i = 0; i < values.length; i++) values[i] = (2 * random() - 1) * limit;
-      break;
-    }
-    case "orthogonal":
-      return FloatArray.from(_orthogonal(rows, cols, random));
-  }
-  return FloatArray.from(values);
-}
-`;
+/** initParams' helpers: the one PRNG and the initializers of src/runtime/init.ts, as the interpreter uses them. */
+export const INIT_HELPERS = "\n" + EMBEDDED.INIT_HELPERS;

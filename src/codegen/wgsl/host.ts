@@ -6,7 +6,8 @@
 import { evaluateDim } from "../../ir/dims.ts";
 import type { CellIR, Initializer } from "../../ir/types.ts";
 import type { SizeBinding } from "../../ir/bind.ts";
-import { INIT_HELPERS, initArgs } from "../ts/runtime.ts";
+import { INIT_HELPERS } from "../ts/runtime.ts";
+import { initializerArgs } from "../../ir/initialize.ts";
 import { commentText, specIdentifier } from "../names.ts";
 import type { WgslProgram } from "./kernels.ts";
 import { HOST_DRIVER } from "../runtime/embedded.ts";
@@ -94,8 +95,8 @@ export function renderHost(ir: CellIR, sizes: SizeBinding, program: WgslProgram,
   out.push(`  return {`);
   for (const p of ir.params) {
     const [rows, cols] = p.shape.length === 2 ? [evaluateDim(p.shape[0]!, sizes), evaluateDim(p.shape[1]!, sizes)] : [p.shape.length === 0 ? 1 : evaluateDim(p.shape[0]!, sizes), 1];
-    const [a, b] = initArgs(p.init);
-    out.push(`    ${field(p.name)}: _initialValues(${JSON.stringify(p.init.kind)}, ${a}, ${b}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field(p.name))})),`);
+    const [kind, a, b] = initializerArgs(p.init);
+    out.push(`    ${field(p.name)}: _initialValues(${JSON.stringify(kind)}, ${a}, ${b}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field(p.name))}), new FloatArray(${rows * cols})),`);
   }
   out.push(`  };`);
   out.push(`}`);
