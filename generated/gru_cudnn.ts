@@ -71,16 +71,17 @@ export interface Outputs {
   h: FloatArray;
 }
 
-/** What backward needs from forward (do not modify). */
+/** What backward needs from forward: frozen, and accepted by backward() only as forward() returned it. */
 export interface Saved {
-  batch: number;
-  steps: number;
-  inputs: Inputs;
+  readonly batch: number;
+  readonly steps: number;
+  /** forward()'s own copy of the inputs. */
+  readonly inputs: Readonly<Inputs>;
   /** Each state before every step and after the last: [steps + 1, batch, n]. */
-  hist: States;
-  outputs: Outputs;
+  readonly hist: Readonly<States>;
+  readonly outputs: Readonly<Outputs>;
   /** Intermediate values of every step that backward reads. */
-  tape: FloatArray[];
+  readonly tape: readonly FloatArray[];
 }
 
 export interface ForwardOptions {
@@ -370,10 +371,57 @@ function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number,
   }
 }
 
-function _checkLength(array: FloatArray | undefined, length: number, what: string): FloatArray {
+/** `array` as a Float32Array or Float64Array of `length` numbers; else an error naming the argument. */
+function _checkLength(array: unknown, length: number, what: string): Float32Array | Float64Array {
   if (array === undefined) throw new Error(`${what} is missing`);
+  if (!(array instanceof Float32Array || array instanceof Float64Array))
+    throw new Error(`${what} must be a Float32Array or Float64Array, not ${_describe(array)}`);
   if (array.length !== length) throw new Error(`${what} has ${array.length} numbers, expected ${length}`);
   return array;
+}
+
+function _describe(value: unknown): string {
+  return value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "an Array"
+      : typeof value === "object"
+        ? `a ${(value as object).constructor?.name ?? "object"}`
+        : typeof value;
+}
+
+/** `value` as an object of this cell's arrays: a name that is not the cell's (a typo) is an error, never silently unused. */
+function _checkRecord(value: unknown, what: string, names: readonly string[]): Readonly<Record<string, unknown>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new Error(
+      `${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describe(value)}`,
+    );
+  for (const name of Object.keys(value))
+    if (!names.includes(name))
+      throw new Error(`${what}.${name} is not one of this cell's names here (${names.join(", ") || "none"})`);
+  return value as Readonly<Record<string, unknown>>;
+}
+
+/** Batch rows: a whole number from 1 up, small enough that `rows · width` numbers fit in one typed array. */
+function _checkRows(rows: unknown, width: number, what: string): number {
+  if (typeof rows !== "number" || !Number.isInteger(rows) || rows < 1)
+    throw new Error(
+      `${what} must be a whole number of rows from 1 up, not ${typeof rows === "number" ? rows : _describe(rows)}`,
+    );
+  if (rows * width > 0x7fffffff)
+    throw new Error(`${what}: ${rows} rows of ${width} numbers do not fit in one typed array`);
+  return rows;
+}
+
+/** How many rows of `width` numbers `array` holds; an error unless it is a whole number from 1 up. */
+function _rowsIn(array: unknown, width: number, what: string): number {
+  if (array === undefined) throw new Error(`${what} is missing`);
+  if (!(array instanceof Float32Array || array instanceof Float64Array))
+    throw new Error(`${what} must be a Float32Array or Float64Array, not ${_describe(array)}`);
+  const rows = array.length / width;
+  if (!Number.isInteger(rows) || rows < 1)
+    throw new Error(`${what} has ${array.length} numbers: not a whole number of rows of ${width}`);
+  return rows;
 }
 
 /** 2^k for k = -128..127. */
@@ -739,6 +787,13 @@ export function fromTorch(weights: TorchWeights): Params {
   };
 }
 
+const _PARAMS: readonly string[] = ["W_r", "U_r", "b_r", "W_z", "U_z", "b_z", "W_n", "U_n", "b_n", "b_hn"],
+  _INPUTS: readonly string[] = ["x"],
+  _STATES: readonly string[] = ["h"],
+  _OUTPUTS: readonly string[] = ["h"];
+/** Every saved object forward() returned: backward() takes no other. */
+const _saves = new WeakSet<object>();
+
 /** Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step. */
 function _packWeights(params: Params) {
   _ws_w_0 = _grow(_ws_w_0, 384);
@@ -844,10 +899,8 @@ export function forward(
   initial: Partial<States> = {},
   options: ForwardOptions = {},
 ): ForwardResult {
-  const _B = options.batch ?? 1;
-  if (!Number.isInteger(_B) || _B < 1) throw new Error(`batch must be a positive whole number, not ${_B}`);
-  const _T = inputs.x.length / (_B * 8);
-  if (!Number.isInteger(_T) || _T < 1) throw new Error(`inputs.x must hold steps · batch · 8 numbers`);
+  const _B = _checkRows(_checkRecord(options, "options", ["batch"]).batch ?? 1, 16, "options.batch");
+  _checkRecord(params, "params", _PARAMS);
   _checkLength(params.W_r, 128, "params.W_r");
   _checkLength(params.U_r, 256, "params.U_r");
   _checkLength(params.b_r, 16, "params.b_r");
@@ -858,6 +911,10 @@ export function forward(
   _checkLength(params.U_n, 256, "params.U_n");
   _checkLength(params.b_n, 16, "params.b_n");
   _checkLength(params.b_hn, 16, "params.b_hn");
+  _checkRecord(inputs, "inputs", _INPUTS);
+  _checkRecord(initial, "initial", _STATES);
+  const _T = _rowsIn(inputs.x, _B * 8, "inputs.x (steps · batch · 8 numbers)");
+  _checkRows(_T + 1, _B * 16, "the steps in inputs.x");
   _checkLength(inputs.x, _T * _B * 8, "inputs.x");
   const hist: States = {
     h: new FloatArray((_T + 1) * _B * 16),
@@ -878,11 +935,21 @@ export function forward(
   const final: States = {
     h: hist.h.slice(_T * _B * 16),
   };
-  return { outputs, final, saved: { batch: _B, steps: _T, inputs, hist, outputs, tape } };
+  const saved: Saved = Object.freeze({
+    batch: _B,
+    steps: _T,
+    inputs: Object.freeze({ x: inputs.x.slice() }),
+    hist: Object.freeze(hist),
+    outputs: Object.freeze({ ...outputs }),
+    tape: Object.freeze(tape),
+  });
+  _saves.add(saved);
+  return { outputs, final, saved };
 }
 
 /** A fresh state for step(): the spec's initial values, for `batch` rows. */
 export function createState(batch: number = 1): States {
+  _checkRows(batch, 16, "batch");
   return {
     h: new FloatArray(batch * 16).fill(0),
   };
@@ -890,9 +957,23 @@ export function createState(batch: number = 1): States {
 
 /** One step of streaming inference: reads and updates `state` in place; batch = the state's rows. */
 export function step(params: Params, inputs: Inputs, state: States): Outputs {
-  const _B = state.h.length / 16;
+  _checkRecord(params, "params", _PARAMS);
+  _checkLength(params.W_r, 128, "params.W_r");
+  _checkLength(params.U_r, 256, "params.U_r");
+  _checkLength(params.b_r, 16, "params.b_r");
+  _checkLength(params.W_z, 128, "params.W_z");
+  _checkLength(params.U_z, 256, "params.U_z");
+  _checkLength(params.b_z, 16, "params.b_z");
+  _checkLength(params.W_n, 128, "params.W_n");
+  _checkLength(params.U_n, 256, "params.U_n");
+  _checkLength(params.b_n, 16, "params.b_n");
+  _checkLength(params.b_hn, 16, "params.b_hn");
+  _checkRecord(state, "state", _STATES);
+  _checkRecord(inputs, "inputs", _INPUTS);
+  const _B = _rowsIn(state.h, 16, "state.h");
+  _checkRows(_B, 16, "the rows of state.h");
   _checkLength(state.h, _B * 16, "state.h");
-  _checkLength(inputs.x, _B * 8, "inputs.x");
+  _checkLength(inputs.x, _B * 8, "inputs.x (one step: batch · 8 numbers)");
   _reserveForward(_B, 1);
   _reserveStep(_B);
   _ws_stepHist_h = _grow(_ws_stepHist_h, 2 * _B * 16);
@@ -942,8 +1023,24 @@ function _packTransposed(params: Params) {
 
 /** Backpropagation through time from the upstream gradients: gradients for the parameters, the inputs and the initial states. */
 export function backward(params: Params, saved: Saved, upstream: Upstream = {}): Gradients {
+  _checkRecord(params, "params", _PARAMS);
+  _checkLength(params.W_r, 128, "params.W_r");
+  _checkLength(params.U_r, 256, "params.U_r");
+  _checkLength(params.b_r, 16, "params.b_r");
+  _checkLength(params.W_z, 128, "params.W_z");
+  _checkLength(params.U_z, 256, "params.U_z");
+  _checkLength(params.b_z, 16, "params.b_z");
+  _checkLength(params.W_n, 128, "params.W_n");
+  _checkLength(params.U_n, 256, "params.U_n");
+  _checkLength(params.b_n, 16, "params.b_n");
+  _checkLength(params.b_hn, 16, "params.b_hn");
+  if (typeof saved !== "object" || saved === null || !_saves.has(saved))
+    throw new Error("saved must be the saved object this module's forward() returned");
   const _B = saved.batch;
   const _T = saved.steps;
+  _checkRecord(upstream, "upstream", ["outputs", "final"]);
+  if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);
+  if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);
   _reserveBackward(_B, _T);
   const _in_x = saved.inputs.x;
   const _hist_h = saved.hist.h;

@@ -341,6 +341,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     simd,
     workspaces: new Workspaces(),
     stateLength: (name: string) => cell.states.find((s) => s.name === name)!.width,
+    widest: Math.max(1, ...cell.inputs.map((i) => i.width), ...cell.states.map((x) => x.width), ...cell.outputs.map((o) => o.width), ...plan.tapes.map((t) => t.width)),
   };
   addHeader({ ...base, allParams: "Params" });
   addTypes({ ...base, allParams: "Params" });
@@ -348,6 +349,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   addInitParams({ ...base, allParams: "Params" });
   addWeightAdapters(file, options.adapters);
   const m: ModuleContext = { ...base, allParams: addDerivedMatrices(file, plan, ctx) };
+  addNameLists(m);
   addPackWeights(m);
   addForwardCore(m);
   addForward(m);
@@ -377,6 +379,8 @@ interface ModuleContext {
   readonly simd: boolean;
   readonly workspaces: Workspaces;
   readonly stateLength: (name: string) => number;
+  /** The most numbers a batch row has in any per-step array: what a row count is checked against. */
+  readonly widest: number;
 }
 
 type Entry = "forward" | "step" | "backward";
@@ -396,6 +400,27 @@ class Workspaces {
     w.writeLine(`_ws${array} = _grow(_ws${array}, ${length});`);
     w.writeLine(`${binding} ${array} = _ws${array};`);
   }
+}
+
+/** The checks every entry point that takes parameters starts with. */
+function writeParamChecks(w: CodeBlockWriter, m: ModuleContext): void {
+  w.writeLine(`_checkRecord(params, "params", _PARAMS);`);
+  for (const p of m.publicParams) w.writeLine(`_checkLength(params.${m.field(p.name)}, ${p.count}, "params.${m.field(p.name)}");`);
+}
+
+/** The cell's names, which entry points check the objects they are given against; and every saved object forward() made. */
+function addNameLists(m: ModuleContext): void {
+  const list = (names: readonly { name: string }[]) => `[${names.map((n) => JSON.stringify(m.field(n.name))).join(", ")}]`;
+  m.file.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    declarations: [
+      { name: "_PARAMS", type: "readonly string[]", initializer: list(m.publicParams) },
+      { name: "_INPUTS", type: "readonly string[]", initializer: list(m.cell.inputs) },
+      { name: "_STATES", type: "readonly string[]", initializer: list(m.cell.states) },
+      { name: "_OUTPUTS", type: "readonly string[]", initializer: list(m.cell.outputs) },
+    ],
+  });
+  m.file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, docs: ["Every saved object forward() returned: backward() takes no other."], declarations: [{ name: "_saves", initializer: "new WeakSet<object>()" }] });
 }
 
 /** Locals for the parameters that are vectors or scalars (matrices are read packed), those the function reads. */
@@ -472,14 +497,14 @@ function addTypes(m: ModuleContext): void {
   file.addInterface({
     name: "Saved",
     isExported: true,
-    docs: ["What backward needs from forward (do not modify)."],
+    docs: ["What backward needs from forward: frozen, and accepted by backward() only as forward() returned it."],
     properties: [
-      { name: "batch", type: "number" },
-      { name: "steps", type: "number" },
-      { name: "inputs", type: "Inputs" },
-      { name: "hist", type: "States", docs: ["Each state before every step and after the last: [steps + 1, batch, n]."] },
-      { name: "outputs", type: "Outputs" },
-      { name: "tape", type: "FloatArray[]", docs: ["Intermediate values of every step that backward reads."] },
+      { name: "batch", type: "number", isReadonly: true },
+      { name: "steps", type: "number", isReadonly: true },
+      { name: "inputs", type: "Readonly<Inputs>", isReadonly: true, docs: ["forward()'s own copy of the inputs."] },
+      { name: "hist", type: "Readonly<States>", isReadonly: true, docs: ["Each state before every step and after the last: [steps + 1, batch, n]."] },
+      { name: "outputs", type: "Readonly<Outputs>", isReadonly: true },
+      { name: "tape", type: "readonly FloatArray[]", isReadonly: true, docs: ["Intermediate values of every step that backward reads."] },
     ],
   });
   file.addInterface({ name: "ForwardOptions", isExported: true, properties: [{ name: "batch", type: "number", hasQuestionToken: true, docs: ["Batch rows (default 1)."] }] });
@@ -583,7 +608,7 @@ function addForwardCore(m: ModuleContext): void {
 }
 
 function addForward(m: ModuleContext): void {
-  const { plan, options, cell, publicParams, file, field, withDerived, stateLength } = m;
+  const { plan, options, cell, publicParams, file, field, withDerived, stateLength , widest } = m;
   file.addFunction({
     name: "forward",
     isExported: true,
@@ -596,12 +621,13 @@ function addForward(m: ModuleContext): void {
     ],
     returnType: "ForwardResult",
     statements: (w) => {
-      w.writeLine("const _B = options.batch ?? 1;");
-      w.writeLine(`if (!Number.isInteger(_B) || _B < 1) throw new Error(\`batch must be a positive whole number, not \${_B}\`);`);
+      w.writeLine(`const _B = _checkRows(_checkRecord(options, "options", ["batch"]).batch ?? 1, ${num(widest)}, "options.batch");`);
+      writeParamChecks(w, m);
+      w.writeLine(`_checkRecord(inputs, "inputs", _INPUTS);`);
+      w.writeLine(`_checkRecord(initial, "initial", _STATES);`);
       const first = cell.inputs[0]!;
-      w.writeLine(`const _T = inputs.${field(first.name)}.length / (_B * ${first.width});`);
-      w.writeLine(`if (!Number.isInteger(_T) || _T < 1) throw new Error(\`inputs.${field(first.name)} must hold steps · batch · ${first.width} numbers\`);`);
-      for (const p of publicParams) w.writeLine(`_checkLength(params.${field(p.name)}, ${p.count}, "params.${field(p.name)}");`);
+      w.writeLine(`const _T = _rowsIn(inputs.${field(first.name)}, _B * ${first.width}, "inputs.${field(first.name)} (steps · batch · ${first.width} numbers)");`);
+      w.writeLine(`_checkRows(_T + 1, _B * ${num(widest)}, "the steps in inputs.${field(first.name)}");`);
       for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _T * _B * ${i.width}, "inputs.${field(i.name)}");`);
       w.write("const hist: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
@@ -621,14 +647,18 @@ function addForward(m: ModuleContext): void {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
       w.write(";");
-      w.writeLine("return { outputs, final, saved: { batch: _B, steps: _T, inputs, hist, outputs, tape } };");
+      // Saved keeps its own copy of the inputs (a caller may reuse its buffers) and is frozen and registered, so
+      // backward() can refuse anything forward() did not make or that was changed since.
+      w.writeLine(`const saved: Saved = Object.freeze({ batch: _B, steps: _T, inputs: Object.freeze({ ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }), hist: Object.freeze(hist), outputs: Object.freeze({ ...outputs }), tape: Object.freeze(tape) });`);
+      w.writeLine("_saves.add(saved);");
+      w.writeLine("return { outputs, final, saved };");
     },
   });
 
 }
 
 function addCreateState(m: ModuleContext): void {
-  const { cell, file, field, stateLength } = m;
+  const { cell, file, field, stateLength , widest } = m;
   file.addFunction({
     name: "createState",
     isExported: true,
@@ -636,6 +666,7 @@ function addCreateState(m: ModuleContext): void {
     parameters: [{ name: "batch", type: "number", initializer: "1" }],
     returnType: "States",
     statements: (w) => {
+      w.writeLine(`_checkRows(batch, ${num(widest)}, "batch");`);
       w.write("return").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: new FloatArray(batch * ${stateLength(s.name)}).fill(${num(s.init)}),`);
       });
@@ -646,7 +677,7 @@ function addCreateState(m: ModuleContext): void {
 }
 
 function addStep(m: ModuleContext): void {
-  const { plan, cell, file, field, withDerived, simd, workspaces, stateLength } = m;
+  const { plan, cell, file, field, withDerived, simd, workspaces, stateLength , widest } = m;
   file.addFunction({
     name: "step",
     isExported: true,
@@ -658,10 +689,14 @@ function addStep(m: ModuleContext): void {
     ],
     returnType: "Outputs",
     statements: (w) => {
+      writeParamChecks(w, m);
+      w.writeLine(`_checkRecord(state, "state", _STATES);`);
+      w.writeLine(`_checkRecord(inputs, "inputs", _INPUTS);`);
       const firstState = cell.states[0]!;
-      w.writeLine(`const _B = state.${field(firstState.name)}.length / ${stateLength(firstState.name)};`);
+      w.writeLine(`const _B = _rowsIn(state.${field(firstState.name)}, ${stateLength(firstState.name)}, "state.${field(firstState.name)}");`);
+      w.writeLine(`_checkRows(_B, ${num(widest)}, "the rows of state.${field(firstState.name)}");`);
       for (const s of cell.states) w.writeLine(`_checkLength(state.${field(s.name)}, _B * ${stateLength(s.name)}, "state.${field(s.name)}");`);
-      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${i.width}, "inputs.${field(i.name)}");`);
+      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${i.width}, "inputs.${field(i.name)} (one step: batch · ${i.width} numbers)");`);
       if (simd) w.writeLine("_reserveForward(_B, 1);\n_reserveStep(_B);");
       for (const s of cell.states) {
         const n = stateLength(s.name);
@@ -713,8 +748,13 @@ function addBackward(m: ModuleContext): void {
     ],
     returnType: "Gradients",
     statements: (w) => {
+      writeParamChecks(w, m);
+      w.writeLine(`if (typeof saved !== "object" || saved === null || !_saves.has(saved)) throw new Error("saved must be the saved object this module's forward() returned");`);
       w.writeLine("const _B = saved.batch;");
       w.writeLine("const _T = saved.steps;");
+      w.writeLine(`_checkRecord(upstream, "upstream", ["outputs", "final"]);`);
+      w.writeLine(`if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);`);
+      w.writeLine(`if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);`);
       if (simd) w.writeLine("_reserveBackward(_B, _T);");
       paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]));
       // What the loop and the weight gradients read of the forward pass.
