@@ -23,12 +23,12 @@
 // Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).
 // Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with
 // the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS.
+
 export const I = 8;
 export const H = 16;
 /** The sizes this module was compiled for. */
 export const sizes = { I, H } as const;
 const FloatArray = Float32Array;
-
 type FloatArray = Float32Array;
 
 /** The cell's parameters, row-major. */

@@ -42,13 +42,24 @@ export function planJson(plan: ModulePlan): string {
   return `${JSON.stringify(plan, null, 2)}\n`;
 }
 
+/**
+ * Prettier on generated TypeScript. The file path matters for speed: without
+ * a `.ts` name prettier's TypeScript parser first tries to guess whether the
+ * text is JSX with a regular expression that is quadratic on long quote-free
+ * text, 41% of compile time for a 2000-equation spec. babel-ts prints the same
+ * TypeScript as the typescript parser here, in about 60% of its time.
+ */
+export function formatTypeScript(text: string, fileName: string): Promise<string> {
+  return prettier.format(text, { parser: "babel-ts", filepath: fileName, printWidth: 120 });
+}
+
 export async function compileCell(ir: CellIR, options: CompileOptions): Promise<CompiledModule> {
   checkCellNames(ir);
   const sizes = bindSizes(ir, options.dims ?? {});
   const plan = lowerCell(ir, sizes);
   const adapters = libraryLayoutOf(ir, sizes);
   const raw = renderModule(plan, { target: options.target, precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion(), adapters });
-  const text = await prettier.format(raw, { parser: "typescript", printWidth: 120 });
+  const text = await formatTypeScript(raw, `${specIdentifier(ir.name)}.ts`);
   return { fileName: `${specIdentifier(ir.name)}.ts`, text };
 }
 
@@ -74,7 +85,7 @@ export async function compileJsCell(ir: CellIR, options: Omit<CompileOptions, "t
   };
   return {
     js: { fileName: `${name}.js`, text: await prettier.format(text(".js"), { parser: "babel", printWidth: 120 }) },
-    dts: { fileName: `${name}.d.ts`, text: await prettier.format(text(".d.ts"), { parser: "typescript", printWidth: 120 }) },
+    dts: { fileName: `${name}.d.ts`, text: await formatTypeScript(text(".d.ts"), `${name}.d.ts`) },
   };
 }
 

@@ -66,22 +66,26 @@ function valueNamer(ir: CellIR): (id: NodeId) => string {
 /** Nodes of a step under construction, with the required destinations applied one by one (never mutating a node). */
 class StepNodes {
   readonly list: LNode[];
+  private readonly byKey: Map<number, LNode>;
   private nextKey: number;
   constructor(nodes: readonly LNode[], firstExtraKey: number) {
     this.list = [...nodes];
+    this.byKey = new Map(nodes.map((n) => [n.key, n]));
     this.nextKey = firstExtraKey;
   }
   get(key: number): LNode {
-    const n = this.list.find((x) => x.key === key);
+    const n = this.byKey.get(key);
     if (!n) throw new CodegenError(`internal: no value ${key}`);
     return n;
   }
   private replace(key: number, next: LNode): void {
-    this.list[this.list.findIndex((x) => x.key === key)] = next;
+    this.list[this.list.indexOf(this.get(key))] = next;
+    this.byKey.set(key, next);
   }
   push(node: Omit<LNode, "key">): number {
     const key = this.nextKey++;
     this.list.push({ ...node, key });
+    this.byKey.set(key, this.list[this.list.length - 1]!);
     return key;
   }
   /** Makes the value `key` reach `loc`; returns the key of the node that writes it there (a copy, when the value has no loop of its own). */
@@ -96,6 +100,7 @@ class StepNodes {
       // Right after the value it copies: a transposed product that reads the copy must come after it (dependency order).
       const copy: LNode = { key: this.nextKey++, kind: "pointwise", length: n.length, loc: mode === "set" ? loc : null, args: [key], expr: { op: "arg", index: 0 }, gemms: [], stores: mode === "add" ? [store] : [], mustMaterialize: false, comment: null, name };
       this.list.splice(this.list.indexOf(n) + 1, 0, copy);
+      this.byKey.set(copy.key, copy);
       return copy.key;
     }
     return key;

@@ -118,17 +118,21 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
     return read(locOf(a));
   };
 
-  const kernels: StepKernel[] = [];
+  // Each level's GEMMs, copies and pointwise values in node order, sorted out once (not rescanned per level).
   const maxLevel = Math.max(0, ...level.values(), ...gemmLevel.values());
-  for (let l = 0; l <= maxLevel; l++) {
-    for (const g of gemms) if (gemmLevel.get(g.key) === l) kernels.push({ ...g.kernel, a: g.a ?? locOf(g.aOf!) });
-    for (const n of nodes) {
-      if (n.kind !== "concat" || level.get(n.key) !== l || !live.has(n.key)) continue;
+  const atLevel = Array.from({ length: maxLevel + 1 }, () => ({ gemms: [] as LGemm[], nodes: [] as LNode[] }));
+  for (const g of gemms) atLevel[gemmLevel.get(g.key)!]!.gemms.push(g);
+  for (const n of nodes) if ((n.kind === "concat" || n.kind === "pointwise") && live.has(n.key)) atLevel[level.get(n.key)!]!.nodes.push(n);
+  const kernels: StepKernel[] = [];
+  for (const { gemms: levelGemms, nodes: levelNodes } of atLevel) {
+    for (const g of levelGemms) kernels.push({ ...g.kernel, a: g.a ?? locOf(g.aOf!) });
+    for (const n of levelNodes) {
+      if (n.kind !== "concat") continue;
       kernels.push({ kind: "copy", parts: n.args.map((a) => ({ loc: locOf(a), length: node(a).length })), out: locOf(n.key), comment: n.comment });
     }
     const clusters = new Map<number, PointwiseItem[]>();
-    for (const n of nodes) {
-      if (n.kind !== "pointwise" || level.get(n.key) !== l || !live.has(n.key)) continue;
+    for (const n of levelNodes) {
+      if (n.kind !== "pointwise") continue;
       const args = n.sliceArg ? [read(locOf(n.args[0]!), n.sliceArg.offset)] : n.args.map((a) => argExpr(n, a));
       const stores: Store[] = [...(materialize.has(n.key) ? [{ loc: locOf(n.key), mode: "set" as const, param: null }] : []), ...n.stores];
       if (!clusters.has(n.length)) clusters.set(n.length, []);

@@ -4,7 +4,7 @@
 // Params, with the same numbers as src/adapters (which generated modules cannot
 // import). Each library layout is a table from parameter to gate blocks of the
 // external tensors; the renderer writes that table out as one call per parameter.
-import type { SourceFile } from "ts-morph";
+import type { ModuleFile } from "./module-file.ts";
 import type { SizeBinding } from "../../ir/bind.ts";
 import { dimsEqual, evaluateDim } from "../../ir/dims.ts";
 import type { CellIR, Dim } from "../../ir/types.ts";
@@ -201,7 +201,7 @@ function _checkWeights(tensor: ArrayLike<number> | undefined, length: number, wh
 `;
 
 /** Adds fromOnnx / fromTorch (and their weight types) to a module whose cell has a library layout; adds nothing otherwise. */
-export function addWeightAdapters(file: SourceFile, match: LibraryMatch | null): void {
+export function addWeightAdapters(file: ModuleFile, match: LibraryMatch | null): void {
   if (!match) return;
   const { layout, hidden, input } = match;
   const blockLength: Record<BlockKind, number> = { input: hidden * input, recurrent: hidden * hidden, vector: hidden };

@@ -2,7 +2,8 @@
 // structure (imports none, constants, interfaces, functions) is built with
 // ts-morph structures; function bodies are written with its code writer from
 // the plan's kernels through one table of op -> syntax (EXPRESSIONS below).
-import { Project, VariableDeclarationKind, type CodeBlockWriter, type SourceFile } from "ts-morph";
+import { VariableDeclarationKind, type CodeBlockWriter } from "ts-morph";
+import { ModuleFile } from "./module-file.ts";
 import { evaluateDim, elementCount } from "../../ir/dims.ts";
 import type { CellIR, Initializer } from "../../ir/types.ts";
 import type { UnaryFunction } from "../../ir/types.ts";
@@ -203,7 +204,7 @@ function paramLocal(plan: ModulePlan, array: string, params: string): string {
  * expression a product reads, computed element by element, to the parameters.
  * Returns the type name the module's internal functions take parameters as.
  */
-function addDerivedMatrices(file: SourceFile, plan: ModulePlan, ctx: KernelContext): string {
+function addDerivedMatrices(file: ModuleFile, plan: ModulePlan, ctx: KernelContext): string {
   if (plan.derived.length === 0) return "Params";
   file.addInterface({ name: "_AllParams", extends: ["Params"], docs: ["The parameters and the matrix expressions products read."], properties: plan.derived.map((d) => ({ name: d.name, type: "FloatArray" })) });
   file.addFunction({
@@ -229,7 +230,7 @@ function addDerivedMatrices(file: SourceFile, plan: ModulePlan, ctx: KernelConte
 
 /** `_withDerived` on its own (f32), for the WebGPU host, which computes the derived matrices on the CPU at upload. */
 export function renderDerivedFunction(plan: ModulePlan): string {
-  const file = new Project({ useInMemoryFileSystem: true }).createSourceFile("derived.ts", "", { overwrite: true });
+  const file = new ModuleFile();
   // Math.exp / Math.tanh: the host carries no _expf; these run once per upload.
   const ctx: KernelContext = { fns: FUNCTION_SYNTAX, gemvs: new Map(), simd: false, rowProductsBelowBatch: 0 };
   if (addDerivedMatrices(file, plan, ctx) === "Params") {
@@ -327,7 +328,7 @@ function writeStep(w: CodeBlockWriter, step: StepPlan, ctx: KernelContext): void
 export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   const cell = plan.cell;
   const simd = options.precision === "f32";
-  const file = new Project({ useInMemoryFileSystem: true }).createSourceFile("module.ts", "", { overwrite: true });
+  const file = new ModuleFile();
   const ctx: KernelContext = { fns: simd ? FUNCTION_SYNTAX_F32 : FUNCTION_SYNTAX, gemvs: new Map(), simd, rowProductsBelowBatch: plan.schedule.rowProductsBelowBatch };
   const base = {
     plan,
@@ -357,7 +358,10 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   addStep(m);
   addPackTransposed(m);
   addBackward(m);
-  for (const text of ctx.gemvs.values()) file.addStatements(text);
+  // The specialised products the kernels above called, known once they are printed.
+  file.addStatements((w) => {
+    for (const text of ctx.gemvs.values()) w.writeLine(text);
+  });
   addReserves(m);
   addWorkspaceDeclarations(m);
   return file.getFullText();
@@ -369,7 +373,7 @@ interface ModuleContext {
   readonly options: RenderOptions;
   readonly cell: ModulePlan["cell"];
   readonly publicParams: ModulePlan["cell"]["params"];
-  readonly file: SourceFile;
+  readonly file: ModuleFile;
   readonly ctx: KernelContext;
   readonly field: (name: string) => string;
   /** `params`, or `_withDerived(params)` when products read matrix expressions. */
@@ -825,11 +829,13 @@ function addReserves(m: ModuleContext): void {
 
 function addWorkspaceDeclarations(m: ModuleContext): void {
   const { file, workspaces } = m;
-  // The workspace variables, declared once all their users are known.
-  file.addVariableStatement({
-    declarationKind: VariableDeclarationKind.Let,
-    docs: ["Workspaces, allocated once and grown when batch or steps grow."],
-    declarations: [...workspaces.all].sort().map((a) => ({ name: `_ws${a}`, type: "FloatArray", initializer: "new FloatArray(0)" })),
+  // The workspace variables, declared once all their users are known: a writer, run when the module is printed,
+  // after the functions before it have registered every workspace they use.
+  file.addStatements((w) => {
+    const names = [...workspaces.all].sort();
+    if (names.length === 0) return;
+    w.writeLine("/** Workspaces, allocated once and grown when batch or steps grow. */");
+    w.writeLine(`let ${names.map((a) => `_ws${a}: FloatArray = new FloatArray(0)`).join(", ")};`);
   });
 }
 
