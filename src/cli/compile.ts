@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { parseSizeList } from "../ir/bind.ts";
 import { compileCell, writeAtomically } from "../codegen/compile.ts";
 import { compileWgslCell } from "../codegen/wgsl/compile.ts";
-import { loadCell, UsageError } from "./load-cell.ts";
+import { loadCell, report, UsageError } from "./load-cell.ts";
 
 export async function commandCompile(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,12 +28,12 @@ export async function commandCompile(args: string[]): Promise<number> {
     // Sizes a cell does not declare are ignored, so one --dims can serve several specs.
     const own = Object.fromEntries(Object.entries(dims).filter(([name]) => ir.sizes.some((s) => s.name === name)));
     if (values.target === "wgsl") {
-      for (const f of (await compileWgslCell(ir, { dims: own, path: wgslPath })).files) console.error(`${file}: wrote ${writeAtomically(values.out!, f.fileName, f.text)}`);
+      for (const f of (await compileWgslCell(ir, { dims: own, path: wgslPath })).files) report(`${file}: wrote ${writeAtomically(values.out!, f.fileName, f.text)}`);
       continue;
     }
     const compiled = await compileCell(ir, { target: "ts", precision: values.precision, dims: own });
     const written = writeAtomically(values.out!, compiled.fileName, compiled.text);
-    console.error(`${file}: wrote ${written}`);
+    report(`${file}: wrote ${written}`);
   }
   return 0;
 }

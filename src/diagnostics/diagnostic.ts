@@ -1,4 +1,4 @@
-import { catalogue, type DiagnosticCode, type Severity } from "./catalogue.ts";
+import { codes, formatMessage, messages, type DiagnosticCode, type MessageArgument, type MessageId, type Severity } from "./catalogue.ts";
 
 /** A location in a source file. Lines and columns are 1-based; `end*` is exclusive. */
 export interface Span {
@@ -16,8 +16,10 @@ export interface Diagnostic {
   readonly span: Span;
 }
 
-export function diagnostic(code: DiagnosticCode, message: string, span: Span): Diagnostic {
-  return { code, severity: catalogue[code].severity, message, span };
+/** A located diagnostic: the catalogue's message `id` with its holes filled by `args`. */
+export function diagnostic(id: MessageId, span: Span, ...args: MessageArgument[]): Diagnostic {
+  const code = messages[id].code;
+  return { code, severity: codes[code].severity, message: formatMessage(id, args), span };
 }
 
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
@@ -34,21 +36,86 @@ export class DiagnosticError extends Error {
 }
 
 /**
+ * A user error with no place in a spec file: a size binding, run data, a file
+ * that cannot be written. It carries a catalogue code like a diagnostic, and
+ * the CLI reports it as `error CODE: message` with exit 1.
+ */
+export class CodedError extends Error {
+  readonly code: DiagnosticCode;
+  readonly id: MessageId;
+  readonly args: readonly MessageArgument[];
+  constructor(id: MessageId, ...args: MessageArgument[]) {
+    super(formatMessage(id, args));
+    this.code = messages[id].code;
+    this.id = id;
+    this.args = args;
+  }
+}
+
+/** Every way a line can end, treated alike by the lexer, the locator and the excerpt. */
+export const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/;
+
+/**
+ * Makes text safe to print on a terminal: control characters (which could
+ * move the cursor, recolour or clear the screen), line and paragraph
+ * separators, and lone line breaks inside a one-line message are written as
+ * `\u001b`-style escapes. Tabs are kept, since carets line up under them.
+ */
+export function escapeForTerminal(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** At most this many characters of a source line are shown in an excerpt; a longer line is shown as a window around the fault. */
+const EXCERPT_WIDTH = 120;
+
+/**
  * Renders a diagnostic as `file:line:col: error E201: message` followed by the
  * source line and a caret run under the offending span, as tsc and Babel do.
  */
 export function formatDiagnostic(d: Diagnostic, sourceText: string | undefined): string {
   const { file, line, column } = d.span;
-  const head = `${file}:${line}:${column}: ${d.severity} ${d.code}: ${d.message}`;
+  const head = escapeForTerminal(`${file}:${line}:${column}: ${d.severity} ${d.code}: ${d.message}`);
   if (sourceText === undefined) return head;
-  const lines = sourceText.split(/\r?\n/);
-  const text = lines[line - 1];
+  const text = sourceLine(sourceText, line);
   if (text === undefined) return head;
+  const width = d.span.endLine === line ? Math.max(1, d.span.endColumn - column) : Math.max(1, text.length - column + 1);
+  const start = Math.max(0, Math.min(column - 1 - EXCERPT_WIDTH / 2, text.length - EXCERPT_WIDTH));
+  const shown = text.slice(start, start + EXCERPT_WIDTH);
+  const lead = start > 0 ? "…" : "";
+  const tail = start + EXCERPT_WIDTH < text.length ? "…" : "";
+  const caretStart = column - 1 - start;
+  const caretWidth = Math.max(1, Math.min(width, shown.length - caretStart));
+  const excerpt = escapeForTerminal(shown);
+  // Escaping widens a character to six; the caret lead widens with it.
+  const caretLead = escapeForTerminal(shown.slice(0, caretStart)).replace(/[^\t]/g, " ");
   const gutter = String(line);
   const pad = " ".repeat(gutter.length);
-  const width = d.span.endLine === line ? Math.max(1, d.span.endColumn - column) : Math.max(1, text.length - column + 1);
-  const caretLead = text.slice(0, column - 1).replace(/[^\t]/g, " ");
-  return `${head}\n ${gutter} | ${text}\n ${pad} | ${caretLead}${"^".repeat(width)}`;
+  return `${head}\n ${gutter} | ${lead}${excerpt}${tail}\n ${pad} | ${" ".repeat(lead.length)}${caretLead}${"^".repeat(caretWidth)}`;
+}
+
+/** Line `line` (1-based) of `text`, without splitting the whole text. */
+function sourceLine(text: string, line: number): string | undefined {
+  const pattern = new RegExp(LINE_BREAK.source, "g");
+  let start = 0;
+  for (let current = 1; current < line; current++) {
+    const match = pattern.exec(text);
+    if (!match) return undefined;
+    start = match.index + match[0].length;
+  }
+  pattern.lastIndex = start;
+  const end = pattern.exec(text);
+  return text.slice(start, end ? end.index : text.length);
+}
+
+/** At most this many diagnostics are printed for one file; the rest are counted. */
+export const MAX_PRINTED_DIAGNOSTICS = 50;
+
+/** The diagnostics of one file as printed: the first MAX_PRINTED_DIAGNOSTICS, then "… and N more". */
+export function formatDiagnostics(diagnostics: readonly Diagnostic[], sourceText: string | undefined): string[] {
+  const shown = diagnostics.slice(0, MAX_PRINTED_DIAGNOSTICS).map((d) => formatDiagnostic(d, sourceText));
+  const hidden = diagnostics.length - shown.length;
+  if (hidden > 0) shown.push(`… and ${hidden} more`);
+  return shown;
 }
 
 export function spanFromOffsets(file: string, text: string, start: number, end: number): Span {
@@ -57,12 +124,15 @@ export function spanFromOffsets(file: string, text: string, start: number, end: 
   return { file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
 }
 
+/** The 1-based line and column of `offset`; CR LF counts as one line break, like CR, LF, U+2028 and U+2029 alone. */
 export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   const stop = Math.min(offset, text.length);
   for (let i = 0; i < stop; i++) {
-    if (text.charCodeAt(i) === 10) {
+    const c = text.charCodeAt(i);
+    if (c === 13 && text.charCodeAt(i + 1) === 10) continue;
+    if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) {
       line++;
       lineStart = i + 1;
     }

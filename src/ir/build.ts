@@ -42,16 +42,17 @@ interface PendingEquation {
 
 const BINARY_OPS = { "+": "add", "-": "sub", "*": "mul", "/": "div" } as const;
 
-const INITIALIZER_ARITY: Record<string, number> = {
-  zeros: 0,
-  ones: 0,
-  glorot: 0,
-  xavier: 0,
-  orthogonal: 0,
-  constant: 1,
-  uniform: 2,
-  normal: 1,
-};
+// A Map, not an object: an initializer named `toString` must not find Object.prototype's.
+const INITIALIZER_ARITY: ReadonlyMap<string, number> = new Map([
+  ["zeros", 0],
+  ["ones", 0],
+  ["glorot", 0],
+  ["xavier", 0],
+  ["orthogonal", 0],
+  ["constant", 1],
+  ["uniform", 2],
+  ["normal", 1],
+]);
 
 function describe(kind: DeclKind): string {
   return kind === "intermediate" || kind === "input" ? `an ${kind}` : `a ${kind}`;
@@ -69,9 +70,9 @@ export function buildCell(spec: SpecAst): BuildResult {
   const checkName = (name: string, span: Span, what: string) => {
     const problem = nameProblem(name);
     if (problem === "pattern") {
-      report(diagnostic("E103", `${what} name ${JSON.stringify(name)} must match ${IDENTIFIER_PATTERN.source} (a letter, then letters, digits or '_', at most 64)`, span));
+      report(diagnostic("invalidIdentifier", span, what, JSON.stringify(name), IDENTIFIER_PATTERN.source));
     } else if (problem === "reserved") {
-      report(diagnostic("E104", `${what} name '${name}' is reserved (a keyword or built-in of lstmc, TypeScript or WGSL)`, span));
+      report(diagnostic("reservedIdentifier", span, what, name));
     }
   };
   checkName(spec.name, spec.nameSpan, "cell");
@@ -81,7 +82,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     checkName(name, span, kind);
     const earlier = symbols.get(name);
     if (earlier) {
-      report(diagnostic("E102", `'${name}' is already declared as ${describe(earlier.kind)} at ${where(earlier.span)}`, span));
+      report(diagnostic("alreadyDeclared", span, name, describe(earlier.kind), where(earlier.span)));
       return;
     }
     symbols.set(name, { kind, span });
@@ -93,7 +94,7 @@ export function buildCell(spec: SpecAst): BuildResult {
 
   for (const s of spec.sizes) {
     if (s.default !== null && !(Number.isInteger(s.default) && s.default >= 1)) {
-      report(diagnostic("E204", `size '${s.name}' must default to a positive whole number, not ${s.default}`, s.span));
+      report(diagnostic("sizeDefaultNotPositive", s.span, s.name, s.default));
     }
   }
 
@@ -104,10 +105,9 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (eq.next) {
       const symbol = symbols.get(eq.target);
       if (symbol?.kind !== "state") {
-        const what = symbol ? `'${eq.target}' is ${describe(symbol.kind)}` : `'${eq.target}' is not declared`;
-        report(diagnostic("E302", `${what}; only states have a next value (declare it with 'state ${eq.target}[…]')`, eq.targetSpan));
+        report(symbol ? diagnostic("nextOfDeclared", eq.targetSpan, eq.target, describe(symbol.kind)) : diagnostic("nextOfUndeclared", eq.targetSpan, eq.target));
       } else if (nextEquations.has(eq.target)) {
-        report(diagnostic("E304", `next value of '${eq.target}' is already defined at ${where(nextEquations.get(eq.target)!.span)}`, eq.targetSpan));
+        report(diagnostic("nextDefinedTwice", eq.targetSpan, eq.target, where(nextEquations.get(eq.target)!.span)));
       } else {
         nextEquations.set(eq.target, eq);
       }
@@ -115,12 +115,15 @@ export function buildCell(spec: SpecAst): BuildResult {
     }
     const symbol = symbols.get(eq.target);
     if (symbol && symbol.kind !== "intermediate") {
-      const hint = symbol.kind === "state" ? `; write ${eq.target}' = … for its next value` : "";
-      report(diagnostic("E306", `cannot assign to '${eq.target}', which is ${describe(symbol.kind)} declared at ${where(symbol.span)}${hint}`, eq.targetSpan));
+      report(
+        symbol.kind === "state"
+          ? diagnostic("assignToState", eq.targetSpan, eq.target, where(symbol.span))
+          : diagnostic("assignToDeclared", eq.targetSpan, eq.target, describe(symbol.kind), where(symbol.span)),
+      );
       continue;
     }
     if (intermediates.has(eq.target)) {
-      report(diagnostic("E304", `'${eq.target}' is already defined at ${where(intermediates.get(eq.target)!.span)}`, eq.targetSpan));
+      report(diagnostic("definedTwice", eq.targetSpan, eq.target, where(intermediates.get(eq.target)!.span)));
       continue;
     }
     checkName(eq.target, eq.targetSpan, "intermediate");
@@ -129,18 +132,18 @@ export function buildCell(spec: SpecAst): BuildResult {
   }
   for (const s of spec.states) {
     if (!nextEquations.has(s.name) && symbols.get(s.name)?.span === s.span) {
-      report(diagnostic("E301", `state '${s.name}' has no next-state equation (add ${s.name}' = …)`, s.span));
+      report(diagnostic("stateWithoutNext", s.span, s.name));
     }
   }
   const outputNames = new Map<string, Span>();
   for (const o of spec.outputs) {
     checkName(o.name, o.span, "output");
     const earlier = outputNames.get(o.name);
-    if (earlier) report(diagnostic("E102", `output '${o.name}' is already declared at ${where(earlier)}`, o.span));
+    if (earlier) report(diagnostic("alreadyDeclared", o.span, o.name, "an output", where(earlier)));
     else outputNames.set(o.name, o.span);
   }
   if (spec.outputs.length === 0) {
-    report(diagnostic("E305", "the cell declares no output (add e.g. output h = h')", spec.nameSpan));
+    report(diagnostic("noOutput", spec.nameSpan));
   }
 
   // --- Shapes of declarations --------------------------------------------
@@ -148,14 +151,14 @@ export function buildCell(spec: SpecAst): BuildResult {
     switch (d.kind) {
       case "number":
         if (!Number.isInteger(d.value)) {
-          report(diagnostic("E204", `a dimension must be a whole number, not ${d.value}`, d.span));
+          report(diagnostic("dimensionNotWhole", d.span, d.value));
           return null;
         }
         return constantDim(d.value);
       case "size": {
         const symbol = symbols.get(d.name);
         if (symbol?.kind !== "size") {
-          report(diagnostic("E105", symbol ? `'${d.name}' is ${describe(symbol.kind)}, not a size` : `unknown size '${d.name}' (declare it with 'size ${d.name}')`, d.span));
+          report(symbol ? diagnostic("notASize", d.span, d.name, describe(symbol.kind)) : diagnostic("unknownSize", d.span, d.name));
           return null;
         }
         return sizeDim(d.name);
@@ -166,7 +169,7 @@ export function buildCell(spec: SpecAst): BuildResult {
         if (!left || !right) return null;
         if (d.op !== "*") return addDims(left, right, d.op === "+" ? 1 : -1);
         const product = multiplyDims(left, right);
-        if (!product) report(diagnostic("E204", "a dimension must be linear in the sizes (a product of two sizes is not)", d.span));
+        if (!product) report(diagnostic("dimensionNotLinear", d.span));
         return product;
       }
     }
@@ -178,7 +181,7 @@ export function buildCell(spec: SpecAst): BuildResult {
   const declShape = (name: string, shape: readonly DimAst[], span: Span, ranks: readonly number[], what: string): Shape | null => {
     const resolved = resolveShape(shape);
     if (resolved && !ranks.includes(resolved.length)) {
-      report(diagnostic("E203", `${what} '${name}' must be ${ranks.map((r) => ["a scalar", "a vector", "a matrix"][r]).join(" or ")}, not ${formatShape(resolved)}`, span));
+      report(diagnostic("declarationRank", span, what, name, ranks.map((r) => ["a scalar", "a vector", "a matrix"][r]).join(" or "), formatShape(resolved)));
       return null;
     }
     return resolved;
@@ -208,7 +211,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (at >= 0) {
       const cycle = [...visiting.slice(at), key];
       if (!cycle.some((k) => inCycle.has(k))) {
-        report(diagnostic("E303", `cycle among equations: ${cycle.join(" -> ")}`, eq.targetSpan));
+        report(diagnostic("cycle", eq.targetSpan, cycle.join(" -> ")));
       }
       cycle.forEach((k) => inCycle.add(k));
       return;
@@ -263,7 +266,7 @@ export function buildCell(spec: SpecAst): BuildResult {
         const ids = items as NodeId[];
         const bad = ids.findIndex((id) => shapeOf(id).length !== 1);
         if (bad >= 0) {
-          report(diagnostic("E203", `only vectors can be concatenated, but this is ${formatShape(shapeOf(ids[bad]!))}`, e.items[bad]!.span));
+          report(diagnostic("concatOfNonVector", e.items[bad]!.span, formatShape(shapeOf(ids[bad]!))));
           return null;
         }
         const length = ids.map((id) => shapeOf(id)[0]!).reduce((a, b) => addDims(a, b));
@@ -272,11 +275,11 @@ export function buildCell(spec: SpecAst): BuildResult {
       case "call": {
         const fn = e.fn as UnaryFunction;
         if (!(UNARY_FUNCTIONS as readonly string[]).includes(e.fn)) {
-          report(diagnostic("E106", `unknown function '${e.fn}' (known: ${UNARY_FUNCTIONS.join(", ")})`, e.fnSpan));
+          report(diagnostic("unknownFunction", e.fnSpan, e.fn, UNARY_FUNCTIONS.join(", ")));
           return null;
         }
         if (e.args.length !== 1) {
-          report(diagnostic("E107", `'${e.fn}' takes 1 argument, not ${e.args.length}`, e.span));
+          report(diagnostic("functionArity", e.span, e.fn, e.args.length));
           return null;
         }
         const arg = lower(e.args[0]!);
@@ -289,14 +292,14 @@ export function buildCell(spec: SpecAst): BuildResult {
         const [a, b] = [shapeOf(left), shapeOf(right)];
         if (e.op === "@") {
           if (a.length !== 2 || b.length !== 1 || !shapesEqual([a[1]!], b)) {
-            report(diagnostic("E202", `cannot multiply ${formatShape(a)} @ ${formatShape(b)}: needs a matrix [m, n] @ a vector [n]`, e.span));
+            report(diagnostic("matvecShapes", e.span, formatShape(a), formatShape(b)));
             return null;
           }
           return add({ op: "matvec", args: [left, right], shape: [a[0]!], span: e.span });
         }
         const shape = a.length === 0 ? b : b.length === 0 ? a : shapesEqual(a, b) ? a : null;
         if (!shape) {
-          report(diagnostic("E201", `cannot apply '${e.op}' to ${formatShape(a)} and ${formatShape(b)}`, e.span));
+          report(diagnostic("elementwiseShapes", e.span, e.op, formatShape(a), formatShape(b)));
           return null;
         }
         return add({ op: BINARY_OPS[e.op], args: [left, right], shape, span: e.span });
@@ -307,19 +310,19 @@ export function buildCell(spec: SpecAst): BuildResult {
   const lowerRef = (name: string, next: boolean, span: Span): NodeId | null => {
     const symbol = symbols.get(name);
     if (!symbol) {
-      report(diagnostic("E101", `unknown name '${name}'`, span));
+      report(diagnostic("unknownName", span, name));
       return null;
     }
     if (next) {
       if (symbol.kind !== "state") {
-        report(diagnostic("E110", `'${name}' is ${describe(symbol.kind)}; only states have a next value ${name}'`, span));
+        report(diagnostic("nextOfNonState", span, name, describe(symbol.kind)));
         return null;
       }
       return nextNodes.get(name) ?? null;
     }
     switch (symbol.kind) {
       case "size":
-        report(diagnostic("E109", `'${name}' is a size, which cannot be used as a value`, span));
+        report(diagnostic("sizeAsValue", span, name));
         return null;
       case "intermediate":
         return intermediateNodes.get(name) ?? null;
@@ -344,7 +347,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (eq.kind === "next") {
       const stateShape = shapes.get(eq.target);
       if (node !== null && stateShape && !shapesEqual(shapeOf(node), stateShape)) {
-        report(diagnostic("E205", `${eq.target}' is ${formatShape(shapeOf(node))} but state '${eq.target}' is ${formatShape(stateShape)}`, eq.span));
+        report(diagnostic("nextStateShape", eq.span, eq.target, formatShape(shapeOf(node)), formatShape(stateShape)));
         nextNodes.set(eq.target, null);
         continue;
       }
@@ -353,7 +356,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (node === null) continue;
     if (eq.kind === "output") {
       if (shapeOf(node).length !== 1) {
-        report(diagnostic("E203", `output '${eq.target}' must be a vector, not ${formatShape(shapeOf(node))}`, eq.span));
+        report(diagnostic("outputNotVector", eq.span, eq.target, formatShape(shapeOf(node))));
         continue;
       }
       outputs.push({ name: eq.target, node, shape: shapeOf(node) });
@@ -364,10 +367,10 @@ export function buildCell(spec: SpecAst): BuildResult {
   // --- Unused declarations (warnings) ------------------------------------
   const liveIntermediates = liveNames(spec, nextEquations, intermediates);
   const used = new Set([...spec.equations.map((e) => e.value), ...spec.outputs.map((o) => o.value)].flatMap(references).map((r) => r.name));
-  for (const p of spec.params) if (!used.has(p.name)) report(diagnostic("W501", `parameter '${p.name}' is never used`, p.span));
-  for (const i of spec.inputs) if (!used.has(i.name)) report(diagnostic("W502", `input '${i.name}' is never used`, i.span));
+  for (const p of spec.params) if (!used.has(p.name)) report(diagnostic("unusedParameter", p.span, p.name));
+  for (const i of spec.inputs) if (!used.has(i.name)) report(diagnostic("unusedInput", i.span, i.name));
   for (const [name, eq] of intermediates) {
-    if (!liveIntermediates.has(name)) report(diagnostic("W503", `'${name}' is computed but never used by a next state or an output`, eq.targetSpan));
+    if (!liveIntermediates.has(name)) report(diagnostic("unusedIntermediate", eq.targetSpan, name));
   }
 
   if (hasErrors(diagnostics)) return { ir: null, diagnostics: sortDiagnostics(diagnostics) };
@@ -427,13 +430,13 @@ function liveNames(spec: SpecAst, nextEquations: Map<string, EquationAst>, inter
 
 function resolveInitializer(init: InitializerAst | null, shape: Shape | null, span: Span, report: (d: Diagnostic) => void): Initializer | null {
   if (init === null) return shape && shape.length === 2 ? { kind: "glorot" } : { kind: "zeros" };
-  const arity = INITIALIZER_ARITY[init.name];
+  const arity = INITIALIZER_ARITY.get(init.name);
   if (arity === undefined) {
-    report(diagnostic("E108", `unknown initializer '${init.name}' (known: ${Object.keys(INITIALIZER_ARITY).join(", ")})`, init.span));
+    report(diagnostic("unknownInitializer", init.span, init.name, [...INITIALIZER_ARITY.keys()].join(", ")));
     return null;
   }
   if (init.args.length !== arity) {
-    report(diagnostic("E107", `initializer '${init.name}' takes ${arity} argument${arity === 1 ? "" : "s"}, not ${init.args.length}`, init.span));
+    report(diagnostic("initializerArity", init.span, init.name, arity, init.args.length));
     return null;
   }
   const [a, b] = init.args as [number, number];
@@ -445,19 +448,20 @@ function resolveInitializer(init: InitializerAst | null, shape: Shape | null, sp
       return { kind: "constant", value: a };
     case "uniform":
       if (!(a < b)) {
-        report(diagnostic("E107", `uniform(low, high) needs low < high, not ${a} and ${b}`, init.span));
+        report(diagnostic("uniformBounds", init.span, a, b));
         return null;
       }
       return { kind: "uniform", low: a, high: b };
     case "normal":
       if (!(a > 0)) {
-        report(diagnostic("E107", `normal(std) needs std > 0, not ${a}`, init.span));
+        report(diagnostic("normalDeviation", init.span, a));
         return null;
       }
       return { kind: "normal", std: a };
     default:
       if (shape && shape.length !== 2) {
-        report(diagnostic("E203", `initializer '${init.name}' needs a matrix parameter`, init.span));
+        report(diagnostic("initializerNeedsMatrix", init.span, init.name));
+
         return null;
       }
       void span;

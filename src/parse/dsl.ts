@@ -307,7 +307,7 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
   const diagnostics: Diagnostic[] = lexed.errors.map((e) => {
     const bad = text.slice(e.offset, e.offset + e.length);
     const span = spans.fromToken({ startLine: e.line, startColumn: e.column, endLine: e.line, endColumn: (e.column ?? 1) + Math.max(0, e.length - 1) } as IToken);
-    return diagnostic("E001", `unexpected character ${JSON.stringify(bad.slice(0, 10))}`, span);
+    return diagnostic("unexpectedCharacter", span, JSON.stringify(bad.slice(0, 10)));
   });
   if (diagnostics.length > 0) return { cst: null, comments: [], diagnostics };
   cellParser.input = lexed.tokens;
@@ -319,8 +319,9 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
     const last = lexed.tokens[lexed.tokens.length - 1];
     const where = atEnd ? endOf(text, last) : spans.fromToken(token);
     const found = atEnd ? "the end of the text" : JSON.stringify(token.image);
-    const expectation = describeExpectation(error.message, error.context.ruleStack, atEnd ? null : token.tokenType.name);
-    return { cst: null, comments: [], diagnostics: [diagnostic("E002", `${expectation}, found ${found}`, where)] };
+    const expected = describeExpectation(error.message, error.context.ruleStack, atEnd ? null : token.tokenType.name);
+    const d = expected === null ? diagnostic("syntaxUnexpected", where, found) : diagnostic("syntaxExpected", where, expected, found);
+    return { cst: null, comments: [], diagnostics: [d] };
   }
   return { cst, comments: (lexed.groups["comments"] ?? []) as IToken[], diagnostics: [] };
 
@@ -333,8 +334,11 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
   }
 }
 
-/** Chevrotain's messages name token types; say what the user would type instead. */
-function describeExpectation(message: string, ruleStack: readonly string[], foundToken: string | null): string {
+/**
+ * Chevrotain's messages name token types; say what the user would type
+ * instead, or null when nothing in particular was expected.
+ */
+function describeExpectation(message: string, ruleStack: readonly string[], foundToken: string | null): string | null {
   const names: Record<string, string> = {
     Identifier: "a name",
     NumberLiteral: "a number",
@@ -351,16 +355,15 @@ function describeExpectation(message: string, ruleStack: readonly string[], foun
     Cell: "'cell'",
   };
   const expected = [...message.matchAll(/-->\s*([A-Za-z]+)\s*<--/g)].map((m) => m[1]!).filter((n) => n !== "EOF");
-  const wanted = [...new Set(expected.map((n) => names[n] ?? n.toLowerCase()))];
-  if (message.startsWith("Expecting token of type") && wanted.length > 0) return `expected ${wanted[0]}`;
+  const wanted = [...new Set(expected.map((n) => (Object.hasOwn(names, n) ? names[n]! : n.toLowerCase())))];
+  if (message.startsWith("Expecting token of type") && wanted.length > 0) return wanted[0]!;
   const innermost = ruleStack[ruleStack.length - 1];
   const startsStatement = foundToken === null || ["Identifier", "Size", "Input", "State", "Param", "Output", "Cell"].includes(foundToken);
-  if (innermost === "item" && !startsStatement) return "expected an operand or a new declaration or equation";
-  if (innermost === "item") return "expected a declaration (size, input, state, param, output) or an equation";
-  if (innermost && ["expression", "product", "matmul", "unary", "primary", "nameUse"].includes(innermost)) return "expected an expression";
-  if (innermost && ["shape", "dim", "dimTerm", "dimAtom"].includes(innermost)) return "expected a dimension (a number, a size, or a sum of them)";
-  if (message.startsWith("Redundant input")) return "unexpected input";
-  return "unexpected token";
+  if (innermost === "item" && !startsStatement) return "an operand or a new declaration or equation";
+  if (innermost === "item") return "a declaration (size, input, state, param, output) or an equation";
+  if (innermost && ["expression", "product", "matmul", "unary", "primary", "nameUse"].includes(innermost)) return "an expression";
+  if (innermost && ["shape", "dim", "dimTerm", "dimAtom"].includes(innermost)) return "a dimension (a number, a size, or a sum of them)";
+  return null;
 }
 
 /** Parses a `.lstm` file into its AST. Never throws on bad input: errors come back as diagnostics. */

@@ -7,6 +7,7 @@ import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject } from "ajv";
 import schema from "../../grammar/cell.schema.json" with { type: "json" };
 import { diagnostic, lineColumnAt, spanFromOffsets, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import type { MessageId } from "../diagnostics/catalogue.ts";
 import type { DimAst, EquationAst, InitializerAst, InputAst, OutputAst, ParamAst, SizeAst, SpecAst, StateAst } from "./ast.ts";
 import { parseDimText, parseEquationText, parseExpressionText, type ParseResult, type TextOrigin } from "./dsl.ts";
 
@@ -17,24 +18,25 @@ const validateCell = new Ajv({ allErrors: true }).compile(schema);
 /** The top-level keys whose objects map names to declarations; only there may a key repeat. */
 const NAME_MAPS = new Set(["sizes", "inputs", "states", "params", "outputs"]);
 
-const SYNTAX_MESSAGES: Record<string, string> = {
-  InvalidSymbol: "unexpected character",
-  InvalidNumberFormat: "invalid number",
-  PropertyNameExpected: "expected a property name in double quotes",
-  ValueExpected: "expected a value",
-  ColonExpected: "expected ':'",
-  CommaExpected: "expected ','",
-  CloseBraceExpected: "expected '}'",
-  CloseBracketExpected: "expected ']'",
-  EndOfFileExpected: "expected the end of the file",
-  InvalidCommentToken: "comments are not allowed in JSON",
-  UnexpectedEndOfComment: "unterminated comment",
-  UnexpectedEndOfString: "unterminated string",
-  UnexpectedEndOfNumber: "unterminated number",
-  InvalidUnicode: "invalid \\u escape",
-  InvalidEscapeCharacter: "invalid escape character",
-  InvalidCharacter: "invalid character in a string",
-};
+/** jsonc-parser's error codes, and the catalogue message each is reported as. */
+const SYNTAX_MESSAGES: ReadonlyMap<string, MessageId> = new Map([
+  ["InvalidSymbol", "jsonInvalidSymbol"],
+  ["InvalidNumberFormat", "jsonInvalidNumberFormat"],
+  ["PropertyNameExpected", "jsonPropertyNameExpected"],
+  ["ValueExpected", "jsonValueExpected"],
+  ["ColonExpected", "jsonColonExpected"],
+  ["CommaExpected", "jsonCommaExpected"],
+  ["CloseBraceExpected", "jsonCloseBraceExpected"],
+  ["CloseBracketExpected", "jsonCloseBracketExpected"],
+  ["EndOfFileExpected", "jsonEndOfFileExpected"],
+  ["InvalidCommentToken", "jsonInvalidCommentToken"],
+  ["UnexpectedEndOfComment", "jsonUnexpectedEndOfComment"],
+  ["UnexpectedEndOfString", "jsonUnexpectedEndOfString"],
+  ["UnexpectedEndOfNumber", "jsonUnexpectedEndOfNumber"],
+  ["InvalidUnicode", "jsonInvalidUnicode"],
+  ["InvalidEscapeCharacter", "jsonInvalidEscapeCharacter"],
+  ["InvalidCharacter", "jsonInvalidCharacter"],
+]);
 
 /** Where JSON nodes sit in the text. */
 class Locator {
@@ -89,8 +91,8 @@ export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> 
   const [firstError] = syntaxErrors;
   if (firstError || !root) {
     const d = firstError
-      ? diagnostic("E003", syntaxMessage(text, firstError), at.span(firstError.offset, firstError.length))
-      : diagnostic("E003", "expected a JSON object", at.span(0, 1));
+      ? diagnostic(syntaxMessage(text, firstError), at.span(firstError.offset, firstError.length))
+      : diagnostic("jsonNotAnObject", at.span(0, 1));
     return { value: null, diagnostics: [d] };
   }
   const shapeErrors = [...duplicateFields(root, at, false), ...schemaErrors(root, at)];
@@ -98,10 +100,10 @@ export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> 
   return new SpecReader(at).spec(root);
 }
 
-function syntaxMessage(text: string, error: ParseError): string {
+function syntaxMessage(text: string, error: ParseError): MessageId {
   const trailingComma = /,\s*$/.test(text.slice(0, error.offset)) && /^[}\]]/.test(text.slice(error.offset));
-  if (trailingComma) return "trailing commas are not allowed in JSON";
-  return SYNTAX_MESSAGES[printParseErrorCode(error.error)] ?? "invalid JSON";
+  if (trailingComma) return "jsonTrailingComma";
+  return SYNTAX_MESSAGES.get(printParseErrorCode(error.error)) ?? "jsonInvalid";
 }
 
 /** A repeated field is a schema error, except a repeated name, which the IR builder reports as E102. */
@@ -117,7 +119,7 @@ function duplicateFields(node: Node, at: Locator, isNameMap: boolean): Diagnosti
     if (!key || !value) continue;
     const name = String(key.value);
     if (!isNameMap && seen.has(name)) {
-      found.push(diagnostic("E004", `${pointerOf(child)}: duplicate property "${name}"`, at.ofNode(key)));
+      found.push(diagnostic("schemaDuplicateProperty", at.ofNode(key), pointerOf(child), name));
     }
     seen.add(name);
     found.push(...duplicateFields(value, at, node.parent === undefined && NAME_MAPS.has(name)));
@@ -129,7 +131,7 @@ function schemaErrors(root: Node, at: Locator): Diagnostic[] {
   if (validateCell(getNodeValue(root))) return [];
   return readableErrors(validateCell.errors ?? []).map((e) => {
     const path = e.keyword === "additionalProperties" ? `${e.instancePath}/${escapePointer(String(e.params.additionalProperty))}` : e.instancePath;
-    return diagnostic("E004", `${path === "" ? "(root)" : path}: ${reason(e)}`, locate(root, path, at));
+    return schemaDiagnostic(e, path === "" ? "(root)" : path, locate(root, path, at));
   });
 }
 
@@ -152,25 +154,29 @@ function readableErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => !dropped.has(e));
 }
 
-const ALTERNATIVES: Record<string, string> = {
-  "#/$defs/initializer/oneOf":
-    'must be "zeros", "ones", "glorot", "xavier", "orthogonal", {"constant": value}, {"uniform": [low, high]} or {"normal": std}',
-  "#/$defs/dim/oneOf": 'must be a whole number or a dimension such as "H + I"',
-  "#/properties/sizes/additionalProperties/oneOf": "must be a positive whole number or null",
-};
+const ALTERNATIVES: ReadonlyMap<string, string> = new Map([
+  [
+    "#/$defs/initializer/oneOf",
+    '"zeros", "ones", "glorot", "xavier", "orthogonal", {"constant": value}, {"uniform": [low, high]} or {"normal": std}',
+  ],
+  ["#/$defs/dim/oneOf", 'a whole number or a dimension such as "H + I"'],
+  ["#/properties/sizes/additionalProperties/oneOf", "a positive whole number or null"],
+]);
 
-function reason(e: ErrorObject): string {
+function schemaDiagnostic(e: ErrorObject, path: string, span: Span): Diagnostic {
   switch (e.keyword) {
     case "required":
-      return `missing required property "${e.params.missingProperty}"`;
+      return diagnostic("schemaMissingProperty", span, path, String(e.params.missingProperty));
     case "additionalProperties":
-      return `unknown property "${e.params.additionalProperty}"`;
-    case "oneOf":
-      return ALTERNATIVES[e.schemaPath] ?? "does not match any allowed form";
+      return diagnostic("schemaUnknownProperty", span, path, String(e.params.additionalProperty));
+    case "oneOf": {
+      const alternatives = ALTERNATIVES.get(e.schemaPath);
+      return alternatives ? diagnostic("schemaMustBe", span, path, alternatives) : diagnostic("schemaNoAllowedForm", span, path);
+    }
     case "type":
-      return `must be ${typeName(String(e.params.type))}`;
+      return diagnostic("schemaMustBe", span, path, typeName(String(e.params.type)));
     default:
-      return e.message ?? "does not match the cell schema";
+      return diagnostic("schemaOther", span, path, e.message ?? "does not match the cell schema");
   }
 }
 
