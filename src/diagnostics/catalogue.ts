@@ -22,6 +22,7 @@ export const codes = {
   E004: { severity: "error", title: "JSON does not match the cell schema" },
   E005: { severity: "error", title: "cannot read file" },
   E006: { severity: "error", title: "file too large" },
+  E007: { severity: "error", title: "nested too deeply" },
   E008: { severity: "error", title: "cannot write file" },
   // Names
   E101: { severity: "error", title: "unknown name" },
@@ -48,6 +49,7 @@ export const codes = {
   E304: { severity: "error", title: "equation defined twice" },
   E305: { severity: "error", title: "cell has no outputs" },
   E306: { severity: "error", title: "assignment to a declared name" },
+  E307: { severity: "error", title: "number is not finite" },
   // Binding sizes and data (run time)
   E401: { severity: "error", title: "invalid size binding" },
   E402: { severity: "error", title: "data does not match the spec" },
@@ -98,6 +100,7 @@ export const messages = {
   cannotRead: { code: "E005", template: "cannot read {0}: {1}" },
   notARegularFile: { code: "E005", template: "cannot read {0}: it is not a regular file" },
   fileTooLarge: { code: "E006", template: "{0} is {1} bytes; the limit is {2} bytes" },
+  nestedTooDeeply: { code: "E007", template: "this expression nests more than {0} levels deep (each bracket, call, unary minus, and each operator of a chain such as a + b + c, is a level): split it into intermediate equations" },
   cannotWrite: { code: "E008", template: "cannot write {0}: {1}" },
   // E101–E110: names
   unknownName: { code: "E101", template: "unknown name '{0}'" },
@@ -137,6 +140,9 @@ export const messages = {
   noOutput: { code: "E305", template: "the cell declares no output (add e.g. output h = h')" },
   assignToDeclared: { code: "E306", template: "cannot assign to '{0}', which is {1} declared at {2}" },
   assignToState: { code: "E306", template: "cannot assign to '{0}', which is a state declared at {1}; write {0}' = … for its next value" },
+  numberNotFinite: { code: "E307", template: "this number is beyond the float range: it reads as {0} (the largest float is 1.7976931348623157e308)" },
+  constantNotFinite: { code: "E307", template: "this constant expression evaluates to {0}, which is not a finite number" },
+  divisionByZero: { code: "E307", template: "division by a constant zero" },
   // E401–E402: binding sizes and reading data at run time
   unknownSizeBinding: { code: "E401", template: "unknown size '{0}' (the cell's sizes: {1})" },
   sizeWithoutDefault: { code: "E401", template: "size '{0}' has no default; give it, e.g. {0}=8" },

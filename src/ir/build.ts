@@ -4,6 +4,7 @@ import { diagnostic, hasErrors, type Diagnostic, type Span } from "../diagnostic
 import type { DimAst, EquationAst, ExprAst, InitializerAst, SpecAst } from "../parse/ast.ts";
 import { printEquationText, printExpr } from "../parse/print-dsl.ts";
 import { addDims, constantDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
+import { firstOversized, MAX_ELEMENTS } from "./limits.ts";
 import { nameProblem, IDENTIFIER_PATTERN } from "./names.ts";
 import {
   UNARY_FUNCTIONS,
@@ -93,10 +94,12 @@ export function buildCell(spec: SpecAst): BuildResult {
   for (const p of spec.params) declare(p.name, "param", p.span);
 
   for (const s of spec.sizes) {
-    if (s.default !== null && !(Number.isInteger(s.default) && s.default >= 1)) {
-      report(diagnostic("sizeDefaultNotPositive", s.span, s.name, s.default));
-    }
+    if (s.default === null) continue;
+    if (!Number.isFinite(s.default)) report(diagnostic("numberNotFinite", s.span, s.default));
+    else if (!(Number.isInteger(s.default) && s.default >= 1)) report(diagnostic("sizeDefaultNotPositive", s.span, s.name, s.default));
+    else if (s.default > MAX_ELEMENTS) report(diagnostic("sizeTooLarge", s.span, s.name, s.default, MAX_ELEMENTS));
   }
+  for (const s of spec.states) if (!Number.isFinite(s.init)) report(diagnostic("numberNotFinite", s.span, s.init));
 
   // --- Equations: which value each one defines ---------------------------
   const intermediates = new Map<string, EquationAst>();
@@ -150,6 +153,10 @@ export function buildCell(spec: SpecAst): BuildResult {
   const resolveDim = (d: DimAst): Dim | null => {
     switch (d.kind) {
       case "number":
+        if (!Number.isFinite(d.value)) {
+          report(diagnostic("numberNotFinite", d.span, d.value));
+          return null;
+        }
         if (!Number.isInteger(d.value)) {
           report(diagnostic("dimensionNotWhole", d.span, d.value));
           return null;
@@ -250,15 +257,47 @@ export function buildCell(spec: SpecAst): BuildResult {
   };
   const shapeOf = (id: NodeId) => nodes[id]!.shape;
 
+  // Constant sub-expressions are folded only to check them: a constant that
+  // is not a finite number (1e300 * 1e300, x / 0) would otherwise reach every
+  // engine as Infinity or NaN, and generated code as 'null'.
+  const constants = new Map<NodeId, number>();
+  const constantValue = (id: NodeId): number | undefined => {
+    const node = nodes[id]!;
+    if (node.op === "const") return node.value;
+    return constants.get(id);
+  };
+  const finiteConstant = (op: keyof typeof BINARY_OPS, left: NodeId, right: NodeId, span: Span): boolean => {
+    const [a, b] = [constantValue(left), constantValue(right)];
+    if (op === "/" && b === 0) {
+      report(diagnostic("divisionByZero", span));
+      return false;
+    }
+    if (a === undefined || b === undefined) return true;
+    const value = op === "+" ? a + b : op === "-" ? a - b : op === "*" ? a * b : a / b;
+    if (!Number.isFinite(value)) {
+      report(diagnostic("constantNotFinite", span, value));
+      return false;
+    }
+    constants.set(nodes.length, value);
+    return true;
+  };
+
   const lower = (e: ExprAst): NodeId | null => {
     switch (e.kind) {
       case "number":
+        if (!Number.isFinite(e.value)) {
+          report(diagnostic("numberNotFinite", e.span, e.value));
+          return null;
+        }
         return add({ op: "const", value: e.value, shape: [], span: e.span });
       case "ref":
         return lowerRef(e.name, e.next, e.span);
       case "neg": {
         const operand = lower(e.operand);
-        return operand === null ? null : add({ op: "neg", args: [operand], shape: shapeOf(operand), span: e.span });
+        if (operand === null) return null;
+        const value = constantValue(operand);
+        if (value !== undefined) constants.set(nodes.length, -value);
+        return add({ op: "neg", args: [operand], shape: shapeOf(operand), span: e.span });
       }
       case "concat": {
         const items = e.items.map(lower);
@@ -302,6 +341,7 @@ export function buildCell(spec: SpecAst): BuildResult {
           report(diagnostic("elementwiseShapes", e.span, e.op, formatShape(a), formatShape(b)));
           return null;
         }
+        if (!finiteConstant(e.op, left, right, e.span)) return null;
         return add({ op: BINARY_OPS[e.op], args: [left, right], shape, span: e.span });
       }
     }
@@ -373,6 +413,21 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (!liveIntermediates.has(name)) report(diagnostic("unusedIntermediate", eq.targetSpan, name));
   }
 
+  // --- Sizes: what the spec's defaults would allocate ---------------------
+  if (!hasErrors(diagnostics)) {
+    const defaults = defaultSizes(spec);
+    const declared = (kind: string) => (d: { name: string; span: Span }) => ({ what: `${kind} '${d.name}'`, shape: shapes.get(d.name)!, span: d.span });
+    const declarations = [...spec.inputs.map(declared("input")), ...spec.states.map(declared("state")), ...spec.params.map(declared("parameter"))];
+    // A value can be larger than every declaration it is made from ([x, x, …]); leaves are the declarations themselves.
+    const values = nodes.filter((n) => !("name" in n)).map((n) => ({ what: "this expression", shape: n.shape, span: n.span }));
+    const oversized = declarations.filter((a) => firstOversized([a], defaults) !== null);
+    const tooLarge = oversized.length > 0 ? oversized : values.filter((a) => firstOversized([a], defaults) !== null).slice(0, 1);
+    for (const a of tooLarge) {
+      const { what, elements, detail } = firstOversized([a], defaults)!;
+      report(diagnostic("tensorTooLarge", a.span, what, elements, detail, MAX_ELEMENTS));
+    }
+  }
+
   if (hasErrors(diagnostics)) return { ir: null, diagnostics: sortDiagnostics(diagnostics) };
   return {
     ir: {
@@ -390,6 +445,16 @@ export function buildCell(spec: SpecAst): BuildResult {
     },
     diagnostics: sortDiagnostics(diagnostics),
   };
+}
+
+/**
+ * The sizes' defaults, for a check of what they would allocate. A size
+ * without a default is bound at run time instead; here it counts as 1, so
+ * only what the defaults and literal dimensions already make too large is
+ * reported.
+ */
+function defaultSizes(spec: SpecAst): Record<string, number> {
+  return Object.fromEntries(spec.sizes.map((s) => [s.name, s.default ?? 1]));
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
@@ -437,6 +502,11 @@ function resolveInitializer(init: InitializerAst | null, shape: Shape | null, sp
   }
   if (init.args.length !== arity) {
     report(diagnostic("initializerArity", init.span, init.name, arity, init.args.length));
+    return null;
+  }
+  const infinite = init.args.find((x) => !Number.isFinite(x));
+  if (infinite !== undefined) {
+    report(diagnostic("numberNotFinite", init.span, infinite));
     return null;
   }
   const [a, b] = init.args as [number, number];

@@ -3,6 +3,7 @@ import type { CstNode, IToken, CstElement } from "chevrotain";
 import { cellLexer } from "../../grammar/tokens.ts";
 import { cellParser } from "../../grammar/parser.ts";
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { MAX_NESTING, tooDeepToken, tooDeepTree } from "./depth.ts";
 import type {
   DimAst,
   EquationAst,
@@ -310,6 +311,8 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
     return diagnostic("unexpectedCharacter", span, JSON.stringify(bad.slice(0, 10)));
   });
   if (diagnostics.length > 0) return { cst: null, comments: [], diagnostics };
+  const tooDeep = tooDeepToken(lexed.tokens);
+  if (tooDeep) return { cst: null, comments: [], diagnostics: [diagnostic("nestedTooDeeply", spans.fromToken(tooDeep), MAX_NESTING)] };
   cellParser.input = lexed.tokens;
   const cst = cellParser[rule]() as CstNode;
   const error = cellParser.errors[0];
@@ -373,7 +376,13 @@ export function parseDsl(text: string, file: string): ParseResult<SpecAst> {
   if (!cst) return { value: null, diagnostics };
   const cellOffset = cellStartOffset(cst);
   const doc = comments.filter((c) => c.startOffset < cellOffset).map((c) => c.image.replace(/^(#|\/\/) ?/, ""));
-  return { value: new AstBuilder(new SpanMaker(origin)).spec(cst, doc), diagnostics: [] };
+  return withinNesting(new AstBuilder(new SpanMaker(origin)).spec(cst, doc));
+}
+
+/** The spec, or a located E007 if one of its expressions or dimensions is nested too deeply for the passes after the parser. */
+export function withinNesting(spec: SpecAst): ParseResult<SpecAst> {
+  const tooDeep = tooDeepTree(spec);
+  return tooDeep ? { value: null, diagnostics: [diagnostic("nestedTooDeeply", tooDeep, MAX_NESTING)] } : { value: spec, diagnostics: [] };
 }
 
 function cellStartOffset(cst: CstNode): number {

@@ -6,10 +6,10 @@ import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type 
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject } from "ajv";
 import schema from "../../grammar/cell.schema.json" with { type: "json" };
-import { diagnostic, lineColumnAt, spanFromOffsets, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { diagnostic, LINE_BREAK, lineColumnAt, spanFromOffsets, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import type { MessageId } from "../diagnostics/catalogue.ts";
 import type { DimAst, EquationAst, InitializerAst, InputAst, OutputAst, ParamAst, SizeAst, SpecAst, StateAst } from "./ast.ts";
-import { parseDimText, parseEquationText, parseExpressionText, type ParseResult, type TextOrigin } from "./dsl.ts";
+import { parseDimText, parseEquationText, parseExpressionText, withinNesting, type ParseResult, type TextOrigin } from "./dsl.ts";
 
 // ajv ships CommonJS whose default export TypeScript sees as the module object.
 const Ajv = Ajv2020 as unknown as typeof Ajv2020.default;
@@ -62,7 +62,7 @@ class Locator {
     if (raw === decoded) return origin;
     // Escapes: map each decoded character back to where it is written in the file.
     const rawOffsets = rawOffsetsOfDecoded(raw);
-    const lineStarts = [0, ...[...decoded.matchAll(/\n/g)].map((m) => m.index! + 1)];
+    const lineStarts = [0, ...[...decoded.matchAll(new RegExp(LINE_BREAK.source, "g"))].map((m) => m.index! + m[0].length)];
     const locate = (line: number, column: number) => {
       const decodedOffset = Math.min((lineStarts[line - 1] ?? 0) + column - 1, rawOffsets.length - 1);
       return lineColumnAt(this.text, start + rawOffsets[decodedOffset]!);
@@ -255,7 +255,7 @@ class SpecReader {
       equations: (field(root, "equations")?.children ?? []).flatMap((e) => this.equation(e)),
       outputs: properties(field(root, "outputs")).flatMap((p) => this.output(p)),
     };
-    return this.diagnostics.length > 0 ? { value: null, diagnostics: this.diagnostics } : { value, diagnostics: [] };
+    return this.diagnostics.length > 0 ? { value: null, diagnostics: this.diagnostics } : withinNesting(value);
   }
 
   private size(p: Property): SizeAst {
