@@ -69,6 +69,7 @@ export interface MessageEntry {
 export const messages = {
   // E001–E008: reading and writing files
   unexpectedCharacter: { code: "E001", template: "unexpected character {0}" },
+  moreUnexpectedCharacters: { code: "E001", template: "{0} more runs of unexpected characters follow this one" },
   syntaxExpected: { code: "E002", template: "expected {0}, found {1}" },
   syntaxUnexpected: { code: "E002", template: "unexpected {0}" },
   jsonInvalidSymbol: { code: "E003", template: "unexpected character" },
@@ -101,6 +102,7 @@ export const messages = {
   notARegularFile: { code: "E005", template: "cannot read {0}: it is not a regular file" },
   fileTooLarge: { code: "E006", template: "{0} is {1} bytes; the limit is {2} bytes" },
   nestedTooDeeply: { code: "E007", template: "this expression nests more than {0} levels deep (each bracket, call, unary minus, and each operator of a chain such as a + b + c, is a level): split it into intermediate equations" },
+  jsonNestedTooDeeply: { code: "E007", template: "JSON arrays and objects nested more than {0} levels deep" },
   cannotWrite: { code: "E008", template: "cannot write {0}: {1}" },
   // E101–E110: names
   unknownName: { code: "E101", template: "unknown name '{0}'" },

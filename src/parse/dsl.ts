@@ -2,7 +2,7 @@
 import type { CstNode, IToken, CstElement } from "chevrotain";
 import { cellLexer } from "../../grammar/tokens.ts";
 import { cellParser } from "../../grammar/parser.ts";
-import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { diagnostic, MAX_PRINTED_DIAGNOSTICS, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import { MAX_NESTING, tooDeepToken, tooDeepTree } from "./depth.ts";
 import type {
   DimAst,
@@ -304,12 +304,14 @@ type RuleName = "spec" | "equation" | "expression" | "dim";
 /** Lexes and parses `text` with one grammar rule; returns the CST or located diagnostics. */
 function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: CstNode | null; comments: IToken[]; diagnostics: Diagnostic[] } {
   const spans = new SpanMaker(origin);
-  const lexed = cellLexer.tokenize(text);
+  const strays = strayCharacters(text);
+  const lexed = strays.runs.length === 0 ? cellLexer.tokenize(text) : { tokens: [], groups: {} as Record<string, IToken[]>, errors: strays.runs };
   const diagnostics: Diagnostic[] = lexed.errors.map((e) => {
     const bad = text.slice(e.offset, e.offset + e.length);
     const span = spans.fromToken({ startLine: e.line, startColumn: e.column, endLine: e.line, endColumn: (e.column ?? 1) + Math.max(0, e.length - 1) } as IToken);
     return diagnostic("unexpectedCharacter", span, JSON.stringify(bad.slice(0, 10)));
   });
+  if (strays.more > 0) diagnostics.push(diagnostic("moreUnexpectedCharacters", diagnostics[diagnostics.length - 1]!.span, strays.more));
   if (diagnostics.length > 0) return { cst: null, comments: [], diagnostics };
   const tooDeep = tooDeepToken(lexed.tokens);
   if (tooDeep) return { cst: null, comments: [], diagnostics: [diagnostic("nestedTooDeeply", spans.fromToken(tooDeep), MAX_NESTING)] };
@@ -335,6 +337,55 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
     void source;
     return spans.fromToken({ startLine: line, startColumn: column, endLine: line, endColumn: column } as IToken);
   }
+}
+
+/** Characters that can begin or continue a token; anything else outside a comment is an error (E001). */
+const TOKEN_CHARACTER = /[A-Za-z0-9_$σ'′=~+\-−*⊙∗/@·()[\]{},;.\s]/;
+
+interface StrayRun {
+  readonly offset: number;
+  length: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Runs of characters the lexer cannot read, found in one cheap pass before
+ * lexing: the first MAX_PRINTED_DIAGNOSTICS - 1 runs, and how many more there
+ * are. Chevrotain reports every run itself, and on megabytes of garbage that
+ * takes many seconds and hundreds of megabytes, for diagnostics no one reads.
+ */
+function strayCharacters(text: string): { runs: StrayRun[]; more: number } {
+  const runs: StrayRun[] = [];
+  let more = 0;
+  let line = 1;
+  let lineStart = 0;
+  let inComment = false;
+  let previousStray = -2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "\n" || c === "\r" || c === "\u2028" || c === "\u2029") {
+      if (!(c === "\r" && text[i + 1] === "\n")) {
+        line++;
+        lineStart = i + 1;
+      }
+      inComment = false;
+    } else if (inComment) {
+      continue;
+    } else if (c === "#" || (c === "/" && text[i + 1] === "/")) {
+      inComment = true;
+    } else if (!TOKEN_CHARACTER.test(c) || (c === "." && !isDigit(text[i - 1]) && !isDigit(text[i + 1]))) {
+      if (i === previousStray + 1 && more === 0) runs[runs.length - 1]!.length++;
+      else if (i !== previousStray + 1 && runs.length < MAX_PRINTED_DIAGNOSTICS - 1) runs.push({ offset: i, length: 1, line, column: i - lineStart + 1 });
+      else if (i !== previousStray + 1) more++;
+      previousStray = i;
+    }
+  }
+  return { runs, more };
+}
+
+function isDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= "0" && c <= "9";
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ErrorObject } from "ajv";
 import schema from "../../grammar/cell.schema.json" with { type: "json" };
 import { diagnostic, LINE_BREAK, lineColumnAt, spanFromOffsets, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import type { MessageId } from "../diagnostics/catalogue.ts";
+import { MAX_NESTING } from "./depth.ts";
 import type { DimAst, EquationAst, InitializerAst, InputAst, OutputAst, ParamAst, SizeAst, SpecAst, StateAst } from "./ast.ts";
 import { parseDimText, parseEquationText, parseExpressionText, withinNesting, type ParseResult, type TextOrigin } from "./dsl.ts";
 
@@ -85,6 +86,8 @@ function rawOffsetsOfDecoded(raw: string): number[] {
 /** Parses a `.json` spec into its AST. Never throws on bad input: errors come back as diagnostics. */
 export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> {
   const at = new Locator(file, text);
+  const tooDeep = tooDeepJson(text);
+  if (tooDeep !== null) return { value: null, diagnostics: [diagnostic("jsonNestedTooDeeply", at.span(tooDeep, 1), MAX_NESTING)] };
   const syntaxErrors: ParseError[] = [];
   const root = parseTree(text, syntaxErrors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   // Like the DSL parser, report only the first syntax error: the rest mostly follow from it.
@@ -95,15 +98,51 @@ export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> 
       : diagnostic("jsonNotAnObject", at.span(0, 1));
     return { value: null, diagnostics: [d] };
   }
+  const infinite = nonFiniteNumbers(root, at);
+  if (infinite.length > 0) return { value: null, diagnostics: infinite };
   const shapeErrors = [...duplicateFields(root, at, false), ...schemaErrors(root, at)];
   if (shapeErrors.length > 0) return { value: null, diagnostics: shapeErrors.sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column) };
   return new SpecReader(at).spec(root);
+}
+
+/**
+ * The offset of the first '[' or '{' nested more than MAX_NESTING deep, or
+ * null. jsonc-parser, the duplicate check and ajv all recurse into nested
+ * values, and a cell's JSON is a few levels deep, so deeper input is refused
+ * before any of them sees it.
+ */
+function tooDeepJson(text: string): number | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "[" || c === "{") {
+      if (++depth > MAX_NESTING) return i;
+    } else if (c === "]" || c === "}") depth--;
+  }
+  return null;
 }
 
 function syntaxMessage(text: string, error: ParseError): MessageId {
   const trailingComma = /,\s*$/.test(text.slice(0, error.offset)) && /^[}\]]/.test(text.slice(error.offset));
   if (trailingComma) return "jsonTrailingComma";
   return SYNTAX_MESSAGES.get(printParseErrorCode(error.error)) ?? "jsonInvalid";
+}
+
+/** Numbers such as 1e400 that JSON reads as ±Infinity: located as what they are, before the schema calls them "not a number". */
+function nonFiniteNumbers(root: Node, at: Locator): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  const work = [root];
+  while (work.length > 0) {
+    const node = work.pop()!;
+    if (node.type === "number" && !Number.isFinite(node.value)) found.push(diagnostic("numberNotFinite", at.ofNode(node), String(node.value)));
+    work.push(...(node.children ?? []));
+  }
+  return found.sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column);
 }
 
 /** A repeated field is a schema error, except a repeated name, which the IR builder reports as E102. */
