@@ -118,24 +118,35 @@ export function formatDiagnostics(diagnostics: readonly Diagnostic[], sourceText
   return shown;
 }
 
-export function spanFromOffsets(file: string, text: string, start: number, end: number): Span {
-  const a = lineColumnAt(text, start);
-  const b = lineColumnAt(text, Math.max(start, end));
-  return { file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
-}
+/**
+ * Line and column lookups in one text. The line starts are found once, so a
+ * lookup is a binary search: a JSON spec asks for the position of every
+ * node, and scanning from the start each time made a 1 MB file take minutes.
+ */
+export class LineMap {
+  private readonly starts: number[] = [0];
 
-/** The 1-based line and column of `offset`; CR LF counts as one line break, like CR, LF, U+2028 and U+2029 alone. */
-export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  const stop = Math.min(offset, text.length);
-  for (let i = 0; i < stop; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 13 && text.charCodeAt(i + 1) === 10) continue;
-    if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) {
-      line++;
-      lineStart = i + 1;
-    }
+  constructor(private readonly text: string) {
+    const pattern = new RegExp(LINE_BREAK.source, "g");
+    for (let m = pattern.exec(text); m; m = pattern.exec(text)) this.starts.push(m.index + m[0].length);
   }
-  return { line, column: stop - lineStart + 1 };
+
+  /** The 1-based line and column of `offset`; CR LF counts as one line break, like CR, LF, U+2028 and U+2029 alone. */
+  at(offset: number): { line: number; column: number } {
+    const stop = Math.max(0, Math.min(offset, this.text.length));
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.starts[middle]! <= stop) low = middle;
+      else high = middle - 1;
+    }
+    return { line: low + 1, column: stop - this.starts[low]! + 1 };
+  }
+
+  span(file: string, start: number, end: number): Span {
+    const a = this.at(start);
+    const b = this.at(Math.max(start, end));
+    return { file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column };
+  }
 }

@@ -208,35 +208,43 @@ export function buildCell(spec: SpecAst): BuildResult {
   // --- Order: dependencies first, cycles reported ------------------------
   const pending: PendingEquation[] = [];
   const visiting: string[] = [];
+  const onPath = new Set<string>();
   const done = new Set<string>();
   const inCycle = new Set<string>();
   const keyOf = (eq: EquationAst) => (eq.next ? `${eq.target}'` : eq.target);
-  const visit = (eq: EquationAst) => {
-    const key = keyOf(eq);
-    if (done.has(key)) return;
-    const at = visiting.indexOf(key);
-    if (at >= 0) {
-      const cycle = [...visiting.slice(at), key];
-      if (!cycle.some((k) => inCycle.has(k))) {
-        report(diagnostic("cycle", eq.targetSpan, cycle.join(" -> ")));
+  const dependencies = (eq: EquationAst) =>
+    references(eq.value).flatMap((ref) => (ref.next ? nextEquations.get(ref.name) : intermediates.get(ref.name)) ?? []);
+  // Depth-first, with an explicit stack: a chain of 50,000 intermediates, each
+  // defined before the one it reads, overflowed the JavaScript stack.
+  const visit = (root: EquationAst) => {
+    const frames: { eq: EquationAst; key: string; dependencies: EquationAst[]; next: number }[] = [];
+    const enter = (eq: EquationAst) => {
+      const key = keyOf(eq);
+      if (done.has(key)) return;
+      if (onPath.has(key)) {
+        const cycle = [...visiting.slice(visiting.indexOf(key)), key];
+        if (!cycle.some((k) => inCycle.has(k))) report(diagnostic("cycle", eq.targetSpan, cycle.join(" -> ")));
+        cycle.forEach((k) => inCycle.add(k));
+        return;
       }
-      cycle.forEach((k) => inCycle.add(k));
-      return;
+      visiting.push(key);
+      onPath.add(key);
+      frames.push({ eq, key, dependencies: dependencies(eq), next: 0 });
+    };
+    enter(root);
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1]!;
+      if (top.next < top.dependencies.length) {
+        enter(top.dependencies[top.next++]!);
+        continue;
+      }
+      frames.pop();
+      visiting.pop();
+      onPath.delete(top.key);
+      done.add(top.key);
+      const eq = top.eq;
+      pending.push({ kind: eq.next ? "next" : "intermediate", target: eq.target, value: eq.value, span: eq.span, text: printEquationText(eq.target, eq.next, eq.value) });
     }
-    visiting.push(key);
-    for (const ref of references(eq.value)) {
-      const dependency = ref.next ? nextEquations.get(ref.name) : intermediates.get(ref.name);
-      if (dependency) visit(dependency);
-    }
-    visiting.pop();
-    done.add(key);
-    pending.push({
-      kind: eq.next ? "next" : "intermediate",
-      target: eq.target,
-      value: eq.value,
-      span: eq.span,
-      text: printEquationText(eq.target, eq.next, eq.value),
-    });
   };
   for (const eq of [...intermediates.values(), ...nextEquations.values()].sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column)) {
     visit(eq);

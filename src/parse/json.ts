@@ -6,7 +6,7 @@ import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type 
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject } from "ajv";
 import schema from "../../grammar/cell.schema.json" with { type: "json" };
-import { diagnostic, LINE_BREAK, lineColumnAt, spanFromOffsets, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { diagnostic, LINE_BREAK, LineMap, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import type { MessageId } from "../diagnostics/catalogue.ts";
 import { MAX_NESTING } from "./depth.ts";
 import type { DimAst, EquationAst, InitializerAst, InputAst, OutputAst, ParamAst, SizeAst, SpecAst, StateAst } from "./ast.ts";
@@ -41,13 +41,17 @@ const SYNTAX_MESSAGES: ReadonlyMap<string, MessageId> = new Map([
 
 /** Where JSON nodes sit in the text. */
 class Locator {
+  private readonly lines: LineMap;
+
   constructor(
     readonly file: string,
     readonly text: string,
-  ) {}
+  ) {
+    this.lines = new LineMap(text);
+  }
 
   span(offset: number, length: number): Span {
-    return spanFromOffsets(this.file, this.text, offset, offset + Math.max(length, 1));
+    return this.lines.span(this.file, offset, offset + Math.max(length, 1));
   }
 
   ofNode(node: Node): Span {
@@ -59,14 +63,14 @@ class Locator {
     const start = node.offset + 1;
     const raw = this.text.slice(start, node.offset + node.length - 1);
     const decoded = String(node.value);
-    const origin = { file: this.file, ...lineColumnAt(this.text, start) };
+    const origin = { file: this.file, ...this.lines.at(start) };
     if (raw === decoded) return origin;
     // Escapes: map each decoded character back to where it is written in the file.
     const rawOffsets = rawOffsetsOfDecoded(raw);
     const lineStarts = [0, ...[...decoded.matchAll(new RegExp(LINE_BREAK.source, "g"))].map((m) => m.index! + m[0].length)];
     const locate = (line: number, column: number) => {
       const decodedOffset = Math.min((lineStarts[line - 1] ?? 0) + column - 1, rawOffsets.length - 1);
-      return lineColumnAt(this.text, start + rawOffsets[decodedOffset]!);
+      return this.lines.at(start + rawOffsets[decodedOffset]!);
     };
     return { ...origin, locate };
   }
