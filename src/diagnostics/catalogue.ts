@@ -128,6 +128,7 @@ export const messages = {
   initializerNeedsMatrix: { code: "E203", template: "initializer '{0}' needs a matrix parameter" },
   sizeDefaultNotPositive: { code: "E204", template: "size '{0}' must default to a positive whole number, not {1}" },
   dimensionNotWhole: { code: "E204", template: "a dimension must be a whole number, not {0}" },
+  dimensionNotPositiveByDefault: { code: "E204", template: "with the default sizes, {0} has dimension {1} = {2}, which is not positive" },
   dimensionNotLinear: { code: "E204", template: "a dimension must be linear in the sizes (a product of two sizes is not)" },
   nextStateShape: { code: "E205", template: "{0}' is {1} but state '{0}' is {2}" },
   sizeTooLarge: { code: "E206", template: "size '{0}' = {1} is more than the limit of {2}" },

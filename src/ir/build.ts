@@ -3,7 +3,7 @@
 import { diagnostic, hasErrors, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import type { DimAst, EquationAst, ExprAst, InitializerAst, SpecAst } from "../parse/ast.ts";
 import { printEquationText, printExpr } from "../parse/print-dsl.ts";
-import { addDims, constantDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
+import { addDims, constantDim, evaluateDim, formatDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
 import { firstOversized, MAX_ELEMENTS } from "./limits.ts";
 import { nameProblem, IDENTIFIER_PATTERN } from "./names.ts";
 import {
@@ -423,17 +423,11 @@ export function buildCell(spec: SpecAst): BuildResult {
 
   // --- Sizes: what the spec's defaults would allocate ---------------------
   if (!hasErrors(diagnostics)) {
-    const defaults = defaultSizes(spec);
     const declared = (kind: string) => (d: { name: string; span: Span }) => ({ what: `${kind} '${d.name}'`, shape: shapes.get(d.name)!, span: d.span });
     const declarations = [...spec.inputs.map(declared("input")), ...spec.states.map(declared("state")), ...spec.params.map(declared("parameter"))];
     // A value can be larger than every declaration it is made from ([x, x, …]); leaves are the declarations themselves.
     const values = nodes.filter((n) => !("name" in n)).map((n) => ({ what: "this expression", shape: n.shape, span: n.span }));
-    const oversized = declarations.filter((a) => firstOversized([a], defaults) !== null);
-    const tooLarge = oversized.length > 0 ? oversized : values.filter((a) => firstOversized([a], defaults) !== null).slice(0, 1);
-    for (const a of tooLarge) {
-      const { what, elements, detail } = firstOversized([a], defaults)!;
-      report(diagnostic("tensorTooLarge", a.span, what, elements, detail, MAX_ELEMENTS));
-    }
+    defaultSizeProblems(spec, declarations, values).forEach(report);
   }
 
   if (hasErrors(diagnostics)) return { ir: null, diagnostics: sortDiagnostics(diagnostics) };
@@ -453,6 +447,33 @@ export function buildCell(spec: SpecAst): BuildResult {
     },
     diagnostics: sortDiagnostics(diagnostics),
   };
+}
+
+interface LocatedAllocation {
+  readonly what: string;
+  readonly shape: Shape;
+  readonly span: Span;
+}
+
+/**
+ * What bindSizes would refuse, unlocated, for the spec's own defaults: a
+ * dimension that is not positive (E204), or a tensor past MAX_ELEMENTS
+ * (E206, every declaration, else the first expression value).
+ */
+function defaultSizeProblems(spec: SpecAst, declarations: readonly LocatedAllocation[], values: readonly LocatedAllocation[]): Diagnostic[] {
+  const defaults = defaultSizes(spec);
+  const defaulted = new Set(spec.sizes.filter((s) => s.default !== null).map((s) => s.name));
+  const notPositive = declarations.flatMap(({ what, shape, span }) => {
+    const bad = shape.find((d) => d.terms.every(([name]) => defaulted.has(name)) && evaluateDim(d, defaults) < 1);
+    return bad ? [diagnostic("dimensionNotPositiveByDefault", span, what, formatDim(bad), evaluateDim(bad, defaults))] : [];
+  });
+  if (notPositive.length > 0) return notPositive;
+  const tooLarge = (a: LocatedAllocation) => {
+    const oversized = firstOversized([a], defaults);
+    return oversized ? [diagnostic("tensorTooLarge", a.span, oversized.what, oversized.elements, oversized.detail, MAX_ELEMENTS)] : [];
+  };
+  const declared = declarations.flatMap(tooLarge);
+  return declared.length > 0 ? declared : values.flatMap(tooLarge).slice(0, 1);
 }
 
 /**
