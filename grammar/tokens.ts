@@ -43,7 +43,7 @@ export const Comma = createToken({ name: "Comma", pattern: /,/ });
 export const Semicolon = createToken({ name: "Semicolon", pattern: /;/ });
 
 /** `# …` or `// …` to the end of the line; kept in a group so doc comments can be read. */
-export const Comment = createToken({ name: "Comment", pattern: /(?:#|\/\/)[^\n\r]*/, group: "comments" });
+export const Comment = createToken({ name: "Comment", pattern: /(?:#|\/\/)[^\n\r\u2028\u2029]*/, group: "comments" });
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /\s+/, group: Lexer.SKIPPED });
 
 export const allTokens: TokenType[] = [
@@ -78,4 +78,14 @@ export const allTokens: TokenType[] = [
 
 export const KEYWORDS = ["cell", "size", "input", "state", "param", "output"] as const;
 
-export const cellLexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false });
+/**
+ * CR LF, CR, LF, U+2028 and U+2029 each end a line, as in
+ * src/diagnostics/diagnostic.ts (LINE_BREAK), so that positions agree with
+ * the excerpt printed under a diagnostic.
+ */
+export const cellLexer = new Lexer(allTokens, {
+  positionTracking: "full",
+  ensureOptimizations: false,
+  lineTerminatorsPattern: /\r\n|\r|\n|\u2028|\u2029/g,
+  lineTerminatorCharacters: ["\r", "\n", "\u2028", "\u2029"],
+});

@@ -20,7 +20,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { hasErrors, type Diagnostic } from "../src/diagnostics/diagnostic.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
-import { bindSizes, SizeBindingError, type SizeBinding } from "../src/ir/bind.ts";
+import { bindSizes, type SizeBinding } from "../src/ir/bind.ts";
+import { CodedError } from "../src/diagnostics/diagnostic.ts";
 import { evaluateDim } from "../src/ir/dims.ts";
 import { buildCell } from "../src/ir/build.ts";
 import type { CellIR } from "../src/ir/types.ts";
@@ -28,7 +29,7 @@ import type { SpecAst } from "../src/parse/ast.ts";
 import { parseDsl, type ParseResult } from "../src/parse/dsl.ts";
 import { parseJsonSpec } from "../src/parse/json.ts";
 import { printJson } from "../src/parse/print-json.ts";
-import { DataError, readRunRequest } from "../src/run/contract.ts";
+import { readRunRequest } from "../src/run/contract.ts";
 import { randomRequest } from "../src/run/random-data.ts";
 import { loadGeneratedModule } from "../src/run/ts-engine.ts";
 import { _makeRandom } from "../src/runtime/init.ts";
@@ -173,7 +174,7 @@ function smallSizes(ir: CellIR): SizeBinding | null {
     const sizes = bindSizes(ir);
     return Object.values(sizes).every((v) => v <= 64) ? sizes : null;
   } catch (e) {
-    if (e instanceof SizeBindingError) return null;
+    if (e instanceof CodedError) return null;
     throw e;
   }
 }
@@ -320,7 +321,7 @@ function fuzzData(report: PartReport, count: number, random: Random, specs: read
         record(report, "non-finite output without an error: data accepted, run gives non-finite numbers (printed as null)", example);
       }
     } catch (e) {
-      if (!(e instanceof DataError && e.message.length > 0)) record(report, `internal error (exit 70 class): ${stage.name} throws ${describeThrown(e)}`, example);
+      if (!(e instanceof CodedError && e.message.length > 0)) record(report, `internal error (exit 70 class): ${stage.name} throws ${describeThrown(e)}`, example);
     }
     noteIfSlow(report, started, example);
     report.inputs++;

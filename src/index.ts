@@ -2,17 +2,15 @@
 // Every function takes the spec's text and returns its diagnostics as data;
 // none prints, exits or throws for a mistake in the input. The code
 // generators (ts-morph, prettier) are loaded by the first compile() only.
-import { diagnostic, hasErrors, type Diagnostic } from "./diagnostics/diagnostic.ts";
-import type { DiagnosticCode } from "./diagnostics/catalogue.ts";
+import { CodedError, diagnostic, hasErrors, type Diagnostic } from "./diagnostics/diagnostic.ts";
 import { parseSpecText, type SpecFormat } from "./parse/load.ts";
 import type { SpecAst } from "./parse/ast.ts";
 import { buildCell } from "./ir/build.ts";
 import type { CellIR } from "./ir/types.ts";
-import { bindSizes, SizeBindingError } from "./ir/bind.ts";
-import { DataError, readRunRequest, writeRunResponse, type RunResponse } from "./run/contract.ts";
+import { bindSizes } from "./ir/bind.ts";
+import { readRunRequest, writeRunResponse, type RunResponse } from "./run/contract.ts";
 import { ENGINES } from "./run/engines.ts";
 import { randomRequest } from "./run/random-data.ts";
-import { CodegenError } from "./codegen/names.ts";
 import type { CompileOptions as TsCompileOptions } from "./codegen/compile.ts";
 
 export type { Diagnostic, Span } from "./diagnostics/diagnostic.ts";
@@ -120,7 +118,8 @@ async function compileFiles(ir: CellIR, options: CompileOptions): Promise<readon
 
 async function runCell(ir: CellIR, options: RunOptions): Promise<RunResponse> {
   const engine = ENGINES[options.engine ?? "interp"];
-  if (!engine) throw new DataError(`unknown engine '${options.engine}' (available: ${Object.keys(ENGINES).join(", ")})`);
+  // A programming error of the caller's, not a fault in the spec or its data.
+  if (!engine) throw new TypeError(`unknown engine '${options.engine}' (available: ${Object.keys(ENGINES).join(", ")})`);
   const request = options.example ? exampleRequest(ir, options.example) : readRunRequest(ir, options.data as Parameters<typeof readRunRequest>[1]);
   const result = await engine.run(ir, request, options.grad ?? false);
   return writeRunResponse(result, result.grads);
@@ -141,16 +140,8 @@ async function locatingInputErrors<T>(spec: SpecAst, step: Promise<T>): Promise<
   try {
     return { value: await step };
   } catch (e) {
-    const code = codeOfInputError(e);
-    if (code === null) throw e;
-    return { failure: diagnostic(code, (e as Error).message, spec.nameSpan) };
+    // A size binding, run data, or a spec name that collides with a name the generated module exports.
+    if (e instanceof CodedError) return { failure: diagnostic(e.id, spec.nameSpan, ...e.args) };
+    throw e;
   }
-}
-
-function codeOfInputError(e: unknown): DiagnosticCode | null {
-  if (e instanceof SizeBindingError) return "E401";
-  if (e instanceof DataError) return "E402";
-  // The code generators' only refusal: a spec name that collides with a name the generated module exports.
-  if (e instanceof CodegenError) return "E104";
-  return null;
 }

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildCell } from "../src/ir/build.ts";
-import { hasErrors, type Diagnostic } from "../src/diagnostics/diagnostic.ts";
+import { formatDiagnostic, hasErrors, type Diagnostic } from "../src/diagnostics/diagnostic.ts";
 import type { SpecAst } from "../src/parse/ast.ts";
 import type { ParseResult } from "../src/parse/dsl.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
@@ -39,6 +39,9 @@ const TOKENS = [
   "=", "'", "@", "(", ")", "[", "]", "{", "}", ",", ":", "*", "+", "-", "/", "~", "σ", "⊙", "·", "#", "\n", " ",
   "cell", "size", "input", "state", "param", "output", "H", "I", "x", "h", "h'", "c'", "tanh", "sigmoid(", "foo", "class",
   "0", "1", "-1", "2.5", "1e999", "null", "true", '"', '\\', "\\u", '"h"', '"shape"', '"init"', '"glorot"', '{"uniform": [1]}', "[]", "{}",
+  // Issue 10: line endings, a byte-order mark, numbers past the float range, division by zero, deep nesting.
+  "\r", "\r\n", "\u2028", "\u2029", "\ufeff", "\u001b", "1e400", "/ 0", "/ (1 - 1)", "1e300 * 1e300",
+  "(".repeat(200), "tanh(".repeat(200), "-".repeat(300), " + h".repeat(300), "[".repeat(200),
 ];
 
 type Mutation = { kind: "delete"; at: number; length: number } | { kind: "insert"; at: number; text: string } | { kind: "replace"; at: number; length: number; text: string };
@@ -94,6 +97,23 @@ describe("mutated real specs", () => {
 
   it("parseJsonSpec then buildCell never throws on a mutated .json spec, and locates its errors", () => {
     fc.assert(fc.property(mutatedSpec(JSON_SPECS), (text) => expectIrOrLocatedErrors(parseJsonSpec, text, "mutant.json")), { numRuns: 600 });
+  });
+
+  // Issue 10: a lone CR put the caret on the wrong line. Every line ending is one line break, everywhere.
+  it("give the same diagnostics, at the same lines and columns, whatever the line endings", () => {
+    const plainLines = mutatedSpec(DSL_SPECS).filter((text) => !/[\r\u2028\u2029]/.test(text));
+    const ending = fc.constantFrom("\r", "\r\n", "\u2028", "\u2029");
+    const positions = (text: string) => {
+      const parsed = parseDsl(text, "mutant.lstm");
+      const diagnostics = [...parsed.diagnostics, ...(parsed.value ? buildCell(parsed.value).diagnostics : [])];
+      return diagnostics.map((d) => [d.code, d.span.line, d.span.column, d.span.endLine, d.span.endColumn, formatDiagnostic(d, text).split(/\n/).slice(1)]);
+    };
+    fc.assert(
+      fc.property(plainLines, ending, (text, newline) => {
+        expect(positions(text.replaceAll("\n", newline))).toEqual(positions(text));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   // Most mutants must get past parsing, or the fuzzing above only tests the lexer.

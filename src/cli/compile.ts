@@ -3,7 +3,9 @@ import { parseArgs } from "node:util";
 import { parseSizeList } from "../ir/bind.ts";
 import { compileCell, compileJsCell, planCell, planJson, writeAtomically } from "../codegen/compile.ts";
 import { compileWgslCell } from "../codegen/wgsl/compile.ts";
-import { loadCell, UsageError } from "./load-cell.ts";
+import { readFileSync } from "node:fs";
+import { targetDiagnostics } from "../codegen/check.ts";
+import { loadCell, printDiagnostics, report, ReportedFailure, UsageError } from "./load-cell.ts";
 
 export async function commandCompile(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,21 +30,27 @@ export async function commandCompile(args: string[]): Promise<number> {
   const out = values.out ?? "generated";
   for (const file of positionals) {
     const ir = loadCell(file);
+    // What `lstmc check --target` would refuse is refused here the same way: located, exit 1.
+    const refused = targetDiagnostics(ir, values.target);
+    if (refused.length > 0) {
+      printDiagnostics(refused, readFileSync(file, "utf8"));
+      throw new ReportedFailure();
+    }
     // Sizes a cell does not declare are ignored, so one --dims can serve several specs.
     const own = Object.fromEntries(Object.entries(dims).filter(([name]) => ir.sizes.some((s) => s.name === name)));
     if (values.emit === "plan") {
       // The plan alone, on stdout; with --out, as DIR/<cell>.plan.json.
       const text = planJson(planCell(ir, { target: values.target, dims: own }));
       if (values.out === undefined) process.stdout.write(text);
-      else console.error(`${file}: wrote ${writeAtomically(values.out, `${ir.name}.plan.json`, text)}`);
+      else report(`${file}: wrote ${writeAtomically(values.out, `${ir.name}.plan.json`, text)}`);
       continue;
     }
     if (values.target === "wgsl") {
-      for (const f of (await compileWgslCell(ir, { dims: own, path: wgslPath })).files) console.error(`${file}: wrote ${writeAtomically(out, f.fileName, f.text)}`);
+      for (const f of (await compileWgslCell(ir, { dims: own, path: wgslPath })).files) report(`${file}: wrote ${writeAtomically(out, f.fileName, f.text)}`);
       continue;
     }
     const modules = values.target === "js" ? Object.values(await compileJsCell(ir, { precision: values.precision, dims: own })) : [await compileCell(ir, { target: "ts", precision: values.precision, dims: own })];
-    for (const compiled of modules) console.error(`${file}: wrote ${writeAtomically(out, compiled.fileName, compiled.text)}`);
+    for (const compiled of modules) report(`${file}: wrote ${writeAtomically(out, compiled.fileName, compiled.text)}`);
   }
   return 0;
 }

@@ -14,19 +14,14 @@ export function commandConvert(args: string[]): number {
   const [file, extra] = positionals;
   if (!file) throw new UsageError("missing SPEC");
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
-  const print = values.to === undefined ? undefined : PRINTERS[values.to];
+  const print = values.to !== undefined && Object.hasOwn(PRINTERS, values.to) ? PRINTERS[values.to] : undefined;
   if (!print) throw new UsageError(values.to === undefined ? "give --to json or --to lstm" : `--to must be json or lstm, not '${values.to}'`);
   const text = print(loadCheckedSpec(file).spec);
   if (values.out === undefined) {
     process.stdout.write(text);
     return 0;
   }
-  try {
-    writeFileAtomically(values.out, text);
-  } catch (e) {
-    console.error(`lstmc convert: cannot write ${values.out}: ${(e as Error).message}`);
-    return 1;
-  }
+  writeFileAtomically(values.out, text);
   return 0;
 }
 

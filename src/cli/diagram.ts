@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { layoutCell } from "../diagram/layout.ts";
 import { renderSvg } from "../diagram/svg.ts";
-import { loadCell, UsageError } from "./load-cell.ts";
+import { loadCell, report, UsageError } from "./load-cell.ts";
 import { writeFileAtomically } from "../write-file.ts";
 
 export function commandDiagram(args: string[]): number {
@@ -12,7 +12,7 @@ export function commandDiagram(args: string[]): number {
   if (values.out === undefined) process.stdout.write(svg);
   else {
     writeFileAtomically(values.out, svg);
-    console.error(`wrote ${values.out}`);
+    report(`wrote ${values.out}`);
   }
   return 0;
 }

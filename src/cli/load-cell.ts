@@ -1,6 +1,6 @@
 // What every command does first: read a spec, check it, and report its
 // diagnostics. Shared by main.ts and the commands in their own modules.
-import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.ts";
+import { escapeForTerminal, formatDiagnostics, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.ts";
 import { loadSpecFile } from "../parse/load.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import { buildCell } from "../ir/build.ts";
@@ -12,8 +12,14 @@ export class UsageError extends Error {}
 /** Thrown when diagnostics have already been printed (exit 1). */
 export class ReportedFailure extends Error {}
 
+/** Prints a file's diagnostics, at most MAX_PRINTED_DIAGNOSTICS of them. */
 export function printDiagnostics(diagnostics: readonly Diagnostic[], text: string | null): void {
-  for (const d of diagnostics) console.error(formatDiagnostic(d, text ?? undefined));
+  for (const line of formatDiagnostics(diagnostics, text ?? undefined)) console.error(line);
+}
+
+/** A line for the terminal with anything from the user (file names, names in a spec) escaped. */
+export function report(text: string): void {
+  console.error(escapeForTerminal(text));
 }
 
 /** Loads, parses and checks a spec; prints its diagnostics; throws if it has errors. */

@@ -1,23 +1,23 @@
 // `lstmc`: argument handling only. Every command calls the library, and every
 // failure ends as a located message and a non-zero exit, never a stack trace.
 import { parseArgs } from "node:util";
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { hasErrors } from "../diagnostics/diagnostic.ts";
-import { loadSpecFile } from "../parse/load.ts";
+import { CodedError, escapeForTerminal, hasErrors } from "../diagnostics/diagnostic.ts";
+import { loadSpecFile, readTextFile } from "../parse/load.ts";
 import { buildCell } from "../ir/build.ts";
-import { bindSizes, parseSizeList, SizeBindingError } from "../ir/bind.ts";
-import { DataError, readRunRequest, writeRunResponse } from "../run/contract.ts";
+import { bindSizes, parseSizeList } from "../ir/bind.ts";
+import { readRunRequest, writeRunResponse } from "../run/contract.ts";
 import { ENGINES } from "../run/engines.ts";
 import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
 import { CodegenError } from "../codegen/names.ts";
-import { loadCell, printDiagnostics, ReportedFailure, UsageError } from "./load-cell.ts";
+import { loadCell, printDiagnostics, report, ReportedFailure, UsageError } from "./load-cell.ts";
 
 const USAGE = `lstmc — a compiler for recurrent neural-network cells
 
 Usage:
-  lstmc check SPEC...                         report diagnostics (exit 1 on errors)
+  lstmc check SPEC... [--target ts|js|wgsl]  report diagnostics (exit 1 on errors); with --target,
+                                              also what that target cannot compile
   lstmc run SPEC --data FILE.json [--grad]    run a sequence through the cell (JSON on stdout)
   lstmc run SPEC --example [--grad]           run on random parameters and inputs
   lstmc gradcheck SPEC [--dims I=3,H=5] [--steps T] [--batch B] [--seed S]
@@ -55,16 +55,21 @@ function integerOption(value: string | undefined, name: string, fallback: number
   return Number(value);
 }
 
-function commandCheck(args: string[]): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+async function commandCheck(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { target: { type: "string" } } });
   if (positionals.length === 0) throw new UsageError("missing SPEC");
+  const target = values.target;
+  if (target !== undefined && target !== "ts" && target !== "js" && target !== "wgsl") throw new UsageError(`unknown target '${target}' (available: ts, js, wgsl)`);
+  // The code generators (ts-morph, prettier) load only when a target is named.
+  const targetCheck = target === undefined ? null : (await import("../codegen/check.ts")).targetDiagnostics;
   let failed = false;
   for (const file of positionals) {
     const loaded = loadSpecFile(file);
-    const diagnostics = loaded.value ? [...loaded.diagnostics, ...buildCell(loaded.value).diagnostics] : loaded.diagnostics;
+    const built = loaded.value ? buildCell(loaded.value) : null;
+    const diagnostics = [...loaded.diagnostics, ...(built?.diagnostics ?? []), ...(built?.ir && targetCheck && target ? targetCheck(built.ir, target) : [])];
     printDiagnostics(diagnostics, loaded.text);
     if (hasErrors(diagnostics)) failed = true;
-    else console.error(`${file}: ok${diagnostics.length > 0 ? ` (${diagnostics.length} warning${diagnostics.length === 1 ? "" : "s"})` : ""}`);
+    else report(`${file}: ok${diagnostics.length > 0 ? ` (${diagnostics.length} warning${diagnostics.length === 1 ? "" : "s"})` : ""}`);
   }
   return failed ? 1 : 0;
 }
@@ -85,7 +90,7 @@ async function commandRun(args: string[]): Promise<number> {
     },
   });
   const file = positional(positionals, "SPEC");
-  const engine = ENGINES[values.engine!];
+  const engine = Object.hasOwn(ENGINES, values.engine!) ? ENGINES[values.engine!] : undefined;
   if (!engine) throw new UsageError(`unknown engine '${values.engine}' (available: ${Object.keys(ENGINES).join(", ")})`);
   if (values.data === undefined && !values.example) throw new UsageError("give --data FILE.json or --example");
   if (values.data !== undefined && values.example) throw new UsageError("give either --data or --example, not both");
@@ -100,17 +105,23 @@ async function commandRun(args: string[]): Promise<number> {
       seed: integerOption(values.seed, "seed", 1),
     });
   } else {
-    let data: unknown;
-    try {
-      data = JSON.parse(readFileSync(values.data!, "utf8"));
-    } catch (e) {
-      throw new DataError(`cannot read ${values.data}: ${(e as Error).message}`);
-    }
-    request = readRunRequest(ir, data);
+    request = readRunRequest(ir, readDataFile(values.data!));
   }
   const result = await engine.run(ir, request, values.grad ?? false);
   process.stdout.write(`${JSON.stringify(writeRunResponse(result, result.grads))}\n`);
   return 0;
+}
+
+/** The largest --data file: a JSON text this long is already about the most a JavaScript string can hold. */
+const MAX_DATA_BYTES = 256 * 1024 * 1024;
+
+function readDataFile(file: string): unknown {
+  const text = readTextFile(file, MAX_DATA_BYTES);
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    throw new CodedError("dataNotJson", file, (e as Error).message);
+  }
 }
 
 function commandGradcheck(args: string[]): number {
@@ -135,7 +146,7 @@ function commandGradcheck(args: string[]): number {
   if (!(tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, not '${values.tolerance}'`);
   const request = randomRequest(ir, { sizes, batch, steps, seed, uniformParams: true });
   const dims = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
-  console.log(`gradcheck ${file} (${dims}, steps=${steps}, batch=${batch}, seed=${seed}): central differences, step 1e-6, tolerance ${tolerance}`);
+  console.log(escapeForTerminal(`gradcheck ${file} (${dims}, steps=${steps}, batch=${batch}, seed=${seed}): central differences, step 1e-6, tolerance ${tolerance}`));
   const width = Math.max(...[...ir.params, ...ir.inputs, ...ir.states].map((d) => d.name.length + 8), 6);
   console.log(`${"tensor".padEnd(width)}  worst rel. error  worst abs. error`);
   // Rows appear as each tensor finishes: a large cell takes a while.
@@ -173,9 +184,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(version());
     return 0;
   }
-  const handler = COMMANDS[command];
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!handler) {
-    console.error(`lstmc: unknown command '${command}'\n\n${USAGE}`);
+    console.error(`${escapeForTerminal(`lstmc: unknown command '${command}'`)}\n\n${USAGE}`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -185,20 +196,39 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await handler(rest);
   } catch (e) {
-    if (e instanceof ReportedFailure) return 1;
-    if (e instanceof CodegenError) {
-      console.error(`lstmc ${command}: error: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`lstmc ${command}: ${(e as Error).message}\nRun 'lstmc --help' for usage.`);
-      return 2;
-    }
-    if (e instanceof DataError || e instanceof SizeBindingError) {
-      console.error(`lstmc ${command}: error E${e instanceof DataError ? "402" : "401"}: ${e.message}`);
-      return 1;
-    }
-    console.error(`lstmc ${command}: internal error: ${(e as Error).message}\nThis is a bug in lstmc; please report it with the spec that caused it.`);
-    return 70;
+    return reportFailure(command, e);
   }
+}
+
+/** The exit code for a failed command, after saying why: 1 for the user's errors, 2 for usage, 70 for lstmc's own bugs. */
+function reportFailure(command: string, e: unknown): number {
+  if (e instanceof ReportedFailure) return 1;
+  if (e instanceof CodedError) {
+    report(`lstmc ${command}: error ${e.code}: ${e.message}`);
+    return 1;
+  }
+  if (e instanceof CodegenError) {
+    report(`lstmc ${command}: error: ${e.message}`);
+    return 1;
+  }
+  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    console.error(`${escapeForTerminal(`lstmc ${command}: ${(e as Error).message}`)}\nRun 'lstmc --help' for usage.`);
+    return 2;
+  }
+  if (isOutOfMemory(e)) {
+    report(`lstmc ${command}: error: not enough memory for this run (${(e as Error).message}); try smaller sizes, steps or batch`);
+    return 1;
+  }
+  report(`lstmc ${command}: internal error: ${(e as Error).message}`);
+  console.error("This is a bug in lstmc; please report it with the spec that caused it.");
+  return 70;
+}
+
+/**
+ * Sizes past E206's limit are refused before anything is allocated; below it,
+ * a machine can still run out of memory, which is a limit of the machine and
+ * not a bug.
+ */
+function isOutOfMemory(e: unknown): boolean {
+  return e instanceof RangeError && /Array buffer allocation failed|Invalid typed array length|Invalid array length/.test(e.message);
 }

@@ -3,6 +3,7 @@
 // IRs that did not come through the checker.
 import { IDENTIFIER_PATTERN, RESERVED_WORDS } from "../ir/names.ts";
 import type { CellIR } from "../ir/types.ts";
+import { CodedError } from "../diagnostics/diagnostic.ts";
 
 export class CodegenError extends Error {}
 
@@ -39,7 +40,7 @@ export function checkCellNames(ir: CellIR): void {
   for (const group of [ir.sizes, ir.inputs, ir.states, ir.params, ir.outputs]) for (const d of group) specIdentifier(d.name);
   for (const s of ir.nextState) specIdentifier(s.state);
   for (const e of ir.equations) specIdentifier(e.target);
-  for (const s of ir.sizes) if (API_NAMES.has(s.name)) throw new CodegenError(`size '${s.name}' would collide with the generated module's export of the same name`);
+  for (const s of ir.sizes) if (API_NAMES.has(s.name)) throw new CodedError("generatedNameCollision", s.name);
 }
 
 /** Text for a // comment: one line, no control characters. */

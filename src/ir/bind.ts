@@ -1,39 +1,48 @@
 // Binding the size variables to numbers, for one run or one compilation.
+import { CodedError } from "../diagnostics/diagnostic.ts";
 import { evaluateDim, formatDim } from "./dims.ts";
-import type { CellIR, Shape } from "./types.ts";
+import { firstOversized, MAX_ELEMENTS, type Allocation } from "./limits.ts";
+import type { CellIR } from "./types.ts";
 
 export type SizeBinding = Readonly<Record<string, number>>;
 
-export class SizeBindingError extends Error {}
-
 /**
  * Gives every size a positive whole number: from `given`, else the spec's
- * default. Throws SizeBindingError naming the size when that is not possible.
+ * default. Throws a CodedError (E401) naming the size when that is not possible.
  */
 export function bindSizes(ir: CellIR, given: Readonly<Record<string, number>> = {}): SizeBinding {
   const known = new Set(ir.sizes.map((s) => s.name));
   for (const name of Object.keys(given)) {
-    if (!known.has(name)) throw new SizeBindingError(`unknown size '${name}' (the cell's sizes: ${[...known].join(", ") || "none"})`);
+    if (!known.has(name)) throw new CodedError("unknownSizeBinding", name, [...known].join(", ") || "none");
   }
   const sizes: Record<string, number> = {};
   for (const s of ir.sizes) {
-    const value = given[s.name] ?? s.default;
-    if (value === null || value === undefined) throw new SizeBindingError(`size '${s.name}' has no default; give it, e.g. ${s.name}=8`);
-    if (!Number.isInteger(value) || value < 1) throw new SizeBindingError(`size '${s.name}' must be a positive whole number, not ${value}`);
+    // Own properties only: a size named `toString` must not find Object.prototype's.
+    const value = Object.hasOwn(given, s.name) ? given[s.name] : s.default;
+    if (value === null || value === undefined) throw new CodedError("sizeWithoutDefault", s.name);
+    if (!Number.isInteger(value) || value < 1) throw new CodedError("sizeNotPositive", s.name, value);
+    if (value > MAX_ELEMENTS) throw new CodedError("sizeTooLarge", s.name, value, MAX_ELEMENTS);
     sizes[s.name] = value;
   }
-  const shapes: [string, Shape][] = [
-    ...ir.inputs.map((d) => [d.name, d.shape] as [string, Shape]),
-    ...ir.states.map((d) => [d.name, d.shape] as [string, Shape]),
-    ...ir.params.map((d) => [d.name, d.shape] as [string, Shape]),
-    ...ir.nodes.map((n) => [`the expression at line ${n.span.line}`, n.shape] as [string, Shape]),
-  ];
-  for (const [what, shape] of shapes) {
+  const allocations = cellAllocations(ir);
+  for (const { what, shape } of allocations) {
     for (const d of shape) {
-      if (evaluateDim(d, sizes) < 1) throw new SizeBindingError(`with these sizes, ${what} has dimension ${formatDim(d)} = ${evaluateDim(d, sizes)}, which is not positive`);
+      if (evaluateDim(d, sizes) < 1) throw new CodedError("dimensionNotPositive", what, formatDim(d), evaluateDim(d, sizes));
     }
   }
+  const oversized = firstOversized(allocations, sizes);
+  if (oversized) throw new CodedError("tensorTooLarge", oversized.what, oversized.elements, oversized.detail, MAX_ELEMENTS);
   return sizes;
+}
+
+/** Every tensor of one step of the cell: its declarations (the parameters unless left out) and the value of each expression. */
+export function cellAllocations(ir: CellIR, include: { readonly params: boolean } = { params: true }): Allocation[] {
+  return [
+    ...ir.inputs.map((d) => ({ what: `input '${d.name}'`, shape: d.shape })),
+    ...ir.states.map((d) => ({ what: `state '${d.name}'`, shape: d.shape })),
+    ...(include.params ? ir.params : []).map((d) => ({ what: `parameter '${d.name}'`, shape: d.shape })),
+    ...ir.nodes.map((n) => ({ what: `the expression at line ${n.span.line}`, shape: n.shape })),
+  ];
 }
 
 /** "I=3,H=5" -> { I: 3, H: 5 } */
@@ -41,8 +50,11 @@ export function parseSizeList(text: string): Record<string, number> {
   const sizes: Record<string, number> = {};
   for (const part of text.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
     const match = /^([A-Za-z][A-Za-z0-9_]*)\s*=\s*(\d+)$/.exec(part);
-    if (!match) throw new SizeBindingError(`cannot read size binding '${part}' (expected NAME=NUMBER, e.g. I=3,H=5)`);
-    sizes[match[1]!] = Number(match[2]);
+    if (!match) throw new CodedError("unreadableSizeBinding", part);
+    const [, name, digits] = match as unknown as [string, string, string];
+    // Refused here, as written: past 2^53 the number would already be rounded.
+    if (Number(digits) > MAX_ELEMENTS) throw new CodedError("sizeTooLarge", name, digits, MAX_ELEMENTS);
+    sizes[name] = Number(digits);
   }
   return sizes;
 }

@@ -3,7 +3,8 @@
 import { diagnostic, hasErrors, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import type { DimAst, EquationAst, ExprAst, InitializerAst, SpecAst } from "../parse/ast.ts";
 import { printEquationText, printExpr } from "../parse/print-dsl.ts";
-import { addDims, constantDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
+import { addDims, constantDim, evaluateDim, formatDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
+import { firstOversized, MAX_ELEMENTS } from "./limits.ts";
 import { nameProblem, IDENTIFIER_PATTERN } from "./names.ts";
 import {
   UNARY_FUNCTIONS,
@@ -42,16 +43,17 @@ interface PendingEquation {
 
 const BINARY_OPS = { "+": "add", "-": "sub", "*": "mul", "/": "div" } as const;
 
-const INITIALIZER_ARITY: Record<string, number> = {
-  zeros: 0,
-  ones: 0,
-  glorot: 0,
-  xavier: 0,
-  orthogonal: 0,
-  constant: 1,
-  uniform: 2,
-  normal: 1,
-};
+// A Map, not an object: an initializer named `toString` must not find Object.prototype's.
+const INITIALIZER_ARITY: ReadonlyMap<string, number> = new Map([
+  ["zeros", 0],
+  ["ones", 0],
+  ["glorot", 0],
+  ["xavier", 0],
+  ["orthogonal", 0],
+  ["constant", 1],
+  ["uniform", 2],
+  ["normal", 1],
+]);
 
 function describe(kind: DeclKind): string {
   return kind === "intermediate" || kind === "input" ? `an ${kind}` : `a ${kind}`;
@@ -69,9 +71,9 @@ export function buildCell(spec: SpecAst): BuildResult {
   const checkName = (name: string, span: Span, what: string) => {
     const problem = nameProblem(name);
     if (problem === "pattern") {
-      report(diagnostic("E103", `${what} name ${JSON.stringify(name)} must match ${IDENTIFIER_PATTERN.source} (a letter, then letters, digits or '_', at most 64)`, span));
+      report(diagnostic("invalidIdentifier", span, what, JSON.stringify(name), IDENTIFIER_PATTERN.source));
     } else if (problem === "reserved") {
-      report(diagnostic("E104", `${what} name '${name}' is reserved (a keyword or built-in of lstmc, TypeScript or WGSL)`, span));
+      report(diagnostic("reservedIdentifier", span, what, name));
     }
   };
   checkName(spec.name, spec.nameSpan, "cell");
@@ -81,7 +83,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     checkName(name, span, kind);
     const earlier = symbols.get(name);
     if (earlier) {
-      report(diagnostic("E102", `'${name}' is already declared as ${describe(earlier.kind)} at ${where(earlier.span)}`, span));
+      report(diagnostic("alreadyDeclared", span, name, describe(earlier.kind), where(earlier.span)));
       return;
     }
     symbols.set(name, { kind, span });
@@ -92,10 +94,12 @@ export function buildCell(spec: SpecAst): BuildResult {
   for (const p of spec.params) declare(p.name, "param", p.span);
 
   for (const s of spec.sizes) {
-    if (s.default !== null && !(Number.isInteger(s.default) && s.default >= 1)) {
-      report(diagnostic("E204", `size '${s.name}' must default to a positive whole number, not ${s.default}`, s.span));
-    }
+    if (s.default === null) continue;
+    if (!Number.isFinite(s.default)) report(diagnostic("numberNotFinite", s.span, s.default));
+    else if (!(Number.isInteger(s.default) && s.default >= 1)) report(diagnostic("sizeDefaultNotPositive", s.span, s.name, s.default));
+    else if (s.default > MAX_ELEMENTS) report(diagnostic("sizeTooLarge", s.span, s.name, s.default, MAX_ELEMENTS));
   }
+  for (const s of spec.states) if (!Number.isFinite(s.init)) report(diagnostic("numberNotFinite", s.span, s.init));
 
   // --- Equations: which value each one defines ---------------------------
   const intermediates = new Map<string, EquationAst>();
@@ -104,10 +108,9 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (eq.next) {
       const symbol = symbols.get(eq.target);
       if (symbol?.kind !== "state") {
-        const what = symbol ? `'${eq.target}' is ${describe(symbol.kind)}` : `'${eq.target}' is not declared`;
-        report(diagnostic("E302", `${what}; only states have a next value (declare it with 'state ${eq.target}[…]')`, eq.targetSpan));
+        report(symbol ? diagnostic("nextOfDeclared", eq.targetSpan, eq.target, describe(symbol.kind)) : diagnostic("nextOfUndeclared", eq.targetSpan, eq.target));
       } else if (nextEquations.has(eq.target)) {
-        report(diagnostic("E304", `next value of '${eq.target}' is already defined at ${where(nextEquations.get(eq.target)!.span)}`, eq.targetSpan));
+        report(diagnostic("nextDefinedTwice", eq.targetSpan, eq.target, where(nextEquations.get(eq.target)!.span)));
       } else {
         nextEquations.set(eq.target, eq);
       }
@@ -115,12 +118,15 @@ export function buildCell(spec: SpecAst): BuildResult {
     }
     const symbol = symbols.get(eq.target);
     if (symbol && symbol.kind !== "intermediate") {
-      const hint = symbol.kind === "state" ? `; write ${eq.target}' = … for its next value` : "";
-      report(diagnostic("E306", `cannot assign to '${eq.target}', which is ${describe(symbol.kind)} declared at ${where(symbol.span)}${hint}`, eq.targetSpan));
+      report(
+        symbol.kind === "state"
+          ? diagnostic("assignToState", eq.targetSpan, eq.target, where(symbol.span))
+          : diagnostic("assignToDeclared", eq.targetSpan, eq.target, describe(symbol.kind), where(symbol.span)),
+      );
       continue;
     }
     if (intermediates.has(eq.target)) {
-      report(diagnostic("E304", `'${eq.target}' is already defined at ${where(intermediates.get(eq.target)!.span)}`, eq.targetSpan));
+      report(diagnostic("definedTwice", eq.targetSpan, eq.target, where(intermediates.get(eq.target)!.span)));
       continue;
     }
     checkName(eq.target, eq.targetSpan, "intermediate");
@@ -129,33 +135,37 @@ export function buildCell(spec: SpecAst): BuildResult {
   }
   for (const s of spec.states) {
     if (!nextEquations.has(s.name) && symbols.get(s.name)?.span === s.span) {
-      report(diagnostic("E301", `state '${s.name}' has no next-state equation (add ${s.name}' = …)`, s.span));
+      report(diagnostic("stateWithoutNext", s.span, s.name));
     }
   }
   const outputNames = new Map<string, Span>();
   for (const o of spec.outputs) {
     checkName(o.name, o.span, "output");
     const earlier = outputNames.get(o.name);
-    if (earlier) report(diagnostic("E102", `output '${o.name}' is already declared at ${where(earlier)}`, o.span));
+    if (earlier) report(diagnostic("alreadyDeclared", o.span, o.name, "an output", where(earlier)));
     else outputNames.set(o.name, o.span);
   }
   if (spec.outputs.length === 0) {
-    report(diagnostic("E305", "the cell declares no output (add e.g. output h = h')", spec.nameSpan));
+    report(diagnostic("noOutput", spec.nameSpan));
   }
 
   // --- Shapes of declarations --------------------------------------------
   const resolveDim = (d: DimAst): Dim | null => {
     switch (d.kind) {
       case "number":
+        if (!Number.isFinite(d.value)) {
+          report(diagnostic("numberNotFinite", d.span, d.value));
+          return null;
+        }
         if (!Number.isInteger(d.value)) {
-          report(diagnostic("E204", `a dimension must be a whole number, not ${d.value}`, d.span));
+          report(diagnostic("dimensionNotWhole", d.span, d.value));
           return null;
         }
         return constantDim(d.value);
       case "size": {
         const symbol = symbols.get(d.name);
         if (symbol?.kind !== "size") {
-          report(diagnostic("E105", symbol ? `'${d.name}' is ${describe(symbol.kind)}, not a size` : `unknown size '${d.name}' (declare it with 'size ${d.name}')`, d.span));
+          report(symbol ? diagnostic("notASize", d.span, d.name, describe(symbol.kind)) : diagnostic("unknownSize", d.span, d.name));
           return null;
         }
         return sizeDim(d.name);
@@ -166,7 +176,7 @@ export function buildCell(spec: SpecAst): BuildResult {
         if (!left || !right) return null;
         if (d.op !== "*") return addDims(left, right, d.op === "+" ? 1 : -1);
         const product = multiplyDims(left, right);
-        if (!product) report(diagnostic("E204", "a dimension must be linear in the sizes (a product of two sizes is not)", d.span));
+        if (!product) report(diagnostic("dimensionNotLinear", d.span));
         return product;
       }
     }
@@ -178,7 +188,7 @@ export function buildCell(spec: SpecAst): BuildResult {
   const declShape = (name: string, shape: readonly DimAst[], span: Span, ranks: readonly number[], what: string): Shape | null => {
     const resolved = resolveShape(shape);
     if (resolved && !ranks.includes(resolved.length)) {
-      report(diagnostic("E203", `${what} '${name}' must be ${ranks.map((r) => ["a scalar", "a vector", "a matrix"][r]).join(" or ")}, not ${formatShape(resolved)}`, span));
+      report(diagnostic("declarationRank", span, what, name, ranks.map((r) => ["a scalar", "a vector", "a matrix"][r]).join(" or "), formatShape(resolved)));
       return null;
     }
     return resolved;
@@ -198,35 +208,43 @@ export function buildCell(spec: SpecAst): BuildResult {
   // --- Order: dependencies first, cycles reported ------------------------
   const pending: PendingEquation[] = [];
   const visiting: string[] = [];
+  const onPath = new Set<string>();
   const done = new Set<string>();
   const inCycle = new Set<string>();
   const keyOf = (eq: EquationAst) => (eq.next ? `${eq.target}'` : eq.target);
-  const visit = (eq: EquationAst) => {
-    const key = keyOf(eq);
-    if (done.has(key)) return;
-    const at = visiting.indexOf(key);
-    if (at >= 0) {
-      const cycle = [...visiting.slice(at), key];
-      if (!cycle.some((k) => inCycle.has(k))) {
-        report(diagnostic("E303", `cycle among equations: ${cycle.join(" -> ")}`, eq.targetSpan));
+  const dependencies = (eq: EquationAst) =>
+    references(eq.value).flatMap((ref) => (ref.next ? nextEquations.get(ref.name) : intermediates.get(ref.name)) ?? []);
+  // Depth-first, with an explicit stack: a chain of 50,000 intermediates, each
+  // defined before the one it reads, overflowed the JavaScript stack.
+  const visit = (root: EquationAst) => {
+    const frames: { eq: EquationAst; key: string; dependencies: EquationAst[]; next: number }[] = [];
+    const enter = (eq: EquationAst) => {
+      const key = keyOf(eq);
+      if (done.has(key)) return;
+      if (onPath.has(key)) {
+        const cycle = [...visiting.slice(visiting.indexOf(key)), key];
+        if (!cycle.some((k) => inCycle.has(k))) report(diagnostic("cycle", eq.targetSpan, cycle.join(" -> ")));
+        cycle.forEach((k) => inCycle.add(k));
+        return;
       }
-      cycle.forEach((k) => inCycle.add(k));
-      return;
+      visiting.push(key);
+      onPath.add(key);
+      frames.push({ eq, key, dependencies: dependencies(eq), next: 0 });
+    };
+    enter(root);
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1]!;
+      if (top.next < top.dependencies.length) {
+        enter(top.dependencies[top.next++]!);
+        continue;
+      }
+      frames.pop();
+      visiting.pop();
+      onPath.delete(top.key);
+      done.add(top.key);
+      const eq = top.eq;
+      pending.push({ kind: eq.next ? "next" : "intermediate", target: eq.target, value: eq.value, span: eq.span, text: printEquationText(eq.target, eq.next, eq.value) });
     }
-    visiting.push(key);
-    for (const ref of references(eq.value)) {
-      const dependency = ref.next ? nextEquations.get(ref.name) : intermediates.get(ref.name);
-      if (dependency) visit(dependency);
-    }
-    visiting.pop();
-    done.add(key);
-    pending.push({
-      kind: eq.next ? "next" : "intermediate",
-      target: eq.target,
-      value: eq.value,
-      span: eq.span,
-      text: printEquationText(eq.target, eq.next, eq.value),
-    });
   };
   for (const eq of [...intermediates.values(), ...nextEquations.values()].sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column)) {
     visit(eq);
@@ -247,15 +265,47 @@ export function buildCell(spec: SpecAst): BuildResult {
   };
   const shapeOf = (id: NodeId) => nodes[id]!.shape;
 
+  // Constant sub-expressions are folded only to check them: a constant that
+  // is not a finite number (1e300 * 1e300, x / 0) would otherwise reach every
+  // engine as Infinity or NaN, and generated code as 'null'.
+  const constants = new Map<NodeId, number>();
+  const constantValue = (id: NodeId): number | undefined => {
+    const node = nodes[id]!;
+    if (node.op === "const") return node.value;
+    return constants.get(id);
+  };
+  const finiteConstant = (op: keyof typeof BINARY_OPS, left: NodeId, right: NodeId, span: Span): boolean => {
+    const [a, b] = [constantValue(left), constantValue(right)];
+    if (op === "/" && b === 0) {
+      report(diagnostic("divisionByZero", span));
+      return false;
+    }
+    if (a === undefined || b === undefined) return true;
+    const value = op === "+" ? a + b : op === "-" ? a - b : op === "*" ? a * b : a / b;
+    if (!Number.isFinite(value)) {
+      report(diagnostic("constantNotFinite", span, value));
+      return false;
+    }
+    constants.set(nodes.length, value);
+    return true;
+  };
+
   const lower = (e: ExprAst): NodeId | null => {
     switch (e.kind) {
       case "number":
+        if (!Number.isFinite(e.value)) {
+          report(diagnostic("numberNotFinite", e.span, e.value));
+          return null;
+        }
         return add({ op: "const", value: e.value, shape: [], span: e.span });
       case "ref":
         return lowerRef(e.name, e.next, e.span);
       case "neg": {
         const operand = lower(e.operand);
-        return operand === null ? null : add({ op: "neg", args: [operand], shape: shapeOf(operand), span: e.span });
+        if (operand === null) return null;
+        const value = constantValue(operand);
+        if (value !== undefined) constants.set(nodes.length, -value);
+        return add({ op: "neg", args: [operand], shape: shapeOf(operand), span: e.span });
       }
       case "concat": {
         const items = e.items.map(lower);
@@ -263,7 +313,7 @@ export function buildCell(spec: SpecAst): BuildResult {
         const ids = items as NodeId[];
         const bad = ids.findIndex((id) => shapeOf(id).length !== 1);
         if (bad >= 0) {
-          report(diagnostic("E203", `only vectors can be concatenated, but this is ${formatShape(shapeOf(ids[bad]!))}`, e.items[bad]!.span));
+          report(diagnostic("concatOfNonVector", e.items[bad]!.span, formatShape(shapeOf(ids[bad]!))));
           return null;
         }
         const length = ids.map((id) => shapeOf(id)[0]!).reduce((a, b) => addDims(a, b));
@@ -272,11 +322,11 @@ export function buildCell(spec: SpecAst): BuildResult {
       case "call": {
         const fn = e.fn as UnaryFunction;
         if (!(UNARY_FUNCTIONS as readonly string[]).includes(e.fn)) {
-          report(diagnostic("E106", `unknown function '${e.fn}' (known: ${UNARY_FUNCTIONS.join(", ")})`, e.fnSpan));
+          report(diagnostic("unknownFunction", e.fnSpan, e.fn, UNARY_FUNCTIONS.join(", ")));
           return null;
         }
         if (e.args.length !== 1) {
-          report(diagnostic("E107", `'${e.fn}' takes 1 argument, not ${e.args.length}`, e.span));
+          report(diagnostic("functionArity", e.span, e.fn, e.args.length));
           return null;
         }
         const arg = lower(e.args[0]!);
@@ -289,16 +339,17 @@ export function buildCell(spec: SpecAst): BuildResult {
         const [a, b] = [shapeOf(left), shapeOf(right)];
         if (e.op === "@") {
           if (a.length !== 2 || b.length !== 1 || !shapesEqual([a[1]!], b)) {
-            report(diagnostic("E202", `cannot multiply ${formatShape(a)} @ ${formatShape(b)}: needs a matrix [m, n] @ a vector [n]`, e.span));
+            report(diagnostic("matvecShapes", e.span, formatShape(a), formatShape(b)));
             return null;
           }
           return add({ op: "matvec", args: [left, right], shape: [a[0]!], span: e.span });
         }
         const shape = a.length === 0 ? b : b.length === 0 ? a : shapesEqual(a, b) ? a : null;
         if (!shape) {
-          report(diagnostic("E201", `cannot apply '${e.op}' to ${formatShape(a)} and ${formatShape(b)}`, e.span));
+          report(diagnostic("elementwiseShapes", e.span, e.op, formatShape(a), formatShape(b)));
           return null;
         }
+        if (!finiteConstant(e.op, left, right, e.span)) return null;
         return add({ op: BINARY_OPS[e.op], args: [left, right], shape, span: e.span });
       }
     }
@@ -307,19 +358,19 @@ export function buildCell(spec: SpecAst): BuildResult {
   const lowerRef = (name: string, next: boolean, span: Span): NodeId | null => {
     const symbol = symbols.get(name);
     if (!symbol) {
-      report(diagnostic("E101", `unknown name '${name}'`, span));
+      report(diagnostic("unknownName", span, name));
       return null;
     }
     if (next) {
       if (symbol.kind !== "state") {
-        report(diagnostic("E110", `'${name}' is ${describe(symbol.kind)}; only states have a next value ${name}'`, span));
+        report(diagnostic("nextOfNonState", span, name, describe(symbol.kind)));
         return null;
       }
       return nextNodes.get(name) ?? null;
     }
     switch (symbol.kind) {
       case "size":
-        report(diagnostic("E109", `'${name}' is a size, which cannot be used as a value`, span));
+        report(diagnostic("sizeAsValue", span, name));
         return null;
       case "intermediate":
         return intermediateNodes.get(name) ?? null;
@@ -344,7 +395,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (eq.kind === "next") {
       const stateShape = shapes.get(eq.target);
       if (node !== null && stateShape && !shapesEqual(shapeOf(node), stateShape)) {
-        report(diagnostic("E205", `${eq.target}' is ${formatShape(shapeOf(node))} but state '${eq.target}' is ${formatShape(stateShape)}`, eq.span));
+        report(diagnostic("nextStateShape", eq.span, eq.target, formatShape(shapeOf(node)), formatShape(stateShape)));
         nextNodes.set(eq.target, null);
         continue;
       }
@@ -353,7 +404,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     if (node === null) continue;
     if (eq.kind === "output") {
       if (shapeOf(node).length !== 1) {
-        report(diagnostic("E203", `output '${eq.target}' must be a vector, not ${formatShape(shapeOf(node))}`, eq.span));
+        report(diagnostic("outputNotVector", eq.span, eq.target, formatShape(shapeOf(node))));
         continue;
       }
       outputs.push({ name: eq.target, node, shape: shapeOf(node) });
@@ -364,10 +415,19 @@ export function buildCell(spec: SpecAst): BuildResult {
   // --- Unused declarations (warnings) ------------------------------------
   const liveIntermediates = liveNames(spec, nextEquations, intermediates);
   const used = new Set([...spec.equations.map((e) => e.value), ...spec.outputs.map((o) => o.value)].flatMap(references).map((r) => r.name));
-  for (const p of spec.params) if (!used.has(p.name)) report(diagnostic("W501", `parameter '${p.name}' is never used`, p.span));
-  for (const i of spec.inputs) if (!used.has(i.name)) report(diagnostic("W502", `input '${i.name}' is never used`, i.span));
+  for (const p of spec.params) if (!used.has(p.name)) report(diagnostic("unusedParameter", p.span, p.name));
+  for (const i of spec.inputs) if (!used.has(i.name)) report(diagnostic("unusedInput", i.span, i.name));
   for (const [name, eq] of intermediates) {
-    if (!liveIntermediates.has(name)) report(diagnostic("W503", `'${name}' is computed but never used by a next state or an output`, eq.targetSpan));
+    if (!liveIntermediates.has(name)) report(diagnostic("unusedIntermediate", eq.targetSpan, name));
+  }
+
+  // --- Sizes: what the spec's defaults would allocate ---------------------
+  if (!hasErrors(diagnostics)) {
+    const declared = (kind: string) => (d: { name: string; span: Span }) => ({ what: `${kind} '${d.name}'`, shape: shapes.get(d.name)!, span: d.span });
+    const declarations = [...spec.inputs.map(declared("input")), ...spec.states.map(declared("state")), ...spec.params.map(declared("parameter"))];
+    // A value can be larger than every declaration it is made from ([x, x, …]); leaves are the declarations themselves.
+    const values = nodes.filter((n) => !("name" in n)).map((n) => ({ what: "this expression", shape: n.shape, span: n.span }));
+    defaultSizeProblems(spec, declarations, values).forEach(report);
   }
 
   if (hasErrors(diagnostics)) return { ir: null, diagnostics: sortDiagnostics(diagnostics) };
@@ -387,6 +447,43 @@ export function buildCell(spec: SpecAst): BuildResult {
     },
     diagnostics: sortDiagnostics(diagnostics),
   };
+}
+
+interface LocatedAllocation {
+  readonly what: string;
+  readonly shape: Shape;
+  readonly span: Span;
+}
+
+/**
+ * What bindSizes would refuse, unlocated, for the spec's own defaults: a
+ * dimension that is not positive (E204), or a tensor past MAX_ELEMENTS
+ * (E206, every declaration, else the first expression value).
+ */
+function defaultSizeProblems(spec: SpecAst, declarations: readonly LocatedAllocation[], values: readonly LocatedAllocation[]): Diagnostic[] {
+  const defaults = defaultSizes(spec);
+  const defaulted = new Set(spec.sizes.filter((s) => s.default !== null).map((s) => s.name));
+  const notPositive = declarations.flatMap(({ what, shape, span }) => {
+    const bad = shape.find((d) => d.terms.every(([name]) => defaulted.has(name)) && evaluateDim(d, defaults) < 1);
+    return bad ? [diagnostic("dimensionNotPositiveByDefault", span, what, formatDim(bad), evaluateDim(bad, defaults))] : [];
+  });
+  if (notPositive.length > 0) return notPositive;
+  const tooLarge = (a: LocatedAllocation) => {
+    const oversized = firstOversized([a], defaults);
+    return oversized ? [diagnostic("tensorTooLarge", a.span, oversized.what, oversized.elements, oversized.detail, MAX_ELEMENTS)] : [];
+  };
+  const declared = declarations.flatMap(tooLarge);
+  return declared.length > 0 ? declared : values.flatMap(tooLarge).slice(0, 1);
+}
+
+/**
+ * The sizes' defaults, for a check of what they would allocate. A size
+ * without a default is bound at run time instead; here it counts as 1, so
+ * only what the defaults and literal dimensions already make too large is
+ * reported.
+ */
+function defaultSizes(spec: SpecAst): Record<string, number> {
+  return Object.fromEntries(spec.sizes.map((s) => [s.name, s.default ?? 1]));
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
@@ -427,13 +524,18 @@ function liveNames(spec: SpecAst, nextEquations: Map<string, EquationAst>, inter
 
 function resolveInitializer(init: InitializerAst | null, shape: Shape | null, span: Span, report: (d: Diagnostic) => void): Initializer | null {
   if (init === null) return shape && shape.length === 2 ? { kind: "glorot" } : { kind: "zeros" };
-  const arity = INITIALIZER_ARITY[init.name];
+  const arity = INITIALIZER_ARITY.get(init.name);
   if (arity === undefined) {
-    report(diagnostic("E108", `unknown initializer '${init.name}' (known: ${Object.keys(INITIALIZER_ARITY).join(", ")})`, init.span));
+    report(diagnostic("unknownInitializer", init.span, init.name, [...INITIALIZER_ARITY.keys()].join(", ")));
     return null;
   }
   if (init.args.length !== arity) {
-    report(diagnostic("E107", `initializer '${init.name}' takes ${arity} argument${arity === 1 ? "" : "s"}, not ${init.args.length}`, init.span));
+    report(diagnostic("initializerArity", init.span, init.name, arity, init.args.length));
+    return null;
+  }
+  const infinite = init.args.find((x) => !Number.isFinite(x));
+  if (infinite !== undefined) {
+    report(diagnostic("numberNotFinite", init.span, infinite));
     return null;
   }
   const [a, b] = init.args as [number, number];
@@ -445,19 +547,20 @@ function resolveInitializer(init: InitializerAst | null, shape: Shape | null, sp
       return { kind: "constant", value: a };
     case "uniform":
       if (!(a < b)) {
-        report(diagnostic("E107", `uniform(low, high) needs low < high, not ${a} and ${b}`, init.span));
+        report(diagnostic("uniformBounds", init.span, a, b));
         return null;
       }
       return { kind: "uniform", low: a, high: b };
     case "normal":
       if (!(a > 0)) {
-        report(diagnostic("E107", `normal(std) needs std > 0, not ${a}`, init.span));
+        report(diagnostic("normalDeviation", init.span, a));
         return null;
       }
       return { kind: "normal", std: a };
     default:
       if (shape && shape.length !== 2) {
-        report(diagnostic("E203", `initializer '${init.name}' needs a matrix parameter`, init.span));
+        report(diagnostic("initializerNeedsMatrix", init.span, init.name));
+
         return null;
       }
       void span;

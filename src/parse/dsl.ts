@@ -2,7 +2,8 @@
 import type { CstNode, IToken, CstElement } from "chevrotain";
 import { cellLexer } from "../../grammar/tokens.ts";
 import { cellParser } from "../../grammar/parser.ts";
-import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { diagnostic, MAX_PRINTED_DIAGNOSTICS, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { MAX_NESTING, tooDeepToken, tooDeepTree } from "./depth.ts";
 import type {
   DimAst,
   EquationAst,
@@ -303,13 +304,17 @@ type RuleName = "spec" | "equation" | "expression" | "dim";
 /** Lexes and parses `text` with one grammar rule; returns the CST or located diagnostics. */
 function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: CstNode | null; comments: IToken[]; diagnostics: Diagnostic[] } {
   const spans = new SpanMaker(origin);
-  const lexed = cellLexer.tokenize(text);
+  const strays = strayCharacters(text);
+  const lexed = strays.runs.length === 0 ? cellLexer.tokenize(text) : { tokens: [], groups: {} as Record<string, IToken[]>, errors: strays.runs };
   const diagnostics: Diagnostic[] = lexed.errors.map((e) => {
     const bad = text.slice(e.offset, e.offset + e.length);
     const span = spans.fromToken({ startLine: e.line, startColumn: e.column, endLine: e.line, endColumn: (e.column ?? 1) + Math.max(0, e.length - 1) } as IToken);
-    return diagnostic("E001", `unexpected character ${JSON.stringify(bad.slice(0, 10))}`, span);
+    return diagnostic("unexpectedCharacter", span, JSON.stringify(bad.slice(0, 10)));
   });
+  if (strays.more > 0) diagnostics.push(diagnostic("moreUnexpectedCharacters", diagnostics[diagnostics.length - 1]!.span, strays.more));
   if (diagnostics.length > 0) return { cst: null, comments: [], diagnostics };
+  const tooDeep = tooDeepToken(lexed.tokens);
+  if (tooDeep) return { cst: null, comments: [], diagnostics: [diagnostic("nestedTooDeeply", spans.fromToken(tooDeep), MAX_NESTING)] };
   cellParser.input = lexed.tokens;
   const cst = cellParser[rule]() as CstNode;
   const error = cellParser.errors[0];
@@ -319,8 +324,9 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
     const last = lexed.tokens[lexed.tokens.length - 1];
     const where = atEnd ? endOf(text, last) : spans.fromToken(token);
     const found = atEnd ? "the end of the text" : JSON.stringify(token.image);
-    const expectation = describeExpectation(error.message, error.context.ruleStack, atEnd ? null : token.tokenType.name);
-    return { cst: null, comments: [], diagnostics: [diagnostic("E002", `${expectation}, found ${found}`, where)] };
+    const expected = describeExpectation(error.message, error.context.ruleStack, atEnd ? null : token.tokenType.name);
+    const d = expected === null ? diagnostic("syntaxUnexpected", where, found) : diagnostic("syntaxExpected", where, expected, found);
+    return { cst: null, comments: [], diagnostics: [d] };
   }
   return { cst, comments: (lexed.groups["comments"] ?? []) as IToken[], diagnostics: [] };
 
@@ -333,8 +339,60 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
   }
 }
 
-/** Chevrotain's messages name token types; say what the user would type instead. */
-function describeExpectation(message: string, ruleStack: readonly string[], foundToken: string | null): string {
+/** Characters that can begin or continue a token; anything else outside a comment is an error (E001). */
+const TOKEN_CHARACTER = /[A-Za-z0-9_$σ'′=~+\-−*⊙∗/@·()[\]{},;.\s]/;
+
+interface StrayRun {
+  readonly offset: number;
+  length: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Runs of characters the lexer cannot read, found in one cheap pass before
+ * lexing: the first MAX_PRINTED_DIAGNOSTICS - 1 runs, and how many more there
+ * are. Chevrotain reports every run itself, and on megabytes of garbage that
+ * takes many seconds and hundreds of megabytes, for diagnostics no one reads.
+ */
+function strayCharacters(text: string): { runs: StrayRun[]; more: number } {
+  const runs: StrayRun[] = [];
+  let more = 0;
+  let line = 1;
+  let lineStart = 0;
+  let inComment = false;
+  let previousStray = -2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "\n" || c === "\r" || c === "\u2028" || c === "\u2029") {
+      if (!(c === "\r" && text[i + 1] === "\n")) {
+        line++;
+        lineStart = i + 1;
+      }
+      inComment = false;
+    } else if (inComment) {
+      continue;
+    } else if (c === "#" || (c === "/" && text[i + 1] === "/")) {
+      inComment = true;
+    } else if (!TOKEN_CHARACTER.test(c) || (c === "." && !isDigit(text[i - 1]) && !isDigit(text[i + 1]))) {
+      if (i === previousStray + 1 && more === 0) runs[runs.length - 1]!.length++;
+      else if (i !== previousStray + 1 && runs.length < MAX_PRINTED_DIAGNOSTICS - 1) runs.push({ offset: i, length: 1, line, column: i - lineStart + 1 });
+      else if (i !== previousStray + 1) more++;
+      previousStray = i;
+    }
+  }
+  return { runs, more };
+}
+
+function isDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= "0" && c <= "9";
+}
+
+/**
+ * Chevrotain's messages name token types; say what the user would type
+ * instead, or null when nothing in particular was expected.
+ */
+function describeExpectation(message: string, ruleStack: readonly string[], foundToken: string | null): string | null {
   const names: Record<string, string> = {
     Identifier: "a name",
     NumberLiteral: "a number",
@@ -351,16 +409,15 @@ function describeExpectation(message: string, ruleStack: readonly string[], foun
     Cell: "'cell'",
   };
   const expected = [...message.matchAll(/-->\s*([A-Za-z]+)\s*<--/g)].map((m) => m[1]!).filter((n) => n !== "EOF");
-  const wanted = [...new Set(expected.map((n) => names[n] ?? n.toLowerCase()))];
-  if (message.startsWith("Expecting token of type") && wanted.length > 0) return `expected ${wanted[0]}`;
+  const wanted = [...new Set(expected.map((n) => (Object.hasOwn(names, n) ? names[n]! : n.toLowerCase())))];
+  if (message.startsWith("Expecting token of type") && wanted.length > 0) return wanted[0]!;
   const innermost = ruleStack[ruleStack.length - 1];
   const startsStatement = foundToken === null || ["Identifier", "Size", "Input", "State", "Param", "Output", "Cell"].includes(foundToken);
-  if (innermost === "item" && !startsStatement) return "expected an operand or a new declaration or equation";
-  if (innermost === "item") return "expected a declaration (size, input, state, param, output) or an equation";
-  if (innermost && ["expression", "product", "matmul", "unary", "primary", "nameUse"].includes(innermost)) return "expected an expression";
-  if (innermost && ["shape", "dim", "dimTerm", "dimAtom"].includes(innermost)) return "expected a dimension (a number, a size, or a sum of them)";
-  if (message.startsWith("Redundant input")) return "unexpected input";
-  return "unexpected token";
+  if (innermost === "item" && !startsStatement) return "an operand or a new declaration or equation";
+  if (innermost === "item") return "a declaration (size, input, state, param, output) or an equation";
+  if (innermost && ["expression", "product", "matmul", "unary", "primary", "nameUse"].includes(innermost)) return "an expression";
+  if (innermost && ["shape", "dim", "dimTerm", "dimAtom"].includes(innermost)) return "a dimension (a number, a size, or a sum of them)";
+  return null;
 }
 
 /** Parses a `.lstm` file into its AST. Never throws on bad input: errors come back as diagnostics. */
@@ -370,7 +427,13 @@ export function parseDsl(text: string, file: string): ParseResult<SpecAst> {
   if (!cst) return { value: null, diagnostics };
   const cellOffset = cellStartOffset(cst);
   const doc = comments.filter((c) => c.startOffset < cellOffset).map((c) => c.image.replace(/^(#|\/\/) ?/, ""));
-  return { value: new AstBuilder(new SpanMaker(origin)).spec(cst, doc), diagnostics: [] };
+  return withinNesting(new AstBuilder(new SpanMaker(origin)).spec(cst, doc));
+}
+
+/** The spec, or a located E007 if one of its expressions or dimensions is nested too deeply for the passes after the parser. */
+export function withinNesting(spec: SpecAst): ParseResult<SpecAst> {
+  const tooDeep = tooDeepTree(spec);
+  return tooDeep ? { value: null, diagnostics: [diagnostic("nestedTooDeeply", tooDeep, MAX_NESTING)] } : { value: spec, diagnostics: [] };
 }
 
 function cellStartOffset(cst: CstNode): number {

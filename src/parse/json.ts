@@ -6,9 +6,11 @@ import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type 
 import Ajv2020 from "ajv/dist/2020.js";
 import type { ErrorObject } from "ajv";
 import schema from "../../grammar/cell.schema.json" with { type: "json" };
-import { diagnostic, lineColumnAt, spanFromOffsets, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { diagnostic, LINE_BREAK, LineMap, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import type { MessageId } from "../diagnostics/catalogue.ts";
+import { MAX_NESTING } from "./depth.ts";
 import type { DimAst, EquationAst, InitializerAst, InputAst, OutputAst, ParamAst, SizeAst, SpecAst, StateAst } from "./ast.ts";
-import { parseDimText, parseEquationText, parseExpressionText, type ParseResult, type TextOrigin } from "./dsl.ts";
+import { parseDimText, parseEquationText, parseExpressionText, withinNesting, type ParseResult, type TextOrigin } from "./dsl.ts";
 
 // ajv ships CommonJS whose default export TypeScript sees as the module object.
 const Ajv = Ajv2020 as unknown as typeof Ajv2020.default;
@@ -17,34 +19,39 @@ const validateCell = new Ajv({ allErrors: true }).compile(schema);
 /** The top-level keys whose objects map names to declarations; only there may a key repeat. */
 const NAME_MAPS = new Set(["sizes", "inputs", "states", "params", "outputs"]);
 
-const SYNTAX_MESSAGES: Record<string, string> = {
-  InvalidSymbol: "unexpected character",
-  InvalidNumberFormat: "invalid number",
-  PropertyNameExpected: "expected a property name in double quotes",
-  ValueExpected: "expected a value",
-  ColonExpected: "expected ':'",
-  CommaExpected: "expected ','",
-  CloseBraceExpected: "expected '}'",
-  CloseBracketExpected: "expected ']'",
-  EndOfFileExpected: "expected the end of the file",
-  InvalidCommentToken: "comments are not allowed in JSON",
-  UnexpectedEndOfComment: "unterminated comment",
-  UnexpectedEndOfString: "unterminated string",
-  UnexpectedEndOfNumber: "unterminated number",
-  InvalidUnicode: "invalid \\u escape",
-  InvalidEscapeCharacter: "invalid escape character",
-  InvalidCharacter: "invalid character in a string",
-};
+/** jsonc-parser's error codes, and the catalogue message each is reported as. */
+const SYNTAX_MESSAGES: ReadonlyMap<string, MessageId> = new Map([
+  ["InvalidSymbol", "jsonInvalidSymbol"],
+  ["InvalidNumberFormat", "jsonInvalidNumberFormat"],
+  ["PropertyNameExpected", "jsonPropertyNameExpected"],
+  ["ValueExpected", "jsonValueExpected"],
+  ["ColonExpected", "jsonColonExpected"],
+  ["CommaExpected", "jsonCommaExpected"],
+  ["CloseBraceExpected", "jsonCloseBraceExpected"],
+  ["CloseBracketExpected", "jsonCloseBracketExpected"],
+  ["EndOfFileExpected", "jsonEndOfFileExpected"],
+  ["InvalidCommentToken", "jsonInvalidCommentToken"],
+  ["UnexpectedEndOfComment", "jsonUnexpectedEndOfComment"],
+  ["UnexpectedEndOfString", "jsonUnexpectedEndOfString"],
+  ["UnexpectedEndOfNumber", "jsonUnexpectedEndOfNumber"],
+  ["InvalidUnicode", "jsonInvalidUnicode"],
+  ["InvalidEscapeCharacter", "jsonInvalidEscapeCharacter"],
+  ["InvalidCharacter", "jsonInvalidCharacter"],
+]);
 
 /** Where JSON nodes sit in the text. */
 class Locator {
+  private readonly lines: LineMap;
+
   constructor(
     readonly file: string,
     readonly text: string,
-  ) {}
+  ) {
+    this.lines = new LineMap(text);
+  }
 
   span(offset: number, length: number): Span {
-    return spanFromOffsets(this.file, this.text, offset, offset + Math.max(length, 1));
+    return this.lines.span(this.file, offset, offset + Math.max(length, 1));
   }
 
   ofNode(node: Node): Span {
@@ -56,14 +63,14 @@ class Locator {
     const start = node.offset + 1;
     const raw = this.text.slice(start, node.offset + node.length - 1);
     const decoded = String(node.value);
-    const origin = { file: this.file, ...lineColumnAt(this.text, start) };
+    const origin = { file: this.file, ...this.lines.at(start) };
     if (raw === decoded) return origin;
     // Escapes: map each decoded character back to where it is written in the file.
     const rawOffsets = rawOffsetsOfDecoded(raw);
-    const lineStarts = [0, ...[...decoded.matchAll(/\n/g)].map((m) => m.index! + 1)];
+    const lineStarts = [0, ...[...decoded.matchAll(new RegExp(LINE_BREAK.source, "g"))].map((m) => m.index! + m[0].length)];
     const locate = (line: number, column: number) => {
       const decodedOffset = Math.min((lineStarts[line - 1] ?? 0) + column - 1, rawOffsets.length - 1);
-      return lineColumnAt(this.text, start + rawOffsets[decodedOffset]!);
+      return this.lines.at(start + rawOffsets[decodedOffset]!);
     };
     return { ...origin, locate };
   }
@@ -83,25 +90,63 @@ function rawOffsetsOfDecoded(raw: string): number[] {
 /** Parses a `.json` spec into its AST. Never throws on bad input: errors come back as diagnostics. */
 export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> {
   const at = new Locator(file, text);
+  const tooDeep = tooDeepJson(text);
+  if (tooDeep !== null) return { value: null, diagnostics: [diagnostic("jsonNestedTooDeeply", at.span(tooDeep, 1), MAX_NESTING)] };
   const syntaxErrors: ParseError[] = [];
   const root = parseTree(text, syntaxErrors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   // Like the DSL parser, report only the first syntax error: the rest mostly follow from it.
   const [firstError] = syntaxErrors;
   if (firstError || !root) {
     const d = firstError
-      ? diagnostic("E003", syntaxMessage(text, firstError), at.span(firstError.offset, firstError.length))
-      : diagnostic("E003", "expected a JSON object", at.span(0, 1));
+      ? diagnostic(syntaxMessage(text, firstError), at.span(firstError.offset, firstError.length))
+      : diagnostic("jsonNotAnObject", at.span(0, 1));
     return { value: null, diagnostics: [d] };
   }
+  const infinite = nonFiniteNumbers(root, at);
+  if (infinite.length > 0) return { value: null, diagnostics: infinite };
   const shapeErrors = [...duplicateFields(root, at, false), ...schemaErrors(root, at)];
   if (shapeErrors.length > 0) return { value: null, diagnostics: shapeErrors.sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column) };
   return new SpecReader(at).spec(root);
 }
 
-function syntaxMessage(text: string, error: ParseError): string {
+/**
+ * The offset of the first '[' or '{' nested more than MAX_NESTING deep, or
+ * null. jsonc-parser, the duplicate check and ajv all recurse into nested
+ * values, and a cell's JSON is a few levels deep, so deeper input is refused
+ * before any of them sees it.
+ */
+function tooDeepJson(text: string): number | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "[" || c === "{") {
+      if (++depth > MAX_NESTING) return i;
+    } else if (c === "]" || c === "}") depth--;
+  }
+  return null;
+}
+
+function syntaxMessage(text: string, error: ParseError): MessageId {
   const trailingComma = /,\s*$/.test(text.slice(0, error.offset)) && /^[}\]]/.test(text.slice(error.offset));
-  if (trailingComma) return "trailing commas are not allowed in JSON";
-  return SYNTAX_MESSAGES[printParseErrorCode(error.error)] ?? "invalid JSON";
+  if (trailingComma) return "jsonTrailingComma";
+  return SYNTAX_MESSAGES.get(printParseErrorCode(error.error)) ?? "jsonInvalid";
+}
+
+/** Numbers such as 1e400 that JSON reads as ±Infinity: located as what they are, before the schema calls them "not a number". */
+function nonFiniteNumbers(root: Node, at: Locator): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  const work = [root];
+  while (work.length > 0) {
+    const node = work.pop()!;
+    if (node.type === "number" && !Number.isFinite(node.value)) found.push(diagnostic("numberNotFinite", at.ofNode(node), String(node.value)));
+    work.push(...(node.children ?? []));
+  }
+  return found.sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column);
 }
 
 /** A repeated field is a schema error, except a repeated name, which the IR builder reports as E102. */
@@ -117,7 +162,7 @@ function duplicateFields(node: Node, at: Locator, isNameMap: boolean): Diagnosti
     if (!key || !value) continue;
     const name = String(key.value);
     if (!isNameMap && seen.has(name)) {
-      found.push(diagnostic("E004", `${pointerOf(child)}: duplicate property "${name}"`, at.ofNode(key)));
+      found.push(diagnostic("schemaDuplicateProperty", at.ofNode(key), pointerOf(child), name));
     }
     seen.add(name);
     found.push(...duplicateFields(value, at, node.parent === undefined && NAME_MAPS.has(name)));
@@ -129,7 +174,7 @@ function schemaErrors(root: Node, at: Locator): Diagnostic[] {
   if (validateCell(getNodeValue(root))) return [];
   return readableErrors(validateCell.errors ?? []).map((e) => {
     const path = e.keyword === "additionalProperties" ? `${e.instancePath}/${escapePointer(String(e.params.additionalProperty))}` : e.instancePath;
-    return diagnostic("E004", `${path === "" ? "(root)" : path}: ${reason(e)}`, locate(root, path, at));
+    return schemaDiagnostic(e, path === "" ? "(root)" : path, locate(root, path, at));
   });
 }
 
@@ -152,25 +197,29 @@ function readableErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => !dropped.has(e));
 }
 
-const ALTERNATIVES: Record<string, string> = {
-  "#/$defs/initializer/oneOf":
-    'must be "zeros", "ones", "glorot", "xavier", "orthogonal", {"constant": value}, {"uniform": [low, high]} or {"normal": std}',
-  "#/$defs/dim/oneOf": 'must be a whole number or a dimension such as "H + I"',
-  "#/properties/sizes/additionalProperties/oneOf": "must be a positive whole number or null",
-};
+const ALTERNATIVES: ReadonlyMap<string, string> = new Map([
+  [
+    "#/$defs/initializer/oneOf",
+    '"zeros", "ones", "glorot", "xavier", "orthogonal", {"constant": value}, {"uniform": [low, high]} or {"normal": std}',
+  ],
+  ["#/$defs/dim/oneOf", 'a whole number or a dimension such as "H + I"'],
+  ["#/properties/sizes/additionalProperties/oneOf", "a positive whole number or null"],
+]);
 
-function reason(e: ErrorObject): string {
+function schemaDiagnostic(e: ErrorObject, path: string, span: Span): Diagnostic {
   switch (e.keyword) {
     case "required":
-      return `missing required property "${e.params.missingProperty}"`;
+      return diagnostic("schemaMissingProperty", span, path, String(e.params.missingProperty));
     case "additionalProperties":
-      return `unknown property "${e.params.additionalProperty}"`;
-    case "oneOf":
-      return ALTERNATIVES[e.schemaPath] ?? "does not match any allowed form";
+      return diagnostic("schemaUnknownProperty", span, path, String(e.params.additionalProperty));
+    case "oneOf": {
+      const alternatives = ALTERNATIVES.get(e.schemaPath);
+      return alternatives ? diagnostic("schemaMustBe", span, path, alternatives) : diagnostic("schemaNoAllowedForm", span, path);
+    }
     case "type":
-      return `must be ${typeName(String(e.params.type))}`;
+      return diagnostic("schemaMustBe", span, path, typeName(String(e.params.type)));
     default:
-      return e.message ?? "does not match the cell schema";
+      return diagnostic("schemaOther", span, path, e.message ?? "does not match the cell schema");
   }
 }
 
@@ -249,7 +298,7 @@ class SpecReader {
       equations: (field(root, "equations")?.children ?? []).flatMap((e) => this.equation(e)),
       outputs: properties(field(root, "outputs")).flatMap((p) => this.output(p)),
     };
-    return this.diagnostics.length > 0 ? { value: null, diagnostics: this.diagnostics } : { value, diagnostics: [] };
+    return this.diagnostics.length > 0 ? { value: null, diagnostics: this.diagnostics } : withinNesting(value);
   }
 
   private size(p: Property): SizeAst {

@@ -3,7 +3,8 @@
 // module it becomes, or the located errors a bundler should show instead.
 import { readFile } from "node:fs/promises";
 import { compile, type Target } from "../index.ts";
-import { parseSizeList, SizeBindingError } from "../ir/bind.ts";
+import { parseSizeList } from "../ir/bind.ts";
+import { CodedError } from "../diagnostics/diagnostic.ts";
 
 export interface SpecImport {
   /** The spec's path, without the query. */
@@ -48,7 +49,7 @@ export function readSpecImport(file: string, query: string): SpecImport | Locate
   try {
     return { file, target: target as Target, precision, dims: parseSizeList(params.get("dims") ?? "") };
   } catch (e) {
-    if (e instanceof SizeBindingError) return queryError(e.message);
+    if (e instanceof CodedError) return queryError(`error ${e.code}: ${e.message}`);
     throw e;
   }
 }

@@ -2,12 +2,12 @@
 //   in:  { dims, batch, steps, params, inputs, initial?, upstream? }
 //   out: { outputs, final, grads? }
 // Every mismatch between the data and the spec is an error naming the field.
-import { bindSizes, SizeBindingError, type SizeBinding } from "../ir/bind.ts";
+import { CodedError } from "../diagnostics/diagnostic.ts";
+import { bindSizes, cellAllocations, type SizeBinding } from "../ir/bind.ts";
 import { elementCount, evaluateDim } from "../ir/dims.ts";
+import { firstOversized, MAX_ELEMENTS } from "../ir/limits.ts";
 import type { CellIR, Shape } from "../ir/types.ts";
 import type { ForwardResult, Gradients, Sequence, Upstream } from "../interp/interpret.ts";
-
-export class DataError extends Error {}
 
 export interface RunRequest {
   readonly sizes: SizeBinding;
@@ -21,19 +21,33 @@ function isObject(value: Json): value is Record<string, Json> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A field of parsed JSON, own properties only: a tensor named `toString` is not Object.prototype's. */
+function own(value: Record<string, Json>, name: string): Json {
+  return Object.hasOwn(value, name) ? value[name] : undefined;
+}
+
+/**
+ * A value as an error message shows it: a number that JSON read as ±Infinity
+ * (1e309) as what it is, not as JSON.stringify's "null", and anything long
+ * cut short.
+ */
+function shown(value: Json): string {
+  const text = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 function positiveInteger(value: Json, field: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new DataError(`${field} must be a positive whole number, got ${JSON.stringify(value)}`);
-  }
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new CodedError("dataNotPositiveInteger", field, shown(value));
   return value;
 }
 
 function numberArray(value: Json, field: string, length: number): Float64Array {
-  if (!Array.isArray(value)) throw new DataError(`${field} must be an array of ${length} numbers`);
-  if (value.length !== length) throw new DataError(`${field} has ${value.length} numbers, but the spec needs ${length}`);
+  if (!Array.isArray(value)) throw new CodedError("dataNotArray", field, length);
+  if (value.length !== length) throw new CodedError("dataLength", field, value.length, length);
   const out = new Float64Array(length);
   value.forEach((x, i) => {
-    if (typeof x !== "number" || !Number.isFinite(x)) throw new DataError(`${field}[${i}] must be a finite number, got ${JSON.stringify(x)}`);
+    if (typeof x !== "number") throw new CodedError("dataNotNumber", field, i, shown(x));
+    if (!Number.isFinite(x)) throw new CodedError("dataNotFinite", field, i, shown(x));
     out[i] = x;
   });
   return out;
@@ -47,17 +61,18 @@ function tensorGroup(
   fallback: ((name: string) => Float64Array) | null,
 ): Record<string, Float64Array> {
   if (value === undefined && fallback) value = {};
-  if (!isObject(value)) throw new DataError(`${field} must be an object of named arrays`);
+  if (!isObject(value)) throw new CodedError("dataGroupNotAnObject", field);
   const known = new Set(expected.map((e) => e.name));
   for (const name of Object.keys(value)) {
-    if (!known.has(name)) throw new DataError(`${field}.${name} is not in the spec (expected: ${[...known].join(", ") || "nothing"})`);
+    if (!known.has(name)) throw new CodedError("dataUnknownTensor", field, name, [...known].join(", ") || "nothing");
   }
   const out: Record<string, Float64Array> = {};
   for (const { name, length } of expected) {
-    if (value[name] === undefined) {
-      if (!fallback) throw new DataError(`${field}.${name} is missing`);
+    const tensor = own(value, name);
+    if (tensor === undefined) {
+      if (!fallback) throw new CodedError("dataMissingTensor", field, name);
       out[name] = fallback(name);
-    } else out[name] = numberArray(value[name], `${field}.${name}`, length);
+    } else out[name] = numberArray(tensor, `${field}.${name}`, length);
   }
   return out;
 }
@@ -67,38 +82,45 @@ function vectorLength(shape: Shape, sizes: SizeBinding): number {
 }
 
 export function readRunRequest(ir: CellIR, data: Json): RunRequest {
-  if (!isObject(data)) throw new DataError("the data must be a JSON object");
+  if (!isObject(data)) throw new CodedError("dataNotAnObject");
   const allowed = new Set(["dims", "batch", "steps", "params", "inputs", "initial", "upstream"]);
-  for (const key of Object.keys(data)) if (!allowed.has(key)) throw new DataError(`unknown field '${key}' (expected: ${[...allowed].join(", ")})`);
-  const dims = data["dims"] ?? {};
-  if (!isObject(dims)) throw new DataError("dims must be an object such as {\"I\": 3, \"H\": 5}");
+  for (const key of Object.keys(data)) if (!allowed.has(key)) throw new CodedError("dataUnknownField", key, [...allowed].join(", "));
+  const dims = own(data, "dims") ?? {};
+  if (!isObject(dims)) throw new CodedError("dataDimsNotAnObject");
   for (const [name, v] of Object.entries(dims)) positiveInteger(v, `dims.${name}`);
-  let sizes: SizeBinding;
-  try {
-    sizes = bindSizes(ir, dims as Record<string, number>);
-  } catch (e) {
-    if (e instanceof SizeBindingError) throw new DataError(`dims: ${e.message}`);
-    throw e;
-  }
-  const batch = positiveInteger(data["batch"], "batch");
-  const steps = positiveInteger(data["steps"], "steps");
-  const params = tensorGroup(data["params"], "params", ir.params.map((p) => ({ name: p.name, length: elementCount(p.shape, sizes) })), null);
-  const inputs = tensorGroup(data["inputs"], "inputs", ir.inputs.map((i) => ({ name: i.name, length: steps * batch * vectorLength(i.shape, sizes) })), null);
+  const sizes = bindSizes(ir, dims as Record<string, number>);
+  const batch = positiveInteger(own(data, "batch"), "batch");
+  const steps = positiveInteger(own(data, "steps"), "steps");
+  checkRunBuffers(ir, sizes, steps, batch);
+  const params = tensorGroup(own(data, "params"), "params", ir.params.map((p) => ({ name: p.name, length: elementCount(p.shape, sizes) })), null);
+  const inputs = tensorGroup(own(data, "inputs"), "inputs", ir.inputs.map((i) => ({ name: i.name, length: steps * batch * vectorLength(i.shape, sizes) })), null);
   const stateLengths = ir.states.map((s) => ({ name: s.name, length: batch * vectorLength(s.shape, sizes) }));
-  const initial = tensorGroup(data["initial"], "initial", stateLengths, (name) => {
+  const initial = tensorGroup(own(data, "initial"), "initial", stateLengths, (name) => {
     const state = ir.states.find((s) => s.name === name)!;
     return new Float64Array(batch * vectorLength(state.shape, sizes)).fill(state.init);
   });
-  const upstreamJson = data["upstream"] ?? {};
-  if (!isObject(upstreamJson)) throw new DataError("upstream must be an object with 'outputs' and 'final'");
-  for (const key of Object.keys(upstreamJson)) if (key !== "outputs" && key !== "final") throw new DataError(`upstream.${key} is not a field (expected: outputs, final)`);
+  const upstreamJson = own(data, "upstream") ?? {};
+  if (!isObject(upstreamJson)) throw new CodedError("dataUpstreamNotAnObject");
+  for (const key of Object.keys(upstreamJson)) if (key !== "outputs" && key !== "final") throw new CodedError("dataUpstreamUnknownField", key);
   const zeros = (length: number) => () => new Float64Array(length);
   const outputLengths = ir.outputs.map((o) => ({ name: o.name, length: steps * batch * vectorLength(o.shape, sizes) }));
   const upstream: Upstream = {
-    outputs: tensorGroup(upstreamJson["outputs"], "upstream.outputs", outputLengths, (name) => zeros(outputLengths.find((o) => o.name === name)!.length)()),
-    final: tensorGroup(upstreamJson["final"], "upstream.final", stateLengths, (name) => zeros(stateLengths.find((s) => s.name === name)!.length)()),
+    outputs: tensorGroup(own(upstreamJson, "outputs"), "upstream.outputs", outputLengths, (name) => zeros(outputLengths.find((o) => o.name === name)!.length)()),
+    final: tensorGroup(own(upstreamJson, "final"), "upstream.final", stateLengths, (name) => zeros(stateLengths.find((s) => s.name === name)!.length)()),
   };
   return { sizes, sequence: { batch, steps, params, inputs, initial }, upstream };
+}
+
+/**
+ * Refuses a run whose buffers would be too large to allocate: every engine
+ * keeps each input, output, state and expression value for every step and
+ * batch row ([steps, batch, …]). Throws E206 naming the tensor.
+ */
+export function checkRunBuffers(ir: CellIR, sizes: SizeBinding, steps: number, batch: number): void {
+  const outer = [["steps", steps], ["batch", batch]] as const;
+  const perStep = cellAllocations(ir, { params: false });
+  const oversized = firstOversized(perStep.map((a) => ({ ...a, what: `the run's buffer for ${a.what}`, outer })), sizes);
+  if (oversized) throw new CodedError("tensorTooLarge", oversized.what, oversized.elements, oversized.detail, MAX_ELEMENTS);
 }
 
 function plain(tensors: Record<string, Float64Array>): Record<string, number[]> {

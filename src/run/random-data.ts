@@ -3,7 +3,7 @@ import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
 import { initParams, makeRandom } from "../ir/initialize.ts";
 import type { CellIR } from "../ir/types.ts";
-import type { RunRequest } from "./contract.ts";
+import { checkRunBuffers, type RunRequest } from "./contract.ts";
 
 export interface RandomOptions {
   readonly sizes: SizeBinding;
@@ -16,6 +16,7 @@ export interface RandomOptions {
 
 export function randomRequest(ir: CellIR, options: RandomOptions): RunRequest {
   const { sizes, batch, steps, seed } = options;
+  checkRunBuffers(ir, sizes, steps, batch);
   const random = makeRandom(seed ^ 0x5bd1e995);
   const uniform = (length: number, scale: number) => Float64Array.from({ length }, () => scale * (2 * random() - 1));
   const vector = (shape: readonly { constant: number; terms: readonly (readonly [string, number])[] }[]) => evaluateDim(shape[0]!, sizes);

@@ -125,7 +125,8 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number): (
     const compound: fc.Arbitrary<ExprAst>[] = [
       fc.tuple(fc.constantFrom(...UNARY_FUNCTIONS), same).map(([fn, arg]): ExprAst => ({ kind: "call", fn, args: [arg], span: placeholder, fnSpan: placeholder })),
       same.map((operand): ExprAst => ({ kind: "neg", operand, span: placeholder })),
-      fc.tuple(fc.constantFrom<BinaryOp>("+", "-", "*", "/"), operands).map(([op, [left, right]]) => binary(op, left, right)),
+      // Dividing by a constant sub-expression could divide by zero, which lstmc check refuses (E307).
+      fc.tuple(fc.constantFrom<BinaryOp>("+", "-", "*", "/"), operands).map(([op, [left, right]]) => binary(op === "/" && isConstant(right) ? "*" : op, left, right)),
     ];
     if (shape !== "scalar") {
       compound.push(fc.oneof(...VECTOR_LENGTHS.map((columns) => fc.tuple(matrixOperand(shape, columns), of(columns, depth - 1)).map(([matrix, vector]) => binary("@", matrix, vector)))));
@@ -147,6 +148,10 @@ interface Definition {
   readonly target: string;
   readonly next: boolean;
   readonly shape: ValueShape;
+}
+
+function isConstant(e: ExprAst): boolean {
+  return references(e).length === 0;
 }
 
 function references(e: ExprAst): string[] {
