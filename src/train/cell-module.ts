@@ -7,6 +7,8 @@ export interface CellModule {
   initParams(seed: number): object;
   forward(params: object, inputs: object, initial?: object, options?: { batch?: number }): { outputs: object; final: object; saved: unknown };
   backward(params: object, saved: never, upstream?: { outputs?: object; final?: object }): { params: object; inputs: object; initial: object };
+  createState(batch?: number): object;
+  step(params: object, inputs: object, state: object): object;
 }
 
 export interface CellResult {
@@ -36,4 +38,13 @@ export function pick(record: Tensors, name: string | undefined, what: string): T
   const t = record[chosen];
   if (t === undefined) throw new Error(`${what}: the cell has no '${chosen}' (it has ${names.join(", ")})`);
   return t;
+}
+
+/** A fresh streaming state and one step of it (the state is updated in place), through the structural interface. */
+export function cellState(cell: CellModule, batch: number): Tensors {
+  return cell.createState(batch) as Tensors;
+}
+
+export function cellStep(cell: CellModule, params: Tensors, inputs: Tensors, state: Tensors): Tensors {
+  return cell.step(params, inputs, state) as Tensors;
 }
