@@ -21,7 +21,7 @@ interface Config extends LmSettings {
   readonly sampleLength: number;
 }
 
-const FULL: Config = { hidden: 64, window: 64, batch: 32, maxSteps: 1500, evalEvery: 50, lr: 3e-3, clipNorm: 5, patience: 4, seed: 1, temperatures: [0.5, 0.8, 1.0], sampleLength: 300 };
+const FULL: Config = { hidden: 64, window: 64, batch: 16, maxSteps: 800, evalEvery: 25, lr: 3e-3, clipNorm: 5, patience: 4, seed: 1, temperatures: [0.5, 0.8, 1.0], sampleLength: 300 };
 const QUICK: Config = { ...FULL, hidden: 8, window: 16, batch: 4, maxSteps: 20, evalEvery: 10, temperatures: [0.8], sampleLength: 40 };
 
 /** Parameters of the stacked cells and the readout (V·H + V), from the specs' shapes. */
@@ -64,12 +64,12 @@ async function main(): Promise<void> {
   console.log(`wrote ${file}`);
   if (values.quick) return;
   saveCheckpoint(join(ROOT, ".tmp", "char-lm", "lstm2.safetensors"), { params: lstm.params, metadata: { spec: "experiments/char-lm/cells/lstm2.lstm", H: String(config.hidden), vocab: JSON.stringify(corpus.vocab) } });
-  writeFileSync(join(ROOT, "docs", "char-lm-loss.svg"), lossChart(lstm, gru, unigram, config.hidden, gruHidden));
+  writeFileSync(join(ROOT, "docs", "char-lm-loss.svg"), lossChart(lstm, gru, unigram, config, gruHidden));
   writeFileSync(join(HERE, "results.md"), markdown(results, config));
   console.log("wrote docs/char-lm-loss.svg, experiments/char-lm/results.md, .tmp/char-lm/lstm2.safetensors");
 }
 
-function lossChart(lstm: LmOutcome, gru: LmOutcome, unigram: number, lstmHidden: number, gruHidden: number): string {
+function lossChart(lstm: LmOutcome, gru: LmOutcome, unigram: number, config: Config, gruHidden: number): string {
   const line = (o: LmOutcome, key: "trainBpc" | "validationBpc") => o.curve.map((p) => ({ x: p.step, y: p[key] }));
   const lastStep = Math.max(lstm.curve.at(-1)!.step, gru.curve.at(-1)!.step);
   const top = Math.ceil(Math.max(unigram, ...lstm.curve.map((p) => p.trainBpc), ...gru.curve.map((p) => p.trainBpc)));
@@ -77,7 +77,7 @@ function lossChart(lstm: LmOutcome, gru: LmOutcome, unigram: number, lstmHidden:
     [
       {
         title: "Character model of the essay: bits per character",
-        xLabel: "Adam steps (batch 32 windows of 64 characters)",
+        xLabel: `Adam steps (batches of ${config.batch} windows of ${config.window} characters)`,
         yLabel: "bits per character",
         xDomain: [0, lastStep],
         yDomain: [0, top],
@@ -85,7 +85,7 @@ function lossChart(lstm: LmOutcome, gru: LmOutcome, unigram: number, lstmHidden:
         yTicks: Array.from({ length: top + 1 }, (_, k) => k),
         references: [{ y: unigram, label: "unigram (validation)" }],
         series: [
-          { name: `LSTM ×2 H=${lstmHidden} val`, color: "#1f77b4", points: line(lstm, "validationBpc") },
+          { name: `LSTM ×2 H=${config.hidden} val`, color: "#1f77b4", points: line(lstm, "validationBpc") },
           { name: "LSTM train", color: "#9ecae1", points: line(lstm, "trainBpc") },
           { name: `GRU ×2 H=${gruHidden} val`, color: "#2ca02c", points: line(gru, "validationBpc") },
           { name: "GRU train", color: "#a1d99b", points: line(gru, "trainBpc") },
