@@ -21,7 +21,7 @@ export async function buildExample(): Promise<string> {
     const { code } = await transform(readFileSync(join(cells, file), "utf8"), { loader: "ts", format: "esm" });
     writeFileSync(join(cells, file.replace(/\.ts$/, ".js")), code);
   }
-  await build({ entryPoints: [join(HERE, "main.ts")], bundle: true, format: "esm", platform: "browser", outfile: join(DIST, "main.js"), external: ["./cells/*"], logLevel: "warning" });
+  await build({ entryPoints: [join(HERE, "main.ts")], bundle: true, format: "esm", platform: "browser", outfile: join(DIST, "main.js"), logLevel: "warning" });
   copyFileSync(join(HERE, "index.html"), join(DIST, "index.html"));
   return DIST;
 }

@@ -14,6 +14,9 @@ import { groupOf, joinGroups, type Tensors } from "../../src/train/tensors.ts";
 import { longGapBatch, TARGETS, VOCAB } from "../../experiments/long-gap/task.ts";
 
 const BATCH = 32;
+// Paths, not literals in import(): they are served beside main.js, not bundled into it.
+const CPU_MODULE = "./cells/lstm.js";
+const GPU_MODULE = "./cells/lstm.webgpu.js";
 const OPTIMIZER = { kind: "adam", lr: 0.01 } as const;
 
 /** The cell's forward and backward, whatever runs them. */
@@ -49,7 +52,7 @@ async function gpuEngine(): Promise<Engine | null> {
   const adapter = await (navigator as GpuNavigator).gpu?.requestAdapter();
   if (!adapter) return null;
   const device = await adapter.requestDevice();
-  const module = (await import(/* @vite-ignore */ "./cells/lstm.webgpu.js")) as { createCell(device: unknown): GpuCell };
+  const module = (await import(/* @vite-ignore */ GPU_MODULE)) as { createCell(device: unknown): GpuCell };
   const cell = module.createCell(device);
   let onGpu: unknown = null;
   return {
@@ -87,7 +90,7 @@ const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve))
 
 /** Trains for `steps` steps from seed 1 and returns the engine used and every step's loss. */
 async function train(options: { steps: number; gap: number; forceCpu?: boolean }): Promise<{ engine: string; losses: number[] }> {
-  const cpu = (await import(/* @vite-ignore */ "./cells/lstm.js")) as CellModule;
+  const cpu = (await import(/* @vite-ignore */ CPU_MODULE)) as CellModule;
   const engine = (!options.forceCpu && (await gpuEngine())) || cpuEngine(cpu);
   const params = joinGroups({ cell: cpu.initParams(1) as Tensors, head: initLinear(16, TARGETS, 2) });
   const state = initOptimizerState(OPTIMIZER, params);
