@@ -1,16 +1,16 @@
-// npx tsx experiments/char-lm/run.ts [--quick]
+// npx tsx experiments/char-lm/run.ts [--quick | --replot]
 // A 2-layer LSTM character model of the essay against a unigram baseline and
 // a 2-layer GRU with (nearly) the same number of parameters. The full run
 // writes results.json, results.md and docs/char-lm-loss.svg; --quick writes
-// results.quick.json only.
-import { writeFileSync } from "node:fs";
+// results.quick.json only; --replot redraws the figure and table from results.json.
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { saveCheckpoint } from "../../src/train/checkpoint.ts";
 import { compileCells } from "../shared/compile-cell.ts";
 import { chartSvg } from "../shared/svg-chart.ts";
 import { loadCorpus, unigramBitsPerChar } from "./corpus.ts";
-import { sampleText, trainLm, type LmOutcome, type LmSettings } from "./lm.ts";
+import { sampleText, trainLm, type CurvePoint, type LmOutcome, type LmSettings } from "./lm.ts";
 
 const HERE = import.meta.dirname;
 const ROOT = resolve(HERE, "../..");
@@ -36,13 +36,36 @@ function matchingGruHidden(lstmHidden: number, v: number): number {
   return best;
 }
 
-function summary(o: LmOutcome, hidden: number) {
+interface ModelSummary {
+  readonly hidden: number;
+  readonly parameters: number;
+  readonly validationBpc: number;
+  readonly bestStep: number;
+  readonly seconds: number;
+  readonly curve: readonly CurvePoint[];
+}
+
+interface LmResults {
+  readonly unigramBpc: number;
+  readonly lstm: ModelSummary;
+  readonly gru: ModelSummary;
+  readonly samples: Readonly<Record<string, string>>;
+}
+
+function summary(o: LmOutcome, hidden: number): ModelSummary {
   return { hidden, parameters: o.parameterCount, validationBpc: o.bestValidationBpc, bestStep: o.bestStep, seconds: o.seconds, curve: o.curve };
 }
 
+function writeReport(results: LmResults, config: Config): void {
+  writeFileSync(join(ROOT, "docs", "char-lm-loss.svg"), lossChart(results, config));
+  writeFileSync(join(HERE, "results.md"), markdown(results, config));
+  console.log("wrote docs/char-lm-loss.svg, experiments/char-lm/results.md");
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, replot: { type: "boolean" } } });
   const config = values.quick ? QUICK : FULL;
+  if (values.replot) return writeReport(JSON.parse(readFileSync(join(HERE, "results.json"), "utf8")) as LmResults, config);
   const corpus = loadCorpus();
   const v = corpus.vocab.length;
   const gruHidden = matchingGruHidden(config.hidden, v);
@@ -58,19 +81,19 @@ async function main(): Promise<void> {
   console.log(`2-layer GRU (H=${gruHidden}, ${gru.parameterCount} parameters): ${gru.bestValidationBpc.toFixed(3)} bits/char at step ${gru.bestStep} (${gru.seconds.toFixed(0)} s)`);
   const samples = Object.fromEntries(config.temperatures.map((t) => [String(t), sampleText(lstm2!, lstm.params, corpus.vocab, "LSTM", config.sampleLength, t, config.seed)]));
   for (const [t, text] of Object.entries(samples)) console.log(`--- temperature ${t}\nLSTM${text}`);
-  const results = { unigramBpc: unigram, lstm: summary(lstm, config.hidden), gru: summary(gru, gruHidden), samples };
+  const results: LmResults = { unigramBpc: unigram, lstm: summary(lstm, config.hidden), gru: summary(gru, gruHidden), samples };
   const file = join(HERE, values.quick ? "results.quick.json" : "results.json");
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote ${file}`);
   if (values.quick) return;
   saveCheckpoint(join(ROOT, ".tmp", "char-lm", "lstm2.safetensors"), { params: lstm.params, metadata: { spec: "experiments/char-lm/cells/lstm2.lstm", H: String(config.hidden), vocab: JSON.stringify(corpus.vocab) } });
-  writeFileSync(join(ROOT, "docs", "char-lm-loss.svg"), lossChart(lstm, gru, unigram, config, gruHidden));
-  writeFileSync(join(HERE, "results.md"), markdown(results, config));
-  console.log("wrote docs/char-lm-loss.svg, experiments/char-lm/results.md, .tmp/char-lm/lstm2.safetensors");
+  console.log("wrote .tmp/char-lm/lstm2.safetensors");
+  writeReport(results, config);
 }
 
-function lossChart(lstm: LmOutcome, gru: LmOutcome, unigram: number, config: Config, gruHidden: number): string {
-  const line = (o: LmOutcome, key: "trainBpc" | "validationBpc") => o.curve.map((p) => ({ x: p.step, y: p[key] }));
+function lossChart(results: LmResults, config: Config): string {
+  const { lstm, gru, unigramBpc: unigram } = results;
+  const line = (o: ModelSummary, key: "trainBpc" | "validationBpc") => o.curve.map((p) => ({ x: p.step, y: p[key] }));
   const lastStep = Math.max(lstm.curve.at(-1)!.step, gru.curve.at(-1)!.step);
   const top = Math.ceil(Math.max(unigram, ...lstm.curve.map((p) => p.trainBpc), ...gru.curve.map((p) => p.trainBpc)));
   return chartSvg(
@@ -87,25 +110,27 @@ function lossChart(lstm: LmOutcome, gru: LmOutcome, unigram: number, config: Con
         series: [
           { name: `LSTM ×2 H=${config.hidden} val`, color: "#1f77b4", points: line(lstm, "validationBpc") },
           { name: "LSTM train", color: "#9ecae1", points: line(lstm, "trainBpc") },
-          { name: `GRU ×2 H=${gruHidden} val`, color: "#2ca02c", points: line(gru, "validationBpc") },
+          { name: `GRU ×2 H=${gru.hidden} val`, color: "#2ca02c", points: line(gru, "validationBpc") },
           { name: "GRU train", color: "#a1d99b", points: line(gru, "trainBpc") },
         ],
       },
     ],
     "Training and validation bits per character of 2-layer LSTM and GRU character models of the essay (last 10% held out), with the unigram baseline.",
+    640,
   );
 }
 
-function markdown(results: { unigramBpc: number; lstm: ReturnType<typeof summary>; gru: ReturnType<typeof summary>; samples: Record<string, string> }, config: Config): string {
-  const row = (name: string, r: ReturnType<typeof summary>) => `| ${name} | ${r.hidden} | ${r.parameters} | ${r.validationBpc.toFixed(3)} | ${r.bestStep} |`;
+function markdown(results: LmResults, config: Config): string {
+  const trainAtBest = (r: ModelSummary) => r.curve.find((p) => p.step === r.bestStep)!.trainBpc.toFixed(3);
+  const row = (name: string, r: ModelSummary) => `| ${name} | ${r.hidden} | ${r.parameters} | ${r.validationBpc.toFixed(3)} | ${r.bestStep} | ${trainAtBest(r)} |`;
   return [
     "# Character model of the essay: results",
     "",
     `Validation bits per character on the essay's last 10% (${config.window}-character windows, batch ${config.batch}, Adam lr ${config.lr}, clipping at ${config.clipNorm}, early stopping after ${config.patience} validations without improvement; the best validation's parameters are kept).`,
     "",
-    "| model | H | parameters | validation bits/char | best at step |",
-    "|---|---:|---:|---:|---:|",
-    `| unigram (training frequencies, add-one) | |  | ${results.unigramBpc.toFixed(3)} | |`,
+    "| model | H | parameters | validation bits/char | best at step | training bits/char there |",
+    "|---|---:|---:|---:|---:|---:|",
+    `| unigram (training frequencies, add-one) | | | ${results.unigramBpc.toFixed(3)} | | |`,
     row("2-layer LSTM", results.lstm),
     row("2-layer GRU", results.gru),
     "",

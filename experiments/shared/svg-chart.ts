@@ -31,7 +31,6 @@ export interface Panel {
   readonly references?: readonly { readonly y: number; readonly label: string }[];
 }
 
-const PANEL_W = 380;
 const PANEL_H = 300;
 const MARGIN = { left: 52, right: 14, top: 30, bottom: 44 };
 const LEGEND_H = 28;
@@ -39,8 +38,8 @@ const LEGEND_H = 28;
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const num = (v: number) => (Math.round(v * 100) / 100).toString();
 
-function scales(p: Panel) {
-  const w = PANEL_W - MARGIN.left - MARGIN.right;
+function scales(p: Panel, panelWidth: number) {
+  const w = panelWidth - MARGIN.left - MARGIN.right;
   const h = PANEL_H - MARGIN.top - MARGIN.bottom;
   const tx = (x: number) => (p.xLog ? Math.log(x) : x);
   const [x0, x1] = p.xDomain.map(tx) as [number, number];
@@ -53,10 +52,10 @@ function scales(p: Panel) {
   };
 }
 
-function drawPanel(p: Panel): string {
-  const s = scales(p);
+function drawPanel(p: Panel, panelWidth: number): string {
+  const s = scales(p, panelWidth);
   const fmt = p.yFormat ?? ((y: number) => String(y));
-  const parts: string[] = [`<text x="${PANEL_W / 2}" y="18" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`];
+  const parts: string[] = [`<text x="${panelWidth / 2}" y="18" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`];
   parts.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${s.w}" height="${s.h}" fill="none" stroke="#999"/>`);
   for (const t of p.yTicks) parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + s.w}" y1="${num(s.y(t))}" y2="${num(s.y(t))}" stroke="#eee"/><text x="${MARGIN.left - 6}" y="${num(s.y(t) + 4)}" text-anchor="end">${esc(fmt(t))}</text>`);
   for (const t of p.xTicks) parts.push(`<line x1="${num(s.x(t))}" x2="${num(s.x(t))}" y1="${MARGIN.top}" y2="${MARGIN.top + s.h}" stroke="#eee"/><text x="${num(s.x(t))}" y="${MARGIN.top + s.h + 16}" text-anchor="middle">${t}</text>`);
@@ -76,22 +75,29 @@ function drawPanel(p: Panel): string {
   return parts.join("\n");
 }
 
-function legend(series: readonly Series[], width: number): string {
-  const step = Math.min(110, width / Math.max(1, series.length));
-  return series.map((s, i) => `<line x1="${num(16 + i * step)}" x2="${num(36 + i * step)}" y1="10" y2="10" stroke="${s.color}" stroke-width="3"/><text x="${num(40 + i * step)}" y="14">${esc(s.name)}</text>`).join("\n");
+/** One row of entries, each as wide as its name needs (about 6.5 px a character at 11 px sans-serif). */
+function legend(series: readonly Series[]): string {
+  let x = 16;
+  return series
+    .map((s) => {
+      const entry = `<line x1="${x}" x2="${x + 20}" y1="10" y2="10" stroke="${s.color}" stroke-width="3"/><text x="${x + 24}" y="14">${esc(s.name)}</text>`;
+      x += 40 + Math.ceil(s.name.length * 6.5);
+      return entry;
+    })
+    .join("\n");
 }
 
-/** Panels in a row; the legend lists the first panel's series. */
-export function chartSvg(panels: readonly Panel[], description: string): string {
-  const width = PANEL_W * panels.length;
+/** Panels in a row, each panelWidth wide; the legend lists the first panel's series. */
+export function chartSvg(panels: readonly Panel[], description: string, panelWidth = 380): string {
+  const width = panelWidth * panels.length;
   const height = PANEL_H + LEGEND_H;
-  const body = panels.map((p, i) => `<g transform="translate(${i * PANEL_W} 0)">\n${drawPanel(p)}\n</g>`).join("\n");
+  const body = panels.map((p, i) => `<g transform="translate(${i * panelWidth} 0)">\n${drawPanel(p, panelWidth)}\n</g>`).join("\n");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<desc>${esc(description)}</desc>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     body,
-    `<g transform="translate(0 ${PANEL_H})">\n${legend(panels[0]?.series ?? [], width)}\n</g>`,
+    `<g transform="translate(0 ${PANEL_H})">\n${legend(panels[0]?.series ?? [])}\n</g>`,
     "</svg>",
     "",
   ].join("\n");
