@@ -1,9 +1,11 @@
-// npx tsx experiments/long-gap/run.ts [--quick] [--init chrono|spec] [--cells a,b] [--gaps 5,100] [--seeds 1,2]
+// npx tsx experiments/long-gap/run.ts [--quick] [--init chrono|spec] [--cells a,b] [--gaps 5,100] [--seeds 1,2] [--replot]
 // The full run trains with chrono init (results.json), then with the specs'
 // own init (results.spec-init.json), and draws docs/long-gap.svg and
 // results.md from both. --quick writes results.quick.json only; runs narrowed
 // by --cells/--gaps/--seeds/--init write results.partial.json: neither ever
-// replaces the full run's files.
+// replaces the full run's files. --replot redraws the figure and table from
+// the committed results.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CELL_SPECS, FULL, QUICK, runExperiment, writeResults, type ExperimentConfig, type Results } from "./experiment.ts";
@@ -29,7 +31,12 @@ async function runAndSave(config: ExperimentConfig, file: string): Promise<Resul
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, init: { type: "string" }, cells: { type: "string" }, gaps: { type: "string" }, seeds: { type: "string" } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, init: { type: "string" }, cells: { type: "string" }, gaps: { type: "string" }, seeds: { type: "string" }, replot: { type: "boolean" } } });
+  if (values.replot) {
+    const load = (file: string) => JSON.parse(readFileSync(join(HERE, file), "utf8")) as Results;
+    for (const file of writeReport({ chrono: load("results.json"), spec: load("results.spec-init.json") }, FULL)) console.log(`wrote ${file}`);
+    return;
+  }
   const base = values.quick ? QUICK : FULL;
   const cells = values.cells?.split(",") ?? base.cells;
   const unknown = cells.filter((c) => !(c in CELL_SPECS));
