@@ -8,7 +8,7 @@ import { fit, type FitOptions } from "../src/train/fit.ts";
 import { seededRandom, randomInt } from "../src/train/random.ts";
 import { readoutModel, type ReadoutBatch } from "../src/train/readout-model.ts";
 import { warmup, constant } from "../src/train/schedule.ts";
-import type { Tensors } from "../src/train/tensors.ts";
+import { cloneTensors, zerosLike, type Tensors } from "../src/train/tensors.ts";
 
 const CLASSES = 3;
 // The generated module's static type must fit the structural CellModule without a cast.
@@ -83,5 +83,19 @@ describe("fit", () => {
     const result = fit(options(1, { epochs: 10, validate: () => ({ val_loss: 1 }), earlyStopping: { metric: "val_loss", mode: "min", patience: 2 } }));
     expect(result.stoppedBy).toBe("early-stopping");
     expect(result.history).toHaveLength(3);
+  });
+});
+
+describe("tensor helpers on a generated module's types", () => {
+  it("zerosLike and cloneTensors keep the Params type, names, lengths and element type without a cast", () => {
+    const params: lstm.Params = lstm.initParams(1);
+    const zeros: lstm.Params = zerosLike(params);
+    const copy: lstm.Params = cloneTensors(params);
+    expect(Object.keys(zeros)).toEqual(Object.keys(params));
+    expect(zeros.U_f).toBeInstanceOf(Float32Array);
+    expect(zeros.U_f.length).toBe(lstm.H * lstm.H);
+    expect(zeros.U_f.every((v) => v === 0)).toBe(true);
+    expect(Array.from(copy.W_i)).toEqual(Array.from(params.W_i));
+    expect(copy.W_i).not.toBe(params.W_i);
   });
 });
