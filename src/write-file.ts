@@ -10,7 +10,7 @@ import { fileSystemReason } from "./diagnostics/file-system.ts";
  * a target that exists but is not a regular file (a directory, a FIFO, a
  * device, anything under /proc) is refused before anything is written.
  */
-export function writeFileAtomically(file: string, text: string): void {
+export function writeFileAtomically(file: string, text: string | Uint8Array): void {
   const existing = statOrNull(file);
   if (existing && !existing.isFile()) throw new CodedError("cannotWrite", file, existing.isDirectory() ? "it is a directory" : "it is not a regular file");
   makeDirectory(dirname(file), file);
