@@ -764,35 +764,35 @@ function _forwardCore(
         const _v_6 = _v_2 + _v_5;
         const _v_8 = _v_6 + _p_b_f[_j]!;
         // f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _f = 1 / (1 + _expf(-_v_8));
-        _tape_9[_r2 + _j] = _f;
+        const f_ = 1 / (1 + _expf(-_v_8));
+        _tape_9[_r2 + _j] = f_;
         const _v_11 = _proj_0[_r3 + _j]!;
         const _v_13 = _g_1[_r4 + _j]!;
         const _v_14 = _v_11 + _v_13;
         const _v_16 = _v_14 + _p_b_g[_j]!;
         // g = tanh(W_g @ x + U_g @ h + b_g)
-        const _g = 1 - 2 / (_expf(2 * _v_16) + 1);
-        _tape_17[_r2 + _j] = _g;
+        const g_ = 1 - 2 / (_expf(2 * _v_16) + 1);
+        _tape_17[_r2 + _j] = g_;
         const _v_19 = _proj_0[_r5 + _j]!;
         const _v_21 = _g_1[_r6 + _j]!;
         const _v_22 = _v_19 + _v_21;
         const _v_24 = _v_22 + _p_b_o[_j]!;
         // o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _o = 1 / (1 + _expf(-_v_24));
-        _tape_25[_r2 + _j] = _o;
-        const _v_27 = _f * _hist_c[_r2 + _j]!;
-        const _v_29 = 1 - _f;
+        const o_ = 1 / (1 + _expf(-_v_24));
+        _tape_25[_r2 + _j] = o_;
+        const _v_27 = f_ * _hist_c[_r2 + _j]!;
+        const _v_29 = 1 - f_;
         _tape_29[_r2 + _j] = _v_29;
-        const _v_30 = _v_29 * _g;
+        const _v_30 = _v_29 * g_;
         // c' = f * c + (1 - f) * g
-        const _c_next = _v_27 + _v_30;
-        _hist_c[_r7 + _j] = _c_next;
-        const _v_32 = 1 - 2 / (_expf(2 * _c_next) + 1);
+        const c_next_ = _v_27 + _v_30;
+        _hist_c[_r7 + _j] = c_next_;
+        const _v_32 = 1 - 2 / (_expf(2 * c_next_) + 1);
         _tape_32[_r2 + _j] = _v_32;
         // h' = o * tanh(c'); output h = h'
-        const _h_next = _o * _v_32;
-        _hist_h[_r7 + _j] = _h_next;
-        _out_h[_r2 + _j] = _h_next;
+        const h_next_ = o_ * _v_32;
+        _hist_h[_r7 + _j] = h_next_;
+        _out_h[_r2 + _j] = h_next_;
       }
     }
   }

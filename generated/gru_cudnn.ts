@@ -860,33 +860,33 @@ function _forwardCore(
         const _v_6 = _v_2 + _v_5;
         const _v_8 = _v_6 + _p_b_z[_j]!;
         // z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _z = 1 / (1 + _expf(-_v_8));
-        _tape_9[_r2 + _j] = _z;
+        const z_ = 1 / (1 + _expf(-_v_8));
+        _tape_9[_r2 + _j] = z_;
         const _v_11 = _proj_0[_r3 + _j]!;
         const _v_13 = _g_1[_r4 + _j]!;
         const _v_14 = _v_11 + _v_13;
         const _v_16 = _v_14 + _p_b_r[_j]!;
         // r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _r = 1 / (1 + _expf(-_v_16));
-        _tape_17[_r2 + _j] = _r;
+        const r_ = 1 / (1 + _expf(-_v_16));
+        _tape_17[_r2 + _j] = r_;
         const _v_19 = _proj_0[_r5 + _j]!;
         const _v_21 = _v_19 + _p_b_n[_j]!;
         const _v_23 = _g_1[_r6 + _j]!;
         const _v_25 = _v_23 + _p_b_hn[_j]!;
         _tape_25[_r2 + _j] = _v_25;
-        const _v_26 = _r * _v_25;
+        const _v_26 = r_ * _v_25;
         const _v_27 = _v_21 + _v_26;
         // n = tanh(W_n @ x + b_n + r * (U_n @ h + b_hn))
-        const _n = 1 - 2 / (_expf(2 * _v_27) + 1);
-        _tape_28[_r2 + _j] = _n;
-        const _v_30 = 1 - _z;
+        const n_ = 1 - 2 / (_expf(2 * _v_27) + 1);
+        _tape_28[_r2 + _j] = n_;
+        const _v_30 = 1 - z_;
         _tape_30[_r2 + _j] = _v_30;
-        const _v_31 = _v_30 * _n;
-        const _v_32 = _z * _hist_h[_r2 + _j]!;
+        const _v_31 = _v_30 * n_;
+        const _v_32 = z_ * _hist_h[_r2 + _j]!;
         // h' = (1 - z) * n + z * h; output h = h'
-        const _h_next = _v_31 + _v_32;
-        _hist_h[_r7 + _j] = _h_next;
-        _out_h[_r2 + _j] = _h_next;
+        const h_next_ = _v_31 + _v_32;
+        _hist_h[_r7 + _j] = h_next_;
+        _out_h[_r2 + _j] = h_next_;
       }
     }
   }

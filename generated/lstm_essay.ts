@@ -765,34 +765,34 @@ function _forwardCore(
         const _v_4 = _g_0[_r0 + _j]! + _proj_1[_r1 + _j]!;
         const _v_6 = _v_4 + _p_b_f[_j]!;
         // f = sigmoid(W_f @ [h, x] + b_f)
-        const _f = 1 / (1 + _expf(-_v_6));
-        _tape_7[_r2 + _j] = _f;
+        const f_ = 1 / (1 + _expf(-_v_6));
+        _tape_7[_r2 + _j] = f_;
         const _v_10 = _g_0[_r3 + _j]! + _proj_1[_r4 + _j]!;
         const _v_12 = _v_10 + _p_b_i[_j]!;
         // i = sigmoid(W_i @ [h, x] + b_i)
-        const _i = 1 / (1 + _expf(-_v_12));
-        _tape_13[_r2 + _j] = _i;
+        const i_ = 1 / (1 + _expf(-_v_12));
+        _tape_13[_r2 + _j] = i_;
         const _v_16 = _g_0[_r5 + _j]! + _proj_1[_r6 + _j]!;
         const _v_18 = _v_16 + _p_b_C[_j]!;
         // C_tilde = tanh(W_C @ [h, x] + b_C)
-        const _C_tilde = 1 - 2 / (_expf(2 * _v_18) + 1);
-        _tape_19[_r2 + _j] = _C_tilde;
-        const _v_21 = _f * _hist_C[_r2 + _j]!;
-        const _v_22 = _i * _C_tilde;
+        const C_tilde_ = 1 - 2 / (_expf(2 * _v_18) + 1);
+        _tape_19[_r2 + _j] = C_tilde_;
+        const _v_21 = f_ * _hist_C[_r2 + _j]!;
+        const _v_22 = i_ * C_tilde_;
         // C' = f * C + i * C_tilde
-        const _C_next = _v_21 + _v_22;
-        _hist_C[_r7 + _j] = _C_next;
+        const C_next_ = _v_21 + _v_22;
+        _hist_C[_r7 + _j] = C_next_;
         const _v_26 = _g_0[_r8 + _j]! + _proj_1[_r9 + _j]!;
         const _v_28 = _v_26 + _p_b_o[_j]!;
         // o = sigmoid(W_o @ [h, x] + b_o)
-        const _o = 1 / (1 + _expf(-_v_28));
-        _tape_29[_r2 + _j] = _o;
-        const _v_30 = 1 - 2 / (_expf(2 * _C_next) + 1);
+        const o_ = 1 / (1 + _expf(-_v_28));
+        _tape_29[_r2 + _j] = o_;
+        const _v_30 = 1 - 2 / (_expf(2 * C_next_) + 1);
         _tape_30[_r2 + _j] = _v_30;
         // h' = o * tanh(C'); output h = h'
-        const _h_next = _o * _v_30;
-        _hist_h[_r7 + _j] = _h_next;
-        _out_h[_r2 + _j] = _h_next;
+        const h_next_ = o_ * _v_30;
+        _hist_h[_r7 + _j] = h_next_;
+        _out_h[_r2 + _j] = h_next_;
       }
     }
   }

@@ -881,8 +881,8 @@ function _forwardCore(
         const _v_10 = _v_6 + _v_9;
         const _v_12 = _v_10 + _p_b_i[_j]!;
         // i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
-        const _i = 1 / (1 + _expf(-_v_12));
-        _tape_13[_r2 + _j] = _i;
+        const i_ = 1 / (1 + _expf(-_v_12));
+        _tape_13[_r2 + _j] = i_;
         const _v_15 = _proj_0[_r3 + _j]!;
         const _v_17 = _g_1[_r4 + _j]!;
         const _v_18 = _v_15 + _v_17;
@@ -890,35 +890,35 @@ function _forwardCore(
         const _v_21 = _v_18 + _v_20;
         const _v_23 = _v_21 + _p_b_f[_j]!;
         // f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
-        const _f = 1 / (1 + _expf(-_v_23));
-        _tape_24[_r2 + _j] = _f;
+        const f_ = 1 / (1 + _expf(-_v_23));
+        _tape_24[_r2 + _j] = f_;
         const _v_26 = _proj_0[_r5 + _j]!;
         const _v_28 = _g_1[_r6 + _j]!;
         const _v_29 = _v_26 + _v_28;
         const _v_31 = _v_29 + _p_b_g[_j]!;
         // g = tanh(W_g @ x + U_g @ h + b_g)
-        const _g = 1 - 2 / (_expf(2 * _v_31) + 1);
-        _tape_32[_r2 + _j] = _g;
-        const _v_33 = _f * _hist_c[_r2 + _j]!;
-        const _v_34 = _i * _g;
+        const g_ = 1 - 2 / (_expf(2 * _v_31) + 1);
+        _tape_32[_r2 + _j] = g_;
+        const _v_33 = f_ * _hist_c[_r2 + _j]!;
+        const _v_34 = i_ * g_;
         // c' = f * c + i * g
-        const _c_next = _v_33 + _v_34;
-        _hist_c[_r7 + _j] = _c_next;
+        const c_next_ = _v_33 + _v_34;
+        _hist_c[_r7 + _j] = c_next_;
         const _v_37 = _proj_0[_r8 + _j]!;
         const _v_39 = _g_1[_r9 + _j]!;
         const _v_40 = _v_37 + _v_39;
-        const _v_42 = _p_p_o[_j]! * _c_next;
+        const _v_42 = _p_p_o[_j]! * c_next_;
         const _v_43 = _v_40 + _v_42;
         const _v_45 = _v_43 + _p_b_o[_j]!;
         // o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-        const _o = 1 / (1 + _expf(-_v_45));
-        _tape_46[_r2 + _j] = _o;
-        const _v_47 = 1 - 2 / (_expf(2 * _c_next) + 1);
+        const o_ = 1 / (1 + _expf(-_v_45));
+        _tape_46[_r2 + _j] = o_;
+        const _v_47 = 1 - 2 / (_expf(2 * c_next_) + 1);
         _tape_47[_r2 + _j] = _v_47;
         // h' = o * tanh(c'); output h = h'
-        const _h_next = _o * _v_47;
-        _hist_h[_r7 + _j] = _h_next;
-        _out_h[_r2 + _j] = _h_next;
+        const h_next_ = o_ * _v_47;
+        _hist_h[_r7 + _j] = h_next_;
+        _out_h[_r2 + _j] = h_next_;
       }
     }
   }

@@ -49,15 +49,21 @@ function equationOf(ir: CellIR, id: NodeId) {
   return ir.equations.find((e) => e.node >= id) ?? null;
 }
 
-/** Locals' names: the equation's target for an equation's root (`_f`, `_c_next`), else `_v<id>`. */
+/**
+ * Locals' names: an equation's root is named after its target with a trailing
+ * '_' (`f_`, `c_next_`, `h_out_`), every other value `_v_<id>`. The two sets
+ * cannot meet: a spec name starts with a letter, and every name the generator
+ * makes itself (arrays, loop and row variables) starts with '_' and never ends
+ * with one, so no spec name (`r1`, `j`, `tmp_5`, `p_W`) can shadow them.
+ */
 function valueNamer(ir: CellIR): (id: NodeId) => string {
   const used = new Set<string>();
   // The first equation of a value names it (`h' = ...` before `output h = h'`).
   const roots = new Map([...ir.equations].reverse().map((e) => [e.node, e]));
   return (id) => {
     const eq = roots.get(id);
-    let name = eq ? generatedLocal(specIdentifier(eq.target), ...(eq.kind === "next" ? ["next"] : eq.kind === "output" ? ["out"] : [])) : generatedLocal("v", id);
-    if (used.has(name)) name = `${name}_${id}`;
+    let name = eq ? `${[specIdentifier(eq.target), ...(eq.kind === "next" ? ["next"] : eq.kind === "output" ? ["out"] : [])].join("_")}_` : generatedLocal("v", id);
+    if (used.has(name)) name = `${name}${id}`;
     used.add(name);
     return name;
   };

@@ -828,20 +828,20 @@ function _forwardCore(
         const _v_6 = _v_2 + _v_5;
         const _v_8 = _v_6 + _p_b_z[_j]!;
         // z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _z = 1 / (1 + _expf(-_v_8));
-        _tape_9[_r2 + _j] = _z;
+        const z_ = 1 / (1 + _expf(-_v_8));
+        _tape_9[_r2 + _j] = z_;
         const _v_11 = _proj_0[_r3 + _j]!;
         const _v_13 = _g_1[_r4 + _j]!;
         const _v_14 = _v_11 + _v_13;
         const _v_16 = _v_14 + _p_b_r[_j]!;
         // r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _r = 1 / (1 + _expf(-_v_16));
-        _tape_17[_r2 + _j] = _r;
+        const r_ = 1 / (1 + _expf(-_v_16));
+        _tape_17[_r2 + _j] = r_;
         const _v_19 = _proj_0[_r5 + _j]!;
         _tmp_19[_r6 + _j] = _v_19;
-        const _v_21 = _r * _hist_h[_r2 + _j]!;
+        const _v_21 = r_ * _hist_h[_r2 + _j]!;
         _tape_21[_r2 + _j] = _v_21;
-        const _v_28 = 1 - _z;
+        const _v_28 = 1 - z_;
         _tape_28[_r2 + _j] = _v_28;
         const _v_29 = _v_28 * _hist_h[_r2 + _j]!;
         _tmp_29[_r6 + _j] = _v_29;
@@ -860,13 +860,13 @@ function _forwardCore(
         const _v_23 = _tmp_19[_r0 + _j]! + _v_22;
         const _v_25 = _v_23 + _p_b_h[_j]!;
         // h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-        const _h_tilde = 1 - 2 / (_expf(2 * _v_25) + 1);
-        _tape_26[_r1 + _j] = _h_tilde;
-        const _v_30 = _tape_9[_r1 + _j]! * _h_tilde;
+        const h_tilde_ = 1 - 2 / (_expf(2 * _v_25) + 1);
+        _tape_26[_r1 + _j] = h_tilde_;
+        const _v_30 = _tape_9[_r1 + _j]! * h_tilde_;
         // h' = (1 - z) * h + z * h_tilde; output h = h'
-        const _h_next = _tmp_29[_r0 + _j]! + _v_30;
-        _hist_h[_r2 + _j] = _h_next;
-        _out_h[_r1 + _j] = _h_next;
+        const h_next_ = _tmp_29[_r0 + _j]! + _v_30;
+        _hist_h[_r2 + _j] = h_next_;
+        _out_h[_r1 + _j] = h_next_;
       }
     }
   }

@@ -111,20 +111,20 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_6 = (_v_2 + _v_5);
       let _v_8 = (_v_6 + params[15u + j]);
       // z = sigmoid(W_z @ x + U_z @ h + b_z)
-      let _z = (_sigmoid(_v_8));
-      tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] = _z;
+      let z_ = (_sigmoid(_v_8));
+      tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] = z_;
       let _v_11 = work[sizes.o_proj_0 + ((t) * B + b) * 9u + 3u + j];
       let _v_13 = dot1;
       let _v_14 = (_v_11 + _v_13);
       let _v_16 = (_v_14 + params[33u + j]);
       // r = sigmoid(W_r @ x + U_r @ h + b_r)
-      let _r = (_sigmoid(_v_16));
-      tape[sizes.o_tape_17 + ((t) * B + b) * 3u + j] = _r;
+      let r_ = (_sigmoid(_v_16));
+      tape[sizes.o_tape_17 + ((t) * B + b) * 3u + j] = r_;
       let _v_19 = work[sizes.o_proj_0 + ((t) * B + b) * 9u + 6u + j];
       work[sizes.o_tmp_19 + b * 3u + j] = _v_19;
-      let _v_21 = (_r * seq[sizes.o_hist_h + ((t) * B + b) * 3u + j]);
+      let _v_21 = (r_ * seq[sizes.o_hist_h + ((t) * B + b) * 3u + j]);
       tape[sizes.o_tape_21 + ((t) * B + b) * 3u + j] = _v_21;
-      let _v_28 = ((1f) - _z);
+      let _v_28 = ((1f) - z_);
       tape[sizes.o_tape_28 + ((t) * B + b) * 3u + j] = _v_28;
       let _v_29 = (_v_28 * seq[sizes.o_hist_h + ((t) * B + b) * 3u + j]);
       work[sizes.o_tmp_29 + b * 3u + j] = _v_29;
@@ -141,13 +141,13 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_23 = (work[sizes.o_tmp_19 + b * 3u + j] + _v_22);
       let _v_25 = (_v_23 + params[51u + j]);
       // h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-      let _h_tilde = (_tanh(_v_25));
-      tape[sizes.o_tape_26 + ((t) * B + b) * 3u + j] = _h_tilde;
-      let _v_30 = (tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] * _h_tilde);
+      let h_tilde_ = (_tanh(_v_25));
+      tape[sizes.o_tape_26 + ((t) * B + b) * 3u + j] = h_tilde_;
+      let _v_30 = (tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] * h_tilde_);
       // h' = (1 - z) * h + z * h_tilde; output h = h'
-      let _h_next = (work[sizes.o_tmp_29 + b * 3u + j] + _v_30);
-      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = _h_next;
-      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = _h_next;
+      let h_next_ = (work[sizes.o_tmp_29 + b * 3u + j] + _v_30);
+      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = h_next_;
+      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = h_next_;
     }
     storageBarrier();
     workgroupBarrier();

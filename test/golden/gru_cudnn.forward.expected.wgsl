@@ -110,33 +110,33 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_6 = (_v_2 + _v_5);
       let _v_8 = (_v_6 + params[33u + j]);
       // z = sigmoid(W_z @ x + U_z @ h + b_z)
-      let _z = (_sigmoid(_v_8));
-      tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] = _z;
+      let z_ = (_sigmoid(_v_8));
+      tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] = z_;
       let _v_11 = work[sizes.o_proj_0 + ((t) * B + b) * 9u + 3u + j];
       let _v_13 = dot1;
       let _v_14 = (_v_11 + _v_13);
       let _v_16 = (_v_14 + params[15u + j]);
       // r = sigmoid(W_r @ x + U_r @ h + b_r)
-      let _r = (_sigmoid(_v_16));
-      tape[sizes.o_tape_17 + ((t) * B + b) * 3u + j] = _r;
+      let r_ = (_sigmoid(_v_16));
+      tape[sizes.o_tape_17 + ((t) * B + b) * 3u + j] = r_;
       let _v_19 = work[sizes.o_proj_0 + ((t) * B + b) * 9u + 6u + j];
       let _v_21 = (_v_19 + params[51u + j]);
       let _v_23 = dot2;
       let _v_25 = (_v_23 + params[54u + j]);
       tape[sizes.o_tape_25 + ((t) * B + b) * 3u + j] = _v_25;
-      let _v_26 = (_r * _v_25);
+      let _v_26 = (r_ * _v_25);
       let _v_27 = (_v_21 + _v_26);
       // n = tanh(W_n @ x + b_n + r * (U_n @ h + b_hn))
-      let _n = (_tanh(_v_27));
-      tape[sizes.o_tape_28 + ((t) * B + b) * 3u + j] = _n;
-      let _v_30 = ((1f) - _z);
+      let n_ = (_tanh(_v_27));
+      tape[sizes.o_tape_28 + ((t) * B + b) * 3u + j] = n_;
+      let _v_30 = ((1f) - z_);
       tape[sizes.o_tape_30 + ((t) * B + b) * 3u + j] = _v_30;
-      let _v_31 = (_v_30 * _n);
-      let _v_32 = (_z * seq[sizes.o_hist_h + ((t) * B + b) * 3u + j]);
+      let _v_31 = (_v_30 * n_);
+      let _v_32 = (z_ * seq[sizes.o_hist_h + ((t) * B + b) * 3u + j]);
       // h' = (1 - z) * n + z * h; output h = h'
-      let _h_next = (_v_31 + _v_32);
-      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = _h_next;
-      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = _h_next;
+      let h_next_ = (_v_31 + _v_32);
+      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = h_next_;
+      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = h_next_;
     }
     storageBarrier();
     workgroupBarrier();

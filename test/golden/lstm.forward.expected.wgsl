@@ -113,40 +113,40 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_6 = (_v_2 + _v_5);
       let _v_8 = (_v_6 + params[33u + j]);
       // f = sigmoid(W_f @ x + U_f @ h + b_f)
-      let _f = (_sigmoid(_v_8));
-      tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] = _f;
+      let f_ = (_sigmoid(_v_8));
+      tape[sizes.o_tape_9 + ((t) * B + b) * 3u + j] = f_;
       let _v_11 = work[sizes.o_proj_0 + ((t) * B + b) * 12u + 3u + j];
       let _v_13 = dot1;
       let _v_14 = (_v_11 + _v_13);
       let _v_16 = (_v_14 + params[15u + j]);
       // i = sigmoid(W_i @ x + U_i @ h + b_i)
-      let _i = (_sigmoid(_v_16));
-      tape[sizes.o_tape_17 + ((t) * B + b) * 3u + j] = _i;
+      let i_ = (_sigmoid(_v_16));
+      tape[sizes.o_tape_17 + ((t) * B + b) * 3u + j] = i_;
       let _v_19 = work[sizes.o_proj_0 + ((t) * B + b) * 12u + 6u + j];
       let _v_21 = dot2;
       let _v_22 = (_v_19 + _v_21);
       let _v_24 = (_v_22 + params[51u + j]);
       // g = tanh(W_g @ x + U_g @ h + b_g)
-      let _g = (_tanh(_v_24));
-      tape[sizes.o_tape_25 + ((t) * B + b) * 3u + j] = _g;
+      let g_ = (_tanh(_v_24));
+      tape[sizes.o_tape_25 + ((t) * B + b) * 3u + j] = g_;
       let _v_27 = work[sizes.o_proj_0 + ((t) * B + b) * 12u + 9u + j];
       let _v_29 = dot3;
       let _v_30 = (_v_27 + _v_29);
       let _v_32 = (_v_30 + params[69u + j]);
       // o = sigmoid(W_o @ x + U_o @ h + b_o)
-      let _o = (_sigmoid(_v_32));
-      tape[sizes.o_tape_33 + ((t) * B + b) * 3u + j] = _o;
-      let _v_35 = (_f * seq[sizes.o_hist_c + ((t) * B + b) * 3u + j]);
-      let _v_36 = (_i * _g);
+      let o_ = (_sigmoid(_v_32));
+      tape[sizes.o_tape_33 + ((t) * B + b) * 3u + j] = o_;
+      let _v_35 = (f_ * seq[sizes.o_hist_c + ((t) * B + b) * 3u + j]);
+      let _v_36 = (i_ * g_);
       // c' = f * c + i * g
-      let _c_next = (_v_35 + _v_36);
-      seq[sizes.o_hist_c + ((t + 1u) * B + b) * 3u + j] = _c_next;
-      let _v_38 = (_tanh(_c_next));
+      let c_next_ = (_v_35 + _v_36);
+      seq[sizes.o_hist_c + ((t + 1u) * B + b) * 3u + j] = c_next_;
+      let _v_38 = (_tanh(c_next_));
       tape[sizes.o_tape_38 + ((t) * B + b) * 3u + j] = _v_38;
       // h' = o * tanh(c'); output h = h'
-      let _h_next = (_o * _v_38);
-      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = _h_next;
-      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = _h_next;
+      let h_next_ = (o_ * _v_38);
+      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = h_next_;
+      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = h_next_;
     }
     storageBarrier();
     workgroupBarrier();

@@ -111,34 +111,34 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_4 = (dot0 + work[sizes.o_proj_1 + ((t) * B + b) * 12u + j]);
       let _v_6 = (_v_4 + params[15u + j]);
       // f = sigmoid(W_f @ [h, x] + b_f)
-      let _f = (_sigmoid(_v_6));
-      tape[sizes.o_tape_7 + ((t) * B + b) * 3u + j] = _f;
+      let f_ = (_sigmoid(_v_6));
+      tape[sizes.o_tape_7 + ((t) * B + b) * 3u + j] = f_;
       let _v_10 = (dot1 + work[sizes.o_proj_1 + ((t) * B + b) * 12u + 3u + j]);
       let _v_12 = (_v_10 + params[33u + j]);
       // i = sigmoid(W_i @ [h, x] + b_i)
-      let _i = (_sigmoid(_v_12));
-      tape[sizes.o_tape_13 + ((t) * B + b) * 3u + j] = _i;
+      let i_ = (_sigmoid(_v_12));
+      tape[sizes.o_tape_13 + ((t) * B + b) * 3u + j] = i_;
       let _v_16 = (dot2 + work[sizes.o_proj_1 + ((t) * B + b) * 12u + 6u + j]);
       let _v_18 = (_v_16 + params[51u + j]);
       // C_tilde = tanh(W_C @ [h, x] + b_C)
-      let _C_tilde = (_tanh(_v_18));
-      tape[sizes.o_tape_19 + ((t) * B + b) * 3u + j] = _C_tilde;
-      let _v_21 = (_f * seq[sizes.o_hist_C + ((t) * B + b) * 3u + j]);
-      let _v_22 = (_i * _C_tilde);
+      let C_tilde_ = (_tanh(_v_18));
+      tape[sizes.o_tape_19 + ((t) * B + b) * 3u + j] = C_tilde_;
+      let _v_21 = (f_ * seq[sizes.o_hist_C + ((t) * B + b) * 3u + j]);
+      let _v_22 = (i_ * C_tilde_);
       // C' = f * C + i * C_tilde
-      let _C_next = (_v_21 + _v_22);
-      seq[sizes.o_hist_C + ((t + 1u) * B + b) * 3u + j] = _C_next;
+      let C_next_ = (_v_21 + _v_22);
+      seq[sizes.o_hist_C + ((t + 1u) * B + b) * 3u + j] = C_next_;
       let _v_26 = (dot3 + work[sizes.o_proj_1 + ((t) * B + b) * 12u + 9u + j]);
       let _v_28 = (_v_26 + params[69u + j]);
       // o = sigmoid(W_o @ [h, x] + b_o)
-      let _o = (_sigmoid(_v_28));
-      tape[sizes.o_tape_29 + ((t) * B + b) * 3u + j] = _o;
-      let _v_30 = (_tanh(_C_next));
+      let o_ = (_sigmoid(_v_28));
+      tape[sizes.o_tape_29 + ((t) * B + b) * 3u + j] = o_;
+      let _v_30 = (_tanh(C_next_));
       tape[sizes.o_tape_30 + ((t) * B + b) * 3u + j] = _v_30;
       // h' = o * tanh(C'); output h = h'
-      let _h_next = (_o * _v_30);
-      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = _h_next;
-      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = _h_next;
+      let h_next_ = (o_ * _v_30);
+      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = h_next_;
+      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = h_next_;
     }
     storageBarrier();
     workgroupBarrier();

@@ -121,8 +121,8 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_10 = (_v_6 + _v_9);
       let _v_12 = (_v_10 + params[15u + j]);
       // i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
-      let _i = (_sigmoid(_v_12));
-      tape[sizes.o_tape_13 + ((t) * B + b) * 3u + j] = _i;
+      let i_ = (_sigmoid(_v_12));
+      tape[sizes.o_tape_13 + ((t) * B + b) * 3u + j] = i_;
       let _v_15 = work[sizes.o_proj_0 + ((t) * B + b) * 12u + 3u + j];
       let _v_17 = dot1;
       let _v_18 = (_v_15 + _v_17);
@@ -130,35 +130,35 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_21 = (_v_18 + _v_20);
       let _v_23 = (_v_21 + params[36u + j]);
       // f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
-      let _f = (_sigmoid(_v_23));
-      tape[sizes.o_tape_24 + ((t) * B + b) * 3u + j] = _f;
+      let f_ = (_sigmoid(_v_23));
+      tape[sizes.o_tape_24 + ((t) * B + b) * 3u + j] = f_;
       let _v_26 = work[sizes.o_proj_0 + ((t) * B + b) * 12u + 6u + j];
       let _v_28 = dot2;
       let _v_29 = (_v_26 + _v_28);
       let _v_31 = (_v_29 + params[57u + j]);
       // g = tanh(W_g @ x + U_g @ h + b_g)
-      let _g = (_tanh(_v_31));
-      tape[sizes.o_tape_32 + ((t) * B + b) * 3u + j] = _g;
-      let _v_33 = (_f * seq[sizes.o_hist_c + ((t) * B + b) * 3u + j]);
-      let _v_34 = (_i * _g);
+      let g_ = (_tanh(_v_31));
+      tape[sizes.o_tape_32 + ((t) * B + b) * 3u + j] = g_;
+      let _v_33 = (f_ * seq[sizes.o_hist_c + ((t) * B + b) * 3u + j]);
+      let _v_34 = (i_ * g_);
       // c' = f * c + i * g
-      let _c_next = (_v_33 + _v_34);
-      seq[sizes.o_hist_c + ((t + 1u) * B + b) * 3u + j] = _c_next;
+      let c_next_ = (_v_33 + _v_34);
+      seq[sizes.o_hist_c + ((t + 1u) * B + b) * 3u + j] = c_next_;
       let _v_37 = work[sizes.o_proj_0 + ((t) * B + b) * 12u + 9u + j];
       let _v_39 = dot3;
       let _v_40 = (_v_37 + _v_39);
-      let _v_42 = (params[78u + j] * _c_next);
+      let _v_42 = (params[78u + j] * c_next_);
       let _v_43 = (_v_40 + _v_42);
       let _v_45 = (_v_43 + params[75u + j]);
       // o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-      let _o = (_sigmoid(_v_45));
-      tape[sizes.o_tape_46 + ((t) * B + b) * 3u + j] = _o;
-      let _v_47 = (_tanh(_c_next));
+      let o_ = (_sigmoid(_v_45));
+      tape[sizes.o_tape_46 + ((t) * B + b) * 3u + j] = o_;
+      let _v_47 = (_tanh(c_next_));
       tape[sizes.o_tape_47 + ((t) * B + b) * 3u + j] = _v_47;
       // h' = o * tanh(c'); output h = h'
-      let _h_next = (_o * _v_47);
-      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = _h_next;
-      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = _h_next;
+      let h_next_ = (o_ * _v_47);
+      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = h_next_;
+      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = h_next_;
     }
     storageBarrier();
     workgroupBarrier();

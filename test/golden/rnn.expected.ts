@@ -799,9 +799,9 @@ function _forwardCore(
         const _v_6 = _v_2 + _v_5;
         const _v_8 = _v_6 + _p_b[_j]!;
         // h' = tanh(W @ x + U @ h + b); output h = h'
-        const _h_next = 1 - 2 / (_expf(2 * _v_8) + 1);
-        _hist_h[_r2 + _j] = _h_next;
-        _out_h[_r0 + _j] = _h_next;
+        const h_next_ = 1 - 2 / (_expf(2 * _v_8) + 1);
+        _hist_h[_r2 + _j] = h_next_;
+        _out_h[_r0 + _j] = h_next_;
       }
     }
   }

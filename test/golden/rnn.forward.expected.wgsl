@@ -91,9 +91,9 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
       let _v_6 = (_v_2 + _v_5);
       let _v_8 = (_v_6 + params[15u + j]);
       // h' = tanh(W @ x + U @ h + b); output h = h'
-      let _h_next = (_tanh(_v_8));
-      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = _h_next;
-      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = _h_next;
+      let h_next_ = (_tanh(_v_8));
+      seq[sizes.o_hist_h + ((t + 1u) * B + b) * 3u + j] = h_next_;
+      seq[sizes.o_out_h + ((t) * B + b) * 3u + j] = h_next_;
     }
     storageBarrier();
     workgroupBarrier();
