@@ -39,3 +39,15 @@ describe("names from the spec against the generator's own", () => {
     expect(worst(got.grads!.params, want.grads.params)).toBeLessThan(1e-4);
   });
 });
+
+describe("the spec's file name in generated headers", () => {
+  it("cannot start a new line of WGSL or TypeScript (a newline, CR or U+2028 in it is flattened)", async () => {
+    const { compileWgslCell } = await import("../src/codegen/wgsl/compile.ts");
+    const { compileCell } = await import("../src/codegen/compile.ts");
+    const evil = { ...ir, file: "dir/evil\nfn injected() {}\r\u2028x.lstm" };
+    const wgsl = await compileWgslCell(evil, {});
+    for (const f of wgsl.files) expect(f.text.split("\n").filter((line) => line.includes("injected")), f.fileName).toEqual([expect.stringMatching(/^\/\/ /)]);
+    const ts = await compileCell(evil, { target: "ts", precision: "f64" });
+    expect(ts.text.split("\n").filter((line) => line.includes("injected"))).toEqual([expect.stringMatching(/^\/\/ /)]);
+  });
+});

@@ -7,7 +7,7 @@
 // fused transposed product per vector.
 import { addDims, constantDim } from "../ir/dims.ts";
 import type { CellIR, IrNode, NodeId, Shape, UnaryFunction } from "../ir/types.ts";
-import { groupProducts, productsOf, AutodiffError, type Product } from "./products.ts";
+import { productsOf, AutodiffError, type Product } from "./products.ts";
 import type { BackwardIR, BNode, BNodeId, OuterGradient, TransposedTerm } from "./types.ts";
 
 export { AutodiffError };
@@ -175,7 +175,6 @@ export function differentiate(ir: CellIR): BackwardIR {
     inputs: ir.inputs.map((i) => ({ input: i.name, node: inputGrads.get(i.name) ?? null })),
     states: ir.states.map((s) => ({ state: s.name, node: stateGrads.get(s.name) ?? null })),
     saved: [...new Set([...savedMemo.keys(), ...savedVectors])].sort((a, b) => a - b),
-    groups: groupProducts(products),
   };
 }
 

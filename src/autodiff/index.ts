@@ -1,4 +1,4 @@
 // src/autodiff: one step's IR -> the backward IR of that step.
 export { differentiate, AutodiffError } from "./differentiate.ts";
-export { productsOf, groupProducts, type Product, type ProductGroup } from "./products.ts";
+export { productsOf, type Product } from "./products.ts";
 export type { BackwardIR, BNode, BNodeId, ParamGradient, OuterGradient, TransposedTerm } from "./types.ts";

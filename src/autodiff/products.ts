@@ -1,9 +1,8 @@
 // The matrix-vector products of a cell, grouped by the vector they read.
 // A product `M @ [a, b]` over a concatenation is split into one product per
 // part, on a column slice of M, so every group reads one plain vector.
-// Forward and backward share this grouping: the forward fuses a group into one
-// pass over a packed matrix, the backward computes the group's transposed
-// product (the gradient of its vector) in one pass too.
+// How products are grouped into packed GEMMs is the code generators' schedule
+// (src/codegen/groups.ts), not part of the math.
 import { addDims, constantDim } from "../ir/dims.ts";
 import type { CellIR, Dim, NodeId } from "../ir/types.ts";
 
@@ -19,12 +18,6 @@ export interface Product {
   readonly colOffset: Dim;
   /** The vector node it multiplies: never a concat. */
   readonly vector: NodeId;
-}
-
-export interface ProductGroup {
-  readonly vector: NodeId;
-  /** In node order; row offsets in the packed matrix are the running sum of `rows`. */
-  readonly products: readonly Product[];
 }
 
 /** The vector parts of a node, looking through (nested) concatenations. */
@@ -46,13 +39,4 @@ export function productsOf(ir: CellIR): Product[] {
     }
   }
   return products;
-}
-
-export function groupProducts(products: readonly Product[]): ProductGroup[] {
-  const groups = new Map<NodeId, Product[]>();
-  for (const p of products) {
-    if (!groups.has(p.vector)) groups.set(p.vector, []);
-    groups.get(p.vector)!.push(p);
-  }
-  return [...groups.entries()].sort(([a], [b]) => a - b).map(([vector, ps]) => ({ vector, products: ps }));
 }

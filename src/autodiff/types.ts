@@ -3,7 +3,6 @@
 // gradients (seeds) and the forward values that step saved. Every renderer
 // lowers from this; nothing here knows a target language.
 import type { Dim, NodeId, Shape, UnaryFunction } from "../ir/types.ts";
-import type { ProductGroup } from "./products.ts";
 
 export type BNodeId = number;
 
@@ -67,5 +66,4 @@ export interface BackwardIR {
   readonly states: readonly { readonly state: string; readonly node: BNodeId | null }[];
   /** Forward nodes whose values backward reads (saved by the forward pass), ascending. */
   readonly saved: readonly NodeId[];
-  readonly groups: readonly ProductGroup[];
 }

@@ -3,7 +3,8 @@
 // value lives, the scheduled kernels of one forward and one backward step, and
 // the kernels before and after the loops. Target-independent; renderers turn
 // the plan into text.
-import { differentiate, type BackwardIR, type BNode } from "../autodiff/index.ts";
+import { differentiate, productsOf, type BackwardIR, type BNode } from "../autodiff/index.ts";
+import { groupProducts } from "./groups.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
 import type { CellIR, IrNode, NodeId, Shape } from "../ir/types.ts";
@@ -154,7 +155,7 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
   const paramShape = (name: string) => ir.params.find((p) => p.name === name)!.shape;
   const paramLabel = (name: string) => derived.find((d) => d.name === name)?.label ?? name;
 
-  const productGroups = bir.groups.map((g, index) => {
+  const productGroups = groupProducts(productsOf(ir)).map((g, index) => {
     const vector = ir.nodes[g.vector]!;
     let rowOffset = 0;
     const products = g.products.map((p) => {
