@@ -93,6 +93,10 @@ export function check(text: string, options: SourceOptions = {}): CheckOutcome {
 export async function compile(text: string, options: CompileOptions = {}): Promise<CompileOutcome> {
   const checked = check(text, options);
   if (!checked.ir) return { files: [], diagnostics: checked.diagnostics };
+  // What `lstmc check --target` refuses is refused here the same way, located.
+  const { targetDiagnostics } = await import("./codegen/check.ts");
+  const refused = targetDiagnostics(checked.ir, options.target ?? "ts");
+  if (refused.length > 0) return { files: [], diagnostics: [...checked.diagnostics, ...refused] };
   const made = await locatingInputErrors(checked.spec!, compileFiles(checked.ir, options));
   if ("failure" in made) return { files: [], diagnostics: [...checked.diagnostics, made.failure] };
   return { files: made.value, diagnostics: checked.diagnostics };
@@ -112,8 +116,11 @@ async function compileFiles(ir: CellIR, options: CompileOptions): Promise<readon
     const { compileWgslCell } = await import("./codegen/wgsl/compile.ts");
     return (await compileWgslCell(ir, { dims })).files;
   }
-  const { compileCell } = await import("./codegen/compile.ts");
-  return [await compileCell(ir, { target: options.target ?? "ts", precision: options.precision ?? "f32", dims })];
+  const { compileCell, compileJsCell } = await import("./codegen/compile.ts");
+  const target = options.target ?? "ts";
+  const precision = options.precision ?? "f32";
+  if (target === "js") return Object.values(await compileJsCell(ir, { precision, dims }));
+  return [await compileCell(ir, { target, precision, dims })];
 }
 
 async function runCell(ir: CellIR, options: RunOptions): Promise<RunResponse> {

@@ -1,16 +1,10 @@
 // A small seeded generator, so that training runs (data order, sampled
 // batches) repeat exactly for a seed. Math.random cannot be seeded.
+import { _makeRandom } from "../runtime/init.ts";
 
-/** Returns uniform numbers in [0, 1) from a 32-bit seed (mulberry32: fast, 2^32 period, good enough for data). */
+/** Returns uniform numbers in [0, 1) from a 32-bit seed: the project's one PRNG (mulberry32, src/runtime/init.ts). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return _makeRandom(seed);
 }
 
 /** A whole number in [0, n). */

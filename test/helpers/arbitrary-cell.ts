@@ -150,8 +150,9 @@ interface Definition {
   readonly shape: ValueShape;
 }
 
+/** Could be a constant (and so zero): reads nothing, or only intermediates (`t0`, …), which may themselves be constants. */
 function isConstant(e: ExprAst): boolean {
-  return references(e).length === 0;
+  return references(e).every((name) => /^t\d+$/.test(name));
 }
 
 function references(e: ExprAst): string[] {
