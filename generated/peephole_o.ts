@@ -401,14 +401,15 @@ function _describe(value: unknown): string {
 }
 
 /** `value` as an object of this cell's arrays: a name that is not the cell's (a typo) is an error, never silently unused. */
-function _checkRecord(value: unknown, what: string, names: readonly string[]): Readonly<Record<string, unknown>> {
+function _checkRecord(value: unknown, what: string, names: ReadonlySet<string>): Readonly<Record<string, unknown>> {
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new Error(
-      `${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describe(value)}`,
+      `${what} must be an object with the arrays ${[...names].join(", ") || "(none)"}, not ${_describe(value)}`,
     );
-  for (const name of Object.keys(value))
-    if (!names.includes(name))
-      throw new Error(`${what}.${name} is not one of this cell's names here (${names.join(", ") || "none"})`);
+  // for-in and a set, not Object.keys and a list: this runs on every step() call.
+  for (const name in value)
+    if (!names.has(name) && Object.prototype.hasOwnProperty.call(value, name))
+      throw new Error(`${what}.${name} is not one of this cell's names here (${[...names].join(", ") || "none"})`);
   return value as Readonly<Record<string, unknown>>;
 }
 
@@ -704,7 +705,7 @@ export function initParams(seed: number): Params {
   };
 }
 
-const _PARAMS: readonly string[] = [
+const _PARAMS: ReadonlySet<string> = new Set([
     "W_i",
     "U_i",
     "b_i",
@@ -718,12 +719,17 @@ const _PARAMS: readonly string[] = [
     "U_o",
     "b_o",
     "p_o",
-  ],
-  _INPUTS: readonly string[] = ["x"],
-  _STATES: readonly string[] = ["h", "c"],
-  _OUTPUTS: readonly string[] = ["h"];
-/** Every saved object forward() returned: backward() takes no other. */
-const _saves = new WeakSet<object>();
+  ]),
+  _INPUTS: ReadonlySet<string> = new Set(["x"]),
+  _STATES: ReadonlySet<string> = new Set(["h", "c"]),
+  _OUTPUTS: ReadonlySet<string> = new Set(["h"]),
+  _UPSTREAM: ReadonlySet<string> = new Set(["outputs", "final"]),
+  _OPTIONS: ReadonlySet<string> = new Set(["batch"]);
+/** The parameters step() last checked, and their arrays. */
+let _stepParamsOf: object = {},
+  _stepParams: readonly (Float32Array | Float64Array)[] = [];
+/** Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record. */
+const _saves = new WeakMap<object, Saved>();
 
 /** Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step. */
 function _packWeights(params: Params) {
@@ -845,7 +851,7 @@ export function forward(
   initial: Partial<States> = {},
   options: ForwardOptions = {},
 ): ForwardResult {
-  const _B = _checkRows(_checkRecord(options, "options", ["batch"]).batch ?? 1, 16, "options.batch");
+  const _B = _checkRows(_checkRecord(options, "options", _OPTIONS).batch ?? 1, 16, "options.batch");
   _checkRecord(params, "params", _PARAMS);
   _checkLength(params.W_i, 128, "params.W_i");
   _checkLength(params.U_i, 256, "params.U_i");
@@ -888,15 +894,14 @@ export function forward(
     h: hist.h.slice(_T * _B * 16),
     c: hist.c.slice(_T * _B * 16),
   };
-  const saved: Saved = Object.freeze({
-    batch: _B,
-    steps: _T,
-    inputs: Object.freeze({ x: inputs.x.slice() }),
-    hist: Object.freeze(hist),
-    outputs: Object.freeze({ ...outputs }),
-    tape: Object.freeze(tape),
+  const saved: Saved = { batch: _B, steps: _T, inputs: { x: inputs.x.slice() }, hist, outputs: { ...outputs }, tape };
+  _saves.set(saved, {
+    ...saved,
+    inputs: { ...saved.inputs },
+    hist: { ...hist },
+    outputs: { ...saved.outputs },
+    tape: [...tape],
   });
-  _saves.add(saved);
   return { outputs, final, saved };
 }
 
@@ -911,20 +916,66 @@ export function createState(batch: number = 1): States {
 
 /** One step of streaming inference: reads and updates `state` in place; batch = the state's rows. */
 export function step(params: Params, inputs: Inputs, state: States): Outputs {
-  _checkRecord(params, "params", _PARAMS);
-  _checkLength(params.W_i, 128, "params.W_i");
-  _checkLength(params.U_i, 256, "params.U_i");
-  _checkLength(params.b_i, 16, "params.b_i");
-  _checkLength(params.W_f, 128, "params.W_f");
-  _checkLength(params.U_f, 256, "params.U_f");
-  _checkLength(params.b_f, 16, "params.b_f");
-  _checkLength(params.W_g, 128, "params.W_g");
-  _checkLength(params.U_g, 256, "params.U_g");
-  _checkLength(params.b_g, 16, "params.b_g");
-  _checkLength(params.W_o, 128, "params.W_o");
-  _checkLength(params.U_o, 256, "params.U_o");
-  _checkLength(params.b_o, 16, "params.b_o");
-  _checkLength(params.p_o, 16, "params.p_o");
+  if (!(
+    params === _stepParamsOf &&
+    params.W_i === _stepParams[0] &&
+    _stepParams[0]!.length === 128 &&
+    params.U_i === _stepParams[1] &&
+    _stepParams[1]!.length === 256 &&
+    params.b_i === _stepParams[2] &&
+    _stepParams[2]!.length === 16 &&
+    params.W_f === _stepParams[3] &&
+    _stepParams[3]!.length === 128 &&
+    params.U_f === _stepParams[4] &&
+    _stepParams[4]!.length === 256 &&
+    params.b_f === _stepParams[5] &&
+    _stepParams[5]!.length === 16 &&
+    params.W_g === _stepParams[6] &&
+    _stepParams[6]!.length === 128 &&
+    params.U_g === _stepParams[7] &&
+    _stepParams[7]!.length === 256 &&
+    params.b_g === _stepParams[8] &&
+    _stepParams[8]!.length === 16 &&
+    params.W_o === _stepParams[9] &&
+    _stepParams[9]!.length === 128 &&
+    params.U_o === _stepParams[10] &&
+    _stepParams[10]!.length === 256 &&
+    params.b_o === _stepParams[11] &&
+    _stepParams[11]!.length === 16 &&
+    params.p_o === _stepParams[12] &&
+    _stepParams[12]!.length === 16
+  )) {
+    _checkRecord(params, "params", _PARAMS);
+    _checkLength(params.W_i, 128, "params.W_i");
+    _checkLength(params.U_i, 256, "params.U_i");
+    _checkLength(params.b_i, 16, "params.b_i");
+    _checkLength(params.W_f, 128, "params.W_f");
+    _checkLength(params.U_f, 256, "params.U_f");
+    _checkLength(params.b_f, 16, "params.b_f");
+    _checkLength(params.W_g, 128, "params.W_g");
+    _checkLength(params.U_g, 256, "params.U_g");
+    _checkLength(params.b_g, 16, "params.b_g");
+    _checkLength(params.W_o, 128, "params.W_o");
+    _checkLength(params.U_o, 256, "params.U_o");
+    _checkLength(params.b_o, 16, "params.b_o");
+    _checkLength(params.p_o, 16, "params.p_o");
+    _stepParamsOf = params;
+    _stepParams = [
+      params.W_i,
+      params.U_i,
+      params.b_i,
+      params.W_f,
+      params.U_f,
+      params.b_f,
+      params.W_g,
+      params.U_g,
+      params.b_g,
+      params.W_o,
+      params.U_o,
+      params.b_o,
+      params.p_o,
+    ];
+  }
   _checkRecord(state, "state", _STATES);
   _checkRecord(inputs, "inputs", _INPUTS);
   const _B = _rowsIn(state.h, 16, "state.h");
@@ -1003,23 +1054,37 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _checkLength(params.U_o, 256, "params.U_o");
   _checkLength(params.b_o, 16, "params.b_o");
   _checkLength(params.p_o, 16, "params.p_o");
-  if (typeof saved !== "object" || saved === null || !_saves.has(saved))
-    throw new Error("saved must be the saved object this module's forward() returned");
-  const _B = saved.batch;
-  const _T = saved.steps;
-  _checkRecord(upstream, "upstream", ["outputs", "final"]);
+  const _saved = typeof saved === "object" && saved !== null ? _saves.get(saved) : undefined;
+  if (_saved === undefined) throw new Error("saved must be the saved object this module's forward() returned");
+  if (!(
+    saved.batch === _saved.batch &&
+    saved.steps === _saved.steps &&
+    saved.inputs.x === _saved.inputs.x &&
+    saved.hist.h === _saved.hist.h &&
+    saved.hist.c === _saved.hist.c &&
+    saved.outputs.h === _saved.outputs.h &&
+    saved.tape[0] === _saved.tape[0] &&
+    saved.tape[1] === _saved.tape[1] &&
+    saved.tape[2] === _saved.tape[2] &&
+    saved.tape[3] === _saved.tape[3] &&
+    saved.tape[4] === _saved.tape[4]
+  ))
+    throw new Error("saved was changed after forward() returned it: pass it to backward() as it was");
+  const _B = _saved.batch;
+  const _T = _saved.steps;
+  _checkRecord(upstream, "upstream", _UPSTREAM);
   if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);
   if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);
   _reserveBackward(_B, _T);
   const _p_p_o = params.p_o;
-  const _in_x = saved.inputs.x;
-  const _hist_h = saved.hist.h;
-  const _hist_c = saved.hist.c;
-  const _tape_9 = saved.tape[0]!;
-  const _tape_17 = saved.tape[1]!;
-  const _tape_25 = saved.tape[2]!;
-  const _tape_40 = saved.tape[3]!;
-  const _tape_41 = saved.tape[4]!;
+  const _in_x = _saved.inputs.x;
+  const _hist_h = _saved.hist.h;
+  const _hist_c = _saved.hist.c;
+  const _tape_9 = _saved.tape[0]!;
+  const _tape_17 = _saved.tape[1]!;
+  const _tape_25 = _saved.tape[2]!;
+  const _tape_40 = _saved.tape[3]!;
+  const _tape_41 = _saved.tape[4]!;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)

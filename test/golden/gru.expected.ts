@@ -389,14 +389,15 @@ function _describe(value: unknown): string {
 }
 
 /** `value` as an object of this cell's arrays: a name that is not the cell's (a typo) is an error, never silently unused. */
-function _checkRecord(value: unknown, what: string, names: readonly string[]): Readonly<Record<string, unknown>> {
+function _checkRecord(value: unknown, what: string, names: ReadonlySet<string>): Readonly<Record<string, unknown>> {
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new Error(
-      `${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describe(value)}`,
+      `${what} must be an object with the arrays ${[...names].join(", ") || "(none)"}, not ${_describe(value)}`,
     );
-  for (const name of Object.keys(value))
-    if (!names.includes(name))
-      throw new Error(`${what}.${name} is not one of this cell's names here (${names.join(", ") || "none"})`);
+  // for-in and a set, not Object.keys and a list: this runs on every step() call.
+  for (const name in value)
+    if (!names.has(name) && Object.prototype.hasOwnProperty.call(value, name))
+      throw new Error(`${what}.${name} is not one of this cell's names here (${[...names].join(", ") || "none"})`);
   return value as Readonly<Record<string, unknown>>;
 }
 
@@ -748,12 +749,17 @@ export function fromOnnx(weights: OnnxWeights): Params {
   };
 }
 
-const _PARAMS: readonly string[] = ["W_z", "U_z", "b_z", "W_r", "U_r", "b_r", "W_h", "U_h", "b_h"],
-  _INPUTS: readonly string[] = ["x"],
-  _STATES: readonly string[] = ["h"],
-  _OUTPUTS: readonly string[] = ["h"];
-/** Every saved object forward() returned: backward() takes no other. */
-const _saves = new WeakSet<object>();
+const _PARAMS: ReadonlySet<string> = new Set(["W_z", "U_z", "b_z", "W_r", "U_r", "b_r", "W_h", "U_h", "b_h"]),
+  _INPUTS: ReadonlySet<string> = new Set(["x"]),
+  _STATES: ReadonlySet<string> = new Set(["h"]),
+  _OUTPUTS: ReadonlySet<string> = new Set(["h"]),
+  _UPSTREAM: ReadonlySet<string> = new Set(["outputs", "final"]),
+  _OPTIONS: ReadonlySet<string> = new Set(["batch"]);
+/** The parameters step() last checked, and their arrays. */
+let _stepParamsOf: object = {},
+  _stepParams: readonly (Float32Array | Float64Array)[] = [];
+/** Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record. */
+const _saves = new WeakMap<object, Saved>();
 
 /** Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step. */
 function _packWeights(params: Params) {
@@ -879,7 +885,7 @@ export function forward(
   initial: Partial<States> = {},
   options: ForwardOptions = {},
 ): ForwardResult {
-  const _B = _checkRows(_checkRecord(options, "options", ["batch"]).batch ?? 1, 3, "options.batch");
+  const _B = _checkRows(_checkRecord(options, "options", _OPTIONS).batch ?? 1, 3, "options.batch");
   _checkRecord(params, "params", _PARAMS);
   _checkLength(params.W_z, 6, "params.W_z");
   _checkLength(params.U_z, 9, "params.U_z");
@@ -914,15 +920,14 @@ export function forward(
   const final: States = {
     h: hist.h.slice(_T * _B * 3),
   };
-  const saved: Saved = Object.freeze({
-    batch: _B,
-    steps: _T,
-    inputs: Object.freeze({ x: inputs.x.slice() }),
-    hist: Object.freeze(hist),
-    outputs: Object.freeze({ ...outputs }),
-    tape: Object.freeze(tape),
+  const saved: Saved = { batch: _B, steps: _T, inputs: { x: inputs.x.slice() }, hist, outputs: { ...outputs }, tape };
+  _saves.set(saved, {
+    ...saved,
+    inputs: { ...saved.inputs },
+    hist: { ...hist },
+    outputs: { ...saved.outputs },
+    tape: [...tape],
   });
-  _saves.add(saved);
   return { outputs, final, saved };
 }
 
@@ -936,16 +941,50 @@ export function createState(batch: number = 1): States {
 
 /** One step of streaming inference: reads and updates `state` in place; batch = the state's rows. */
 export function step(params: Params, inputs: Inputs, state: States): Outputs {
-  _checkRecord(params, "params", _PARAMS);
-  _checkLength(params.W_z, 6, "params.W_z");
-  _checkLength(params.U_z, 9, "params.U_z");
-  _checkLength(params.b_z, 3, "params.b_z");
-  _checkLength(params.W_r, 6, "params.W_r");
-  _checkLength(params.U_r, 9, "params.U_r");
-  _checkLength(params.b_r, 3, "params.b_r");
-  _checkLength(params.W_h, 6, "params.W_h");
-  _checkLength(params.U_h, 9, "params.U_h");
-  _checkLength(params.b_h, 3, "params.b_h");
+  if (!(
+    params === _stepParamsOf &&
+    params.W_z === _stepParams[0] &&
+    _stepParams[0]!.length === 6 &&
+    params.U_z === _stepParams[1] &&
+    _stepParams[1]!.length === 9 &&
+    params.b_z === _stepParams[2] &&
+    _stepParams[2]!.length === 3 &&
+    params.W_r === _stepParams[3] &&
+    _stepParams[3]!.length === 6 &&
+    params.U_r === _stepParams[4] &&
+    _stepParams[4]!.length === 9 &&
+    params.b_r === _stepParams[5] &&
+    _stepParams[5]!.length === 3 &&
+    params.W_h === _stepParams[6] &&
+    _stepParams[6]!.length === 6 &&
+    params.U_h === _stepParams[7] &&
+    _stepParams[7]!.length === 9 &&
+    params.b_h === _stepParams[8] &&
+    _stepParams[8]!.length === 3
+  )) {
+    _checkRecord(params, "params", _PARAMS);
+    _checkLength(params.W_z, 6, "params.W_z");
+    _checkLength(params.U_z, 9, "params.U_z");
+    _checkLength(params.b_z, 3, "params.b_z");
+    _checkLength(params.W_r, 6, "params.W_r");
+    _checkLength(params.U_r, 9, "params.U_r");
+    _checkLength(params.b_r, 3, "params.b_r");
+    _checkLength(params.W_h, 6, "params.W_h");
+    _checkLength(params.U_h, 9, "params.U_h");
+    _checkLength(params.b_h, 3, "params.b_h");
+    _stepParamsOf = params;
+    _stepParams = [
+      params.W_z,
+      params.U_z,
+      params.b_z,
+      params.W_r,
+      params.U_r,
+      params.b_r,
+      params.W_h,
+      params.U_h,
+      params.b_h,
+    ];
+  }
   _checkRecord(state, "state", _STATES);
   _checkRecord(inputs, "inputs", _INPUTS);
   const _B = _rowsIn(state.h, 3, "state.h");
@@ -1008,21 +1047,34 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _checkLength(params.W_h, 6, "params.W_h");
   _checkLength(params.U_h, 9, "params.U_h");
   _checkLength(params.b_h, 3, "params.b_h");
-  if (typeof saved !== "object" || saved === null || !_saves.has(saved))
-    throw new Error("saved must be the saved object this module's forward() returned");
-  const _B = saved.batch;
-  const _T = saved.steps;
-  _checkRecord(upstream, "upstream", ["outputs", "final"]);
+  const _saved = typeof saved === "object" && saved !== null ? _saves.get(saved) : undefined;
+  if (_saved === undefined) throw new Error("saved must be the saved object this module's forward() returned");
+  if (!(
+    saved.batch === _saved.batch &&
+    saved.steps === _saved.steps &&
+    saved.inputs.x === _saved.inputs.x &&
+    saved.hist.h === _saved.hist.h &&
+    saved.outputs.h === _saved.outputs.h &&
+    saved.tape[0] === _saved.tape[0] &&
+    saved.tape[1] === _saved.tape[1] &&
+    saved.tape[2] === _saved.tape[2] &&
+    saved.tape[3] === _saved.tape[3] &&
+    saved.tape[4] === _saved.tape[4]
+  ))
+    throw new Error("saved was changed after forward() returned it: pass it to backward() as it was");
+  const _B = _saved.batch;
+  const _T = _saved.steps;
+  _checkRecord(upstream, "upstream", _UPSTREAM);
   if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);
   if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);
   _reserveBackward(_B, _T);
-  const _in_x = saved.inputs.x;
-  const _hist_h = saved.hist.h;
-  const _tape_9 = saved.tape[0]!;
-  const _tape_17 = saved.tape[1]!;
-  const _tape_21 = saved.tape[2]!;
-  const _tape_26 = saved.tape[3]!;
-  const _tape_28 = saved.tape[4]!;
+  const _in_x = _saved.inputs.x;
+  const _hist_h = _saved.hist.h;
+  const _tape_9 = _saved.tape[0]!;
+  const _tape_17 = _saved.tape[1]!;
+  const _tape_21 = _saved.tape[2]!;
+  const _tape_26 = _saved.tape[3]!;
+  const _tape_28 = _saved.tape[4]!;
   const _up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 3)

@@ -26,9 +26,10 @@ function _describe(value: unknown): string {
 }
 
 /** `value` as an object of this cell's arrays: a name that is not the cell's (a typo) is an error, never silently unused. */
-function _checkRecord(value: unknown, what: string, names: readonly string[]): Readonly<Record<string, unknown>> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describe(value)}`);
-  for (const name of Object.keys(value)) if (!names.includes(name)) throw new Error(`${what}.${name} is not one of this cell's names here (${names.join(", ") || "none"})`);
+function _checkRecord(value: unknown, what: string, names: ReadonlySet<string>): Readonly<Record<string, unknown>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what} must be an object with the arrays ${[...names].join(", ") || "(none)"}, not ${_describe(value)}`);
+  // for-in and a set, not Object.keys and a list: this runs on every step() call.
+  for (const name in value) if (!names.has(name) && Object.prototype.hasOwnProperty.call(value, name)) throw new Error(`${what}.${name} is not one of this cell's names here (${[...names].join(", ") || "none"})`);
   return value as Readonly<Record<string, unknown>>;
 }
 
