@@ -3,12 +3,20 @@
 // caller hits first, against the f32 module of specs/lstm.lstm.
 import { describe, expect, it } from "vitest";
 import { bindSizes } from "../src/ir/bind.ts";
-import { loadGeneratedModule, type GeneratedModule } from "../src/run/ts-engine.ts";
+import { loadGeneratedModule } from "../src/run/ts-engine.ts";
 import { loadSpec } from "../scripts/generate.ts";
 
 const ir = loadSpec("specs/lstm.lstm");
 const sizes = bindSizes(ir, { I: 3, H: 4 });
-const module: GeneratedModule = await loadGeneratedModule(ir, sizes, "f32");
+/** The module as a caller from plain JavaScript sees it: anything may be passed. */
+interface LooseModule {
+  initParams(seed: number): Record<string, Float32Array>;
+  forward(...args: unknown[]): { saved: unknown };
+  backward(...args: unknown[]): { params: Record<string, Float32Array> };
+  step(...args: unknown[]): unknown;
+  createState(batch?: number): Record<string, Float32Array>;
+}
+const module = (await loadGeneratedModule(ir, sizes, "f32")) as unknown as LooseModule;
 const x = (steps: number, batch = 1) => ({ x: new Float32Array(steps * batch * 3).map((_, i) => Math.sin(i)) });
 
 describe("the generated module's entry points", () => {
@@ -35,7 +43,7 @@ describe("the generated module's entry points", () => {
     expect(() => module.backward(params, { ...(saved as object) })).toThrow(/saved must be the saved object/);
     (saved as { steps: number }).steps = 4;
     expect(() => module.backward(params, saved)).toThrow(/saved was changed after forward/);
-    const other = await loadGeneratedModule(ir, bindSizes(ir, { I: 3, H: 4 }), "f64");
+    const other = (await loadGeneratedModule(ir, bindSizes(ir, { I: 3, H: 4 }), "f64")) as unknown as LooseModule;
     expect(() => other.backward(params, module.forward(params, x(5)).saved)).toThrow(/saved must be the saved object/);
   });
 
