@@ -47,3 +47,27 @@ export function renderExpression(e: Expr, syntax: ExpressionSyntax, read: (e: Re
   };
   return walk(e);
 }
+
+/** Every read of memory an expression makes, in order. */
+export function readsOf(e: Expr, into: ReadExpr[] = []): ReadExpr[] {
+  switch (e.op) {
+    case "read":
+      into.push(e);
+      break;
+    case "add":
+    case "sub":
+    case "mul":
+    case "div":
+      readsOf(e.args[0], into);
+      readsOf(e.args[1], into);
+      break;
+    case "neg":
+    case "apply":
+    case "derivative":
+      readsOf(e.arg, into);
+      break;
+    default:
+      break;
+  }
+  return into;
+}

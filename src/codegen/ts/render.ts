@@ -9,7 +9,7 @@ import type { CellIR, Initializer } from "../../ir/types.ts";
 import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
-import { renderExpression, type ExpressionSyntax } from "../expression.ts";
+import { readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
@@ -173,23 +173,8 @@ function writeKernel(w: CodeBlockWriter, k: StepKernel, ctx: KernelContext): voi
 
 /** Matrix parameters an expression reads, as locals of the block that evaluates it element by element. */
 function matrixLocals(e: Expr, into: Set<string> = new Set()): Set<string> {
-  switch (e.op) {
-    case "read":
-      if (!e.loc.perRow && !e.loc.scalar) into.add(e.loc.array);
-      return into;
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-      matrixLocals(e.args[0], into);
-      return matrixLocals(e.args[1], into);
-    case "neg":
-    case "apply":
-    case "derivative":
-      return matrixLocals(e.arg, into);
-    default:
-      return into;
-  }
+  for (const r of readsOf(e)) if (!r.loc.perRow && !r.loc.scalar) into.add(r.loc.array);
+  return into;
 }
 
 /** The local of a parameter's array, read from `params`: `_p_W` -> `params.W`. */
@@ -241,23 +226,8 @@ export function renderDerivedFunction(plan: ModulePlan): string {
 
 /** Scalar parameters an expression reads. */
 function scalarLocals(e: Expr, into: Set<string> = new Set()): Set<string> {
-  switch (e.op) {
-    case "read":
-      if (e.loc.scalar) into.add(e.loc.array);
-      return into;
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-      scalarLocals(e.args[0], into);
-      return scalarLocals(e.args[1], into);
-    case "neg":
-    case "apply":
-    case "derivative":
-      return scalarLocals(e.arg, into);
-    default:
-      return into;
-  }
+  for (const r of readsOf(e)) if (r.loc.scalar) into.add(r.loc.array);
+  return into;
 }
 
 /** Backward, after the weight gradients: a derived matrix's gradient, sent on to the parameters inside it. */
@@ -457,29 +427,8 @@ function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: Readonl
 /** The arrays a step's kernels read. */
 function arraysRead(kernels: readonly StepKernel[]): Set<string> {
   const read = new Set<string>();
-  const walk = (e: Expr): void => {
-    switch (e.op) {
-      case "read":
-        read.add(e.loc.array);
-        return;
-      case "add":
-      case "sub":
-      case "mul":
-      case "div":
-        walk(e.args[0]);
-        walk(e.args[1]);
-        return;
-      case "neg":
-      case "apply":
-      case "derivative":
-        walk(e.arg);
-        return;
-      default:
-        return;
-    }
-  };
   for (const k of kernels) {
-    if (k.kind === "pointwise") for (const item of k.items) walk(item.expr);
+    if (k.kind === "pointwise") for (const item of k.items) for (const r of readsOf(item.expr)) read.add(r.loc.array);
     else if (k.kind === "copy") for (const part of k.parts) read.add(part.loc.array);
     else read.add(k.a.array);
   }
