@@ -10,6 +10,7 @@ import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
 import { readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
+import { pointwiseBody } from "../kernel.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
@@ -151,15 +152,15 @@ function writeKernel(w: CodeBlockWriter, k: StepKernel, ctx: KernelContext): voi
     }
     case "pointwise": {
       const rows = new RowBases();
-      const body: string[] = [];
-      for (const item of k.items) {
-        if (item.comment) body.push(`// ${commentText(item.comment)}`);
-        body.push(`const ${item.local} = ${expression(item.expr, rows, ctx.fns)};`);
-        for (const s of item.stores) {
+      const body = pointwiseBody(k.items, {
+        syntax: syntaxOf(ctx.fns),
+        declare: (local, value) => `const ${local} = ${value};`,
+        read: (r) => `${r.loc.array}[${rows.index(r.loc, r.extra, "_j")}]!`,
+        store: (s, local) => {
           const at = `${s.loc.array}[${rows.index(s.loc, 0, "_j")}]`;
-          body.push(s.mode === "add" ? `${at} = ${at}! + ${item.local};` : `${at} = ${item.local};`);
-        }
-      }
+          return s.mode === "add" ? `${at} = ${at}! + ${local};` : `${at} = ${local};`;
+        },
+      });
       w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
         for (const d of rows.declarations()) w.writeLine(d);
         w.write(`for (let _j = 0; _j < ${num(k.length)}; _j++)`).block(() => {

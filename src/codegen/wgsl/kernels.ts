@@ -27,7 +27,8 @@
 import { arrays } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepKernel, type StepPlan } from "../plan.ts";
-import { renderExpression } from "../expression.ts";
+import { renderExpression, type ReadExpr } from "../expression.ts";
+import { pointwiseBody } from "../kernel.ts";
 import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
 export type BufferName = "S" | "K" | "W" | "R";
@@ -229,12 +230,12 @@ function renderPhase(layout: Layout, kernel: Exclude<StepKernel, GemmKernel>, ge
     }
     return name;
   };
-  const expression = (e: Expr): string =>
-    renderExpression(e, WGSL_SYNTAX, (r) => {
-      const gemm = gemms.get(r.loc.array);
-      if (gemm) return dot(gemm, r.loc.offset + r.extra);
-      return element(layout, r.loc, r.loc.scalar ? null : "j", r.extra);
-    });
+  /** A read: a GEMM output becomes this thread's dot product (products fused into their readers). */
+  const read = (r: ReadExpr): string => {
+    const gemm = gemms.get(r.loc.array);
+    if (gemm) return dot(gemm, r.loc.offset + r.extra);
+    return element(layout, r.loc, r.loc.scalar ? null : "j", r.extra);
+  };
   if (kernel.kind === "copy") {
     if (kernel.comment) lines.push(`// ${commentText(kernel.comment)}`);
     let offset = 0;
@@ -245,21 +246,23 @@ function renderPhase(layout: Layout, kernel: Exclude<StepKernel, GemmKernel>, ge
       offset += part.length;
     });
   } else {
-    for (const item of kernel.items) {
-      if (item.comment) lines.push(`// ${commentText(item.comment)}`);
-      lines.push(`let ${item.local} = ${expression(item.expr)};`);
-      for (const s of item.stores) {
-        if (!s.loc.perRow) {
-          // A parameter's elementwise gradient: this (step, row)'s own partial, summed after the loop.
-          const partial = layout.partials.get(partialKey(item.local, s.loc.array));
-          if (!partial || s.mode !== "add") throw new CodegenError(`internal: unexpected shared store to ${s.loc.array}`);
-          lines.push(`${element(layout, timedLoc(partial.array, partial.width), "j")} = ${item.local};`);
-          continue;
-        }
-        if (s.mode !== "set") throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
-        lines.push(`${element(layout, s.loc, "j")} = ${item.local};`);
-      }
-    }
+    lines.push(
+      ...pointwiseBody(kernel.items, {
+        syntax: WGSL_SYNTAX,
+        declare: (local, value) => `let ${local} = ${value};`,
+        read,
+        store: (s, local) => {
+          if (!s.loc.perRow) {
+            // A parameter's elementwise gradient: this (step, row)'s own partial, summed after the loop.
+            const partial = layout.partials.get(partialKey(local, s.loc.array));
+            if (!partial || s.mode !== "add") throw new CodegenError(`internal: unexpected shared store to ${s.loc.array}`);
+            return `${element(layout, timedLoc(partial.array, partial.width), "j")} = ${local};`;
+          }
+          if (s.mode !== "set") throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
+          return `${element(layout, s.loc, "j")} = ${local};`;
+        },
+      }),
+    );
   }
   return [...dots, ...lines].map((l) => indent + l);
 }
