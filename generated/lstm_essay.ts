@@ -87,6 +87,8 @@ export interface Saved {
 export interface ForwardOptions {
   /** Batch rows (default 1). */
   batch?: number;
+  /** Steps: needed only by a cell without inputs, else the inputs' length says. */
+  steps?: number;
 }
 
 export interface ForwardResult {
@@ -695,7 +697,7 @@ const _PARAMS: ReadonlySet<string> = new Set(["W_f", "b_f", "W_i", "b_i", "W_C",
   _STATES: ReadonlySet<string> = new Set(["h", "C"]),
   _OUTPUTS: ReadonlySet<string> = new Set(["h"]),
   _UPSTREAM: ReadonlySet<string> = new Set(["outputs", "final"]),
-  _OPTIONS: ReadonlySet<string> = new Set(["batch"]);
+  _OPTIONS: ReadonlySet<string> = new Set(["batch", "steps"]);
 /** The parameters step() last checked, and their arrays. */
 let _stepParamsOf: object = {},
   _stepParams: readonly (Float32Array | Float64Array)[] = [];
@@ -824,7 +826,9 @@ export function forward(
   _checkRecord(inputs, "inputs", _INPUTS);
   _checkRecord(initial, "initial", _STATES);
   const _T = _rowsIn(inputs.x, _B * 8, "inputs.x (steps · batch · 8 numbers)");
-  _checkRows(_T + 1, _B * 16, "the steps in inputs.x");
+  if (options.steps !== undefined && options.steps !== _T)
+    throw new Error(`options.steps is ${options.steps}, but inputs.x holds ${_T} steps`);
+  _checkRows(_T + 1, _B * 16, "the steps");
   _checkLength(inputs.x, _T * _B * 8, "inputs.x");
   const hist: States = {
     h: new FloatArray((_T + 1) * _B * 16),
@@ -905,7 +909,7 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
   _checkRecord(state, "state", _STATES);
   _checkRecord(inputs, "inputs", _INPUTS);
   const _B = _rowsIn(state.h, 16, "state.h");
-  _checkRows(_B, 16, "the rows of state.h");
+  _checkRows(_B, 16, "the batch rows");
   _checkLength(state.h, _B * 16, "state.h");
   _checkLength(state.C, _B * 16, "state.C");
   _checkLength(inputs.x, _B * 8, "inputs.x (one step: batch · 8 numbers)");

@@ -23,7 +23,7 @@ export interface WebGpuModule {
 
 export interface WebGpuCell {
   uploadParams(params: Tensors): { buffer: GPUBuffer };
-  forward(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, initial?: Tensors, options?: { batch?: number }): Promise<{ outputs: Tensors; final: Tensors; saved: unknown }>;
+  forward(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number }): Promise<{ outputs: Tensors; final: Tensors; saved: unknown }>;
   backward(params: Tensors | { buffer: GPUBuffer }, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Promise<{ params: Tensors; inputs: Tensors; initial: Tensors }>;
   step(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, state: Tensors): Promise<Tensors>;
   createState(batch?: number): Tensors;
@@ -72,8 +72,8 @@ export async function runWebGpu(ir: CellIR, request: RunRequest, withGrads: bool
   const module = await loadWebGpuModule(ir, request.sizes);
   const cell = module.createCell(gpu.device);
   try {
-    const { params, inputs, initial, batch } = request.sequence;
-    const result = await cell.forward(params, inputs, initial, { batch });
+    const { params, inputs, initial, batch, steps } = request.sequence;
+    const result = await cell.forward(params, inputs, initial, { batch, steps });
     const grads = withGrads ? await cell.backward(params, result.saved, request.upstream) : null;
     return {
       outputs: f64(result.outputs),

@@ -293,7 +293,7 @@ export interface Gradients {
 export interface Cell {
   uploadParams(params: Params, into?: GpuParams): GpuParams;
   downloadParams(gpu: GpuParams): Promise<Params>;
-  forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: { batch?: number }): Promise<ForwardResult>;
+  forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: { batch?: number; steps?: number }): Promise<ForwardResult>;
   backward(params: Params | GpuParams, saved: Saved, upstream?: Upstream): Promise<Gradients>;
   backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream?: Upstream): GpuParams;
   createState(batch?: number): States;
@@ -722,17 +722,19 @@ export function createCell(device: GPUDevice): Cell {
   };
 
   /** forward()'s arguments, checked: the batch, the number of steps, and each array at its length. */
-  function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: { batch?: number }) {
+  function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }) {
     if (typeof options !== "object" || options === null) throw new Error(\`\${what}: options must be an object\`);
     const B = _positiveWhole(options.batch ?? 1, \`\${what}: batch\`);
     const given = _tensors(inputs, "inputs", names.inputs);
     const start = _tensors(initial, "initial", names.states);
     const first = PROGRAM.names.inputs[0];
     const firstLength = first === undefined ? undefined : given[first.name]?.length;
-    const T = first === undefined ? 1 : (firstLength ?? 0) / (B * first.width);
+    // A cell without inputs has nothing to count steps by: options.steps says how many.
+    const T = first === undefined ? _positiveWhole(options.steps, \`\${what}: options.steps (this cell has no inputs)\`) : (firstLength ?? 0) / (B * first.width);
     if (first !== undefined && (!Number.isSafeInteger(T) || T < 1)) {
       throw new Error(\`inputs.\${first.name} must hold steps · batch · \${first.width} numbers (batch \${B}), not \${firstLength ?? "none"}\`);
     }
+    if (options.steps !== undefined && options.steps !== T) throw new Error(\`\${what}: options.steps is \${options.steps}, but the inputs hold \${T} steps\`);
     const inputArrays = PROGRAM.names.inputs.map((i) => _check(given[i.name], T * B * i.width, \`inputs.\${i.name}\`));
     const stateArrays = PROGRAM.names.states.map((s) => {
       const value = start[s.name];
@@ -741,7 +743,7 @@ export function createCell(device: GPUDevice): Cell {
     return { B, T, inputArrays, stateArrays };
   }
 
-  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: { batch?: number }): Promise<ForwardResult> {
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }): Promise<ForwardResult> {
     const { B, T, inputArrays, stateArrays } = forwardArguments(what, inputs, initial, options);
     const paramBuffer = paramsBuffer(params, "params");
     configure(what, B, T);
@@ -767,7 +769,7 @@ export function createCell(device: GPUDevice): Cell {
     return { outputs: outputs as unknown as Outputs, final: final as unknown as States, saved };
   }
 
-  function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: { batch?: number } = {}): Promise<ForwardResult> {
+  function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: { batch?: number; steps?: number } = {}): Promise<ForwardResult> {
     return exclusive("forward", () => runForward("forward", params, inputs, initial, options));
   }
 

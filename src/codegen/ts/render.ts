@@ -405,7 +405,7 @@ function addNameLists(m: ModuleContext): void {
       { name: "_STATES", type: "ReadonlySet<string>", initializer: list(m.cell.states) },
       { name: "_OUTPUTS", type: "ReadonlySet<string>", initializer: list(m.cell.outputs) },
       { name: "_UPSTREAM", type: "ReadonlySet<string>", initializer: `new Set(["outputs", "final"])` },
-      { name: "_OPTIONS", type: "ReadonlySet<string>", initializer: `new Set(["batch"])` },
+      { name: "_OPTIONS", type: "ReadonlySet<string>", initializer: `new Set(["batch", "steps"])` },
     ],
   });
   m.file.addVariableStatement({
@@ -483,7 +483,14 @@ function addTypes(m: ModuleContext): void {
       { name: "tape", type: "readonly FloatArray[]", isReadonly: true, docs: ["Intermediate values of every step that backward reads."] },
     ],
   });
-  file.addInterface({ name: "ForwardOptions", isExported: true, properties: [{ name: "batch", type: "number", hasQuestionToken: true, docs: ["Batch rows (default 1)."] }] });
+  file.addInterface({
+    name: "ForwardOptions",
+    isExported: true,
+    properties: [
+      { name: "batch", type: "number", hasQuestionToken: true, docs: ["Batch rows (default 1)."] },
+      { name: "steps", type: "number", hasQuestionToken: true, docs: ["Steps: needed only by a cell without inputs, else the inputs' length says."] },
+    ],
+  });
   file.addInterface({ name: "ForwardResult", isExported: true, properties: [{ name: "outputs", type: "Outputs" }, { name: "final", type: "States" }, { name: "saved", type: "Saved" }] });
   file.addInterface({
     name: "Upstream",
@@ -601,9 +608,15 @@ function addForward(m: ModuleContext): void {
       writeParamChecks(w, m);
       w.writeLine(`_checkRecord(inputs, "inputs", _INPUTS);`);
       w.writeLine(`_checkRecord(initial, "initial", _STATES);`);
-      const first = cell.inputs[0]!;
-      w.writeLine(`const _T = _rowsIn(inputs.${field(first.name)}, _B * ${first.width}, "inputs.${field(first.name)} (steps · batch · ${first.width} numbers)");`);
-      w.writeLine(`_checkRows(_T + 1, _B * ${num(widest)}, "the steps in inputs.${field(first.name)}");`);
+      const first = cell.inputs[0];
+      if (first === undefined) {
+        // A cell without inputs has nothing to count steps by: options.steps says how many.
+        w.writeLine(`const _T = _checkRows(options.steps, 1, "options.steps (this cell has no inputs)");`);
+      } else {
+        w.writeLine(`const _T = _rowsIn(inputs.${field(first.name)}, _B * ${first.width}, "inputs.${field(first.name)} (steps · batch · ${first.width} numbers)");`);
+        w.writeLine(`if (options.steps !== undefined && options.steps !== _T) throw new Error(\`options.steps is \${options.steps}, but inputs.${field(first.name)} holds \${_T} steps\`);`);
+      }
+      w.writeLine(`_checkRows(_T + 1, _B * ${num(widest)}, "the steps");`);
       for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _T * _B * ${i.width}, "inputs.${field(i.name)}");`);
       w.write("const hist: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
@@ -669,9 +682,13 @@ function addStep(m: ModuleContext): void {
       writeParamChecks(w, m, true);
       w.writeLine(`_checkRecord(state, "state", _STATES);`);
       w.writeLine(`_checkRecord(inputs, "inputs", _INPUTS);`);
-      const firstState = cell.states[0]!;
-      w.writeLine(`const _B = _rowsIn(state.${field(firstState.name)}, ${stateLength(firstState.name)}, "state.${field(firstState.name)}");`);
-      w.writeLine(`_checkRows(_B, ${num(widest)}, "the rows of state.${field(firstState.name)}");`);
+      // The batch is the state's rows; a cell without states counts its first input's, one without either is one row.
+      const firstState = cell.states[0];
+      const firstInput = cell.inputs[0];
+      if (firstState !== undefined) w.writeLine(`const _B = _rowsIn(state.${field(firstState.name)}, ${stateLength(firstState.name)}, "state.${field(firstState.name)}");`);
+      else if (firstInput !== undefined) w.writeLine(`const _B = _rowsIn(inputs.${field(firstInput.name)}, ${firstInput.width}, "inputs.${field(firstInput.name)}");`);
+      else w.writeLine("const _B = 1;");
+      w.writeLine(`_checkRows(_B, ${num(widest)}, "the batch rows");`);
       for (const s of cell.states) w.writeLine(`_checkLength(state.${field(s.name)}, _B * ${stateLength(s.name)}, "state.${field(s.name)}");`);
       for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${i.width}, "inputs.${field(i.name)} (one step: batch · ${i.width} numbers)");`);
       if (simd) w.writeLine("_reserveForward(_B, 1);\n_reserveStep(_B);");
