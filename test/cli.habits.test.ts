@@ -163,6 +163,11 @@ describe("--watch", () => {
     expect(runs[0]).toContain("error E101");
     expect(runs[1]).toBe(`${file}: ok\n`);
   });
+  it("ends at once on a usage error, which no edit of the spec mends", () => {
+    const { code, stderr } = lstmc(["compile", "specs/rnn.lstm", "--target", "wsgl", "--watch"]);
+    expect(code).toBe(2);
+    expect(stderr).not.toContain(WAITING);
+  });
   it("reruns compile into its output folder", async () => {
     const dir = tempDir();
     const file = join(dir, "rnn.lstm");

@@ -123,8 +123,8 @@ function commandGradcheck(args: string[]): number {
 
 export type CommandHandler = (args: string[]) => number | Promise<number>;
 
-/** Commands added by later stages (convert, compile) register here. */
-export const COMMANDS: Record<string, CommandHandler> = {
+/** Every command; each has its options and usage in options.ts, which the type holds this table to. */
+export const COMMANDS: Record<CommandName, CommandHandler> = {
   check: commandCheck,
   run: commandRun,
   gradcheck: commandGradcheck,
@@ -146,8 +146,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(version());
     return 0;
   }
-  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!handler || !isCommand(command)) {
+  if (!isCommand(command)) {
     console.error(`${escapeForTerminal(`lstmc: unknown command '${command}'${didYouMean(command, Object.keys(COMMANDS))}`)}\n\n${USAGE}`);
     return 2;
   }
@@ -155,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(commandUsage(command));
     return 0;
   }
+  const handler = COMMANDS[command];
   const run = async () => {
     try {
       return await handler(rest);

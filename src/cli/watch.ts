@@ -11,14 +11,21 @@ const DEBOUNCE_MS = 50;
 /** The line after every run: what a user waits on, and what a test counts. */
 export const WAITING = "lstmc: watching for changes (Ctrl-C to stop)";
 
+/** The exit code of a mistake in the command line, which no edit of a spec can mend. */
+const USAGE_EXIT = 2;
+
 /**
  * Runs `run`, then reruns it after each change to `files`, one run at a time,
  * until SIGINT; resolves 0 then. The folders are watched, not the files, so a
- * file an editor replaces by renaming a new one over it is still seen.
+ * file an editor replaces by renaming a new one over it is still seen. A
+ * usage error on the first run ends the watch with its exit code.
  */
 export async function watchFiles(files: readonly string[], run: () => Promise<number>): Promise<number> {
+  const first = await run();
+  if (first === USAGE_EXIT) return first;
+  report(WAITING);
   const wanted = new Set(files.map((f) => resolve(f)));
-  let running: Promise<void> = runAndWait(run);
+  let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const rerun = () => {
     timer = undefined;
