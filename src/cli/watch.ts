@@ -23,7 +23,6 @@ const USAGE_EXIT = 2;
 export async function watchFiles(files: readonly string[], run: () => Promise<number>): Promise<number> {
   const first = await run();
   if (first === USAGE_EXIT) return first;
-  report(WAITING);
   const wanted = new Set(files.map((f) => resolve(f)));
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -38,6 +37,8 @@ export async function watchFiles(files: readonly string[], run: () => Promise<nu
       timer = setTimeout(rerun, DEBOUNCE_MS);
     }),
   );
+  // Only now, with the folders watched: a test (or a user) that edits on seeing this line is seen.
+  report(WAITING);
   await new Promise<void>((done) => process.once("SIGINT", () => done()));
   clearTimeout(timer);
   for (const w of watchers) w.close();
