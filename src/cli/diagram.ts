@@ -1,15 +1,15 @@
-// `lstmc diagram SPEC [--out FILE.svg]`: the cell's step as a picture.
-import { parseArgs } from "node:util";
+// `lstmc diagram SPEC [--out FILE.svg|-]`: the cell's step as a picture.
 import { layoutCell } from "../diagram/layout.ts";
 import { renderSvg } from "../diagram/svg.ts";
-import { loadCell, report, UsageError } from "./load-cell.ts";
+import { loadCell, report, STDIN, UsageError } from "./load-cell.ts";
+import { parseCommandArgs } from "./options.ts";
 import { writeFileAtomically } from "../write-file.ts";
 
 export function commandDiagram(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: "string" } } });
+  const { values, positionals } = parseCommandArgs("diagram", args);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing SPEC" : `unexpected argument '${positionals[1]}'`);
   const svg = renderSvg(layoutCell(loadCell(positionals[0]!)));
-  if (values.out === undefined) process.stdout.write(svg);
+  if (values.out === undefined || values.out === STDIN) process.stdout.write(svg);
   else {
     writeFileAtomically(values.out, svg);
     report(`wrote ${values.out}`);

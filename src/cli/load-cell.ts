@@ -1,7 +1,9 @@
 // What every command does first: read a spec, check it, and report its
 // diagnostics. Shared by main.ts and the commands in their own modules.
-import { escapeForTerminal, formatDiagnostics, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.ts";
-import { loadSpecFile } from "../parse/load.ts";
+import { CodedError, escapeForTerminal, formatDiagnostics, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.ts";
+import { readFileSync } from "node:fs";
+import { loadSpecFile, MAX_SPEC_BYTES, parseSpecText, type LoadedSpec } from "../parse/load.ts";
+import { colourDiagnostic, useColour } from "./colour.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import { buildCell } from "../ir/build.ts";
 import type { CellIR } from "../ir/types.ts";
@@ -14,7 +16,8 @@ export class ReportedFailure extends Error {}
 
 /** Prints a file's diagnostics, at most MAX_PRINTED_DIAGNOSTICS of them. */
 export function printDiagnostics(diagnostics: readonly Diagnostic[], text: string | null): void {
-  for (const line of formatDiagnostics(diagnostics, text ?? undefined)) console.error(line);
+  const colour = useColour(process.env, process.stderr.isTTY === true);
+  for (const line of formatDiagnostics(diagnostics, text ?? undefined)) console.error(colour ? colourDiagnostic(line) : line);
 }
 
 /** A line for the terminal with anything from the user (file names, names in a spec) escaped. */
@@ -22,9 +25,33 @@ export function report(text: string): void {
   console.error(escapeForTerminal(text));
 }
 
+/** The SPEC argument that means standard input, and the name diagnostics give it. */
+export const STDIN = "-";
+export const STDIN_NAME = "<stdin>";
+
+/** Standard input, read once: `lstmc check - -` sees the same text twice rather than an empty second spec. */
+let stdinText: string | undefined;
+
+function readStdin(): string {
+  stdinText ??= readFileSync(0, "utf8");
+  return stdinText;
+}
+
+/**
+ * A spec file, or standard input for `-`: JSON when its first non-blank
+ * character is '{' (a .lstm spec starts with `cell`), the cell language
+ * otherwise. Standard input is held to the same size limit as a file.
+ */
+export function loadSpec(file: string): LoadedSpec {
+  if (file !== STDIN) return loadSpecFile(file);
+  const text = readStdin();
+  if (Buffer.byteLength(text) > MAX_SPEC_BYTES) throw new CodedError("fileTooLarge", STDIN_NAME, Buffer.byteLength(text), MAX_SPEC_BYTES);
+  return { file: STDIN_NAME, text, ...parseSpecText(text, STDIN_NAME, /^\uFEFF?\s*\{/.test(text) ? "json" : "lstm") };
+}
+
 /** Loads, parses and checks a spec; prints its diagnostics; throws if it has errors. */
-export function loadCheckedSpec(file: string): { readonly spec: SpecAst; readonly ir: CellIR } {
-  const loaded = loadSpecFile(file);
+export function loadCheckedSpec(file: string): { readonly spec: SpecAst; readonly ir: CellIR; readonly text: string } {
+  const loaded = loadSpec(file);
   if (!loaded.value) {
     printDiagnostics(loaded.diagnostics, loaded.text);
     throw new ReportedFailure();
@@ -32,7 +59,7 @@ export function loadCheckedSpec(file: string): { readonly spec: SpecAst; readonl
   const built = buildCell(loaded.value);
   printDiagnostics(built.diagnostics, loaded.text);
   if (!built.ir || hasErrors(built.diagnostics)) throw new ReportedFailure();
-  return { spec: loaded.value, ir: built.ir };
+  return { spec: loaded.value, ir: built.ir, text: loaded.text ?? "" };
 }
 
 export function loadCell(file: string): CellIR {

@@ -1,9 +1,8 @@
 // `lstmc`: argument handling only. Every command calls the library, and every
 // failure ends as a located message and a non-zero exit, never a stack trace.
-import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
-import { CodedError, escapeForTerminal, hasErrors } from "../diagnostics/diagnostic.ts";
-import { loadSpecFile, readTextFile } from "../parse/load.ts";
+import { CodedError, escapeForTerminal, hasErrors, type Diagnostic } from "../diagnostics/diagnostic.ts";
+import { readTextFile } from "../parse/load.ts";
 import { buildCell } from "../ir/build.ts";
 import { bindSizes, parseSizeList } from "../ir/bind.ts";
 import { readRunRequest, writeRunResponse } from "../run/contract.ts";
@@ -11,31 +10,9 @@ import { ENGINES } from "../run/engines.ts";
 import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
 import { CodegenError } from "../codegen/names.ts";
-import { loadCell, printDiagnostics, report, ReportedFailure, UsageError } from "./load-cell.ts";
-
-const USAGE = `lstmc — a compiler for recurrent neural-network cells
-
-Usage:
-  lstmc check SPEC... [--target ts|js|wgsl]  report diagnostics (exit 1 on errors); with --target,
-                                              also what that target cannot compile
-  lstmc run SPEC --data FILE.json [--grad]    run a sequence through the cell (JSON on stdout)
-  lstmc run SPEC --example [--grad]           run on random parameters and inputs
-  lstmc gradcheck SPEC [--dims I=3,H=5] [--steps T] [--batch B] [--seed S]
-                                              compare backward with finite differences
-  lstmc compile SPEC... --target ts|js|wgsl [--dims I=128,H=256] [--precision f32|f64] [--out DIR]
-                                              generate a specialised module per spec (default out: generated/)
-  lstmc convert SPEC --to json|lstm [--out FILE]
-                                              print the spec in the other syntax
-  lstmc diagram SPEC [--out FILE.svg]         draw the cell's step as an SVG picture
-
-Options:
-  --engine NAME    engine for 'run': interp (default), ts (compiled TypeScript, f64)
-  --dims LIST      size bindings, e.g. I=3,H=5
-  -h, --help       show this help
-  -v, --version    show the version
-
-SPEC is a .lstm file (the cell language) or a .json file (the same cell as JSON).
-`;
+import { loadCell, loadSpec, printDiagnostics, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
+import { commandUsage, didYouMean, isCommand, parseCommandArgs, targetOption, USAGE, type CommandName } from "./options.ts";
+import { watchFiles } from "./watch.ts";
 
 function version(): string {
   const require = createRequire(import.meta.url);
@@ -56,42 +33,37 @@ function integerOption(value: string | undefined, name: string, fallback: number
 }
 
 async function commandCheck(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { target: { type: "string" } } });
+  const { values, positionals } = parseCommandArgs("check", args);
   if (positionals.length === 0) throw new UsageError("missing SPEC");
-  const target = values.target;
-  if (target !== undefined && target !== "ts" && target !== "js" && target !== "wgsl") throw new UsageError(`unknown target '${target}' (available: ts, js, wgsl)`);
+  if (values.format !== "text" && values.format !== "json") throw new UsageError(`--format must be text or json, not '${values.format}'`);
+  const target = values.target === undefined ? undefined : targetOption(values.target);
   // The code generators (ts-morph, prettier) load only when a target is named.
   const targetCheck = target === undefined ? null : (await import("../codegen/check.ts")).targetDiagnostics;
-  let failed = false;
+  const all: Diagnostic[] = [];
   for (const file of positionals) {
-    const loaded = loadSpecFile(file);
+    const loaded = loadSpec(file);
     const built = loaded.value ? buildCell(loaded.value) : null;
     const diagnostics = [...loaded.diagnostics, ...(built?.diagnostics ?? []), ...(built?.ir && targetCheck && target ? targetCheck(built.ir, target) : [])];
+    all.push(...diagnostics);
+    if (values.format === "json") continue;
     printDiagnostics(diagnostics, loaded.text);
-    if (hasErrors(diagnostics)) failed = true;
-    else report(`${file}: ok${diagnostics.length > 0 ? ` (${diagnostics.length} warning${diagnostics.length === 1 ? "" : "s"})` : ""}`);
+    if (!hasErrors(diagnostics)) report(`${loaded.file}: ok${diagnostics.length > 0 ? ` (${diagnostics.length} warning${diagnostics.length === 1 ? "" : "s"})` : ""}`);
   }
-  return failed ? 1 : 0;
+  if (values.format === "json") process.stdout.write(`${JSON.stringify(all.map(diagnosticJson), null, 2)}\n`);
+  return hasErrors(all) ? 1 : 0;
+}
+
+/** `check --format json`'s record: the diagnostic flattened, its span's fields beside its code. */
+function diagnosticJson(d: Diagnostic) {
+  const { file, line, column, endLine, endColumn } = d.span;
+  return { code: d.code, severity: d.severity, message: d.message, file, line, column, endLine, endColumn };
 }
 
 async function commandRun(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      data: { type: "string" },
-      example: { type: "boolean" },
-      grad: { type: "boolean" },
-      engine: { type: "string", default: "interp" },
-      dims: { type: "string" },
-      steps: { type: "string" },
-      batch: { type: "string" },
-      seed: { type: "string" },
-    },
-  });
+  const { values, positionals } = parseCommandArgs("run", args);
   const file = positional(positionals, "SPEC");
   const engine = Object.hasOwn(ENGINES, values.engine!) ? ENGINES[values.engine!] : undefined;
-  if (!engine) throw new UsageError(`unknown engine '${values.engine}' (available: ${Object.keys(ENGINES).join(", ")})`);
+  if (!engine) throw new UsageError(`unknown engine '${values.engine}'${didYouMean(values.engine!, Object.keys(ENGINES))} (available: ${Object.keys(ENGINES).join(", ")})`);
   if (values.data === undefined && !values.example) throw new UsageError("give --data FILE.json or --example");
   if (values.data !== undefined && values.example) throw new UsageError("give either --data or --example, not both");
   const ir = loadCell(file);
@@ -125,17 +97,7 @@ function readDataFile(file: string): unknown {
 }
 
 function commandGradcheck(args: string[]): number {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      dims: { type: "string" },
-      steps: { type: "string" },
-      batch: { type: "string" },
-      seed: { type: "string" },
-      tolerance: { type: "string" },
-    },
-  });
+  const { values, positionals } = parseCommandArgs("gradcheck", args);
   const file = positional(positionals, "SPEC");
   const ir = loadCell(file);
   const sizes = bindSizes(ir, parseSizeList(values.dims ?? ""));
@@ -161,8 +123,8 @@ function commandGradcheck(args: string[]): number {
 
 export type CommandHandler = (args: string[]) => number | Promise<number>;
 
-/** Commands added by later stages (convert, compile) register here. */
-export const COMMANDS: Record<string, CommandHandler> = {
+/** Every command; each has its options and usage in options.ts, which the type holds this table to. */
+export const COMMANDS: Record<CommandName, CommandHandler> = {
   check: commandCheck,
   run: commandRun,
   gradcheck: commandGradcheck,
@@ -184,20 +146,35 @@ export async function main(argv: string[]): Promise<number> {
     console.log(version());
     return 0;
   }
-  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!handler) {
-    console.error(`${escapeForTerminal(`lstmc: unknown command '${command}'`)}\n\n${USAGE}`);
+  if (!isCommand(command)) {
+    console.error(`${escapeForTerminal(`lstmc: unknown command '${command}'${didYouMean(command, Object.keys(COMMANDS))}`)}\n\n${USAGE}`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(USAGE);
+    process.stdout.write(commandUsage(command));
     return 0;
   }
-  try {
-    return await handler(rest);
-  } catch (e) {
-    return reportFailure(command, e);
-  }
+  const handler = COMMANDS[command];
+  const run = async () => {
+    try {
+      return await handler(rest);
+    } catch (e) {
+      return reportFailure(command, e);
+    }
+  };
+  const files = await watchedFiles(command, rest).catch((e: unknown) => reportFailure(command, e));
+  if (typeof files === "number") return files;
+  return files === null ? run() : watchFiles(files, run);
+}
+
+/** The spec files of a `--watch` run, or null without --watch; a usage error if there are none or one is standard input. */
+async function watchedFiles(command: CommandName, args: string[]): Promise<string[] | null> {
+  if (!args.includes("--watch")) return null;
+  const { values, positionals } = parseCommandArgs(command, args);
+  if (!("watch" in values) || values.watch !== true) return null;
+  if (positionals.length === 0) throw new UsageError("missing SPEC");
+  if (positionals.includes(STDIN)) throw new UsageError("--watch cannot watch standard input ('-')");
+  return positionals;
 }
 
 /** The exit code for a failed command, after saying why: 1 for the user's errors, 2 for usage, 70 for lstmc's own bugs. */
@@ -212,7 +189,7 @@ function reportFailure(command: string, e: unknown): number {
     return 1;
   }
   if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-    console.error(`${escapeForTerminal(`lstmc ${command}: ${(e as Error).message}`)}\nRun 'lstmc --help' for usage.`);
+    console.error(`${escapeForTerminal(`lstmc ${command}: ${(e as Error).message}`)}\nRun 'lstmc ${command} --help' for usage.`);
     return 2;
   }
   if (isOutOfMemory(e)) {

@@ -108,6 +108,7 @@ export const messages = {
   cannotWrite: { code: "E008", template: "cannot write {0}: {1}" },
   // E101–E110: names
   unknownName: { code: "E101", template: "unknown name '{0}'" },
+  unknownNameSuggestion: { code: "E101", template: "unknown name '{0}'; did you mean '{1}'?" },
   alreadyDeclared: { code: "E102", template: "'{0}' is already declared as {1} at {2}" },
   invalidIdentifier: { code: "E103", template: "{0} name {1} must match {2} (a letter, then letters, digits or '_', at most 64)" },
   reservedIdentifier: { code: "E104", template: "{0} name '{1}' is reserved (a keyword or built-in of lstmc, TypeScript or WGSL)" },
@@ -115,6 +116,7 @@ export const messages = {
   unknownSize: { code: "E105", template: "unknown size '{0}' (declare it with 'size {0}')" },
   notASize: { code: "E105", template: "'{0}' is {1}, not a size" },
   unknownFunction: { code: "E106", template: "unknown function '{0}' (known: {1})" },
+  unknownFunctionSuggestion: { code: "E106", template: "unknown function '{0}'; did you mean '{1}'? (known: {2})" },
   functionArity: { code: "E107", template: "'{0}' takes 1 argument, not {1}" },
   initializerArity: { code: "E107", template: "initializer '{0}' takes {1} argument(s), not {2}" },
   uniformBounds: { code: "E107", template: "uniform(low, high) needs low < high, not {0} and {1}" },

@@ -1,6 +1,7 @@
 // AST -> typed IR, with every check that can be made before sizes are bound:
 // names, shapes, missing or duplicate equations, cycles, unused declarations.
 import { diagnostic, hasErrors, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
+import { closest } from "../diagnostics/suggest.ts";
 import type { DimAst, EquationAst, ExprAst, InitializerAst, SpecAst } from "../parse/ast.ts";
 import { printEquationText, printExpr } from "../parse/print-dsl.ts";
 import { addDims, constantDim, evaluateDim, formatDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
@@ -322,7 +323,8 @@ export function buildCell(spec: SpecAst): BuildResult {
       case "call": {
         const fn = e.fn as UnaryFunction;
         if (!(UNARY_FUNCTIONS as readonly string[]).includes(e.fn)) {
-          report(diagnostic("unknownFunction", e.fnSpan, e.fn, UNARY_FUNCTIONS.join(", ")));
+          const near = closest(e.fn, UNARY_FUNCTIONS);
+          report(near === undefined ? diagnostic("unknownFunction", e.fnSpan, e.fn, UNARY_FUNCTIONS.join(", ")) : diagnostic("unknownFunctionSuggestion", e.fnSpan, e.fn, near, UNARY_FUNCTIONS.join(", ")));
           return null;
         }
         if (e.args.length !== 1) {
@@ -358,7 +360,8 @@ export function buildCell(spec: SpecAst): BuildResult {
   const lowerRef = (name: string, next: boolean, span: Span): NodeId | null => {
     const symbol = symbols.get(name);
     if (!symbol) {
-      report(diagnostic("unknownName", span, name));
+      const near = closest(name, symbols.keys());
+      report(near === undefined ? diagnostic("unknownName", span, name) : diagnostic("unknownNameSuggestion", span, name, near));
       return null;
     }
     if (next) {
