@@ -98,8 +98,11 @@ export function isCommand(name: string): name is CommandName {
   return Object.hasOwn(OPTIONS, name);
 }
 
+/** What parseArgs gives for a command's table (named, so the declaration build can write it). */
+export type ParsedCommandArgs<C extends CommandName> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: (typeof OPTIONS)[C] }>>;
+
 /** parseArgs with the command's table; an unknown option becomes a usage error that names the nearest known one. */
-export function parseCommandArgs<C extends CommandName>(command: C, args: string[]) {
+export function parseCommandArgs<C extends CommandName>(command: C, args: string[]): ParsedCommandArgs<C> {
   try {
     return parseArgs({ args, allowPositionals: true, options: OPTIONS[command] });
   } catch (e) {
