@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run before every `npm test` (npm's pretest): makes sure the software WebGPU
+# Run first by every `npm test` (in the script itself: .npmrc sets ignore-scripts, so
+# npm would skip a pretest hook): makes sure the software WebGPU
 # driver (Mesa lavapipe, for Dawn in Node) and Chromium (SwiftShader) that the
 # GPU-kernel tests execute on are present, installing them when they are not.
 # Idempotent and quick when both are there; as a non-root user with nothing
