@@ -4,11 +4,11 @@ import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { CellIR } from "../ir/types.ts";
 import { planCell } from "./compile.ts";
 import { CodegenError } from "./names.ts";
+import { F32_MAX } from "./wgsl/syntax.ts";
 
 export type TargetName = "ts" | "js" | "wgsl";
 export const TARGET_NAMES: readonly TargetName[] = ["ts", "js", "wgsl"];
 
-const F32_MAX = 3.4028234663852886e38;
 
 export function targetDiagnostics(ir: CellIR, target: TargetName): Diagnostic[] {
   const found: Diagnostic[] = [];

@@ -37,6 +37,11 @@ export function planCell(ir: CellIR, options: { readonly target: "ts" | "js" | "
   return lowerCell(ir, bindSizes(ir, options.dims ?? {}), options.target === "wgsl" ? WGSL_SCHEDULE : { ...CPU_SCHEDULE, target: options.target });
 }
 
+/** The sizes a plan was lowered at, as a size binding. */
+export function boundSizes(plan: ModulePlan): Record<string, number> {
+  return Object.fromEntries(plan.cell.sizes.map((s) => [s.name, s.value]));
+}
+
 /** A plan as its JSON file: two-space indented, one trailing newline. */
 export function planJson(plan: ModulePlan): string {
   return `${JSON.stringify(plan, null, 2)}\n`;
@@ -54,10 +59,8 @@ export function formatTypeScript(text: string, fileName: string): Promise<string
 }
 
 export async function compileCell(ir: CellIR, options: CompileOptions): Promise<CompiledModule> {
-  checkCellNames(ir);
-  const sizes = bindSizes(ir, options.dims ?? {});
-  const plan = lowerCell(ir, sizes);
-  const adapters = libraryLayoutOf(ir, sizes);
+  const plan = planCell(ir, options);
+  const adapters = libraryLayoutOf(ir, boundSizes(plan));
   const raw = renderModule(plan, { target: options.target, precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion(), adapters });
   const text = await formatTypeScript(raw, `${specIdentifier(ir.name)}.ts`);
   return { fileName: `${specIdentifier(ir.name)}.ts`, text };

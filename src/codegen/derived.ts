@@ -10,6 +10,7 @@
 import { elementCount } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import type { CellIR, IrNode, NodeId, ParamDecl } from "../ir/types.ts";
+import { BINARY_OPERATORS } from "./expression.ts";
 import { CodegenError, derivedName } from "./names.ts";
 import { read, sharedLoc, type DerivedMatrixPlan, type Expr } from "./plan.ts";
 
@@ -163,7 +164,6 @@ export function planDerivedMatrix(ir: CellIR, hoisted: HoistedMatrix, sizes: Siz
   return { name: hoisted.name, label: describeMatrix(ir, hoisted.root), array: array(hoisted.name), gradient: gradientArray(hoisted.name), length: elementCount(root.shape, sizes), value: matrixValue, partials };
 }
 
-const OPERATOR = { add: "+", sub: "-", mul: "*", div: "/" } as const;
 
 /** A matrix expression written back as text: parameters by name, functions by name. */
 export function describeMatrix(ir: CellIR, id: NodeId): string {
@@ -177,7 +177,7 @@ export function describeMatrix(ir: CellIR, id: NodeId): string {
     case "sub":
     case "mul":
     case "div":
-      return `(${describeMatrix(ir, n.args[0])} ${OPERATOR[n.op]} ${describeMatrix(ir, n.args[1])})`;
+      return `(${describeMatrix(ir, n.args[0])} ${BINARY_OPERATORS[n.op]} ${describeMatrix(ir, n.args[1])})`;
     case "neg":
       return `-${describeMatrix(ir, n.args[0])}`;
     case "apply":

@@ -8,6 +8,9 @@ import type { Expr } from "./plan.ts";
 
 export type ReadExpr = Extract<Expr, { op: "read" }>;
 
+/** The four elementwise operators as every target (and a comment) writes them. */
+export const BINARY_OPERATORS = { add: "+", sub: "-", mul: "*", div: "/" } as const;
+
 export interface ExpressionSyntax {
   /** A number literal that can stand as an operand anywhere. */
   readonly literal: (value: number) => string;

@@ -9,7 +9,7 @@ import type { CellIR, Initializer } from "../../ir/types.ts";
 import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
-import { readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
+import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
 import { pointwiseBody } from "../kernel.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
@@ -72,7 +72,6 @@ const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
   identity: () => `1`,
 };
 
-const BINARY_SYNTAX = { add: "+", sub: "-", mul: "*", div: "/" } as const;
 
 /** Row bases of the locations one loop reads or writes, hoisted out of its inner loop. */
 class RowBases {
@@ -105,7 +104,7 @@ function blockStart(loc: Loc): string {
 /** The op -> TypeScript table (f64, or f32 with its faster sigmoid and tanh). */
 const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
   literal: (value) => (value < 0 ? `(${num(value)})` : num(value)),
-  binary: BINARY_SYNTAX,
+  binary: BINARY_OPERATORS,
   neg: (x) => `-(${x})`,
   functions: fns,
   derivatives: DERIVATIVE_SYNTAX,

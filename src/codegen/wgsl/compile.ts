@@ -1,14 +1,12 @@
 // Compiling a checked cell to the WGSL target: the shared lowering, the WGSL
 // kernels, and the TypeScript host module that runs them on a GPUDevice.
 import { basename } from "node:path";
-import { bindSizes } from "../../ir/bind.ts";
 import type { CellIR } from "../../ir/types.ts";
-import { lowerCell } from "../lower.ts";
-import { checkCellNames, commentText, specIdentifier } from "../names.ts";
-import { compilerVersion, formatTypeScript, type CompiledModule } from "../compile.ts";
+import { commentText, specIdentifier } from "../names.ts";
+import { boundSizes, compilerVersion, formatTypeScript, planCell, type CompiledModule } from "../compile.ts";
 import { renderDerivedFunction } from "../ts/render.ts";
 import { renderHost } from "./host.ts";
-import { buildProgram, WGSL_SCHEDULE, type KernelOptions, type WgslProgram } from "./kernels.ts";
+import { buildProgram, type KernelOptions, type WgslProgram } from "./kernels.ts";
 
 export interface WgslCompileOptions extends KernelOptions {
   /** Size bindings; missing sizes take the spec's defaults. */
@@ -23,9 +21,8 @@ export interface CompiledWgsl {
 }
 
 export async function compileWgslCell(ir: CellIR, options: WgslCompileOptions = {}): Promise<CompiledWgsl> {
-  checkCellNames(ir);
-  const sizes = bindSizes(ir, options.dims ?? {});
-  const plan = lowerCell(ir, sizes, WGSL_SCHEDULE);
+  const plan = planCell(ir, { target: "wgsl", ...(options.dims ? { dims: options.dims } : {}) });
+  const sizes = boundSizes(plan);
   const program = buildProgram(plan, options);
   const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
   const optionsText = `--target wgsl --dims ${sizeText}${options.path && options.path !== "auto" ? ` --wgsl-path ${options.path}` : ""}`;

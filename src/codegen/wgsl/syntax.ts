@@ -2,10 +2,11 @@
 // written in WGSL (f32). The kernel layout lives in kernels.ts; this file only
 // knows syntax.
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA, type UnaryFunction } from "../../ir/types.ts";
-import type { ExpressionSyntax } from "../expression.ts";
+import { BINARY_OPERATORS, type ExpressionSyntax } from "../expression.ts";
 import { CodegenError } from "../names.ts";
 
-const F32_MAX = 3.4028234663852886e38;
+/** The largest finite float32: WGSL literals, and numbers `check --target wgsl` accepts. */
+export const F32_MAX = 3.4028234663852886e38;
 
 /** An f32 literal: `1f`, `-0.5f`, `1e-7f`. */
 export function f32(x: number): string {
@@ -77,12 +78,11 @@ export const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
   identity: () => `1f`,
 };
 
-export const BINARY_SYNTAX = { add: "+", sub: "-", mul: "*", div: "/" } as const;
 
 /** The op -> WGSL table for the shared expression walker. */
 export const WGSL_SYNTAX: ExpressionSyntax = {
   literal: (value) => `(${f32(value)})`,
-  binary: BINARY_SYNTAX,
+  binary: BINARY_OPERATORS,
   neg: (x) => `(-${x})`,
   functions: FUNCTION_SYNTAX,
   derivatives: DERIVATIVE_SYNTAX,
