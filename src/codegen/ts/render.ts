@@ -10,7 +10,7 @@ import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
 import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
-import { pointwiseBody } from "../kernel.ts";
+import { renderStep, type Target } from "../target.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
@@ -125,50 +125,49 @@ interface KernelContext {
   readonly rowProductsBelowBatch: number;
 }
 
-function writeKernel(w: CodeBlockWriter, k: StepKernel, ctx: KernelContext): void {
-  switch (k.kind) {
-    case "gemm": {
-      w.writeLine(`// ${commentText(k.comment)}`);
-      // Under 4 rows the register-blocked GEMM has no full block: one specialised product per row instead.
-      const gemv = gemvName(k.rows, k.depth);
-      ctx.gemvs.set(gemv, gemvFunction(k.rows, k.depth));
-      const row = (loc: Loc) => `${blockStart(loc) === "0" ? "" : `${blockStart(loc)} + `}_i * ${num(loc.width)}`;
-      w.writeLine(`if (_B < ${num(ctx.rowProductsBelowBatch)}${ctx.simd ? " && _simd === null" : ""}) for (let _i = 0; _i < _B; _i++) ${gemv}(${k.a.array}, ${row(k.a)}, ${k.w}, ${k.out.array}, ${row(k.out)});`);
-      w.writeLine(`else _gemmNT(${k.a.array}, ${blockStart(k.a)}, ${num(k.a.width)}, ${k.w}, ${k.out.array}, ${blockStart(k.out)}, ${num(k.out.width)}, _B, ${num(k.rows)}, ${num(k.depth)});`);
-      return;
-    }
-    case "copy": {
-      if (k.comment) w.writeLine(`// ${commentText(k.comment)}`);
-      w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
-        let offset = 0;
-        for (const part of k.parts) {
-          const start = rowStart(part.loc, "_b");
-          w.writeLine(`${k.out.array}.set(${part.loc.array}.subarray(${start}, ${start} + ${num(part.length)}), ${rowStart(k.out, "_b")}${offset ? ` + ${num(offset)}` : ""});`);
-          offset += part.length;
-        }
-      });
-      return;
-    }
-    case "pointwise": {
+/**
+ * The TypeScript target (see ../target.ts): a loop nest over batch rows and
+ * elements per kernel, with each row's base index hoisted out of the inner
+ * loop; a step's products through the GEMM.
+ */
+function tsTarget(ctx: KernelContext): Target {
+  return {
+    syntax: syntaxOf(ctx.fns),
+    scope: () => {
       const rows = new RowBases();
-      const body = pointwiseBody(k.items, {
-        syntax: syntaxOf(ctx.fns),
+      return {
         declare: (local, value) => `const ${local} = ${value};`,
         read: (r) => `${r.loc.array}[${rows.index(r.loc, r.extra, "_j")}]!`,
         store: (s, local) => {
           const at = `${s.loc.array}[${rows.index(s.loc, 0, "_j")}]`;
           return s.mode === "add" ? `${at} = ${at}! + ${local};` : `${at} = ${local};`;
         },
-      });
-      w.write("for (let _b = 0; _b < _B; _b++)").block(() => {
-        for (const d of rows.declarations()) w.writeLine(d);
-        w.write(`for (let _j = 0; _j < ${num(k.length)}; _j++)`).block(() => {
-          for (const line of body) w.writeLine(line);
-        });
-      });
-      return;
-    }
-  }
+        loop: (length, body) => ["for (let _b = 0; _b < _B; _b++) {", ...rows.declarations(), `for (let _j = 0; _j < ${num(length)}; _j++) {`, ...body, "}", "}"],
+        barrier: () => [],
+      };
+    },
+    gemm: (k) => {
+      // Under 4 rows the register-blocked GEMM has no full block: one specialised product per row instead.
+      const gemv = gemvName(k.rows, k.depth);
+      ctx.gemvs.set(gemv, gemvFunction(k.rows, k.depth));
+      const row = (loc: Loc) => `${blockStart(loc) === "0" ? "" : `${blockStart(loc)} + `}_i * ${num(loc.width)}`;
+      return [
+        `// ${commentText(k.comment)}`,
+        `if (_B < ${num(ctx.rowProductsBelowBatch)}${ctx.simd ? " && _simd === null" : ""}) for (let _i = 0; _i < _B; _i++) ${gemv}(${k.a.array}, ${row(k.a)}, ${k.w}, ${k.out.array}, ${row(k.out)});`,
+        `else _gemmNT(${k.a.array}, ${blockStart(k.a)}, ${num(k.a.width)}, ${k.w}, ${k.out.array}, ${blockStart(k.out)}, ${num(k.out.width)}, _B, ${num(k.rows)}, ${num(k.depth)});`,
+      ];
+    },
+    copy: (k) => {
+      const sets: string[] = [];
+      let offset = 0;
+      for (const part of k.parts) {
+        const start = rowStart(part.loc, "_b");
+        sets.push(`${k.out.array}.set(${part.loc.array}.subarray(${start}, ${start} + ${num(part.length)}), ${rowStart(k.out, "_b")}${offset ? ` + ${num(offset)}` : ""});`);
+        offset += part.length;
+      }
+      return [...(k.comment ? [`// ${commentText(k.comment)}`] : []), "for (let _b = 0; _b < _B; _b++) {", ...sets, "}"];
+    },
+  };
 }
 
 /** Matrix parameters an expression reads, as locals of the block that evaluates it element by element. */
@@ -292,7 +291,7 @@ function writeAfterLoop(w: CodeBlockWriter, plan: ModulePlan, k: AfterLoopKernel
 }
 
 function writeStep(w: CodeBlockWriter, step: StepPlan, ctx: KernelContext): void {
-  for (const k of step.kernels) writeKernel(w, k, ctx);
+  for (const k of renderStep(step, tsTarget(ctx))) for (const line of [...k.lines, ...k.barrier]) w.writeLine(line);
 }
 
 export function renderModule(plan: ModulePlan, options: RenderOptions): string {

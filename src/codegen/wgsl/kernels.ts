@@ -28,7 +28,7 @@ import { arrays } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepKernel, type StepPlan } from "../plan.ts";
 import { renderExpression, type ReadExpr } from "../expression.ts";
-import { pointwiseBody } from "../kernel.ts";
+import { kernelLength, renderStep, type KernelScope, type Target } from "../target.ts";
 import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
 export type BufferName = "S" | "K" | "W" | "R";
@@ -193,109 +193,110 @@ interface Staging {
   readonly widths: number[];
 }
 
-/** One phase's body: statements for element (b, j), given t and B. */
-function renderPhase(layout: Layout, kernel: Exclude<StepKernel, GemmKernel>, gemms: ReadonlyMap<string, Gemm>, staging: Staging, indent: string): string[] {
-  const lines: string[] = [];
-  const dots: string[] = [];
-  const memo = new Map<string, string>();
-  staging.slots = new Map();
-  const operand = (loc: Loc, width: number, k: string): string => {
-    if (!staging.enabled) return element(layout, loc, k);
-    const key = JSON.stringify(loc);
-    if (!staging.slots.has(key)) {
-      const slot = staging.slots.size;
-      staging.slots.set(key, { slot, loc, width });
-      staging.widths[slot] = Math.max(staging.widths[slot] ?? 0, width);
-    }
-    return `stage${staging.slots.get(key)!.slot}[${k}]`;
-  };
-  const dot = (gemm: Gemm, start: number): string => {
-    const key = `${gemm.kernel.out.array}:${start}`;
-    if (memo.has(key)) return memo.get(key)!;
-    const name = `dot${memo.size}`;
-    memo.set(key, name);
-    const { group, kernel } = gemm;
-    dots.push(`var ${name} = 0f;`);
-    if (!gemm.transposed) {
-      const p = productOfRow(group, start);
-      const param = layout.paramByName.get(p.param)!;
-      const r = `${u32(start - p.rowOffset)} + j`;
-      dots.push(`for (var k = 0u; k < ${u32(p.cols)}; k++) { ${name} += ${matrixElement(param, r, `${u32(p.colOffset)} + k`)} * ${operand(kernel.a, group.depth, "k")}; }`);
-    } else {
-      for (const p of group.products) {
-        const param = layout.paramByName.get(p.param)!;
-        const c = `${u32(p.colOffset + start)} + j`;
-        dots.push(`for (var k = 0u; k < ${u32(p.rows)}; k++) { ${name} += ${operand(kernel.a, group.rows, `${u32(p.rowOffset)} + k`)} * ${matrixElement(param, "k", c)}; }`);
+/**
+ * The WGSL target (see ../target.ts). A product's element is a dot product
+ * computed by the thread that reads it, so products render as nothing and
+ * their reads as `dot` locals. In the sequence path a kernel is a strided loop
+ * of the workgroup's threads over the row's elements, after staging the
+ * products' operand vectors in workgroup memory, and a barrier follows it; in
+ * the step path a kernel is the body of its own dispatch, whose end is the barrier.
+ */
+function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: Staging, path: KernelPath, workgroupSize: number): Target {
+  const scope = (): KernelScope => {
+    const dots: string[] = [];
+    const memo = new Map<string, string>();
+    staging.slots = new Map();
+    const operand = (loc: Loc, width: number, k: string): string => {
+      if (!staging.enabled) return element(layout, loc, k);
+      const key = JSON.stringify(loc);
+      if (!staging.slots.has(key)) {
+        const slot = staging.slots.size;
+        staging.slots.set(key, { slot, loc, width });
+        staging.widths[slot] = Math.max(staging.widths[slot] ?? 0, width);
       }
-    }
-    return name;
+      return `stage${staging.slots.get(key)!.slot}[${k}]`;
+    };
+    const dot = (gemm: Gemm, start: number): string => {
+      const key = `${gemm.kernel.out.array}:${start}`;
+      if (memo.has(key)) return memo.get(key)!;
+      const name = `dot${memo.size}`;
+      memo.set(key, name);
+      const { group, kernel } = gemm;
+      dots.push(`var ${name} = 0f;`);
+      if (!gemm.transposed) {
+        const p = productOfRow(group, start);
+        const param = layout.paramByName.get(p.param)!;
+        const r = `${u32(start - p.rowOffset)} + j`;
+        dots.push(`for (var k = 0u; k < ${u32(p.cols)}; k++) { ${name} += ${matrixElement(param, r, `${u32(p.colOffset)} + k`)} * ${operand(kernel.a, group.depth, "k")}; }`);
+      } else {
+        for (const p of group.products) {
+          const param = layout.paramByName.get(p.param)!;
+          const c = `${u32(p.colOffset + start)} + j`;
+          dots.push(`for (var k = 0u; k < ${u32(p.rows)}; k++) { ${name} += ${operand(kernel.a, group.rows, `${u32(p.rowOffset)} + k`)} * ${matrixElement(param, "k", c)}; }`);
+        }
+      }
+      return name;
+    };
+    return {
+      declare: (local, value) => `let ${local} = ${value};`,
+      /** A read: a GEMM output becomes this thread's dot product (products fused into their readers). */
+      read: (r) => {
+        const gemm = gemms.get(r.loc.array);
+        if (gemm) return dot(gemm, r.loc.offset + r.extra);
+        return element(layout, r.loc, r.loc.scalar ? null : "j", r.extra);
+      },
+      store: (s, local) => {
+        if (!s.loc.perRow) {
+          // A parameter's elementwise gradient: this (step, row)'s own partial, summed after the loop.
+          const partial = layout.partials.get(partialKey(local, s.loc.array));
+          if (!partial || s.mode !== "add") throw new CodegenError(`internal: unexpected shared store to ${s.loc.array}`);
+          return `${element(layout, timedLoc(partial.array, partial.width), "j")} = ${local};`;
+        }
+        if (s.mode !== "set") throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
+        return `${element(layout, s.loc, "j")} = ${local};`;
+      },
+      loop: (length, body) => {
+        const inner = [...dots, ...body];
+        if (path === "step") return inner;
+        return [...stagingLines(layout, staging, workgroupSize), `for (var j = lid; j < ${u32(length)}; j += ${u32(workgroupSize)}) {`, ...inner.map((l) => `  ${l}`), "}"];
+      },
+      barrier: () => (path === "step" ? [] : staging.slots.size > 0 ? ["storageBarrier();", "workgroupBarrier();"] : ["storageBarrier();"]),
+    };
   };
-  /** A read: a GEMM output becomes this thread's dot product (products fused into their readers). */
-  const read = (r: ReadExpr): string => {
-    const gemm = gemms.get(r.loc.array);
-    if (gemm) return dot(gemm, r.loc.offset + r.extra);
-    return element(layout, r.loc, r.loc.scalar ? null : "j", r.extra);
+  return {
+    syntax: WGSL_SYNTAX,
+    scope,
+    gemm: () => [],
+    copy: (kernel, s) => {
+      const lines = kernel.comment ? [`// ${commentText(kernel.comment)}`] : [];
+      let offset = 0;
+      kernel.parts.forEach((part, i) => {
+        const test = i === kernel.parts.length - 1 ? "" : `if (j < ${u32(offset + part.length)}) `;
+        const j = offset ? `(j - ${u32(offset)})` : "j";
+        lines.push(`${i ? "else " : ""}${test}{ ${element(layout, kernel.out, "j")} = ${element(layout, part.loc, j)}; }`);
+        offset += part.length;
+      });
+      return s.loop(kernelLength(kernel), lines);
+    },
   };
-  if (kernel.kind === "copy") {
-    if (kernel.comment) lines.push(`// ${commentText(kernel.comment)}`);
-    let offset = 0;
-    kernel.parts.forEach((part, i) => {
-      const test = i === kernel.parts.length - 1 ? "" : `if (j < ${u32(offset + part.length)}) `;
-      const j = offset ? `(j - ${u32(offset)})` : "j";
-      lines.push(`${i ? "else " : ""}${test}{ ${element(layout, kernel.out, "j")} = ${element(layout, part.loc, j)}; }`);
-      offset += part.length;
-    });
-  } else {
-    lines.push(
-      ...pointwiseBody(kernel.items, {
-        syntax: WGSL_SYNTAX,
-        declare: (local, value) => `let ${local} = ${value};`,
-        read,
-        store: (s, local) => {
-          if (!s.loc.perRow) {
-            // A parameter's elementwise gradient: this (step, row)'s own partial, summed after the loop.
-            const partial = layout.partials.get(partialKey(local, s.loc.array));
-            if (!partial || s.mode !== "add") throw new CodegenError(`internal: unexpected shared store to ${s.loc.array}`);
-            return `${element(layout, timedLoc(partial.array, partial.width), "j")} = ${local};`;
-          }
-          if (s.mode !== "set") throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
-          return `${element(layout, s.loc, "j")} = ${local};`;
-        },
-      }),
-    );
-  }
-  return [...dots, ...lines].map((l) => indent + l);
 }
 
-function stagingLines(layout: Layout, staging: Staging, workgroupSize: number, indent: string): string[] {
+function stagingLines(layout: Layout, staging: Staging, workgroupSize: number): string[] {
   if (!staging.enabled || staging.slots.size === 0) return [];
   const lines: string[] = [];
   for (const { slot, loc, width } of staging.slots.values()) {
     lines.push(`for (var k = lid; k < ${u32(width)}; k += ${u32(workgroupSize)}) { stage${slot}[k] = ${element(layout, loc, "k")}; }`);
   }
   lines.push("workgroupBarrier();");
-  return lines.map((l) => indent + l);
+  return lines;
 }
 
-interface StepKernels {
-  readonly phases: Exclude<StepKernel, GemmKernel>[];
-  readonly gemms: Map<string, Gemm>;
-}
-
-function splitStep(step: StepPlan, groups: readonly GroupPlan[]): StepKernels {
+/** A step's products, by the array they write: their readers compute them. */
+function productsOf(step: StepPlan, groups: readonly GroupPlan[]): Map<string, Gemm> {
   const gemms = new Map<string, Gemm>();
-  const phases: Exclude<StepKernel, GemmKernel>[] = [];
-  for (const k of step.kernels) {
-    if (k.kind !== "gemm") {
-      phases.push(k);
-      continue;
-    }
-    gemms.set(k.out.array, { kernel: k, group: groups[k.group]!, transposed: k.transposed });
-  }
-  return { phases, gemms };
+  for (const k of step.kernels) if (k.kind === "gemm") gemms.set(k.out.array, { kernel: k, group: groups[k.group]!, transposed: k.transposed });
+  return gemms;
 }
-
-const phaseLength = (k: Exclude<StepKernel, GemmKernel>) => (k.kind === "copy" ? k.parts.reduce((n, p) => n + p.length, 0) : k.length);
 
 function flatIndexPrologue(workgroupSize: number, count: string): string[] {
   return [
@@ -308,25 +309,22 @@ function flatIndexPrologue(workgroupSize: number, count: string): string[] {
 
 const FLAT_PARAMS = "@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32";
 
-/** Renders a step's phases either as one sequence kernel or one kernel per phase. */
+const indented = (lines: readonly string[], indent: string): string[] => lines.map((l) => indent + l);
+
+/** Renders a step's kernels (the shared renderer, ../target.ts) either as one sequence kernel or one kernel per phase. */
 function renderLoop(
   layout: Layout,
-  step: StepKernels,
+  plan: ModulePlan,
+  step: StepPlan,
   direction: "forward" | "backward",
   path: KernelPath,
   workgroupSize: number,
   stagingEnabled: boolean,
 ): { text: string; dispatches: Dispatch[]; stagingWidths: number[] } {
   const staging: Staging = { enabled: stagingEnabled && path === "sequence", slots: new Map(), widths: [] };
+  const phases = renderStep(step, wgslTarget(layout, productsOf(step, plan.groups), staging, path, workgroupSize));
   if (path === "sequence") {
-    const body: string[] = [];
-    step.phases.forEach((phase, i) => {
-      const inner = renderPhase(layout, phase, step.gemms, staging, "      ");
-      body.push(`    // phase ${i}`);
-      body.push(...stagingLines(layout, staging, workgroupSize, "    "));
-      body.push(`    for (var j = lid; j < ${u32(phaseLength(phase))}; j += ${u32(workgroupSize)}) {`, ...inner, "    }");
-      body.push(staging.slots.size > 0 ? "    storageBarrier();\n    workgroupBarrier();" : "    storageBarrier();");
-    });
+    const body = phases.flatMap((phase, i) => indented([`// phase ${i}`, ...phase.lines, ...phase.barrier], "    "));
     const entry = `${direction}_sequence`;
     const loopHead =
       direction === "forward" ? ["  for (var t = 0u; t < T; t++) {"] : ["  for (var s = 0u; s < T; s++) {", "    let t = T - 1u - s;"];
@@ -344,27 +342,20 @@ function renderLoop(
     ].join("\n");
     return { text, dispatches: [{ entry, workgroupSize, batchWorkgroups: true, steps: false, batch: false, n: 0 }], stagingWidths: staging.widths };
   }
-  const texts: string[] = [];
-  const dispatches: Dispatch[] = [];
-  step.phases.forEach((phase, i) => {
-    const length = phaseLength(phase);
-    const entry = `${direction}_phase${i}`;
-    const inner = renderPhase(layout, phase, step.gemms, staging, "  ");
-    texts.push(
-      [
-        `// Phase ${i} of one step, for every (batch row, element); the step index comes from the dynamic uniform.`,
-        `@compute @workgroup_size(${STEP_WORKGROUP})`,
-        `fn ${entry}(${FLAT_PARAMS}) {`,
-        ...flatIndexPrologue(STEP_WORKGROUP, `B * ${u32(length)}`),
-        `  let t = step.t;`,
-        `  let b = idx / ${u32(length)};`,
-        `  let j = idx % ${u32(length)};`,
-        ...inner,
-        "}",
-      ].join("\n"),
-    );
-    dispatches.push({ entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: false, batch: true, n: length });
-  });
+  const texts = phases.map((phase, i) =>
+    [
+      `// Phase ${i} of one step, for every (batch row, element); the step index comes from the dynamic uniform.`,
+      `@compute @workgroup_size(${STEP_WORKGROUP})`,
+      `fn ${direction}_phase${i}(${FLAT_PARAMS}) {`,
+      ...flatIndexPrologue(STEP_WORKGROUP, `B * ${u32(phase.length)}`),
+      `  let t = step.t;`,
+      `  let b = idx / ${u32(phase.length)};`,
+      `  let j = idx % ${u32(phase.length)};`,
+      ...indented(phase.lines, "  "),
+      "}",
+    ].join("\n"),
+  );
+  const dispatches = phases.map((phase, i): Dispatch => ({ entry: `${direction}_phase${i}`, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: false, batch: true, n: phase.length }));
   return { text: texts.join("\n\n"), dispatches, stagingWidths: [] };
 }
 
@@ -562,16 +553,15 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
     }
   }
 
-  const forwardStep = splitStep(plan.forward.step, plan.groups);
-  const backwardStep = splitStep(plan.backward.step, plan.groups);
   const maxWorkgroup = options.maxWorkgroupSize ?? DEFAULT_MAX_WORKGROUP;
-  const longest = Math.max(1, ...[...forwardStep.phases, ...backwardStep.phases].map(phaseLength));
+  const phaseKernels = [...plan.forward.step.kernels, ...plan.backward.step.kernels].filter((k) => k.kind !== "gemm");
+  const longest = Math.max(1, ...phaseKernels.map(kernelLength));
   const path: KernelPath = options.path && options.path !== "auto" ? options.path : longest <= maxWorkgroup ? "sequence" : "step";
   const sequenceWorkgroup = chooseWorkgroupSize(longest, maxWorkgroup);
 
   const renderBoth = (staging: boolean) => ({
-    forward: renderLoop(layout, forwardStep, "forward", path, sequenceWorkgroup, staging),
-    backward: renderLoop(layout, backwardStep, "backward", path, sequenceWorkgroup, staging),
+    forward: renderLoop(layout, plan, plan.forward.step, "forward", path, sequenceWorkgroup, staging),
+    backward: renderLoop(layout, plan, plan.backward.step, "backward", path, sequenceWorkgroup, staging),
   });
   let loops = renderBoth(true);
   const fits = (r: { stagingWidths: number[] }) => r.stagingWidths.reduce((n, w) => n + w, 0) <= WORKGROUP_FLOATS;
@@ -600,6 +590,6 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
     forward: { before: projections.map((k) => k.dispatch), loop: loops.forward.dispatches },
     backward: { loop: loops.backward.dispatches, after: after.map((k) => k.dispatch) },
     names: { inputs, states, outputs },
-    phases: { forward: forwardStep.phases.length, backward: backwardStep.phases.length },
+    phases: { forward: plan.forward.step.kernels.filter((k) => k.kind !== "gemm").length, backward: plan.backward.step.kernels.filter((k) => k.kind !== "gemm").length },
   };
 }
