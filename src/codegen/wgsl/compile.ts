@@ -26,7 +26,7 @@ export async function compileWgslCell(ir: CellIR, options: WgslCompileOptions = 
   const program = buildProgram(plan, options);
   const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
   const optionsText = `--target wgsl --dims ${sizeText}${options.path && options.path !== "auto" ? ` --wgsl-path ${options.path}` : ""}`;
-  const raw = renderHost(ir, sizes, program, { specFile: basename(ir.file), compilerVersion: compilerVersion(), optionsText, derived: renderDerivedFunction(plan) });
+  const raw = renderHost(plan.cell, program, { specFile: basename(ir.file), compilerVersion: compilerVersion(), optionsText, derived: renderDerivedFunction(plan) });
   const text = await formatTypeScript(raw, `${specIdentifier(ir.name)}.webgpu.ts`);
   const name = specIdentifier(ir.name);
   const host = { fileName: `${name}.webgpu.ts`, text };

@@ -26,8 +26,8 @@
 //    does not depend on scheduling (deterministic).
 import { arrays } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
-import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepKernel, type StepPlan } from "../plan.ts";
-import { renderExpression, type ReadExpr } from "../expression.ts";
+import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepPlan } from "../plan.ts";
+import { renderExpression } from "../expression.ts";
 import { kernelLength, renderStep, type KernelScope, type Target } from "../target.ts";
 import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
