@@ -54,41 +54,125 @@ export interface FitResult {
   readonly stoppedBy: "epochs" | "early-stopping" | "callback";
 }
 
-export function fit<B>(options: FitOptions<B>): FitResult {
-  const now = options.now ?? (() => performance.now() / 1000);
-  const sink = options.progress === false ? null : (options.progress ?? process.stderr);
-  const state = options.optimizerState ?? initOptimizerState(options.optimizer, options.params);
-  const schedule = options.schedule ?? (() => resolveConfig(options.optimizer).lr);
+/** What the loop asks its driver for: one optimiser step on a batch, or the metrics after an epoch. */
+type LoopRequest<B> = { readonly kind: "step"; readonly batch: B; readonly lr: number } | { readonly kind: "validate"; readonly epoch: number };
+type StepDone = { readonly loss: number; readonly gradNorm: number };
+type Metrics = Readonly<Record<string, number>>;
+type LoopEnd = { readonly history: readonly EpochSummary[]; readonly stoppedBy: FitResult["stoppedBy"] };
+
+interface LoopOptions<B> {
+  readonly batches: (epoch: number) => readonly B[];
+  readonly epochs: number;
+  /** The learning rate of the step after `steps` steps. */
+  readonly lr: (steps: number) => number;
+  /** Steps already taken (a resumed optimiser's). */
+  readonly firstStep: number;
+  readonly earlyStopping?: EarlyStoppingOptions & { readonly metric: string };
+  readonly callbacks?: FitCallbacks;
+  readonly progress?: ProgressSink | false;
+  readonly now?: () => number;
+}
+
+/**
+ * The training loop, written once for the synchronous CPU driver (fit) and the
+ * asynchronous one (fitAsync, e.g. a WebGPU cell with a GPU optimiser): it
+ * yields what it needs done and is resumed with the answer, and owns epochs,
+ * the schedule, progress, callbacks and early stopping.
+ */
+function* trainingLoop<B>(o: LoopOptions<B>): Generator<LoopRequest<B>, LoopEnd, StepDone | Metrics> {
+  const now = o.now ?? (() => performance.now() / 1000);
+  const sink = o.progress === false ? null : (o.progress ?? process.stderr);
   const history: EpochSummary[] = [];
   let early = initialEarlyStopping();
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const batches = options.batches(epoch);
+  let steps = o.firstStep;
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const batches = o.batches(epoch);
     const started = now();
     let lossSum = 0;
     let stop = false;
     let done = 0;
     for (let i = 0; i < batches.length && !stop; i++) {
-      const { loss, grads } = options.lossAndGrads(options.params, batches[i]!);
-      const gradNorm = options.clipNorm !== undefined ? clipByGlobalNorm(grads, options.clipNorm) : globalNorm(grads);
-      if (options.clipValue !== undefined) clipByValue(grads, options.clipValue);
-      const lr = schedule(state.step);
-      optimizerStep(options.optimizer, state, options.params, grads, lr);
+      const lr = o.lr(steps);
+      const { loss, gradNorm } = (yield { kind: "step", batch: batches[i]!, lr }) as StepDone;
+      steps += 1;
       lossSum += loss;
       done++;
-      stop = options.callbacks?.onStep?.({ epoch, step: state.step, loss, lr, gradNorm }) === "stop";
-      if (sink?.isTTY) sink.write(`\r${formatStepLine({ epoch, epochs: options.epochs, step: i + 1, stepsPerEpoch: batches.length, stepsPerSecond: (i + 1) / Math.max(now() - started, 1e-9), loss: lossSum / (i + 1) })}`);
+      stop = o.callbacks?.onStep?.({ epoch, step: steps, loss, lr, gradNorm }) === "stop";
+      if (sink?.isTTY) sink.write(`\r${formatStepLine({ epoch, epochs: o.epochs, step: i + 1, stepsPerEpoch: batches.length, stepsPerSecond: (i + 1) / Math.max(now() - started, 1e-9), loss: lossSum / (i + 1) })}`);
     }
-    const summary: EpochSummary = { epoch, epochs: options.epochs, loss: lossSum / Math.max(1, done), metrics: options.validate?.(options.params, epoch) ?? {}, steps: done, seconds: now() - started };
+    const metrics = (yield { kind: "validate", epoch }) as Metrics;
+    const summary: EpochSummary = { epoch, epochs: o.epochs, loss: lossSum / Math.max(1, done), metrics, steps: done, seconds: now() - started };
     history.push(summary);
     if (sink) sink.write(`${sink.isTTY ? "\r\x1b[K" : ""}${formatEpochLine(summary)}\n`);
-    if (stop || options.callbacks?.onEpoch?.(summary) === "stop") return { history, optimizerState: state, stoppedBy: "callback" };
-    if (options.earlyStopping) {
-      const value = summary.metrics[options.earlyStopping.metric];
-      if (value === undefined) throw new Error(`early stopping watches '${options.earlyStopping.metric}', which validate does not return`);
-      const update = updateEarlyStopping(options.earlyStopping, early, value, epoch);
+    if (stop || o.callbacks?.onEpoch?.(summary) === "stop") return { history, stoppedBy: "callback" };
+    if (o.earlyStopping) {
+      const value = summary.metrics[o.earlyStopping.metric];
+      if (value === undefined) throw new Error(`early stopping watches '${o.earlyStopping.metric}', which validate does not return`);
+      const update = updateEarlyStopping(o.earlyStopping, early, value, epoch);
       early = update.state;
-      if (update.stop) return { history, optimizerState: state, stoppedBy: "early-stopping" };
+      if (update.stop) return { history, stoppedBy: "early-stopping" };
     }
   }
-  return { history, optimizerState: state, stoppedBy: "epochs" };
+  return { history, stoppedBy: "epochs" };
+}
+
+export function fit<B>(options: FitOptions<B>): FitResult {
+  const state = options.optimizerState ?? initOptimizerState(options.optimizer, options.params);
+  const schedule = options.schedule ?? (() => resolveConfig(options.optimizer).lr);
+  const loop = trainingLoop({ ...options, lr: schedule, firstStep: state.step });
+  for (let next = loop.next(); ; ) {
+    if (next.done) return { ...next.value, optimizerState: state };
+    const request = next.value;
+    if (request.kind === "validate") {
+      next = loop.next(options.validate?.(options.params, request.epoch) ?? {});
+      continue;
+    }
+    const { loss, grads } = options.lossAndGrads(options.params, request.batch);
+    const gradNorm = options.clipNorm !== undefined ? clipByGlobalNorm(grads, options.clipNorm) : globalNorm(grads);
+    if (options.clipValue !== undefined) clipByValue(grads, options.clipValue);
+    optimizerStep(options.optimizer, state, options.params, grads, request.lr);
+    next = loop.next({ loss, gradNorm });
+  }
+}
+
+export interface FitAsyncOptions<B, G> {
+  /** The loss of a batch and its gradients, wherever they live (e.g. a WebGPU cell's `backwardOnGpu()`). */
+  readonly lossAndGrads: (batch: B) => Promise<{ readonly loss: number; readonly grads: G }>;
+  /** Clips and applies one optimiser step with learning rate `lr`; resolves to the gradients' norm before clipping (e.g. a GpuOptimizer's `step`). */
+  readonly update: (grads: G, lr: number) => Promise<number>;
+  readonly batches: (epoch: number) => readonly B[];
+  readonly epochs: number;
+  /** The learning rate at each optimiser step. */
+  readonly schedule: Schedule;
+  /** Steps already taken, when resuming (0 by default). */
+  readonly firstStep?: number;
+  readonly validate?: (epoch: number) => Promise<Readonly<Record<string, number>>> | Readonly<Record<string, number>>;
+  readonly earlyStopping?: EarlyStoppingOptions & { readonly metric: string };
+  readonly callbacks?: FitCallbacks;
+  readonly progress?: ProgressSink | false;
+  readonly now?: () => number;
+}
+
+export interface FitAsyncResult {
+  readonly history: readonly EpochSummary[];
+  readonly stoppedBy: FitResult["stoppedBy"];
+}
+
+/**
+ * fit for asynchronous engines: the same loop (epochs, schedule, progress,
+ * callbacks, early stopping), with the loss, gradients and update supplied by
+ * the caller, so parameters and optimiser state can stay on a GPU.
+ */
+export async function fitAsync<B, G>(options: FitAsyncOptions<B, G>): Promise<FitAsyncResult> {
+  const loop = trainingLoop({ ...options, lr: options.schedule, firstStep: options.firstStep ?? 0 });
+  for (let next = loop.next(); ; ) {
+    if (next.done) return next.value;
+    const request = next.value;
+    if (request.kind === "validate") {
+      next = loop.next((await options.validate?.(request.epoch)) ?? {});
+      continue;
+    }
+    const { loss, grads } = await options.lossAndGrads(request.batch);
+    next = loop.next({ loss, gradNorm: await options.update(grads, request.lr) });
+  }
 }

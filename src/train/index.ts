@@ -15,3 +15,4 @@ export * from "./checkpoint.ts";
 export * from "./early-stopping.ts";
 export * from "./progress.ts";
 export * from "./fit.ts";
+export * from "./gpu-optim.ts";

@@ -97,6 +97,7 @@ const API_DOC = [
   "  cell.forward(params | GpuParams, inputs, initial?, { batch? }) -> Promise<{ outputs, final, saved }>",
   "  cell.backward(params | GpuParams, saved, upstream?) -> Promise<{ params, inputs, initial }>",
   "  cell.backwardOnGpu(params, saved, upstream?) -> GpuParams   gradients left on the GPU",
+  "  cell.layout                                   each parameter's place in a GpuParams buffer (GPU optimisers)",
   "  cell.createState(batch?) / cell.step(params, inputs, state) -> Promise<Outputs>  (state updated in place)",
   "`saved` refers to the cell's GPU buffers: the next forward() replaces it (backward checks).",
   "createCell refuses a device whose limits are below what the kernels need, naming each limit; every call checks its",

@@ -84,7 +84,15 @@ export interface Gradients {
   initial: States;
 }
 
+/** The parameter buffer's layout: each parameter's place in it (matrices transposed) and whether the module derives it. */
+export interface ParamLayout {
+  readonly floats: number;
+  readonly params: readonly { readonly name: string; readonly offset: number; readonly length: number; readonly derived: boolean }[];
+}
+
 export interface Cell {
+  /** Where each parameter lives in a GpuParams buffer (for optimisers that update it on the GPU, such as lstmc/train's). */
+  readonly layout: ParamLayout;
   uploadParams(params: Params, into?: GpuParams): GpuParams;
   downloadParams(gpu: GpuParams): Promise<Params>;
   forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: { batch?: number; steps?: number }): Promise<ForwardResult>;
@@ -656,6 +664,7 @@ export function createCell(device: GPUDevice): Cell {
     buffers = {};
   }
 
-  return { uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy };
+  const layout: ParamLayout = { floats: PROGRAM.paramFloats, params: PROGRAM.params.map((p) => ({ name: p.name, offset: p.offset, length: p.length, derived: p.internal })) };
+  return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy };
 }
 // END EMBED HOST_DRIVER
