@@ -10,8 +10,10 @@ import { describe, expect, test } from "vitest";
 import { onnxDescriptorSource } from "../scripts/onnx-descriptor.ts";
 import { encodeModelProto, TENSOR_TYPES, ATTRIBUTE_TYPES } from "../src/onnx/proto.ts";
 import { OnnxError, readOnnxModel, type ExternalDataReader } from "../src/onnx/model.ts";
-import { cellSpecText, nodeConfig } from "../src/onnx/cell.ts";
-import { readFeeds } from "../src/onnx/run.ts";
+import { cellParams, cellSpecText, nodeConfig } from "../src/onnx/cell.ts";
+import { readFeeds, runOnnxModel, type CellRunner } from "../src/onnx/run.ts";
+import { bindSizes } from "../src/ir/bind.ts";
+import { forward } from "../src/interp/interpret.ts";
 import { parseSpecText } from "../src/parse/load.ts";
 import { buildCell } from "../src/ir/build.ts";
 import { REPO_ROOT } from "./helpers/torch-oracle.ts";
@@ -139,6 +141,30 @@ describe("node cells", () => {
   });
 });
 
+const interpreterRunner: CellRunner = async (text, sizes, sequence) => {
+  const ir = buildCell(parseSpecText(text, "t.lstm", "lstm").value!).ir!;
+  return forward(ir, bindSizes(ir, sizes), sequence);
+};
+
+describe("running a graph", () => {
+  test("an RNN node computes ONNX's equation, Y as [T, 1, B, H] and Y_h as [1, B, H]", async () => {
+    const model = readOnnxModel(rnnModel(), noExternalData);
+    const outputs = await runOnnxModel(model, readFeeds(model, { X: [2, 1, 0, 4] }), interpreterRunner);
+    const h1 = Math.tanh(0.5 * 2 - 0.25 * 1);
+    const h2 = Math.tanh(0.5 * 0 - 0.25 * 4 + 0.75 * h1);
+    expect(outputs["Y"]!.shape).toEqual([2, 1, 1, 1]);
+    expect(Array.from(outputs["Y"]!.data)).toEqual([h1, h2]);
+    expect(outputs["Y_h"]).toEqual({ shape: [1, 1, 1], data: Float64Array.of(h2) });
+  });
+
+  test("weights of the wrong shape are refused naming the tensor and the shape it needs", () => {
+    const config = nodeConfig(readOnnxModel(rnnModel(), noExternalData).nodes[0]!, "g_0");
+    const tensor = (shape: number[]) => ({ shape, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) });
+    expect(() => cellParams(config.cells[0]!, { W: tensor([1, 1, 2]), R: tensor([1, 2, 1]) }, 0, 1, 1)).toThrow("R has shape [1, 2, 1]; RNN with 1 direction(s) and hidden_size 1 needs [1, 1, 1]");
+    expect(() => cellParams(config.cells[0]!, { W: tensor([1, 1, 2]), R: tensor([1, 1, 1]), B: tensor([1, 1]) }, 0, 1, 1)).toThrow("B has shape [1, 1]; RNN with 1 direction(s) and hidden_size 1 needs [1, 2]");
+  });
+});
+
 describe("feeds", () => {
   const model = readOnnxModel(rnnModel(), noExternalData);
 
@@ -178,4 +204,4 @@ test("lstmc reports a corrupt .onnx file and an unsupported op as E701 with exit
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}, 30_000);
+}, 60_000);

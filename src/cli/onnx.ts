@@ -10,6 +10,7 @@ import { buildCell } from "../ir/build.ts";
 import { bindSizes, parseSizeList } from "../ir/bind.ts";
 import type { CellIR } from "../ir/types.ts";
 import type { Engine } from "../run/engines.ts";
+import { AdapterError } from "../adapters/onnx.ts";
 import { readOnnxModel, OnnxError, type OnnxModel } from "../onnx/model.ts";
 import { readFeeds, runOnnxModel, type CellRunner } from "../onnx/run.ts";
 import { importOnnxModel } from "../onnx/import.ts";
@@ -51,9 +52,9 @@ function readBytes(file: string, offset = 0, length?: number): Uint8Array {
   }
 }
 
-/** An OnnxError as E701 naming the file; anything else as it is. */
+/** An OnnxError (or the ONNX adapter's AdapterError) as E701 naming the file; anything else as it is. */
 function located(file: string, e: unknown): unknown {
-  return e instanceof OnnxError ? new CodedError("onnxModel", file, e.message) : e;
+  return e instanceof OnnxError || e instanceof AdapterError ? new CodedError("onnxModel", file, e.message) : e;
 }
 
 export function loadOnnxModel(file: string): OnnxModel {
@@ -107,7 +108,7 @@ export async function commandImport(args: string[]): Promise<number> {
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
   if (values.out === undefined) throw new UsageError("give --out (a folder for a model, a .safetensors or .json file for weights)");
   if (file.endsWith(".onnx")) {
-    if (values.like !== undefined) throw new UsageError("--like is for .safetensors weights; an .onnx model brings its own cells");
+    if (values.like !== undefined || values.dims !== undefined) throw new UsageError("--like and --dims are for .safetensors weights; an .onnx model brings its own cells and sizes");
     const model = loadOnnxModel(file);
     let files;
     try {

@@ -292,8 +292,26 @@ export interface NodeWeights {
   readonly P?: Tensor;
 }
 
+/** Throws unless W, R, B and P have the shapes ONNX gives them for this op, direction count and hidden size. */
+function checkWeightShapes(op: RecurrentOp, weights: NodeWeights, directions: number, hiddenSize: number): void {
+  const rows = GATE_COUNT[op] * hiddenSize;
+  const inputSize = weights.W.shape[2];
+  const expected: [string, Tensor | undefined, readonly (number | undefined)[]][] = [
+    ["W", weights.W, [directions, rows, inputSize]],
+    ["R", weights.R, [directions, rows, hiddenSize]],
+    ["B", weights.B, [directions, 2 * rows]],
+    ["P", weights.P, [directions, 3 * hiddenSize]],
+  ];
+  for (const [name, tensor, shape] of expected) {
+    if (tensor && (tensor.shape.length !== shape.length || shape.some((n, k) => n === undefined || n !== tensor.shape[k]))) {
+      throw new OnnxError(`${name} has shape [${tensor.shape.join(", ")}]; ${op} with ${directions} direction(s) and hidden_size ${hiddenSize} needs [${shape.map((n) => n ?? "input_size").join(", ")}]`);
+    }
+  }
+}
+
 /** Direction d's weights as the spec's named parameters. */
 export function cellParams(cell: DirectionCell, weights: NodeWeights, d: number, directions: number, hiddenSize: number): NamedParams {
+  checkWeightShapes(cell.op, weights, directions, hiddenSize);
   const gates = GATE_NAMES[cell.op];
   const count = gates.length;
   const w = splitGateBlocks(directionSlice(weights.W, d, "W", directions), count, hiddenSize, "W");

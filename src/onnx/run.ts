@@ -3,7 +3,7 @@
 // Each node's direction runs as its own cell (src/onnx/cell.ts), one batch row
 // at a time over that row's valid steps (reversed for the reverse direction),
 // so sequence_lens needs nothing from the cell; Y is zero past a row's end.
-import { timeMajorFromOnnxX, type Tensor } from "../adapters/onnx.ts";
+import { timeMajorFromOnnxX, type Tensor, type TimeMajorSequence } from "../adapters/onnx.ts";
 import type { ForwardResult, Sequence } from "../interp/interpret.ts";
 import { cellParams, cellSpecText, nodeConfig, type DirectionCell, type NodeConfig } from "./cell.ts";
 import { OnnxError, type DeclaredDim, type OnnxModel, type RecurrentNode, type ValueInfo } from "./model.ts";
@@ -133,35 +133,49 @@ async function runNode(model: OnnxModel, feeds: Readonly<Record<string, Tensor>>
   if (weights.W.shape[2] !== x.inputSize) throw new OnnxError(`node '${node.name}': W has input size ${weights.W.shape[2]}, but X has ${x.inputSize}`);
   const lengths = sequenceLengths(input("sequence_lens"), x.steps, x.batch);
   const runs = await Promise.all(
-    config.cells.map(async (cell, d) => {
-      const text = cellSpecText(cell, x.inputSize, H, "an ONNX graph");
-      const params = cellParams(cell, weights, d, directions, H);
-      const initialH = initialState(input("initial_h"), d, directions, x.batch, H, layout, "initial_h");
-      const initialC = initialState(input("initial_c"), d, directions, x.batch, H, layout, "initial_c");
-      return runDirection(cell, text, params, x, lengths, H, initialH, initialC, runCell);
-    }),
+    config.cells.map((cell, d) =>
+      runDirection(
+        {
+          cell,
+          text: cellSpecText(cell, x.inputSize, H, "an ONNX graph"),
+          params: cellParams(cell, weights, d, directions, H),
+          initialH: initialState(input("initial_h"), d, directions, x.batch, H, layout, "initial_h"),
+          initialC: initialState(input("initial_c"), d, directions, x.batch, H, layout, "initial_c"),
+        },
+        x,
+        lengths,
+        runCell,
+      ),
+    ),
   );
   return { config, steps: x.steps, batch: x.batch, hidden: runs.map((r) => r.hidden), finalH: runs.map((r) => r.h), finalC: runs.map((r) => r.c) };
 }
 
+/** One direction of a node, ready to run: its cell, spec text, parameters and [B, H] initial states. */
+interface DirectionInputs {
+  readonly cell: DirectionCell;
+  readonly text: string;
+  readonly params: Readonly<Record<string, Float64Array>>;
+  readonly initialH: Float64Array;
+  readonly initialC: Float64Array;
+}
+
+/** Runs each batch row over its own valid steps; the [T, B, H] hidden sequence (zeros past each row's end) and final states. */
 async function runDirection(
-  cell: DirectionCell,
-  text: string,
-  params: Record<string, Float64Array>,
-  x: { steps: number; batch: number; inputSize: number; data: Float64Array },
+  direction: DirectionInputs,
+  x: TimeMajorSequence,
   lengths: readonly number[],
-  H: number,
-  initialH: Float64Array,
-  initialC: Float64Array,
   runCell: CellRunner,
 ): Promise<{ hidden: Float64Array; h: Float64Array; c: Float64Array }> {
+  const { cell, text, params } = direction;
+  const H = direction.initialH.length / x.batch;
   const hidden = new Float64Array(x.steps * x.batch * H);
   const h = new Float64Array(x.batch * H);
   const c = new Float64Array(x.batch * H);
   for (let b = 0; b < x.batch; b++) {
     const length = lengths[b]!;
     const row = (state: Float64Array) => state.slice(b * H, (b + 1) * H);
-    const initial: Record<string, Float64Array> = cell.op === "LSTM" ? { h: row(initialH), c: row(initialC) } : { h: row(initialH) };
+    const initial: Record<string, Float64Array> = cell.op === "LSTM" ? { h: row(direction.initialH), c: row(direction.initialC) } : { h: row(direction.initialH) };
     const result = await runCell(text, { I: x.inputSize, H }, { batch: 1, steps: length, params, inputs: { x: rowInputs(x.data, b, x.batch, x.inputSize, length, cell.reverse) }, initial });
     const out = result.outputs["h"]!;
     for (let k = 0; k < length; k++) {
