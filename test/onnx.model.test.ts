@@ -125,7 +125,7 @@ describe("node cells", () => {
     const model = readOnnxModel(rnnModel({ nodeName: "x }\ncell evil { output h = exp(1000) #" }), noExternalData);
     const config = nodeConfig(model.nodes[0]!, "g_0");
     expect(config.cells[0]!.specName).toBe("onnx_x_cell_evil_output_h_exp_1000");
-    const text = cellSpecText(config.cells[0]!, 2, 1, "test");
+    const text = cellSpecText(config.cells[0]!, 2, 1, "model\ncell evil {\u2028.onnx");
     expect(text.match(/^cell /gm)).toHaveLength(1);
     const built = buildCell(parseSpecText(text, "t.lstm", "lstm").value!);
     expect(built.diagnostics).toEqual([]);

@@ -265,8 +265,10 @@ export function cellSpecText(cell: DirectionCell, inputSize: number, hiddenSize:
     "output h = h'",
   ];
   const described = cell.activations.map((a) => a.name).join(", ");
+  // The origin is a file name: a line break in it must not end the comment.
+  const shownOrigin = origin.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, "?");
   return [
-    `# Imported by lstmc from ${origin}: ONNX ${cell.op}, ${cell.reverse ? "reverse" : "forward"} direction,`,
+    `# Imported by lstmc from ${shownOrigin}: ONNX ${cell.op}, ${cell.reverse ? "reverse" : "forward"} direction,`,
     `# activations ${described}${cell.clip === null ? "" : `, clip ${cell.clip}`}${cell.inputForget ? ", input_forget" : ""}${cell.linearBeforeReset ? ", linear_before_reset" : ""}.`,
     `# Gates in ONNX order (${cell.op === "RNN" ? "one gate" : gates.join(", ")}); b_* = Wb + Rb${cell.linearBeforeReset ? " (b_h = Wbh, b_hn = Rbh)" : ""}.`,
     `cell ${cell.specName} {`,
