@@ -27,7 +27,6 @@ export interface DirectionCell {
 
 const ACTIVATION_COUNT: Record<RecurrentOp, number> = { RNN: 1, GRU: 2, LSTM: 3 };
 const DEFAULT_ACTIVATIONS: Record<RecurrentOp, readonly string[]> = { RNN: ["tanh"], GRU: ["sigmoid", "tanh"], LSTM: ["sigmoid", "tanh", "tanh"] };
-export const GATE_COUNT: Record<RecurrentOp, number> = { RNN: 1, GRU: 3, LSTM: 4 };
 
 /**
  * Which of alpha and beta each activation reads from activation_alpha /
@@ -60,7 +59,7 @@ function literal(value: number): string {
  * needs `where`, which the language does not have yet: its text is written
  * anyway and fails to build until it does.
  */
-export function activationText(activation: Activation, x: string): string {
+function activationText(activation: Activation, x: string): string {
   const a = literal(activation.alpha);
   const b = literal(activation.beta);
   switch (activation.name) {
@@ -122,7 +121,7 @@ export interface NodeConfig {
 }
 
 /** A valid identifier from any graph or node name: letters, digits and '_' only, prefixed so it is never reserved. */
-export function sanitisedName(raw: string, suffix: string): string {
+function sanitisedName(raw: string, suffix: string): string {
   const body = raw.replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 40);
   return `onnx_${body === "" ? "node" : body}${suffix}`;
 }
@@ -197,7 +196,7 @@ function paramLines(names: readonly string[], shape: string): string[] {
 }
 
 /** The parameter names of a direction's cell, in the order its weights are listed. */
-export function cellParamNames(cell: DirectionCell): string[] {
+function cellParamNames(cell: DirectionCell): string[] {
   // With input_forget, f = 1 - i: the forget gate's weights are never read.
   const gates = GATE_NAMES[cell.op].filter((g) => !(cell.inputForget && g === "f"));
   const names = (["W", "U", "b"] as const).flatMap((prefix) => gates.map((g) => gateParam(prefix, g)));
@@ -296,7 +295,7 @@ export interface NodeWeights {
 
 /** Throws unless W, R, B and P have the shapes ONNX gives them for this op, direction count and hidden size. */
 function checkWeightShapes(op: RecurrentOp, weights: NodeWeights, directions: number, hiddenSize: number): void {
-  const rows = GATE_COUNT[op] * hiddenSize;
+  const rows = GATE_NAMES[op].length * hiddenSize;
   const inputSize = weights.W.shape[2];
   const expected: [string, Tensor | undefined, readonly (number | undefined)[]][] = [
     ["W", weights.W, [directions, rows, inputSize]],

@@ -9,7 +9,7 @@ import type { Tensor } from "../adapters/onnx.ts";
 export class OnnxError extends Error {}
 
 export type RecurrentOp = "RNN" | "GRU" | "LSTM";
-export const RECURRENT_OPS: readonly RecurrentOp[] = ["RNN", "GRU", "LSTM"];
+const RECURRENT_OPS: readonly RecurrentOp[] = ["RNN", "GRU", "LSTM"];
 
 /** A declared dimension: a number, a symbolic name, or unknown (null). */
 export type DeclaredDim = number | string | null;
@@ -23,9 +23,9 @@ export interface ValueInfo {
 export type AttributeValue = number | string | readonly number[] | readonly string[];
 
 /** The ONNX input slots of the recurrent ops, in order. */
-export const NODE_INPUTS = ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"] as const;
+const NODE_INPUTS = ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"] as const;
 export type NodeInput = (typeof NODE_INPUTS)[number];
-export const NODE_OUTPUTS = ["Y", "Y_h", "Y_c"] as const;
+const NODE_OUTPUTS = ["Y", "Y_h", "Y_c"] as const;
 export type NodeOutput = (typeof NODE_OUTPUTS)[number];
 
 export interface RecurrentNode {
@@ -94,14 +94,18 @@ function nodeLabel(node: Message, index: number): string {
   return name === "" ? `#${index} (${String(node["op_type"] ?? "?")}, unnamed)` : `'${name}'`;
 }
 
+/** Positional value names -> by slot name; an empty name is ONNX's "not given". */
+function slots<K extends string>(names: readonly K[], values: unknown): Partial<Record<K, string>> {
+  const given = ((values as string[] | undefined) ?? []).map((value, i) => [names[i], value] as const);
+  return Object.fromEntries(given.filter(([slot, value]) => slot !== undefined && value !== "")) as Partial<Record<K, string>>;
+}
+
 function recurrentNode(node: Message, index: number): RecurrentNode {
   const op = String(node["op_type"] ?? "");
   const domain = String(node["domain"] ?? "");
   if (!(RECURRENT_OPS as readonly string[]).includes(op) || (domain !== "" && domain !== "ai.onnx")) {
     throw new OnnxError(`node ${nodeLabel(node, index)} is a ${domain ? `${domain}.` : ""}${op} node; lstmc imports only LSTM, GRU and RNN nodes`);
   }
-  const slots = <K extends string>(names: readonly K[], values: unknown): Partial<Record<K, string>> =>
-    Object.fromEntries(((values as string[] | undefined) ?? []).map((v, i) => [names[i], v]).filter(([k, v]) => k !== undefined && v !== "")) as Partial<Record<K, string>>;
   const inputNames = (node["input"] as string[] | undefined) ?? [];
   if (inputNames.length > NODE_INPUTS.length) throw new OnnxError(`node ${nodeLabel(node, index)} has ${inputNames.length} inputs; ${op} takes at most ${NODE_INPUTS.length}`);
   return {
@@ -159,7 +163,7 @@ const TYPED_FIELD: Readonly<Record<number, string>> = {
 const EXTERNAL = 1;
 
 /** A TensorProto (raw_data, typed fields or external data; float, double, int32, int64) -> a float64 tensor. */
-export function tensorFromProto(tensor: Message, readExternal: ExternalDataReader): Tensor {
+function tensorFromProto(tensor: Message, readExternal: ExternalDataReader): Tensor {
   const name = String(tensor["name"] ?? "");
   const dataType = Number(tensor["data_type"] ?? 0);
   const shape = ((tensor["dims"] as number[] | undefined) ?? []).map(Number);
