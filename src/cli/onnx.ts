@@ -3,7 +3,7 @@
 // the work is in src/onnx/ and src/adapters/.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { CodedError, formatDiagnostics, hasErrors } from "../diagnostics/diagnostic.ts";
+import { CodedError } from "../diagnostics/diagnostic.ts";
 import { fileSystemReason } from "../diagnostics/file-system.ts";
 import { parseSpecText } from "../parse/load.ts";
 import { buildCell } from "../ir/build.ts";
@@ -79,15 +79,15 @@ function engineRunner(engine: Engine): CellRunner {
   };
 }
 
-/** A spec lstmc generated; its diagnostics (for example a function the language lacks) as an OnnxError. */
+/** A spec lstmc generated; its first error (for example a function the language lacks) as an OnnxError on one line. */
 function buildGeneratedSpec(text: string): CellIR {
   const parsed = parseSpecText(text, "<imported>", "lstm");
   const built = parsed.value ? buildCell(parsed.value) : null;
-  const diagnostics = [...parsed.diagnostics, ...(built?.diagnostics ?? [])];
-  if (!built?.ir || hasErrors(diagnostics)) {
-    throw new OnnxError(`the cell generated for this node does not build in this version of the language:\n${formatDiagnostics(diagnostics, text).join("\n")}`);
-  }
-  return built.ir;
+  const errors = [...parsed.diagnostics, ...(built?.diagnostics ?? [])].filter((d) => d.severity === "error");
+  if (built?.ir && errors.length === 0) return built.ir;
+  const first = errors[0]!;
+  const line = text.split("\n")[first.span.line - 1]?.trim() ?? "";
+  throw new OnnxError(`the cell generated for this node does not build in this version of the language: ${first.code} ${first.message} in '${line}'`);
 }
 
 /** `lstmc run MODEL.onnx --data FEEDS.json`: the graph's outputs by name, each { dims, data }. */
