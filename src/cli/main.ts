@@ -66,6 +66,12 @@ async function commandRun(args: string[]): Promise<number> {
   if (!engine) throw new UsageError(`unknown engine '${values.engine}'${didYouMean(values.engine!, Object.keys(ENGINES))} (available: ${Object.keys(ENGINES).join(", ")})`);
   if (values.data === undefined && !values.example) throw new UsageError("give --data FILE.json or --example");
   if (values.data !== undefined && values.example) throw new UsageError("give either --data or --example, not both");
+  if (file.endsWith(".onnx")) {
+    if (values.data === undefined || values.grad) throw new UsageError("an .onnx model runs forward on --data FEEDS.json only");
+    const outputs = await (await import("./onnx.ts")).runOnnxFile(file, readDataFile(values.data), engine);
+    process.stdout.write(`${JSON.stringify(outputs)}\n`);
+    return 0;
+  }
   const ir = loadCell(file);
   let request;
   if (values.example) {
@@ -134,6 +140,7 @@ export const COMMANDS: Record<CommandName, CommandHandler> = {
   diagram: async (args) => (await import("./diagram.ts")).commandDiagram(args),
   lsp: async (args) => (await import("../lsp/server.ts")).commandLsp(args),
   compile: async (args) => (await import("./compile.ts")).commandCompile(args),
+  import: async (args) => (await import("./onnx.ts")).commandImport(args),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -34,6 +34,7 @@ export const OPTIONS = {
   },
   diagram: { out: { type: "string" }, ...WATCH },
   lsp: { stdio: { type: "boolean" } },
+  import: { out: { type: "string" }, like: { type: "string" }, dims: { type: "string" } },
 } as const satisfies Record<string, Options>;
 
 export type CommandName = keyof typeof OPTIONS;
@@ -48,6 +49,9 @@ export const SYNOPSES: Record<CommandName, readonly (readonly [string, string])[
   run: [
     ["lstmc run SPEC --data FILE.json [--grad]", "run a sequence through the cell (JSON on stdout)"],
     ["lstmc run SPEC --example [--grad]", "run on random parameters and inputs"],
+    ["lstmc run MODEL.onnx --data FEEDS.json [--engine interp|ts]", ""],
+    ["", "run an ONNX graph's LSTM/GRU/RNN nodes: feeds and"],
+    ["", "outputs ({dims, data}) keyed by the graph's names"],
   ],
   gradcheck: [
     ["lstmc gradcheck SPEC [--dims I=3,H=5] [--steps T] [--batch B] [--seed S]", ""],
@@ -60,6 +64,12 @@ export const SYNOPSES: Record<CommandName, readonly (readonly [string, string])[
   convert: [["lstmc convert SPEC --to json|lstm [--out FILE|-]", ""], ["", "print the spec in the other syntax"]],
   diagram: [["lstmc diagram SPEC [--out FILE.svg|-] [--watch]", "draw the cell's step as an SVG picture"]],
   lsp: [["lstmc lsp [--stdio]", "a language server on stdin and stdout"]],
+  import: [
+    ["lstmc import MODEL.onnx --out DIR", "a spec, weights (.safetensors) and a README"],
+    ["", "for each LSTM/GRU/RNN node and direction"],
+    ["lstmc import WEIGHTS.safetensors --like SPEC --out FILE.safetensors|FILE.json|- [--dims I=3,H=5]", ""],
+    ["", "rename weights (exact or PyTorch names) onto SPEC's parameters"],
+  ],
 };
 
 /** One usage entry: the synopsis, and beside it (or under it, when the synopsis is long) what it does. */

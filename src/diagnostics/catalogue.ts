@@ -56,6 +56,9 @@ export const codes = {
   // Warnings
   // A code generator's target (lstmc check --target)
   E601: { severity: "error", title: "the target cannot compile this cell" },
+  // Importing models and weights (lstmc import, lstmc run MODEL.onnx)
+  E701: { severity: "error", title: "cannot import the ONNX model" },
+  E702: { severity: "error", title: "weights do not match the spec" },
   W501: { severity: "warning", title: "unused parameter" },
   W502: { severity: "warning", title: "unused input" },
   W503: { severity: "warning", title: "unused intermediate" },
@@ -160,6 +163,8 @@ export const messages = {
   sizeNotPositive: { code: "E401", template: "size '{0}' must be a positive whole number, not {1}" },
   dimensionNotPositive: { code: "E401", template: "with these sizes, {0} has dimension {1} = {2}, which is not positive" },
   unreadableSizeBinding: { code: "E401", template: "cannot read size binding '{0}' (expected NAME=NUMBER, e.g. I=3,H=5)" },
+  onnxModel: { code: "E701", template: "{0}: {1}" },
+  weightsMismatch: { code: "E702", template: "{0}: {1}" },
   dataNotJson: { code: "E402", template: "{0} is not valid JSON: {1}" },
   dataNotAnObject: { code: "E402", template: "the data must be a JSON object" },
   dataUnknownField: { code: "E402", template: "unknown field '{0}' (expected: {1})" },
