@@ -11,7 +11,7 @@ import type { CellIR, IrNode } from "../src/ir/types.ts";
 import { essayDiagram, type EssayDiagram } from "../src/diagram/essay.ts";
 import { layoutCell } from "../src/diagram/layout.ts";
 import { DIAGRAM_STYLES, drawDiagram } from "../src/diagram/draw.ts";
-import type { Placed, PlacedNode, Point } from "../src/diagram/place.ts";
+import { crossings } from "./helpers/diagram-geometry.ts";
 
 const SPECS = readdirSync(join(import.meta.dirname, "..", "specs")).filter((f) => f.endsWith(".lstm")).sort();
 
@@ -23,23 +23,6 @@ const nodeById = (diagram: EssayDiagram, id: string) => diagram.nodes.find((n) =
 const successors = (diagram: EssayDiagram, id: string) => diagram.edges.filter((e) => e.from === id).map((e) => nodeById(diagram, e.to));
 const predecessors = (diagram: EssayDiagram, id: string) => diagram.edges.filter((e) => e.to === id).map((e) => nodeById(diagram, e.from));
 const layerNamed = (diagram: EssayDiagram, gate: string) => diagram.nodes.find((n) => n.kind === "layer" && n.note === gate)!;
-
-/** Whether the segment a–b runs through the inside of the node (its border shrunk by one pixel). */
-function segmentEntersNode(a: Point, b: Point, node: PlacedNode): boolean {
-  const [left, right, top, bottom] = [node.x + 1, node.x + node.width - 1, node.y + 1, node.y + node.height - 1];
-  if (a.y === b.y) return a.y > top && a.y < bottom && Math.max(a.x, b.x) > left && Math.min(a.x, b.x) < right;
-  if (a.x === b.x) return a.x > left && a.x < right && Math.max(a.y, b.y) > top && Math.min(a.y, b.y) < bottom;
-  throw new Error(`segment (${a.x},${a.y})–(${b.x},${b.y}) is not orthogonal`);
-}
-
-/** Every (edge, node) pair where a segment of the edge passes through a node other than its own two ends. */
-function crossings(placed: Placed): string[] {
-  return placed.edges.flatMap((edge) =>
-    edge.points.slice(1).flatMap((b, i) =>
-      placed.nodes.filter((n) => n.id !== edge.from && n.id !== edge.to && segmentEntersNode(edge.points[i]!, b, n)).map((n) => `${edge.from} → ${edge.to} crosses ${n.id}`),
-    ),
-  );
-}
 
 describe("the essay-style diagram", () => {
   it("draws a carried state as a conveyor: old value to new through pointwise operations only", () => {

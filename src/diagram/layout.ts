@@ -49,10 +49,9 @@ export function layoutCell(ir: CellIR): Layout {
     const sources = new Set<string>();
     // An equation that names another's value (`output h = h'`) reads that box alone.
     if (owner.has(eq.node)) sources.add(owner.get(eq.node)!);
-    else {
-      sourcesOf(ir, eq.node, owner, sources);
-      owner.set(eq.node, key);
-    }
+    else sourcesOf(ir, eq.node, owner, sources);
+    // Outputs leave the picture on the right: they are never read, even when two share a value.
+    if (eq.kind !== "output" && !owner.has(eq.node)) owner.set(eq.node, key);
     for (const from of [...sources].sort()) edges.push({ from, to: key });
     const title = eq.kind === "next" ? `${eq.target}'` : eq.kind === "output" ? `output ${eq.target}` : eq.target;
     const detail = eq.kind === "output" ? eq.text.replace(/^output /, "") : eq.text;
