@@ -3,7 +3,7 @@
 // --style graph; both placed by ELK, deterministic, with no line through a node.
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { buildCell } from "../src/ir/build.ts";
@@ -165,6 +165,29 @@ describe("lstmc diagram", () => {
     const result = lstmc(spec, "--style", "essy");
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("unknown style 'essy'; did you mean 'essay'?");
+  });
+});
+
+/** The packages a module loads when it is imported: its static imports and re-exports, followed through our own files (type-only and dynamic imports excluded). */
+function packagesLoadedBy(file: string, seen = new Set<string>()): Set<string> {
+  const packages = new Set<string>();
+  if (seen.has(file)) return packages;
+  seen.add(file);
+  const source = readFileSync(file, "utf8");
+  for (const [, specifier] of source.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^;]*?\sfrom\s+)?"([^"]+)"/gm)) {
+    if (!specifier!.startsWith(".")) packages.add(specifier!);
+    else for (const p of packagesLoadedBy(resolve(dirname(file), specifier!), seen)) packages.add(p);
+  }
+  return packages;
+}
+
+describe("start-up cost", () => {
+  it("loads elkjs only in the diagram command: main.ts and the library API reach it through no static import", () => {
+    const src = join(import.meta.dirname, "..", "src");
+    const elk = (file: string) => [...packagesLoadedBy(join(src, file))].filter((p) => p.startsWith("elkjs"));
+    expect(elk("cli/diagram.ts")).toEqual(["elkjs/lib/elk.bundled.js"]);
+    expect(elk("cli/main.ts")).toEqual([]);
+    expect(elk("index.ts")).toEqual([]);
   });
 });
 
