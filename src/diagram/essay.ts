@@ -85,7 +85,7 @@ interface Affine {
  * Splits a sum of matrix products, biases and scaled terms into the values it
  * reads. It stops at named equations (`stop`), which are drawn on their own.
  */
-function affineOf(ir: CellIR, id: NodeId, stop: ReadonlySet<NodeId>): Affine {
+function affineOf(ir: CellIR, id: NodeId, stop: { has(id: NodeId): boolean }): Affine {
   const node = ir.nodes[id]!;
   const join = (parts: Affine[]): Affine => ({ reads: parts.flatMap((p) => p.reads), hasProduct: parts.some((p) => p.hasProduct) });
   const value = (v: NodeId): Affine => (isFixed(ir, v) ? { reads: [], hasProduct: false } : { reads: [v], hasProduct: false });
@@ -101,15 +101,14 @@ function affineOf(ir: CellIR, id: NodeId, stop: ReadonlySet<NodeId>): Affine {
   return { reads: [id], hasProduct: false };
 }
 
-/** The diagram being built: nodes and edges in the order they are found. */
+/** The diagram being built, nodes and edges in the order they are found, and what it is built from. */
 interface Drawing {
+  readonly ir: CellIR;
+  /** The equation each named value comes from; these are drawn as nodes of their own, never absorbed into a layer. */
+  readonly equations: ReadonlyMap<NodeId, { readonly target: string; readonly text: string }>;
   readonly nodes: Map<string, EssayNode>;
   readonly edges: EssayEdge[];
   readonly visualOf: Map<NodeId, string | null>;
-}
-
-function subscriptFor(kind: "enter" | "leave", ir: CellIR, name: string): string {
-  return ir.inputs.some((i) => i.name === name) || kind === "leave" ? "t" : "t−1";
 }
 
 function addNode(d: Drawing, node: EssayNode): string {
@@ -122,37 +121,33 @@ function connect(d: Drawing, from: string | null, to: string): void {
 }
 
 /** The node drawing an IR value, created with everything it reads; null for fixed values, written into their readers. */
-function draw(ir: CellIR, d: Drawing, id: NodeId, equations: ReadonlyMap<NodeId, { target: string; text: string }>): string | null {
-  if (d.visualOf.has(id)) return d.visualOf.get(id)!;
-  const node = ir.nodes[id]!;
-  const equation = equations.get(id);
-  const detail = equation?.text ?? nameOf(node);
-  let visual: string | null;
-  if (isFixed(ir, id)) visual = null;
-  else if (node.op === "input" || node.op === "state") {
-    const kind = node.op === "input" ? "input" : "state";
-    visual = addNode(d, { id: `${kind}:${node.name}`, kind: "enter", label: node.name, note: subscriptFor("enter", ir, node.name), detail: `${kind} ${node.name}` });
-  } else if (node.op === "concat") {
-    visual = mergeOf(ir, d, node.args, equations);
-  } else {
-    const stop = new Set(equations.keys());
-    stop.delete(id);
-    const layerArgument = node.op === "apply" ? node.args[0] : id;
-    const affine = affineOf(ir, layerArgument, stop);
-    if (affine.hasProduct) {
-      const label = node.op === "apply" ? nameOf(node) : "W";
-      visual = addNode(d, { id: `n${id}`, kind: "layer", label, note: equation?.target ?? "", detail });
-      connect(d, mergeOf(ir, d, affine.reads, equations), visual);
-    } else {
-      visual = addNode(d, { id: `n${id}`, kind: "pointwise", label: pointwiseLabel(ir, node), note: "", detail });
-      for (const arg of argsOf(node)) connect(d, draw(ir, d, arg, equations), visual);
-    }
+function draw(d: Drawing, id: NodeId): string | null {
+  if (!d.visualOf.has(id)) d.visualOf.set(id, isFixed(d.ir, id) ? null : drawValue(d, id));
+  return d.visualOf.get(id)!;
+}
+
+function drawValue(d: Drawing, id: NodeId): string {
+  const node = d.ir.nodes[id]!;
+  if (node.op === "input" || node.op === "state") {
+    const note = node.op === "input" ? "t" : "t−1";
+    return addNode(d, { id: `${node.op}:${node.name}`, kind: "enter", label: node.name, note, detail: `${node.op} ${node.name}` });
   }
-  d.visualOf.set(id, visual);
+  if (node.op === "concat") return mergeOf(d, node.args)!;
+  const equation = d.equations.get(id);
+  const detail = equation?.text ?? nameOf(node);
+  const affine = affineOf(d.ir, node.op === "apply" ? node.args[0] : id, d.equations);
+  if (affine.hasProduct) {
+    // A nonlinearity over products is the essay's yellow box; products alone are a linear layer.
+    const visual = addNode(d, { id: `n${id}`, kind: "layer", label: node.op === "apply" ? nameOf(node) : "W", note: equation?.target ?? "", detail });
+    connect(d, mergeOf(d, affine.reads), visual);
+    return visual;
+  }
+  const visual = addNode(d, { id: `n${id}`, kind: "pointwise", label: pointwiseLabel(d.ir, node), note: "", detail });
+  for (const arg of argsOf(node)) connect(d, draw(d, arg), visual);
   return visual;
 }
 
-/** `×`, `1−` (a constant on the left), `× p` (a parameter on the right). */
+/** `×`, `1−` (a constant on the left), `×p` (a parameter on the right). */
 function pointwiseLabel(ir: CellIR, node: IrNode): string {
   const args = argsOf(node);
   const symbol = nameOf(node);
@@ -162,8 +157,8 @@ function pointwiseLabel(ir: CellIR, node: IrNode): string {
 }
 
 /** One node for what several values feed: a merge when there are two or more, shared by every layer reading the same values. */
-function mergeOf(ir: CellIR, d: Drawing, reads: readonly NodeId[], equations: ReadonlyMap<NodeId, { target: string; text: string }>): string | null {
-  const sources = [...new Set(reads.map((r) => draw(ir, d, r, equations)).filter((v): v is string => v !== null))];
+function mergeOf(d: Drawing, reads: readonly NodeId[]): string | null {
+  const sources = [...new Set(reads.map((r) => draw(d, r)).filter((v): v is string => v !== null))];
   if (sources.length < 2) return sources[0] ?? null;
   const id = `merge:${sources.join(",")}`;
   if (!d.nodes.has(id)) {
@@ -197,16 +192,17 @@ function band(node: EssayNode, onConveyor: ReadonlySet<string>): number {
 }
 
 export function essayDiagram(ir: CellIR): EssayDiagram {
-  const d: Drawing = { nodes: new Map(), edges: [], visualOf: new Map() };
+  // A value both an intermediate and a new state or output is shown under the intermediate's name.
   const equations = new Map(ir.equations.filter((e) => e.kind === "intermediate").map((e) => [e.node, { target: e.target, text: e.text }]));
   for (const e of ir.equations) if (!equations.has(e.node)) equations.set(e.node, { target: e.target, text: e.text });
+  const d: Drawing = { ir, equations, nodes: new Map(), edges: [], visualOf: new Map() };
   for (const next of ir.nextState) {
     const to = addNode(d, { id: `next:${next.state}`, kind: "leave", label: next.state, note: "t", detail: `state ${next.state} after the step` });
-    connect(d, draw(ir, d, next.node, equations), to);
+    connect(d, draw(d, next.node), to);
   }
   for (const out of ir.outputs) {
     const to = addNode(d, { id: `output:${out.name}`, kind: "leave", label: out.name, note: "out", detail: `output ${out.name}` });
-    connect(d, draw(ir, d, out.node, equations), to);
+    connect(d, draw(d, out.node), to);
   }
   const paths = new Map(ir.states.map((s) => [s.name, conveyorPath(d, s.name)]));
   const conveyorEdges = new Set([...paths.values()].flatMap((p) => p ?? []));
