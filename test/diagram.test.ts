@@ -12,6 +12,7 @@ import { essayDiagram, type EssayDiagram } from "../src/diagram/essay.ts";
 import { layoutCell } from "../src/diagram/layout.ts";
 import { DIAGRAM_STYLES, drawDiagram } from "../src/diagram/draw.ts";
 import { crossings } from "./helpers/diagram-geometry.ts";
+import { DIAGRAM_DIR, generateDiagrams } from "../scripts/generate.ts";
 
 const SPECS = readdirSync(join(import.meta.dirname, "..", "specs")).filter((f) => f.endsWith(".lstm")).sort();
 
@@ -192,10 +193,11 @@ describe("start-up cost", () => {
 });
 
 describe("docs/diagrams", () => {
-  it("holds a current essay-style diagram of every spec (regenerate: for f in specs/*.lstm; do npx lstmc diagram $f --out docs/diagrams/$(basename $f .lstm).svg; done)", async () => {
-    for (const file of SPECS) {
-      const committed = readFileSync(join(import.meta.dirname, "..", "docs", "diagrams", file.replace(/\.lstm$/, ".svg")), "utf8");
-      expect(committed, file).toBe((await drawDiagram(cell(file), "essay")).svg);
-    }
+  it("holds a current essay-style diagram of every spec, and nothing else (regenerate: npm run generate)", async () => {
+    const fresh = await generateDiagrams();
+    expect([...fresh.keys()]).toEqual(SPECS.map((f) => f.replace(/\.lstm$/, ".svg")));
+    const committed = readdirSync(join(import.meta.dirname, "..", DIAGRAM_DIR)).filter((f) => f.endsWith(".svg")).sort();
+    expect(committed).toEqual([...fresh.keys()]);
+    for (const [file, svg] of fresh) expect(readFileSync(join(import.meta.dirname, "..", DIAGRAM_DIR, file), "utf8"), file).toBe(svg);
   });
 });
