@@ -38,7 +38,7 @@ describe("the essay-style diagram", () => {
     expect(conveyor.at(-1)!.to).toBe("next:c");
   });
 
-  it("runs the LSTM's cell state as one straight line, entering above the hidden state and the input", async () => {
+  it("runs the LSTM's cell state as one straight line, entering above the hidden state and the input; the new hidden state leaves below the output", async () => {
     const { placed } = await drawDiagram(cell("lstm.lstm"), "essay");
     const conveyor = placed.edges.filter((e) => e.straight);
     expect(conveyor).toHaveLength(3);
@@ -46,6 +46,8 @@ describe("the essay-style diagram", () => {
     const y = (id: string) => placed.nodes.find((n) => n.id === id)!.y;
     expect(y("state:c")).toBeLessThan(y("state:h"));
     expect(y("state:h")).toBeLessThan(y("input:x"));
+    // As in the essay, the hidden state's copy for the next step leaves along the bottom, the output above it.
+    expect(y("output:h")).toBeLessThan(y("next:h"));
   });
 
   it("draws a gate as a layer box labelled with its nonlinearity, feeding a pointwise circle", () => {

@@ -183,11 +183,15 @@ function conveyorPath(d: Drawing, state: string): EssayEdge[] | null {
   return search(`state:${state}`, new Set());
 }
 
-/** Stacking order, top to bottom: conveyors and what lies on them, the rest, non-conveyor states, inputs. */
+/**
+ * Stacking order, top to bottom, as in the essay: conveyors and what lies on
+ * them, the rest (outputs among it), the other states (in and out) along the
+ * bottom, inputs lowest.
+ */
 function band(node: EssayNode, onConveyor: ReadonlySet<string>): number {
   if (onConveyor.has(node.id)) return 0;
   if (node.id.startsWith("input:")) return 3;
-  if (node.id.startsWith("state:") || node.id.startsWith("output:")) return 2;
+  if (node.id.startsWith("state:") || node.id.startsWith("next:")) return 2;
   return 1;
 }
 
