@@ -171,16 +171,19 @@ function mergeOf(d: Drawing, reads: readonly NodeId[]): string | null {
 /** The edges from a state's old value to its new one through pointwise operations only, or null. */
 function conveyorPath(d: Drawing, state: string): EssayEdge[] | null {
   const goal = `next:${state}`;
-  const search = (at: string, seen: ReadonlySet<string>): EssayEdge[] | null => {
-    for (const edge of d.edges.filter((e) => e.from === at && !seen.has(e.to))) {
+  // The drawing is acyclic, so a node once found not to lead to the goal never will: each is searched once.
+  const deadEnds = new Set<string>();
+  const search = (at: string): EssayEdge[] | null => {
+    for (const edge of d.edges.filter((e) => e.from === at)) {
       if (edge.to === goal) return [edge];
-      if (d.nodes.get(edge.to)!.kind !== "pointwise") continue;
-      const rest = search(edge.to, new Set([...seen, edge.to]));
+      if (d.nodes.get(edge.to)!.kind !== "pointwise" || deadEnds.has(edge.to)) continue;
+      const rest = search(edge.to);
       if (rest) return [edge, ...rest];
+      deadEnds.add(edge.to);
     }
     return null;
   };
-  return search(`state:${state}`, new Set());
+  return search(`state:${state}`);
 }
 
 /**
