@@ -1,5 +1,6 @@
 // Regenerates the checked-in outputs of the compiler:
-//   tsx scripts/generate.ts           generated/<cell>.ts for every spec in specs/, default sizes, f32
+//   tsx scripts/generate.ts           generated/<cell>.ts for every spec in specs/, default sizes, f32, and
+//                                     docs/diagrams/<cell>.svg, its essay-style diagram
 //   tsx scripts/generate.ts --golden  the golden baselines (tiny sizes): test/golden/<cell>.expected.ts for the
 //                                     golden specs; <cell>.plan.json, <cell>.forward.expected.wgsl and
 //                                     <cell>.backward.expected.wgsl for every library spec
@@ -15,6 +16,7 @@ import type { CellIR } from "../src/ir/types.ts";
 export const SPEC_DIR = "specs";
 export const GENERATED_DIR = "generated";
 export const GOLDEN_DIR = join("test", "golden");
+export const DIAGRAM_DIR = join("docs", "diagrams");
 /** Specs with golden baselines, and the sizes and precision they are compiled at. */
 export const GOLDEN_SPECS = ["rnn", "gru", "lstm"];
 export const GOLDEN_OPTIONS: CompileOptions = { target: "ts", precision: "f32", dims: { I: 2, H: 3 } };
@@ -42,6 +44,15 @@ export async function generateAll(): Promise<Map<string, string>> {
   return out;
 }
 
+/** Every spec's essay-style diagram: file name -> SVG. */
+export async function generateDiagrams(): Promise<Map<string, string>> {
+  // Loaded here only: the many tests that import this file for loadSpec need not load ELK.
+  const { drawDiagram } = await import("../src/diagram/draw.ts");
+  const out = new Map<string, string>();
+  for (const file of specFiles()) out.set(`${basename(file, ".lstm")}.svg`, (await drawDiagram(loadSpec(file), "essay")).svg);
+  return out;
+}
+
 export async function generateGolden(): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const name of GOLDEN_SPECS) {
@@ -62,4 +73,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const golden = process.argv.includes("--golden");
   const [dir, files] = golden ? [GOLDEN_DIR, await generateGolden()] : [GENERATED_DIR, await generateAll()];
   for (const [name, text] of files) console.log(`wrote ${writeAtomically(dir, name, text)}`);
+  if (!golden) for (const [name, svg] of await generateDiagrams()) console.log(`wrote ${writeAtomically(DIAGRAM_DIR, name, svg)}`);
 }

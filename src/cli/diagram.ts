@@ -1,14 +1,19 @@
-// `lstmc diagram SPEC [--out FILE.svg|-]`: the cell's step as a picture.
-import { layoutCell } from "../diagram/layout.ts";
-import { renderSvg } from "../diagram/svg.ts";
+// `lstmc diagram SPEC [--style essay|graph] [--out FILE.svg|-]`: the cell's step as a picture.
+import { DIAGRAM_STYLES, drawDiagram, type DiagramStyle } from "../diagram/draw.ts";
 import { loadCell, report, STDIN, UsageError } from "./load-cell.ts";
-import { parseCommandArgs } from "./options.ts";
+import { didYouMean, parseCommandArgs } from "./options.ts";
 import { writeFileAtomically } from "../write-file.ts";
 
-export function commandDiagram(args: string[]): number {
+function styleOption(value: string): DiagramStyle {
+  if ((DIAGRAM_STYLES as readonly string[]).includes(value)) return value as DiagramStyle;
+  throw new UsageError(`unknown style '${value}'${didYouMean(value, DIAGRAM_STYLES)} (available: ${DIAGRAM_STYLES.join(", ")})`);
+}
+
+export async function commandDiagram(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("diagram", args);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing SPEC" : `unexpected argument '${positionals[1]}'`);
-  const svg = renderSvg(layoutCell(loadCell(positionals[0]!)));
+  const style = styleOption(values.style);
+  const { svg } = await drawDiagram(loadCell(positionals[0]!), style);
   if (values.out === undefined || values.out === STDIN) process.stdout.write(svg);
   else {
     writeFileAtomically(values.out, svg);

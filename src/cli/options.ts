@@ -32,7 +32,7 @@ export const OPTIONS = {
     "wgsl-path": { type: "string", default: "auto" },
     ...WATCH,
   },
-  diagram: { out: { type: "string" }, ...WATCH },
+  diagram: { out: { type: "string" }, style: { type: "string", default: "essay" }, ...WATCH },
   lsp: { stdio: { type: "boolean" } },
   import: { out: { type: "string" }, like: { type: "string" }, dims: { type: "string" } },
 } as const satisfies Record<string, Options>;
@@ -62,7 +62,12 @@ export const SYNOPSES: Record<CommandName, readonly (readonly [string, string])[
     ["", "generate a specialised module per spec (default out: generated/)"],
   ],
   convert: [["lstmc convert SPEC --to json|lstm [--out FILE|-]", ""], ["", "print the spec in the other syntax"]],
-  diagram: [["lstmc diagram SPEC [--out FILE.svg|-] [--watch]", "draw the cell's step as an SVG picture"]],
+  diagram: [
+    ["lstmc diagram SPEC [--style essay|graph] [--out FILE.svg|-] [--watch]", ""],
+    ["", "draw the cell's step as an SVG picture: layers, pointwise"],
+    ["", "operations and state conveyors (essay), or one box per"],
+    ["", "equation (graph)"],
+  ],
   lsp: [["lstmc lsp [--stdio]", "a language server on stdin and stdout"]],
   import: [
     ["lstmc import MODEL.onnx --out DIR", "a spec, weights (.safetensors) and a README"],
