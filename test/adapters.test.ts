@@ -18,17 +18,20 @@ import {
   type OnnxRecurrentNode,
 } from "../src/adapters/onnx.ts";
 import {
+  fromTorch,
   gruParamsFromTorch,
   gruParamsToTorch,
   lstmParamsFromTorch,
   lstmParamsToTorch,
   rnnParamsFromTorch,
   rnnParamsToTorch,
+  type TorchModuleKind,
   type TorchRecurrentWeights,
+  type TorchStateDict,
 } from "../src/adapters/torch.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse } from "../src/run/contract.ts";
-import { compareRunResponse, loadLibraryCell, torchOracleCase, torchOracleFiles, type TorchOracleCase } from "./helpers/torch-oracle.ts";
+import { ADVANCED_ORACLE_DIR, compareRunResponse, loadLibraryCell, torchOracleCase, torchOracleFiles, type TorchOracleCase } from "./helpers/torch-oracle.ts";
 
 const TOLERANCE = 1e-9;
 
@@ -157,6 +160,139 @@ describe("PyTorch adapter", () => {
     expect(Array.from(params["b_z"]!)).toEqual([33, 44]);
     expect(Array.from(params["b_n"]!)).toEqual([5, 6]);
     expect(Array.from(params["b_hn"]!)).toEqual([50, 60]);
+  });
+});
+
+/** The shape of a synthetic torch state dict: what torch.nn.LSTM(I, H, num_layers, bidirectional, proj_size) would hold. */
+interface TorchModuleShape {
+  readonly kind: TorchModuleKind;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly layers: number;
+  readonly bidirectional: boolean;
+  readonly projSize?: number;
+}
+
+const GATE_COUNT: Readonly<Record<TorchModuleKind, number>> = { rnn: 1, lstm: 4, gru: 3 };
+
+/**
+ * A state dict whose every number says where it sits: key number k (in insertion order) holds 1000·(k+1) + i.
+ * Layer l ≥ 1 reads the previous layer's output, (proj_size or H) per direction.
+ */
+function syntheticStateDict(shape: TorchModuleShape): Record<string, Float64Array> {
+  const { kind, inputSize, hiddenSize, layers, bidirectional, projSize } = shape;
+  const rows = GATE_COUNT[kind] * hiddenSize;
+  const stateSize = projSize ?? hiddenSize;
+  const directions = bidirectional ? ["", "_reverse"] : [""];
+  const sizes: [string, number][] = [];
+  for (let l = 0; l < layers; l++) {
+    const layerInput = l === 0 ? inputSize : stateSize * directions.length;
+    for (const d of directions) {
+      sizes.push([`weight_ih_l${l}${d}`, rows * layerInput], [`weight_hh_l${l}${d}`, rows * stateSize], [`bias_ih_l${l}${d}`, rows], [`bias_hh_l${l}${d}`, rows]);
+      if (projSize !== undefined) sizes.push([`weight_hr_l${l}${d}`, projSize * hiddenSize]);
+    }
+  }
+  return Object.fromEntries(sizes.map(([key, length], k) => [key, Float64Array.from({ length }, (_, i) => 1000 * (k + 1) + i)]));
+}
+
+/** Row block g of a [G·H, n] tensor, with G blocks. */
+function rowBlock(tensor: Float64Array, gateCount: number, g: number): number[] {
+  const length = tensor.length / gateCount;
+  return Array.from(tensor.subarray(g * length, (g + 1) * length));
+}
+
+const sumOf = (a: number[], b: number[]) => a.map((v, i) => v + b[i]!);
+
+describe("PyTorch adapter: whole state dicts (fromTorch)", () => {
+  const lstmProjCases = torchOracleFiles(ADVANCED_ORACLE_DIR)
+    .filter((f) => f.includes("lstm_proj_"))
+    .map(torchOracleCase);
+
+  test("there is LSTMP reference data to check", () => expect(lstmProjCases.map((c) => c.name)).toEqual(["lstm_proj_0", "lstm_proj_1", "lstm_proj_2"]));
+
+  test.each(lstmProjCases.map((c) => [c.name, c] as const))("%s: a proj_size state dict (weight_hr_l0) maps onto lstm_proj.lstm and matches PyTorch", (_name, oracleCase) => {
+    const hiddenSize = oracleCase.data.dims.H;
+    const adapter = TORCH_ADAPTERS["lstm"]!;
+    const packed = splitBiasRandomly(packForTorch(adapter, oracleCase.data.params, hiddenSize), adapter, hiddenSize, oracleCase.oracle.seed + 1);
+    const stateDict: TorchStateDict = { ...packed, weight_hr_l0: oracleCase.data.params["W_hr"]! };
+    const params = fromTorch(stateDict, "lstm", hiddenSize);
+    expect(Object.keys(params).sort()).toEqual(loadLibraryCell("specs/lstm_proj.lstm").params.map((p) => p.name).sort());
+    expect(runWithParams(oracleCase, params).failures).toEqual([]);
+  });
+
+  test("lstm_proj_2: swapping the gate blocks of weight_hh_l0 breaks the match", () => {
+    const oracleCase = lstmProjCases.find((c) => c.name === "lstm_proj_2")!;
+    const hiddenSize = oracleCase.data.dims.H;
+    const packed = packForTorch(TORCH_ADAPTERS["lstm"]!, oracleCase.data.params, hiddenSize);
+    const swapped = swapInputBlocks({ ...packed, weight_ih_l0: packed.weight_hh_l0 }, 4, 1, 2).weight_ih_l0;
+    const params = fromTorch({ ...packed, weight_hh_l0: swapped, weight_hr_l0: oracleCase.data.params["W_hr"]! }, "lstm", hiddenSize);
+    expect(runWithParams(oracleCase, params).failures).not.toEqual([]);
+  });
+
+  test("a 2-layer LSTM maps onto L1.* and L2.*; layer 2 reads layer 1's H-sized output", () => {
+    const dict = syntheticStateDict({ kind: "lstm", inputSize: 3, hiddenSize: 2, layers: 2, bidirectional: false });
+    const params = fromTorch(dict, "lstm", 2);
+    const names = ["W", "U", "b"].flatMap((p) => ["_i", "_f", "_g", "_o"].map((g) => p + g));
+    expect(Object.keys(params).sort()).toEqual(["L1", "L2"].flatMap((layer) => names.map((n) => `${layer}.${n}`)).sort());
+    expect(Array.from(params["L2.W_f"]!)).toEqual(rowBlock(dict["weight_ih_l1"]!, 4, 1));
+    expect(params["L2.W_f"]).toHaveLength(2 * 2);
+    expect(Array.from(params["L1.U_o"]!)).toEqual(rowBlock(dict["weight_hh_l0"]!, 4, 3));
+    expect(Array.from(params["L2.b_g"]!)).toEqual(sumOf(rowBlock(dict["bias_ih_l1"]!, 4, 2), rowBlock(dict["bias_hh_l1"]!, 4, 2)));
+  });
+
+  test("a bidirectional GRU maps its _reverse weights onto bwd.*, keeping b_hn apart", () => {
+    const dict = syntheticStateDict({ kind: "gru", inputSize: 2, hiddenSize: 3, layers: 1, bidirectional: true });
+    const params = fromTorch(dict, "gru", 3);
+    const names = loadLibraryCell("specs/gru_cudnn.lstm").params.map((p) => p.name);
+    expect(Object.keys(params).sort()).toEqual(["fwd", "bwd"].flatMap((d) => names.map((n) => `${d}.${n}`)).sort());
+    expect(Array.from(params["bwd.W_z"]!)).toEqual(rowBlock(dict["weight_ih_l0_reverse"]!, 3, 1));
+    expect(Array.from(params["fwd.W_z"]!)).toEqual(rowBlock(dict["weight_ih_l0"]!, 3, 1));
+    expect(Array.from(params["bwd.b_hn"]!)).toEqual(rowBlock(dict["bias_hh_l0_reverse"]!, 3, 2));
+    expect(Array.from(params["bwd.b_n"]!)).toEqual(rowBlock(dict["bias_ih_l0_reverse"]!, 3, 2));
+  });
+
+  test("a 2-layer bidirectional LSTM with proj_size maps onto L1_fwd, L1_bwd, L2_fwd, L2_bwd, each with its W_hr", () => {
+    const dict = syntheticStateDict({ kind: "lstm", inputSize: 3, hiddenSize: 4, layers: 2, bidirectional: true, projSize: 2 });
+    const params = fromTorch(dict, "lstm", 4);
+    expect(new Set(Object.keys(params).map((k) => k.split(".")[0]))).toEqual(new Set(["L1_fwd", "L1_bwd", "L2_fwd", "L2_bwd"]));
+    expect(Array.from(params["L2_bwd.W_hr"]!)).toEqual(Array.from(dict["weight_hr_l1_reverse"]!));
+    // Layer 2 reads both directions' projected outputs: [H, 2·P] per gate.
+    expect(Array.from(params["L2_bwd.W_i"]!)).toEqual(rowBlock(dict["weight_ih_l1_reverse"]!, 4, 0));
+    expect(params["L2_bwd.W_i"]).toHaveLength(4 * 2 * 2);
+    expect(params["L1_fwd.U_g"]).toHaveLength(4 * 2);
+  });
+
+  test("bias=False state dicts give zero biases", () => {
+    const { bias_ih_l0: _ih, bias_hh_l0: _hh, ...dict } = syntheticStateDict({ kind: "rnn", inputSize: 2, hiddenSize: 2, layers: 1, bidirectional: false });
+    expect(Array.from(fromTorch(dict, "rnn", 2)["b"]!)).toEqual([0, 0]);
+  });
+
+  const lstm2 = () => syntheticStateDict({ kind: "lstm", inputSize: 3, hiddenSize: 2, layers: 2, bidirectional: false });
+  const without = (dict: Record<string, Float64Array>, key: string) => Object.fromEntries(Object.entries(dict).filter(([k]) => k !== key));
+  test.each([
+    ["an unknown key", { ...lstm2(), weight_ih_l0_reversed: new Float64Array(24) }, "lstm", /unknown state_dict key 'weight_ih_l0_reversed'/],
+    ["a key with a leading zero in its layer", { ...lstm2(), weight_hh_l01: new Float64Array(16) }, "lstm", /unknown state_dict key 'weight_hh_l01'/],
+    ["a missing weight", without(lstm2(), "weight_hh_l1"), "lstm", /'weight_hh_l1' is missing/],
+    ["one bias without the other", without(lstm2(), "bias_hh_l0"), "lstm", /'bias_hh_l0' is missing/],
+    [
+      "a missing layer",
+      Object.fromEntries(Object.entries(syntheticStateDict({ kind: "lstm", inputSize: 3, hiddenSize: 2, layers: 3, bidirectional: false })).filter(([k]) => !k.endsWith("_l1"))),
+      "lstm",
+      /'weight_ih_l1' is missing/,
+    ],
+    [
+      "a reverse direction in one layer only",
+      without(without(without(without(syntheticStateDict({ kind: "lstm", inputSize: 3, hiddenSize: 2, layers: 2, bidirectional: true }), "weight_ih_l1_reverse"), "weight_hh_l1_reverse"), "bias_ih_l1_reverse"), "bias_hh_l1_reverse"),
+      "lstm",
+      /'weight_ih_l1_reverse' is missing/,
+    ],
+    ["weight_hr in one layer only", { ...lstm2(), weight_hr_l0: new Float64Array(4) }, "lstm", /'weight_hr_l1' is missing/],
+    ["weight_hr in a GRU", { ...syntheticStateDict({ kind: "gru", inputSize: 2, hiddenSize: 2, layers: 1, bidirectional: false }), weight_hr_l0: new Float64Array(4) }, "gru", /only torch.nn.LSTM has proj_size/],
+    ["a weight_hr of the wrong size", { ...syntheticStateDict({ kind: "lstm", inputSize: 3, hiddenSize: 2, layers: 1, bidirectional: false, projSize: 1 }), weight_hr_l0: new Float64Array(3) }, "lstm", /weight_hr_l0 has 3 numbers, expected proj_size·hidden_size \(2\)/],
+    ["an empty state dict", {}, "lstm", /empty/],
+  ] as const)("refuses %s with an AdapterError naming it", (_what, dict, kind, message) => {
+    expect(() => fromTorch(dict, kind, 2)).toThrow(AdapterError);
+    expect(() => fromTorch(dict, kind, 2)).toThrow(message);
   });
 });
 

@@ -13,7 +13,7 @@ import { parseDsl } from "../src/parse/dsl.ts";
 import { buildCell } from "../src/ir/build.ts";
 import { bindSizes } from "../src/ir/bind.ts";
 import type { CellIR } from "../src/ir/types.ts";
-import { forwardBackward } from "../src/interp/interpret.ts";
+import { forward, forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse } from "../src/run/contract.ts";
 import { randomRequest } from "../src/run/random-data.ts";
 import { loadWebGpuModule, runWebGpu } from "../src/run/wgsl-engine.ts";
@@ -178,7 +178,9 @@ if (!got.gpu) {
       cell.destroy();
     });
 
-    test.each(SPECS)("%s: extreme inputs (±1e30, ±inf) give no NaN in the outputs", async (file) => {
+    // A NaN is allowed only where the float64 interpreter has one too: a cell
+    // whose values are unbounded (lstm_niaf's g) meets 0 · ∞ on infinite input.
+    test.each(SPECS)("%s: extreme inputs (±1e30, ±inf) give no NaN in the outputs that the interpreter does not give", async (file) => {
       const ir = cells.get(file)!;
       const sizes = bindSizes(ir, { I: 3, H: 5 });
       const steps = 4;
@@ -194,7 +196,14 @@ if (!got.gpu) {
       const module = await loadWebGpuModule(ir, sizes);
       const cell = module.createCell(gpu.device);
       const result = await cell.forward(request.sequence.params, inputs, request.sequence.initial);
-      for (const tensors of [result.outputs, result.final]) for (const [name, values] of Object.entries(tensors)) expect(Array.from(values).some(Number.isNaN), name).toBe(false);
+      const want = forward(ir, sizes, { ...request.sequence, inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, Float64Array.from(v)])) });
+      const nanIndices = (values: ArrayLike<number>) => Array.from(values).flatMap((v, i) => (Number.isNaN(v) ? [i] : []));
+      for (const [group, tensors] of [["outputs", result.outputs], ["final", result.final]] as const) {
+        for (const [name, values] of Object.entries(tensors)) {
+          const allowed = new Set(nanIndices(want[group][name]!));
+          expect(nanIndices(values).filter((i) => !allowed.has(i)), `${group}.${name}`).toEqual([]);
+        }
+      }
       cell.destroy();
     });
 

@@ -1,6 +1,6 @@
-// The PyTorch reference files (test/fixtures/oracles/torch) in `lstmc run`'s
-// terms: each file becomes a spec from specs/, a run request and the response
-// every engine must give. Shared by the tests of every engine.
+// The PyTorch reference files (test/fixtures/oracles/torch and advanced/) in
+// `lstmc run`'s terms: each file becomes a spec from specs/, a run request and
+// the response every engine must give. Shared by the tests of every engine.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import type { RunResponse } from "../../src/run/contract.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TORCH_ORACLE_DIR = path.join(REPO_ROOT, "test/fixtures/oracles/torch");
+export const ADVANCED_ORACLE_DIR = path.join(REPO_ROOT, "test/fixtures/oracles/advanced");
 
 /** The library spec that follows each reference file's equations. */
 export const SPEC_OF_TORCH_CELL: Readonly<Record<string, string>> = {
@@ -19,34 +20,39 @@ export const SPEC_OF_TORCH_CELL: Readonly<Record<string, string>> = {
   lstm: "specs/lstm.lstm",
   lstm_peephole: "specs/peephole.lstm",
   gru_torch: "specs/gru_cudnn.lstm",
+  greff_vanilla: "specs/greff_vanilla.lstm",
+  greff_fgr: "specs/greff_fgr.lstm",
+  lstm_proj: "specs/lstm_proj.lstm",
 };
 
-interface OracleTensor {
+export interface OracleTensor {
   readonly shape: readonly number[];
   readonly data: readonly number[];
 }
 
-/** The parts of a reference file that the tests read (see test/fixtures/oracles/README.md). */
+type OracleTensors = Readonly<Record<string, OracleTensor>>;
+
+/**
+ * The parts of a reference file that the tests read (see test/fixtures/oracles/README.md).
+ * State s's initial value is `<s>0` in initial_state and grads, its final value `<s>_T` in outputs.
+ */
 export interface TorchOracleFile {
   readonly cell: string;
   readonly seed: number;
-  readonly sizes: { readonly input_size: number; readonly hidden_size: number; readonly batch: number; readonly seq_len: number };
-  readonly params: Readonly<Record<string, OracleTensor>>;
+  readonly sizes: { readonly input_size: number; readonly hidden_size: number; readonly batch: number; readonly seq_len: number; readonly proj_size?: number };
+  readonly params: OracleTensors;
   readonly inputs: { readonly x: OracleTensor };
-  readonly initial_state: { readonly h0: OracleTensor; readonly c0?: OracleTensor };
-  readonly loss_weights: { readonly Wy: OracleTensor; readonly Wc?: OracleTensor };
-  readonly outputs: { readonly h_seq: OracleTensor; readonly h_T: OracleTensor; readonly c_T?: OracleTensor };
-  readonly grads: {
-    readonly params: Readonly<Record<string, OracleTensor>>;
-    readonly x: OracleTensor;
-    readonly h0: OracleTensor;
-    readonly c0?: OracleTensor;
-  };
+  readonly initial_state: OracleTensors;
+  readonly loss_weights: OracleTensors;
+  /** [tensor, weight] pairs of the loss; the torch/ files leave them out (h_seq·Wy + c_T·Wc). */
+  readonly loss_terms?: readonly (readonly [string, string])[];
+  readonly outputs: { readonly h_seq: OracleTensor } & OracleTensors;
+  readonly grads: { readonly params: OracleTensors; readonly x: OracleTensor } & Readonly<Record<string, OracleTensor | OracleTensors>>;
 }
 
 /** The data of `lstmc run SPEC --data FILE`, as plain JSON. */
 export interface RunData {
-  readonly dims: { readonly I: number; readonly H: number };
+  readonly dims: { readonly I: number; readonly H: number; readonly P?: number };
   readonly batch: number;
   readonly steps: number;
   readonly params: Record<string, number[]>;
@@ -66,19 +72,31 @@ export interface TorchOracleCase {
   readonly expected: Required<RunResponse>;
 }
 
-/** Every reference file, sorted by name. */
-export function torchOracleFiles(): string[] {
-  return readdirSync(TORCH_ORACLE_DIR)
+/** Every reference file of a folder (the torch/ one unless told), sorted by name. */
+export function torchOracleFiles(dir: string = TORCH_ORACLE_DIR): string[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .sort()
-    .map((f) => path.join(TORCH_ORACLE_DIR, f));
+    .map((f) => path.join(dir, f));
 }
 
 const flat = (tensor: OracleTensor): number[] => [...tensor.data];
 
-/** Only the states the cell has: c for the LSTMs. */
-function statesOf<T>(h: T, c: T | undefined): Record<string, T> {
-  return c === undefined ? { h } : { h, c };
+/** The loss of the torch/ files, which do not list their terms. */
+const DEFAULT_LOSS_TERMS = [["h_seq", "Wy"], ["c_T", "Wc"]] as const;
+
+/** The upstream gradients of a file's loss: the weight on h_seq for outputs.h, the weight on <s>_T for final.s. */
+function upstreamOf(oracle: TorchOracleFile, file: string): RunData["upstream"] {
+  const terms = (oracle.loss_terms ?? DEFAULT_LOSS_TERMS).filter(([, weight]) => weight in oracle.loss_weights);
+  const weightOf = (tensor: string) => flat(oracle.loss_weights[terms.find(([t]) => t === tensor)?.[1] ?? ""]!);
+  const final: Record<string, number[]> = {};
+  for (const [tensor] of terms) {
+    if (tensor === "h_seq") continue;
+    const state = /^(\w+)_T$/.exec(tensor)?.[1];
+    if (!state) throw new Error(`${file}: loss term ${tensor} is neither h_seq nor a final state`);
+    final[state] = weightOf(tensor);
+  }
+  return { outputs: { h: weightOf("h_seq") }, final };
 }
 
 /** One reference file -> the spec that follows its equations, the run request and the expected response. */
@@ -86,25 +104,26 @@ export function torchOracleCase(file: string): TorchOracleCase {
   const oracle = JSON.parse(readFileSync(file, "utf8")) as TorchOracleFile;
   const specFile = SPEC_OF_TORCH_CELL[oracle.cell];
   if (!specFile) throw new Error(`${file}: no library spec for cell '${oracle.cell}'`);
-  const { sizes, params, initial_state, loss_weights, outputs, grads } = oracle;
-  const withCell = initial_state.c0 !== undefined;
-  const mapTensors = (tensors: Readonly<Record<string, OracleTensor>>) => Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, flat(v)]));
+  const { sizes, params, initial_state, outputs, grads } = oracle;
+  const states = Object.keys(initial_state).map((key) => key.replace(/0$/, ""));
+  const perState = (tensorOf: (state: string) => OracleTensor) => Object.fromEntries(states.map((s) => [s, flat(tensorOf(s))]));
+  const mapTensors = (tensors: OracleTensors) => Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, flat(v)]));
   const data: RunData = {
-    dims: { I: sizes.input_size, H: sizes.hidden_size },
+    dims: { I: sizes.input_size, H: sizes.hidden_size, ...(sizes.proj_size === undefined ? {} : { P: sizes.proj_size }) },
     batch: sizes.batch,
     steps: sizes.seq_len,
     params: mapTensors(params),
     inputs: { x: flat(oracle.inputs.x) },
-    initial: statesOf(flat(initial_state.h0), withCell ? flat(initial_state.c0!) : undefined),
-    upstream: { outputs: { h: flat(loss_weights.Wy) }, final: withCell ? { c: flat(loss_weights.Wc!) } : {} },
+    initial: perState((s) => initial_state[`${s}0`]!),
+    upstream: upstreamOf(oracle, file),
   };
   const expected: Required<RunResponse> = {
     outputs: { h: flat(outputs.h_seq) },
-    final: statesOf(flat(outputs.h_T), withCell ? flat(outputs.c_T!) : undefined),
+    final: perState((s) => outputs[`${s}_T`]!),
     grads: {
       params: mapTensors(grads.params),
       inputs: { x: flat(grads.x) },
-      initial: statesOf(flat(grads.h0), withCell ? flat(grads.c0!) : undefined),
+      initial: perState((s) => grads[`${s}0`] as OracleTensor),
     },
   };
   return { name: path.basename(file, ".json"), oracle, specFile, data, expected };
@@ -150,8 +169,25 @@ function fieldOf(response: RunResponse, field: string): number[] | undefined {
   return value as number[] | undefined;
 }
 
+/**
+ * How an error is measured: "scaled" is scaledError, number by number (float64 engines); "relative" is
+ * |got - want| / max |want| over the tensor (at least 1e-6), the relative error of a float32 engine,
+ * whose rounding is relative to the tensor's scale and not to each number.
+ */
+export type ErrorMeasure = "scaled" | "relative";
+
+/** Errors of `got` against `want`, number by number, under a measure. */
+function errorsOf(got: readonly number[], want: readonly number[], measure: ErrorMeasure): number[] {
+  if (measure === "scaled") return want.map((w, i) => scaledError(got[i]!, w));
+  const scale = Math.max(1e-6, ...want.map(Math.abs));
+  return want.map((w, i) => {
+    const error = Math.abs(got[i]! - w) / scale;
+    return Number.isNaN(error) ? Infinity : error;
+  });
+}
+
 /** Compares every field of `expected` with `response`: the worst error per field, and the fields beyond `tolerance`. */
-export function compareRunResponse(response: RunResponse, expected: RunResponse, tolerance: number): RunComparison {
+export function compareRunResponse(response: RunResponse, expected: RunResponse, tolerance: number, measure: ErrorMeasure = "scaled"): RunComparison {
   const worstByField: Record<string, number> = {};
   const failures: string[] = [];
   for (const [field, want] of expectedFields(expected)) {
@@ -163,8 +199,7 @@ export function compareRunResponse(response: RunResponse, expected: RunResponse,
     }
     let worst = 0;
     let worstIndex = 0;
-    want.forEach((w, i) => {
-      const error = scaledError(got[i]!, w);
+    errorsOf(got, want, measure).forEach((error, i) => {
       if (error > worst) [worst, worstIndex] = [error, i];
     });
     worstByField[field] = worst;
