@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     // CLI tests start node processes and GPU tests start software adapters:
     // on a loaded 2-core machine a single case can take several seconds.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     include: ["test/**/*.test.ts"],
   },
 });
