@@ -35,7 +35,7 @@ describe("long-gap experiment", () => {
     const svg = longGapSvg(sets, tiny);
     for (const cell of Object.keys(CELL_SPECS)) expect(svg).toContain(`>${cell}</text>`);
     expect(longGapMarkdown(sets, tiny)).toMatch(/\| lstm \| [\d.]+ \([\d.]+–[\d.]+\) \| /);
-  }, 300_000); // six cells compiled and trained
+  }); // six cells compiled and trained
 
   it("an LSTM learns gap 5 to at least 90% with seed 1", async () => {
     const { lstm } = await compileCells({ specs: ["specs/lstm.lstm"], dims: { I: VOCAB, H: 16 }, precision: "f32" });

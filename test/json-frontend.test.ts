@@ -171,7 +171,7 @@ describe("lstmc convert", () => {
     const lstmFile = join(dir, "gru.lstm");
     writeFileSync(lstmFile, back.stdout);
     expect(stripSpans(dslIr(lstmFile))).toEqual(stripSpans(dslIr("specs/gru.lstm")));
-  }, 30_000);
+  });
 
   it("writes --out through a temporary file and leaves only the result", () => {
     const dir = mkdtempSync(join(tmpdir(), "lstmc-convert-"));
@@ -181,7 +181,7 @@ describe("lstmc convert", () => {
     expect(result.stdout).toBe("");
     expect(readdirSync(dir)).toEqual(["gru.json"]);
     expect(stripSpans(jsonIr(readFileSync(out, "utf8")))).toEqual(stripSpans(dslIr("specs/gru.lstm")));
-  }, 30_000);
+  });
 
   it("does not create the --out file when the spec has errors", () => {
     const dir = mkdtempSync(join(tmpdir(), "lstmc-convert-"));
@@ -193,12 +193,12 @@ describe("lstmc convert", () => {
     expect(result.stderr).toContain("E105");
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir)).toEqual(["bad.lstm"]);
-  }, 30_000);
+  });
 
   it("rejects a missing or unknown --to as a usage error", () => {
     expect(lstmc("convert", "specs/gru.lstm").status).toBe(2);
     expect(lstmc("convert", "specs/gru.lstm", "--to", "yaml").stderr).toContain("--to must be json or lstm, not 'yaml'");
-  }, 30_000);
+  });
 });
 
 describe("doc strings", () => {

@@ -106,5 +106,5 @@ describe("mapping safetensors weights onto a spec (--like)", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });

@@ -204,4 +204,4 @@ test("lstmc reports a corrupt .onnx file and an unsupported op as E701 with exit
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}, 60_000);
+});

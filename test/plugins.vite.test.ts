@@ -70,7 +70,7 @@ describe("lstmc/vite", () => {
       expect(await transformed()).toMatch(/export const H = 16;/);
       const spec = join(dir, "gru.lstm");
       writeFileSync(spec, readFileSync(spec, "utf8").replace("H = 16", "H = 5"));
-      await vi.waitFor(async () => expect(await transformed()).toMatch(/export const H = 5;/), { timeout: 60_000, interval: 200 });
+      await vi.waitFor(async () => expect(await transformed()).toMatch(/export const H = 5;/), { timeout: 300_000, interval: 200 });
     } finally {
       await server.close();
     }

@@ -27,5 +27,5 @@ describe.runIf(chromium !== undefined || process.env.CI)("train-in-browser examp
     expect(result.losses).toHaveLength(60);
     // ln 4 ≈ 1.39 at chance; seed 1 reaches well under half of it by the last steps.
     expect(mean(result.losses.slice(-10))).toBeLessThan(0.5 * mean(result.losses.slice(0, 5)));
-  }, 300_000); // SwiftShader runs the kernels on the CPU: slow on a loaded 2-core machine
+  }); // SwiftShader runs the kernels on the CPU: slow on a loaded 2-core machine
 });

@@ -19,5 +19,5 @@ describe("docs/training.md", () => {
     writeFileSync(join(dir, "example.ts"), runnable);
     execFileSync(process.execPath, [resolve("node_modules/tsx/dist/cli.mjs"), "example.ts"], { cwd: dir, stdio: "pipe" });
     expect(existsSync(join(dir, "model.safetensors"))).toBe(true);
-  }, 120_000);
+  });
 });

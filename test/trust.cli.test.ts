@@ -13,7 +13,7 @@ const CORPUS = join("test", "corpus");
 
 /** Runs lstmc; a command that does not finish in a minute (a spin, a blocked read) fails the test. */
 function lstmc(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(ROOT, "bin", "lstmc.js"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  const result = spawnSync(process.execPath, [join(ROOT, "bin", "lstmc.js"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 600_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
