@@ -56,6 +56,7 @@ export const codes = {
   // Warnings
   // A code generator's target (lstmc check --target)
   E601: { severity: "error", title: "the target cannot compile this cell" },
+  E602: { severity: "error", title: "not supported by this target yet" },
   W501: { severity: "warning", title: "unused parameter" },
   W502: { severity: "warning", title: "unused input" },
   W503: { severity: "warning", title: "unused intermediate" },
@@ -154,6 +155,8 @@ export const messages = {
   // E601: what a target cannot compile (lstmc check --target)
   targetNumberRange: { code: "E601", template: "{0} is beyond float32's range (±3.4028234663852886e38), which is all the {1} target computes in" },
   targetCannotCompile: { code: "E601", template: "the {0} target cannot compile this cell: {1}" },
+  // E602: what a target or engine does not support yet (the interpreter does)
+  engineNoLengths: { code: "E602", template: "the {0} engine does not run variable-length batches ('lengths') yet; use --engine interp" },
   // E401–E402: binding sizes and reading data at run time
   unknownSizeBinding: { code: "E401", template: "unknown size '{0}' (the cell's sizes: {1})" },
   sizeWithoutDefault: { code: "E401", template: "size '{0}' has no default; give it, e.g. {0}=8" },
@@ -173,6 +176,8 @@ export const messages = {
   dataUnknownTensor: { code: "E402", template: "{0}.{1} is not in the spec (expected: {2})" },
   dataMissingTensor: { code: "E402", template: "{0}.{1} is missing" },
   dataUpstreamNotAnObject: { code: "E402", template: "upstream must be an object with 'outputs' and 'final'" },
+  dataLengthsNotArray: { code: "E402", template: "lengths must be an array of {0} whole numbers (one per batch row), each from 1 to steps = {1}" },
+  dataLengthOutOfRange: { code: "E402", template: "lengths[{0}] must be a whole number from 1 to steps = {2}, got {1}" },
   dataUpstreamUnknownField: { code: "E402", template: "upstream.{0} is not a field (expected: outputs, final)" },
   // W501–W503: warnings
   unusedParameter: { code: "W501", template: "parameter '{0}' is never used" },

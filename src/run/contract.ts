@@ -1,5 +1,5 @@
 // The JSON contract of `lstmc run`, shared by every engine:
-//   in:  { dims, batch, steps, params, inputs, initial?, upstream? }
+//   in:  { dims, batch, steps, params, inputs, initial?, lengths?, upstream? }
 //   out: { outputs, final, grads? }
 // Every mismatch between the data and the spec is an error naming the field.
 import { CodedError } from "../diagnostics/diagnostic.ts";
@@ -83,7 +83,7 @@ function vectorLength(shape: Shape, sizes: SizeBinding): number {
 
 export function readRunRequest(ir: CellIR, data: Json): RunRequest {
   if (!isObject(data)) throw new CodedError("dataNotAnObject");
-  const allowed = new Set(["dims", "batch", "steps", "params", "inputs", "initial", "upstream"]);
+  const allowed = new Set(["dims", "batch", "steps", "params", "inputs", "initial", "lengths", "upstream"]);
   for (const key of Object.keys(data)) if (!allowed.has(key)) throw new CodedError("dataUnknownField", key, [...allowed].join(", "));
   const dims = own(data, "dims") ?? {};
   if (!isObject(dims)) throw new CodedError("dataDimsNotAnObject");
@@ -108,7 +108,18 @@ export function readRunRequest(ir: CellIR, data: Json): RunRequest {
     outputs: tensorGroup(own(upstreamJson, "outputs"), "upstream.outputs", outputLengths, (name) => zeros(outputLengths.find((o) => o.name === name)!.length)()),
     final: tensorGroup(own(upstreamJson, "final"), "upstream.final", stateLengths, (name) => zeros(stateLengths.find((s) => s.name === name)!.length)()),
   };
-  return { sizes, sequence: { batch, steps, params, inputs, initial }, upstream };
+  const lengths = readLengths(own(data, "lengths"), batch, steps);
+  return { sizes, sequence: { batch, steps, params, inputs, initial, ...(lengths && { lengths }) }, upstream };
+}
+
+/** `lengths`: absent (every row runs every step), or one whole number in 1..steps per batch row. */
+export function readLengths(value: Json, batch: number, steps: number): readonly number[] | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || value.length !== batch) throw new CodedError("dataLengthsNotArray", batch, steps);
+  return value.map((length: Json, row) => {
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new CodedError("dataLengthOutOfRange", row, shown(length), steps);
+    return length;
+  });
 }
 
 /**
