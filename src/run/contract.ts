@@ -15,14 +15,14 @@ export interface RunRequest {
   readonly upstream: Upstream;
 }
 
-type Json = unknown;
+export type Json = unknown;
 
-function isObject(value: Json): value is Record<string, Json> {
+export function isObject(value: Json): value is Record<string, Json> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A field of parsed JSON, own properties only: a tensor named `toString` is not Object.prototype's. */
-function own(value: Record<string, Json>, name: string): Json {
+export function own(value: Record<string, Json>, name: string): Json {
   return Object.hasOwn(value, name) ? value[name] : undefined;
 }
 
@@ -31,12 +31,12 @@ function own(value: Record<string, Json>, name: string): Json {
  * (1e309) as what it is, not as JSON.stringify's "null", and anything long
  * cut short.
  */
-function shown(value: Json): string {
+export function shown(value: Json): string {
   const text = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-function positiveInteger(value: Json, field: string): number {
+export function positiveInteger(value: Json, field: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new CodedError("dataNotPositiveInteger", field, shown(value));
   return value;
 }
@@ -54,7 +54,7 @@ function numberArray(value: Json, field: string, length: number): Float64Array {
 }
 
 /** Reads the named tensors of one group, rejecting unknown names. `fallback` supplies missing ones (or null: required). */
-function tensorGroup(
+export function tensorGroup(
   value: Json,
   field: string,
   expected: readonly { name: string; length: number }[],
@@ -134,7 +134,7 @@ export function checkRunBuffers(ir: CellIR, sizes: SizeBinding, steps: number, b
   if (oversized) throw new CodedError("tensorTooLarge", oversized.what, oversized.elements, oversized.detail, MAX_ELEMENTS);
 }
 
-function plain(tensors: Record<string, Float64Array>): Record<string, number[]> {
+export function plain(tensors: Record<string, Float64Array>): Record<string, number[]> {
   return Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, Array.from(v)]));
 }
 
