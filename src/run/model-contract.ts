@@ -37,7 +37,7 @@ export function bindModelSizes(ir: ModelIR, given: Readonly<Record<string, numbe
 }
 
 /** Every tensor's name and length in one group of the model's contract. */
-function modelTensors(ir: ModelIR, sizes: SizeBinding, batch: number, steps: number) {
+export function modelTensors(ir: ModelIR, sizes: SizeBinding, batch: number, steps: number) {
   const layerParams = ir.layers.flatMap((l) => l.cell.params.map((p) => ({ name: `${l.name}.${p.name}`, length: elementCount(p.shape, layerSizes(l, sizes)) })));
   const headParams = ir.head
     ? [
