@@ -39,3 +39,35 @@ describe.each([
     expect(Object.keys(worstByField)).toContain(`grads.params.${layers[0]}.W_i`);
   });
 });
+
+// pack_padded_sequence semantics for a reverse layer: a row shorter than the
+// batch computes exactly what it computes alone, unpadded; its reverse
+// direction starts at its own last valid step, not at the batch's last step.
+test("a padded row of a bidirectional model computes what the row alone computes", () => {
+  const { data } = advancedOracleCase(readAdvancedOracle("bidirectional_lstm_1"), ["fwd", "bwd"]);
+  const ir = loadLibraryModel("specs/bilstm.lstm");
+  const [B, T, I, H] = [data.batch, data.steps, data.dims.I, data.dims.H];
+  const row = 1;
+  const length = 3;
+  const lengths = Array.from({ length: B }, (_, b) => (b === row ? length : T));
+  const batched = readModelRunRequest(ir, { ...data, lengths });
+  const padded = forwardBackwardModel(ir, batched.sizes, batched.sequence, batched.upstream);
+  const pick = (tensor: readonly number[], width: number, steps: number) => Array.from({ length: steps }, (_, t) => tensor.slice((t * B + row) * width, (t * B + row + 1) * width)).flat();
+  const alone = {
+    dims: data.dims,
+    batch: 1,
+    steps: length,
+    params: data.params,
+    inputs: { x: pick(data.inputs.x, I, length) },
+    initial: Object.fromEntries(Object.entries(data.initial).map(([k, v]) => [k, v.slice(row * H, (row + 1) * H)])),
+    upstream: { outputs: { h: pick(data.upstream.outputs.h, 2 * H, length) }, final: Object.fromEntries(Object.entries(data.upstream.final).map(([k, v]) => [k, v.slice(row * H, (row + 1) * H)])) },
+  };
+  const single = readModelRunRequest(ir, alone);
+  const own = forwardBackwardModel(ir, single.sizes, single.sequence, single.upstream);
+  const close = (a: ArrayLike<number>, b: ArrayLike<number>) => expect(Array.from(a).map((v, i) => Math.abs(v - b[i]!)).every((e) => e < 1e-12), `${Array.from(a)} vs ${Array.from(b)}`).toBe(true);
+  close(pick(Array.from(padded.outputs.h!), 2 * H, length), own.outputs.h!);
+  expect(pick(Array.from(padded.outputs.h!), 2 * H, T).slice(length * 2 * H).every((v) => v === 0)).toBe(true);
+  close(padded.final["bwd.h"]!.slice(row * H, (row + 1) * H), own.final["bwd.h"]!);
+  close(pick(Array.from(padded.grads.inputs.x!), I, length), own.grads.inputs.x!);
+  close(padded.grads.initial["bwd.c"]!.slice(row * H, (row + 1) * H), own.grads.initial["bwd.c"]!);
+});

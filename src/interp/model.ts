@@ -270,5 +270,7 @@ export function forwardBackwardModel(ir: ModelIR, sizes: SizeBinding, seq: Model
   }
   const inputs: Tensors = Object.fromEntries(ir.inputs.map((i) => [i.name, into[i.name]!]));
   const { outputs, final, loss } = result;
-  return { outputs, final, loss, grads: { params, inputs, initial } };
+  // Layers were visited last to first: list the initial states' gradients in the request's order.
+  const initialInOrder: Tensors = Object.fromEntries(Object.keys(seq.initial).map((k) => [k, initial[k]!]));
+  return { outputs, final, loss, grads: { params, inputs, initial: initialInOrder } };
 }

@@ -39,9 +39,9 @@ const TOKEN_PATTERNS: readonly (readonly [TokenKind, RegExp])[] = [
   ["punct", /[=()[\]{},.'′]/y],
 ];
 
-/** A file whose first word (after comments) is `model`, or a JSON file whose object has a "model" key. */
+/** A file whose first word (after whole-line comments) is `model`. */
 export function isModelText(text: string): boolean {
-  return /^\uFEFF?(?:\s+|(?:#|\/\/)[^\n\r]*)*model\b/.test(text) || /^\uFEFF?\s*\{\s*"model"\s*:/.test(text);
+  return /^\uFEFF?(?:\s+|(?:#|\/\/)[^\n\r\u2028\u2029]*[\n\r\u2028\u2029])*model\b/.test(text);
 }
 
 /** Thrown inside the parser at the first mistake; parseModelDsl turns it into a diagnostic. */
