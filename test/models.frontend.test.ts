@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Diagnostic } from "../src/diagnostics/diagnostic.ts";
 import { buildModel } from "../src/ir/build-model.ts";
-import { loadModelText } from "../src/parse/load-model.ts";
+import { loadModelFile, loadModelText } from "../src/parse/load-model.ts";
 import { isModelText } from "../src/parse/model.ts";
 
 // A model file beside specs/, so `lstm.lstm` names specs/lstm.lstm.
@@ -62,5 +62,46 @@ describe("what a model file is", () => {
     const { ir } = buildModel(loaded.model!, loaded.cells);
     expect(ir!.layers[0]!.cell.outputs.map((o) => o.name)).toEqual(["h", "c'"]);
     expect(ir!.outputs[0]!.parts).toEqual([{ kind: "layer", layer: "a", output: "c'" }]);
+  });
+});
+
+describe("the JSON form of a model", () => {
+  const JSON_BILSTM = JSON.stringify(
+    {
+      model: "bilstm",
+      sizes: { I: 8, H: 16 },
+      inputs: { x: "I" },
+      layers: [
+        { name: "fwd", cell: "lstm.lstm", inputs: { x: "x" } },
+        { name: "bwd", cell: "lstm.lstm", direction: "reverse", inputs: { x: ["x"] } },
+      ],
+      outputs: { h: ["fwd.h", "bwd.h"] },
+    },
+    null,
+    2,
+  );
+
+  it("builds the same IR as specs/bilstm.lstm", () => {
+    const fromJson = loadModelText(JSON_BILSTM, join(import.meta.dirname, "..", "specs", "bilstm.json"));
+    const fromDsl = loadModelFile(join(import.meta.dirname, "..", "specs", "bilstm.lstm"));
+    const [a, b] = [buildModel(fromJson.model!, fromJson.cells), buildModel(fromDsl.model!, fromDsl.cells)];
+    expect(a.diagnostics).toEqual([]);
+    const withoutPlaces = (ir: typeof a.ir) => ({ ...ir!, file: "", doc: [], layers: ir!.layers.map(({ span: _span, ...l }) => l) });
+    expect(withoutPlaces(a.ir)).toEqual(withoutPlaces(b.ir));
+    expect(isModelText(JSON_BILSTM)).toBe(true);
+  });
+
+  it("refuses a field the schema does not know, at its key", () => {
+    const text = JSON_BILSTM.replace('"outputs"', '"outptus"');
+    const [first] = loadModelText(text, "m.json").diagnostics;
+    expect(first?.code).toBe("E004");
+    expect(first?.message).toContain('unknown property "outptus"');
+    expect(first?.span.line).toBe(text.split("\n").findIndex((l) => l.includes("outptus")) + 1);
+  });
+
+  it("refuses a wire that is not a name or layer.output, at the string", () => {
+    const [first] = loadModelText(JSON_BILSTM.replace('"fwd.h"', '"fwd..h"'), "m.json").diagnostics;
+    expect(first?.code).toBe("E004");
+    expect(first?.message).toContain("fwd..h: must be a wire");
   });
 });

@@ -9,8 +9,8 @@ import { buildCell } from "../ir/build.ts";
 import type { CellIR } from "../ir/types.ts";
 import { buildModel } from "../ir/build-model.ts";
 import type { ModelIR } from "../ir/model-types.ts";
-import { isModelText, parseModelDsl } from "../parse/model.ts";
-import { loadModelText } from "../parse/load-model.ts";
+import { isModelText } from "../parse/model.ts";
+import { loadModelText, parseModelText } from "../parse/load-model.ts";
 import { readTextFile } from "../parse/load.ts";
 import { diagnostic } from "../diagnostics/diagnostic.ts";
 import type { MessageArgument, MessageId } from "../diagnostics/catalogue.ts";
@@ -104,7 +104,7 @@ export function refuseModel(file: string, id: MessageId, ...args: MessageArgumen
 /** A diagnostic at a model's name (its first line if it does not parse). */
 export function modelRefusal(file: string, id: MessageId, ...args: MessageArgument[]): Diagnostic {
   const name = file === STDIN ? STDIN_NAME : file;
-  const at = parseModelDsl(specText(file) ?? "", name).value?.nameSpan ?? { file: name, line: 1, column: 1, endLine: 1, endColumn: 1 };
+  const at = parseModelText(specText(file) ?? "", name).value?.nameSpan ?? { file: name, line: 1, column: 1, endLine: 1, endColumn: 1 };
   return diagnostic(id, at, ...args);
 }
 

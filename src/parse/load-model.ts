@@ -6,6 +6,8 @@ import { CodedError, diagnostic, type Diagnostic } from "../diagnostics/diagnost
 import type { SpecAst } from "./ast.ts";
 import { MAX_SPEC_BYTES, parseSpecText, readTextFile, withoutByteOrderMark } from "./load.ts";
 import { isModelText, parseModelDsl } from "./model.ts";
+import { parseModelJson } from "./model-json.ts";
+import type { ParseResult } from "./dsl.ts";
 import { cellKey, type ModelAst } from "./model-ast.ts";
 
 export interface LoadedModel {
@@ -16,8 +18,14 @@ export interface LoadedModel {
 }
 
 /** Parses a model's text and reads the cell files it names. */
+/** A model in either front end's syntax: JSON when the text is an object. */
+export function parseModelText(text: string, file: string): ParseResult<ModelAst> {
+  const source = withoutByteOrderMark(text);
+  return /^\s*\{/.test(source) ? parseModelJson(source, file) : parseModelDsl(source, file);
+}
+
 export function loadModelText(text: string, file: string): LoadedModel {
-  const parsed = parseModelDsl(withoutByteOrderMark(text), file);
+  const parsed = parseModelText(text, file);
   const cells = new Map<string, SpecAst>();
   if (!parsed.value) return { model: null, cells, diagnostics: parsed.diagnostics };
   const diagnostics: Diagnostic[] = [];

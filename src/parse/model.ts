@@ -19,6 +19,7 @@
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import type { DimAst, InputAst, SizeAst, SpecAst } from "./ast.ts";
 import { parseDimText, parseDsl, type ParseResult } from "./dsl.ts";
+import { withoutByteOrderMark } from "./load.ts";
 import { LOSSES, type CellRefAst, type HeadAst, type LayerAst, type LayerInputAst, type LossAst, type LossKind, type ModelAst, type ModelOutputAst, type WireAst } from "./model-ast.ts";
 
 type TokenKind = "id" | "path" | "string" | "number" | "punct" | "dim" | "end";
@@ -39,9 +40,20 @@ const TOKEN_PATTERNS: readonly (readonly [TokenKind, RegExp])[] = [
   ["punct", /[=()[\]{},.'′]/y],
 ];
 
-/** A file whose first word (after whole-line comments) is `model`. */
+/** A file whose first word (after whole-line comments) is `model`, or a JSON object with a "model" field. */
 export function isModelText(text: string): boolean {
+  if (/^\uFEFF?\s*\{/.test(text)) return isJsonModel(text);
   return /^\uFEFF?(?:\s+|(?:#|\/\/)[^\n\r\u2028\u2029]*[\n\r\u2028\u2029])*model\b/.test(text);
+}
+
+function isJsonModel(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(withoutByteOrderMark(text));
+    return typeof value === "object" && value !== null && Object.hasOwn(value, "model");
+  } catch {
+    // Not JSON at all: the cell front end reports where.
+    return false;
+  }
 }
 
 /** Thrown inside the parser at the first mistake; parseModelDsl turns it into a diagnostic. */
