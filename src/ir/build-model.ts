@@ -142,13 +142,14 @@ class ModelBuilder {
     }
     const sizes = this.bindSizes(layer, cell, wired);
     if (!sizes || Object.keys(wired).length !== cell.inputs.length) return null;
-    let ok = true;
-    layer.inputs.forEach((input, i) => {
+    const mismatched = layer.inputs.filter((input, i) => {
       const name = names[i]!;
       const declared = substitute(cell.inputs.find((d) => d.name === name)!.shape[0]!, sizes);
-      if (!dimsEqual(declared, wired[name]!.width)) ok = !!this.report(diagnostic("wireWidth", input.span, layer.name, name, formatDim(declared), formatDim(wired[name]!.width)));
+      if (dimsEqual(declared, wired[name]!.width)) return false;
+      this.report(diagnostic("wireWidth", input.span, layer.name, name, formatDim(declared), formatDim(wired[name]!.width)));
+      return true;
     });
-    if (!ok) return null;
+    if (mismatched.length > 0) return null;
     const outputWidths = Object.fromEntries(cell.outputs.map((o) => [o.name, substitute(o.shape[0]!, sizes)]));
     return { name: layer.name, direction: layer.direction, cell, sizes, inputs: wired, outputWidths, span: layer.span };
   }
