@@ -10,8 +10,10 @@ import { printDsl } from "../src/parse/print-dsl.ts";
 import { buildCell } from "../src/ir/build.ts";
 import type { Diagnostic } from "../src/diagnostics/diagnostic.ts";
 import { stripSpans } from "./helpers/ir.ts";
+import { isModelFile } from "../src/parse/load-model.ts";
 
-const SPECS = readdirSync("specs").filter((f) => f.endsWith(".lstm"));
+// Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts), and models are not compiled yet.
+const SPECS = readdirSync("specs").filter((f) => f.endsWith(".lstm") && !isModelFile(join("specs", f)));
 
 function dslIr(file: string) {
   const parsed = parseDsl(readFileSync(file, "utf8"), file);

@@ -18,9 +18,11 @@ import { readRunRequest, writeRunResponse } from "../src/run/contract.ts";
 import { randomRequest } from "../src/run/random-data.ts";
 import { loadWebGpuModule, runWebGpu } from "../src/run/wgsl-engine.ts";
 import { compareRunResponse, loadLibraryCell, torchOracleCase, torchOracleFiles } from "./helpers/torch-oracle.ts";
+import { isModelFile } from "../src/parse/load-model.ts";
 
 const IN_CI = !!process.env.CI;
-const SPECS = readdirSync("specs").filter((f) => f.endsWith(".lstm")).sort();
+// Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts), and models are not compiled yet.
+const SPECS = readdirSync("specs").filter((f) => f.endsWith(".lstm") && !isModelFile(`specs/${f}`)).sort();
 const TOLERANCE = 1e-4;
 
 type Tensors = Record<string, ArrayLike<number>>;

@@ -5,7 +5,7 @@ import { compileCell, compileJsCell, planCell, planJson, writeAtomically } from 
 import { compileWgslCell } from "../codegen/wgsl/compile.ts";
 import { targetDiagnostics } from "../codegen/check.ts";
 import type { CellIR } from "../ir/types.ts";
-import { loadCheckedSpec, printDiagnostics, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
+import { loadCheckedSpec, printDiagnostics, refuseModel, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
 import { parseCommandArgs, targetOption } from "./options.ts";
 
 interface OutputFile {
@@ -27,6 +27,7 @@ export async function commandCompile(args: string[]): Promise<number> {
   const dims = parseSizeList(values.dims ?? "");
   const out = values.out ?? "generated";
   for (const file of positionals) {
+    refuseModel(file, "modelNotCompiled", target);
     const { ir, text } = loadCheckedSpec(file);
     // What `lstmc check --target` would refuse is refused here the same way: located, exit 1.
     const refused = targetDiagnostics(ir, target);

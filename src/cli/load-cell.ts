@@ -7,6 +7,13 @@ import { colourDiagnostic, useColour } from "./colour.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import { buildCell } from "../ir/build.ts";
 import type { CellIR } from "../ir/types.ts";
+import { buildModel } from "../ir/build-model.ts";
+import type { ModelIR } from "../ir/model-types.ts";
+import { isModelText } from "../parse/model.ts";
+import { loadModelText, parseModelText } from "../parse/load-model.ts";
+import { readTextFile } from "../parse/load.ts";
+import { diagnostic } from "../diagnostics/diagnostic.ts";
+import type { MessageArgument, MessageId } from "../diagnostics/catalogue.ts";
 
 /** A mistake in the command line; main prints it with a pointer to --help (exit 2). */
 export class UsageError extends Error {}
@@ -47,6 +54,58 @@ export function loadSpec(file: string): LoadedSpec {
   const text = readStdin();
   if (Buffer.byteLength(text) > MAX_SPEC_BYTES) throw new CodedError("fileTooLarge", STDIN_NAME, Buffer.byteLength(text), MAX_SPEC_BYTES);
   return { file: STDIN_NAME, text, ...parseSpecText(text, STDIN_NAME, /^\uFEFF?\s*\{/.test(text) ? "json" : "lstm") };
+}
+
+/** SPEC's text, or null when it cannot be read (loadSpec then reports why). */
+function specText(file: string): string | null {
+  if (file === STDIN) return readStdin();
+  try {
+    return readTextFile(file, MAX_SPEC_BYTES);
+  } catch (e) {
+    if (e instanceof CodedError) return null;
+    throw e;
+  }
+}
+
+/** Whether SPEC holds a model rather than a cell. */
+export function isModelSpec(file: string): boolean {
+  const text = specText(file);
+  return text !== null && isModelText(text);
+}
+
+/** Loads, parses and checks a model and the cells it names; prints its diagnostics; throws if it has errors. */
+export function loadCheckedModel(file: string): { readonly ir: ModelIR; readonly text: string } {
+  const { diagnostics, ir, text } = checkModel(file);
+  printDiagnostics(diagnostics, text);
+  if (!ir || hasErrors(diagnostics)) throw new ReportedFailure();
+  return { ir, text };
+}
+
+/** A model's diagnostics (parse, its cells' files, build) and its IR when it has no errors. */
+export function checkModel(file: string): { readonly diagnostics: readonly Diagnostic[]; readonly ir: ModelIR | null; readonly text: string } {
+  const text = specText(file) ?? "";
+  const name = file === STDIN ? STDIN_NAME : file;
+  const loaded = loadModelText(text, name);
+  if (!loaded.model) return { diagnostics: loaded.diagnostics, ir: null, text };
+  const built = buildModel(loaded.model, loaded.cells);
+  return { diagnostics: [...loaded.diagnostics, ...built.diagnostics], ir: built.ir, text };
+}
+
+/**
+ * Refuses a model where a command handles cells only: a located error at the
+ * model's name (exit 1), the catalogue's `id` filled with `args`.
+ */
+export function refuseModel(file: string, id: MessageId, ...args: MessageArgument[]): void {
+  if (!isModelSpec(file)) return;
+  printDiagnostics([modelRefusal(file, id, ...args)], specText(file));
+  throw new ReportedFailure();
+}
+
+/** A diagnostic at a model's name (its first line if it does not parse). */
+export function modelRefusal(file: string, id: MessageId, ...args: MessageArgument[]): Diagnostic {
+  const name = file === STDIN ? STDIN_NAME : file;
+  const at = parseModelText(specText(file) ?? "", name).value?.nameSpan ?? { file: name, line: 1, column: 1, endLine: 1, endColumn: 1 };
+  return diagnostic(id, at, ...args);
 }
 
 /** Loads, parses and checks a spec; prints its diagnostics; throws if it has errors. */

@@ -7,10 +7,14 @@ import { buildCell } from "../ir/build.ts";
 import { bindSizes, parseSizeList } from "../ir/bind.ts";
 import { readRunRequest, writeRunResponse } from "../run/contract.ts";
 import { ENGINES } from "../run/engines.ts";
-import { randomRequest } from "../run/random-data.ts";
-import { gradcheck } from "../run/gradcheck.ts";
+import { randomModelRequest, randomRequest } from "../run/random-data.ts";
+import { gradcheck, type TensorCheck } from "../run/gradcheck.ts";
+import { bindModelSizes, readModelRunRequest, writeModelRunResponse } from "../run/model-contract.ts";
+import { gradcheckModel } from "../run/model-gradcheck.ts";
+import { forwardBackwardModel, forwardModel } from "../interp/model.ts";
+import type { CellIR } from "../ir/types.ts";
 import { CodegenError } from "../codegen/names.ts";
-import { loadCell, loadSpec, printDiagnostics, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
+import { checkModel, isModelSpec, loadCell, loadCheckedModel, loadSpec, modelRefusal, printDiagnostics, report, ReportedFailure, STDIN, STDIN_NAME, UsageError } from "./load-cell.ts";
 import { commandUsage, didYouMean, isCommand, parseCommandArgs, targetOption, USAGE, type CommandName } from "./options.ts";
 import { watchFiles } from "./watch.ts";
 
@@ -41,16 +45,28 @@ async function commandCheck(args: string[]): Promise<number> {
   const targetCheck = target === undefined ? null : (await import("../codegen/check.ts")).targetDiagnostics;
   const all: Diagnostic[] = [];
   for (const file of positionals) {
-    const loaded = loadSpec(file);
-    const built = loaded.value ? buildCell(loaded.value) : null;
-    const diagnostics = [...loaded.diagnostics, ...(built?.diagnostics ?? []), ...(built?.ir && targetCheck && target ? targetCheck(built.ir, target) : [])];
+    const { diagnostics, text, name } = isModelSpec(file) ? checkModelFor(file, target) : checkCell(file, target && targetCheck ? (ir) => targetCheck(ir, target) : null);
     all.push(...diagnostics);
     if (values.format === "json") continue;
-    printDiagnostics(diagnostics, loaded.text);
-    if (!hasErrors(diagnostics)) report(`${loaded.file}: ok${diagnostics.length > 0 ? ` (${diagnostics.length} warning${diagnostics.length === 1 ? "" : "s"})` : ""}`);
+    printDiagnostics(diagnostics, text);
+    if (!hasErrors(diagnostics)) report(`${name}: ok${diagnostics.length > 0 ? ` (${diagnostics.length} warning${diagnostics.length === 1 ? "" : "s"})` : ""}`);
   }
   if (values.format === "json") process.stdout.write(`${JSON.stringify(all.map(diagnosticJson), null, 2)}\n`);
   return hasErrors(all) ? 1 : 0;
+}
+
+function checkCell(file: string, targetCheck: ((ir: CellIR) => readonly Diagnostic[]) | null) {
+  const loaded = loadSpec(file);
+  const built = loaded.value ? buildCell(loaded.value) : null;
+  const diagnostics = [...loaded.diagnostics, ...(built?.diagnostics ?? []), ...(built?.ir && targetCheck ? targetCheck(built.ir) : [])];
+  return { diagnostics, text: loaded.text, name: loaded.file };
+}
+
+/** A model's diagnostics; with a target, also that models are not compiled yet (E602). */
+function checkModelFor(file: string, target: string | undefined) {
+  const checked = checkModel(file);
+  const refused = target === undefined || hasErrors(checked.diagnostics) ? [] : [modelRefusal(file, "modelNotCompiled", target)];
+  return { diagnostics: [...checked.diagnostics, ...refused], text: checked.text, name: file === STDIN ? STDIN_NAME : file };
 }
 
 /** `check --format json`'s record: the diagnostic flattened, its span's fields beside its code. */
@@ -72,6 +88,7 @@ async function commandRun(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(outputs)}\n`);
     return 0;
   }
+  if (isModelSpec(file)) return runModel(file, engine.name, values);
   const ir = loadCell(file);
   let request;
   if (values.example) {
@@ -90,6 +107,23 @@ async function commandRun(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `lstmc run` on a model: the interpreter only, until code generation handles models. */
+function runModel(file: string, engine: string, values: { data?: string; example?: boolean; grad?: boolean; dims?: string; batch?: string; steps?: string; seed?: string }): number {
+  if (engine !== "interp") throw new CodedError("engineNoModels", engine);
+  const { ir } = loadCheckedModel(file);
+  const request = values.example
+    ? randomModelRequest(ir, {
+        sizes: bindModelSizes(ir, parseSizeList(values.dims ?? "")),
+        batch: integerOption(values.batch, "batch", 1),
+        steps: integerOption(values.steps, "steps", 4),
+        seed: integerOption(values.seed, "seed", 1),
+      })
+    : readModelRunRequest(ir, readDataFile(values.data!));
+  const result = values.grad ? forwardBackwardModel(ir, request.sizes, request.sequence, request.upstream) : { ...forwardModel(ir, request.sizes, request.sequence), grads: null };
+  process.stdout.write(`${JSON.stringify(writeModelRunResponse(result, result.grads))}\n`);
+  return 0;
+}
+
 /** The largest --data file: a JSON text this long is already about the most a JavaScript string can hold. */
 const MAX_DATA_BYTES = 256 * 1024 * 1024;
 
@@ -105,26 +139,50 @@ function readDataFile(file: string): unknown {
 function commandGradcheck(args: string[]): number {
   const { values, positionals } = parseCommandArgs("gradcheck", args);
   const file = positional(positionals, "SPEC");
-  const ir = loadCell(file);
-  const sizes = bindSizes(ir, parseSizeList(values.dims ?? ""));
   const steps = integerOption(values.steps, "steps", 3);
   const batch = integerOption(values.batch, "batch", 2);
   const seed = integerOption(values.seed, "seed", 1);
   const tolerance = values.tolerance === undefined ? 1e-6 : Number(values.tolerance);
   if (!(tolerance > 0)) throw new UsageError(`--tolerance must be a positive number, not '${values.tolerance}'`);
-  const request = randomRequest(ir, { sizes, batch, steps, seed, uniformParams: true });
+  const given = parseSizeList(values.dims ?? "");
+  const options = { batch, steps, seed, uniformParams: true };
+  const { sizes, names, check } = isModelSpec(file) ? modelGradcheck(file, given, options) : cellGradcheck(file, given, options);
   const dims = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
   console.log(escapeForTerminal(`gradcheck ${file} (${dims}, steps=${steps}, batch=${batch}, seed=${seed}): central differences, step 1e-6, tolerance ${tolerance}`));
-  const width = Math.max(...[...ir.params, ...ir.inputs, ...ir.states].map((d) => d.name.length + 8), 6);
+  const width = Math.max(...names.map((name) => name.length + 8), 6);
   console.log(`${"tensor".padEnd(width)}  worst rel. error  worst abs. error`);
   // Rows appear as each tensor finishes: a large cell takes a while.
-  const checks = gradcheck(ir, request, (c) => {
+  const checks = check((c) => {
     const flag = c.worstRelativeError > tolerance ? "  FAIL" : "";
     console.log(`${c.tensor.padEnd(width)}  ${c.worstRelativeError.toExponential(2).padStart(16)}  ${c.worstAbsoluteError.toExponential(2).padStart(16)}${flag}`);
   });
   const failed = checks.filter((c) => c.worstRelativeError > tolerance);
   console.log(failed.length === 0 ? "ok" : `${failed.length} tensor(s) above tolerance`);
   return failed.length === 0 ? 0 : 1;
+}
+
+interface GradcheckSubject {
+  readonly sizes: Readonly<Record<string, number>>;
+  /** The tensors' names, for the table's width. */
+  readonly names: readonly string[];
+  readonly check: (onTensor: (c: TensorCheck) => void) => TensorCheck[];
+}
+
+type RandomRunOptions = { readonly batch: number; readonly steps: number; readonly seed: number; readonly uniformParams: boolean };
+
+function cellGradcheck(file: string, given: Record<string, number>, options: RandomRunOptions): GradcheckSubject {
+  const ir = loadCell(file);
+  const sizes = bindSizes(ir, given);
+  const request = randomRequest(ir, { sizes, ...options });
+  return { sizes, names: [...ir.params, ...ir.inputs, ...ir.states].map((d) => d.name), check: (onTensor) => gradcheck(ir, request, onTensor) };
+}
+
+function modelGradcheck(file: string, given: Record<string, number>, options: RandomRunOptions): GradcheckSubject {
+  const { ir } = loadCheckedModel(file);
+  const sizes = bindModelSizes(ir, given);
+  const request = randomModelRequest(ir, { sizes, ...options });
+  const { params, inputs, initial } = request.sequence;
+  return { sizes, names: [...Object.keys(params), ...Object.keys(inputs), ...Object.keys(initial)], check: (onTensor) => gradcheckModel(ir, request, onTensor) };
 }
 
 export type CommandHandler = (args: string[]) => number | Promise<number>;

@@ -56,6 +56,7 @@ export const codes = {
   // Warnings
   // A code generator's target (lstmc check --target)
   E601: { severity: "error", title: "the target cannot compile this cell" },
+  E602: { severity: "error", title: "not supported by this target yet" },
   // Importing models and weights (lstmc import, lstmc run MODEL.onnx)
   E701: { severity: "error", title: "cannot import the ONNX model" },
   E702: { severity: "error", title: "weights do not match the spec" },
@@ -109,6 +110,8 @@ export const messages = {
   nestedTooDeeply: { code: "E007", template: "this expression nests more than {0} levels deep (each bracket, call, unary minus, and each operator of a chain such as a + b + c, is a level): split it into intermediate equations" },
   jsonNestedTooDeeply: { code: "E007", template: "JSON arrays and objects nested more than {0} levels deep" },
   cannotWrite: { code: "E008", template: "cannot write {0}: {1}" },
+  unknownLoss: { code: "E002", template: "unknown loss '{0}' (known: {1})" },
+  secondModelItem: { code: "E002", template: "a model has at most one {0}" },
   // E101–E110: names
   unknownName: { code: "E101", template: "unknown name '{0}'" },
   unknownNameSuggestion: { code: "E101", template: "unknown name '{0}'; did you mean '{1}'?" },
@@ -117,6 +120,8 @@ export const messages = {
   reservedIdentifier: { code: "E104", template: "{0} name '{1}' is reserved (a keyword or built-in of lstmc, TypeScript or WGSL)" },
   generatedNameCollision: { code: "E104", template: "size '{0}' would collide with the generated module's export of the same name" },
   unknownSize: { code: "E105", template: "unknown size '{0}' (declare it with 'size {0}')" },
+  unknownLayerSize: { code: "E105", template: "cell '{0}' has no size '{1}' (its sizes: {2})" },
+  unboundLayerSize: { code: "E105", template: "layer '{0}': its cell's size '{1}' follows from no input and the model has no size of that name; give it, as in {{1} = H}" },
   notASize: { code: "E105", template: "'{0}' is {1}, not a size" },
   unknownFunction: { code: "E106", template: "unknown function '{0}' (known: {1})" },
   unknownFunctionSuggestion: { code: "E106", template: "unknown function '{0}'; did you mean '{1}'? (known: {2})" },
@@ -127,7 +132,17 @@ export const messages = {
   unknownInitializer: { code: "E108", template: "unknown initializer '{0}' (known: {1})" },
   sizeAsValue: { code: "E109", template: "'{0}' is a size, which cannot be used as a value" },
   nextOfNonState: { code: "E110", template: "'{0}' is {1}; only states have a next value {0}'" },
+  unknownModelInput: { code: "E101", template: "unknown input '{0}' (the model's inputs: {1})" },
+  unknownLayer: { code: "E101", template: "unknown layer '{0}' (the model's layers: {1})" },
+  unknownLayerOutput: { code: "E101", template: "layer '{0}' (cell '{1}') has no output '{2}' (its outputs: {3})" },
+  unknownCell: { code: "E101", template: "no cell '{0}' in this file (its cells: {1}); name a spec file such as lstm.lstm" },
+  unknownCellInput: { code: "E101", template: "cell '{0}' has no input '{1}' (its inputs: {2})" },
+  unwiredCellInput: { code: "E101", template: "layer '{0}': nothing is wired to the cell's input '{1}'" },
+  positionalLayerInput: { code: "E107", template: "cell '{0}' has {1} inputs: name each one, as in ({2})" },
+  lossWithoutHead: { code: "E101", template: "the loss reads '{0}', but the model's head is {1}" },
+  cellFileIsModel: { code: "E101", template: "{0} is a model; a layer's cell must be a cell" },
   // E201–E206: shapes and sizes
+  wireWidth: { code: "E201", template: "layer '{0}': its cell's input '{1}' is {2} wide, but what is wired to it is {3} wide" },
   elementwiseShapes: { code: "E201", template: "cannot apply '{0}' to {1} and {2}" },
   matvecShapes: { code: "E202", template: "cannot multiply {0} @ {1}: needs a matrix [m, n] @ a vector [n]" },
   declarationRank: { code: "E203", template: "{0} '{1}' must be {2}, not {3}" },
@@ -146,8 +161,10 @@ export const messages = {
   nextOfUndeclared: { code: "E302", template: "'{0}' is not declared; only states have a next value (declare it with 'state {0}[…]')" },
   nextOfDeclared: { code: "E302", template: "'{0}' is {1}; only states have a next value (declare it with 'state {0}[…]')" },
   cycle: { code: "E303", template: "cycle among equations: {0}" },
+  layerCycle: { code: "E303", template: "cycle among layers: {0}" },
   nextDefinedTwice: { code: "E304", template: "next value of '{0}' is already defined at {1}" },
   definedTwice: { code: "E304", template: "'{0}' is already defined at {1}" },
+  modelNoOutput: { code: "E305", template: "the model declares no output and no head (add e.g. output h = L2.h)" },
   noOutput: { code: "E305", template: "the cell declares no output (add e.g. output h = h')" },
   assignToDeclared: { code: "E306", template: "cannot assign to '{0}', which is {1} declared at {2}" },
   assignToState: { code: "E306", template: "cannot assign to '{0}', which is a state declared at {1}; write {0}' = … for its next value" },
@@ -157,6 +174,11 @@ export const messages = {
   // E601: what a target cannot compile (lstmc check --target)
   targetNumberRange: { code: "E601", template: "{0} is beyond float32's range (±3.4028234663852886e38), which is all the {1} target computes in" },
   targetCannotCompile: { code: "E601", template: "the {0} target cannot compile this cell: {1}" },
+  // E602: what a target or engine does not support yet (the interpreter does)
+  modelNotCompiled: { code: "E602", template: "models are not compiled for the {0} target yet; lstmc run and check (without --target) run them in the interpreter" },
+  modelNotSupported: { code: "E602", template: "lstmc {0} does not handle models yet" },
+  engineNoModels: { code: "E602", template: "the {0} engine does not run models yet; use --engine interp" },
+  engineNoLengths: { code: "E602", template: "the {0} engine does not run variable-length batches ('lengths') yet; use --engine interp" },
   // E401–E402: binding sizes and reading data at run time
   unknownSizeBinding: { code: "E401", template: "unknown size '{0}' (the cell's sizes: {1})" },
   sizeWithoutDefault: { code: "E401", template: "size '{0}' has no default; give it, e.g. {0}=8" },
@@ -178,6 +200,11 @@ export const messages = {
   dataUnknownTensor: { code: "E402", template: "{0}.{1} is not in the spec (expected: {2})" },
   dataMissingTensor: { code: "E402", template: "{0}.{1} is missing" },
   dataUpstreamNotAnObject: { code: "E402", template: "upstream must be an object with 'outputs' and 'final'" },
+  dataLengthsNotArray: { code: "E402", template: "lengths must be an array of {0} whole numbers (one per batch row), each from 1 to steps = {1}" },
+  dataLengthOutOfRange: { code: "E402", template: "lengths[{0}] must be a whole number from 1 to steps = {2}, got {1}" },
+  dataTargetsMissing: { code: "E402", template: "the model's loss ({0}) needs targets: an array of {1} numbers" },
+  dataTargetsWithoutLoss: { code: "E402", template: "targets are given, but the model has no loss" },
+  dataTargetNotClass: { code: "E402", template: "targets[{0}] must be a class index from 0 to {1}, got {2}" },
   dataUpstreamUnknownField: { code: "E402", template: "upstream.{0} is not a field (expected: outputs, final)" },
   // W501–W503: warnings
   unusedParameter: { code: "W501", template: "parameter '{0}' is never used" },

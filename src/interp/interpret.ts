@@ -16,6 +16,17 @@ export interface Sequence {
   readonly params: Tensors;
   readonly inputs: Tensors;
   readonly initial: Tensors;
+  /**
+   * Each batch row's number of valid steps (1..steps); absent when every row
+   * runs all of them. As PyTorch's pack_padded_sequence: past its length a
+   * row's state is frozen, its outputs are 0, and its inputs are never read.
+   */
+  readonly lengths?: readonly number[];
+}
+
+/** How many steps batch row `b` runs. */
+export function rowLength(seq: Sequence, b: number): number {
+  return seq.lengths?.[b] ?? seq.steps;
 }
 
 export interface ForwardResult {
@@ -124,7 +135,7 @@ function run(ir: CellIR, sizes: SizeBinding, seq: Sequence): ForwardResult & { t
   for (let b = 0; b < seq.batch; b++) {
     let state: Tensors = Object.fromEntries(ir.states.map((s) => [s.name, slice(seq.initial[s.name]!, b, vectorLength(ir, s.name, "states", sizes))]));
     const rowTape: StepValues[] = [];
-    for (let t = 0; t < seq.steps; t++) {
+    for (let t = 0; t < rowLength(seq, b); t++) {
       const values = evaluateStep(ir, (node) => {
         if (node.op === "param") return seq.params[node.name]!;
         if (node.op === "state") return state[node.name]!;
@@ -217,7 +228,7 @@ export function forwardBackward(ir: CellIR, sizes: SizeBinding, seq: Sequence, u
   for (let b = 0; b < seq.batch; b++) {
     // dL/d(state after the current step), starting from the final states.
     let carry: Tensors = Object.fromEntries(ir.states.map((s) => [s.name, slice(upstream.final[s.name]!, b, vectorLength(ir, s.name, "states", sizes))]));
-    for (let t = seq.steps - 1; t >= 0; t--) {
+    for (let t = rowLength(seq, b) - 1; t >= 0; t--) {
       const values = tape[b]![t]!;
       const grads = ir.nodes.map((node) => new Float64Array(size(node, sizes)));
       for (const o of ir.outputs) accumulate(grads[o.node]!, slice(upstream.outputs[o.name]!, t * seq.batch + b, grads[o.node]!.length));

@@ -46,7 +46,7 @@ const SYNTAX_MESSAGES: ReadonlyMap<string, MessageId> = new Map([
 ]);
 
 /** Where JSON nodes sit in the text. */
-class Locator {
+export class Locator {
   private readonly lines: LineMap;
 
   constructor(
@@ -95,9 +95,20 @@ function rawOffsetsOfDecoded(raw: string): number[] {
 
 /** Parses a `.json` spec into its AST. Never throws on bad input: errors come back as diagnostics. */
 export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> {
+  const tree = parseJsonTree(text, file, validateCell);
+  return "diagnostics" in tree ? { value: null, diagnostics: tree.diagnostics } : new SpecReader(tree.at).spec(tree.root);
+}
+
+/**
+ * A JSON text as a tree that has passed `validate` (an ajv validator of a
+ * schema), or its located errors: the first syntax error, else every number
+ * beyond the float range, repeated fields and schema error. Shared by the
+ * cell and the model front ends.
+ */
+export function parseJsonTree(text: string, file: string, validate: (value: unknown) => { errors?: ErrorObject[] | null }): { root: Node; at: Locator } | { diagnostics: Diagnostic[] } {
   const at = new Locator(file, text);
   const tooDeep = tooDeepJson(text);
-  if (tooDeep !== null) return { value: null, diagnostics: [diagnostic("jsonNestedTooDeeply", at.span(tooDeep, 1), MAX_NESTING)] };
+  if (tooDeep !== null) return { diagnostics: [diagnostic("jsonNestedTooDeeply", at.span(tooDeep, 1), MAX_NESTING)] };
   const syntaxErrors: ParseError[] = [];
   const root = parseTree(text, syntaxErrors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   // Like the DSL parser, report only the first syntax error: the rest mostly follow from it.
@@ -106,13 +117,13 @@ export function parseJsonSpec(text: string, file: string): ParseResult<SpecAst> 
     const d = firstError
       ? diagnostic(syntaxMessage(text, firstError), at.span(firstError.offset, firstError.length))
       : diagnostic("jsonNotAnObject", at.span(0, 1));
-    return { value: null, diagnostics: [d] };
+    return { diagnostics: [d] };
   }
   const infinite = nonFiniteNumbers(root, at);
-  if (infinite.length > 0) return { value: null, diagnostics: infinite };
-  const shapeErrors = [...duplicateFields(root, at, false), ...schemaErrors(root, at)];
-  if (shapeErrors.length > 0) return { value: null, diagnostics: shapeErrors.sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column) };
-  return new SpecReader(at).spec(root);
+  if (infinite.length > 0) return { diagnostics: infinite };
+  const shapeErrors = [...duplicateFields(root, at, false), ...schemaErrors(root, at, validate)];
+  if (shapeErrors.length > 0) return { diagnostics: shapeErrors.sort((a, b) => a.span.line - b.span.line || a.span.column - b.span.column) };
+  return { root, at };
 }
 
 /**
@@ -176,8 +187,8 @@ function duplicateFields(node: Node, at: Locator, isNameMap: boolean): Diagnosti
   return found;
 }
 
-function schemaErrors(root: Node, at: Locator): Diagnostic[] {
-  const validator = validateCell(getNodeValue(root));
+function schemaErrors(root: Node, at: Locator, validate: (value: unknown) => { errors?: ErrorObject[] | null }): Diagnostic[] {
+  const validator = validate(getNodeValue(root));
   if (!validator.errors || validator.errors.length === 0) return [];
   return readableErrors(validator.errors).map((e) => {
     const path = e.keyword === "additionalProperties" ? `${e.instancePath}/${escapePointer(String(e.params.additionalProperty))}` : e.instancePath;
@@ -273,7 +284,7 @@ interface Property {
   readonly value: Node;
 }
 
-function properties(node: Node | undefined): Property[] {
+export function properties(node: Node | undefined): Property[] {
   if (node?.type !== "object") return [];
   return (node.children ?? []).flatMap((p) => {
     const [key, value] = p.children ?? [];
@@ -281,7 +292,7 @@ function properties(node: Node | undefined): Property[] {
   });
 }
 
-function field(node: Node | undefined, name: string): Node | undefined {
+export function field(node: Node | undefined, name: string): Node | undefined {
   return properties(node).find((p) => p.name === name)?.value;
 }
 

@@ -1,5 +1,5 @@
 // The JSON contract of `lstmc run`, shared by every engine:
-//   in:  { dims, batch, steps, params, inputs, initial?, upstream? }
+//   in:  { dims, batch, steps, params, inputs, initial?, lengths?, upstream? }
 //   out: { outputs, final, grads? }
 // Every mismatch between the data and the spec is an error naming the field.
 import { CodedError } from "../diagnostics/diagnostic.ts";
@@ -15,14 +15,14 @@ export interface RunRequest {
   readonly upstream: Upstream;
 }
 
-type Json = unknown;
+export type Json = unknown;
 
-function isObject(value: Json): value is Record<string, Json> {
+export function isObject(value: Json): value is Record<string, Json> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A field of parsed JSON, own properties only: a tensor named `toString` is not Object.prototype's. */
-function own(value: Record<string, Json>, name: string): Json {
+export function own(value: Record<string, Json>, name: string): Json {
   return Object.hasOwn(value, name) ? value[name] : undefined;
 }
 
@@ -31,12 +31,12 @@ function own(value: Record<string, Json>, name: string): Json {
  * (1e309) as what it is, not as JSON.stringify's "null", and anything long
  * cut short.
  */
-function shown(value: Json): string {
+export function shown(value: Json): string {
   const text = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-function positiveInteger(value: Json, field: string): number {
+export function positiveInteger(value: Json, field: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new CodedError("dataNotPositiveInteger", field, shown(value));
   return value;
 }
@@ -54,7 +54,7 @@ function numberArray(value: Json, field: string, length: number): Float64Array {
 }
 
 /** Reads the named tensors of one group, rejecting unknown names. `fallback` supplies missing ones (or null: required). */
-function tensorGroup(
+export function tensorGroup(
   value: Json,
   field: string,
   expected: readonly { name: string; length: number }[],
@@ -83,7 +83,7 @@ function vectorLength(shape: Shape, sizes: SizeBinding): number {
 
 export function readRunRequest(ir: CellIR, data: Json): RunRequest {
   if (!isObject(data)) throw new CodedError("dataNotAnObject");
-  const allowed = new Set(["dims", "batch", "steps", "params", "inputs", "initial", "upstream"]);
+  const allowed = new Set(["dims", "batch", "steps", "params", "inputs", "initial", "lengths", "upstream"]);
   for (const key of Object.keys(data)) if (!allowed.has(key)) throw new CodedError("dataUnknownField", key, [...allowed].join(", "));
   const dims = own(data, "dims") ?? {};
   if (!isObject(dims)) throw new CodedError("dataDimsNotAnObject");
@@ -108,7 +108,18 @@ export function readRunRequest(ir: CellIR, data: Json): RunRequest {
     outputs: tensorGroup(own(upstreamJson, "outputs"), "upstream.outputs", outputLengths, (name) => zeros(outputLengths.find((o) => o.name === name)!.length)()),
     final: tensorGroup(own(upstreamJson, "final"), "upstream.final", stateLengths, (name) => zeros(stateLengths.find((s) => s.name === name)!.length)()),
   };
-  return { sizes, sequence: { batch, steps, params, inputs, initial }, upstream };
+  const lengths = readLengths(own(data, "lengths"), batch, steps);
+  return { sizes, sequence: { batch, steps, params, inputs, initial, ...(lengths && { lengths }) }, upstream };
+}
+
+/** `lengths`: absent (every row runs every step), or one whole number in 1..steps per batch row. */
+export function readLengths(value: Json, batch: number, steps: number): readonly number[] | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || value.length !== batch) throw new CodedError("dataLengthsNotArray", batch, steps);
+  return value.map((length: Json, row) => {
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new CodedError("dataLengthOutOfRange", row, shown(length), steps);
+    return length;
+  });
 }
 
 /**
@@ -123,7 +134,7 @@ export function checkRunBuffers(ir: CellIR, sizes: SizeBinding, steps: number, b
   if (oversized) throw new CodedError("tensorTooLarge", oversized.what, oversized.elements, oversized.detail, MAX_ELEMENTS);
 }
 
-function plain(tensors: Record<string, Float64Array>): Record<string, number[]> {
+export function plain(tensors: Record<string, Float64Array>): Record<string, number[]> {
   return Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, Array.from(v)]));
 }
 

@@ -2,6 +2,7 @@
 // gives the same response shape, so they can be compared field by field.
 import type { CellIR } from "../ir/types.ts";
 import { forward, forwardBackward, type ForwardResult, type Gradients } from "../interp/interpret.ts";
+import { CodedError } from "../diagnostics/diagnostic.ts";
 import type { RunRequest } from "./contract.ts";
 
 export interface Engine {
@@ -20,16 +21,27 @@ export const interpreterEngine: Engine = {
 // The compiling engines load the code generators (ts-morph, prettier, Dawn)
 // only when used, so `lstmc check` and the interpreter start quickly.
 
+/** Generated modules run every row for every step: a request with lengths is refused rather than answered wrongly. */
+function refuseLengths(engine: string, request: RunRequest): void {
+  if (request.sequence.lengths !== undefined) throw new CodedError("engineNoLengths", engine);
+}
+
 /** The spec compiled to TypeScript (f64) for the request's sizes. */
 export const typescriptEngine: Engine = {
   name: "ts",
-  run: async (ir, request, withGrads) => (await import("./ts-engine.ts")).runGenerated(ir, request, withGrads),
+  run: async (ir, request, withGrads) => {
+    refuseLengths("ts", request);
+    return (await import("./ts-engine.ts")).runGenerated(ir, request, withGrads);
+  },
 };
 
 /** The spec compiled to WGSL and run on a WebGPU device through Dawn (f32). */
 export const webgpuEngine: Engine = {
   name: "wgsl",
-  run: async (ir, request, withGrads) => (await import("./wgsl-engine.ts")).runWebGpu(ir, request, withGrads),
+  run: async (ir, request, withGrads) => {
+    refuseLengths("wgsl", request);
+    return (await import("./wgsl-engine.ts")).runWebGpu(ir, request, withGrads);
+  },
 };
 
 export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine, ts: typescriptEngine, wgsl: webgpuEngine };

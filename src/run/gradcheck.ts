@@ -37,6 +37,16 @@ export function gradcheck(ir: CellIR, request: RunRequest, onTensor: (check: Ten
     ["inputs", request.sequence.inputs, grads.inputs],
     ["initial", request.sequence.initial, grads.initial],
   ] as const;
+  return compareWithDifferences(groups, () => loss(ir, request, request.sequence), onTensor);
+}
+
+type TensorGroup = readonly [group: string, values: Readonly<Record<string, Float64Array>>, analytic: Readonly<Record<string, Float64Array>>];
+
+/**
+ * Each tensor's analytic gradient against central differences of `lossOf`,
+ * which reads the tensors in `groups` (nudged in place, then restored).
+ */
+export function compareWithDifferences(groups: readonly TensorGroup[], lossOf: () => number, onTensor: (check: TensorCheck) => void): TensorCheck[] {
   const checks: TensorCheck[] = [];
   for (const [group, values, analytic] of groups) {
     for (const [name, tensor] of Object.entries(values)) {
@@ -45,9 +55,9 @@ export function gradcheck(ir: CellIR, request: RunRequest, onTensor: (check: Ten
       for (let i = 0; i < tensor.length; i++) {
         const original = tensor[i]!;
         tensor[i] = original + STEP;
-        const up = loss(ir, request, request.sequence);
+        const up = lossOf();
         tensor[i] = original - STEP;
-        const down = loss(ir, request, request.sequence);
+        const down = lossOf();
         tensor[i] = original;
         const numeric = (up - down) / (2 * STEP);
         const a = analytic[name]![i]!;

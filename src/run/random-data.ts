@@ -3,7 +3,10 @@ import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
 import { initParams, makeRandom } from "../ir/initialize.ts";
 import type { CellIR } from "../ir/types.ts";
+import type { ModelIR } from "../ir/model-types.ts";
+import { layerSizes } from "../interp/model.ts";
 import { checkRunBuffers, type RunRequest } from "./contract.ts";
+import { modelTensors, readModelRunRequest, type ModelRunRequest } from "./model-contract.ts";
 
 export interface RandomOptions {
   readonly sizes: SizeBinding;
@@ -37,4 +40,38 @@ export function randomRequest(ir: CellIR, options: RandomOptions): RunRequest {
       final: Object.fromEntries(ir.states.map((s) => [s.name, uniform(batch * vector(s.shape), 1)])),
     },
   };
+}
+
+/**
+ * A random request for a model, for `lstmc run --example`, `lstmc gradcheck`
+ * and tests: each layer's parameters from its cell's initializers (or
+ * uniform), the head's uniform, random class or value targets for a loss.
+ */
+export function randomModelRequest(ir: ModelIR, options: RandomOptions & { readonly lengths?: readonly number[] }): ModelRunRequest {
+  const { sizes, batch, steps, seed } = options;
+  const random = makeRandom(seed ^ 0x5bd1e995);
+  const uniform = (length: number, scale: number) => Array.from({ length }, () => scale * (2 * random() - 1));
+  const expected = modelTensors(ir, sizes, batch, steps);
+  const layerParams = ir.layers.map((layer, i) =>
+    options.uniformParams ? {} : Object.fromEntries(Object.entries(initParams(layer.cell, layerSizes(layer, sizes), seed + i)).map(([k, v]) => [`${layer.name}.${k}`, Array.from(v)])),
+  );
+  const params = Object.assign(Object.fromEntries(expected.params.map((p) => [p.name, uniform(p.length, 0.5)])), ...layerParams);
+  const head = ir.head;
+  const headRows = head ? (head.at === "step" ? steps * batch : batch) : 0;
+  const classes = head ? evaluateDim(head.size, sizes) : 0;
+  const targets = !ir.loss ? undefined : ir.loss.kind === "softmax_cross_entropy" ? Array.from({ length: headRows }, () => Math.floor(random() * classes)) : Array.from({ length: headRows * classes }, () => random());
+  return readModelRunRequest(ir, {
+    dims: sizes,
+    batch,
+    steps,
+    params,
+    inputs: Object.fromEntries(expected.inputs.map((i) => [i.name, uniform(i.length, 1)])),
+    initial: Object.fromEntries(expected.states.map((s) => [s.name, uniform(s.length, 0.5)])),
+    ...(options.lengths && { lengths: options.lengths }),
+    ...(targets && { targets }),
+    upstream: {
+      outputs: Object.fromEntries(expected.outputs.map((o) => [o.name, uniform(o.length, 1)])),
+      final: Object.fromEntries(expected.states.map((s) => [s.name, uniform(s.length, 1)])),
+    },
+  });
 }

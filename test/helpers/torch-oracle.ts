@@ -152,21 +152,24 @@ export interface RunComparison {
   readonly failures: string[];
 }
 
-function expectedFields(expected: RunResponse): [string, number[]][] {
-  const groups: [string, Record<string, number[]> | undefined][] = [
-    ["outputs", expected.outputs],
-    ["final", expected.final],
-    ["grads.params", expected.grads?.params],
-    ["grads.inputs", expected.grads?.inputs],
-    ["grads.initial", expected.grads?.initial],
+function groupsOf(response: RunResponse): [string, Record<string, number[]> | undefined][] {
+  return [
+    ["outputs", response.outputs],
+    ["final", response.final],
+    ["grads.params", response.grads?.params],
+    ["grads.inputs", response.grads?.inputs],
+    ["grads.initial", response.grads?.initial],
   ];
-  return groups.flatMap(([group, tensors]) => Object.entries(tensors ?? {}).map(([name, data]) => [`${group}.${name}`, data] as [string, number[]]));
 }
 
+function expectedFields(expected: RunResponse): [string, number[]][] {
+  return groupsOf(expected).flatMap(([group, tensors]) => Object.entries(tensors ?? {}).map(([name, data]) => [`${group}.${name}`, data] as [string, number[]]));
+}
+
+/** A field such as "grads.params.W_i"; a model's tensor names hold a dot themselves ("grads.params.L1.W_i"). */
 function fieldOf(response: RunResponse, field: string): number[] | undefined {
-  let value: unknown = response;
-  for (const key of field.split(".")) value = (value as Record<string, unknown> | undefined)?.[key];
-  return value as number[] | undefined;
+  const [group, tensors] = groupsOf(response).find(([g]) => field.startsWith(`${g}.`)) ?? [];
+  return group === undefined ? undefined : tensors?.[field.slice(group.length + 1)];
 }
 
 /**

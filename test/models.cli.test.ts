@@ -1,0 +1,82 @@
+// The commands on model files: check and run (interpreter) accept them;
+// compile and check --target refuse them with a located E602 and exit 1,
+// never 70; diagram draws the layers; gradcheck checks every layer.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
+import { compareRunResponse, REPO_ROOT } from "./helpers/torch-oracle.ts";
+import type { RunResponse } from "../src/run/contract.ts";
+
+function lstmc(...args: string[]) {
+  return spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), ...args], { cwd: REPO_ROOT, encoding: "utf8" });
+}
+
+describe("lstmc on model files", () => {
+  test("check accepts every library model", () => {
+    const child = lstmc("check", "specs/bilstm.lstm", "specs/lstm2.lstm", "specs/depth_gated_lstm.lstm", "specs/classifier.lstm");
+    expect(child.stderr).toBe("specs/bilstm.lstm: ok\nspecs/lstm2.lstm: ok\nspecs/depth_gated_lstm.lstm: ok\nspecs/classifier.lstm: ok\n");
+    expect(child.status).toBe(0);
+  });
+
+  test.each([
+    ["compile", "--target", "ts"],
+    ["compile", "--target", "wgsl"],
+    ["check", "--target", "js"],
+  ])("%s %s %s refuses a model at its name with E602, exit 1", (command, flag, target) => {
+    const out = command === "compile" ? ["--out", path.join(tmpdir(), "lstmc-never-written")] : [];
+    const child = lstmc(command, "specs/lstm2.lstm", flag, target, ...out);
+    expect(child.stderr).toContain(`specs/lstm2.lstm:3:7: error E602: models are not compiled for the ${target} target yet`);
+    expect(child.status).toBe(1);
+  });
+
+  test("run --data --grad answers the bidirectional reference file as PyTorch does", () => {
+    const { data, expected } = advancedOracleCase(readAdvancedOracle("bidirectional_lstm_2"), ["fwd", "bwd"]);
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-model-"));
+    try {
+      const dataFile = path.join(dir, "data.json");
+      writeFileSync(dataFile, JSON.stringify(data));
+      const child = lstmc("run", "specs/bilstm.lstm", "--data", dataFile, "--grad");
+      expect(child.stderr).toBe("");
+      expect(child.status).toBe(0);
+      expect(compareRunResponse(JSON.parse(child.stdout) as RunResponse, expected, 1e-9).failures).toEqual([]);
+      const compiled = lstmc("run", "specs/bilstm.lstm", "--data", dataFile, "--engine", "ts");
+      expect(compiled.stderr).toContain("error E602: the ts engine does not run models yet; use --engine interp");
+      expect(compiled.status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("run --example on the classifier reports its loss and the head's logits at the last step", () => {
+    const child = lstmc("run", "specs/classifier.lstm", "--example", "--dims", "I=3,H=2,K=4", "--batch", "2", "--grad");
+    expect(child.status).toBe(0);
+    const response = JSON.parse(child.stdout) as RunResponse & { loss: number };
+    expect(response.outputs["logits"]).toHaveLength(2 * 4);
+    expect(response.loss).toBeGreaterThan(0);
+    expect(Object.keys(response.grads!.params)).toContain("logits.W");
+    expect(Object.keys(response.grads!.initial)).toEqual(["f1.h", "f1.c", "b1.h", "b1.c", "f2.h", "f2.c", "b2.h", "b2.c"]);
+  });
+
+  test("gradcheck checks every layer's tensors", () => {
+    const child = lstmc("gradcheck", "specs/depth_gated_lstm.lstm", "--dims", "I=2,H=2", "--steps", "2");
+    expect(child.stdout).toContain("params.L2.w_ld");
+    expect(child.stdout).toContain("initial.L1.c");
+    expect(child.stdout.trimEnd().endsWith("ok")).toBe(true);
+    expect(child.status).toBe(0);
+  });
+
+  test("diagram draws the layers, their cells and directions, and the head", () => {
+    const child = lstmc("diagram", "specs/classifier.lstm");
+    expect(child.status).toBe(0);
+    for (const text of [">model classifier<", ">f2<", ">lstm, reverse<", ">logits<", "at last step, softmax_cross_entropy"]) expect(child.stdout).toContain(text);
+  });
+
+  test("convert refuses a model with E602 rather than printing a wrong cell", () => {
+    const child = lstmc("convert", "specs/bilstm.lstm", "--to", "json");
+    expect(child.stderr).toContain("specs/bilstm.lstm:5:7: error E602: lstmc convert does not handle models yet");
+    expect(child.status).toBe(1);
+  });
+});

@@ -1,0 +1,71 @@
+// The interpreter against the advanced PyTorch float64 reference data:
+// variable-length batches (pack_padded_sequence) on specs/lstm.lstm, fed
+// through the `lstmc run` JSON contract as the CLI reads it.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { forwardBackward } from "../src/interp/interpret.ts";
+import { readRunRequest, writeRunResponse } from "../src/run/contract.ts";
+import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
+import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
+
+const TOLERANCE = 1e-9;
+const SEEDS = [0, 1, 2];
+
+describe("a cell with per-row lengths matches PyTorch's packed sequences", () => {
+  test.each(SEEDS)("lstm_seq_lens_%i through specs/lstm.lstm", (seed) => {
+    const { data, expected } = advancedOracleCase(readAdvancedOracle(`lstm_seq_lens_${seed}`), []);
+    const ir = loadLibraryCell("specs/lstm.lstm");
+    const request = readRunRequest(ir, data);
+    const result = forwardBackward(ir, request.sizes, request.sequence, request.upstream);
+    expect(compareRunResponse(writeRunResponse(result, result.grads), expected, TOLERANCE).failures).toEqual([]);
+  });
+
+  test("a row shorter than the batch has outputs of exactly 0 and inputs with zero gradient past its end", () => {
+    const { data } = advancedOracleCase(readAdvancedOracle("lstm_seq_lens_1"), []);
+    const ir = loadLibraryCell("specs/lstm.lstm");
+    const request = readRunRequest(ir, data);
+    const { outputs, grads } = forwardBackward(ir, request.sizes, request.sequence, request.upstream);
+    const [I, H, B] = [data.dims.I, data.dims.H, data.batch];
+    // Row 0 has length 2 (constants.lengths = [2, 3, 5]): steps 2.. are padding.
+    expect(data.lengths).toEqual([2, 3, 5]);
+    for (let t = 2; t < data.steps; t++) {
+      expect(Array.from(outputs.h!.subarray((t * B) * H, (t * B + 1) * H))).toEqual(new Array(H).fill(0));
+      expect(Array.from(grads.inputs.x!.subarray((t * B) * I, (t * B + 1) * I))).toEqual(new Array(I).fill(0));
+    }
+  });
+});
+
+describe("lengths in the run data are checked", () => {
+  const { data } = advancedOracleCase(readAdvancedOracle("lstm_seq_lens_1"), []);
+  const ir = loadLibraryCell("specs/lstm.lstm");
+  test.each([
+    [[2, 3], /lengths must be an array of 3 whole numbers/],
+    ["5", /lengths must be an array of 3 whole numbers/],
+    [[2, 0, 5], /lengths\[1\] must be a whole number from 1 to steps = 5, got 0/],
+    [[2, 6, 5], /lengths\[1\] must be a whole number from 1 to steps = 5, got 6/],
+    [[2, 2.5, 5], /lengths\[1\] must be a whole number from 1 to steps = 5, got 2.5/],
+    [[2, "3", 5], /lengths\[1\] must be a whole number from 1 to steps = 5, got "3"/],
+  ])("lengths = %j is refused", (lengths, message) => {
+    expect(() => readRunRequest(ir, { ...data, lengths })).toThrow(message);
+  });
+});
+
+// A generated module runs every row for every step, so until code generation
+// knows lengths, asking it for them must fail loudly rather than answer wrongly.
+test.each(["ts", "wgsl"])("lstmc run --engine %s refuses lengths with E602 and exit 1", (engine) => {
+  const { data } = advancedOracleCase(readAdvancedOracle("lstm_seq_lens_1"), []);
+  const dir = mkdtempSync(path.join(tmpdir(), "lstmc-lengths-"));
+  try {
+    const dataFile = path.join(dir, "data.json");
+    writeFileSync(dataFile, JSON.stringify(data));
+    const child = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), "run", "specs/lstm.lstm", "--data", dataFile, "--engine", engine], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(child.stderr).toMatch(/E602.*the \w+ engine does not run variable-length batches/);
+    expect(child.stdout).toBe("");
+    expect(child.status).toBe(1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
