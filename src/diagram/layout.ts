@@ -2,7 +2,7 @@
 // layout (plain data); svg.ts draws it.
 import type { CellIR, IrNode, NodeId } from "../ir/types.ts";
 
-export type BoxKind = "input" | "state" | "intermediate" | "next" | "output";
+export type BoxKind = "input" | "state" | "const" | "intermediate" | "next" | "output";
 
 export interface Box {
   readonly key: string;

@@ -4,7 +4,7 @@
 // Everything else lstmc produces is checked against this file.
 import { evaluateDim } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
-import type { CellIR, IrNode } from "../ir/types.ts";
+import type { CellIR, ComparisonOp, IrNode } from "../ir/types.ts";
 import { FUNCTIONS } from "./functions.ts";
 
 type Tensors = Record<string, Float64Array>;
@@ -57,8 +57,37 @@ function broadcast(a: Float64Array, b: Float64Array, f: (x: number, y: number) =
   return out;
 }
 
+/** Floor modulo: the result has the divisor's sign, as Python's and PyTorch's `%`. */
+function floorMod(x: number, y: number): number {
+  return x - y * Math.floor(x / y);
+}
+
+const COMPARISONS: Record<ComparisonOp, (x: number, y: number) => boolean> = {
+  lt: (x, y) => x < y,
+  le: (x, y) => x <= y,
+  gt: (x, y) => x > y,
+  ge: (x, y) => x >= y,
+  eq: (x, y) => x === y,
+  ne: (x, y) => x !== y,
+};
+
+/** Each element's coordinate along `axis` of a row-major shape. */
+function indices(dims: readonly number[], axis: number): Float64Array {
+  const stride = dims.slice(axis + 1).reduce((n, d) => n * d, 1);
+  const out = new Float64Array(dims.reduce((n, d) => n * d, 1));
+  for (let p = 0; p < out.length; p++) out[p] = Math.floor(p / stride) % dims[axis]!;
+  return out;
+}
+
+/** The first largest element's position (where max sends its gradient). */
+function argmax(v: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}
+
 /** One step for one batch row: the value of every node. */
-function evaluateStep(ir: CellIR, leaf: (node: IrNode & { name: string }) => Float64Array): StepValues {
+function evaluateStep(ir: CellIR, sizes: SizeBinding, step: number, leaf: (node: IrNode & { name: string }) => Float64Array): StepValues {
   const values: StepValues = [];
   for (const node of ir.nodes) {
     const arg = (i: number) => values[(node as { args: readonly number[] }).args[i]!]!;
@@ -83,6 +112,54 @@ function evaluateStep(ir: CellIR, leaf: (node: IrNode & { name: string }) => Flo
       case "div":
         values.push(broadcast(arg(0), arg(1), (x, y) => x / y));
         break;
+      case "pow":
+        values.push(broadcast(arg(0), arg(1), (x, y) => x ** y));
+        break;
+      case "mod":
+        values.push(broadcast(arg(0), arg(1), floorMod));
+        break;
+      case "min":
+        values.push(broadcast(arg(0), arg(1), Math.min));
+        break;
+      case "max":
+        values.push(broadcast(arg(0), arg(1), Math.max));
+        break;
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne": {
+        const holds = COMPARISONS[node.op];
+        values.push(broadcast(arg(0), arg(1), (x, y) => (holds(x, y) ? 1 : 0)));
+        break;
+      }
+      case "where": {
+        const [c, a, b] = [arg(0), arg(1), arg(2)];
+        const n = Math.max(c.length, a.length, b.length);
+        const at = (x: Float64Array, i: number) => x[x.length === 1 ? 0 : i]!;
+        values.push(Float64Array.from({ length: n }, (_, i) => (at(c, i) !== 0 ? at(a, i) : at(b, i))));
+        break;
+      }
+      case "step":
+        values.push(Float64Array.of(step));
+        break;
+      case "dim":
+        values.push(Float64Array.of(evaluateDim(node.dim, sizes)));
+        break;
+      case "index":
+        values.push(indices(node.shape.map((d) => evaluateDim(d, sizes)), node.axis));
+        break;
+      case "slice": {
+        const offset = evaluateDim(node.offset, sizes);
+        values.push(arg(0).slice(offset, offset + evaluateDim(node.shape[0]!, sizes)));
+        break;
+      }
+      case "reduce": {
+        const v = arg(0);
+        values.push(Float64Array.of(node.fn === "sum" ? v.reduce((s, x) => s + x, 0) : v[argmax(v)]!));
+        break;
+      }
       case "neg":
         values.push(arg(0).map((x) => -x));
         break;
@@ -125,7 +202,7 @@ function run(ir: CellIR, sizes: SizeBinding, seq: Sequence): ForwardResult & { t
     let state: Tensors = Object.fromEntries(ir.states.map((s) => [s.name, slice(seq.initial[s.name]!, b, vectorLength(ir, s.name, "states", sizes))]));
     const rowTape: StepValues[] = [];
     for (let t = 0; t < seq.steps; t++) {
-      const values = evaluateStep(ir, (node) => {
+      const values = evaluateStep(ir, sizes, t, (node) => {
         if (node.op === "param") return seq.params[node.name]!;
         if (node.op === "state") return state[node.name]!;
         const n = vectorLength(ir, node.name, "inputs", sizes);
@@ -156,9 +233,9 @@ function accumulate(into: Float64Array, g: Float64Array): void {
 }
 
 /** Sends one node's gradient g to its arguments' gradients. */
-function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, grads: Float64Array[]): void {
+function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, grads: Float64Array[], sizes: SizeBinding): void {
   if (!("args" in node)) return;
-  const [a, b] = node.args;
+  const [a, b, c] = node.args;
   const at = (x: Float64Array, i: number) => x[x.length === 1 ? 0 : i]!;
   switch (node.op) {
     case "add":
@@ -177,6 +254,49 @@ function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, gr
       accumulate(grads[a!]!, g.map((x, i) => x / at(values[b!]!, i)));
       accumulate(grads[b!]!, g.map((x, i) => (-x * at(values[a!]!, i)) / at(values[b!]!, i) ** 2));
       break;
+    case "pow": {
+      const [x, y, out] = [values[a!]!, values[b!]!, values[node.id]!];
+      accumulate(grads[a!]!, g.map((v, i) => v * at(y, i) * at(x, i) ** (at(y, i) - 1)));
+      // d(x^y)/dy = x^y ln x, where the logarithm is real.
+      accumulate(grads[b!]!, g.map((v, i) => (at(x, i) > 0 ? v * out[i]! * Math.log(at(x, i)) : 0)));
+      break;
+    }
+    case "mod":
+      accumulate(grads[a!]!, g);
+      accumulate(grads[b!]!, g.map((v, i) => -v * Math.floor(at(values[a!]!, i) / at(values[b!]!, i))));
+      break;
+    case "min":
+    case "max": {
+      // Where the two are equal the first argument takes the gradient.
+      const first = (i: number) => (node.op === "min" ? at(values[a!]!, i) <= at(values[b!]!, i) : at(values[a!]!, i) >= at(values[b!]!, i));
+      accumulate(grads[a!]!, g.map((v, i) => (first(i) ? v : 0)));
+      accumulate(grads[b!]!, g.map((v, i) => (first(i) ? 0 : v)));
+      break;
+    }
+    case "lt":
+    case "le":
+    case "gt":
+    case "ge":
+    case "eq":
+    case "ne":
+      break;
+    case "where": {
+      const chosen = (i: number) => at(values[a!]!, i) !== 0;
+      accumulate(grads[b!]!, g.map((v, i) => (chosen(i) ? v : 0)));
+      accumulate(grads[c!]!, g.map((v, i) => (chosen(i) ? 0 : v)));
+      break;
+    }
+    case "slice": {
+      const offset = evaluateDim(node.offset, sizes);
+      accumulate(grads[a!]!.subarray(offset, offset + g.length), g);
+      break;
+    }
+    case "reduce": {
+      const into = grads[a!]!;
+      if (node.fn === "sum") into.forEach((x, i) => (into[i] = x + g[0]!));
+      else into[argmax(values[a!]!)] += g[0]!;
+      break;
+    }
     case "neg":
       accumulate(grads[a!]!, g.map((x) => -x));
       break;
@@ -232,7 +352,7 @@ export function forwardBackward(ir: CellIR, sizes: SizeBinding, seq: Sequence, u
           const n = g.length;
           const target = inputs[node.name]!.subarray((t * seq.batch + b) * n, (t * seq.batch + b + 1) * n);
           accumulate(target, g);
-        } else backpropagateNode(node, g, values, grads);
+        } else backpropagateNode(node, g, values, grads, sizes);
       }
       carry = previous;
     }

@@ -64,6 +64,8 @@ function childrenOf(node: Tree): readonly Tree[] {
       return node.items;
     case "call":
       return node.args;
+    case "slice":
+      return [node.operand, node.start, node.end];
     default:
       return [];
   }
@@ -85,6 +87,8 @@ export function treeDepth(root: Tree): number {
 export function tooDeepTree(spec: SpecAst): Span | null {
   const trees: Tree[] = [
     ...[...spec.inputs, ...spec.states, ...spec.params].flatMap((d) => d.shape),
+    ...spec.sizes.flatMap((s) => (s.formula ? [s.formula] : [])),
+    ...spec.consts.flatMap((c) => [c.value, ...c.indices.map((i) => i.dim)]),
     ...spec.equations.map((e) => e.value),
     ...spec.outputs.map((o) => o.value),
   ];

@@ -169,6 +169,8 @@ function references(e: ExprAst): string[] {
       return e.items.flatMap(references);
     case "call":
       return e.args.flatMap(references);
+    case "slice":
+      return references(e.operand);
   }
 }
 
@@ -186,6 +188,8 @@ function relocate(e: ExprAst, span: Span): ExprAst {
       return { ...e, items: e.items.map((i) => relocate(i, span)), span };
     case "call":
       return { ...e, args: e.args.map((a) => relocate(a, span)), span, fnSpan: span };
+    case "slice":
+      return { ...e, operand: relocate(e.operand, span), span };
   }
 }
 
@@ -238,7 +242,7 @@ export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<
       let line = 1 + l.doc.length;
       const next = () => lineSpan(++line);
       const nameSpan = lineSpan(line);
-      const sizes = (["I", "H"] as const).map((name, i) => ({ name, default: l.sizeDefaults[i]!, span: next() }));
+      const sizes = (["I", "H"] as const).map((name, i) => ({ name, default: l.sizeDefaults[i]!, formula: null, span: next() }));
       const inputDecls = inputs.map((i) => ({ name: i.name, shape: [DIM[i.length]], span: next() }));
       const stateDecls = states.map((s) => ({ name: s.name, shape: [DIM[s.length]], init: s.init, span: next() }));
       const paramDecls: ParamAst[] = params.map((p) => ({ name: p.name, shape: p.shape, init: p.init, span: next() }));
@@ -260,6 +264,7 @@ export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<
         inputs: inputDecls,
         states: stateDecls,
         params: paramDecls,
+        consts: [],
         equations,
         outputs,
       };

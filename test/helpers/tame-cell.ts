@@ -21,6 +21,8 @@ function tame(e: ExprAst): ExprAst {
       return { ...e, operand: tame(e.operand) };
     case "concat":
       return { ...e, items: e.items.map(tame) };
+    case "slice":
+      return { ...e, operand: tame(e.operand) };
     case "binary": {
       const right = tame(e.right);
       return { ...e, left: tame(e.left), right: e.op === "/" ? onePlusSquare(right) : right };

@@ -1,0 +1,30 @@
+// The IR's forms that the code generators do not compile yet, named as a user
+// wrote them. Reductions, slices, the step index and the rest come in a later
+// version of the back half; until then `check --target` and `compile` refuse
+// a cell that uses one, at the line that uses it, and `run` (the interpreter)
+// runs it.
+import type { IrNode } from "../ir/types.ts";
+
+const NOT_COMPILED: Partial<Record<IrNode["op"], string>> = {
+  step: "the step index t",
+  dim: "sizes read as values",
+  index: "index vectors (iota, a const's indices)",
+  where: "where(c, a, b)",
+  slice: "slices v[a : b]",
+  reduce: "reductions (sum, mean, max(v), dot, softmax, layernorm)",
+  pow: "powers a ^ b",
+  mod: "mod(a, b)",
+  min: "min(a, b) and max(a, b)",
+  max: "min(a, b) and max(a, b)",
+  lt: "comparisons",
+  le: "comparisons",
+  gt: "comparisons",
+  ge: "comparisons",
+  eq: "comparisons",
+  ne: "comparisons",
+};
+
+/** The name of the form a node is, when the code generators cannot compile it yet; null otherwise. */
+export function formNotCompiled(node: IrNode): string | null {
+  return NOT_COMPILED[node.op] ?? null;
+}
