@@ -124,7 +124,6 @@ export const messages = {
   unknownInitializer: { code: "E108", template: "unknown initializer '{0}' (known: {1})" },
   sizeAsValue: { code: "E109", template: "'{0}' is a size, which cannot be used as a value (except in a const's formula)" },
   constReadsStep: { code: "E109", template: "the formula of const '{0}' reads '{1}', {2}; a const may use only its indices, the sizes, numbers and the consts declared before it" },
-  indexOutsideConst: { code: "E109", template: "'{0}' is an index of const '{1}' and means nothing outside its formula" },
   nextOfNonState: { code: "E110", template: "'{0}' is {1}; only states have a next value {0}'" },
   // E201–E206: shapes and sizes
   elementwiseShapes: { code: "E201", template: "cannot apply '{0}' to {1} and {2}" },
