@@ -5,7 +5,7 @@
 //   item        := sizeDecl | inputDecl | stateDecl | paramDecl | constDecl | outputDecl | equation  (";" optional)
 //   sizeDecl    := "size" sizeBinding ("," sizeBinding)*
 //   sizeBinding := Identifier ("=" dim)?              -- a number is a default; anything else defines the size (H = G * K)
-//   inputDecl   := "input" Identifier shape
+//   inputDecl   := "static"? "input" Identifier shape
 //   stateDecl   := "state" Identifier shape ("=" signedNumber)?
 //   paramDecl   := "param" Identifier shape? ("~" initializer)?
 //   constDecl   := "const" constDefinition
@@ -75,6 +75,7 @@ export class CellParser extends CstParser {
   });
 
   inputDecl = this.RULE("inputDecl", () => {
+    this.OPTION(() => this.CONSUME(t.Static));
     this.CONSUME(t.Input);
     this.CONSUME(t.Identifier);
     this.SUBRULE(this.shape);

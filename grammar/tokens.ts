@@ -14,6 +14,8 @@ function keyword(word: string): TokenType {
 export const Cell = keyword("cell");
 export const Size = keyword("size");
 export const Input = keyword("input");
+/** `static input a[L, A]`: fixed for the whole sequence, one per batch row. */
+export const Static = keyword("static");
 export const State = keyword("state");
 export const Param = keyword("param");
 export const Output = keyword("output");
@@ -65,6 +67,7 @@ export const allTokens: TokenType[] = [
   Cell,
   Size,
   Input,
+  Static,
   State,
   Param,
   Output,
@@ -98,7 +101,7 @@ export const allTokens: TokenType[] = [
   Semicolon,
 ];
 
-export const KEYWORDS = ["cell", "size", "input", "state", "param", "output", "const"] as const;
+export const KEYWORDS = ["cell", "size", "input", "state", "param", "output", "const", "static"] as const;
 
 /**
  * CR LF, CR, LF, U+2028 and U+2029 each end a line, as in

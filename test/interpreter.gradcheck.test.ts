@@ -25,6 +25,8 @@ const TOLERANCE = 1e-6;
 const SIZES_OF: Readonly<Record<string, (d: { I: number; H: number }) => Record<string, number>>> = {
   // H = G * K: G modules of K units.
   "clockwork_rnn.lstm": ({ I, H }) => ({ I, G: H, K: H === 1 ? 1 : 2 }),
+  // Annotations of size I, as many as H, scored in H dimensions: every size down to 1 with the settings.
+  "attention_lstm.lstm": ({ I, H }) => ({ I, H, A: I, L: H, K: H }),
 };
 
 describe.each(specFiles)("gradcheck %s", (file) => {

@@ -1,7 +1,9 @@
 // The interpreter against PyTorch 1.13 float64 autograd for the cells that
 // need the language's newer forms: the Clockwork RNN (the step index t, mod,
 // powers, comparisons, where, consts defined by a formula, a defined size
-// H = G * K) and the layer-normalised LSTM (layernorm, slices). Forward values
+// H = G * K), the layer-normalised LSTM (layernorm, slices) and the attention
+// LSTM (a static input, rows through a matrix, softmax, a weighted sum of
+// rows; its annotations' gradient is grads.inputs.annotations). Forward values
 // and every gradient, through the `lstmc run` JSON contract.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -34,6 +36,10 @@ interface AdvancedOracle {
 const CELLS: Readonly<Record<string, { spec: string; dims: (s: AdvancedOracle["sizes"]) => Record<string, number> }>> = {
   clockwork_rnn: { spec: "specs/clockwork_rnn.lstm", dims: (s) => ({ I: s["input_size"]!, G: s["num_modules"]!, K: s["module_size"]! }) },
   lstm_layernorm: { spec: "specs/layernorm_lstm.lstm", dims: (s) => ({ I: s["input_size"]!, H: s["hidden_size"]! }) },
+  attention_lstm: {
+    spec: "specs/attention_lstm.lstm",
+    dims: (s) => ({ I: s["input_size"]!, H: s["hidden_size"]!, A: s["annotation_size"]!, L: s["num_annotations"]!, K: s["attention_size"]! }),
+  },
 };
 
 const flat = (t: Tensor): number[] => [...t.data];
@@ -50,14 +56,18 @@ function oracleCase(file: string) {
     batch: oracle.sizes["batch"]!,
     steps: oracle.sizes["seq_len"]!,
     params: flatAll(oracle.params),
-    inputs: { x: flat(oracle.inputs["x"]!) },
+    inputs: flatAll(oracle.inputs),
     initial: perState((s) => oracle.initial_state[`${s}0`]),
     upstream: { outputs: { h: flat(oracle.loss_weights["Wy"]!) }, final: perState((s) => (s === "c" ? oracle.loss_weights["Wc"] : undefined)) },
   };
   const expected: Required<RunResponse> = {
     outputs: { h: flat(oracle.outputs["h_seq"]!) },
     final: perState((s) => oracle.outputs[`${s}_T`]),
-    grads: { params: flatAll(oracle.grads.params), inputs: { x: flat(oracle.grads["x"]!) }, initial: perState((s) => oracle.grads[`${s}0`]) },
+    grads: {
+      params: flatAll(oracle.grads.params),
+      inputs: Object.fromEntries(Object.keys(oracle.inputs).map((name) => [name, flat(oracle.grads[name]!)])),
+      initial: perState((s) => oracle.grads[`${s}0`]),
+    },
   };
   return { name: file.replace(/\.json$/, ""), spec: cell.spec, oracle, data, expected };
 }
@@ -69,7 +79,7 @@ const cases = readdirSync(ORACLE_DIR)
 
 describe("interpreter matches PyTorch float64 on the advanced cells", () => {
   test("there is a reference file for every cell and seed", () => {
-    expect(cases.map((c) => c.name)).toEqual(["clockwork_rnn_0", "clockwork_rnn_1", "clockwork_rnn_2", "lstm_layernorm_0", "lstm_layernorm_1", "lstm_layernorm_2"]);
+    expect(cases.map((c) => c.name)).toEqual(["attention_lstm_0", "attention_lstm_1", "attention_lstm_2", "clockwork_rnn_0", "clockwork_rnn_1", "clockwork_rnn_2", "lstm_layernorm_0", "lstm_layernorm_1", "lstm_layernorm_2"]);
   });
 
   test.each(cases.map((c) => [c.name, c.spec, c] as const))("%s through %s", (_name, spec, c) => {

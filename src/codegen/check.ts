@@ -15,7 +15,7 @@ export function targetDiagnostics(ir: CellIR, target: TargetName): Diagnostic[] 
   const found: Diagnostic[] = [];
   const reported = new Set<string>();
   for (const n of ir.nodes) {
-    const form = formNotCompiled(n);
+    const form = formNotCompiled(ir, n);
     if (form === null || reported.has(form)) continue;
     reported.add(form);
     found.push(diagnostic("targetFormNotCompiled", n.span, form, target));

@@ -227,7 +227,7 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       }
       default:
         // check.ts refuses these forms with a located diagnostic first (notCompiledYet).
-        throw new CodegenError(`${formNotCompiled(n) ?? n.op} are not compiled yet`);
+        throw new CodegenError(`${formNotCompiled(ir, n) ?? n.op} are not compiled yet`);
     }
   }
   // Required destinations: next states, outputs, then saved values.

@@ -127,7 +127,7 @@ export const messages = {
   nextOfNonState: { code: "E110", template: "'{0}' is {1}; only states have a next value {0}'" },
   // E201–E206: shapes and sizes
   elementwiseShapes: { code: "E201", template: "cannot apply '{0}' to {1} and {2}" },
-  matvecShapes: { code: "E202", template: "cannot multiply {0} @ {1}: needs a matrix [m, n] @ a vector [n]" },
+  matvecShapes: { code: "E202", template: "cannot multiply {0} @ {1}: needs a matrix [m, n] @ a vector [n], a matrix [m, n] @ rows [L, n], or a vector [L] @ rows [L, n]" },
   declarationRank: { code: "E203", template: "{0} '{1}' must be {2}, not {3}" },
   needsVector: { code: "E203", template: "'{0}' needs a vector, but this is {1}" },
   concatOfNonVector: { code: "E203", template: "only vectors can be concatenated, but this is {0}" },

@@ -44,16 +44,29 @@ function size(node: IrNode, sizes: SizeBinding): number {
   return node.shape.reduce((n, d) => n * evaluateDim(d, sizes), 1);
 }
 
+/** A static input is read at every step from its one value per batch row. */
+function isStatic(ir: CellIR, input: string): boolean {
+  return ir.inputs.find((i) => i.name === input)!.static;
+}
+
 function vectorLength(ir: CellIR, name: string, kind: "inputs" | "states" | "outputs", sizes: SizeBinding): number {
   const decl = ir[kind].find((d) => d.name === name)!;
   return evaluateDim(decl.shape[0]!, sizes);
 }
 
-/** Elementwise a ∘ b where either may be a scalar (length 1). */
+/**
+ * Element i of a value broadcast to a longer one: a scalar repeats, and a
+ * vector [n] repeats over the rows of a row-major [L, n].
+ */
+function at(x: Float64Array, i: number): number {
+  return x[i % x.length]!;
+}
+
+/** Elementwise a ∘ b, broadcasting the shorter. */
 function broadcast(a: Float64Array, b: Float64Array, f: (x: number, y: number) => number): Float64Array {
   const n = Math.max(a.length, b.length);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = f(a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!);
+  for (let i = 0; i < n; i++) out[i] = f(at(a, i), at(b, i));
   return out;
 }
 
@@ -76,6 +89,17 @@ function indices(dims: readonly number[], axis: number): Float64Array {
   const stride = dims.slice(axis + 1).reduce((n, d) => n * d, 1);
   const out = new Float64Array(dims.reduce((n, d) => n * d, 1));
   for (let p = 0; p < out.length; p++) out[p] = Math.floor(p / stride) % dims[axis]!;
+  return out;
+}
+
+/** [m, n] @ [n] -> [m], m and n read from the lengths. */
+function matvec(m: Float64Array, v: Float64Array): Float64Array {
+  const out = new Float64Array(m.length / v.length);
+  for (let r = 0; r < out.length; r++) {
+    let sum = 0;
+    for (let c = 0; c < v.length; c++) sum += m[r * v.length + c]! * v[c]!;
+    out[r] = sum;
+  }
   return out;
 }
 
@@ -137,7 +161,6 @@ function evaluateStep(ir: CellIR, sizes: SizeBinding, step: number, leaf: (node:
       case "where": {
         const [c, a, b] = [arg(0), arg(1), arg(2)];
         const n = Math.max(c.length, a.length, b.length);
-        const at = (x: Float64Array, i: number) => x[x.length === 1 ? 0 : i]!;
         values.push(Float64Array.from({ length: n }, (_, i) => (at(c, i) !== 0 ? at(a, i) : at(b, i))));
         break;
       }
@@ -173,15 +196,27 @@ function evaluateStep(ir: CellIR, sizes: SizeBinding, step: number, leaf: (node:
         values.push(out);
         break;
       }
-      case "matvec": {
-        const [m, v] = [arg(0), arg(1)];
-        const out = new Float64Array(m.length / v.length);
-        for (let r = 0; r < out.length; r++) {
-          let sum = 0;
-          for (let c = 0; c < v.length; c++) sum += m[r * v.length + c]! * v[c]!;
-          out[r] = sum;
-        }
+      case "rowmap": {
+        // Each row of the right operand through the matrix: out[l, i] = Σ_k M[i, k] X[l, k].
+        const [m, x] = [arg(0), arg(1)];
+        const [rows, outRows] = [evaluateDim(node.shape[0]!, sizes), evaluateDim(node.shape[1]!, sizes)];
+        const n = x.length / rows;
+        const out = new Float64Array(rows * outRows);
+        for (let l = 0; l < rows; l++) out.set(matvec(m, x.subarray(l * n, (l + 1) * n)), l * outRows);
         values.push(out);
+        break;
+      }
+      case "vecmat": {
+        // The rows weighted and summed: out[k] = Σ_l v[l] X[l, k].
+        const [v, x] = [arg(0), arg(1)];
+        const n = x.length / v.length;
+        const out = new Float64Array(n);
+        for (let l = 0; l < v.length; l++) for (let k = 0; k < n; k++) out[k] += v[l]! * x[l * n + k]!;
+        values.push(out);
+        break;
+      }
+      case "matvec": {
+        values.push(matvec(arg(0), arg(1)));
         break;
       }
     }
@@ -205,8 +240,8 @@ function run(ir: CellIR, sizes: SizeBinding, seq: Sequence): ForwardResult & { t
       const values = evaluateStep(ir, sizes, t, (node) => {
         if (node.op === "param") return seq.params[node.name]!;
         if (node.op === "state") return state[node.name]!;
-        const n = vectorLength(ir, node.name, "inputs", sizes);
-        return slice(seq.inputs[node.name]!, t * seq.batch + b, n);
+        const n = size(node, sizes);
+        return slice(seq.inputs[node.name]!, isStatic(ir, node.name) ? b : t * seq.batch + b, n);
       });
       for (const o of ir.outputs) {
         const n = values[o.node]!.length;
@@ -226,17 +261,15 @@ export function forward(ir: CellIR, sizes: SizeBinding, seq: Sequence): ForwardR
   return { outputs, final };
 }
 
-/** Adds g into `into`, summing over the broadcast when `into` is a scalar. */
+/** Adds g into `into`, summing over the broadcast when `into` is shorter (a scalar, or a vector over rows). */
 function accumulate(into: Float64Array, g: Float64Array): void {
-  if (into.length === 1) into[0] = into[0]! + g.reduce((s, x) => s + x, 0);
-  else for (let i = 0; i < into.length; i++) into[i] = into[i]! + g[i]!;
+  for (let i = 0; i < g.length; i++) into[i % into.length] += g[i]!;
 }
 
 /** Sends one node's gradient g to its arguments' gradients. */
 function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, grads: Float64Array[], sizes: SizeBinding): void {
   if (!("args" in node)) return;
   const [a, b, c] = node.args;
-  const at = (x: Float64Array, i: number) => x[x.length === 1 ? 0 : i]!;
   switch (node.op) {
     case "add":
       accumulate(grads[a!]!, g);
@@ -314,6 +347,34 @@ function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, gr
       }
       break;
     }
+    case "rowmap": {
+      const [m, x] = [values[a!]!, values[b!]!];
+      const [gm, gx] = [grads[a!]!, grads[b!]!];
+      const [rows, outRows] = [evaluateDim(node.shape[0]!, sizes), evaluateDim(node.shape[1]!, sizes)];
+      const n = x.length / rows;
+      for (let l = 0; l < rows; l++) {
+        for (let i = 0; i < outRows; i++) {
+          const gi = g[l * outRows + i]!;
+          for (let k = 0; k < n; k++) {
+            gm[i * n + k] += gi * x[l * n + k]!;
+            gx[l * n + k] += gi * m[i * n + k]!;
+          }
+        }
+      }
+      break;
+    }
+    case "vecmat": {
+      const [v, x] = [values[a!]!, values[b!]!];
+      const [gv, gx] = [grads[a!]!, grads[b!]!];
+      const n = g.length;
+      for (let l = 0; l < v.length; l++) {
+        for (let k = 0; k < n; k++) {
+          gv[l] += g[k]! * x[l * n + k]!;
+          gx[l * n + k] += v[l]! * g[k]!;
+        }
+      }
+      break;
+    }
     case "matvec": {
       const [m, v] = [values[a!]!, values[b!]!];
       const [gm, gv] = [grads[a!]!, grads[b!]!];
@@ -350,7 +411,8 @@ export function forwardBackward(ir: CellIR, sizes: SizeBinding, seq: Sequence, u
         else if (node.op === "state") accumulate(previous[node.name]!, g);
         else if (node.op === "input") {
           const n = g.length;
-          const target = inputs[node.name]!.subarray((t * seq.batch + b) * n, (t * seq.batch + b + 1) * n);
+          const row = isStatic(ir, node.name) ? b : t * seq.batch + b;
+          const target = inputs[node.name]!.subarray(row * n, (row + 1) * n);
           accumulate(target, g);
         } else backpropagateNode(node, g, values, grads, sizes);
       }

@@ -2,7 +2,7 @@
 import { CodedError } from "../diagnostics/diagnostic.ts";
 import { addDims, elementCount, evaluateDim, evaluateSizeFormula, formatDim } from "./dims.ts";
 import { firstOversized, MAX_ELEMENTS, type Allocation } from "./limits.ts";
-import type { CellIR } from "./types.ts";
+import type { CellIR, InputDecl } from "./types.ts";
 
 export type SizeBinding = Readonly<Record<string, number>>;
 
@@ -61,6 +61,11 @@ export function cellAllocations(ir: CellIR, include: { readonly params: boolean 
     ...(include.params ? ir.params : []).map((d) => ({ what: `parameter '${d.name}'`, shape: d.shape })),
     ...ir.nodes.map((n) => ({ what: `the expression at line ${n.span.line}`, shape: n.shape })),
   ];
+}
+
+/** The length of an input's run buffer: [steps, batch, n] for a per-step input, [batch, …shape] for a static one. */
+export function inputBufferLength(input: InputDecl, sizes: SizeBinding, steps: number, batch: number): number {
+  return (input.static ? 1 : steps) * batch * elementCount(input.shape, sizes);
 }
 
 /** "I=3,H=5" -> { I: 3, H: 5 } */

@@ -211,7 +211,7 @@ export function buildCell(spec: SpecAst): BuildResult {
   };
 
   const shapes = new Map<string, Shape | null>();
-  for (const i of spec.inputs) shapes.set(i.name, declShape(i.name, i.shape, i.span, [1], "input"));
+  for (const i of spec.inputs) shapes.set(i.name, declShape(i.name, i.shape, i.span, i.static ? [1, 2] : [1], i.static ? "static input" : "input"));
   for (const s of spec.states) shapes.set(s.name, declShape(s.name, s.shape, s.span, [1], "state"));
   const params: ParamDecl[] = [];
   for (const p of spec.params) {
@@ -364,34 +364,38 @@ export function buildCell(spec: SpecAst): BuildResult {
         const right = lower(e.right);
         if (left === null || right === null) return null;
         const [a, b] = [shapeOf(left), shapeOf(right)];
-        if (e.op === "@") {
-          if (a.length !== 2 || b.length !== 1 || !shapesEqual([a[1]!], b)) {
-            report(diagnostic("matvecShapes", e.span, formatShape(a), formatShape(b)));
-            return null;
-          }
-          return add({ op: "matvec", args: [left, right], shape: [a[0]!], span: e.span });
-        }
-        const shape = a.length === 0 ? b : b.length === 0 ? a : shapesEqual(a, b) ? a : null;
-        if (!shape) {
-          report(diagnostic("elementwiseShapes", e.span, e.op, formatShape(a), formatShape(b)));
-          return null;
-        }
+        if (e.op === "@") return lowerProduct(left, right, e.span);
+        const shape = elementwiseShape([left, right], e.span, e.op);
+        if (!shape) return null;
         if (!finiteConstant(e.op, left, right, e.span)) return null;
         return add({ op: BINARY_OPS[e.op], args: [left, right], shape, span: e.span });
       }
     }
   };
 
-  /** The shape of an elementwise operation on these arguments (scalars broadcast), or null after reporting why not. */
+  /**
+   * The shape of an elementwise operation on these arguments, or null after reporting why not: a
+   * scalar is broadcast, and so is a vector [n] over the rows of a matrix [L, n].
+   */
   const elementwiseShape = (ids: readonly NodeId[], span: Span, what: string): Shape | null => {
-    const shapes = ids.map(shapeOf).filter((s) => s.length > 0);
-    const shape = shapes[0] ?? [];
-    const bad = shapes.find((s) => !shapesEqual(s, shape));
+    const shapes = ids.map(shapeOf);
+    const shape = shapes.reduce((widest, s) => (s.length > widest.length ? s : widest), [] as Shape);
+    const bad = shapes.find((s) => !shapesEqual(s, shape.slice(shape.length - s.length)));
     if (bad) {
-      report(diagnostic("elementwiseShapes", span, what, formatShape(shape), formatShape(bad)));
+      report(diagnostic("elementwiseShapes", span, what, formatShape(shapes[0]!), formatShape(bad === shapes[0] ? shape : bad)));
       return null;
     }
     return shape;
+  };
+
+  /** `@`: matrix-vector, a matrix applied to each row of a matrix, or a vector weighting the rows of a matrix. */
+  const lowerProduct = (left: NodeId, right: NodeId, span: Span): NodeId | null => {
+    const [a, b] = [shapeOf(left), shapeOf(right)];
+    if (a.length === 2 && b.length === 1 && shapesEqual([a[1]!], b)) return add({ op: "matvec", args: [left, right], shape: [a[0]!], span });
+    if (a.length === 2 && b.length === 2 && shapesEqual([a[1]!], [b[1]!])) return add({ op: "rowmap", args: [left, right], shape: [b[0]!, a[0]!], span });
+    if (a.length === 1 && b.length === 2 && shapesEqual(a, [b[0]!])) return add({ op: "vecmat", args: [left, right], shape: [b[1]!], span });
+    report(diagnostic("matvecShapes", span, formatShape(a), formatShape(b)));
+    return null;
   };
   const vectorArgument = (id: NodeId, ast: ExprAst, fn: string): boolean => {
     if (shapeOf(id).length === 1) return true;
@@ -594,7 +598,7 @@ export function buildCell(spec: SpecAst): BuildResult {
       file: spec.file,
       doc: spec.doc,
       sizes: spec.sizes.map((s): SizeDecl => ({ name: s.name, default: s.default, formula: sizeFormulas.get(s.name) ?? null })),
-      inputs: spec.inputs.map((i) => ({ name: i.name, shape: shapes.get(i.name)! })),
+      inputs: spec.inputs.map((i) => ({ name: i.name, static: i.static, shape: shapes.get(i.name)! })),
       states: spec.states.map((s) => ({ name: s.name, shape: shapes.get(s.name)!, init: s.init })),
       params,
       nodes,

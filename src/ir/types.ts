@@ -53,11 +53,15 @@ interface NodeBase {
 export type IrNode =
   | (NodeBase & { readonly op: "input" | "state" | "param"; readonly name: string })
   | (NodeBase & { readonly op: "const"; readonly value: number })
-  /** Elementwise; either argument may be a scalar, which is broadcast. */
+  /** Elementwise; either argument may be a scalar, or a vector [n] against a matrix [L, n], which is broadcast (over rows). */
   | (NodeBase & { readonly op: ElementwiseOp; readonly args: readonly [NodeId, NodeId] })
   | (NodeBase & { readonly op: "neg"; readonly args: readonly [NodeId] })
   /** [m, n] @ [n] -> [m] */
   | (NodeBase & { readonly op: "matvec"; readonly args: readonly [NodeId, NodeId] })
+  /** [m, n] @ [L, n] -> [L, m]: the matrix applied to each row. */
+  | (NodeBase & { readonly op: "rowmap"; readonly args: readonly [NodeId, NodeId] })
+  /** [L] @ [L, n] -> [n]: the rows weighted by the vector and summed. */
+  | (NodeBase & { readonly op: "vecmat"; readonly args: readonly [NodeId, NodeId] })
   /** Vectors joined end to end. */
   | (NodeBase & { readonly op: "concat"; readonly args: readonly NodeId[] })
   | (NodeBase & { readonly op: "apply"; readonly fn: UnaryFunction; readonly args: readonly [NodeId] })
@@ -98,6 +102,8 @@ export interface SizeDecl {
 
 export interface InputDecl {
   readonly name: string;
+  /** One value per batch row for the whole sequence (a vector or a matrix), not one per step (a vector). */
+  readonly static: boolean;
   readonly shape: Shape;
 }
 

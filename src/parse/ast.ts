@@ -47,6 +47,8 @@ export interface ConstAst {
 
 export interface InputAst {
   readonly name: string;
+  /** Fixed for the whole sequence (one value per batch row), rather than read at every step. */
+  readonly static: boolean;
   readonly shape: readonly DimAst[];
   readonly span: Span;
 }

@@ -170,7 +170,12 @@ class AstBuilder extends BaseVisitor {
 
   inputDecl(node: CstNode): InputAst {
     const c = children(node);
-    return { name: tokens(c, "Identifier")[0]!.image, shape: this.shape(nodes(c, "shape")[0]!), span: this.spans.fromNode(node) };
+    return {
+      name: tokens(c, "Identifier")[0]!.image,
+      static: tokens(c, "Static").length > 0,
+      shape: this.shape(nodes(c, "shape")[0]!),
+      span: this.spans.fromNode(node),
+    };
   }
 
   stateDecl(node: CstNode): StateAst {
@@ -481,7 +486,7 @@ function describeExpectation(message: string, ruleStack: readonly string[], foun
   const wanted = [...new Set(expected.map((n) => (Object.hasOwn(names, n) ? names[n]! : n.toLowerCase())))];
   if (message.startsWith("Expecting token of type") && wanted.length > 0) return wanted[0]!;
   const innermost = ruleStack[ruleStack.length - 1];
-  const startsStatement = foundToken === null || ["Identifier", "Size", "Input", "State", "Param", "Const", "Output", "Cell"].includes(foundToken);
+  const startsStatement = foundToken === null || ["Identifier", "Size", "Static", "Input", "State", "Param", "Const", "Output", "Cell"].includes(foundToken);
   if (innermost === "item" && !startsStatement) return "an operand or a new declaration or equation";
   if (innermost === "item") return "a declaration (size, input, state, param, const, output) or an equation";
   if (innermost && ["expression", "additive", "product", "matmul", "unary", "power", "postfix", "primary", "nameUse"].includes(innermost)) return "an expression";

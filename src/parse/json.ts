@@ -23,7 +23,7 @@ function validateCell(value: unknown): ReturnType<InstanceType<typeof Ajv>["comp
 }
 
 /** The top-level keys whose objects map names to declarations; only there may a key repeat. */
-const NAME_MAPS = new Set(["sizes", "inputs", "states", "params", "outputs"]);
+const NAME_MAPS = new Set(["sizes", "inputs", "staticInputs", "states", "params", "outputs"]);
 
 /** jsonc-parser's error codes, and the catalogue message each is reported as. */
 const SYNTAX_MESSAGES: ReadonlyMap<string, MessageId> = new Map([
@@ -299,7 +299,7 @@ class SpecReader {
       nameSpan: this.at.ofNode(nameNode),
       doc: (field(root, "doc")?.children ?? []).map((line) => String(line.value)),
       sizes: properties(field(root, "sizes")).map((p) => this.size(p)),
-      inputs: properties(field(root, "inputs")).map((p) => this.input(p)),
+      inputs: [...properties(field(root, "inputs")).map((p) => this.input(p, false)), ...properties(field(root, "staticInputs")).map((p) => this.input(p, true))],
       states: properties(field(root, "states")).map((p) => this.state(p)),
       params: properties(field(root, "params")).map((p) => this.param(p)),
       consts: (field(root, "consts")?.children ?? []).flatMap((c) => this.parsed(parseConstText(String(c.value), this.at.insideString(c)))),
@@ -315,8 +315,8 @@ class SpecReader {
     return { name: p.name, default: typeof value === "number" ? value : null, formula, span: this.at.ofNode(p.key) };
   }
 
-  private input(p: Property): InputAst {
-    return { name: p.name, shape: this.shape(p.value), span: this.at.ofNode(p.key) };
+  private input(p: Property, isStatic: boolean): InputAst {
+    return { name: p.name, static: isStatic, shape: this.shape(p.value), span: this.at.ofNode(p.key) };
   }
 
   private state(p: Property): StateAst {

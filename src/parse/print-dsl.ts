@@ -99,7 +99,7 @@ export function printDsl(spec: SpecAst): string {
   const lines: string[] = docLines.map((line) => (line.length > 0 ? `# ${line}` : "#"));
   lines.push(`cell ${spec.name} {`);
   for (const s of spec.sizes) lines.push(`  size ${printSizeBinding(s)}`);
-  for (const i of spec.inputs) lines.push(`  input ${i.name}${printShape(i.shape)}`);
+  for (const i of spec.inputs) lines.push(`  ${i.static ? "static " : ""}input ${i.name}${printShape(i.shape)}`);
   for (const s of spec.states) lines.push(`  state ${s.name}${printShape(s.shape)}${s.init === 0 ? "" : ` = ${printNumber(s.init)}`}`);
   for (const p of spec.params) {
     const shape = p.shape.length === 0 ? "" : printShape(p.shape);

@@ -56,7 +56,9 @@ export function printJson(spec: SpecAst): string {
   if (spec.doc.length > 0) sections.push(["doc", block("[", "]", spec.doc.map(str), "  ")]);
   const sizeValue = (s: SpecAst["sizes"][number]) => (s.formula !== null ? str(printDim(s.formula)) : s.default === null ? "null" : num(s.default));
   if (spec.sizes.length > 0) sections.push(["sizes", blockObject(spec.sizes.map((s) => [s.name, sizeValue(s)]), "  ")]);
-  sections.push(["inputs", blockObject(spec.inputs.map((i) => [i.name, printJsonShape(i.shape)]), "  ")]);
+  const inputsOf = (isStatic: boolean): Entry[] => spec.inputs.filter((i) => i.static === isStatic).map((i) => [i.name, printJsonShape(i.shape)]);
+  sections.push(["inputs", blockObject(inputsOf(false), "  ")]);
+  if (spec.inputs.some((i) => i.static)) sections.push(["staticInputs", blockObject(inputsOf(true), "  ")]);
   const declaration = (shape: readonly DimAst[], extra: Entry[]) => inlineObject([["shape", printJsonShape(shape)], ...extra]);
   sections.push(["states", blockObject(spec.states.map((s) => [s.name, declaration(s.shape, s.init === 0 ? [] : [["init", num(s.init)]])]), "  ")]);
   sections.push(["params", blockObject(spec.params.map((p) => [p.name, declaration(p.shape, p.init ? [["init", printJsonInitializer(p.init)]] : [])]), "  ")]);

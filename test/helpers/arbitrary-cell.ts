@@ -243,7 +243,7 @@ export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<
       const next = () => lineSpan(++line);
       const nameSpan = lineSpan(line);
       const sizes = (["I", "H"] as const).map((name, i) => ({ name, default: l.sizeDefaults[i]!, formula: null, span: next() }));
-      const inputDecls = inputs.map((i) => ({ name: i.name, shape: [DIM[i.length]], span: next() }));
+      const inputDecls = inputs.map((i) => ({ name: i.name, static: false, shape: [DIM[i.length]], span: next() }));
       const stateDecls = states.map((s) => ({ name: s.name, shape: [DIM[s.length]], init: s.init, span: next() }));
       const paramDecls: ParamAst[] = params.map((p) => ({ name: p.name, shape: p.shape, init: p.init, span: next() }));
       const equations: EquationAst[] = writtenOrder.map((index) => {
