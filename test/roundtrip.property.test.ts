@@ -62,7 +62,7 @@ describe("random well-formed cells", () => {
     for (const spec of fc.sample(arbitraryCell(), { numRuns: 200, seed: 1 })) {
       [...spec.equations.map((e) => e.value), ...spec.outputs.map((o) => o.value)].forEach(visit);
     }
-    const expected = ["+", "-", "*", "/", "@", "neg", "number", "concat", "next", "sigmoid", "tanh", "relu", "exp", "log", "softsign", "softplus", "hard_sigmoid", "identity"];
+    const expected = ["+", "-", "*", "/", "@", "neg", "number", "concat", "next", "sigmoid", "tanh", "relu", "exp", "log", "softsign", "softplus", "hard_sigmoid", "identity", "sqrt", "rsqrt", "abs"];
     expect(expected.filter((k) => !seen.has(k))).toEqual([]);
   });
 });

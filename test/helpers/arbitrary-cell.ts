@@ -15,6 +15,12 @@ import { UNARY_FUNCTIONS } from "../../src/ir/types.ts";
 
 export const ARBITRARY_CELL_FILE = "random.lstm";
 
+/**
+ * Every unary function but floor, whose value jumps at whole numbers: where a value lies within
+ * float32's rounding of one, an f32 engine and the interpreter would rightly disagree by 1.
+ */
+const GENERATED_FUNCTIONS = UNARY_FUNCTIONS.filter((fn) => fn !== "floor");
+
 type VectorLength = "H" | "I" | "H+I" | "2H";
 type ValueShape = VectorLength | "scalar";
 
@@ -123,7 +129,7 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number): (
     const scalar = of("scalar", depth - 1);
     const operands = shape === "scalar" ? fc.tuple(scalar, scalar) : fc.oneof(fc.tuple(same, same), fc.tuple(same, scalar), fc.tuple(scalar, same));
     const compound: fc.Arbitrary<ExprAst>[] = [
-      fc.tuple(fc.constantFrom(...UNARY_FUNCTIONS), same).map(([fn, arg]): ExprAst => ({ kind: "call", fn, args: [arg], span: placeholder, fnSpan: placeholder })),
+      fc.tuple(fc.constantFrom(...GENERATED_FUNCTIONS), same).map(([fn, arg]): ExprAst => ({ kind: "call", fn, args: [arg], span: placeholder, fnSpan: placeholder })),
       same.map((operand): ExprAst => ({ kind: "neg", operand, span: placeholder })),
       // Dividing by a constant sub-expression could divide by zero, which lstmc check refuses (E307).
       fc.tuple(fc.constantFrom<BinaryOp>("+", "-", "*", "/"), operands).map(([op, [left, right]]) => binary(op === "/" && isConstant(right) ? "*" : op, left, right)),
