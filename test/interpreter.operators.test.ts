@@ -132,6 +132,10 @@ describe("located errors", () => {
     expect(firstError(cell("i + t"))).toMatchObject({ code: "E109", span: { line: 5, column: 23 } });
   });
 
+  it("a chain of 5,000 powers is refused as nested too deeply, before the parser's recursion could overflow", () => {
+    expect(firstError(vectorCell(`a${" ^ a".repeat(5000)}`))).toMatchObject({ code: "E007" });
+  });
+
   it("a size outside a const's formula is still not a value", () => {
     expect(firstError("cell c {\n  size H\n  input x[H]\n  state h[H]\n  h' = x / H + h\n  output h = h'\n}")).toMatchObject({ code: "E109" });
   });
