@@ -66,7 +66,7 @@ const OPERATORS: readonly (readonly [string, string, string?])[] = [
   ["a const defined by a formula", "(W * M) @ a + b", "const M[i: N, j: N] = where(i <= j, 1, 0.5 ^ (i - j))"],
 ];
 
-describe.each(OPERATORS)("%s", (_name, expression, extra) => {
+describe.each(OPERATORS.map(([name, expression, extra]) => [name, expression, extra ?? ""] as const))("%s", (_name, expression, extra) => {
   const ir = build(vectorCell(expression, extra));
   it.each([1, 3])("N=%i: every gradient agrees with finite differences", (n) => {
     const request = randomRequest(ir, { sizes: bindSizes(ir, { N: n }), steps: 3, batch: 2, seed: 11, uniformParams: true });

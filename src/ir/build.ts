@@ -472,12 +472,12 @@ export function buildCell(spec: SpecAst): BuildResult {
 
   const lowerRef = (name: string, next: boolean, span: Span): NodeId | null => {
     const symbol = symbols.get(name);
-    const index = constScope?.indices.get(name);
-    if (index !== undefined && !next) return index;
-    if (constScope && (next || symbol?.kind !== "size") && symbol?.kind !== "const") {
-      const what = next ? "the next value of a state" : symbol ? describe(symbol.kind) : name === STEP_INDEX ? "the step index" : null;
-      if (what !== null) {
-        report(diagnostic("constReadsStep", span, constScope.name, next ? `${name}'` : name, what));
+    if (constScope) {
+      const index = constScope.indices.get(name);
+      if (index !== undefined && !next) return index;
+      const forbidden = forbiddenInConst(name, next, symbol?.kind);
+      if (forbidden !== null) {
+        report(diagnostic("constReadsStep", span, constScope.name, next ? `${name}'` : name, forbidden));
         return null;
       }
     }
@@ -655,6 +655,13 @@ function defaultSizes(spec: SpecAst, formulas: ReadonlyMap<string, NonNullable<S
     sizes[s.name] = formula ? evaluateSizeFormula(formula.value, sizes) : (s.default ?? 1);
   }
   return sizes;
+}
+
+/** What a const's formula may not read, described; null for what it may (sizes, earlier consts) or what is unknown anyway. */
+function forbiddenInConst(name: string, next: boolean, kind: DeclKind | undefined): string | null {
+  if (next) return "the next value of a state";
+  if (kind === undefined) return name === STEP_INDEX ? "the step index" : null;
+  return kind === "size" || kind === "const" ? null : describe(kind);
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
