@@ -8,7 +8,6 @@ import { addDims, constantDim, evaluateDim, evaluateSizeFormula, formatDim, form
 import { firstOversized, MAX_ELEMENTS } from "./limits.ts";
 import { nameProblem, IDENTIFIER_PATTERN } from "./names.ts";
 import {
-  UNARY_FUNCTIONS,
   type CellIR,
   type Dim,
   type EquationRecord,
