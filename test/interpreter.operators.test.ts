@@ -166,6 +166,14 @@ describe("the code generators refuse what they do not compile yet", () => {
     expect(compiled.diagnostics.map((d) => d.code)).toEqual(["E601", "E601", "E601"]);
   });
 
+  it("run on a compiling engine refuses them the same way, and the interpreter runs them", async () => {
+    const text = vectorCell("where(a > b, a, b) + t", "");
+    const refused = await run(text, { engine: "ts", example: { dims: { N: 2 } } });
+    expect(refused.response).toBeNull();
+    expect(refused.diagnostics.map((d) => d.code)).toEqual(["E601", "E601", "E601"]);
+    expect((await run(text, { example: { dims: { N: 2 } } })).response?.outputs["h"]).toHaveLength(8);
+  });
+
   it("the elementwise functions compile: sqrt, rsqrt, abs and floor are in every target's tables", () => {
     const ir = build(vectorCell("sqrt(1 + a * a) + rsqrt(1 + b * b) + abs(a) * floor(b)"));
     expect(targetDiagnostics(ir, "wgsl")).toEqual([]);

@@ -10,7 +10,7 @@ import { ENGINES } from "../run/engines.ts";
 import { randomRequest } from "../run/random-data.ts";
 import { gradcheck } from "../run/gradcheck.ts";
 import { CodegenError } from "../codegen/names.ts";
-import { loadCell, loadSpec, printDiagnostics, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
+import { loadCell, loadCheckedSpec, loadSpec, printDiagnostics, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
 import { commandUsage, didYouMean, isCommand, parseCommandArgs, targetOption, USAGE, type CommandName } from "./options.ts";
 import { watchFiles } from "./watch.ts";
 
@@ -66,7 +66,15 @@ async function commandRun(args: string[]): Promise<number> {
   if (!engine) throw new UsageError(`unknown engine '${values.engine}'${didYouMean(values.engine!, Object.keys(ENGINES))} (available: ${Object.keys(ENGINES).join(", ")})`);
   if (values.data === undefined && !values.example) throw new UsageError("give --data FILE.json or --example");
   if (values.data !== undefined && values.example) throw new UsageError("give either --data or --example, not both");
-  const ir = loadCell(file);
+  const { ir, text } = loadCheckedSpec(file);
+  // A compiling engine refuses what its target does not compile, located, as `compile` does.
+  if (engine.name !== "interp") {
+    const refused = (await import("../codegen/check.ts")).targetDiagnostics(ir, engine.name === "wgsl" ? "wgsl" : "ts");
+    if (refused.length > 0) {
+      printDiagnostics(refused, text);
+      throw new ReportedFailure();
+    }
+  }
   let request;
   if (values.example) {
     const sizes = bindSizes(ir, parseSizeList(values.dims ?? ""));
