@@ -7,7 +7,7 @@
 // and every gradient, through the `lstmc run` JSON contract.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse, type RunResponse } from "../src/run/contract.ts";
 import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
@@ -72,6 +72,12 @@ function oracleCase(file: string) {
   return { name: file.replace(/\.json$/, ""), spec: cell.spec, oracle, data, expected };
 }
 
+/** The worst error seen per spec, for the summary. */
+const worstBySpec = new Map<string, number>();
+afterAll(() => {
+  for (const [spec, worst] of worstBySpec) console.log(`[oracles.advanced-lang] ${spec}: worst error ${worst.toExponential(2)} over outputs, final states and every gradient (tolerance ${TOLERANCE})`);
+});
+
 const cases = readdirSync(ORACLE_DIR)
   .filter((f) => f.endsWith(".json"))
   .sort()
@@ -87,6 +93,7 @@ describe("interpreter matches PyTorch float64 on the advanced cells", () => {
     const request = readRunRequest(ir, c.data);
     const result = forwardBackward(ir, request.sizes, request.sequence, request.upstream);
     const { worstByField, failures } = compareRunResponse(writeRunResponse(result, result.grads), c.expected, TOLERANCE);
+    worstBySpec.set(spec, Math.max(worstBySpec.get(spec) ?? 0, ...Object.values(worstByField)));
     expect(failures).toEqual([]);
     expect(Object.keys(worstByField)).toContain("grads.initial.h");
   });
