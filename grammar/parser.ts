@@ -2,11 +2,14 @@
 // CST visitor in src/parse/dsl.ts.
 //
 //   spec        := "cell" Identifier "{" item* "}"
-//   item        := sizeDecl | inputDecl | stateDecl | paramDecl | outputDecl | equation  (";" optional)
-//   sizeDecl    := "size" Identifier ("=" Number)? ("," Identifier ("=" Number)?)*
-//   inputDecl   := "input" Identifier shape
+//   item        := sizeDecl | inputDecl | stateDecl | paramDecl | constDecl | outputDecl | equation  (";" optional)
+//   sizeDecl    := "size" sizeBinding ("," sizeBinding)*
+//   sizeBinding := Identifier ("=" dim)?              -- a number is a default; anything else defines the size (H = G * K)
+//   inputDecl   := "static"? "input" Identifier shape
 //   stateDecl   := "state" Identifier shape ("=" signedNumber)?
 //   paramDecl   := "param" Identifier shape? ("~" initializer)?
+//   constDecl   := "const" constDefinition
+//   constDefinition := Identifier ("[" Identifier ":" dim ("," Identifier ":" dim)* "]")? "=" expression
 //   outputDecl  := "output" Identifier "=" expression
 //   equation    := Identifier "'"? "=" expression
 //   shape       := "[" dim ("," dim)* "]"
@@ -14,10 +17,13 @@
 //   dimTerm     := dimAtom ("*" dimAtom)*
 //   dimAtom     := Number | Identifier | "(" dim ")"
 //   initializer := Identifier ("(" signedNumber ("," signedNumber)* ")")?
-//   expression  := product (("+" | "-") product)*
+//   expression  := additive (("<" | "<=" | ">" | ">=" | "==" | "!=") additive)?   -- comparisons do not chain
+//   additive    := product (("+" | "-") product)*
 //   product     := matmul (("*" | "/") matmul)*
 //   matmul      := unary ("@" unary)*          -- binds tighter than "*": r * U @ h = r * (U @ h)
-//   unary       := "-" unary | primary
+//   unary       := "-" unary | power
+//   power       := postfix ("^" unary)?        -- right-associative, tighter than "-": -2 ^ m = -(2 ^ m)
+//   postfix     := primary ("[" dim ":" dim "]")*   -- a slice, from the first bound up to (not including) the second
 //   primary     := Number | "(" expression ")" | "[" expression ("," expression)* "]"
 //                | (Identifier | "σ") ("(" expression ("," expression)* ")" | "'")?
 import { CstParser } from "chevrotain";
@@ -46,6 +52,7 @@ export class CellParser extends CstParser {
       { ALT: () => this.SUBRULE(this.inputDecl) },
       { ALT: () => this.SUBRULE(this.stateDecl) },
       { ALT: () => this.SUBRULE(this.paramDecl) },
+      { ALT: () => this.SUBRULE(this.constDecl) },
       { ALT: () => this.SUBRULE(this.outputDecl) },
       { ALT: () => this.SUBRULE(this.equation) },
     ]);
@@ -63,11 +70,12 @@ export class CellParser extends CstParser {
     this.CONSUME(t.Identifier);
     this.OPTION(() => {
       this.CONSUME(t.Equals);
-      this.CONSUME(t.NumberLiteral);
+      this.SUBRULE(this.dim);
     });
   });
 
   inputDecl = this.RULE("inputDecl", () => {
+    this.OPTION(() => this.CONSUME(t.Static));
     this.CONSUME(t.Input);
     this.CONSUME(t.Identifier);
     this.SUBRULE(this.shape);
@@ -91,6 +99,30 @@ export class CellParser extends CstParser {
       this.CONSUME(t.Tilde);
       this.SUBRULE(this.initializer);
     });
+  });
+
+  constDecl = this.RULE("constDecl", () => {
+    this.CONSUME(t.Const);
+    this.SUBRULE(this.constDefinition);
+  });
+
+  /** What follows `const`; a JSON spec's `consts` strings hold exactly this. */
+  constDefinition = this.RULE("constDefinition", () => {
+    this.CONSUME(t.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(t.LBracket);
+      this.AT_LEAST_ONE_SEP({ SEP: t.Comma, DEF: () => this.SUBRULE(this.indexDim) });
+      this.CONSUME(t.RBracket);
+    });
+    this.CONSUME(t.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  /** `i: H`, an index named for the formula, running over a dimension. */
+  indexDim = this.RULE("indexDim", () => {
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.Colon);
+    this.SUBRULE(this.dim);
   });
 
   outputDecl = this.RULE("outputDecl", () => {
@@ -158,6 +190,21 @@ export class CellParser extends CstParser {
   });
 
   expression = this.RULE("expression", () => {
+    this.SUBRULE(this.additive);
+    this.OPTION(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(t.Less) },
+        { ALT: () => this.CONSUME(t.LessEqual) },
+        { ALT: () => this.CONSUME(t.Greater) },
+        { ALT: () => this.CONSUME(t.GreaterEqual) },
+        { ALT: () => this.CONSUME(t.EqualEqual) },
+        { ALT: () => this.CONSUME(t.NotEqual) },
+      ]);
+      this.SUBRULE2(this.additive);
+    });
+  });
+
+  additive = this.RULE("additive", () => {
     this.SUBRULE(this.product);
     this.MANY(() => {
       this.OR([{ ALT: () => this.CONSUME(t.Plus) }, { ALT: () => this.CONSUME(t.Minus) }]);
@@ -189,8 +236,27 @@ export class CellParser extends CstParser {
           this.SUBRULE(this.unary);
         },
       },
-      { ALT: () => this.SUBRULE(this.primary) },
+      { ALT: () => this.SUBRULE(this.power) },
     ]);
+  });
+
+  power = this.RULE("power", () => {
+    this.SUBRULE(this.postfix);
+    this.OPTION(() => {
+      this.CONSUME(t.Caret);
+      this.SUBRULE(this.unary);
+    });
+  });
+
+  postfix = this.RULE("postfix", () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => {
+      this.CONSUME(t.LBracket);
+      this.SUBRULE(this.dim);
+      this.CONSUME(t.Colon);
+      this.SUBRULE2(this.dim);
+      this.CONSUME(t.RBracket);
+    });
   });
 
   primary = this.RULE("primary", () => {

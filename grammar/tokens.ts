@@ -14,9 +14,13 @@ function keyword(word: string): TokenType {
 export const Cell = keyword("cell");
 export const Size = keyword("size");
 export const Input = keyword("input");
+/** `static input a[L, A]`: fixed for the whole sequence, one per batch row. */
+export const Static = keyword("static");
 export const State = keyword("state");
 export const Param = keyword("param");
 export const Output = keyword("output");
+/** `const M[i: H, j: H] = …`: a value fixed by a formula over its indices, not trained. */
+export const Const = keyword("const");
 
 export const NumberLiteral = createToken({
   name: "NumberLiteral",
@@ -24,6 +28,13 @@ export const NumberLiteral = createToken({
 });
 
 export const Prime = createToken({ name: "Prime", pattern: /['′]/ });
+/** Comparisons give 1 where they hold and 0 elsewhere; two-character forms come first so `<=` is not `<` then `=`. */
+export const LessEqual = createToken({ name: "LessEqual", pattern: /<=|≤/ });
+export const GreaterEqual = createToken({ name: "GreaterEqual", pattern: />=|≥/ });
+export const EqualEqual = createToken({ name: "EqualEqual", pattern: /==/ });
+export const NotEqual = createToken({ name: "NotEqual", pattern: /!=|≠/ });
+export const Less = createToken({ name: "Less", pattern: /</ });
+export const Greater = createToken({ name: "Greater", pattern: />/ });
 export const Equals = createToken({ name: "Equals", pattern: /=/ });
 export const Tilde = createToken({ name: "Tilde", pattern: /~/ });
 export const Plus = createToken({ name: "Plus", pattern: /\+/ });
@@ -33,6 +44,10 @@ export const Star = createToken({ name: "Star", pattern: /[*⊙∗]/ });
 export const Slash = createToken({ name: "Slash", pattern: /\// });
 /** Matrix-vector product: `@`, or the essay's `·`. */
 export const At = createToken({ name: "At", pattern: /[@·]/ });
+/** Power, as in `2 ^ m`. */
+export const Caret = createToken({ name: "Caret", pattern: /\^/ });
+/** Between the two bounds of a slice `v[H : 2*H]`, and after an index name in `const M[i: H]`. */
+export const Colon = createToken({ name: "Colon", pattern: /:/ });
 export const LParen = createToken({ name: "LParen", pattern: /\(/ });
 export const RParen = createToken({ name: "RParen", pattern: /\)/ });
 export const LBracket = createToken({ name: "LBracket", pattern: /\[/ });
@@ -52,13 +67,21 @@ export const allTokens: TokenType[] = [
   Cell,
   Size,
   Input,
+  Static,
   State,
   Param,
   Output,
+  Const,
   Identifier,
   Sigma,
   NumberLiteral,
   Prime,
+  LessEqual,
+  GreaterEqual,
+  EqualEqual,
+  NotEqual,
+  Less,
+  Greater,
   Equals,
   Tilde,
   Plus,
@@ -66,6 +89,8 @@ export const allTokens: TokenType[] = [
   Star,
   Slash,
   At,
+  Caret,
+  Colon,
   LParen,
   RParen,
   LBracket,
@@ -76,7 +101,7 @@ export const allTokens: TokenType[] = [
   Semicolon,
 ];
 
-export const KEYWORDS = ["cell", "size", "input", "state", "param", "output"] as const;
+export const KEYWORDS = ["cell", "size", "input", "state", "param", "output", "const", "static"] as const;
 
 /**
  * CR LF, CR, LF, U+2028 and U+2029 each end a line, as in

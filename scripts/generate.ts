@@ -31,9 +31,20 @@ export function loadSpec(file: string): CellIR {
   return built.ir;
 }
 
+/**
+ * Library specs whose forms (the step index, consts, slices, reductions, static inputs) the code
+ * generators compile in their second wave; until then they have no generated module, plan or
+ * golden, and the per-spec codegen tests leave them out. The interpreter's tests cover them.
+ */
+export const NOT_COMPILED_YET: readonly string[] = ["attention_lstm.lstm", "clockwork_rnn.lstm", "layernorm_lstm.lstm"];
+
+/** Every spec in specs/ that the code generators compile. */
 export function specFiles(): string[] {
-  // Cells only: models are not compiled yet (lstmc compile refuses them with E602).
-  return readdirSync(SPEC_DIR).filter((f) => f.endsWith(".lstm") && !isModelFile(join(SPEC_DIR, f))).sort().map((f) => join(SPEC_DIR, f));
+  // Cells only: models are not compiled yet (lstmc compile refuses them with E602); nor are the forms of NOT_COMPILED_YET.
+  return readdirSync(SPEC_DIR)
+    .filter((f) => f.endsWith(".lstm") && !isModelFile(join(SPEC_DIR, f)) && !NOT_COMPILED_YET.includes(f))
+    .sort()
+    .map((f) => join(SPEC_DIR, f));
 }
 
 /** Every generated module: file name -> text. */

@@ -105,6 +105,12 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
 export async function run(text: string, options: RunOptions): Promise<RunOutcome> {
   const checked = check(text, options);
   if (!checked.ir) return { response: null, diagnostics: checked.diagnostics };
+  // A compiling engine refuses what its target does not compile, as compile does.
+  if (options.engine === "ts" || options.engine === "wgsl") {
+    const { targetDiagnostics } = await import("./codegen/check.ts");
+    const refused = targetDiagnostics(checked.ir, options.engine);
+    if (refused.length > 0) return { response: null, diagnostics: [...checked.diagnostics, ...refused] };
+  }
   const made = await locatingInputErrors(checked.spec!, runCell(checked.ir, options));
   if ("failure" in made) return { response: null, diagnostics: [...checked.diagnostics, made.failure] };
   return { response: made.value, diagnostics: checked.diagnostics };

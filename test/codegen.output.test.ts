@@ -88,6 +88,6 @@ describe("names that try to inject code", () => {
   it("the generator refuses a hand-made IR whose cell name or size name breaks the rules", async () => {
     await expect(compileCell({ ...rnn, name: "rnn */ evil" }, { target: "ts", precision: "f64" })).rejects.toThrow(CodegenError);
     // A size named like one of the module's exports is the user's error (E104), not a bug.
-    await expect(compileCell({ ...rnn, sizes: [...rnn.sizes, { name: "forward", default: 2 }] }, { target: "ts", precision: "f64" })).rejects.toMatchObject({ code: "E104" });
+    await expect(compileCell({ ...rnn, sizes: [...rnn.sizes, { name: "forward", default: 2, formula: null }] }, { target: "ts", precision: "f64" })).rejects.toMatchObject({ code: "E104" });
   });
 });

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KEYWORDS } from "../grammar/tokens.ts";
-import { UNARY_FUNCTIONS } from "../src/ir/types.ts";
+import { KNOWN_FUNCTIONS } from "../src/ir/functions.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
@@ -64,7 +64,7 @@ describe("the TextMate grammar for .lstm", () => {
   it("names the lexer's keywords and every function", () => {
     expect(GRAMMAR.scopeName).toBe("source.lstm");
     expect(GRAMMAR.repository.keyword!.match).toBe(`\\b(?:${KEYWORDS.join("|")})\\b`);
-    expect(GRAMMAR.repository.function!.match).toBe(`σ|\\b(?:${UNARY_FUNCTIONS.join("|")})\\b`);
+    expect(GRAMMAR.repository.function!.match).toBe(`σ|\\b(?:${KNOWN_FUNCTIONS.join("|")})\\b`);
   });
 
   it("gives every character of every library spec a scope", () => {

@@ -15,7 +15,7 @@ export { AutodiffError };
 type NewBNode = BNode extends infer N ? (N extends BNode ? Omit<N, "id"> : never) : never;
 
 /** Functions whose derivative is read from the saved input rather than the output. */
-const DERIVATIVE_FROM_INPUT: ReadonlySet<UnaryFunction> = new Set(["log"]);
+const DERIVATIVE_FROM_INPUT: ReadonlySet<UnaryFunction> = new Set(["log", "abs"]);
 
 export function differentiate(ir: CellIR): BackwardIR {
   const nodes: BNode[] = [];
@@ -161,6 +161,9 @@ export function differentiate(ir: CellIR): BackwardIR {
         }
         return;
       }
+      default:
+        // The code generators' check refuses these forms before differentiating (src/codegen/forms.ts).
+        throw new AutodiffError(`'${node.op}' (line ${node.span.line}) is not differentiated by the code generators yet`);
     }
   }
 

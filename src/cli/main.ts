@@ -14,7 +14,7 @@ import { gradcheckModel } from "../run/model-gradcheck.ts";
 import { forwardBackwardModel, forwardModel } from "../interp/model.ts";
 import type { CellIR } from "../ir/types.ts";
 import { CodegenError } from "../codegen/names.ts";
-import { checkModel, isModelSpec, loadCell, loadCheckedModel, loadSpec, modelRefusal, printDiagnostics, report, ReportedFailure, STDIN, STDIN_NAME, UsageError } from "./load-cell.ts";
+import { checkModel, isModelSpec, loadCell, loadCheckedModel, loadCheckedSpec, loadSpec, modelRefusal, printDiagnostics, report, ReportedFailure, STDIN, STDIN_NAME, UsageError } from "./load-cell.ts";
 import { commandUsage, didYouMean, isCommand, parseCommandArgs, targetOption, USAGE, type CommandName } from "./options.ts";
 import { watchFiles } from "./watch.ts";
 
@@ -89,7 +89,15 @@ async function commandRun(args: string[]): Promise<number> {
     return 0;
   }
   if (isModelSpec(file)) return runModel(file, engine.name, values);
-  const ir = loadCell(file);
+  const { ir, text } = loadCheckedSpec(file);
+  // A compiling engine refuses what its target does not compile, located, as `compile` does.
+  if (engine.name !== "interp") {
+    const refused = (await import("../codegen/check.ts")).targetDiagnostics(ir, engine.name === "wgsl" ? "wgsl" : "ts");
+    if (refused.length > 0) {
+      printDiagnostics(refused, text);
+      throw new ReportedFailure();
+    }
+  }
   let request;
   if (values.example) {
     const sizes = bindSizes(ir, parseSizeList(values.dims ?? ""));

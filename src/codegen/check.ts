@@ -3,6 +3,7 @@
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { CellIR } from "../ir/types.ts";
 import { planCell } from "./compile.ts";
+import { formNotCompiled } from "./forms.ts";
 import { CodegenError } from "./names.ts";
 import { F32_MAX } from "./wgsl/syntax.ts";
 
@@ -12,6 +13,14 @@ export const TARGET_NAMES: readonly TargetName[] = ["ts", "js", "wgsl"];
 
 export function targetDiagnostics(ir: CellIR, target: TargetName): Diagnostic[] {
   const found: Diagnostic[] = [];
+  const reported = new Set<string>();
+  for (const n of ir.nodes) {
+    const form = formNotCompiled(ir, n);
+    if (form === null || reported.has(form)) continue;
+    reported.add(form);
+    found.push(diagnostic("targetFormNotCompiled", n.span, form, target));
+  }
+  if (found.length > 0) return found;
   if (target === "wgsl") {
     for (const n of ir.nodes) if (n.op === "const" && Math.abs(n.value) > F32_MAX) found.push(diagnostic("targetNumberRange", n.span, n.value, target));
     for (const s of ir.states) {
@@ -21,7 +30,7 @@ export function targetDiagnostics(ir: CellIR, target: TargetName): Diagnostic[] 
   }
   if (found.length > 0) return found;
   // Lowering is where a target's schedule meets the cell: sizes do not change its structure, so the defaults (or 2) do.
-  const dims = Object.fromEntries(ir.sizes.map((s) => [s.name, s.default ?? 2]));
+  const dims = Object.fromEntries(ir.sizes.filter((s) => s.formula === null).map((s) => [s.name, s.default ?? 2]));
   try {
     planCell(ir, { target, dims });
   } catch (e) {

@@ -3,6 +3,7 @@
 // value lives, the scheduled kernels of one forward and one backward step, and
 // the kernels before and after the loops. Target-independent; renderers turn
 // the plan into text.
+import { formNotCompiled } from "./forms.ts";
 import { differentiate, productsOf, type BackwardIR, type BNode } from "../autodiff/index.ts";
 import { groupProducts } from "./groups.ts";
 import type { SizeBinding } from "../ir/bind.ts";
@@ -213,11 +214,20 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "concat":
         forwardNodes.push({ ...base, kind: "concat", loc: null, args: n.args, expr: null, gemms: [] });
         break;
-      default: {
+      case "neg":
+      case "apply":
+      case "add":
+      case "sub":
+      case "mul":
+      case "div": {
         const arg = (i: number): Expr => ({ op: "arg", index: i });
         const expr: Expr = n.op === "neg" ? { op: "neg", arg: arg(0) } : n.op === "apply" ? { op: "apply", fn: n.fn, arg: arg(0) } : { op: n.op, args: [arg(0), arg(1)] };
         forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr, gemms: [] });
+        break;
       }
+      default:
+        // check.ts refuses these forms with a located diagnostic first (notCompiledYet).
+        throw new CodegenError(`${formNotCompiled(ir, n) ?? n.op} are not compiled yet`);
     }
   }
   // Required destinations: next states, outputs, then saved values.

@@ -3,7 +3,7 @@
 // file finds the boxes and edges (plain data); svg.ts places and draws them.
 import type { CellIR, IrNode, NodeId } from "../ir/types.ts";
 
-export type BoxKind = "input" | "state" | "intermediate" | "next" | "output";
+export type BoxKind = "input" | "state" | "const" | "intermediate" | "next" | "output";
 
 export interface Box {
   readonly key: string;

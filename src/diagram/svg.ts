@@ -11,6 +11,7 @@ const BOX_HEIGHT = 70;
 const COLOURS: Record<BoxKind, { fill: string; stroke: string }> = {
   input: { fill: "#e8f5e9", stroke: "#2e7d32" },
   state: { fill: "#e3f2fd", stroke: "#1565c0" },
+  const: { fill: "#f5f5f5", stroke: "#616161" },
   intermediate: { fill: "#fff8e1", stroke: "#f9a825" },
   next: { fill: "#e3f2fd", stroke: "#1565c0" },
   output: { fill: "#fce4ec", stroke: "#ad1457" },

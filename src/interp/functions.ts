@@ -28,4 +28,8 @@ export const FUNCTIONS: Record<UnaryFunction, { value: (x: number) => number; de
     },
   },
   identity: { value: (x) => x, derivative: () => 1 },
+  sqrt: { value: Math.sqrt, derivative: (x) => 0.5 / Math.sqrt(x) },
+  rsqrt: { value: (x) => 1 / Math.sqrt(x), derivative: (x) => -0.5 / (x * Math.sqrt(x)) },
+  abs: { value: Math.abs, derivative: Math.sign },
+  floor: { value: Math.floor, derivative: () => 0 },
 };

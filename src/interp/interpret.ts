@@ -4,7 +4,7 @@
 // Everything else lstmc produces is checked against this file.
 import { evaluateDim } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
-import type { CellIR, IrNode } from "../ir/types.ts";
+import type { CellIR, ComparisonOp, IrNode } from "../ir/types.ts";
 import { FUNCTIONS } from "./functions.ts";
 
 type Tensors = Record<string, Float64Array>;
@@ -55,21 +55,74 @@ function size(node: IrNode, sizes: SizeBinding): number {
   return node.shape.reduce((n, d) => n * evaluateDim(d, sizes), 1);
 }
 
+/** A static input is read at every step from its one value per batch row. */
+function isStatic(ir: CellIR, input: string): boolean {
+  return ir.inputs.find((i) => i.name === input)!.static;
+}
+
 function vectorLength(ir: CellIR, name: string, kind: "inputs" | "states" | "outputs", sizes: SizeBinding): number {
   const decl = ir[kind].find((d) => d.name === name)!;
   return evaluateDim(decl.shape[0]!, sizes);
 }
 
-/** Elementwise a ∘ b where either may be a scalar (length 1). */
+/**
+ * Element i of a value broadcast to a longer one: a scalar repeats, and a
+ * vector [n] repeats over the rows of a row-major [L, n].
+ */
+function at(x: Float64Array, i: number): number {
+  return x[i % x.length]!;
+}
+
+/** Elementwise a ∘ b, broadcasting the shorter. */
 function broadcast(a: Float64Array, b: Float64Array, f: (x: number, y: number) => number): Float64Array {
   const n = Math.max(a.length, b.length);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = f(a[a.length === 1 ? 0 : i]!, b[b.length === 1 ? 0 : i]!);
+  for (let i = 0; i < n; i++) out[i] = f(at(a, i), at(b, i));
   return out;
 }
 
+/** Floor modulo: the result has the divisor's sign, as Python's and PyTorch's `%`. */
+function floorMod(x: number, y: number): number {
+  return x - y * Math.floor(x / y);
+}
+
+const COMPARISONS: Record<ComparisonOp, (x: number, y: number) => boolean> = {
+  lt: (x, y) => x < y,
+  le: (x, y) => x <= y,
+  gt: (x, y) => x > y,
+  ge: (x, y) => x >= y,
+  eq: (x, y) => x === y,
+  ne: (x, y) => x !== y,
+};
+
+/** Each element's coordinate along `axis` of a row-major shape. */
+function indices(dims: readonly number[], axis: number): Float64Array {
+  const stride = dims.slice(axis + 1).reduce((n, d) => n * d, 1);
+  const out = new Float64Array(dims.reduce((n, d) => n * d, 1));
+  for (let p = 0; p < out.length; p++) out[p] = Math.floor(p / stride) % dims[axis]!;
+  return out;
+}
+
+/** [m, n] @ [n] -> [m], m and n read from the lengths. */
+function matvec(m: Float64Array, v: Float64Array): Float64Array {
+  const out = new Float64Array(m.length / v.length);
+  for (let r = 0; r < out.length; r++) {
+    let sum = 0;
+    for (let c = 0; c < v.length; c++) sum += m[r * v.length + c]! * v[c]!;
+    out[r] = sum;
+  }
+  return out;
+}
+
+/** The first largest element's position (where max sends its gradient). */
+function argmax(v: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+}
+
 /** One step for one batch row: the value of every node. */
-function evaluateStep(ir: CellIR, leaf: (node: IrNode & { name: string }) => Float64Array): StepValues {
+function evaluateStep(ir: CellIR, sizes: SizeBinding, step: number, leaf: (node: IrNode & { name: string }) => Float64Array): StepValues {
   const values: StepValues = [];
   for (const node of ir.nodes) {
     const arg = (i: number) => values[(node as { args: readonly number[] }).args[i]!]!;
@@ -94,6 +147,53 @@ function evaluateStep(ir: CellIR, leaf: (node: IrNode & { name: string }) => Flo
       case "div":
         values.push(broadcast(arg(0), arg(1), (x, y) => x / y));
         break;
+      case "pow":
+        values.push(broadcast(arg(0), arg(1), (x, y) => x ** y));
+        break;
+      case "mod":
+        values.push(broadcast(arg(0), arg(1), floorMod));
+        break;
+      case "min":
+        values.push(broadcast(arg(0), arg(1), Math.min));
+        break;
+      case "max":
+        values.push(broadcast(arg(0), arg(1), Math.max));
+        break;
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne": {
+        const holds = COMPARISONS[node.op];
+        values.push(broadcast(arg(0), arg(1), (x, y) => (holds(x, y) ? 1 : 0)));
+        break;
+      }
+      case "where": {
+        const [c, a, b] = [arg(0), arg(1), arg(2)];
+        const n = Math.max(c.length, a.length, b.length);
+        values.push(Float64Array.from({ length: n }, (_, i) => (at(c, i) !== 0 ? at(a, i) : at(b, i))));
+        break;
+      }
+      case "step":
+        values.push(Float64Array.of(step));
+        break;
+      case "dim":
+        values.push(Float64Array.of(evaluateDim(node.dim, sizes)));
+        break;
+      case "index":
+        values.push(indices(node.shape.map((d) => evaluateDim(d, sizes)), node.axis));
+        break;
+      case "slice": {
+        const offset = evaluateDim(node.offset, sizes);
+        values.push(arg(0).slice(offset, offset + evaluateDim(node.shape[0]!, sizes)));
+        break;
+      }
+      case "reduce": {
+        const v = arg(0);
+        values.push(Float64Array.of(node.fn === "sum" ? v.reduce((s, x) => s + x, 0) : v[argmax(v)]!));
+        break;
+      }
       case "neg":
         values.push(arg(0).map((x) => -x));
         break;
@@ -107,15 +207,27 @@ function evaluateStep(ir: CellIR, leaf: (node: IrNode & { name: string }) => Flo
         values.push(out);
         break;
       }
-      case "matvec": {
-        const [m, v] = [arg(0), arg(1)];
-        const out = new Float64Array(m.length / v.length);
-        for (let r = 0; r < out.length; r++) {
-          let sum = 0;
-          for (let c = 0; c < v.length; c++) sum += m[r * v.length + c]! * v[c]!;
-          out[r] = sum;
-        }
+      case "rowmap": {
+        // Each row of the right operand through the matrix: out[l, i] = Σ_k M[i, k] X[l, k].
+        const [m, x] = [arg(0), arg(1)];
+        const [rows, outRows] = [evaluateDim(node.shape[0]!, sizes), evaluateDim(node.shape[1]!, sizes)];
+        const n = x.length / rows;
+        const out = new Float64Array(rows * outRows);
+        for (let l = 0; l < rows; l++) out.set(matvec(m, x.subarray(l * n, (l + 1) * n)), l * outRows);
         values.push(out);
+        break;
+      }
+      case "vecmat": {
+        // The rows weighted and summed: out[k] = Σ_l v[l] X[l, k].
+        const [v, x] = [arg(0), arg(1)];
+        const n = x.length / v.length;
+        const out = new Float64Array(n);
+        for (let l = 0; l < v.length; l++) for (let k = 0; k < n; k++) out[k] += v[l]! * x[l * n + k]!;
+        values.push(out);
+        break;
+      }
+      case "matvec": {
+        values.push(matvec(arg(0), arg(1)));
         break;
       }
     }
@@ -136,11 +248,11 @@ function run(ir: CellIR, sizes: SizeBinding, seq: Sequence): ForwardResult & { t
     let state: Tensors = Object.fromEntries(ir.states.map((s) => [s.name, slice(seq.initial[s.name]!, b, vectorLength(ir, s.name, "states", sizes))]));
     const rowTape: StepValues[] = [];
     for (let t = 0; t < rowLength(seq, b); t++) {
-      const values = evaluateStep(ir, (node) => {
+      const values = evaluateStep(ir, sizes, t, (node) => {
         if (node.op === "param") return seq.params[node.name]!;
         if (node.op === "state") return state[node.name]!;
-        const n = vectorLength(ir, node.name, "inputs", sizes);
-        return slice(seq.inputs[node.name]!, t * seq.batch + b, n);
+        const n = size(node, sizes);
+        return slice(seq.inputs[node.name]!, isStatic(ir, node.name) ? b : t * seq.batch + b, n);
       });
       for (const o of ir.outputs) {
         const n = values[o.node]!.length;
@@ -160,17 +272,15 @@ export function forward(ir: CellIR, sizes: SizeBinding, seq: Sequence): ForwardR
   return { outputs, final };
 }
 
-/** Adds g into `into`, summing over the broadcast when `into` is a scalar. */
+/** Adds g into `into`, summing over the broadcast when `into` is shorter (a scalar, or a vector over rows). */
 function accumulate(into: Float64Array, g: Float64Array): void {
-  if (into.length === 1) into[0] = into[0]! + g.reduce((s, x) => s + x, 0);
-  else for (let i = 0; i < into.length; i++) into[i] = into[i]! + g[i]!;
+  for (let i = 0; i < g.length; i++) into[i % into.length] += g[i]!;
 }
 
 /** Sends one node's gradient g to its arguments' gradients. */
-function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, grads: Float64Array[]): void {
+function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, grads: Float64Array[], sizes: SizeBinding): void {
   if (!("args" in node)) return;
-  const [a, b] = node.args;
-  const at = (x: Float64Array, i: number) => x[x.length === 1 ? 0 : i]!;
+  const [a, b, c] = node.args;
   switch (node.op) {
     case "add":
       accumulate(grads[a!]!, g);
@@ -188,6 +298,49 @@ function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, gr
       accumulate(grads[a!]!, g.map((x, i) => x / at(values[b!]!, i)));
       accumulate(grads[b!]!, g.map((x, i) => (-x * at(values[a!]!, i)) / at(values[b!]!, i) ** 2));
       break;
+    case "pow": {
+      const [x, y, out] = [values[a!]!, values[b!]!, values[node.id]!];
+      accumulate(grads[a!]!, g.map((v, i) => v * at(y, i) * at(x, i) ** (at(y, i) - 1)));
+      // d(x^y)/dy = x^y ln x, where the logarithm is real.
+      accumulate(grads[b!]!, g.map((v, i) => (at(x, i) > 0 ? v * out[i]! * Math.log(at(x, i)) : 0)));
+      break;
+    }
+    case "mod":
+      accumulate(grads[a!]!, g);
+      accumulate(grads[b!]!, g.map((v, i) => -v * Math.floor(at(values[a!]!, i) / at(values[b!]!, i))));
+      break;
+    case "min":
+    case "max": {
+      // Where the two are equal the first argument takes the gradient.
+      const first = (i: number) => (node.op === "min" ? at(values[a!]!, i) <= at(values[b!]!, i) : at(values[a!]!, i) >= at(values[b!]!, i));
+      accumulate(grads[a!]!, g.map((v, i) => (first(i) ? v : 0)));
+      accumulate(grads[b!]!, g.map((v, i) => (first(i) ? 0 : v)));
+      break;
+    }
+    case "lt":
+    case "le":
+    case "gt":
+    case "ge":
+    case "eq":
+    case "ne":
+      break;
+    case "where": {
+      const chosen = (i: number) => at(values[a!]!, i) !== 0;
+      accumulate(grads[b!]!, g.map((v, i) => (chosen(i) ? v : 0)));
+      accumulate(grads[c!]!, g.map((v, i) => (chosen(i) ? 0 : v)));
+      break;
+    }
+    case "slice": {
+      const offset = evaluateDim(node.offset, sizes);
+      accumulate(grads[a!]!.subarray(offset, offset + g.length), g);
+      break;
+    }
+    case "reduce": {
+      const into = grads[a!]!;
+      if (node.fn === "sum") into.forEach((x, i) => (into[i] = x + g[0]!));
+      else into[argmax(values[a!]!)] += g[0]!;
+      break;
+    }
     case "neg":
       accumulate(grads[a!]!, g.map((x) => -x));
       break;
@@ -202,6 +355,34 @@ function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, gr
         const n = values[id]!.length;
         accumulate(grads[id]!, g.subarray(offset, offset + n));
         offset += n;
+      }
+      break;
+    }
+    case "rowmap": {
+      const [m, x] = [values[a!]!, values[b!]!];
+      const [gm, gx] = [grads[a!]!, grads[b!]!];
+      const [rows, outRows] = [evaluateDim(node.shape[0]!, sizes), evaluateDim(node.shape[1]!, sizes)];
+      const n = x.length / rows;
+      for (let l = 0; l < rows; l++) {
+        for (let i = 0; i < outRows; i++) {
+          const gi = g[l * outRows + i]!;
+          for (let k = 0; k < n; k++) {
+            gm[i * n + k] += gi * x[l * n + k]!;
+            gx[l * n + k] += gi * m[i * n + k]!;
+          }
+        }
+      }
+      break;
+    }
+    case "vecmat": {
+      const [v, x] = [values[a!]!, values[b!]!];
+      const [gv, gx] = [grads[a!]!, grads[b!]!];
+      const n = g.length;
+      for (let l = 0; l < v.length; l++) {
+        for (let k = 0; k < n; k++) {
+          gv[l] += g[k]! * x[l * n + k]!;
+          gx[l * n + k] += v[l]! * g[k]!;
+        }
       }
       break;
     }
@@ -241,9 +422,10 @@ export function forwardBackward(ir: CellIR, sizes: SizeBinding, seq: Sequence, u
         else if (node.op === "state") accumulate(previous[node.name]!, g);
         else if (node.op === "input") {
           const n = g.length;
-          const target = inputs[node.name]!.subarray((t * seq.batch + b) * n, (t * seq.batch + b + 1) * n);
+          const row = isStatic(ir, node.name) ? b : t * seq.batch + b;
+          const target = inputs[node.name]!.subarray(row * n, (row + 1) * n);
           accumulate(target, g);
-        } else backpropagateNode(node, g, values, grads);
+        } else backpropagateNode(node, g, values, grads, sizes);
       }
       carry = previous;
     }

@@ -1,8 +1,8 @@
 // Binding the size variables to numbers, for one run or one compilation.
 import { CodedError } from "../diagnostics/diagnostic.ts";
-import { evaluateDim, formatDim } from "./dims.ts";
+import { addDims, elementCount, evaluateDim, evaluateSizeFormula, formatDim } from "./dims.ts";
 import { firstOversized, MAX_ELEMENTS, type Allocation } from "./limits.ts";
-import type { CellIR } from "./types.ts";
+import type { CellIR, InputDecl } from "./types.ts";
 
 export type SizeBinding = Readonly<Record<string, number>>;
 
@@ -18,7 +18,16 @@ export function bindSizes(ir: CellIR, given: Readonly<Record<string, number>> = 
   const sizes: Record<string, number> = {};
   for (const s of ir.sizes) {
     // Own properties only: a size named `toString` must not find Object.prototype's.
-    const value = Object.hasOwn(given, s.name) ? given[s.name] : s.default;
+    const bound = Object.hasOwn(given, s.name) ? given[s.name] : undefined;
+    if (s.formula) {
+      // A defined size (H = G * K), or a constraint (I = H): a binding of it must agree.
+      const value = evaluateSizeFormula(s.formula.value, sizes);
+      const where = `${s.formula.span.file}:${s.formula.span.line}:${s.formula.span.column}`;
+      if (bound !== undefined && bound !== value) throw new CodedError("sizeDisagreesWithFormula", s.name, where, s.formula.text, value, bound);
+      sizes[s.name] = value;
+      continue;
+    }
+    const value = bound ?? s.default;
     if (value === null || value === undefined) throw new CodedError("sizeWithoutDefault", s.name);
     if (!Number.isInteger(value) || value < 1) throw new CodedError("sizeNotPositive", s.name, value);
     if (value > MAX_ELEMENTS) throw new CodedError("sizeTooLarge", s.name, value, MAX_ELEMENTS);
@@ -28,6 +37,15 @@ export function bindSizes(ir: CellIR, given: Readonly<Record<string, number>> = 
   for (const { what, shape } of allocations) {
     for (const d of shape) {
       if (evaluateDim(d, sizes) < 1) throw new CodedError("dimensionNotPositive", what, formatDim(d), evaluateDim(d, sizes));
+    }
+  }
+  for (const n of ir.nodes) {
+    if (n.op !== "slice") continue;
+    const [start, end] = [evaluateDim(n.offset, sizes), evaluateDim(n.offset, sizes) + evaluateDim(n.shape[0]!, sizes)];
+    const length = elementCount(ir.nodes[n.args[0]]!.shape, sizes);
+    if (start < 0 || end > length) {
+      const where = `${n.span.file}:${n.span.line}:${n.span.column}`;
+      throw new CodedError("sliceOutOfRangeBound", formatDim(n.offset), formatDim(addDims(n.offset, n.shape[0]!)), where, start, end, length);
     }
   }
   const oversized = firstOversized(allocations, sizes);
@@ -43,6 +61,11 @@ export function cellAllocations(ir: CellIR, include: { readonly params: boolean 
     ...(include.params ? ir.params : []).map((d) => ({ what: `parameter '${d.name}'`, shape: d.shape })),
     ...ir.nodes.map((n) => ({ what: `the expression at line ${n.span.line}`, shape: n.shape })),
   ];
+}
+
+/** The length of an input's run buffer: [steps, batch, n] for a per-step input, [batch, …shape] for a static one. */
+export function inputBufferLength(input: InputDecl, sizes: SizeBinding, steps: number, batch: number): number {
+  return (input.static ? 1 : steps) * batch * elementCount(input.shape, sizes);
 }
 
 /** "I=3,H=5" -> { I: 3, H: 5 } */

@@ -207,7 +207,7 @@ class ModelBuilder {
 
   build(): ModelIR | null {
     this.declareNames();
-    const inputs = this.model.inputs.map((i) => ({ name: i.name, shape: [this.dim(i.shape[0]!) ?? constantDim(1)] }));
+    const inputs = this.model.inputs.map((i) => ({ name: i.name, static: false, shape: [this.dim(i.shape[0]!) ?? constantDim(1)] }));
     if (hasErrors(this.diagnostics)) return null;
     for (const ast of this.order()) {
       const layer = this.layer(ast);
@@ -224,7 +224,7 @@ class ModelBuilder {
       name: this.model.name,
       file: this.model.file,
       doc: this.model.doc,
-      sizes: this.model.sizes.map((s) => ({ name: s.name, default: s.default })),
+      sizes: this.model.sizes.map((s) => ({ name: s.name, default: s.default, formula: null })),
       inputs,
       layers: [...this.layers.values()],
       outputs: outputs.map((o) => ({ name: o.name, ...o.wiring! })),

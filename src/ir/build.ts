@@ -2,13 +2,12 @@
 // names, shapes, missing or duplicate equations, cycles, unused declarations.
 import { diagnostic, hasErrors, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import { closest } from "../diagnostics/suggest.ts";
-import type { DimAst, EquationAst, ExprAst, InitializerAst, SpecAst } from "../parse/ast.ts";
-import { printEquationText, printExpr } from "../parse/print-dsl.ts";
-import { addDims, constantDim, evaluateDim, formatDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
+import type { ConstAst, DimAst, EquationAst, ExprAst, InitializerAst, SpecAst } from "../parse/ast.ts";
+import { printConstText, printDim, printEquationText, printExpr } from "../parse/print-dsl.ts";
+import { addDims, constantDim, evaluateDim, evaluateSizeFormula, formatDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
 import { firstOversized, MAX_ELEMENTS } from "./limits.ts";
 import { nameProblem, IDENTIFIER_PATTERN } from "./names.ts";
 import {
-  UNARY_FUNCTIONS,
   type CellIR,
   type Dim,
   type EquationRecord,
@@ -18,15 +17,18 @@ import {
   type NodeId,
   type ParamDecl,
   type Shape,
+  type SizeDecl,
+  type SizeFormula,
   type UnaryFunction,
 } from "./types.ts";
+import { FUNCTION_ARITY, KNOWN_FUNCTIONS, STEP_INDEX } from "./functions.ts";
 
 export interface BuildResult {
   readonly ir: CellIR | null;
   readonly diagnostics: readonly Diagnostic[];
 }
 
-type DeclKind = "size" | "input" | "state" | "param" | "intermediate";
+type DeclKind = "size" | "input" | "state" | "param" | "const" | "intermediate";
 
 interface Symbol {
   readonly kind: DeclKind;
@@ -42,7 +44,17 @@ interface PendingEquation {
   readonly text: string;
 }
 
-const BINARY_OPS = { "+": "add", "-": "sub", "*": "mul", "/": "div" } as const;
+const FOLDED_OPS = { "+": "add", "-": "sub", "*": "mul", "/": "div" } as const;
+const BINARY_OPS = {
+  ...FOLDED_OPS,
+  "^": "pow",
+  "<": "lt",
+  "<=": "le",
+  ">": "gt",
+  ">=": "ge",
+  "==": "eq",
+  "!=": "ne",
+} as const;
 
 // A Map, not an object: an initializer named `toString` must not find Object.prototype's.
 const INITIALIZER_ARITY: ReadonlyMap<string, number> = new Map([
@@ -93,7 +105,9 @@ export function buildCell(spec: SpecAst): BuildResult {
   for (const i of spec.inputs) declare(i.name, "input", i.span);
   for (const s of spec.states) declare(s.name, "state", s.span);
   for (const p of spec.params) declare(p.name, "param", p.span);
+  for (const c of spec.consts) declare(c.name, "const", c.span);
 
+  const sizeFormulas = resolveSizeFormulas(spec, report);
   for (const s of spec.sizes) {
     if (s.default === null) continue;
     if (!Number.isFinite(s.default)) report(diagnostic("numberNotFinite", s.span, s.default));
@@ -196,7 +210,7 @@ export function buildCell(spec: SpecAst): BuildResult {
   };
 
   const shapes = new Map<string, Shape | null>();
-  for (const i of spec.inputs) shapes.set(i.name, declShape(i.name, i.shape, i.span, [1], "input"));
+  for (const i of spec.inputs) shapes.set(i.name, declShape(i.name, i.shape, i.span, i.static ? [1, 2] : [1], i.static ? "static input" : "input"));
   for (const s of spec.states) shapes.set(s.name, declShape(s.name, s.shape, s.span, [1], "state"));
   const params: ParamDecl[] = [];
   for (const p of spec.params) {
@@ -256,6 +270,9 @@ export function buildCell(spec: SpecAst): BuildResult {
 
   // --- Lowering with shape inference --------------------------------------
   const nodes: IrNode[] = [];
+  const constNodes = new Map<string, NodeId | null>();
+  /** While a const's formula is lowered: the const and its index names. */
+  let constScope: { readonly name: string; readonly indices: ReadonlyMap<string, NodeId> } | null = null;
   const leafNodes = new Map<string, NodeId>();
   const intermediateNodes = new Map<string, NodeId | null>();
   const nextNodes = new Map<string, NodeId | null>();
@@ -281,7 +298,7 @@ export function buildCell(spec: SpecAst): BuildResult {
       report(diagnostic("divisionByZero", span));
       return false;
     }
-    if (a === undefined || b === undefined) return true;
+    if (a === undefined || b === undefined || !(op in FOLDED_OPS)) return true;
     const value = op === "+" ? a + b : op === "-" ? a - b : op === "*" ? a * b : a / b;
     if (!Number.isFinite(value)) {
       report(diagnostic("constantNotFinite", span, value));
@@ -320,45 +337,156 @@ export function buildCell(spec: SpecAst): BuildResult {
         const length = ids.map((id) => shapeOf(id)[0]!).reduce((a, b) => addDims(a, b));
         return add({ op: "concat", args: ids, shape: [length], span: e.span });
       }
-      case "call": {
-        const fn = e.fn as UnaryFunction;
-        if (!(UNARY_FUNCTIONS as readonly string[]).includes(e.fn)) {
-          const near = closest(e.fn, UNARY_FUNCTIONS);
-          report(near === undefined ? diagnostic("unknownFunction", e.fnSpan, e.fn, UNARY_FUNCTIONS.join(", ")) : diagnostic("unknownFunctionSuggestion", e.fnSpan, e.fn, near, UNARY_FUNCTIONS.join(", ")));
+      case "call":
+        return lowerCall(e);
+      case "slice": {
+        const operand = lower(e.operand);
+        if (operand === null) return null;
+        const shape = shapeOf(operand);
+        if (shape.length !== 1) {
+          report(diagnostic("needsVector", e.operand.span, "a slice", formatShape(shape)));
           return null;
         }
-        if (e.args.length !== 1) {
-          report(diagnostic("functionArity", e.span, e.fn, e.args.length));
+        const [start, end] = [resolveDim(e.start), resolveDim(e.end)];
+        if (!start || !end) return null;
+        const length = addDims(end, start, -1);
+        // Bounds that do not depend on the sizes are checked now; the rest when sizes are bound.
+        const bounds: [Dim, number][] = [[start, 0], [length, 1], [addDims(shape[0]!, end, -1), 0]];
+        if (bounds.some(([d, least]) => d.terms.length === 0 && d.constant < least)) {
+          report(diagnostic("sliceOutOfRange", e.span, printDim(e.start), printDim(e.end), formatDim(shape[0]!)));
           return null;
         }
-        const arg = lower(e.args[0]!);
-        return arg === null ? null : add({ op: "apply", fn, args: [arg], shape: shapeOf(arg), span: e.span });
+        return add({ op: "slice", offset: start, args: [operand], shape: [length], span: e.span });
       }
       case "binary": {
         const left = lower(e.left);
         const right = lower(e.right);
         if (left === null || right === null) return null;
         const [a, b] = [shapeOf(left), shapeOf(right)];
-        if (e.op === "@") {
-          if (a.length !== 2 || b.length !== 1 || !shapesEqual([a[1]!], b)) {
-            report(diagnostic("matvecShapes", e.span, formatShape(a), formatShape(b)));
-            return null;
-          }
-          return add({ op: "matvec", args: [left, right], shape: [a[0]!], span: e.span });
-        }
-        const shape = a.length === 0 ? b : b.length === 0 ? a : shapesEqual(a, b) ? a : null;
-        if (!shape) {
-          report(diagnostic("elementwiseShapes", e.span, e.op, formatShape(a), formatShape(b)));
-          return null;
-        }
+        if (e.op === "@") return lowerProduct(left, right, e.span);
+        const shape = elementwiseShape([left, right], e.span, e.op);
+        if (!shape) return null;
         if (!finiteConstant(e.op, left, right, e.span)) return null;
         return add({ op: BINARY_OPS[e.op], args: [left, right], shape, span: e.span });
       }
     }
   };
 
+  /**
+   * The shape of an elementwise operation on these arguments, or null after reporting why not: a
+   * scalar is broadcast, and so is a vector [n] over the rows of a matrix [L, n].
+   */
+  const elementwiseShape = (ids: readonly NodeId[], span: Span, what: string): Shape | null => {
+    const shapes = ids.map(shapeOf);
+    const shape = shapes.reduce((widest, s) => (s.length > widest.length ? s : widest), [] as Shape);
+    const bad = shapes.find((s) => !shapesEqual(s, shape.slice(shape.length - s.length)));
+    if (bad) {
+      report(diagnostic("elementwiseShapes", span, what, formatShape(shapes[0]!), formatShape(bad === shapes[0] ? shape : bad)));
+      return null;
+    }
+    return shape;
+  };
+
+  /** `@`: matrix-vector, a matrix applied to each row of a matrix, or a vector weighting the rows of a matrix. */
+  const lowerProduct = (left: NodeId, right: NodeId, span: Span): NodeId | null => {
+    const [a, b] = [shapeOf(left), shapeOf(right)];
+    if (a.length === 2 && b.length === 1 && shapesEqual([a[1]!], b)) return add({ op: "matvec", args: [left, right], shape: [a[0]!], span });
+    if (a.length === 2 && b.length === 2 && shapesEqual([a[1]!], [b[1]!])) return add({ op: "rowmap", args: [left, right], shape: [b[0]!, a[0]!], span });
+    if (a.length === 1 && b.length === 2 && shapesEqual(a, [b[0]!])) return add({ op: "vecmat", args: [left, right], shape: [b[1]!], span });
+    report(diagnostic("matvecShapes", span, formatShape(a), formatShape(b)));
+    return null;
+  };
+  const vectorArgument = (id: NodeId, ast: ExprAst, fn: string): boolean => {
+    if (shapeOf(id).length === 1) return true;
+    report(diagnostic("needsVector", ast.span, fn, formatShape(shapeOf(id))));
+    return false;
+  };
+  const sum = (v: NodeId, span: Span) => add({ op: "reduce", fn: "sum", args: [v], shape: [], span });
+  const mean = (v: NodeId, span: Span) => add({ op: "div", args: [sum(v, span), add({ op: "dim", dim: shapeOf(v)[0]!, shape: [], span })], shape: [], span });
+
+  const lowerCall = (e: ExprAst & { kind: "call" }): NodeId | null => {
+    const arities = FUNCTION_ARITY.get(e.fn);
+    if (arities === undefined) {
+      const near = closest(e.fn, KNOWN_FUNCTIONS);
+      report(near === undefined ? diagnostic("unknownFunction", e.fnSpan, e.fn, KNOWN_FUNCTIONS.join(", ")) : diagnostic("unknownFunctionSuggestion", e.fnSpan, e.fn, near, KNOWN_FUNCTIONS.join(", ")));
+      return null;
+    }
+    if (!arities.includes(e.args.length)) {
+      const counts = arities.map(String).join(" or ");
+      report(diagnostic("functionArity", e.span, e.fn, `${counts} argument${counts === "1" ? "" : "s"}`, e.args.length));
+      return null;
+    }
+    if (e.fn === "iota") {
+      const dim = resolveDim(asDim(e.args[0]!));
+      return dim === null ? null : add({ op: "index", axis: 0, shape: [dim], span: e.span });
+    }
+    const lowered = e.args.map(lower);
+    if (lowered.some((a) => a === null)) return null;
+    const args = lowered as NodeId[];
+    const [a, b, c] = args as [NodeId, NodeId, NodeId];
+    const span = e.span;
+    switch (e.fn) {
+      case "min":
+      case "max":
+      case "mod": {
+        if (args.length === 1) return vectorArgument(a, e.args[0]!, e.fn) ? add({ op: "reduce", fn: "max", args: [a], shape: [], span }) : null;
+        const shape = elementwiseShape(args, span, e.fn);
+        return shape && add({ op: e.fn, args: [a, b], shape, span });
+      }
+      case "where": {
+        const shape = elementwiseShape(args, span, e.fn);
+        return shape && add({ op: "where", args: [a, b, c], shape, span });
+      }
+      case "sum":
+        return vectorArgument(a, e.args[0]!, e.fn) ? sum(a, span) : null;
+      case "mean":
+        return vectorArgument(a, e.args[0]!, e.fn) ? mean(a, span) : null;
+      case "dot": {
+        if (!vectorArgument(a, e.args[0]!, e.fn) || !vectorArgument(b, e.args[1]!, e.fn)) return null;
+        const shape = elementwiseShape(args, span, e.fn);
+        return shape && sum(add({ op: "mul", args: [a, b], shape, span }), span);
+      }
+      case "softmax": {
+        if (!vectorArgument(a, e.args[0]!, e.fn)) return null;
+        // exp(v - max v) / Σ exp(v - max v): the same value as exp(v) / Σ exp(v), without overflow.
+        const shifted = add({ op: "sub", args: [a, add({ op: "reduce", fn: "max", args: [a], shape: [], span })], shape: shapeOf(a), span });
+        const exps = add({ op: "apply", fn: "exp", args: [shifted], shape: shapeOf(a), span });
+        return add({ op: "div", args: [exps, sum(exps, span)], shape: shapeOf(a), span });
+      }
+      case "layernorm": {
+        if (!vectorArgument(a, e.args[0]!, e.fn)) return null;
+        const shape = elementwiseShape(args, span, e.fn);
+        if (!shape) return null;
+        // (v - mean v) / sqrt(mean((v - mean v)²) + eps) * gain + bias: the population variance, eps inside the root.
+        const centred = add({ op: "sub", args: [a, mean(a, span)], shape, span });
+        const variance = mean(add({ op: "mul", args: [centred, centred], shape, span }), span);
+        const deviation = add({ op: "apply", fn: "sqrt", args: [add({ op: "add", args: [variance, args[3]!], shape: [], span })], shape: [], span });
+        const normalised = add({ op: "div", args: [centred, deviation], shape, span });
+        return add({ op: "add", args: [add({ op: "mul", args: [normalised, b], shape, span }), c], shape, span });
+      }
+      default:
+        return add({ op: "apply", fn: e.fn as UnaryFunction, args: [a], shape: shapeOf(a), span });
+    }
+  };
+
   const lowerRef = (name: string, next: boolean, span: Span): NodeId | null => {
     const symbol = symbols.get(name);
+    if (constScope) {
+      const index = constScope.indices.get(name);
+      if (index !== undefined && !next) return index;
+      const forbidden = forbiddenInConst(name, next, symbol?.kind);
+      if (forbidden !== null) {
+        report(diagnostic("constReadsStep", span, constScope.name, next ? `${name}'` : name, forbidden));
+        return null;
+      }
+    }
+    if (!symbol && name === STEP_INDEX && !next) {
+      const existing = leafNodes.get(STEP_INDEX);
+      if (existing !== undefined) return existing;
+      const id = add({ op: "step", shape: [], span });
+      leafNodes.set(STEP_INDEX, id);
+      return id;
+    }
     if (!symbol) {
       const near = closest(name, symbols.keys());
       report(near === undefined ? diagnostic("unknownName", span, name) : diagnostic("unknownNameSuggestion", span, name, near));
@@ -373,10 +501,16 @@ export function buildCell(spec: SpecAst): BuildResult {
     }
     switch (symbol.kind) {
       case "size":
+        if (constScope) return add({ op: "dim", dim: sizeDim(name), shape: [], span });
         report(diagnostic("sizeAsValue", span, name));
         return null;
       case "intermediate":
         return intermediateNodes.get(name) ?? null;
+      case "const": {
+        const id = constNodes.get(name);
+        if (id === undefined && constScope) report(diagnostic("constReadsStep", span, constScope.name, name, "a const declared after it"));
+        return id ?? null;
+      }
       default: {
         const shape = shapes.get(name);
         if (!shape) return null;
@@ -389,7 +523,30 @@ export function buildCell(spec: SpecAst): BuildResult {
     }
   };
 
-  const equations: EquationRecord[] = [];
+  const lowerConst = (c: ConstAst): NodeId | null => {
+    const dims = c.indices.map((i) => resolveDim(i.dim));
+    if (dims.some((d) => d === null)) return null;
+    const shape = dims as Dim[];
+    const indices = new Map(c.indices.map((i, axis) => [i.name, add({ op: "index", axis, shape, span: i.span })]));
+    c.indices.forEach((i) => checkName(i.name, i.span, "index"));
+    constScope = { name: c.name, indices };
+    const node = lower(c.value);
+    constScope = null;
+    if (node !== null && !shapesEqual(shapeOf(node), shape)) {
+      report(diagnostic("constShape", c.span, c.name, formatShape(shape), formatShape(shapeOf(node))));
+      return null;
+    }
+    return node;
+  };
+  const constEquations: EquationRecord[] = [];
+  for (const c of spec.consts) {
+    const node = lowerConst(c);
+    constNodes.set(c.name, node);
+    shapes.set(c.name, node === null ? null : shapeOf(node));
+    if (node !== null) constEquations.push({ kind: "const", target: c.name, node, text: `const ${printConstText(c)}`, span: c.span });
+  }
+
+  const equations: EquationRecord[] = [...constEquations];
   const outputs: { name: string; node: NodeId; shape: Shape }[] = [];
   for (const eq of pending) {
     if (inCycle.has(eq.kind === "next" ? `${eq.target}'` : eq.target)) continue;
@@ -430,7 +587,7 @@ export function buildCell(spec: SpecAst): BuildResult {
     const declarations = [...spec.inputs.map(declared("input")), ...spec.states.map(declared("state")), ...spec.params.map(declared("parameter"))];
     // A value can be larger than every declaration it is made from ([x, x, …]); leaves are the declarations themselves.
     const values = nodes.filter((n) => !("name" in n)).map((n) => ({ what: "this expression", shape: n.shape, span: n.span }));
-    defaultSizeProblems(spec, declarations, values).forEach(report);
+    defaultSizeProblems(spec, sizeFormulas, declarations, values).forEach(report);
   }
 
   if (hasErrors(diagnostics)) return { ir: null, diagnostics: sortDiagnostics(diagnostics) };
@@ -439,8 +596,8 @@ export function buildCell(spec: SpecAst): BuildResult {
       name: spec.name,
       file: spec.file,
       doc: spec.doc,
-      sizes: spec.sizes.map((s) => ({ name: s.name, default: s.default })),
-      inputs: spec.inputs.map((i) => ({ name: i.name, shape: shapes.get(i.name)! })),
+      sizes: spec.sizes.map((s): SizeDecl => ({ name: s.name, default: s.default, formula: sizeFormulas.get(s.name) ?? null })),
+      inputs: spec.inputs.map((i) => ({ name: i.name, static: i.static, shape: shapes.get(i.name)! })),
       states: spec.states.map((s) => ({ name: s.name, shape: shapes.get(s.name)!, init: s.init })),
       params,
       nodes,
@@ -463,9 +620,14 @@ interface LocatedAllocation {
  * dimension that is not positive (E204), or a tensor past MAX_ELEMENTS
  * (E206, every declaration, else the first expression value).
  */
-function defaultSizeProblems(spec: SpecAst, declarations: readonly LocatedAllocation[], values: readonly LocatedAllocation[]): Diagnostic[] {
-  const defaults = defaultSizes(spec);
-  const defaulted = new Set(spec.sizes.filter((s) => s.default !== null).map((s) => s.name));
+function defaultSizeProblems(
+  spec: SpecAst,
+  formulas: ReadonlyMap<string, NonNullable<SizeDecl["formula"]>>,
+  declarations: readonly LocatedAllocation[],
+  values: readonly LocatedAllocation[],
+): Diagnostic[] {
+  const defaults = defaultSizes(spec, formulas);
+  const defaulted = new Set(spec.sizes.filter((s) => s.default !== null || formulas.has(s.name)).map((s) => s.name));
   const notPositive = declarations.flatMap(({ what, shape, span }) => {
     const bad = shape.find((d) => d.terms.every(([name]) => defaulted.has(name)) && evaluateDim(d, defaults) < 1);
     return bad ? [diagnostic("dimensionNotPositiveByDefault", span, what, formatDim(bad), evaluateDim(bad, defaults))] : [];
@@ -485,8 +647,20 @@ function defaultSizeProblems(spec: SpecAst, declarations: readonly LocatedAlloca
  * only what the defaults and literal dimensions already make too large is
  * reported.
  */
-function defaultSizes(spec: SpecAst): Record<string, number> {
-  return Object.fromEntries(spec.sizes.map((s) => [s.name, s.default ?? 1]));
+function defaultSizes(spec: SpecAst, formulas: ReadonlyMap<string, NonNullable<SizeDecl["formula"]>>): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const s of spec.sizes) {
+    const formula = formulas.get(s.name);
+    sizes[s.name] = formula ? evaluateSizeFormula(formula.value, sizes) : (s.default ?? 1);
+  }
+  return sizes;
+}
+
+/** What a const's formula may not read, described; null for what it may (sizes, earlier consts) or what is unknown anyway. */
+function forbiddenInConst(name: string, next: boolean, kind: DeclKind | undefined): string | null {
+  if (next) return "the next value of a state";
+  if (kind === undefined) return name === STEP_INDEX ? "the step index" : null;
+  return kind === "size" || kind === "const" ? null : describe(kind);
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
@@ -503,10 +677,55 @@ function references(e: ExprAst): { name: string; next: boolean }[] {
       return references(e.operand);
     case "binary":
       return [...references(e.left), ...references(e.right)];
+    case "slice":
+      return references(e.operand);
     case "concat":
     case "call":
       return (e.kind === "concat" ? e.items : e.args).flatMap(references);
   }
+}
+
+/** `iota(H + 1)`'s argument, written as an expression, read as the dimension it names. */
+function asDim(e: ExprAst): DimAst {
+  switch (e.kind) {
+    case "number":
+      return { kind: "number", value: e.value, span: e.span };
+    case "ref":
+      return { kind: "size", name: e.name, span: e.span };
+    case "binary":
+      if (e.op === "+" || e.op === "-" || e.op === "*") return { kind: "binary", op: e.op, left: asDim(e.left), right: asDim(e.right), span: e.span };
+      return { kind: "size", name: printExpr(e), span: e.span };
+    default:
+      return { kind: "size", name: printExpr(e), span: e.span };
+  }
+}
+
+/** Each defined size's formula, checked: it may read only sizes declared before it. */
+function resolveSizeFormulas(spec: SpecAst, report: (d: Diagnostic) => void): Map<string, NonNullable<SizeDecl["formula"]>> {
+  const formulas = new Map<string, NonNullable<SizeDecl["formula"]>>();
+  const earlier = new Set<string>();
+  const convert = (d: DimAst, size: string): SizeFormula | null => {
+    switch (d.kind) {
+      case "number":
+        if (Number.isInteger(d.value) && d.value >= 0) return { kind: "number", value: d.value };
+        report(diagnostic("dimensionNotWhole", d.span, d.value));
+        return null;
+      case "size":
+        if (earlier.has(d.name)) return { kind: "size", name: d.name };
+        report(diagnostic("sizeFormulaOrder", d.span, size, d.name));
+        return null;
+      case "binary": {
+        const [left, right] = [convert(d.left, size), convert(d.right, size)];
+        return left && right && { kind: "binary", op: d.op, left, right };
+      }
+    }
+  };
+  for (const s of spec.sizes) {
+    const value = s.formula && convert(s.formula, s.name);
+    if (value && s.formula) formulas.set(s.name, { value, text: printDim(s.formula), span: s.span });
+    earlier.add(s.name);
+  }
+  return formulas;
 }
 
 /** Intermediates that some next state or output depends on. */

@@ -1,6 +1,6 @@
 // Dimensions are linear combinations of size variables, kept in one canonical
 // form so that two shapes are equal exactly when their data is equal.
-import type { Dim, Shape } from "./types.ts";
+import type { Dim, Shape, SizeFormula } from "./types.ts";
 
 export function constantDim(value: number): Dim {
   return { constant: value, terms: [] };
@@ -59,4 +59,18 @@ export function evaluateDim(d: Dim, sizes: Readonly<Record<string, number>>): nu
 /** The number of elements of a shape once sizes are bound. */
 export function elementCount(s: Shape, sizes: Readonly<Record<string, number>>): number {
   return s.reduce((n, d) => n * evaluateDim(d, sizes), 1);
+}
+
+/** A defined size's value from the sizes declared before it. */
+export function evaluateSizeFormula(f: SizeFormula, sizes: Readonly<Record<string, number>>): number {
+  switch (f.kind) {
+    case "number":
+      return f.value;
+    case "size":
+      return sizes[f.name]!;
+    case "binary": {
+      const [a, b] = [evaluateSizeFormula(f.left, sizes), evaluateSizeFormula(f.right, sizes)];
+      return f.op === "+" ? a + b : f.op === "-" ? a - b : a * b;
+    }
+  }
 }

@@ -2,7 +2,7 @@
 // so they must match a strict pattern and avoid both languages' reserved words
 // (and the words generated code relies on), whatever the generator does.
 import { KEYWORDS } from "../../grammar/tokens.ts";
-import { UNARY_FUNCTIONS } from "./types.ts";
+import { KNOWN_FUNCTIONS } from "./functions.ts";
 
 export const IDENTIFIER_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
@@ -36,7 +36,7 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   ...TYPESCRIPT_RESERVED.split(/\s+/),
   ...WGSL_RESERVED.split(/\s+/),
   ...KEYWORDS,
-  ...UNARY_FUNCTIONS,
+  ...KNOWN_FUNCTIONS,
 ]);
 
 export type NameProblem = "pattern" | "reserved" | null;

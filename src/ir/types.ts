@@ -24,6 +24,10 @@ export const UNARY_FUNCTIONS = [
   "softplus",
   "hard_sigmoid",
   "identity",
+  "sqrt",
+  "rsqrt",
+  "abs",
+  "floor",
 ] as const;
 export type UnaryFunction = (typeof UNARY_FUNCTIONS)[number];
 
@@ -31,7 +35,14 @@ export type UnaryFunction = (typeof UNARY_FUNCTIONS)[number];
 export const HARD_SIGMOID_ALPHA = 0.2;
 export const HARD_SIGMOID_BETA = 0.5;
 
-export type ElementwiseOp = "add" | "sub" | "mul" | "div";
+export type ElementwiseOp = "add" | "sub" | "mul" | "div" | "pow" | "mod" | "min" | "max" | ComparisonOp;
+
+/** Comparisons: 1 where the relation holds, 0 elsewhere; they pass no gradient. */
+export const COMPARISON_OPS = ["lt", "le", "gt", "ge", "eq", "ne"] as const;
+export type ComparisonOp = (typeof COMPARISON_OPS)[number];
+
+/** Reductions of a vector to a scalar. */
+export type Reduction = "sum" | "max";
 
 interface NodeBase {
   readonly id: NodeId;
@@ -42,14 +53,30 @@ interface NodeBase {
 export type IrNode =
   | (NodeBase & { readonly op: "input" | "state" | "param"; readonly name: string })
   | (NodeBase & { readonly op: "const"; readonly value: number })
-  /** Elementwise; either argument may be a scalar, which is broadcast. */
+  /** Elementwise; either argument may be a scalar, or a vector [n] against a matrix [L, n], which is broadcast (over rows). */
   | (NodeBase & { readonly op: ElementwiseOp; readonly args: readonly [NodeId, NodeId] })
   | (NodeBase & { readonly op: "neg"; readonly args: readonly [NodeId] })
   /** [m, n] @ [n] -> [m] */
   | (NodeBase & { readonly op: "matvec"; readonly args: readonly [NodeId, NodeId] })
+  /** [m, n] @ [L, n] -> [L, m]: the matrix applied to each row. */
+  | (NodeBase & { readonly op: "rowmap"; readonly args: readonly [NodeId, NodeId] })
+  /** [L] @ [L, n] -> [n]: the rows weighted by the vector and summed. */
+  | (NodeBase & { readonly op: "vecmat"; readonly args: readonly [NodeId, NodeId] })
   /** Vectors joined end to end. */
   | (NodeBase & { readonly op: "concat"; readonly args: readonly NodeId[] })
-  | (NodeBase & { readonly op: "apply"; readonly fn: UnaryFunction; readonly args: readonly [NodeId] });
+  | (NodeBase & { readonly op: "apply"; readonly fn: UnaryFunction; readonly args: readonly [NodeId] })
+  /** The step index t, counted from 0 (a scalar). */
+  | (NodeBase & { readonly op: "step" })
+  /** A dimension's value once sizes are bound (a scalar): a size read in a const's formula, n in mean(v) = sum(v) / n. */
+  | (NodeBase & { readonly op: "dim"; readonly dim: Dim })
+  /** Each element's own index along `axis` of this node's shape: iota(H) is [0, 1, …, H-1]; a const's index names. */
+  | (NodeBase & { readonly op: "index"; readonly axis: number })
+  /** Elementwise args[1] where args[0] ≠ 0, else args[2]; any argument may be a scalar. */
+  | (NodeBase & { readonly op: "where"; readonly args: readonly [NodeId, NodeId, NodeId] })
+  /** Elements [offset, offset + shape[0]) of a vector. */
+  | (NodeBase & { readonly op: "slice"; readonly offset: Dim; readonly args: readonly [NodeId] })
+  /** A vector reduced to a scalar; max's gradient goes to the first largest element. */
+  | (NodeBase & { readonly op: "reduce"; readonly fn: Reduction; readonly args: readonly [NodeId] });
 
 export type Initializer =
   | { readonly kind: "zeros" }
@@ -60,13 +87,23 @@ export type Initializer =
   | { readonly kind: "glorot" }
   | { readonly kind: "orthogonal" };
 
+/** A size's defining formula, `G * K`: not linear in general, so not a Dim. */
+export type SizeFormula =
+  | { readonly kind: "number"; readonly value: number }
+  | { readonly kind: "size"; readonly name: string }
+  | { readonly kind: "binary"; readonly op: "+" | "-" | "*"; readonly left: SizeFormula; readonly right: SizeFormula };
+
 export interface SizeDecl {
   readonly name: string;
   readonly default: number | null;
+  /** Set for a size defined by the others (`H = G * K`, or the constraint `I = H`); null for a free size. */
+  readonly formula: { readonly value: SizeFormula; readonly text: string; readonly span: Span } | null;
 }
 
 export interface InputDecl {
   readonly name: string;
+  /** One value per batch row for the whole sequence (a vector or a matrix), not one per step (a vector). */
+  readonly static: boolean;
   readonly shape: Shape;
 }
 
@@ -84,7 +121,7 @@ export interface ParamDecl {
 
 /** One equation of the spec, kept so generated code can show the line it implements. */
 export interface EquationRecord {
-  readonly kind: "intermediate" | "next" | "output";
+  readonly kind: "intermediate" | "next" | "output" | "const";
   /** The intermediate's name, the state's name (for `c'`), or the output's name. */
   readonly target: string;
   readonly node: NodeId;

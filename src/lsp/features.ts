@@ -5,9 +5,11 @@
 import type { Span } from "../diagnostics/diagnostic.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import { evaluateDim, formatShape } from "../ir/dims.ts";
+import { KNOWN_FUNCTIONS } from "../ir/functions.ts";
 import { UNARY_FUNCTIONS, type CellIR, type Shape } from "../ir/types.ts";
+import { printDim } from "../parse/print-dsl.ts";
 
-export type DeclarationKind = "size" | "input" | "state" | "param" | "intermediate" | "output";
+export type DeclarationKind = "size" | "input" | "state" | "param" | "const" | "intermediate" | "output";
 
 export interface Declaration {
   readonly name: string;
@@ -17,7 +19,7 @@ export interface Declaration {
 }
 
 /** `σ` is the cell language's spelling of `sigmoid`. */
-export const FUNCTION_NAMES: readonly string[] = [...UNARY_FUNCTIONS, "σ"];
+export const FUNCTION_NAMES: readonly string[] = [...KNOWN_FUNCTIONS, "σ"];
 
 /** Every name the spec declares, in the order a reader meets them; outputs last, since an output may share a state's name. */
 export function declarations(spec: SpecAst): Declaration[] {
@@ -26,6 +28,7 @@ export function declarations(spec: SpecAst): Declaration[] {
     ...spec.inputs.map((d) => ({ name: d.name, kind: "input" as const, span: d.span })),
     ...spec.states.map((d) => ({ name: d.name, kind: "state" as const, span: d.span })),
     ...spec.params.map((d) => ({ name: d.name, kind: "param" as const, span: d.span })),
+    ...spec.consts.map((d) => ({ name: d.name, kind: "const" as const, span: d.span })),
     ...spec.equations.filter((e) => !e.next).map((e) => ({ name: e.target, kind: "intermediate" as const, span: e.targetSpan })),
     ...spec.outputs.map((d) => ({ name: d.name, kind: "output" as const, span: d.span })),
   ];
@@ -56,8 +59,9 @@ function shapeOf(ir: CellIR, declaration: Declaration): Shape | null {
       return ir.states.find((d) => d.name === name)?.shape ?? null;
     case "param":
       return ir.params.find((d) => d.name === name)?.shape ?? null;
+    case "const":
     case "intermediate": {
-      const equation = ir.equations.find((e) => e.kind === "intermediate" && e.target === name);
+      const equation = ir.equations.find((e) => e.kind === declaration.kind && e.target === name);
       return equation ? ir.nodes[equation.node]!.shape : null;
     }
     case "output":
@@ -75,12 +79,16 @@ function describeShape(ir: CellIR, shape: Shape): string {
 
 /** Markdown for a hover over `word`: what it is and its shape (from the IR when the spec checks), or what a function does. */
 export function hoverText(spec: SpecAst, ir: CellIR | null, word: string): string | null {
-  if (FUNCTION_NAMES.includes(word)) return `\`${word === "σ" ? "sigmoid" : word}\`: elementwise function`;
+  if (FUNCTION_NAMES.includes(word)) {
+    const elementwise = word === "σ" || (UNARY_FUNCTIONS as readonly string[]).includes(word);
+    return `\`${word === "σ" ? "sigmoid" : word}\`: ${elementwise ? "elementwise function" : "function"}`;
+  }
   const declaration = findDeclaration(spec, word);
   if (!declaration) return null;
   if (declaration.kind === "size") {
     const size = spec.sizes.find((s) => s.name === word)!;
-    return `size \`${word}\`${size.default === null ? "" : ` = ${size.default}`}`;
+    const value = size.formula ? printDim(size.formula) : size.default;
+    return `size \`${word}\`${value === null ? "" : ` = ${value}`}`;
   }
   const shape = ir ? shapeOf(ir, declaration) : null;
   return `${declaration.kind} \`${word}\`${shape && ir ? `: ${describeShape(ir, shape)}` : ""}`;

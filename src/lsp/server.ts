@@ -46,6 +46,7 @@ const COMPLETION_KIND: Record<DeclarationKind, CompletionItemKind> = {
   input: CompletionItemKind.Variable,
   state: CompletionItemKind.Variable,
   param: CompletionItemKind.Field,
+  const: CompletionItemKind.Constant,
   intermediate: CompletionItemKind.Variable,
   output: CompletionItemKind.Variable,
 };

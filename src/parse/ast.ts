@@ -7,7 +7,9 @@ export type DimAst =
   | { readonly kind: "size"; readonly name: string; readonly span: Span }
   | { readonly kind: "binary"; readonly op: "+" | "-" | "*"; readonly left: DimAst; readonly right: DimAst; readonly span: Span };
 
-export type BinaryOp = "+" | "-" | "*" | "/" | "@";
+export type ComparisonOp = "<" | "<=" | ">" | ">=" | "==" | "!=";
+export const COMPARISON_OPS: readonly ComparisonOp[] = ["<", "<=", ">", ">=", "==", "!="];
+export type BinaryOp = "+" | "-" | "*" | "/" | "@" | "^" | ComparisonOp;
 
 export type ExprAst =
   | { readonly kind: "number"; readonly value: number; readonly span: Span }
@@ -16,6 +18,8 @@ export type ExprAst =
   | { readonly kind: "neg"; readonly operand: ExprAst; readonly span: Span }
   | { readonly kind: "binary"; readonly op: BinaryOp; readonly left: ExprAst; readonly right: ExprAst; readonly span: Span }
   | { readonly kind: "concat"; readonly items: readonly ExprAst[]; readonly span: Span }
+  /** Elements [start, end) of a vector. */
+  | { readonly kind: "slice"; readonly operand: ExprAst; readonly start: DimAst; readonly end: DimAst; readonly span: Span }
   | { readonly kind: "call"; readonly fn: string; readonly args: readonly ExprAst[]; readonly span: Span; readonly fnSpan: Span };
 
 /** An initializer as written: a name and numeric arguments, checked by the IR builder. */
@@ -28,11 +32,23 @@ export interface InitializerAst {
 export interface SizeAst {
   readonly name: string;
   readonly default: number | null;
+  /** `H = G * K`: the size is defined by the others (and any binding of it must agree). */
+  readonly formula: DimAst | null;
+  readonly span: Span;
+}
+
+/** `const M[i: H, j: H] = formula`: each element is the formula at its indices. */
+export interface ConstAst {
+  readonly name: string;
+  readonly indices: readonly { readonly name: string; readonly dim: DimAst; readonly span: Span }[];
+  readonly value: ExprAst;
   readonly span: Span;
 }
 
 export interface InputAst {
   readonly name: string;
+  /** Fixed for the whole sequence (one value per batch row), rather than read at every step. */
+  readonly static: boolean;
   readonly shape: readonly DimAst[];
   readonly span: Span;
 }
@@ -76,6 +92,7 @@ export interface SpecAst {
   readonly inputs: readonly InputAst[];
   readonly states: readonly StateAst[];
   readonly params: readonly ParamAst[];
+  readonly consts: readonly ConstAst[];
   readonly equations: readonly EquationAst[];
   readonly outputs: readonly OutputAst[];
 }

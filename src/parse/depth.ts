@@ -28,16 +28,28 @@ export function tooDeepToken(tokens: readonly IToken[]): IToken | null {
   let depth = 0;
   // Unary minuses waiting for their operand, per open bracket.
   const pending: number[] = [0];
+  // Powers in the chain a ^ b ^ c … being read, per open bracket: each nests the rest (it is right-associative).
+  const powers: number[] = [0];
   let previous: string | null = null;
+  const endChain = () => {
+    depth -= powers[powers.length - 1]!;
+    powers[powers.length - 1] = 0;
+  };
   for (const token of tokens) {
     const kind = token.tokenType.name;
     if (kind === "Minus" && (previous === null || !ENDS_OPERAND.has(previous))) {
       pending[pending.length - 1]!++;
       depth++;
+    } else if (kind === "Caret") {
+      powers[powers.length - 1]!++;
+      depth++;
     } else if (OPENS.has(kind)) {
       pending.push(0);
+      powers.push(0);
       depth++;
     } else if (CLOSES.has(kind) && pending.length > 1) {
+      endChain();
+      powers.pop();
       depth -= 1 + pending.pop()!;
       // The bracketed group is the operand the minuses before it waited for.
       depth -= pending[pending.length - 1]!;
@@ -45,6 +57,8 @@ export function tooDeepToken(tokens: readonly IToken[]): IToken | null {
     } else if (ENDS_OPERAND.has(kind)) {
       depth -= pending[pending.length - 1]!;
       pending[pending.length - 1] = 0;
+    } else {
+      endChain();
     }
     if (depth > MAX_NESTING) return token;
     previous = kind;
@@ -64,6 +78,8 @@ function childrenOf(node: Tree): readonly Tree[] {
       return node.items;
     case "call":
       return node.args;
+    case "slice":
+      return [node.operand, node.start, node.end];
     default:
       return [];
   }
@@ -85,6 +101,8 @@ export function treeDepth(root: Tree): number {
 export function tooDeepTree(spec: SpecAst): Span | null {
   const trees: Tree[] = [
     ...[...spec.inputs, ...spec.states, ...spec.params].flatMap((d) => d.shape),
+    ...spec.sizes.flatMap((s) => (s.formula ? [s.formula] : [])),
+    ...spec.consts.flatMap((c) => [c.value, ...c.indices.map((i) => i.dim)]),
     ...spec.equations.map((e) => e.value),
     ...spec.outputs.map((o) => o.value),
   ];

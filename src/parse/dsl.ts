@@ -5,6 +5,8 @@ import { cellParser } from "../../grammar/parser.ts";
 import { diagnostic, MAX_PRINTED_DIAGNOSTICS, type Diagnostic, type Span } from "../diagnostics/diagnostic.ts";
 import { MAX_NESTING, tooDeepToken, tooDeepTree } from "./depth.ts";
 import type {
+  BinaryOp,
+  ConstAst,
   DimAst,
   EquationAst,
   ExprAst,
@@ -79,6 +81,15 @@ class SpanMaker {
   }
 }
 
+const COMPARISON_TOKENS: readonly (readonly [string, BinaryOp])[] = [
+  ["Less", "<"],
+  ["LessEqual", "<="],
+  ["Greater", ">"],
+  ["GreaterEqual", ">="],
+  ["EqualEqual", "=="],
+  ["NotEqual", "!="],
+];
+
 const BaseVisitor = cellParser.getBaseCstVisitorConstructorWithDefaults();
 
 /** Turns the CST into the AST. One method per grammar rule. */
@@ -95,6 +106,7 @@ class AstBuilder extends BaseVisitor {
     const inputs: InputAst[] = [];
     const states: StateAst[] = [];
     const params: ParamAst[] = [];
+    const consts: ConstAst[] = [];
     const equations: EquationAst[] = [];
     const outputs: OutputAst[] = [];
     for (const item of nodes(c, "item")) {
@@ -113,6 +125,9 @@ class AstBuilder extends BaseVisitor {
         case "paramDecl":
           params.push(this.paramDecl(declNode));
           break;
+        case "constDecl":
+          consts.push(this.constDecl(declNode));
+          break;
         case "outputDecl":
           outputs.push(this.outputDecl(declNode));
           break;
@@ -130,6 +145,7 @@ class AstBuilder extends BaseVisitor {
       inputs,
       states,
       params,
+      consts,
       equations,
       outputs,
     };
@@ -141,13 +157,25 @@ class AstBuilder extends BaseVisitor {
 
   sizeBinding(node: CstNode): SizeAst {
     const c = children(node);
-    const value = tokens(c, "NumberLiteral")[0];
-    return { name: tokens(c, "Identifier")[0]!.image, default: value ? Number(value.image) : null, span: this.spans.fromNode(node) };
+    const value = nodes(c, "dim")[0];
+    const dim = value ? this.dim(value) : null;
+    const isDefault = dim?.kind === "number";
+    return {
+      name: tokens(c, "Identifier")[0]!.image,
+      default: isDefault ? dim.value : null,
+      formula: dim !== null && !isDefault ? dim : null,
+      span: this.spans.fromNode(node),
+    };
   }
 
   inputDecl(node: CstNode): InputAst {
     const c = children(node);
-    return { name: tokens(c, "Identifier")[0]!.image, shape: this.shape(nodes(c, "shape")[0]!), span: this.spans.fromNode(node) };
+    return {
+      name: tokens(c, "Identifier")[0]!.image,
+      static: tokens(c, "Static").length > 0,
+      shape: this.shape(nodes(c, "shape")[0]!),
+      span: this.spans.fromNode(node),
+    };
   }
 
   stateDecl(node: CstNode): StateAst {
@@ -171,6 +199,26 @@ class AstBuilder extends BaseVisitor {
       init: init ? this.initializer(init) : null,
       span: this.spans.fromNode(node),
     };
+  }
+
+  constDecl(node: CstNode): ConstAst {
+    return { ...this.constDefinition(nodes(children(node), "constDefinition")[0]!), span: this.spans.fromNode(node) };
+  }
+
+  constDefinition(node: CstNode): ConstAst {
+    const c = children(node);
+    return {
+      name: tokens(c, "Identifier")[0]!.image,
+      indices: nodes(c, "indexDim").map((n) => this.indexDim(n)),
+      value: this.expression(nodes(c, "expression")[0]!),
+      span: this.spans.fromNode(node),
+    };
+  }
+
+  indexDim(node: CstNode): ConstAst["indices"][number] {
+    const c = children(node);
+    const name = tokens(c, "Identifier")[0]!;
+    return { name: name.image, dim: this.dim(nodes(c, "dim")[0]!), span: this.spans.fromToken(name) };
   }
 
   outputDecl(node: CstNode): OutputAst {
@@ -237,6 +285,13 @@ class AstBuilder extends BaseVisitor {
 
   expression(node: CstNode): ExprAst {
     const c = children(node);
+    const operands = nodes(c, "additive").map((n) => this.additive(n));
+    const comparison = COMPARISON_TOKENS.flatMap(([name, op]) => (tokens(c, name).length > 0 ? [op] : []));
+    return this.foldLeft(operands, comparison, (op, left, right, span) => ({ kind: "binary", op, left, right, span }));
+  }
+
+  additive(node: CstNode): ExprAst {
+    const c = children(node);
     const operators = [...tokens(c, "Plus"), ...tokens(c, "Minus")].sort((a, b) => a.startOffset - b.startOffset);
     return this.foldLeft(
       nodes(c, "product").map((n) => this.product(n)),
@@ -264,7 +319,26 @@ class AstBuilder extends BaseVisitor {
     const c = children(node);
     const inner = nodes(c, "unary")[0];
     if (inner) return { kind: "neg", operand: this.unary(inner), span: this.spans.fromNode(node) };
-    return this.primary(nodes(c, "primary")[0]!);
+    return this.power(nodes(c, "power")[0]!);
+  }
+
+  power(node: CstNode): ExprAst {
+    const c = children(node);
+    const base = this.postfix(nodes(c, "postfix")[0]!);
+    const exponent = nodes(c, "unary")[0];
+    return exponent ? { kind: "binary", op: "^", left: base, right: this.unary(exponent), span: this.spans.fromNode(node) } : base;
+  }
+
+  postfix(node: CstNode): ExprAst {
+    const c = children(node);
+    const bounds = nodes(c, "dim").map((d) => this.dim(d));
+    const closes = tokens(c, "RBracket");
+    let result = this.primary(nodes(c, "primary")[0]!);
+    closes.forEach((close, k) => {
+      const span = this.spans.between(result.span, this.spans.fromToken(close));
+      result = { kind: "slice", operand: result, start: bounds[2 * k]!, end: bounds[2 * k + 1]!, span };
+    });
+    return result;
   }
 
   primary(node: CstNode): ExprAst {
@@ -299,7 +373,7 @@ class AstBuilder extends BaseVisitor {
   }
 }
 
-type RuleName = "spec" | "equation" | "expression" | "dim";
+type RuleName = "spec" | "equation" | "constDefinition" | "expression" | "dim";
 
 /** Lexes and parses `text` with one grammar rule; returns the CST or located diagnostics. */
 function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: CstNode | null; comments: IToken[]; diagnostics: Diagnostic[] } {
@@ -340,7 +414,7 @@ function parseRule(text: string, origin: TextOrigin, rule: RuleName): { cst: Cst
 }
 
 /** Characters that can begin or continue a token; anything else outside a comment is an error (E001). */
-const TOKEN_CHARACTER = /[A-Za-z0-9_$σ'′=~+\-−*⊙∗/@·()[\]{},;.\s]/;
+const TOKEN_CHARACTER = /[A-Za-z0-9_$σ'′=~+\-−*⊙∗/@·^:<>!≤≥≠()[\]{},;.\s]/;
 
 interface StrayRun {
   readonly offset: number;
@@ -412,10 +486,10 @@ function describeExpectation(message: string, ruleStack: readonly string[], foun
   const wanted = [...new Set(expected.map((n) => (Object.hasOwn(names, n) ? names[n]! : n.toLowerCase())))];
   if (message.startsWith("Expecting token of type") && wanted.length > 0) return wanted[0]!;
   const innermost = ruleStack[ruleStack.length - 1];
-  const startsStatement = foundToken === null || ["Identifier", "Size", "Input", "State", "Param", "Output", "Cell"].includes(foundToken);
+  const startsStatement = foundToken === null || ["Identifier", "Size", "Static", "Input", "State", "Param", "Const", "Output", "Cell"].includes(foundToken);
   if (innermost === "item" && !startsStatement) return "an operand or a new declaration or equation";
-  if (innermost === "item") return "a declaration (size, input, state, param, output) or an equation";
-  if (innermost && ["expression", "product", "matmul", "unary", "primary", "nameUse"].includes(innermost)) return "an expression";
+  if (innermost === "item") return "a declaration (size, input, state, param, const, output) or an equation";
+  if (innermost && ["expression", "additive", "product", "matmul", "unary", "power", "postfix", "primary", "nameUse"].includes(innermost)) return "an expression";
   if (innermost && ["shape", "dim", "dimTerm", "dimAtom"].includes(innermost)) return "a dimension (a number, a size, or a sum of them)";
   return null;
 }
@@ -444,6 +518,12 @@ function cellStartOffset(cst: CstNode): number {
 export function parseEquationText(text: string, origin: TextOrigin): ParseResult<EquationAst> {
   const { cst, diagnostics } = parseRule(text, origin, "equation");
   return cst ? { value: new AstBuilder(new SpanMaker(origin)).equation(cst), diagnostics: [] } : { value: null, diagnostics };
+}
+
+/** Parses one `M[i: H, j: H] = formula` (used by the JSON front end for consts). */
+export function parseConstText(text: string, origin: TextOrigin): ParseResult<ConstAst> {
+  const { cst, diagnostics } = parseRule(text, origin, "constDefinition");
+  return cst ? { value: new AstBuilder(new SpanMaker(origin)).constDefinition(cst), diagnostics: [] } : { value: null, diagnostics };
 }
 
 /** Parses one expression (used by the JSON front end for outputs). */

@@ -10,7 +10,7 @@ import { diagnostic, LINE_BREAK, LineMap, type Diagnostic, type Span } from "../
 import type { MessageId } from "../diagnostics/catalogue.ts";
 import { MAX_NESTING } from "./depth.ts";
 import type { DimAst, EquationAst, InitializerAst, InputAst, OutputAst, ParamAst, SizeAst, SpecAst, StateAst } from "./ast.ts";
-import { parseDimText, parseEquationText, parseExpressionText, withinNesting, type ParseResult, type TextOrigin } from "./dsl.ts";
+import { parseConstText, parseDimText, parseEquationText, parseExpressionText, withinNesting, type ParseResult, type TextOrigin } from "./dsl.ts";
 
 // ajv ships CommonJS whose default export TypeScript sees as the module object.
 const Ajv = Ajv2020 as unknown as typeof Ajv2020.default;
@@ -23,7 +23,7 @@ function validateCell(value: unknown): ReturnType<InstanceType<typeof Ajv>["comp
 }
 
 /** The top-level keys whose objects map names to declarations; only there may a key repeat. */
-const NAME_MAPS = new Set(["sizes", "inputs", "states", "params", "outputs"]);
+const NAME_MAPS = new Set(["sizes", "inputs", "staticInputs", "states", "params", "outputs"]);
 
 /** jsonc-parser's error codes, and the catalogue message each is reported as. */
 const SYNTAX_MESSAGES: ReadonlyMap<string, MessageId> = new Map([
@@ -221,7 +221,7 @@ const ALTERNATIVES: ReadonlyMap<string, string> = new Map([
     '"zeros", "ones", "glorot", "xavier", "orthogonal", {"constant": value}, {"uniform": [low, high]} or {"normal": std}',
   ],
   ["#/$defs/dim/oneOf", 'a whole number or a dimension such as "H + I"'],
-  ["#/properties/sizes/additionalProperties/oneOf", "a positive whole number or null"],
+  ["#/properties/sizes/additionalProperties/oneOf", 'a positive whole number, null or a formula such as "G * K"'],
 ]);
 
 function schemaDiagnostic(e: ErrorObject, path: string, span: Span): Diagnostic {
@@ -310,9 +310,10 @@ class SpecReader {
       nameSpan: this.at.ofNode(nameNode),
       doc: (field(root, "doc")?.children ?? []).map((line) => String(line.value)),
       sizes: properties(field(root, "sizes")).map((p) => this.size(p)),
-      inputs: properties(field(root, "inputs")).map((p) => this.input(p)),
+      inputs: [...properties(field(root, "inputs")).map((p) => this.input(p, false)), ...properties(field(root, "staticInputs")).map((p) => this.input(p, true))],
       states: properties(field(root, "states")).map((p) => this.state(p)),
       params: properties(field(root, "params")).map((p) => this.param(p)),
+      consts: (field(root, "consts")?.children ?? []).flatMap((c) => this.parsed(parseConstText(String(c.value), this.at.insideString(c)))),
       equations: (field(root, "equations")?.children ?? []).flatMap((e) => this.equation(e)),
       outputs: properties(field(root, "outputs")).flatMap((p) => this.output(p)),
     };
@@ -320,11 +321,13 @@ class SpecReader {
   }
 
   private size(p: Property): SizeAst {
-    return { name: p.name, default: typeof p.value.value === "number" ? p.value.value : null, span: this.at.ofNode(p.key) };
+    const value = p.value.value;
+    const formula = typeof value === "string" ? this.parsed(parseDimText(value, this.at.insideString(p.value)))[0] ?? null : null;
+    return { name: p.name, default: typeof value === "number" ? value : null, formula, span: this.at.ofNode(p.key) };
   }
 
-  private input(p: Property): InputAst {
-    return { name: p.name, shape: this.shape(p.value), span: this.at.ofNode(p.key) };
+  private input(p: Property, isStatic: boolean): InputAst {
+    return { name: p.name, static: isStatic, shape: this.shape(p.value), span: this.at.ofNode(p.key) };
   }
 
   private state(p: Property): StateAst {

@@ -212,7 +212,7 @@ function sizeItem(cursor: Cursor): SizeAst[] {
       if (number.kind !== "number") fail(number, "a number");
       value = Number(number.text);
     }
-    sizes.push({ name: name.text, default: value, span: name.span });
+    sizes.push({ name: name.text, default: value, formula: null, span: name.span });
   } while (accept(cursor, ","));
   return sizes;
 }
@@ -222,7 +222,7 @@ function inputItem(cursor: Cursor): InputAst {
   expect(cursor, "[");
   const shape = [dimension(cursor, "]")];
   const close = expect(cursor, "]");
-  return { name: name.text, shape, span: spanFrom(name.span, close.span) };
+  return { name: name.text, static: false, shape, span: spanFrom(name.span, close.span) };
 }
 
 function cellRef(cursor: Cursor): CellRefAst {

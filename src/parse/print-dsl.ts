@@ -1,15 +1,29 @@
 // AST -> DSL text. Prints the canonical ASCII form, with exactly the
 // parentheses needed to give back the same tree when parsed again.
-import type { BinaryOp, DimAst, ExprAst, InitializerAst, SpecAst } from "./ast.ts";
+import type { BinaryOp, ConstAst, DimAst, ExprAst, InitializerAst, SizeAst, SpecAst } from "./ast.ts";
 
-const PRECEDENCE: Record<BinaryOp, number> = { "+": 1, "-": 1, "*": 2, "/": 2, "@": 3 };
+const PRECEDENCE: Record<BinaryOp, number> = { "<": 0, "<=": 0, ">": 0, ">=": 0, "==": 0, "!=": 0, "+": 1, "-": 1, "*": 2, "/": 2, "@": 3, "^": 5 };
 const UNARY_PRECEDENCE = 4;
-const ATOM_PRECEDENCE = 5;
+const POWER_PRECEDENCE = 5;
+const ATOM_PRECEDENCE = 6;
 
 function precedence(e: ExprAst): number {
   if (e.kind === "binary") return PRECEDENCE[e.op];
   if (e.kind === "neg") return UNARY_PRECEDENCE;
   return ATOM_PRECEDENCE;
+}
+
+/** Which operands of a binary operator need parentheses to parse back into the same tree. */
+function operandParens(op: BinaryOp, left: ExprAst, right: ExprAst): [boolean, boolean] {
+  const p = PRECEDENCE[op];
+  // `^` is right-associative and its exponent is a unary: 2 ^ -m, (2 ^ a) ^ b.
+  if (op === "^") return [precedence(left) <= POWER_PRECEDENCE, precedence(right) < UNARY_PRECEDENCE];
+  // Comparisons do not chain, so a comparison operand is always wrapped.
+  if (p === 0) return [precedence(left) <= p, precedence(right) <= p];
+  // Operators associate to the left, so a right operand of equal
+  // precedence keeps its parentheses: a - (b - c), and a + (b + c) too,
+  // since the tree, not just the value, must survive a round trip.
+  return [precedence(left) < p, precedence(right) <= p];
 }
 
 function wrap(text: string, needsParens: boolean): string {
@@ -32,14 +46,11 @@ export function printExpr(e: ExprAst): string {
       return `[${e.items.map(printExpr).join(", ")}]`;
     case "call":
       return `${e.fn}(${e.args.map(printExpr).join(", ")})`;
+    case "slice":
+      return `${wrap(printExpr(e.operand), precedence(e.operand) < ATOM_PRECEDENCE)}[${printDim(e.start)} : ${printDim(e.end)}]`;
     case "binary": {
-      const p = PRECEDENCE[e.op];
-      // Operators associate to the left, so a right operand of equal
-      // precedence keeps its parentheses: a - (b - c), and a + (b + c) too,
-      // since the tree, not just the value, must survive a round trip.
-      const left = wrap(printExpr(e.left), precedence(e.left) < p);
-      const right = wrap(printExpr(e.right), precedence(e.right) <= p);
-      return `${left} ${e.op} ${right}`;
+      const [leftParens, rightParens] = operandParens(e.op, e.left, e.right);
+      return `${wrap(printExpr(e.left), leftParens)} ${e.op} ${wrap(printExpr(e.right), rightParens)}`;
     }
   }
 }
@@ -70,19 +81,31 @@ export function printEquationText(target: string, next: boolean, value: ExprAst)
   return `${target}${next ? "'" : ""} = ${printExpr(value)}`;
 }
 
+export function printSizeBinding(s: SizeAst): string {
+  if (s.formula !== null) return `${s.name} = ${printDim(s.formula)}`;
+  return s.default === null ? s.name : `${s.name} = ${printNumber(s.default)}`;
+}
+
+/** `M[i: H, j: H] = formula`, the const declaration without its keyword (the JSON form holds exactly this). */
+export function printConstText(c: ConstAst): string {
+  const indices = c.indices.length === 0 ? "" : `[${c.indices.map((i) => `${i.name}: ${printDim(i.dim)}`).join(", ")}]`;
+  return `${c.name}${indices} = ${printExpr(c.value)}`;
+}
+
 /** The whole spec as a `.lstm` file. */
 export function printDsl(spec: SpecAst): string {
   // A JSON doc string may hold line breaks; each piece must stay inside a comment.
   const docLines = spec.doc.flatMap((line) => line.split(/\r\n|\r|\n/));
   const lines: string[] = docLines.map((line) => (line.length > 0 ? `# ${line}` : "#"));
   lines.push(`cell ${spec.name} {`);
-  for (const s of spec.sizes) lines.push(`  size ${s.name}${s.default === null ? "" : ` = ${printNumber(s.default)}`}`);
-  for (const i of spec.inputs) lines.push(`  input ${i.name}${printShape(i.shape)}`);
+  for (const s of spec.sizes) lines.push(`  size ${printSizeBinding(s)}`);
+  for (const i of spec.inputs) lines.push(`  ${i.static ? "static " : ""}input ${i.name}${printShape(i.shape)}`);
   for (const s of spec.states) lines.push(`  state ${s.name}${printShape(s.shape)}${s.init === 0 ? "" : ` = ${printNumber(s.init)}`}`);
   for (const p of spec.params) {
     const shape = p.shape.length === 0 ? "" : printShape(p.shape);
     lines.push(`  param ${p.name}${shape}${p.init ? ` ~ ${printInitializer(p.init)}` : ""}`);
   }
+  for (const c of spec.consts) lines.push(`  const ${printConstText(c)}`);
   if (spec.equations.length > 0) lines.push("");
   for (const eq of spec.equations) lines.push(`  ${printEquationText(eq.target, eq.next, eq.value)}`);
   if (spec.outputs.length > 0) lines.push("");

@@ -3,7 +3,7 @@
 // Written by hand rather than with JSON.stringify so that a name declared
 // twice prints twice, as the DSL printer does.
 import type { DimAst, InitializerAst, SpecAst } from "./ast.ts";
-import { printDim, printEquationText, printExpr } from "./print-dsl.ts";
+import { printConstText, printDim, printEquationText, printExpr } from "./print-dsl.ts";
 
 type Entry = readonly [key: string, value: string];
 
@@ -54,11 +54,15 @@ function printJsonInitializer(init: InitializerAst): string {
 export function printJson(spec: SpecAst): string {
   const sections: Entry[] = [["cell", str(spec.name)]];
   if (spec.doc.length > 0) sections.push(["doc", block("[", "]", spec.doc.map(str), "  ")]);
-  if (spec.sizes.length > 0) sections.push(["sizes", blockObject(spec.sizes.map((s) => [s.name, s.default === null ? "null" : num(s.default)]), "  ")]);
-  sections.push(["inputs", blockObject(spec.inputs.map((i) => [i.name, printJsonShape(i.shape)]), "  ")]);
+  const sizeValue = (s: SpecAst["sizes"][number]) => (s.formula !== null ? str(printDim(s.formula)) : s.default === null ? "null" : num(s.default));
+  if (spec.sizes.length > 0) sections.push(["sizes", blockObject(spec.sizes.map((s) => [s.name, sizeValue(s)]), "  ")]);
+  const inputsOf = (isStatic: boolean): Entry[] => spec.inputs.filter((i) => i.static === isStatic).map((i) => [i.name, printJsonShape(i.shape)]);
+  sections.push(["inputs", blockObject(inputsOf(false), "  ")]);
+  if (spec.inputs.some((i) => i.static)) sections.push(["staticInputs", blockObject(inputsOf(true), "  ")]);
   const declaration = (shape: readonly DimAst[], extra: Entry[]) => inlineObject([["shape", printJsonShape(shape)], ...extra]);
   sections.push(["states", blockObject(spec.states.map((s) => [s.name, declaration(s.shape, s.init === 0 ? [] : [["init", num(s.init)]])]), "  ")]);
   sections.push(["params", blockObject(spec.params.map((p) => [p.name, declaration(p.shape, p.init ? [["init", printJsonInitializer(p.init)]] : [])]), "  ")]);
+  if (spec.consts.length > 0) sections.push(["consts", block("[", "]", spec.consts.map((c) => str(printConstText(c))), "  ")]);
   sections.push(["equations", block("[", "]", spec.equations.map((eq) => str(printEquationText(eq.target, eq.next, eq.value))), "  ")]);
   sections.push(["outputs", blockObject(spec.outputs.map((o) => [o.name, str(printExpr(o.value))]), "  ")]);
   return `${blockObject(sections, "")}\n`;

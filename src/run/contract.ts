@@ -3,7 +3,7 @@
 //   out: { outputs, final, grads? }
 // Every mismatch between the data and the spec is an error naming the field.
 import { CodedError } from "../diagnostics/diagnostic.ts";
-import { bindSizes, cellAllocations, type SizeBinding } from "../ir/bind.ts";
+import { bindSizes, cellAllocations, inputBufferLength, type SizeBinding } from "../ir/bind.ts";
 import { elementCount, evaluateDim } from "../ir/dims.ts";
 import { firstOversized, MAX_ELEMENTS } from "../ir/limits.ts";
 import type { CellIR, Shape } from "../ir/types.ts";
@@ -93,7 +93,7 @@ export function readRunRequest(ir: CellIR, data: Json): RunRequest {
   const steps = positiveInteger(own(data, "steps"), "steps");
   checkRunBuffers(ir, sizes, steps, batch);
   const params = tensorGroup(own(data, "params"), "params", ir.params.map((p) => ({ name: p.name, length: elementCount(p.shape, sizes) })), null);
-  const inputs = tensorGroup(own(data, "inputs"), "inputs", ir.inputs.map((i) => ({ name: i.name, length: steps * batch * vectorLength(i.shape, sizes) })), null);
+  const inputs = tensorGroup(own(data, "inputs"), "inputs", ir.inputs.map((i) => ({ name: i.name, length: inputBufferLength(i, sizes, steps, batch) })), null);
   const stateLengths = ir.states.map((s) => ({ name: s.name, length: batch * vectorLength(s.shape, sizes) }));
   const initial = tensorGroup(own(data, "initial"), "initial", stateLengths, (name) => {
     const state = ir.states.find((s) => s.name === name)!;

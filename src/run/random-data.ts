@@ -1,5 +1,5 @@
 // Random run requests, for `lstmc run --example` and `lstmc gradcheck`.
-import type { SizeBinding } from "../ir/bind.ts";
+import { inputBufferLength, type SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
 import { initParams, makeRandom } from "../ir/initialize.ts";
 import type { CellIR } from "../ir/types.ts";
@@ -32,7 +32,7 @@ export function randomRequest(ir: CellIR, options: RandomOptions): RunRequest {
       batch,
       steps,
       params,
-      inputs: Object.fromEntries(ir.inputs.map((i) => [i.name, uniform(steps * batch * vector(i.shape), 1)])),
+      inputs: Object.fromEntries(ir.inputs.map((i) => [i.name, uniform(inputBufferLength(i, sizes, steps, batch), 1)])),
       initial: Object.fromEntries(ir.states.map((s) => [s.name, uniform(batch * vector(s.shape), 0.5)])),
     },
     upstream: {

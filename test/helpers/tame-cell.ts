@@ -4,7 +4,7 @@ import type { ExprAst, SpecAst } from "../../src/parse/ast.ts";
 
 /**
  * Keeps a random cell's values finite and well-conditioned on random data, without changing which
- * operations it uses: `log` reads 1 + v·v (positive), `exp` reads tanh(v) (no overflow when nested),
+ * operations it uses: `log`, `sqrt` and `rsqrt` read 1 + v·v (positive), `exp` reads tanh(v) (no overflow when nested),
  * `/` divides by 1 + v·v (never near 0), and literals stay below 10 (the generator's 1e21 turns
  * summation-order rounding into differences far above any tolerance).
  */
@@ -21,13 +21,15 @@ function tame(e: ExprAst): ExprAst {
       return { ...e, operand: tame(e.operand) };
     case "concat":
       return { ...e, items: e.items.map(tame) };
+    case "slice":
+      return { ...e, operand: tame(e.operand) };
     case "binary": {
       const right = tame(e.right);
       return { ...e, left: tame(e.left), right: e.op === "/" ? onePlusSquare(right) : right };
     }
     case "call": {
       const arg = tame(e.args[0]!);
-      const wrapped = e.fn === "log" ? onePlusSquare(arg) : e.fn === "exp" ? ({ kind: "call", fn: "tanh", args: [arg], span, fnSpan: span } as const) : arg;
+      const wrapped = ["log", "sqrt", "rsqrt"].includes(e.fn) ? onePlusSquare(arg) : e.fn === "exp" ? ({ kind: "call", fn: "tanh", args: [arg], span, fnSpan: span } as const) : arg;
       return { ...e, args: [wrapped] };
     }
   }

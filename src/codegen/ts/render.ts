@@ -41,6 +41,10 @@ const FUNCTION_SYNTAX: Record<UnaryFunction, (x: string) => string> = {
   softplus: (x) => `((${x}) > 0 ? (${x}) + Math.log1p(Math.exp(-(${x}))) : Math.log1p(Math.exp(${x})))`,
   hard_sigmoid: (x) => `Math.max(0, Math.min(1, ${num(HARD_SIGMOID_ALPHA)} * (${x}) + ${num(HARD_SIGMOID_BETA)}))`,
   identity: (x) => `(${x})`,
+  sqrt: (x) => `Math.sqrt(${x})`,
+  rsqrt: (x) => `1 / Math.sqrt(${x})`,
+  abs: (x) => `Math.abs(${x})`,
+  floor: (x) => `Math.floor(${x})`,
 };
 
 /**
@@ -57,7 +61,7 @@ const FUNCTION_SYNTAX_F32: Record<UnaryFunction, (x: string) => string> = {
 
 type FunctionSyntax = typeof FUNCTION_SYNTAX;
 
-/** f'(x) written from the saved output y (or, for log, the saved input x). */
+/** f'(x) written from the saved output y (or, for log and abs, the saved input x). */
 const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
   sigmoid: (y) => `(${y}) * (1 - (${y}))`,
   tanh: (y) => `1 - (${y}) * (${y})`,
@@ -68,6 +72,10 @@ const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
   softplus: (y) => `-Math.expm1(-(${y}))`,
   hard_sigmoid: (y) => `((${y}) > 0 && (${y}) < 1 ? ${num(HARD_SIGMOID_ALPHA)} : 0)`,
   identity: () => `1`,
+  sqrt: (y) => `0.5 / (${y})`,
+  rsqrt: (y) => `-0.5 * (${y}) * (${y}) * (${y})`,
+  abs: (x) => `Math.sign(${x})`,
+  floor: () => `0`,
 };
 
 

@@ -63,9 +63,13 @@ export const FUNCTION_SYNTAX: Record<UnaryFunction, (x: string) => string> = {
   softplus: (x) => `_softplus(${x})`,
   hard_sigmoid: (x) => `clamp(${f32(HARD_SIGMOID_ALPHA)} * (${x}) + ${f32(HARD_SIGMOID_BETA)}, 0f, 1f)`,
   identity: (x) => `(${x})`,
+  sqrt: (x) => `sqrt(${x})`,
+  rsqrt: (x) => `inverseSqrt(${x})`,
+  abs: (x) => `abs(${x})`,
+  floor: (x) => `floor(${x})`,
 };
 
-/** f'(x), written from the saved output y (for log, from the saved input x). */
+/** f'(x), written from the saved output y (for log and abs, from the saved input x). */
 export const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
   sigmoid: (y) => `(${y}) * (1f - (${y}))`,
   tanh: (y) => `(1f - (${y}) * (${y}))`,
@@ -76,6 +80,10 @@ export const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
   softplus: (y) => `(-_expm1(-(${y})))`,
   hard_sigmoid: (y) => `select(0f, ${f32(HARD_SIGMOID_ALPHA)}, (${y}) > 0f && (${y}) < 1f)`,
   identity: () => `1f`,
+  sqrt: (y) => `(0.5f / (${y}))`,
+  rsqrt: (y) => `(-0.5f * (${y}) * (${y}) * (${y}))`,
+  abs: (x) => `sign(${x})`,
+  floor: () => `0f`,
 };
 
 
