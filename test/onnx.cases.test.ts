@@ -1,8 +1,7 @@
 // Every ONNX reference case (test/fixtures/onnx-cases/, built and run through
 // onnxruntime-node by scripts/make-onnx-cases.ts) through `lstmc run
 // MODEL.onnx` on the interpreter and on generated TypeScript: each output must
-// have onnxruntime's shape and agree within 1e-5. Cases the language cannot
-// express yet are todo with the reason. The agreement table prints at the end.
+// have onnxruntime's shape and agree within 1e-5. The agreement table prints at the end.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -17,7 +16,7 @@ const ENGINE_NAMES = ["interp", "ts"] as const;
 
 type Outputs = Record<string, { dims: number[]; data: number[] }>;
 
-const manifest = JSON.parse(readFileSync(path.join(CASES_DIR, "cases.json"), "utf8")) as Record<string, { op: string; pending?: string }>;
+const manifest = JSON.parse(readFileSync(path.join(CASES_DIR, "cases.json"), "utf8")) as Record<string, { op: string }>;
 
 function caseFile(name: string, suffix: string): string {
   return path.join(CASES_DIR, `${name}${suffix}`);
@@ -42,11 +41,7 @@ afterAll(() => {
   for (const line of table.sort()) console.log(line);
 });
 
-describe.each(Object.entries(manifest))("ONNX case %s", (name, { pending }) => {
-  if (pending) {
-    test.todo(`${name}: ${pending}`);
-    return;
-  }
+describe.each(Object.keys(manifest))("ONNX case %s", (name) => {
   test.each(ENGINE_NAMES)(`lstmc run ${name}.onnx --engine %s agrees with onnxruntime`, async (engine) => {
     const feeds = JSON.parse(readFileSync(caseFile(name, ".feeds.json"), "utf8")) as unknown;
     const expected = JSON.parse(readFileSync(caseFile(name, ".expected.json"), "utf8")) as Outputs;

@@ -49,10 +49,9 @@ describe("lstmc import MODEL.onnx", () => {
     expect(files["onnx_gru_node_fwd.lstm"]).toContain("a_n = W_h @ x + r * (U_h @ h + b_hn) + b_h");
   });
 
-  test("ThresholdedRelu is written with where() and marked pending in the README", () => {
+  test("ThresholdedRelu is written with where()", () => {
     const files = importCase("rnn_act_thresholdedrelu");
     expect(files["onnx_rnn_node.lstm"]).toContain("h_new = where(a_h_new > 0.10000000149011612, a_h_new, 0)");
-    expect(files["README.md"]).toContain("- Pending: ThresholdedRelu needs where(x > α, x, 0)");
   });
 });
 

@@ -54,11 +54,7 @@ function literal(value: number): string {
   return value < 0 ? `(-${String(-value)})` : String(value);
 }
 
-/**
- * The activation applied to the variable `x`, in the language. ThresholdedRelu
- * needs `where`, which the language does not have yet: its text is written
- * anyway and fails to build until it does.
- */
+/** The activation applied to the variable `x`, in the language. */
 function activationText(activation: Activation, x: string): string {
   const a = literal(activation.alpha);
   const b = literal(activation.beta);
@@ -89,11 +85,6 @@ function activationText(activation: Activation, x: string): string {
 
 /** Activations written as a sum, which need brackets as a factor. */
 const SUM_ACTIVATIONS = new Set(["affine", "leakyrelu", "hardsigmoid", "elu"]);
-
-/** Why a cell's text cannot build in today's language, or null when it can. */
-export function pendingReason(cell: DirectionCell): string | null {
-  return cell.activations.some((a) => a.name === "thresholdedrelu") ? "ThresholdedRelu needs where(x > α, x, 0), which the language does not have yet" : null;
-}
 
 // --- Attributes ----------------------------------------------------------------
 

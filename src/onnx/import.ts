@@ -4,7 +4,7 @@
 // from where. Returns the files as data; the CLI writes them.
 import { encodeSafetensors, stored } from "../runtime/safetensors.ts";
 import type { Tensor } from "../adapters/onnx.ts";
-import { cellParams, cellSpecText, nodeConfig, paramShapeByName, pendingReason, type NodeConfig } from "./cell.ts";
+import { cellParams, cellSpecText, nodeConfig, paramShapeByName, type NodeConfig } from "./cell.ts";
 import { OnnxError, type OnnxModel, type RecurrentNode } from "./model.ts";
 
 /** An input the weights must come from: an initializer (import has no feeds). */
@@ -16,7 +16,7 @@ function initializer(model: OnnxModel, node: RecurrentNode, slot: "W" | "R" | "B
   return tensor;
 }
 
-function readmeSection(node: RecurrentNode, config: NodeConfig, files: readonly string[], pending: readonly string[]): string {
+function readmeSection(node: RecurrentNode, config: NodeConfig, files: readonly string[]): string {
   const runtime = (["sequence_lens", "initial_h", "initial_c"] as const).filter((slot) => node.inputs[slot] !== undefined);
   return [
     `## ${node.op} node '${node.name}' (${config.direction}, hidden_size ${config.hiddenSize}, layout ${config.layout})`,
@@ -26,7 +26,6 @@ function readmeSection(node: RecurrentNode, config: NodeConfig, files: readonly 
     ...(config.cells[0]!.clip === null ? [] : [`- clip ${config.cells[0]!.clip}: every gate's pre-activation v is clamped as v - relu(v - clip) + relu(-v - clip).`]),
     ...(runtime.length > 0 ? [`- ${runtime.join(", ")}: run-time inputs, not weights; \`lstmc run\` on the .onnx file reads them.`] : []),
     ...(config.direction !== "forward" ? ["- The reverse direction's cell is an ordinary cell: feed it each row's valid steps last to first (what `lstmc run MODEL.onnx` does)."] : []),
-    ...pending.map((reason) => `- Pending: ${reason}; the spec is written but will not build until the language has it.`),
     "",
   ].join("\n");
 }
@@ -50,8 +49,7 @@ export function importOnnxModel(model: OnnxModel, origin: string): Record<string
       const tensors = Object.fromEntries(Object.entries(params).map(([name, data]) => [name, stored(data, paramShapeByName(name, inputSize, config.hiddenSize))]));
       files[`${cell.specName}.safetensors`] = encodeSafetensors({ tensors, metadata: { source: origin, node: node.name } });
     }
-    const pending = [...new Set(config.cells.map(pendingReason).filter((r): r is string => r !== null))];
-    sections.push(readmeSection(node, config, names, pending));
+    sections.push(readmeSection(node, config, names));
   });
   files["README.md"] = [`# Imported from ${origin}`, "", "Each direction of each node is one cell: ONNX's equations for its op and attributes, written in the cell language.", "", ...sections].join("\n");
   return files;
