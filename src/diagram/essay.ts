@@ -46,7 +46,26 @@ export interface EssayDiagram {
 }
 
 const FUNCTION_SYMBOL: Readonly<Record<string, string>> = { sigmoid: "σ", identity: "id", relu: "ReLU" };
-const OPERATOR_SYMBOL: Readonly<Record<string, string>> = { add: "+", sub: "−", mul: "×", div: "÷", neg: "−" };
+const OPERATOR_SYMBOL: Readonly<Record<string, string>> = {
+  add: "+",
+  sub: "−",
+  mul: "×",
+  div: "÷",
+  neg: "−",
+  pow: "^",
+  lt: "<",
+  le: "≤",
+  gt: ">",
+  ge: "≥",
+  eq: "=",
+  ne: "≠",
+  // A matrix on each row, and a weighted sum of rows (attention's Σ α_j a_j).
+  rowmap: "@ rows",
+  vecmat: "Σ α·row",
+  slice: "[:]",
+  step: "t",
+  index: "iota",
+};
 
 const argsOf = (node: IrNode): readonly NodeId[] => ("args" in node ? node.args : []);
 
@@ -72,6 +91,7 @@ function fixedText(ir: CellIR, id: NodeId): string {
 
 function nameOf(node: IrNode): string {
   if (node.op === "apply") return FUNCTION_SYMBOL[node.fn] ?? node.fn;
+  if (node.op === "reduce") return node.fn === "sum" ? "Σ" : "max";
   return OPERATOR_SYMBOL[node.op] ?? node.op;
 }
 
@@ -153,7 +173,7 @@ function pointwiseLabel(ir: CellIR, node: IrNode): string {
   const symbol = nameOf(node);
   if (args.length !== 2) return symbol;
   const [left, right] = args.map((a) => (isFixed(ir, a) ? fixedText(ir, a) : ""));
-  return `${left}${symbol}${right}`;
+  return symbol.length > 1 && /\w/.test(symbol) ? [left, symbol, right].filter((p) => p !== "").join(" ") : `${left}${symbol}${right}`;
 }
 
 /** One node for what several values feed: a merge when there are two or more, shared by every layer reading the same values. */

@@ -16,7 +16,8 @@ export function textWidth(text: string, fontSize: number): number {
 
 /** The SVG document: a white page, the title, and `body` drawn below the title inside the margin. */
 export function svgDocument(picture: { width: number; height: number }, title: string, defs: string, body: readonly string[]): string {
-  const width = picture.width + 2 * MARGIN;
+  // Wide enough for the title too: a small cell's picture is narrower than its name.
+  const width = Math.max(picture.width, textWidth(title, 20)) + 2 * MARGIN;
   const height = picture.height + 2 * MARGIN + TITLE_HEIGHT;
   return `${[
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
