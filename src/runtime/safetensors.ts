@@ -5,9 +5,10 @@
 // bytes, offsets counted from the end of the header.
 //
 // Self-contained on purpose (no imports, no Node APIs): lstmc/train's
-// checkpoints, `lstmc import` and generated modules' saveParams/loadParams can
-// all embed or import this one file.
+// checkpoints and `lstmc import` import this file, and generated modules'
+// saveParams/loadParams embed its marked part (scripts/embed-runtime.ts).
 
+// BEGIN EMBED SAFETENSORS
 export type Dtype = "F32" | "F64" | "I32";
 
 export interface StoredTensor {
@@ -22,18 +23,6 @@ export interface SafetensorsFile {
 }
 
 const BYTES: Record<Dtype, number> = { F32: 4, F64: 8, I32: 4 };
-
-export function dtypeOf(data: StoredTensor["data"]): Dtype {
-  if (data instanceof Float32Array) return "F32";
-  if (data instanceof Float64Array) return "F64";
-  return "I32";
-}
-
-/** A flat tensor (shape [length]) unless a shape is given. */
-export function stored(data: StoredTensor["data"], shape: readonly number[] = [data.length]): StoredTensor {
-  if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new Error(`shape [${shape.join(", ")}] does not hold ${data.length} numbers`);
-  return { dtype: dtypeOf(data), shape, data };
-}
 
 export function encodeSafetensors(file: SafetensorsFile): Uint8Array {
   const names = Object.keys(file.tensors).sort();
@@ -99,4 +88,17 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   }
   if (covered !== dataLength) throw new Error(`safetensors: the tensors cover ${covered} of the ${dataLength} data bytes`);
   return { tensors, metadata: (header.__metadata__ as Record<string, string> | undefined) ?? {} };
+}
+// END EMBED SAFETENSORS
+
+export function dtypeOf(data: StoredTensor["data"]): Dtype {
+  if (data instanceof Float32Array) return "F32";
+  if (data instanceof Float64Array) return "F64";
+  return "I32";
+}
+
+/** A flat tensor (shape [length]) unless a shape is given. */
+export function stored(data: StoredTensor["data"], shape: readonly number[] = [data.length]): StoredTensor {
+  if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new Error(`shape [${shape.join(", ")}] does not hold ${data.length} numbers`);
+  return { dtype: dtypeOf(data), shape, data };
 }

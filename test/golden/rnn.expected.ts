@@ -13,6 +13,7 @@
 //       outputs [steps, batch, n]; final states [batch, n]; saved: what backward needs
 //   backward(params, saved, upstream?) -> { params, inputs, initial }
 //       upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)
+//   saveParams(params, metadata?) -> Uint8Array / loadParams(bytes) -> Params   safetensors files
 //   createState(batch?) / step(params, inputs, state) -> outputs
 //       streaming inference: one step, `state` updated in place
 // Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).
@@ -661,12 +662,159 @@ function _initialValues<T extends Float32Array | Float64Array>(
   }
 }
 
+type Dtype = "F32" | "F64" | "I32";
+
+interface StoredTensor {
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array | Int32Array;
+}
+
+interface SafetensorsFile {
+  readonly tensors: Readonly<Record<string, StoredTensor>>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+const BYTES: Record<Dtype, number> = { F32: 4, F64: 8, I32: 4 };
+
+function encodeSafetensors(file: SafetensorsFile): Uint8Array {
+  const names = Object.keys(file.tensors).sort();
+  const header: Record<string, unknown> = {};
+  if (Object.keys(file.metadata).length > 0) header.__metadata__ = file.metadata;
+  let offset = 0;
+  for (const name of names) {
+    const t = file.tensors[name]!;
+    const bytes = t.data.length * BYTES[t.dtype];
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  const jsonBytes = new TextEncoder().encode(json);
+  const headerBytes = new Uint8Array(jsonBytes.length + ((8 - ((8 + jsonBytes.length) % 8)) % 8)).fill(0x20);
+  headerBytes.set(jsonBytes);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const name of names) {
+    const t = file.tensors[name]!;
+    for (let k = 0; k < t.data.length; k++, at += BYTES[t.dtype]) writeElement(view, at, t.dtype, t.data[k]!);
+  }
+  return out;
+}
+
+function writeElement(view: DataView, at: number, dtype: Dtype, value: number): void {
+  if (dtype === "F32") view.setFloat32(at, value, true);
+  else if (dtype === "F64") view.setFloat64(at, value, true);
+  else view.setInt32(at, value, true);
+}
+
+function readElement(view: DataView, at: number, dtype: Dtype): number {
+  if (dtype === "F32") return view.getFloat32(at, true);
+  if (dtype === "F64") return view.getFloat64(at, true);
+  return view.getInt32(at, true);
+}
+
+/** Parses and checks a safetensors file; any inconsistency is an error saying which tensor and what. */
+function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
+  if (bytes.length < 8) throw new Error(`safetensors: ${bytes.length} bytes, too short for the header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (8 + headerLength > bytes.length)
+    throw new Error(
+      `safetensors: header of ${headerLength} bytes runs past the end of the file (${bytes.length} bytes)`,
+    );
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const tensors: Record<string, StoredTensor> = {};
+  let covered = 0;
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const {
+      dtype,
+      shape,
+      data_offsets: offsets,
+    } = entry as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
+    if (!(dtype in BYTES))
+      throw new Error(`safetensors: tensor '${name}' has dtype ${String(dtype)}; only F32, F64 and I32 are read`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const [begin, end] = offsets;
+    if (end - begin !== count * BYTES[dtype] || begin < 0 || end > dataLength)
+      throw new Error(
+        `safetensors: tensor '${name}' has data_offsets [${begin}, ${end}], which do not hold shape [${shape.join(", ")}] of ${dtype} inside ${dataLength} data bytes`,
+      );
+    const data =
+      dtype === "F32" ? new Float32Array(count) : dtype === "F64" ? new Float64Array(count) : new Int32Array(count);
+    for (let k = 0; k < count; k++) data[k] = readElement(view, dataStart + begin + k * BYTES[dtype], dtype);
+    tensors[name] = { dtype, shape, data };
+    covered += end - begin;
+  }
+  if (covered !== dataLength)
+    throw new Error(`safetensors: the tensors cover ${covered} of the ${dataLength} data bytes`);
+  return { tensors, metadata: (header.__metadata__ as Record<string, string> | undefined) ?? {} };
+}
+
 /** The spec's initializers: the same numbers as `lstmc` and its interpreter for the same seed. */
 export function initParams(seed: number): Params {
   return {
     W: _initialValues("glorot", 0, 0, 3, 2, _parameterSeed(seed, "W"), new FloatArray(6)),
     U: _initialValues("orthogonal", 0, 0, 3, 3, _parameterSeed(seed, "U"), new FloatArray(9)),
     b: _initialValues("zeros", 0, 0, 3, 1, _parameterSeed(seed, "b"), new FloatArray(3)),
+  };
+}
+
+/** The parameters as a safetensors file (F32, each under its name with its shape); `metadata` goes into its header. */
+export function saveParams(params: Params, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  _checkRecord(params, "params", _PARAMS);
+  _checkRecord(metadata, "metadata", new Set(Object.keys(metadata)));
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== "string")
+      throw new Error(
+        `saveParams: metadata.${key} must be a string (safetensors metadata is text), not ${typeof value}`,
+      );
+  }
+  return encodeSafetensors({
+    tensors: {
+      W: { dtype: "F32", shape: [3, 2], data: _checkLength(params.W, 6, "params.W") },
+      U: { dtype: "F32", shape: [3, 3], data: _checkLength(params.U, 9, "params.U") },
+      b: { dtype: "F32", shape: [3], data: _checkLength(params.b, 3, "params.b") },
+    },
+    metadata: { ...metadata, lstmc_cell: "rnn" },
+  });
+}
+
+/** Parameters from a safetensors file (saveParams', or PyTorch's after `lstmc import --like`): every parameter by its name and shape, F32 or F64, in this module's precision; anything else in the file is an error. */
+export function loadParams(bytes: Uint8Array): Params {
+  if (!(bytes instanceof Uint8Array))
+    throw new Error(`loadParams: bytes must be a Uint8Array (a safetensors file's contents), not ${_describe(bytes)}`);
+  let tensors: Readonly<Record<string, StoredTensor>>;
+  try {
+    tensors = decodeSafetensors(bytes).tensors;
+  } catch (e) {
+    throw new Error(`loadParams: ${(e as Error).message}`);
+  }
+  for (const name of Object.keys(tensors))
+    if (!_PARAMS.has(name))
+      throw new Error(
+        `loadParams: the file has a tensor '${name}', which is not one of this cell's parameters (${[..._PARAMS].join(", ")})`,
+      );
+  const take = (name: string, shape: readonly number[]): FloatArray => {
+    const t = tensors[name];
+    if (t === undefined) throw new Error(`loadParams: the file has no tensor '${name}'`);
+    if (t.dtype === "I32")
+      throw new Error(`loadParams: tensor '${name}' holds integers (I32); parameters are F32 or F64`);
+    if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k]))
+      throw new Error(
+        `loadParams: tensor '${name}' has shape [${t.shape.join(", ")}], the parameter [${shape.join(", ")}]`,
+      );
+    return FloatArray.from(t.data);
+  };
+  return {
+    W: take("W", [3, 2]),
+    U: take("U", [3, 3]),
+    b: take("b", [3]),
   };
 }
 

@@ -6,13 +6,13 @@
 // test/runtime-embed.test.ts fails when embedded.ts is stale.
 
 /** The runtime sources, relative to this folder, in the order their parts appear in embedded.ts. */
-export const RUNTIME_SOURCES = ["gemm.ts", "helpers.ts", "grow-js.ts", "wasm-f32.ts", "expf.ts", "webgpu/host-driver.ts", "../../runtime/init.ts"] as const;
+export const RUNTIME_SOURCES = ["gemm.ts", "helpers.ts", "grow-js.ts", "wasm-f32.ts", "expf.ts", "webgpu/host-driver.ts", "../../runtime/init.ts", "../../runtime/safetensors.ts"] as const;
 
 /** This folder, relative to the repository root. */
 export const RUNTIME_DIR = "src/codegen/runtime";
 
 /** Sources that are also compiler modules: their parts are embedded without `export`. */
-export const SHARED_SOURCES: ReadonlySet<string> = new Set(["../../runtime/init.ts"]);
+export const SHARED_SOURCES: ReadonlySet<string> = new Set(["../../runtime/init.ts", "../../runtime/safetensors.ts"]);
 
 export const EMBEDDED_FILE = "embedded.ts";
 

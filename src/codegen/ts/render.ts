@@ -13,7 +13,7 @@ import { headerLines, initialValuesCall, interfaceRecords } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
-import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, WASM_F32, gemmNT, gemvFunction, gemvName } from "./runtime.ts";
+import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, SAFETENSORS, WASM_F32, gemmNT, gemvFunction, gemvName } from "./runtime.ts";
 
 export interface RenderOptions {
   /** The target named in the header: the JavaScript target is this module with its types erased. */
@@ -323,6 +323,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   addTypes({ ...base, allParams: "Params" });
   addRuntime({ ...base, allParams: "Params" });
   addInitParams({ ...base, allParams: "Params" });
+  addSaveLoad({ ...base, allParams: "Params" });
   addWeightAdapters(file, options.adapters);
   const m: ModuleContext = { ...base, allParams: addDerivedMatrices(file, plan, ctx) };
   addNameLists(m);
@@ -503,6 +504,65 @@ function addRuntime(m: ModuleContext): void {
   if (simd) file.addStatements([gemmNT("_gemmNTjs"), WASM_F32, HELPERS, EXP_F32]);
   else file.addStatements([gemmNT("_gemmNT"), GROW_JS, HELPERS]);
   file.addStatements(INIT_HELPERS);
+  file.addStatements(SAFETENSORS);
+}
+
+/**
+ * saveParams / loadParams: the parameters as a safetensors file, the format
+ * PyTorch and Hugging Face users already have; each tensor under its
+ * parameter's name with its shape, in the module's precision.
+ */
+function addSaveLoad(m: ModuleContext): void {
+  const { publicParams, file, field, options } = m;
+  const dtype = options.precision === "f32" ? "F32" : "F64";
+  file.addFunction({
+    name: "saveParams",
+    isExported: true,
+    docs: [`The parameters as a safetensors file (${dtype}, each under its name with its shape); \`metadata\` goes into its header.`],
+    parameters: [{ name: "params", type: "Params" }, { name: "metadata", type: "Readonly<Record<string, string>>", initializer: "{}" }],
+    returnType: "Uint8Array",
+    statements: (w) => {
+      w.writeLine(`_checkRecord(params, "params", _PARAMS);`);
+      w.writeLine(`_checkRecord(metadata, "metadata", new Set(Object.keys(metadata)));`);
+      w.write("for (const [key, value] of Object.entries(metadata))").block(() => {
+        w.writeLine("if (typeof value !== \"string\") throw new Error(`saveParams: metadata.${key} must be a string (safetensors metadata is text), not ${typeof value}`);");
+      });
+      w.write("return encodeSafetensors(").inlineBlock(() => {
+        w.write("tensors:").inlineBlock(() => {
+          for (const p of publicParams) {
+            w.writeLine(`${JSON.stringify(field(p.name))}: { dtype: ${JSON.stringify(dtype)}, shape: [${p.shape.join(", ")}], data: _checkLength(params.${field(p.name)}, ${p.count}, "params.${field(p.name)}") },`);
+          }
+        });
+        w.write(",");
+        w.writeLine(`metadata: { ...metadata, lstmc_cell: ${JSON.stringify(m.cell.name)} },`);
+      });
+      w.write(");");
+    },
+  });
+  file.addFunction({
+    name: "loadParams",
+    isExported: true,
+    docs: ["Parameters from a safetensors file (saveParams', or PyTorch's after `lstmc import --like`): every parameter by its name and shape, F32 or F64, in this module's precision; anything else in the file is an error."],
+    parameters: [{ name: "bytes", type: "Uint8Array" }],
+    returnType: "Params",
+    statements: (w) => {
+      w.writeLine(`if (!(bytes instanceof Uint8Array)) throw new Error(\`loadParams: bytes must be a Uint8Array (a safetensors file's contents), not \${_describe(bytes)}\`);`);
+      w.writeLine(`let tensors: Readonly<Record<string, StoredTensor>>;`);
+      w.writeLine(`try { tensors = decodeSafetensors(bytes).tensors; } catch (e) { throw new Error(\`loadParams: \${(e as Error).message}\`); }`);
+      w.writeLine(`for (const name of Object.keys(tensors)) if (!_PARAMS.has(name)) throw new Error(\`loadParams: the file has a tensor '\${name}', which is not one of this cell's parameters (\${[..._PARAMS].join(", ")})\`);`);
+      w.write("const take = (name: string, shape: readonly number[]): FloatArray =>").block(() => {
+        w.writeLine("const t = tensors[name];");
+        w.writeLine("if (t === undefined) throw new Error(`loadParams: the file has no tensor '${name}'`);");
+        w.writeLine("if (t.dtype === \"I32\") throw new Error(`loadParams: tensor '${name}' holds integers (I32); parameters are F32 or F64`);");
+        w.writeLine("if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) throw new Error(`loadParams: tensor '${name}' has shape [${t.shape.join(\", \")}], the parameter [${shape.join(\", \")}]`);");
+        w.writeLine("return FloatArray.from(t.data);");
+      });
+      w.write("return").block(() => {
+        for (const p of publicParams) w.writeLine(`${field(p.name)}: take(${JSON.stringify(field(p.name))}, [${p.shape.join(", ")}]),`);
+      });
+      w.write(";");
+    },
+  });
 }
 
 function addInitParams(m: ModuleContext): void {
@@ -842,6 +902,7 @@ function API_DOC(precision: string): string[] {
     "      outputs [steps, batch, n]; final states [batch, n]; saved: what backward needs",
     "  backward(params, saved, upstream?) -> { params, inputs, initial }",
     "      upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)",
+    "  saveParams(params, metadata?) -> Uint8Array / loadParams(bytes) -> Params   safetensors files",
     "  createState(batch?) / step(params, inputs, state) -> outputs",
     "      streaming inference: one step, `state` updated in place",
     "Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).",

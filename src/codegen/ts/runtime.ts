@@ -71,3 +71,6 @@ export const EXP_F32 = "\n" + EMBEDDED.EXP_F32;
 
 /** initParams' helpers: the one PRNG and the initializers of src/runtime/init.ts, as the interpreter uses them. */
 export const INIT_HELPERS = "\n" + EMBEDDED.INIT_HELPERS;
+
+/** The safetensors encoder and decoder (src/runtime/safetensors.ts), for saveParams and loadParams. */
+export const SAFETENSORS = "\n" + EMBEDDED.SAFETENSORS;
