@@ -17,7 +17,8 @@
 //   backward(params, saved, upstream?) -> { params, inputs, initial }
 //       upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)
 //   createState(batch?) / step(params, inputs, state) -> outputs
-//       streaming inference: one step, `state` updated in place
+//       streaming inference: one step, `state` updated in place; the parameters' matrices are packed on the first
+//       call and reused while the same arrays come back: after changing one in place, call invalidate() first
 // Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).
 // Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with
 // the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS.
@@ -757,7 +758,7 @@ const _PARAMS: ReadonlySet<string> = new Set(["W_z", "U_z", "b_z", "W_r", "U_r",
   _OUTPUTS: ReadonlySet<string> = new Set(["h"]),
   _UPSTREAM: ReadonlySet<string> = new Set(["outputs", "final"]),
   _OPTIONS: ReadonlySet<string> = new Set(["batch", "steps"]);
-/** The parameters step() last checked, and their arrays. */
+/** The parameters step() last checked and packed, and their arrays: {} when the packed matrices are not theirs. */
 let _stepParamsOf: object = {},
   _stepParams: readonly (Float32Array | Float64Array)[] = [];
 /** Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record. */
@@ -779,7 +780,7 @@ function _packWeights(params: Params) {
   _w_2.set(params.U_h, 0);
 }
 
-/** Runs T steps for B rows; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T. */
+/** Runs T steps for B rows on the packed matrices; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T. */
 function _forwardCore(
   _B: number,
   _T: number,
@@ -801,13 +802,15 @@ function _forwardCore(
   const _tape_21 = tape[2]!;
   const _tape_26 = tape[3]!;
   const _tape_28 = tape[4]!;
-  _packWeights(params);
+  _ws_w_0 = _grow(_ws_w_0, 384);
   const _w_0 = _ws_w_0;
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 48);
   const _proj_0 = _ws_proj_0;
+  _ws_w_1 = _grow(_ws_w_1, 512);
   const _w_1 = _ws_w_1;
   _ws_g_1 = _grow(_ws_g_1, _B * 32);
   const _g_1 = _ws_g_1;
+  _ws_w_2 = _grow(_ws_w_2, 256);
   const _w_2 = _ws_w_2;
   _ws_g_2 = _grow(_ws_g_2, _B * 16);
   const _g_2 = _ws_g_2;
@@ -920,7 +923,11 @@ export function forward(
     new FloatArray(_T * _B * 16),
     new FloatArray(_T * _B * 16),
   ];
-  _forwardCore(_B, _T, params, inputs, hist, outputs, tape);
+  const _params = params;
+  _packWeights(_params);
+  // The packed matrices are now these parameters': step() packs its own again.
+  _stepParamsOf = {};
+  _forwardCore(_B, _T, _params, inputs, hist, outputs, tape);
   const final: States = {
     h: hist.h.slice(_T * _B * 16),
   };
@@ -976,6 +983,7 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
     _checkLength(params.W_h, 128, "params.W_h");
     _checkLength(params.U_h, 256, "params.U_h");
     _checkLength(params.b_h, 16, "params.b_h");
+    _packWeights(params);
     _stepParamsOf = params;
     _stepParams = [
       params.W_z,
@@ -1021,6 +1029,11 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
   ]);
   state.h.set(_stepHist_h.subarray(_B * 16, 2 * _B * 16));
   return { h: _stepOut_h.slice(0, _B * 16) };
+}
+
+/** Makes the next step() read its parameters afresh: call it after changing a parameter array in place (a new params object needs nothing). */
+export function invalidate(): void {
+  _stepParamsOf = {};
 }
 
 /** Each group's packed matrix, transposed to [depth, rows]: the backward product reads it row by row. */

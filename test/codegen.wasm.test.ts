@@ -18,6 +18,7 @@ interface Module {
   step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
   createState(batch?: number): Tensors;
   initParams(seed: number): Tensors;
+  invalidate(): void;
 }
 
 /** Compiles specs/lstm.lstm (f32) and imports it, with `prefix` put before its text. */
@@ -88,5 +89,48 @@ describe("f32 modules' WebAssembly kernel", () => {
       const h = module.step(params, { x: x.subarray(t * batch * sizes.I, (t + 1) * batch * sizes.I) }, state).h!;
       expect(h).toEqual(whole.outputs.h!.subarray(t * batch * sizes.H, (t + 1) * batch * sizes.H));
     }
+  });
+});
+
+// step() packs the parameters' matrices once per params object (see invalidate() in the module's API comment):
+// these pin down when it must pack again, and that forward() packing its own in between never leaks into step().
+describe("step()'s packed parameters", () => {
+  const sizes = { I: 7, H: 9 };
+  const batch = 2;
+  const x = random(batch * sizes.I, 8);
+
+  function oneStep(module: Module, params: Tensors) {
+    return module.step(params, { x }, module.createState(batch)).h!;
+  }
+
+  it("reads a parameter array changed in place after invalidate(), and a changed copy in a new object at once", async () => {
+    const module = await load("", sizes);
+    const params = module.initParams(5);
+    const before = oneStep(module, params);
+    const edited = { ...params, W_g: params.W_g!.map((v) => v * -2) };
+    const expected = oneStep(module, edited);
+    expect(expected).not.toEqual(before);
+    params.W_g!.set(edited.W_g!);
+    module.invalidate();
+    expect(oneStep(module, params)).toEqual(expected);
+  });
+
+  it("keeps the numbers it packed until invalidate(): in-place edits are not seen before", async () => {
+    const module = await load("", sizes);
+    const params = module.initParams(5);
+    const before = oneStep(module, params);
+    params.W_i!.fill(0.25);
+    expect(oneStep(module, params)).toEqual(before);
+    module.invalidate();
+    expect(oneStep(module, params)).not.toEqual(before);
+  });
+
+  it("packs its own parameters again after forward() ran on others", async () => {
+    const module = await load("", sizes);
+    const mine = module.initParams(5);
+    const other = module.initParams(6);
+    const before = oneStep(module, mine);
+    module.forward(other, { x }, {}, { batch });
+    expect(oneStep(module, mine)).toEqual(before);
   });
 });
