@@ -3,7 +3,8 @@
 //      float64 forward, at a tiny size, for every weight, x, h0 (and c0);
 //   2. naive float32 vs naive float64 at a small size;
 //   3. naive float32 vs tfjs ('cpu' and 'wasm'), forward and all gradients;
-//   4. naive float32 forward vs onnxruntime-node (hand-built ONNX model).
+//   4. naive float32 forward vs onnxruntime-node and onnxruntime-web (hand-built ONNX model),
+//      and onnxruntime-web's one-step-per-call streaming model run T times.
 // Run: npx tsx bench/check-competitors.ts      (exit code 1 if a check fails)
 
 import {
@@ -20,6 +21,7 @@ import {
 import { createNaive } from './competitors/naive.ts';
 import { createTfjs, initBackend } from './competitors/tfjs.ts';
 import { createOnnx } from './competitors/onnx.ts';
+import { createOnnxWeb, createOnnxWebStep } from './competitors/onnx-web.ts';
 
 let failed = false;
 function report(label: string, err: number, scale: number, tol: number) {
@@ -113,6 +115,17 @@ async function crossCheck(cell: CellKind, s: Sizes) {
   report(`${cell} onnxruntime fwd vs naive f64 ${fmtSizes(s)}`, maxAbsDiff(yo, ref.hseq), maxAbs(ref.hseq), 1e-5);
   report(`${cell} onnxruntime fwd vs naive f32 ${fmtSizes(s)}`, maxAbsDiff(yo, f32), maxAbs(f32), 1e-5);
   await ok.dispose();
+
+  const web = await createOnnxWeb(cell, s, p32.weights, 1);
+  report(`${cell} onnxruntime-web fwd vs naive f32 ${fmtSizes(s)}`, maxAbsDiff(await web.forward(p32.x, p32.h0, p32.c0), f32), maxAbs(f32), 1e-5);
+  await web.dispose();
+  // The streaming model, one step per call for T calls, must give the whole sequence's outputs.
+  const stepper = await createOnnxWebStep(cell, s, p32.weights, { h: p32.h0, c: p32.c0 }, 1);
+  const streamed = new Float32Array(f32.length);
+  const row = s.B * s.I;
+  for (let t = 0; t < s.T; t++) streamed.set(await stepper.step(p32.x.subarray(t * row, (t + 1) * row)), t * s.B * s.H);
+  report(`${cell} onnxruntime-web step×T vs naive f32 ${fmtSizes(s)}`, maxAbsDiff(streamed, f32), maxAbs(f32), 1e-5);
+  await stepper.dispose();
 }
 
 const tiny: Sizes = { B: 2, I: 3, H: 4, T: 5 };

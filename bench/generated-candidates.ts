@@ -25,13 +25,17 @@ function loadSpec(cell: keyof typeof SPEC_OF_CELL): CellIR {
   return ir;
 }
 
-/** The generated TypeScript module (f32): forward, or forward then backward of sum(h_seq·dY). */
+/** The generated TypeScript module (f32): forward, forward then backward of sum(h_seq·dY), or one streaming step(). */
 export const generatedFactory: CandidateFactory = async (cell, sizes, mode, p) => {
   const ir = loadSpec(cell);
   const module = await loadGeneratedModule(ir, bindSizes(ir, { I: sizes.I, H: sizes.H }), 'f32');
   const B = sizes.B;
   const params = p.weights;
   const inputs = { x: p.x };
+  if (mode === 'step') {
+    const state = cell === 'lstm' ? { h: p.h0.slice(), c: p.c0.slice() } : { h: p.h0.slice() };
+    return { name: 'generated TS', run: () => void module.step(params as never, inputs as never, state as never) };
+  }
   const initial = cell === 'lstm' ? { h: p.h0, c: p.c0 } : { h: p.h0 };
   const upstream = { outputs: { h: p.dY } };
   const run =
@@ -46,6 +50,7 @@ export const generatedFactory: CandidateFactory = async (cell, sizes, mode, p) =
 
 /** The float64 reference interpreter (src/interp): one row and one step at a time, no optimisation. */
 export const interpreterFactory: CandidateFactory = (cell, sizes, mode, p32) => {
+  if (mode === 'step') return null;
   const ir = loadSpec(cell);
   const bound = bindSizes(ir, { I: sizes.I, H: sizes.H });
   const p = convertProblem<Float32Array, Float64Array>(p32, Float64Array);

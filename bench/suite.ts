@@ -1,5 +1,6 @@
 // The LSTM / GRU benchmark suite: sizes × cells × modes × candidates.
-// Built-in competitors: naive (plain JS loops), tfjs-cpu, tfjs-wasm, onnxruntime (fwd only).
+// Built-in competitors: naive (plain JS loops), tfjs-cpu, tfjs-wasm, onnxruntime-node and onnxruntime-web
+// (fwd, and onnxruntime-web's batch-1 streaming step too).
 // Extra candidates (the project's interpreter / generated kernels) plug in as CandidateFactory.
 
 import {
@@ -22,7 +23,9 @@ export type { CellKind, Mode, Problem, Sizes } from './competitors/common.ts';
  * Makes a candidate for one (cell, sizes, mode), or null when it does not apply.
  * `problem` holds the shared float32 weights (named W_k, U_k, b_k[, b_hn]) and inputs
  * x, h0, c0, dY; every candidate must compute on these so that times are comparable.
- * fwd: compute h_seq; fwd+bwd: h_seq and gradients of sum(h_seq·dY) for all weights and x.
+ * fwd: compute h_seq; fwd+bwd: h_seq and gradients of sum(h_seq·dY) for all weights and x;
+ * step: one call computes one step of h for the batch-1 problem (sizes B = T = 1), carrying the states
+ * over to the next call as a streaming caller does.
  */
 export type CandidateFactory = (
   cell: CellKind,
@@ -41,6 +44,7 @@ export const BENCH_SIZES: Sizes[] = [
 // ---------------------------------------------------------------- built-in competitors
 
 export const naiveFactory: CandidateFactory = (cell, sizes, mode, p) => {
+  if (mode === 'step') return null;
   const k = createNaive(cell, sizes, p.weights);
   return {
     name: 'naive',
@@ -50,6 +54,7 @@ export const naiveFactory: CandidateFactory = (cell, sizes, mode, p) => {
 
 export function tfjsFactory(backend: TfBackend): CandidateFactory {
   return async (cell, sizes, mode, p) => {
+    if (mode === 'step') return null;
     await initBackend(backend);
     const k = createTfjs(cell, sizes, p.weights, backend);
     return {
@@ -75,7 +80,7 @@ function loadOnnx(): Promise<typeof import('./competitors/onnx.ts') | null> {
 }
 
 export const onnxFactory: CandidateFactory = async (cell, sizes, mode, p) => {
-  if (mode !== 'fwd') return null; // onnxruntime-node has no backward
+  if (mode !== 'fwd') return null; // onnxruntime-node has no backward; its step latency is not the browser's question
   const onnx = await loadOnnx();
   if (!onnx) return null;
   const k = await onnx.createOnnx(cell, sizes, p.weights, 1);
@@ -86,7 +91,36 @@ export const onnxFactory: CandidateFactory = async (cell, sizes, mode, p) => {
   };
 };
 
-export const BUILTIN_FACTORIES: CandidateFactory[] = [naiveFactory, tfjsFactory('cpu'), tfjsFactory('wasm'), onnxFactory];
+// onnxruntime-web, the WebAssembly peer: optional like onnxruntime-node, on the same model bytes and thread count.
+let onnxWebModule: Promise<typeof import('./competitors/onnx-web.ts') | null> | null = null;
+function loadOnnxWeb(): Promise<typeof import('./competitors/onnx-web.ts') | null> {
+  onnxWebModule ??= import('./competitors/onnx-web.ts').catch((e: Error) => {
+    process.stderr.write(`onnxruntime-web is not available (${e.message.split('\n')[0]}); its rows are left out\n`);
+    return null;
+  });
+  return onnxWebModule;
+}
+
+/** Threads for the WebAssembly competitors: lstmc's generated module runs on one. */
+export const WASM_THREADS = 1;
+
+export const onnxWebFactory: CandidateFactory = async (cell, sizes, mode, p) => {
+  if (mode === 'fwd+bwd') return null; // no backward in onnxruntime-web's inference build
+  const onnx = await loadOnnxWeb();
+  if (!onnx) return null;
+  if (mode === 'step') {
+    const k = await onnx.createOnnxWebStep(cell, sizes, p.weights, { h: p.h0, c: p.c0 }, WASM_THREADS);
+    return { name: 'onnxruntime-web', run: async () => void (await k.step(p.x)), dispose: () => k.dispose() };
+  }
+  const k = await onnx.createOnnxWeb(cell, sizes, p.weights, WASM_THREADS);
+  return {
+    name: 'onnxruntime-web',
+    run: async () => void (await k.forward(p.x, p.h0, p.c0)),
+    dispose: () => k.dispose(),
+  };
+};
+
+export const BUILTIN_FACTORIES: CandidateFactory[] = [naiveFactory, tfjsFactory('cpu'), tfjsFactory('wasm'), onnxFactory, onnxWebFactory];
 
 // ---------------------------------------------------------------- runner
 
@@ -117,7 +151,7 @@ export interface BenchOptions {
 export async function runBench(extraFactories: CandidateFactory[] = [], opts: BenchOptions = {}): Promise<Row[]> {
   const sizes = opts.sizes ?? BENCH_SIZES;
   const cells = opts.cells ?? ['lstm', 'gru'];
-  const modes = opts.modes ?? ['fwd', 'fwd+bwd'];
+  const modes = opts.modes ?? ['fwd', 'fwd+bwd', 'step'];
   const maxRounds = opts.rounds ?? 5;
   const minRounds = Math.min(opts.minRounds ?? 3, maxRounds);
   const minTimeMs = opts.minTimeMs ?? 100;
@@ -132,10 +166,12 @@ export async function runBench(extraFactories: CandidateFactory[] = [], opts: Be
   const total = sizes.length * cells.length * modes.length;
   let idx = 0;
   const t0 = performance.now();
-  for (const s of sizes) {
+  for (const size of sizes) {
     for (const cell of cells) {
-      const problem = makeProblem(cell, s, 1234);
       for (const mode of modes) {
+        // A step is one streaming call at batch 1: the size's I and H, one row, one step.
+        const s = mode === 'step' ? { ...size, B: 1, T: 1 } : size;
+        const problem = makeProblem(cell, s, 1234);
         idx++;
         log(`[${idx}/${total}] ${cell} ${mode} ${fmtSizes(s)} … (${((performance.now() - t0) / 1000).toFixed(0)} s elapsed)`);
         const flops = modeFlops(cell, s, mode);
@@ -188,7 +224,7 @@ export async function runBench(extraFactories: CandidateFactory[] = [], opts: Be
   return rows;
 }
 
-/** Parse the common CLI flags: --quick (or BENCH_QUICK=1), --rounds=N, --min-time=MS, --max-sample=MS, --cell=lstm|gru, --mode=fwd|fwd+bwd. */
+/** Parse the common CLI flags: --quick (or BENCH_QUICK=1), --rounds=N, --min-time=MS, --max-sample=MS, --cell=lstm|gru, --mode=fwd|fwd+bwd|step. */
 export function parseArgs(argv: string[] = process.argv.slice(2)): BenchOptions {
   const o: BenchOptions = {};
   const val = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];

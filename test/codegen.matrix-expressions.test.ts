@@ -68,6 +68,37 @@ describe("matrix expressions in products", () => {
     });
   }
 
+  for (const precision of ["f64", "f32"] as const) {
+    // step() computes the matrix expressions once, when it packs: these must follow the parameters they are made of.
+    it(`step() (${precision}) gives forward()'s outputs step by step, and follows an operand edited in place after invalidate()`, async () => {
+      const { sizes, r } = request({ I: 3, H: 4 }, 7);
+      const module = await loadGeneratedModule(ir, sizes, precision);
+      const Float = precision === "f32" ? Float32Array : Float64Array;
+      const cast = (t: Record<string, Float64Array>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Float.from(v)])) as unknown as Record<string, Float64Array>;
+      const { batch, steps } = r.sequence;
+      const params = cast(r.sequence.params);
+      /** Step t's rows of a [steps, batch, n] record. */
+      const at = (t: number, record: Record<string, ArrayLike<number> & { subarray(a: number, b: number): unknown }>) =>
+        Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v.subarray((t * v.length) / steps!, ((t + 1) * v.length) / steps!)]));
+      const stepAll = () => {
+        const state = cast(r.sequence.initial);
+        return Array.from({ length: steps! }, (_, t) => module.step(params, at(t, cast(r.sequence.inputs)) as never, state));
+      };
+      const expectSameAsForward = (stepped: Record<string, ArrayLike<number>>[], withParams: Record<string, Float64Array>) => {
+        const whole = module.forward(withParams, cast(r.sequence.inputs), cast(r.sequence.initial), { batch });
+        stepped.forEach((outputs, t) => expect(outputs).toEqual(at(t, whole.outputs as never)));
+      };
+      // No forward() between the two runs of step(): forward() makes step() pack again too, which would hide invalidate().
+      const before = stepAll();
+      params.M!.fill(0.5);
+      module.invalidate();
+      const after = stepAll();
+      expect(after).not.toEqual(before);
+      expectSameAsForward(before, cast(r.sequence.params));
+      expectSameAsForward(after, params);
+    });
+  }
+
   it("the WGSL kernels (Dawn on lavapipe, f32) agree with the interpreter within 1e-4, forward and backward", async () => {
     for (const dims of [{ I: 1, H: 1 }, { I: 3, H: 4 }]) {
       const { sizes, r } = request(dims, 13);

@@ -11,7 +11,8 @@
 //         h'  = (1-z)*n + z*h
 
 export type CellKind = 'lstm' | 'gru';
-export type Mode = 'fwd' | 'fwd+bwd';
+/** fwd: a sequence forward; fwd+bwd: forward then backward; step: one streaming step at batch 1 (sizes B = T = 1). */
+export type Mode = 'fwd' | 'fwd+bwd' | 'step';
 
 export interface Sizes {
   B: number;
@@ -54,7 +55,7 @@ export function forwardFlops(cell: CellKind, s: Sizes): number {
 }
 
 export function modeFlops(cell: CellKind, s: Sizes, mode: Mode): number {
-  return forwardFlops(cell, s) * (mode === 'fwd' ? 1 : 3);
+  return forwardFlops(cell, s) * (mode === 'fwd+bwd' ? 3 : 1);
 }
 
 /** Small deterministic PRNG (mulberry32) so every candidate sees the same data. */

@@ -20,6 +20,8 @@ export interface GeneratedModule {
   step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
   createState(batch?: number): Tensors;
   initParams(seed: number): Tensors;
+  /** step() reuses the matrices it packed while given the same arrays: after editing one in place, call this first. */
+  invalidate(): void;
 }
 
 const cache = new Map<string, Promise<GeneratedModule>>();

@@ -1,13 +1,16 @@
 // f32 modules: matrix products in the WebAssembly SIMD kernel of
 // src/codegen/ts/wasm.ts, carried as base64 and instantiated synchronously when
-// the host validates it (else _gemmNT is the JS kernel, _gemmNTjs). Workspaces
+// the host validates it (else _gemmNT is the JS kernel, _gemmNTjs); its relaxed
+// SIMD copy (fused multiply-adds, _GEMM_RELAXED's patches) where the host
+// validates that. Workspaces
 // live in the kernel's memory; arrays from outside it are staged through its
 // first 256 KiB (_SCRATCH floats), rows at a time. Embedded by
-// scripts/embed-runtime.ts; runtime.ts writes `_GEMM_WASM` before it, and the
+// scripts/embed-runtime.ts; runtime.ts writes `_GEMM_WASM` and `_GEMM_RELAXED` before it, and the
 // generated module supplies FloatArray and _gemmNTjs (gemm.ts).
 type FloatArray = Float32Array;
 declare const FloatArray: Float32ArrayConstructor;
 declare const _GEMM_WASM: string;
+declare const _GEMM_RELAXED: readonly (readonly number[])[];
 declare function _gemmNTjs(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: FloatArray, cOff: number, ldc: number, m: number, n: number, k: number): void;
 
 // BEGIN EMBED WASM_F32
@@ -23,7 +26,10 @@ function _loadSimd(): _Simd | null {
   try {
     const bytes = Uint8Array.from(atob(_GEMM_WASM), (ch) => ch.charCodeAt(0));
     if (!WebAssembly.validate(bytes)) return null;
-    const simd = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as _Simd;
+    const relaxed = bytes.slice();
+    for (const [at, ...patch] of _GEMM_RELAXED) relaxed.set(patch, at);
+    const chosen = WebAssembly.validate(relaxed) ? relaxed : bytes;
+    const simd = new WebAssembly.Instance(new WebAssembly.Module(chosen)).exports as unknown as _Simd;
     simd.memory.grow(_SCRATCH / 16384);
     return simd;
   } catch {
@@ -103,5 +109,5 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
 }
 // END EMBED WASM_F32
 
-// A module, so that its names stay its own; not importable (the generated module supplies _GEMM_WASM).
+// A module, so that its names stay its own; not importable (the generated module supplies _GEMM_WASM and _GEMM_RELAXED).
 export {};

@@ -332,6 +332,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   addForward(m);
   addCreateState(m);
   addStep(m);
+  addInvalidate(m);
   addPackTransposed(m);
   addBackward(m);
   // The specialised products the kernels above called, known once they are printed.
@@ -389,13 +390,36 @@ function writeParamChecks(w: CodeBlockWriter, m: ModuleContext, remembered = fal
     for (const p of m.publicParams) w.writeLine(`_checkLength(params.${m.field(p.name)}, ${p.count}, "params.${m.field(p.name)}");`);
   };
   if (!remembered) return checks();
-  // step() is called once per token with the same parameters: it checks them again only when an array changed
-  // (another array, or one whose length changed, as a detached buffer's does). A check costs more than a small step.
+  // step() is called once per token with the same parameters: it checks and packs them again only when an array
+  // changed (another array, or one whose length changed, as a detached buffer's does), or after forward() or
+  // invalidate(). A check costs more than a small step, and packing a large one's matrices several times it.
   const fields = m.publicParams.map((p, i) => `params.${m.field(p.name)} === _stepParams[${i}] && _stepParams[${i}]!.length === ${p.count}`);
   w.write(`if (!(params === _stepParamsOf${fields.length > 0 ? ` && ${fields.join(" && ")}` : ""}))`).block(() => {
     checks();
+    if (m.plan.derived.length > 0) w.writeLine(`_stepAllParams = _withDerived(params);`);
+    w.writeLine(`_packWeights(${stepParams(m)});`);
     w.writeLine(`_stepParamsOf = params;`);
     w.writeLine(`_stepParams = [${m.publicParams.map((p) => `params.${m.field(p.name)}`).join(", ")}];`);
+  });
+}
+
+/** What step() passes its kernels: the parameters, with the matrix expressions they had when step() last packed them. */
+function stepParams(m: ModuleContext): string {
+  return m.plan.derived.length > 0 ? "_stepAllParams" : "params";
+}
+
+/**
+ * invalidate(): step() packs the parameters' matrices once and reuses them while it is given the same arrays, so an
+ * edit inside an array (a training update in place) is not seen until the next pack. Comparing every weight on every
+ * call would cost as much as packing them again, which is what caching avoids.
+ */
+function addInvalidate(m: ModuleContext): void {
+  m.file.addFunction({
+    name: "invalidate",
+    isExported: true,
+    docs: ["Makes the next step() read its parameters afresh: call it after changing a parameter array in place (a new params object needs nothing)."],
+    returnType: "void",
+    statements: "_stepParamsOf = {};",
   });
 }
 
@@ -415,11 +439,12 @@ function addNameLists(m: ModuleContext): void {
   });
   m.file.addVariableStatement({
     declarationKind: VariableDeclarationKind.Let,
-    docs: ["The parameters step() last checked, and their arrays."],
+    docs: ["The parameters step() last checked and packed, and their arrays: {} when the packed matrices are not theirs."],
     declarations: [
       // An object no caller has: the first call is always checked, whatever it passes (null included).
       { name: "_stepParamsOf", type: "object", initializer: "{}" },
       { name: "_stepParams", type: "readonly (Float32Array | Float64Array)[]", initializer: "[]" },
+      ...(m.plan.derived.length > 0 ? [{ name: "_stepAllParams", type: "_AllParams", initializer: "{} as _AllParams" }] : []),
     ],
   });
   m.file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, docs: ["Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record."], declarations: [{ name: "_saves", initializer: "new WeakMap<object, Saved>()" }] });
@@ -608,7 +633,7 @@ function addForwardCore(m: ModuleContext): void {
   const { plan, cell, file, ctx, field, allParams, simd, workspaces } = m;
   file.addFunction({
     name: "_forwardCore",
-    docs: ["Runs T steps for B rows; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T."],
+    docs: ["Runs T steps for B rows on the packed matrices; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T."],
     parameters: [
       { name: "_B", type: "number" },
       { name: "_T", type: "number" },
@@ -626,9 +651,9 @@ function addForwardCore(m: ModuleContext): void {
       for (const s of cell.states) w.writeLine(`const ${arrays.hist(s.name)} = hist.${field(s.name)};`);
       for (const o of cell.outputs) w.writeLine(`const ${arrays.output(o.name)} = outputs.${field(o.name)};`);
       plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = tape[${i}]!;`));
-      w.writeLine("_packWeights(params);");
       for (const g of plan.groups) {
-        w.writeLine(`const ${g.packed} = _ws${g.packed};`);
+        // Packed by the caller; bound through _grow like every workspace, as reserving may have moved the memory since.
+        workspaces.use(w, "forward", g.packed, num(g.rows * g.depth));
         workspaces.use(w, "forward", g.out, g.precomputed ? `_T * _B * ${num(g.rows)}` : `_B * ${num(g.rows)}`);
       }
       for (const t of plan.forward.step.temps) workspaces.use(w, "forward", t.array, `_B * ${num(t.width)}`);
@@ -684,7 +709,11 @@ function addForward(m: ModuleContext): void {
       });
       w.write(";");
       w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
-      w.writeLine(`_forwardCore(_B, _T, ${withDerived("params")}, inputs, hist, outputs, tape);`);
+      w.writeLine(`const _params = ${withDerived("params")};`);
+      w.writeLine("_packWeights(_params);");
+      w.writeLine("// The packed matrices are now these parameters': step() packs its own again.");
+      w.writeLine("_stepParamsOf = {};");
+      w.writeLine(`_forwardCore(_B, _T, _params, inputs, hist, outputs, tape);`);
       w.write("const final: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
@@ -720,7 +749,7 @@ function addCreateState(m: ModuleContext): void {
 }
 
 function addStep(m: ModuleContext): void {
-  const { plan, cell, file, field, withDerived, simd, workspaces, stateLength , widest } = m;
+  const { plan, cell, file, field, simd, workspaces, stateLength , widest } = m;
   file.addFunction({
     name: "step",
     isExported: true,
@@ -753,7 +782,7 @@ function addStep(m: ModuleContext): void {
       for (const o of cell.outputs) workspaces.use(w, "step", generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${o.width}`);
       plan.tapes.forEach((t, i) => workspaces.use(w, "step", generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
       w.writeLine(
-        `_forwardCore(_B, 1, ${withDerived("params")}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
+        `_forwardCore(_B, 1, ${stepParams(m)}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
       );
       for (const s of cell.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
       w.writeLine(`return { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${o.width})`).join(", ")} };`);
@@ -904,7 +933,8 @@ function API_DOC(precision: string): string[] {
     "      upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)",
     "  saveParams(params, metadata?) -> Uint8Array / loadParams(bytes) -> Params   safetensors files",
     "  createState(batch?) / step(params, inputs, state) -> outputs",
-    "      streaming inference: one step, `state` updated in place",
+    "      streaming inference: one step, `state` updated in place; the parameters' matrices are packed on the first",
+    "      call and reused while the same arrays come back: after changing one in place, call invalidate() first",
     "Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).",
     ...(precision === "f32"
       ? ["Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with", "the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS."]

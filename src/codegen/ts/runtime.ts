@@ -5,7 +5,7 @@
 // src/ir/initialize.ts operation for operation, so the numbers are the same
 // bits; the tests hold them to that.
 import * as EMBEDDED from "../runtime/embedded.ts";
-import { GEMM_WASM_BASE64 } from "./wasm.ts";
+import { GEMM_RELAXED_PATCHES, GEMM_WASM_BASE64 } from "./wasm.ts";
 
 /** The JS matrix product (runtime/gemm.ts) as the function `name`: `_gemmNT`, or `_gemmNTjs` behind the WebAssembly kernel. */
 export const gemmNT = (name: string): string => {
@@ -64,7 +64,11 @@ ${parts.join("\n")}
 export const GROW_JS = "\n" + EMBEDDED.GROW_JS;
 
 /** f32 modules: matrix products in the WebAssembly SIMD kernel of wasm.ts, workspaces in its memory (runtime/wasm-f32.ts). */
-export const WASM_F32 = `\nconst _GEMM_WASM = "${GEMM_WASM_BASE64}";\n` + EMBEDDED.WASM_F32;
+export const WASM_F32 =
+  `\nconst _GEMM_WASM = "${GEMM_WASM_BASE64}";\n` +
+  `/** Where engines have relaxed SIMD: [byte offset, bytes] patches that make each multiply-add of _GEMM_WASM one fused f32x4.relaxed_madd. */\n` +
+  `const _GEMM_RELAXED: readonly (readonly number[])[] = ${JSON.stringify(GEMM_RELAXED_PATCHES)};\n` +
+  EMBEDDED.WASM_F32;
 
 /** e^x to float32 accuracy, for f32 modules' sigmoid and tanh (runtime/expf.ts). */
 export const EXP_F32 = "\n" + EMBEDDED.EXP_F32;

@@ -5,6 +5,14 @@
 // synchronous and needs no assembler; the kernel is one function. Keep the
 // module under 4 KiB: Chromium compiles no bigger one synchronously on its
 // main thread.
+//
+// Relaxed SIMD: where the engine has it (Chrome; Node 22+, or Node 20 with
+// --experimental-wasm-relaxed-simd), the module loads a copy of the kernel in
+// which every multiply-add of the inner loop is one f32x4.relaxed_madd. The
+// copy is not carried: it is the same bytes patched by GEMM_RELAXED_PATCHES, which
+// keeps the module small enough for Chromium to compile synchronously. Each
+// patch swaps 8 bytes for 8: `f32x4.mul; local.get acc; f32x4.add` becomes
+// `local.get acc; f32x4.relaxed_madd; nop; nop; nop`.
 
 type Code = number[];
 
@@ -51,10 +59,25 @@ const f32Store = [0x38, 2, 0];
 const v128Load = [0xfd, 0x00, 0, 0];
 const f32x4Add = [0xfd, ...uleb(228)];
 const f32x4Mul = [0xfd, ...uleb(230)];
+const f32x4RelaxedMadd = [0xfd, ...uleb(261)];
+const nop = 0x01;
 const f32x4Splat = [0xfd, 0x13];
 const lane = (index: number): Code => [0xfd, 0x1f, index];
 const f32Zero = [0x43, 0, 0, 0, 0];
 const i32Min = (x: Code, y: Code): Code => [...x, ...y, ...x, ...y, ...ltS, 0x1b];
+
+/**
+ * Marks where a multiply-add into the v128 local `acc` starts, for the relaxed
+ * copy's patch; kernelModule takes the marks out. Negative, so never a byte.
+ */
+const relaxedMark = (acc: number): number => -1 - acc;
+const markedAcc = (mark: number): number => -1 - mark;
+
+/** acc += a·b on the stack [a, b] for `acc` a v128 local: `f32x4.mul; local.get acc; f32x4.add`, marked for the relaxed patch. */
+const multiplyAdd = (acc: number): Code => [relaxedMark(acc), ...f32x4Mul, ...get(acc), ...f32x4Add];
+
+/** What replaces multiplyAdd(acc) in the relaxed copy: the same stack effect in as many bytes. */
+const relaxedMultiplyAdd = (acc: number): Code => [...get(acc), ...f32x4RelaxedMadd, nop, nop, nop];
 
 /** `while (cond) body`, as block { loop { br_if exit (!cond); body; br loop } }. */
 const whileLoop = (cond: Code, body: Code): Code => [0x02, 0x40, 0x03, 0x40, ...cond, 0x45, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
@@ -87,7 +110,7 @@ function block(r: number, s: number): Code {
   const inner: Code = [];
   for (let x = 0; x < r; x++) inner.push(...get(AROW + x), ...get(Q), ...add, ...v128Load, ...set(VA + x));
   for (let y = 0; y < s; y++) inner.push(...get(WROW + y), ...get(Q), ...add, ...v128Load, ...set(VW + y));
-  for (let x = 0; x < r; x++) for (let y = 0; y < s; y++) inner.push(...get(ACC + x * s + y), ...get(VA + x), ...get(VW + y), ...f32x4Mul, ...f32x4Add, ...set(ACC + x * s + y));
+  for (let x = 0; x < r; x++) for (let y = 0; y < s; y++) inner.push(...get(VA + x), ...get(VW + y), ...multiplyAdd(ACC + x * s + y), ...set(ACC + x * s + y));
   inner.push(...get(Q), ...i32(16), ...add, ...set(Q));
   code.push(...i32(0), ...set(Q), ...whileLoop([...get(Q), ...get(KV), ...ltS], inner));
   for (let z = 0; z < r * s; z++) {
@@ -138,9 +161,14 @@ function kernelBody(): Code {
   ];
 }
 
-function kernelModule(): Uint8Array {
+/** The kernel module's bytes, and the patches that make its relaxed copy (see GEMM_RELAXED_PATCHES). */
+function kernelModule(): { bytes: Uint8Array; relaxed: number[][] } {
   const type = vector([[0x60, ...vector(Array.from({ length: 8 }, () => [I32])), 0]]);
-  const body = [...vector([[...uleb(I32_LOCALS), I32], [...uleb(V128_LOCALS), V128], [...uleb(F32_LOCALS), F32]]), ...kernelBody(), 0x0b];
+  const marked = kernelBody();
+  const code = marked.filter((byte) => byte >= 0);
+  // Each mark's place in the code without the marks before it, and its accumulator.
+  const marks = marked.flatMap((byte, at) => (byte < 0 ? [{ at, acc: markedAcc(byte) }] : [])).map((m, before) => ({ at: m.at - before, acc: m.acc }));
+  const body = [...vector([[...uleb(I32_LOCALS), I32], [...uleb(V128_LOCALS), V128], [...uleb(F32_LOCALS), F32]]), ...code, 0x0b];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, type),
@@ -149,8 +177,15 @@ function kernelModule(): Uint8Array {
     ...section(7, vector([[...name("memory"), 0x02, 0], [...name("gemm"), 0x00, 0]])),
     ...section(10, vector([[...uleb(body.length), ...body]])),
   ];
-  return Uint8Array.from(bytes);
+  // The function body ends the module: its code starts where the code and the closing `end` leave off.
+  const codeStart = bytes.length - 1 - code.length;
+  return { bytes: Uint8Array.from(bytes), relaxed: marks.map((m) => [codeStart + m.at, ...relaxedMultiplyAdd(m.acc)]) };
 }
 
+const KERNEL = kernelModule();
+
 /** The kernel module's bytes, base64: the same text for every compile. */
-export const GEMM_WASM_BASE64 = btoa(String.fromCharCode(...kernelModule()));
+export const GEMM_WASM_BASE64 = btoa(String.fromCharCode(...KERNEL.bytes));
+
+/** The relaxed copy's patches: [byte offset, ...the bytes written there], one per multiply-add of the kernel. */
+export const GEMM_RELAXED_PATCHES: readonly (readonly number[])[] = KERNEL.relaxed;
