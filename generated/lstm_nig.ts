@@ -19,7 +19,8 @@
 //       upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)
 //   saveParams(params, metadata?) -> Uint8Array / loadParams(bytes) -> Params   safetensors files
 //   createState(batch?) / step(params, inputs, state) -> outputs
-//       streaming inference: one step, `state` updated in place
+//       streaming inference: one step, `state` updated in place; the parameters' matrices are packed on the first
+//       call and reused while the same arrays come back: after changing one in place, call invalidate() first
 // Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).
 // Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with
 // the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS.
@@ -240,7 +241,27 @@ function _gemmNTjs(
 }
 
 const _GEMM_WASM =
-  "AGFzbQEAAAABDAFgCH9/f39/f39/AAMCAQAFAwEAAQcRAgZtZW1vcnkCAARnZW1tAAAK1RMB0hMDD38Qewh9IAdBBGwhDCAHQXxxQQRsIQtBACENAkADQCANIAZIRQ0BIA1BwABqIQ4gDiAGIA4gBkgbIQ5BACEIAkADQCAIQQRqIAVMRQ0BIA0hCQJAA0AgCUECaiAOTEUNASAAIAhBAGogAWxBBGxqIQ8gACAIQQFqIAFsQQRsaiEQIAAgCEECaiABbEEEbGohESAAIAhBA2ogAWxBBGxqIRIgAiAJQQBqIAxsaiETIAIgCUEBaiAMbGohFEMAAAAA/RMhF0MAAAAA/RMhGEMAAAAA/RMhGUMAAAAA/RMhGkMAAAAA/RMhG0MAAAAA/RMhHEMAAAAA/RMhHUMAAAAA/RMhHkEAIQoCQANAIAogC0hFDQEgDyAKav0AAAAhHyAQIApq/QAAACEgIBEgCmr9AAAAISEgEiAKav0AAAAhIiATIApq/QAAACEjIBQgCmr9AAAAISQgFyAfICP95gH95AEhFyAYIB8gJP3mAf3kASEYIBkgICAj/eYB/eQBIRkgGiAgICT95gH95AEhGiAbICEgI/3mAf3kASEbIBwgISAk/eYB/eQBIRwgHSAiICP95gH95AEhHSAeICIgJP3mAf3kASEeIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqIBv9HwAgG/0fAZIgG/0fAiAb/R8DkpIhKyAc/R8AIBz9HwGSIBz9HwIgHP0fA5KSISwgHf0fACAd/R8BkiAd/R8CIB39HwOSkiEtIB79HwAgHv0fAZIgHv0fAiAe/R8DkpIhLgJAA0AgCiAMSEUNASAnIA8gCmoqAgAgEyAKaioCAJSSIScgKCAPIApqKgIAIBQgCmoqAgCUkiEoICkgECAKaioCACATIApqKgIAlJIhKSAqIBAgCmoqAgAgFCAKaioCAJSSISogKyARIApqKgIAIBMgCmoqAgCUkiErICwgESAKaioCACAUIApqKgIAlJIhLCAtIBIgCmoqAgAgEyAKaioCAJSSIS0gLiASIApqKgIAIBQgCmoqAgCUkiEuIApBBGohCgwACwsgAyAIQQBqIARsIAlqQQBqQQRsaiAnOAIAIAMgCEEAaiAEbCAJakEBakEEbGogKDgCACADIAhBAWogBGwgCWpBAGpBBGxqICk4AgAgAyAIQQFqIARsIAlqQQFqQQRsaiAqOAIAIAMgCEECaiAEbCAJakEAakEEbGogKzgCACADIAhBAmogBGwgCWpBAWpBBGxqICw4AgAgAyAIQQNqIARsIAlqQQBqQQRsaiAtOAIAIAMgCEEDaiAEbCAJakEBakEEbGogLjgCACAJQQJqIQkMAAsLAkADQCAJQQFqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyAAIAhBAWogAWxBBGxqIRAgACAIQQJqIAFsQQRsaiERIAAgCEEDaiABbEEEbGohEiACIAlBAGogDGxqIRNDAAAAAP0TIRdDAAAAAP0TIRhDAAAAAP0TIRlDAAAAAP0TIRpBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gECAKav0AAAAhICARIApq/QAAACEhIBIgCmr9AAAAISIgEyAKav0AAAAhIyAXIB8gI/3mAf3kASEXIBggICAj/eYB/eQBIRggGSAhICP95gH95AEhGSAaICIgI/3mAf3kASEaIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAoIBAgCmoqAgAgEyAKaioCAJSSISggKSARIApqKgIAIBMgCmoqAgCUkiEpICogEiAKaioCACATIApqKgIAlJIhKiAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACADIAhBAWogBGwgCWpBAGpBBGxqICg4AgAgAyAIQQJqIARsIAlqQQBqQQRsaiApOAIAIAMgCEEDaiAEbCAJakEAakEEbGogKjgCACAJQQFqIQkMAAsLIAhBBGohCAwACwsCQANAIAhBAWogBUxFDQEgDSEJAkADQCAJQQRqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyACIAlBAGogDGxqIRMgAiAJQQFqIAxsaiEUIAIgCUECaiAMbGohFSACIAlBA2ogDGxqIRZDAAAAAP0TIRdDAAAAAP0TIRhDAAAAAP0TIRlDAAAAAP0TIRpBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gEyAKav0AAAAhIyAUIApq/QAAACEkIBUgCmr9AAAAISUgFiAKav0AAAAhJiAXIB8gI/3mAf3kASEXIBggHyAk/eYB/eQBIRggGSAfICX95gH95AEhGSAaIB8gJv3mAf3kASEaIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAoIA8gCmoqAgAgFCAKaioCAJSSISggKSAPIApqKgIAIBUgCmoqAgCUkiEpICogDyAKaioCACAWIApqKgIAlJIhKiAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACADIAhBAGogBGwgCWpBAWpBBGxqICg4AgAgAyAIQQBqIARsIAlqQQJqQQRsaiApOAIAIAMgCEEAaiAEbCAJakEDakEEbGogKjgCACAJQQRqIQkMAAsLAkADQCAJQQFqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyACIAlBAGogDGxqIRNDAAAAAP0TIRdBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gEyAKav0AAAAhIyAXIB8gI/3mAf3kASEXIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACAJQQFqIQkMAAsLIAhBAWohCAwACwsgDiENDAALCws=";
+  "AGFzbQEAAAABDAFgCH9/f39/f39/AAMCAQAFAwEAAQcRAgZtZW1vcnkCAARnZW1tAAAK1RMB0hMDD38Qewh9IAdBBGwhDCAHQXxxQQRsIQtBACENAkADQCANIAZIRQ0BIA1BwABqIQ4gDiAGIA4gBkgbIQ5BACEIAkADQCAIQQRqIAVMRQ0BIA0hCQJAA0AgCUECaiAOTEUNASAAIAhBAGogAWxBBGxqIQ8gACAIQQFqIAFsQQRsaiEQIAAgCEECaiABbEEEbGohESAAIAhBA2ogAWxBBGxqIRIgAiAJQQBqIAxsaiETIAIgCUEBaiAMbGohFEMAAAAA/RMhF0MAAAAA/RMhGEMAAAAA/RMhGUMAAAAA/RMhGkMAAAAA/RMhG0MAAAAA/RMhHEMAAAAA/RMhHUMAAAAA/RMhHkEAIQoCQANAIAogC0hFDQEgDyAKav0AAAAhHyAQIApq/QAAACEgIBEgCmr9AAAAISEgEiAKav0AAAAhIiATIApq/QAAACEjIBQgCmr9AAAAISQgHyAj/eYBIBf95AEhFyAfICT95gEgGP3kASEYICAgI/3mASAZ/eQBIRkgICAk/eYBIBr95AEhGiAhICP95gEgG/3kASEbICEgJP3mASAc/eQBIRwgIiAj/eYBIB395AEhHSAiICT95gEgHv3kASEeIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqIBv9HwAgG/0fAZIgG/0fAiAb/R8DkpIhKyAc/R8AIBz9HwGSIBz9HwIgHP0fA5KSISwgHf0fACAd/R8BkiAd/R8CIB39HwOSkiEtIB79HwAgHv0fAZIgHv0fAiAe/R8DkpIhLgJAA0AgCiAMSEUNASAnIA8gCmoqAgAgEyAKaioCAJSSIScgKCAPIApqKgIAIBQgCmoqAgCUkiEoICkgECAKaioCACATIApqKgIAlJIhKSAqIBAgCmoqAgAgFCAKaioCAJSSISogKyARIApqKgIAIBMgCmoqAgCUkiErICwgESAKaioCACAUIApqKgIAlJIhLCAtIBIgCmoqAgAgEyAKaioCAJSSIS0gLiASIApqKgIAIBQgCmoqAgCUkiEuIApBBGohCgwACwsgAyAIQQBqIARsIAlqQQBqQQRsaiAnOAIAIAMgCEEAaiAEbCAJakEBakEEbGogKDgCACADIAhBAWogBGwgCWpBAGpBBGxqICk4AgAgAyAIQQFqIARsIAlqQQFqQQRsaiAqOAIAIAMgCEECaiAEbCAJakEAakEEbGogKzgCACADIAhBAmogBGwgCWpBAWpBBGxqICw4AgAgAyAIQQNqIARsIAlqQQBqQQRsaiAtOAIAIAMgCEEDaiAEbCAJakEBakEEbGogLjgCACAJQQJqIQkMAAsLAkADQCAJQQFqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyAAIAhBAWogAWxBBGxqIRAgACAIQQJqIAFsQQRsaiERIAAgCEEDaiABbEEEbGohEiACIAlBAGogDGxqIRNDAAAAAP0TIRdDAAAAAP0TIRhDAAAAAP0TIRlDAAAAAP0TIRpBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gECAKav0AAAAhICARIApq/QAAACEhIBIgCmr9AAAAISIgEyAKav0AAAAhIyAfICP95gEgF/3kASEXICAgI/3mASAY/eQBIRggISAj/eYBIBn95AEhGSAiICP95gEgGv3kASEaIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAoIBAgCmoqAgAgEyAKaioCAJSSISggKSARIApqKgIAIBMgCmoqAgCUkiEpICogEiAKaioCACATIApqKgIAlJIhKiAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACADIAhBAWogBGwgCWpBAGpBBGxqICg4AgAgAyAIQQJqIARsIAlqQQBqQQRsaiApOAIAIAMgCEEDaiAEbCAJakEAakEEbGogKjgCACAJQQFqIQkMAAsLIAhBBGohCAwACwsCQANAIAhBAWogBUxFDQEgDSEJAkADQCAJQQRqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyACIAlBAGogDGxqIRMgAiAJQQFqIAxsaiEUIAIgCUECaiAMbGohFSACIAlBA2ogDGxqIRZDAAAAAP0TIRdDAAAAAP0TIRhDAAAAAP0TIRlDAAAAAP0TIRpBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gEyAKav0AAAAhIyAUIApq/QAAACEkIBUgCmr9AAAAISUgFiAKav0AAAAhJiAfICP95gEgF/3kASEXIB8gJP3mASAY/eQBIRggHyAl/eYBIBn95AEhGSAfICb95gEgGv3kASEaIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnIBj9HwAgGP0fAZIgGP0fAiAY/R8DkpIhKCAZ/R8AIBn9HwGSIBn9HwIgGf0fA5KSISkgGv0fACAa/R8BkiAa/R8CIBr9HwOSkiEqAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAoIA8gCmoqAgAgFCAKaioCAJSSISggKSAPIApqKgIAIBUgCmoqAgCUkiEpICogDyAKaioCACAWIApqKgIAlJIhKiAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACADIAhBAGogBGwgCWpBAWpBBGxqICg4AgAgAyAIQQBqIARsIAlqQQJqQQRsaiApOAIAIAMgCEEAaiAEbCAJakEDakEEbGogKjgCACAJQQRqIQkMAAsLAkADQCAJQQFqIA5MRQ0BIAAgCEEAaiABbEEEbGohDyACIAlBAGogDGxqIRNDAAAAAP0TIRdBACEKAkADQCAKIAtIRQ0BIA8gCmr9AAAAIR8gEyAKav0AAAAhIyAfICP95gEgF/3kASEXIApBEGohCgwACwsgF/0fACAX/R8BkiAX/R8CIBf9HwOSkiEnAkADQCAKIAxIRQ0BICcgDyAKaioCACATIApqKgIAlJIhJyAKQQRqIQoMAAsLIAMgCEEAaiAEbCAJakEAakEEbGogJzgCACAJQQFqIQkMAAsLIAhBAWohCAwACwsgDiENDAALCws=";
+/** Where engines have relaxed SIMD: [byte offset, bytes] patches that make each multiply-add of _GEMM_WASM one fused f32x4.relaxed_madd. */
+const _GEMM_RELAXED: readonly (readonly number[])[] = [
+  [402, 32, 23, 253, 133, 2, 1, 1, 1],
+  [416, 32, 24, 253, 133, 2, 1, 1, 1],
+  [430, 32, 25, 253, 133, 2, 1, 1, 1],
+  [444, 32, 26, 253, 133, 2, 1, 1, 1],
+  [458, 32, 27, 253, 133, 2, 1, 1, 1],
+  [472, 32, 28, 253, 133, 2, 1, 1, 1],
+  [486, 32, 29, 253, 133, 2, 1, 1, 1],
+  [500, 32, 30, 253, 133, 2, 1, 1, 1],
+  [1334, 32, 23, 253, 133, 2, 1, 1, 1],
+  [1348, 32, 24, 253, 133, 2, 1, 1, 1],
+  [1362, 32, 25, 253, 133, 2, 1, 1, 1],
+  [1376, 32, 26, 253, 133, 2, 1, 1, 1],
+  [1943, 32, 23, 253, 133, 2, 1, 1, 1],
+  [1957, 32, 24, 253, 133, 2, 1, 1, 1],
+  [1971, 32, 25, 253, 133, 2, 1, 1, 1],
+  [1985, 32, 26, 253, 133, 2, 1, 1, 1],
+  [2423, 32, 23, 253, 133, 2, 1, 1, 1],
+];
 const _SCRATCH = 65536;
 
 interface _Simd {
@@ -253,7 +274,10 @@ function _loadSimd(): _Simd | null {
   try {
     const bytes = Uint8Array.from(atob(_GEMM_WASM), (ch) => ch.charCodeAt(0));
     if (!WebAssembly.validate(bytes)) return null;
-    const simd = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as unknown as _Simd;
+    const relaxed = bytes.slice();
+    for (const [at, ...patch] of _GEMM_RELAXED) relaxed.set(patch, at);
+    const chosen = WebAssembly.validate(relaxed) ? relaxed : bytes;
+    const simd = new WebAssembly.Instance(new WebAssembly.Module(chosen)).exports as unknown as _Simd;
     simd.memory.grow(_SCRATCH / 16384);
     return simd;
   } catch {
@@ -860,7 +884,7 @@ const _PARAMS: ReadonlySet<string> = new Set(["W_f", "U_f", "b_f", "W_g", "U_g",
   _OUTPUTS: ReadonlySet<string> = new Set(["h"]),
   _UPSTREAM: ReadonlySet<string> = new Set(["outputs", "final"]),
   _OPTIONS: ReadonlySet<string> = new Set(["batch", "steps"]);
-/** The parameters step() last checked, and their arrays. */
+/** The parameters step() last checked and packed, and their arrays: {} when the packed matrices are not theirs. */
 let _stepParamsOf: object = {},
   _stepParams: readonly (Float32Array | Float64Array)[] = [];
 /** Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record. */
@@ -880,7 +904,7 @@ function _packWeights(params: Params) {
   _w_1.set(params.U_o, 512);
 }
 
-/** Runs T steps for B rows; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T. */
+/** Runs T steps for B rows on the packed matrices; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T. */
 function _forwardCore(
   _B: number,
   _T: number,
@@ -902,10 +926,11 @@ function _forwardCore(
   const _tape_17 = tape[1]!;
   const _tape_25 = tape[2]!;
   const _tape_29 = tape[3]!;
-  _packWeights(params);
+  _ws_w_0 = _grow(_ws_w_0, 384);
   const _w_0 = _ws_w_0;
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 48);
   const _proj_0 = _ws_proj_0;
+  _ws_w_1 = _grow(_ws_w_1, 768);
   const _w_1 = _ws_w_1;
   _ws_g_1 = _grow(_ws_g_1, _B * 48);
   const _g_1 = _ws_g_1;
@@ -1004,7 +1029,11 @@ export function forward(
     new FloatArray(_T * _B * 16),
     new FloatArray(_T * _B * 16),
   ];
-  _forwardCore(_B, _T, params, inputs, hist, outputs, tape);
+  const _params = params;
+  _packWeights(_params);
+  // The packed matrices are now these parameters': step() packs its own again.
+  _stepParamsOf = {};
+  _forwardCore(_B, _T, _params, inputs, hist, outputs, tape);
   const final: States = {
     h: hist.h.slice(_T * _B * 16),
     c: hist.c.slice(_T * _B * 16),
@@ -1062,6 +1091,7 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
     _checkLength(params.W_o, 128, "params.W_o");
     _checkLength(params.U_o, 256, "params.U_o");
     _checkLength(params.b_o, 16, "params.b_o");
+    _packWeights(params);
     _stepParamsOf = params;
     _stepParams = [
       params.W_f,
@@ -1109,6 +1139,11 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
   state.h.set(_stepHist_h.subarray(_B * 16, 2 * _B * 16));
   state.c.set(_stepHist_c.subarray(_B * 16, 2 * _B * 16));
   return { h: _stepOut_h.slice(0, _B * 16) };
+}
+
+/** Makes the next step() read its parameters afresh: call it after changing a parameter array in place (a new params object needs nothing). */
+export function invalidate(): void {
+  _stepParamsOf = {};
 }
 
 /** Each group's packed matrix, transposed to [depth, rows]: the backward product reads it row by row. */
