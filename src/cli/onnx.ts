@@ -3,6 +3,7 @@
 // the work is in src/onnx/ and src/adapters/.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { targetDiagnostics } from "../codegen/check.ts";
 import { CodedError } from "../diagnostics/diagnostic.ts";
 import { fileSystemReason } from "../diagnostics/file-system.ts";
 import { parseSpecText } from "../parse/load.ts";
@@ -73,6 +74,11 @@ function engineRunner(engine: Engine): CellRunner {
     let ir = built.get(text);
     if (!ir) {
       ir = buildGeneratedSpec(text);
+      // A compiling engine refuses what its target does not compile, as `lstmc run SPEC --engine` does.
+      if (engine.name !== "interp") {
+        const refused = targetDiagnostics(ir, engine.name === "wgsl" ? "wgsl" : "ts");
+        if (refused.length > 0) throw new OnnxError(`the cell generated for this node does not compile for --engine ${engine.name}: ${refused[0]!.code} ${refused[0]!.message}; --engine interp runs it`);
+      }
       built.set(text, ir);
     }
     return engine.run(ir, { sizes: bindSizes(ir, sizes), sequence, upstream: { outputs: {}, final: {} } }, false);
