@@ -78,7 +78,7 @@ if (!chromiumPath) {
         let maxErr = 0;
         for (let i = 0; i < n; i++) {
           const v = r.output[i];
-          const e = typeof v === "number" ? Math.abs(v - 2 * Math.tanh(x[i])) : NaN;
+          const e = typeof v === "number" ? Math.abs(v - 2 * Math.tanh(x[i]!)) : NaN;
           if (!(e <= maxErr)) maxErr = e;
         }
         console.log(`[browser-infra] tanh max abs err ${maxErr.toExponential(2)}`);

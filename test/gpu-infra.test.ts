@@ -79,7 +79,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       const ms = performance.now() - t0;
       let maxErr = 0;
       for (let i = 0; i < n; i++) {
-        const e = Math.abs(y[i] - 2 * Math.tanh(x[i]));
+        const e = Math.abs(y[i]! - 2 * Math.tanh(x[i]!));
         if (!(e <= maxErr)) maxErr = e; // NaN propagates
       }
       console.log(
@@ -135,15 +135,15 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       const part = new Float32Array(WG);
       for (let l = 0; l < WG; l++) {
         let acc = 0;
-        for (let i = l; i < n; i += WG) acc = f(acc + x[i]);
+        for (let i = l; i < n; i += WG) acc = f(acc + x[i]!);
         part[l] = acc;
       }
-      for (let s = WG / 2; s > 0; s >>= 1) for (let l = 0; l < s; l++) part[l] = f(part[l] + part[l + s]);
+      for (let s = WG / 2; s > 0; s >>= 1) for (let l = 0; l < s; l++) part[l] = f(part[l]! + part[l + s]!);
       let exact = 0;
       for (const v of x) exact += v;
       console.log(`[gpu-infra] reduction: gpu ${sum}, js-f32-tree ${part[0]}, f64 ${exact}`);
-      expect(Math.abs(sum - part[0])).toBeLessThanOrEqual(1e-6);
-      expect(Math.abs(sum - exact)).toBeLessThanOrEqual(1e-4);
+      expect(Math.abs(sum! - part[0]!)).toBeLessThanOrEqual(1e-6);
+      expect(Math.abs(sum! - exact)).toBeLessThanOrEqual(1e-4);
       xb.destroy();
       ob.destroy();
     });
@@ -153,9 +153,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       const r = await compileCheck(device, bad);
       expect(r.errors.length).toBeGreaterThan(0);
       expect(r.errors[0]).toMatch(/^3:\d+: /);
-      expect(r.messages[0].line).toBe(3);
-      expect(r.messages[0].column).toBeGreaterThan(0);
-      console.log(`[gpu-infra] type error reported as: ${r.errors[0].split("\n")[0]}`);
+      expect(r.messages[0]!.line).toBe(3);
+      expect(r.messages[0]!.column).toBeGreaterThan(0);
+      console.log(`[gpu-infra] type error reported as: ${r.errors[0]!.split("\n")[0]}`);
     });
 
     test("a clean shader has zero errors and zero warnings", async () => {

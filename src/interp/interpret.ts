@@ -222,7 +222,7 @@ function evaluateStep(ir: CellIR, sizes: SizeBinding, step: number, leaf: (node:
         const [v, x] = [arg(0), arg(1)];
         const n = x.length / v.length;
         const out = new Float64Array(n);
-        for (let l = 0; l < v.length; l++) for (let k = 0; k < n; k++) out[k] += v[l]! * x[l * n + k]!;
+        for (let l = 0; l < v.length; l++) for (let k = 0; k < n; k++) out[k] = out[k]! + v[l]! * x[l * n + k]!;
         values.push(out);
         break;
       }
@@ -274,7 +274,7 @@ export function forward(ir: CellIR, sizes: SizeBinding, seq: Sequence): ForwardR
 
 /** Adds g into `into`, summing over the broadcast when `into` is shorter (a scalar, or a vector over rows). */
 function accumulate(into: Float64Array, g: Float64Array): void {
-  for (let i = 0; i < g.length; i++) into[i % into.length] += g[i]!;
+  for (let i = 0; i < g.length; i++) into[i % into.length] = into[i % into.length]! + g[i]!;
 }
 
 /** Sends one node's gradient g to its arguments' gradients. */
@@ -338,7 +338,10 @@ function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, gr
     case "reduce": {
       const into = grads[a!]!;
       if (node.fn === "sum") into.forEach((x, i) => (into[i] = x + g[0]!));
-      else into[argmax(values[a!]!)] += g[0]!;
+      else {
+        const at = argmax(values[a!]!);
+        into[at] = into[at]! + g[0]!;
+      }
       break;
     }
     case "neg":
@@ -367,8 +370,8 @@ function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, gr
         for (let i = 0; i < outRows; i++) {
           const gi = g[l * outRows + i]!;
           for (let k = 0; k < n; k++) {
-            gm[i * n + k] += gi * x[l * n + k]!;
-            gx[l * n + k] += gi * m[i * n + k]!;
+            gm[i * n + k] = gm[i * n + k]! + gi * x[l * n + k]!;
+            gx[l * n + k] = gx[l * n + k]! + gi * m[i * n + k]!;
           }
         }
       }
@@ -380,8 +383,8 @@ function backpropagateNode(node: IrNode, g: Float64Array, values: StepValues, gr
       const n = g.length;
       for (let l = 0; l < v.length; l++) {
         for (let k = 0; k < n; k++) {
-          gv[l] += g[k]! * x[l * n + k]!;
-          gx[l * n + k] += v[l]! * g[k]!;
+          gv[l] = gv[l]! + g[k]! * x[l * n + k]!;
+          gx[l * n + k] = gx[l * n + k]! + v[l]! * g[k]!;
         }
       }
       break;
