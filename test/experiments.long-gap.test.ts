@@ -37,6 +37,11 @@ describe("long-gap experiment", () => {
     expect(longGapMarkdown(sets, tiny)).toMatch(/\| lstm \| [\d.]+ \([\d.]+–[\d.]+\) \| /);
   }); // six cells compiled and trained
 
+  it("gives the same numbers when its runs are shared out to worker threads", async () => {
+    const small = { ...tiny, cells: ["lstm", "gru"], gaps: [3], seeds: [1, 2, 3] };
+    expect(await runExperiment(small, () => {}, 2)).toEqual(await runExperiment(small));
+  });
+
   it("an LSTM learns gap 5 to at least 90% with seed 1", async () => {
     const { lstm } = await compileCells({ specs: ["specs/lstm.lstm"], dims: { I: VOCAB, H: 16 }, precision: "f32" });
     const outcome = trainOne(lstm!, VOCAB, 5, 1, { ...QUICK, maxSteps: 300, evalSize: 200, testSize: 500 });
