@@ -15,7 +15,7 @@ type Tensors = Record<string, Float64Array>;
 
 /** The shape of every generated module (f64). */
 export interface GeneratedModule {
-  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number }): { outputs: Tensors; final: Tensors; saved: unknown };
+  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number; lengths?: readonly number[] }): { outputs: Tensors; final: Tensors; saved: unknown };
   backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Gradients;
   step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
   createState(batch?: number): Tensors;
@@ -51,8 +51,8 @@ export function loadGeneratedModule(ir: CellIR, sizes: SizeBinding, precision: "
 
 export async function runGenerated(ir: CellIR, request: RunRequest, withGrads: boolean): Promise<ForwardResult & { grads: Gradients | null }> {
   const module = await loadGeneratedModule(ir, request.sizes, "f64");
-  const { params, inputs, initial, batch, steps } = request.sequence;
-  const result = module.forward(params, inputs, initial, { batch, steps });
+  const { params, inputs, initial, batch, steps, lengths } = request.sequence;
+  const result = module.forward(params, inputs, initial, { batch, steps, ...(lengths && { lengths }) });
   const grads = withGrads ? module.backward(params, result.saved, request.upstream) : null;
   return { outputs: result.outputs, final: result.final, grads };
 }
