@@ -510,7 +510,12 @@ function _freezeEnded(hist: FloatArray, t: number, lengths: Int32Array, width: n
 }
 
 /** Zeroes every (step, row) past the row's length in a [steps, batch, width] array. */
-function _zeroEnded(values: FloatArray, steps: number, lengths: Int32Array, width: number): FloatArray {
+function _zeroEnded<T extends Float32Array | Float64Array>(
+  values: T,
+  steps: number,
+  lengths: Int32Array,
+  width: number,
+): T {
   const batch = lengths.length;
   for (let t = 0; t < steps; t++)
     for (let b = 0; b < batch; b++)
