@@ -62,6 +62,19 @@ describe.each([
   });
 });
 
+test.each([0, 1, 2])("the f32 bilstm module matches PyTorch within 1e-4 (relative), seed %i", async (seed) => {
+  const { data, expected } = advancedOracleCase(readAdvancedOracle(`bidirectional_lstm_${seed}`), ["fwd", "bwd"]);
+  const ir = loadLibraryModel("specs/bilstm.lstm");
+  const request = readModelRunRequest(ir, data);
+  const module = await loadGeneratedModel(ir, request.sizes, "f32");
+  const f32 = (tensors: Record<string, Float64Array>) => Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, Float32Array.from(v)])) as never;
+  const { params, inputs, initial, batch, lengths } = request.sequence;
+  const result = module.forward(f32(params), f32(inputs), f32(initial), { batch, ...(lengths && { lengths }) });
+  const grads = module.backward(f32(params), result.saved, { outputs: f32(request.upstream.outputs), final: f32(request.upstream.final) });
+  const response = writeModelRunResponse({ outputs: result.outputs, final: result.final, loss: null }, grads);
+  expect(compareRunResponse(response, expected, 1e-4, "relative").failures).toEqual([]);
+});
+
 describe("the model module's own API", () => {
   test("initParams gives layer i its cell's initializers for seed + i, as lstmc does", async () => {
     const ir = loadLibraryModel("specs/depth_gated_lstm.lstm");
