@@ -13,8 +13,9 @@
 // API (no dependencies; arrays are flat and row-major; FloatArray is Float32Array):
 //   sizes, and one constant per size        the sizes this module was compiled for
 //   initParams(seed): Params                 the spec's initializers (same numbers as lstmc for the seed)
-//   forward(params, inputs, initial?, { batch? }) -> { outputs, final, saved }
+//   forward(params, inputs, initial?, { batch?, lengths? }) -> { outputs, final, saved }
 //       inputs [steps, batch, n] (steps = length / (batch·n)); initial states [batch, n] (default: the spec's)
+//       lengths [batch]: each row's steps (pack_padded_sequence: frozen state and outputs 0 after them)
 //       outputs [steps, batch, n]; final states [batch, n]; saved: what backward needs
 //   backward(params, saved, upstream?) -> { params, inputs, initial }
 //       upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)
@@ -98,6 +99,8 @@ export interface Saved {
   readonly outputs: Readonly<Outputs>;
   /** Intermediate values of every step that backward reads. */
   readonly tape: readonly FloatArray[];
+  /** Each row's length, or null when every row ran every step. */
+  readonly lengths: Int32Array | null;
 }
 
 export interface ForwardOptions {
@@ -105,6 +108,8 @@ export interface ForwardOptions {
   batch?: number;
   /** Steps: needed only by a cell without inputs, else the inputs' length says. */
   steps?: number;
+  /** Each row's length (1..steps), as PyTorch's pack_padded_sequence: a row's state is frozen after its last step and its outputs are 0 there. Default: every row runs every step. */
+  lengths?: ArrayLike<number>;
 }
 
 export interface ForwardResult {
@@ -464,6 +469,78 @@ function _rowsIn(array: unknown, width: number, what: string): number {
   if (!Number.isInteger(rows) || rows < 1)
     throw new Error(`${what} has ${array.length} numbers: not a whole number of rows of ${width}`);
   return rows;
+}
+// Variable-length batches (PyTorch's pack_padded_sequence): row b runs steps 0..lengths[b]-1; after that its state
+// is frozen and its outputs are 0. Every row is computed at every step (the kernels stay branch-free) and the
+// rows that have ended are then put right, once per step, only from the first step at which some row has ended.
+
+/** Per-row lengths: `batch` whole numbers from 1 to `steps`; else an error naming the argument. */
+function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
+  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number")
+    throw new Error(
+      `${what} must be an array of ${batch} whole numbers (one per batch row), not ${_describe(lengths)}`,
+    );
+  const list = lengths as ArrayLike<unknown>;
+  if (list.length !== batch)
+    throw new Error(`${what} has ${list.length} numbers, expected ${batch} (one per batch row)`);
+  const checked = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const length = list[b];
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps)
+      throw new Error(
+        `${what}[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof length === "number" ? length : _describe(length)}`,
+      );
+    checked[b] = length;
+  }
+  return checked;
+}
+
+/** The first step at which some row has ended: `steps` when there are no lengths (no row ends early). */
+function _firstEnd(lengths: Int32Array | null, steps: number): number {
+  let first = steps;
+  if (lengths !== null) for (const length of lengths) first = Math.min(first, length);
+  return first;
+}
+
+/** After step t: an ended row's state after the step is its state before it (hist is [steps + 1, batch, width]). */
+function _freezeEnded(hist: FloatArray, t: number, lengths: Int32Array, width: number): void {
+  const batch = lengths.length;
+  for (let b = 0; b < batch; b++)
+    if (t >= lengths[b]!)
+      hist.copyWithin(((t + 1) * batch + b) * width, (t * batch + b) * width, (t * batch + b + 1) * width);
+}
+
+/** Zeroes every (step, row) past the row's length in a [steps, batch, width] array. */
+function _zeroEnded<T extends Float32Array | Float64Array>(
+  values: T,
+  steps: number,
+  lengths: Int32Array,
+  width: number,
+): T {
+  const batch = lengths.length;
+  for (let t = 0; t < steps; t++)
+    for (let b = 0; b < batch; b++)
+      if (t >= lengths[b]!) values.fill(0, (t * batch + b) * width, (t * batch + b + 1) * width);
+  return values;
+}
+
+/**
+ * Before backward step t: an ended row's carried gradient is moved to `parked` and zeroed, so the step (linear in
+ * the gradients it is given) adds nothing for that row; `_unparkEnded` then passes it on unchanged, as a frozen
+ * state does.
+ */
+function _parkEnded(carry: FloatArray, parked: FloatArray, t: number, lengths: Int32Array, width: number): void {
+  for (let b = 0; b < lengths.length; b++) {
+    if (t < lengths[b]!) continue;
+    parked.set(carry.subarray(b * width, (b + 1) * width), b * width);
+    carry.fill(0, b * width, (b + 1) * width);
+  }
+}
+
+/** After backward step t: an ended row's gradient before the step is what it was after it. */
+function _unparkEnded(carryPrev: FloatArray, parked: FloatArray, t: number, lengths: Int32Array, width: number): void {
+  for (let b = 0; b < lengths.length; b++)
+    if (t >= lengths[b]!) carryPrev.set(parked.subarray(b * width, (b + 1) * width), b * width);
 }
 
 /** 2^k for k = -128..127. */
@@ -930,7 +1007,7 @@ const _PARAMS: ReadonlySet<string> = new Set([
   _STATES: ReadonlySet<string> = new Set(["h", "c"]),
   _OUTPUTS: ReadonlySet<string> = new Set(["h"]),
   _UPSTREAM: ReadonlySet<string> = new Set(["outputs", "final"]),
-  _OPTIONS: ReadonlySet<string> = new Set(["batch", "steps"]);
+  _OPTIONS: ReadonlySet<string> = new Set(["batch", "steps", "lengths"]);
 /** The parameters step() last checked and packed, and their arrays: {} when the packed matrices are not theirs. */
 let _stepParamsOf: object = {},
   _stepParams: readonly (Float32Array | Float64Array)[] = [];
@@ -962,6 +1039,7 @@ function _forwardCore(
   hist: States,
   outputs: Outputs,
   tape: FloatArray[],
+  lengths: Int32Array | null,
 ) {
   _reserveForward(_B, _T);
   const _p_b_z = params.b_z;
@@ -990,6 +1068,7 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W_z, W_i, W_f, W_o @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 64, _T * _B, 64, 8);
+  const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // R_z, R_i, R_f, R_o @ h
     if (_B < 4 && _simd === null)
@@ -1054,6 +1133,13 @@ function _forwardCore(
         _out_h[_r2 + _j] = h_next_;
       }
     }
+    if (_t >= _ended) {
+      _freezeEnded(_hist_h, _t, lengths!, 16);
+      _freezeEnded(_hist_c, _t, lengths!, 16);
+    }
+  }
+  if (lengths !== null) {
+    _zeroEnded(_out_h, _T, lengths, 16);
   }
 }
 
@@ -1106,16 +1192,25 @@ export function forward(
     new FloatArray(_T * _B * 16),
     new FloatArray(_T * _B * 16),
   ];
+  const _lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, _B, _T, "options.lengths");
   const _params = params;
   _packWeights(_params);
   // The packed matrices are now these parameters': step() packs its own again.
   _stepParamsOf = {};
-  _forwardCore(_B, _T, _params, inputs, hist, outputs, tape);
+  _forwardCore(_B, _T, _params, inputs, hist, outputs, tape, _lengths);
   const final: States = {
     h: hist.h.slice(_T * _B * 16),
     c: hist.c.slice(_T * _B * 16),
   };
-  const saved: Saved = { batch: _B, steps: _T, inputs: { x: inputs.x.slice() }, hist, outputs: { ...outputs }, tape };
+  const saved: Saved = {
+    batch: _B,
+    steps: _T,
+    inputs: { x: inputs.x.slice() },
+    hist,
+    outputs: { ...outputs },
+    tape,
+    lengths: _lengths,
+  };
   _saves.set(saved, {
     ...saved,
     inputs: { ...saved.inputs },
@@ -1233,13 +1328,16 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
   const _stepTape_3 = _ws_stepTape_3;
   _ws_stepTape_4 = _grow(_ws_stepTape_4, _B * 16);
   const _stepTape_4 = _ws_stepTape_4;
-  _forwardCore(_B, 1, params, inputs, { h: _stepHist_h, c: _stepHist_c }, { h: _stepOut_h }, [
-    _stepTape_0,
-    _stepTape_1,
-    _stepTape_2,
-    _stepTape_3,
-    _stepTape_4,
-  ]);
+  _forwardCore(
+    _B,
+    1,
+    params,
+    inputs,
+    { h: _stepHist_h, c: _stepHist_c },
+    { h: _stepOut_h },
+    [_stepTape_0, _stepTape_1, _stepTape_2, _stepTape_3, _stepTape_4],
+    null,
+  );
   state.h.set(_stepHist_h.subarray(_B * 16, 2 * _B * 16));
   state.c.set(_stepHist_c.subarray(_B * 16, 2 * _B * 16));
   return { h: _stepOut_h.slice(0, _B * 16) };
@@ -1296,6 +1394,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   if (!(
     saved.batch === _saved.batch &&
     saved.steps === _saved.steps &&
+    saved.lengths === _saved.lengths &&
     saved.inputs.x === _saved.inputs.x &&
     saved.hist.h === _saved.hist.h &&
     saved.hist.c === _saved.hist.c &&
@@ -1309,6 +1408,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
     throw new Error("saved was changed after forward() returned it: pass it to backward() as it was");
   const _B = _saved.batch;
   const _T = _saved.steps;
+  const _lengths = _saved.lengths;
   _checkRecord(upstream, "upstream", _UPSTREAM);
   if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);
   if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);
@@ -1324,10 +1424,16 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _tape_32 = _saved.tape[2]!;
   const _tape_46 = _saved.tape[3]!;
   const _tape_47 = _saved.tape[4]!;
-  const _up_h =
+  const _given__up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)
       : _checkLength(upstream.outputs.h, _T * _B * 16, "upstream.outputs.h");
+  const _ended = _firstEnd(_lengths, _T);
+  const _up_h = _lengths === null ? _given__up_h : _zeroEnded(_given__up_h.slice(), _T, _lengths, 16);
+  _ws_parked_h = _grow(_ws_parked_h, _B * 16);
+  const _parked_h = _ws_parked_h;
+  _ws_parked_c = _grow(_ws_parked_c, _B * 16);
+  const _parked_c = _ws_parked_c;
   const _dP_W_z = new FloatArray(128);
   const _dP_R_z = new FloatArray(256);
   const _dP_b_z = new FloatArray(16);
@@ -1379,6 +1485,10 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _ws_mt_40 = _grow(_ws_mt_40, _B * 16);
   const _mt_40 = _ws_mt_40;
   for (let _t = _T - 1; _t >= 0; _t--) {
+    if (_t >= _ended) {
+      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+      _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
+    }
     for (let _b = 0; _b < _B; _b++) {
       const _r0 = (_t * _B + _b) * 16;
       const _r1 = _b * 16;
@@ -1459,6 +1569,10 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
         const _d_40 = _mt_40[_r0 + _j]!;
         _carryPrev_h[_r0 + _j] = _d_40;
       }
+    }
+    if (_t >= _ended) {
+      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+      _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
     }
     const _swap_h = _carry_h;
     _carry_h = _carryPrev_h;
@@ -1698,6 +1812,8 @@ function _reserveStep(_B: number) {
 function _reserveBackward(_B: number, _T: number) {
   _ws_wt_0 = _grow(_ws_wt_0, 512);
   _ws_wt_1 = _grow(_ws_wt_1, 1024);
+  _ws_parked_h = _grow(_ws_parked_h, _B * 16);
+  _ws_parked_c = _grow(_ws_parked_c, _B * 16);
   _ws_carry_h = _grow(_ws_carry_h, _B * 16);
   _ws_carryPrev_h = _grow(_ws_carryPrev_h, _B * 16);
   _ws_carry_c = _grow(_ws_carry_c, _B * 16);
@@ -1738,6 +1854,8 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_g_1: FloatArray = new FloatArray(0),
   _ws_gb_0: FloatArray = new FloatArray(0),
   _ws_mt_40: FloatArray = new FloatArray(0),
+  _ws_parked_c: FloatArray = new FloatArray(0),
+  _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),

@@ -1,6 +1,7 @@
-// The commands on model files: check and run (interpreter) accept them;
-// compile and check --target refuse them with a located E602 and exit 1,
-// never 70; diagram draws the layers; gradcheck checks every layer.
+// The commands on model files: check, run (interpreter and ts engine) and
+// compile --target ts|js accept them; the wgsl target refuses them with a
+// located E602 and exit 1, never 70; diagram draws the layers; gradcheck
+// checks every layer.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,14 +23,32 @@ describe("lstmc on model files", () => {
   });
 
   test.each([
-    ["compile", "--target", "ts"],
     ["compile", "--target", "wgsl"],
-    ["check", "--target", "js"],
+    ["check", "--target", "wgsl"],
   ])("%s %s %s refuses a model at its name with E602, exit 1", (command, flag, target) => {
     const out = command === "compile" ? ["--out", path.join(tmpdir(), "lstmc-never-written")] : [];
     const child = lstmc(command, "specs/lstm2.lstm", flag, target, ...out);
     expect(child.stderr).toContain(`specs/lstm2.lstm:3:7: error E602: models are not compiled for the ${target} target yet`);
     expect(child.status).toBe(1);
+  });
+
+  test("check --target ts and js accept a model", () => {
+    for (const target of ["ts", "js"]) {
+      const child = lstmc("check", "specs/lstm2.lstm", "--target", target);
+      expect(child.stderr).toBe("specs/lstm2.lstm: ok\n");
+      expect(child.status).toBe(0);
+    }
+  });
+
+  test("compile --target js writes one module and its declarations for a model", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-model-js-"));
+    try {
+      const child = lstmc("compile", "specs/lstm2.lstm", "--target", "js", "--dims", "I=2,H=3", "--out", dir);
+      expect(child.stderr).toBe(`specs/lstm2.lstm: wrote ${path.join(dir, "lstm2.js")}\nspecs/lstm2.lstm: wrote ${path.join(dir, "lstm2.d.ts")}\n`);
+      expect(child.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("run --data --grad answers the bidirectional reference file as PyTorch does", () => {
@@ -42,9 +61,13 @@ describe("lstmc on model files", () => {
       expect(child.stderr).toBe("");
       expect(child.status).toBe(0);
       expect(compareRunResponse(JSON.parse(child.stdout) as RunResponse, expected, 1e-9).failures).toEqual([]);
-      const compiled = lstmc("run", "specs/bilstm.lstm", "--data", dataFile, "--engine", "ts");
-      expect(compiled.stderr).toContain("error E602: the ts engine does not run models yet; use --engine interp");
-      expect(compiled.status).toBe(1);
+      const compiled = lstmc("run", "specs/bilstm.lstm", "--data", dataFile, "--grad", "--engine", "ts");
+      expect(compiled.stderr).toBe("");
+      expect(compiled.status).toBe(0);
+      expect(compareRunResponse(JSON.parse(compiled.stdout) as RunResponse, expected, 1e-9).failures).toEqual([]);
+      const gpu = lstmc("run", "specs/bilstm.lstm", "--data", dataFile, "--engine", "wgsl");
+      expect(gpu.stderr).toContain("error E602: the wgsl engine does not run models yet; use --engine interp or ts");
+      expect(gpu.status).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

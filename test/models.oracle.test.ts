@@ -2,26 +2,15 @@
 // data: the bidirectional LSTM (specs/bilstm.lstm) and Yao et al.'s 2-layer
 // depth-gated LSTM (specs/depth_gated_lstm.lstm), forward values and every
 // gradient, through the model run contract (issue 9 §4).
-import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { formatDiagnostic } from "../src/diagnostics/diagnostic.ts";
-import { buildModel } from "../src/ir/build-model.ts";
-import type { ModelIR } from "../src/ir/model-types.ts";
 import { forwardBackwardModel } from "../src/interp/model.ts";
-import { loadModelFile } from "../src/parse/load-model.ts";
 import { readModelRunRequest, writeModelRunResponse } from "../src/run/model-contract.ts";
 import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
-import { compareRunResponse, REPO_ROOT } from "./helpers/torch-oracle.ts";
+import { compareRunResponse } from "./helpers/torch-oracle.ts";
+import { loadLibraryModel } from "./helpers/library-model.ts";
 
 const TOLERANCE = 1e-9;
 
-export function loadLibraryModel(specFile: string): ModelIR {
-  const loaded = loadModelFile(path.join(REPO_ROOT, specFile));
-  const built = loaded.model ? buildModel(loaded.model, loaded.cells) : { ir: null, diagnostics: [] };
-  const diagnostics = [...loaded.diagnostics, ...built.diagnostics];
-  if (!built.ir) throw new Error(`${specFile} does not build:\n${diagnostics.map((d) => formatDiagnostic(d, loaded.text ?? "")).join("\n")}`);
-  return built.ir;
-}
 
 describe.each([
   ["bidirectional_lstm", "specs/bilstm.lstm", ["fwd", "bwd"]],

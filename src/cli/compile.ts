@@ -4,8 +4,9 @@ import { CodedError } from "../diagnostics/diagnostic.ts";
 import { compileCell, compileJsCell, planCell, planJson, writeAtomically } from "../codegen/compile.ts";
 import { compileWgslCell } from "../codegen/wgsl/compile.ts";
 import { targetDiagnostics } from "../codegen/check.ts";
-import type { CellIR } from "../ir/types.ts";
-import { loadCheckedSpec, printDiagnostics, refuseModel, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
+import { isModelSpec, loadCheckedModel, loadCheckedSpec, printDiagnostics, refuseModel, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
+import { compileJsModel, compileModel } from "../codegen/model.ts";
+import { bindModelSizes } from "../run/model-contract.ts";
 import { parseCommandArgs, targetOption } from "./options.ts";
 
 interface OutputFile {
@@ -27,23 +28,10 @@ export async function commandCompile(args: string[]): Promise<number> {
   const dims = parseSizeList(values.dims ?? "");
   const out = values.out ?? "generated";
   for (const file of positionals) {
-    refuseModel(file, "modelNotCompiled", target);
-    const { ir, text } = loadCheckedSpec(file);
-    // What `lstmc check --target` would refuse is refused here the same way: located, exit 1.
-    const refused = targetDiagnostics(ir, target);
-    if (refused.length > 0) {
-      printDiagnostics(refused, text);
-      throw new ReportedFailure();
-    }
-    const own = ownSizes(ir, dims, positionals.length);
-    const files: readonly OutputFile[] =
-      values.emit === "plan"
-        ? [{ fileName: `${ir.name}.plan.json`, text: planJson(planCell(ir, { target, dims: own })) }]
-        : target === "wgsl"
-          ? (await compileWgslCell(ir, { dims: own, path: wgslPath })).files
-          : target === "js"
-            ? Object.values(await compileJsCell(ir, { precision, dims: own }))
-            : [await compileCell(ir, { target: "ts", precision, dims: own })];
+    if (target === "wgsl") refuseModel(file, "modelNotCompiled", target);
+    const files = isModelSpec(file)
+      ? await modelFiles(file, { target: target === "js" ? "js" : "ts", precision, emit: values.emit, dims: (ir) => ownSizes(ir, dims, positionals.length) })
+      : await cellFiles(file, { target, precision, emit: values.emit, wgslPath, dims: (ir) => ownSizes(ir, dims, positionals.length) });
     if (toStdout) {
       if (files.length > 1) throw new UsageError(`--out - writes one file to standard output, but the ${target} target writes ${files.length} (${files.map((f) => f.fileName).join(", ")})`);
       process.stdout.write(files[0]!.text);
@@ -54,12 +42,42 @@ export async function commandCompile(args: string[]): Promise<number> {
   return 0;
 }
 
+interface FileOptions<Target> {
+  readonly target: Target;
+  readonly precision: "f32" | "f64";
+  readonly emit: "module" | "plan";
+  readonly dims: (ir: { readonly sizes: readonly { readonly name: string }[] }) => Record<string, number>;
+}
+
+async function cellFiles(file: string, options: FileOptions<"ts" | "js" | "wgsl"> & { readonly wgslPath: "auto" | "sequence" | "step" }): Promise<readonly OutputFile[]> {
+  const { target, precision } = options;
+  const { ir, text } = loadCheckedSpec(file);
+  // What `lstmc check --target` would refuse is refused here the same way: located, exit 1.
+  const refused = targetDiagnostics(ir, target);
+  if (refused.length > 0) {
+    printDiagnostics(refused, text);
+    throw new ReportedFailure();
+  }
+  const own = options.dims(ir);
+  if (options.emit === "plan") return [{ fileName: `${ir.name}.plan.json`, text: planJson(planCell(ir, { target, dims: own })) }];
+  if (target === "wgsl") return (await compileWgslCell(ir, { dims: own, path: options.wgslPath })).files;
+  return target === "js" ? Object.values(await compileJsCell(ir, { precision, dims: own })) : [await compileCell(ir, { target: "ts", precision, dims: own })];
+}
+
+/** A model: one module (its layers' cell modules and the driver), TypeScript or JavaScript. */
+async function modelFiles(file: string, options: FileOptions<"ts" | "js">): Promise<readonly OutputFile[]> {
+  if (options.emit === "plan") throw new UsageError("--emit plan prints a cell's module plan; a model has one per layer cell: compile the cell files with --emit plan");
+  const { ir } = loadCheckedModel(file);
+  const compiled = { precision: options.precision, sizes: bindModelSizes(ir, options.dims(ir)) };
+  return options.target === "js" ? Object.values(await compileJsModel(ir, compiled)) : [await compileModel(ir, compiled)];
+}
+
 /**
- * The --dims sizes that apply to a cell. With several specs, sizes a cell does
+ * The --dims sizes that apply to a cell or model. With several specs, sizes a cell does
  * not declare are skipped on purpose, so one --dims can serve them all; with
  * one spec, such a size is a mistake, refused (E401) naming the cell's sizes.
  */
-function ownSizes(ir: CellIR, dims: Readonly<Record<string, number>>, specCount: number): Record<string, number> {
+function ownSizes(ir: { readonly sizes: readonly { readonly name: string }[] }, dims: Readonly<Record<string, number>>, specCount: number): Record<string, number> {
   const declared = ir.sizes.map((s) => s.name);
   const unknown = Object.keys(dims).find((name) => !declared.includes(name));
   if (specCount === 1 && unknown !== undefined) throw new CodedError("unknownSizeBinding", unknown, declared.join(", ") || "none");

@@ -62,10 +62,10 @@ function checkCell(file: string, targetCheck: ((ir: CellIR) => readonly Diagnost
   return { diagnostics, text: loaded.text, name: loaded.file };
 }
 
-/** A model's diagnostics; with a target, also that models are not compiled yet (E602). */
+/** A model's diagnostics; with the wgsl target, also that models are not compiled for it yet (E602). */
 function checkModelFor(file: string, target: string | undefined) {
   const checked = checkModel(file);
-  const refused = target === undefined || hasErrors(checked.diagnostics) ? [] : [modelRefusal(file, "modelNotCompiled", target)];
+  const refused = target !== "wgsl" || hasErrors(checked.diagnostics) ? [] : [modelRefusal(file, "modelNotCompiled", target)];
   return { diagnostics: [...checked.diagnostics, ...refused], text: checked.text, name: file === STDIN ? STDIN_NAME : file };
 }
 
@@ -115,9 +115,9 @@ async function commandRun(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `lstmc run` on a model: the interpreter only, until code generation handles models. */
-function runModel(file: string, engine: string, values: { data?: string; example?: boolean; grad?: boolean; dims?: string; batch?: string; steps?: string; seed?: string }): number {
-  if (engine !== "interp") throw new CodedError("engineNoModels", engine);
+/** `lstmc run` on a model: the interpreter, or the model compiled to one TypeScript module (not yet WGSL). */
+async function runModel(file: string, engine: string, values: { data?: string; example?: boolean; grad?: boolean; dims?: string; batch?: string; steps?: string; seed?: string }): Promise<number> {
+  if (engine !== "interp" && engine !== "ts") throw new CodedError("engineNoModels", engine);
   const { ir } = loadCheckedModel(file);
   const request = values.example
     ? randomModelRequest(ir, {
@@ -127,7 +127,12 @@ function runModel(file: string, engine: string, values: { data?: string; example
         seed: integerOption(values.seed, "seed", 1),
       })
     : readModelRunRequest(ir, readDataFile(values.data!));
-  const result = values.grad ? forwardBackwardModel(ir, request.sizes, request.sequence, request.upstream) : { ...forwardModel(ir, request.sizes, request.sequence), grads: null };
+  const result =
+    engine === "ts"
+      ? await (await import("../run/ts-engine.ts")).runGeneratedModel(ir, request, values.grad ?? false)
+      : values.grad
+        ? forwardBackwardModel(ir, request.sizes, request.sequence, request.upstream)
+        : { ...forwardModel(ir, request.sizes, request.sequence), grads: null };
   process.stdout.write(`${JSON.stringify(writeModelRunResponse(result, result.grads))}\n`);
   return 0;
 }

@@ -73,13 +73,16 @@ export async function compileCell(ir: CellIR, options: CompileOptions): Promise<
  * module's bit for bit.
  */
 export async function compileJsCell(ir: CellIR, options: Omit<CompileOptions, "target">): Promise<{ js: CompiledModule; dts: CompiledModule }> {
-  const module = await compileCell(ir, { ...options, target: "js" });
-  const name = specIdentifier(ir.name);
+  return eraseTypes(specIdentifier(ir.name), (await compileCell(ir, { ...options, target: "js" })).text);
+}
+
+/** A generated TypeScript module as JavaScript (ES2020, types erased) and its declarations, both formatted. */
+export async function eraseTypes(name: string, typescript: string): Promise<{ js: CompiledModule; dts: CompiledModule }> {
   const project = new Project({
     useInMemoryFileSystem: true,
     compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ES2020, declaration: true, strict: true, skipLibCheck: true },
   });
-  project.createSourceFile(`/${name}.ts`, module.text);
+  project.createSourceFile(`/${name}.ts`, typescript);
   const emitted = project.emitToMemory();
   const text = (suffix: string) => {
     const file = emitted.getFiles().find((f) => f.filePath === `/${name}${suffix}`);

@@ -181,9 +181,9 @@ export const messages = {
   targetFormNotCompiled: { code: "E601", template: "this uses {0}, which the {1} target does not compile yet (lstmc run, the interpreter, runs it)" },
   targetCannotCompile: { code: "E601", template: "the {0} target cannot compile this cell: {1}" },
   // E602: what a target or engine does not support yet (the interpreter does)
-  modelNotCompiled: { code: "E602", template: "models are not compiled for the {0} target yet; lstmc run and check (without --target) run them in the interpreter" },
+  modelNotCompiled: { code: "E602", template: "models are not compiled for the {0} target yet; compile them with --target ts or js, or run them with --engine interp or ts" },
   modelNotSupported: { code: "E602", template: "lstmc {0} does not handle models yet" },
-  engineNoModels: { code: "E602", template: "the {0} engine does not run models yet; use --engine interp" },
+  engineNoModels: { code: "E602", template: "the {0} engine does not run models yet; use --engine interp or ts" },
   engineNoLengths: { code: "E602", template: "the {0} engine does not run variable-length batches ('lengths') yet; use --engine interp" },
   // E401–E402: binding sizes and reading data at run time
   unknownSizeBinding: { code: "E401", template: "unknown size '{0}' (the cell's sizes: {1})" },

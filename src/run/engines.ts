@@ -21,7 +21,7 @@ export const interpreterEngine: Engine = {
 // The compiling engines load the code generators (ts-morph, prettier, Dawn)
 // only when used, so `lstmc check` and the interpreter start quickly.
 
-/** Generated modules run every row for every step: a request with lengths is refused rather than answered wrongly. */
+/** The WebGPU module runs every row for every step: a request with lengths is refused rather than answered wrongly. */
 function refuseLengths(engine: string, request: RunRequest): void {
   if (request.sequence.lengths !== undefined) throw new CodedError("engineNoLengths", engine);
 }
@@ -30,7 +30,6 @@ function refuseLengths(engine: string, request: RunRequest): void {
 export const typescriptEngine: Engine = {
   name: "ts",
   run: async (ir, request, withGrads) => {
-    refuseLengths("ts", request);
     return (await import("./ts-engine.ts")).runGenerated(ir, request, withGrads);
   },
 };

@@ -1,21 +1,25 @@
-// The `ts` engine: compiles the spec (f64) for the request's sizes into a
-// temporary directory, imports the module, removes the directory and runs the
-// module under the run contract.
+// The `ts` engine: compiles the spec or model (f64) for the request's sizes
+// into a temporary directory, imports the module, removes the directory and
+// runs the module under the run contract.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { compileCell, writeAtomically } from "../codegen/compile.ts";
+import { compileCell, writeAtomically, type CompiledModule } from "../codegen/compile.ts";
+import { compileModel } from "../codegen/model.ts";
+import type { ModelIR } from "../ir/model-types.ts";
+import type { ModelForwardResult } from "../interp/model.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import type { CellIR } from "../ir/types.ts";
 import type { ForwardResult, Gradients } from "../interp/interpret.ts";
 import type { RunRequest } from "./contract.ts";
+import type { ModelRunRequest } from "./model-contract.ts";
 
 type Tensors = Record<string, Float64Array>;
 
 /** The shape of every generated module (f64). */
 export interface GeneratedModule {
-  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number }): { outputs: Tensors; final: Tensors; saved: unknown };
+  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number; lengths?: readonly number[] }): { outputs: Tensors; final: Tensors; saved: unknown };
   backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Gradients;
   step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
   createState(batch?: number): Tensors;
@@ -24,37 +28,63 @@ export interface GeneratedModule {
   invalidate(): void;
 }
 
-const cache = new Map<string, Promise<GeneratedModule>>();
+/** The shape of a generated model module (f64). */
+export interface GeneratedModelModule {
+  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; lengths?: readonly number[]; targets?: ArrayLike<number> }): { outputs: Tensors; final: Tensors; loss: number | null; saved: unknown };
+  backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Gradients;
+  step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
+  createState(batch?: number): Tensors;
+  initParams(seed: number): Tensors;
+}
 
-/** Compiles and imports a cell's module once per process for each size binding and precision. */
-export function loadGeneratedModule(ir: CellIR, sizes: SizeBinding, precision: "f32" | "f64" = "f64"): Promise<GeneratedModule> {
-  // The whole IR (plain data): two cells with the same name and node count must not share a module.
-  const key = JSON.stringify([ir, sizes, precision]);
+const cache = new Map<string, Promise<unknown>>();
+
+/** Compiles and imports a module once per process for each key (the whole IR, sizes and precision). */
+function importOnce<T>(key: string, compile: () => Promise<CompiledModule>): Promise<T> {
   if (!cache.has(key)) {
     cache.set(
       key,
       (async () => {
-        const compiled = await compileCell(ir, { target: "ts", precision, dims: sizes });
+        const compiled = await compile();
         const dir = mkdtempSync(join(tmpdir(), "lstmc-ts-"));
         try {
           // Without this, loaders may take a lone .ts file for CommonJS.
           writeAtomically(dir, "package.json", '{ "type": "module" }\n');
           const file = writeAtomically(dir, compiled.fileName, compiled.text);
           // Once imported, the module lives in memory: the files are no longer needed.
-          return (await import(pathToFileURL(file).href)) as GeneratedModule;
+          return await import(pathToFileURL(file).href);
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
       })(),
     );
   }
-  return cache.get(key)!;
+  return cache.get(key) as Promise<T>;
+}
+
+/** Compiles and imports a cell's module once per process for each size binding and precision. */
+export function loadGeneratedModule(ir: CellIR, sizes: SizeBinding, precision: "f32" | "f64" = "f64"): Promise<GeneratedModule> {
+  // The whole IR (plain data): two cells with the same name and node count must not share a module.
+  return importOnce(JSON.stringify(["cell", ir, sizes, precision]), () => compileCell(ir, { target: "ts", precision, dims: sizes }));
+}
+
+/** Compiles and imports a model's module once per process for each size binding and precision. */
+export function loadGeneratedModel(ir: ModelIR, sizes: SizeBinding, precision: "f32" | "f64" = "f64"): Promise<GeneratedModelModule> {
+  return importOnce(JSON.stringify(["model", ir, sizes, precision]), () => compileModel(ir, { precision, sizes }));
+}
+
+export async function runGeneratedModel(ir: ModelIR, request: ModelRunRequest, withGrads: boolean): Promise<ModelForwardResult & { grads: Gradients | null }> {
+  const module = await loadGeneratedModel(ir, request.sizes, "f64");
+  const { params, inputs, initial, batch, lengths, targets } = request.sequence;
+  const result = module.forward(params, inputs, initial, { batch, ...(lengths && { lengths }), ...(targets && { targets }) });
+  const grads = withGrads ? module.backward(params, result.saved, request.upstream) : null;
+  return { outputs: result.outputs, final: result.final, loss: result.loss, grads };
 }
 
 export async function runGenerated(ir: CellIR, request: RunRequest, withGrads: boolean): Promise<ForwardResult & { grads: Gradients | null }> {
   const module = await loadGeneratedModule(ir, request.sizes, "f64");
-  const { params, inputs, initial, batch, steps } = request.sequence;
-  const result = module.forward(params, inputs, initial, { batch, steps });
+  const { params, inputs, initial, batch, steps, lengths } = request.sequence;
+  const result = module.forward(params, inputs, initial, { batch, steps, ...(lengths && { lengths }) });
   const grads = withGrads ? module.backward(params, result.saved, request.upstream) : null;
   return { outputs: result.outputs, final: result.final, grads };
 }

@@ -33,9 +33,9 @@ const f64 = (tensors: Tensors): Record<string, Float64Array> => castAll(tensors,
 
 /** A generated module (either precision) run under the run contract, forward and backward. */
 function runModule(module: GeneratedModule, request: RunRequest, Float: FloatArray): RunResponse {
-  const { params, inputs, initial, batch, steps } = request.sequence;
+  const { params, inputs, initial, batch, steps, lengths } = request.sequence;
   const typedParams = castAll(params, Float);
-  const result = module.forward(typedParams, castAll(inputs, Float), castAll(initial, Float), { batch, steps });
+  const result = module.forward(typedParams, castAll(inputs, Float), castAll(initial, Float), { batch, steps, ...(lengths && { lengths }) });
   const grads = module.backward(typedParams, result.saved, { outputs: castAll(request.upstream.outputs, Float), final: castAll(request.upstream.final, Float) });
   const asF64: ForwardResult = { outputs: f64(result.outputs), final: f64(result.final) } as ForwardResult;
   const gradsF64: Gradients = { params: f64(grads.params), inputs: f64(grads.inputs), initial: f64(grads.initial) };

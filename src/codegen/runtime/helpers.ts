@@ -48,6 +48,61 @@ function _rowsIn(array: unknown, width: number, what: string): number {
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`${what} has ${array.length} numbers: not a whole number of rows of ${width}`);
   return rows;
 }
+// Variable-length batches (PyTorch's pack_padded_sequence): row b runs steps 0..lengths[b]-1; after that its state
+// is frozen and its outputs are 0. Every row is computed at every step (the kernels stay branch-free) and the
+// rows that have ended are then put right, once per step, only from the first step at which some row has ended.
+
+/** Per-row lengths: `batch` whole numbers from 1 to `steps`; else an error naming the argument. */
+function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
+  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(`${what} must be an array of ${batch} whole numbers (one per batch row), not ${_describe(lengths)}`);
+  const list = lengths as ArrayLike<unknown>;
+  if (list.length !== batch) throw new Error(`${what} has ${list.length} numbers, expected ${batch} (one per batch row)`);
+  const checked = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const length = list[b];
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(`${what}[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof length === "number" ? length : _describe(length)}`);
+    checked[b] = length;
+  }
+  return checked;
+}
+
+/** The first step at which some row has ended: `steps` when there are no lengths (no row ends early). */
+function _firstEnd(lengths: Int32Array | null, steps: number): number {
+  let first = steps;
+  if (lengths !== null) for (const length of lengths) first = Math.min(first, length);
+  return first;
+}
+
+/** After step t: an ended row's state after the step is its state before it (hist is [steps + 1, batch, width]). */
+function _freezeEnded(hist: FloatArray, t: number, lengths: Int32Array, width: number): void {
+  const batch = lengths.length;
+  for (let b = 0; b < batch; b++) if (t >= lengths[b]!) hist.copyWithin(((t + 1) * batch + b) * width, (t * batch + b) * width, (t * batch + b + 1) * width);
+}
+
+/** Zeroes every (step, row) past the row's length in a [steps, batch, width] array. */
+function _zeroEnded<T extends Float32Array | Float64Array>(values: T, steps: number, lengths: Int32Array, width: number): T {
+  const batch = lengths.length;
+  for (let t = 0; t < steps; t++) for (let b = 0; b < batch; b++) if (t >= lengths[b]!) values.fill(0, (t * batch + b) * width, (t * batch + b + 1) * width);
+  return values;
+}
+
+/**
+ * Before backward step t: an ended row's carried gradient is moved to `parked` and zeroed, so the step (linear in
+ * the gradients it is given) adds nothing for that row; `_unparkEnded` then passes it on unchanged, as a frozen
+ * state does.
+ */
+function _parkEnded(carry: FloatArray, parked: FloatArray, t: number, lengths: Int32Array, width: number): void {
+  for (let b = 0; b < lengths.length; b++) {
+    if (t < lengths[b]!) continue;
+    parked.set(carry.subarray(b * width, (b + 1) * width), b * width);
+    carry.fill(0, b * width, (b + 1) * width);
+  }
+}
+
+/** After backward step t: an ended row's gradient before the step is what it was after it. */
+function _unparkEnded(carryPrev: FloatArray, parked: FloatArray, t: number, lengths: Int32Array, width: number): void {
+  for (let b = 0; b < lengths.length; b++) if (t >= lengths[b]!) carryPrev.set(parked.subarray(b * width, (b + 1) * width), b * width);
+}
 // END EMBED HELPERS
 
-export { _checkLength, _checkRecord, _checkRows, _rowsIn, _transpose };
+export { _checkLength, _checkLengths, _checkRecord, _checkRows, _firstEnd, _freezeEnded, _parkEnded, _rowsIn, _transpose, _unparkEnded, _zeroEnded };

@@ -434,7 +434,7 @@ function addNameLists(m: ModuleContext): void {
       { name: "_STATES", type: "ReadonlySet<string>", initializer: list(m.cell.states) },
       { name: "_OUTPUTS", type: "ReadonlySet<string>", initializer: list(m.cell.outputs) },
       { name: "_UPSTREAM", type: "ReadonlySet<string>", initializer: `new Set(["outputs", "final"])` },
-      { name: "_OPTIONS", type: "ReadonlySet<string>", initializer: `new Set(["batch", "steps"])` },
+      { name: "_OPTIONS", type: "ReadonlySet<string>", initializer: `new Set(["batch", "steps", "lengths"])` },
     ],
   });
   m.file.addVariableStatement({
@@ -504,6 +504,7 @@ function addTypes(m: ModuleContext): void {
       { name: "hist", type: "Readonly<States>", isReadonly: true, docs: ["Each state before every step and after the last: [steps + 1, batch, n]."] },
       { name: "outputs", type: "Readonly<Outputs>", isReadonly: true },
       { name: "tape", type: "readonly FloatArray[]", isReadonly: true, docs: ["Intermediate values of every step that backward reads."] },
+      { name: "lengths", type: "Int32Array | null", isReadonly: true, docs: ["Each row's length, or null when every row ran every step."] },
     ],
   });
   file.addInterface({
@@ -512,6 +513,7 @@ function addTypes(m: ModuleContext): void {
     properties: [
       { name: "batch", type: "number", hasQuestionToken: true, docs: ["Batch rows (default 1)."] },
       { name: "steps", type: "number", hasQuestionToken: true, docs: ["Steps: needed only by a cell without inputs, else the inputs' length says."] },
+      { name: "lengths", type: "ArrayLike<number>", hasQuestionToken: true, docs: ["Each row's length (1..steps), as PyTorch's pack_padded_sequence: a row's state is frozen after its last step and its outputs are 0 there. Default: every row runs every step."] },
     ],
   });
   file.addInterface({ name: "ForwardResult", isExported: true, properties: [{ name: "outputs", type: "Outputs" }, { name: "final", type: "States" }, { name: "saved", type: "Saved" }] });
@@ -643,6 +645,8 @@ function addForwardCore(m: ModuleContext): void {
       { name: "outputs", type: "Outputs" },
       // Unread (and so named with a leading '_') when the cell saves nothing.
       { name: plan.tapes.length > 0 ? "tape" : "_tape", type: "FloatArray[]" },
+      // Unread (and so named with a leading '_') by a cell without states or outputs.
+      { name: cell.states.length + cell.outputs.length > 0 ? "lengths" : "_lengths", type: "Int32Array | null" },
     ],
     statements: (w) => {
       if (simd) w.writeLine("_reserveForward(_B, _T);");
@@ -662,7 +666,12 @@ function addForwardCore(m: ModuleContext): void {
         w.writeLine(`// ${commentText(`${g.products.map((p) => paramLabel(plan, p.param)).join(", ")} @ ${g.vectorLabel}, for every step at once`)}`);
         w.writeLine(`_gemmNT(${g.operand.array}, 0, ${num(g.depth)}, ${g.packed}, ${g.out}, 0, ${num(g.rows)}, _T * _B, ${num(g.rows)}, ${num(g.depth)});`);
       }
-      w.write("for (let _t = 0; _t < _T; _t++)").block(() => writeStep(w, plan.forward.step, ctx));
+      if (cell.states.length > 0) w.writeLine("const _ended = _firstEnd(lengths, _T);");
+      w.write("for (let _t = 0; _t < _T; _t++)").block(() => {
+        writeStep(w, plan.forward.step, ctx);
+        writeFreezeEnded(w, m);
+      });
+      writeZeroEndedOutputs(w, m);
     },
   });
 
@@ -709,11 +718,12 @@ function addForward(m: ModuleContext): void {
       });
       w.write(";");
       w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
+      w.writeLine(`const _lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, _B, _T, "options.lengths");`);
       w.writeLine(`const _params = ${withDerived("params")};`);
       w.writeLine("_packWeights(_params);");
       w.writeLine("// The packed matrices are now these parameters': step() packs its own again.");
       w.writeLine("_stepParamsOf = {};");
-      w.writeLine(`_forwardCore(_B, _T, _params, inputs, hist, outputs, tape);`);
+      w.writeLine(`_forwardCore(_B, _T, _params, inputs, hist, outputs, tape, _lengths);`);
       w.write("const final: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
@@ -721,7 +731,7 @@ function addForward(m: ModuleContext): void {
       // Saved keeps its own copy of the inputs (a caller may reuse its buffers), and the module keeps a record of it
       // that the caller cannot reach: backward() refuses a saved object forward() did not make or that was changed
       // since, and reads only the record. (Not Object.freeze: frozen saved objects made backward 3× slower in V8.)
-      w.writeLine(`const saved: Saved = { batch: _B, steps: _T, inputs: { ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }, hist, outputs: { ...outputs }, tape };`);
+      w.writeLine(`const saved: Saved = { batch: _B, steps: _T, inputs: { ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }, hist, outputs: { ...outputs }, tape, lengths: _lengths };`);
       w.writeLine("_saves.set(saved, { ...saved, inputs: { ...saved.inputs }, hist: { ...hist }, outputs: { ...saved.outputs }, tape: [...tape] });");
       w.writeLine("return { outputs, final, saved };");
     },
@@ -782,7 +792,7 @@ function addStep(m: ModuleContext): void {
       for (const o of cell.outputs) workspaces.use(w, "step", generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${o.width}`);
       plan.tapes.forEach((t, i) => workspaces.use(w, "step", generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
       w.writeLine(
-        `_forwardCore(_B, 1, ${stepParams(m)}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
+        `_forwardCore(_B, 1, ${stepParams(m)}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}], null);`,
       );
       for (const s of cell.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
       w.writeLine(`return { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${o.width})`).join(", ")} };`);
@@ -830,6 +840,7 @@ function addBackward(m: ModuleContext): void {
       const same = [
         "saved.batch === _saved.batch",
         "saved.steps === _saved.steps",
+        "saved.lengths === _saved.lengths",
         ...cell.inputs.map((i) => `saved.inputs.${field(i.name)} === _saved.inputs.${field(i.name)}`),
         ...cell.states.map((s) => `saved.hist.${field(s.name)} === _saved.hist.${field(s.name)}`),
         ...cell.outputs.map((o) => `saved.outputs.${field(o.name)} === _saved.outputs.${field(o.name)}`),
@@ -838,6 +849,7 @@ function addBackward(m: ModuleContext): void {
       w.writeLine(`if (!(${same.join(" && ")})) throw new Error("saved was changed after forward() returned it: pass it to backward() as it was");`);
       w.writeLine("const _B = _saved.batch;");
       w.writeLine("const _T = _saved.steps;");
+      w.writeLine("const _lengths = _saved.lengths;");
       w.writeLine(`_checkRecord(upstream, "upstream", _UPSTREAM);`);
       w.writeLine(`if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);`);
       w.writeLine(`if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);`);
@@ -851,8 +863,9 @@ function addBackward(m: ModuleContext): void {
       plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = _saved.tape[${i}]!;`));
       for (const o of cell.outputs) {
         const n = o.width;
-        w.writeLine(`const ${arrays.upstream(o.name)} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
+        w.writeLine(`const ${generatedLocal("given", arrays.upstream(o.name))} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
       }
+      writeBackwardLengths(w, m);
       for (const p of cell.params) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${p.count});`);
       for (const i of cell.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(_T * _B * ${i.width});`);
       for (const s of cell.states) {
@@ -870,8 +883,10 @@ function addBackward(m: ModuleContext): void {
       for (const g of plan.groups) w.writeLine(`const ${g.packedT} = _ws${g.packedT};`);
       for (const t of plan.backward.step.temps) workspaces.use(w, "backward", t.array, `_B * ${num(t.width)}`);
       w.write("for (let _t = _T - 1; _t >= 0; _t--)").block(() => {
+        writeParkEnded(w, m);
         writeStep(w, plan.backward.step, ctx);
         for (const s of plan.backward.zeroCarry) w.writeLine(`${arrays.carryPrev(s)}.fill(0, 0, _B * ${stateLength(s)});`);
+        writeUnparkEnded(w, m);
         for (const s of cell.states) {
           w.writeLine(`const _swap_${field(s.name)} = ${arrays.carry(s.name)};`);
           w.writeLine(`${arrays.carry(s.name)} = ${arrays.carryPrev(s.name)};`);
@@ -926,8 +941,9 @@ function API_DOC(precision: string): string[] {
     "API (no dependencies; arrays are flat and row-major; FloatArray is " + (precision === "f32" ? "Float32Array" : "Float64Array") + "):",
     "  sizes, and one constant per size        the sizes this module was compiled for",
     "  initParams(seed): Params                 the spec's initializers (same numbers as lstmc for the seed)",
-    "  forward(params, inputs, initial?, { batch? }) -> { outputs, final, saved }",
+    "  forward(params, inputs, initial?, { batch?, lengths? }) -> { outputs, final, saved }",
     "      inputs [steps, batch, n] (steps = length / (batch·n)); initial states [batch, n] (default: the spec's)",
+    "      lengths [batch]: each row's steps (pack_padded_sequence: frozen state and outputs 0 after them)",
     "      outputs [steps, batch, n]; final states [batch, n]; saved: what backward needs",
     "  backward(params, saved, upstream?) -> { params, inputs, initial }",
     "      upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)",
@@ -940,4 +956,53 @@ function API_DOC(precision: string): string[] {
       ? ["Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with", "the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS."]
       : []),
   ];
+}
+
+// Variable-length batches (the helpers' _freezeEnded ... _unparkEnded): every row is computed at every step, and
+// the rows that have ended are put right once per step, from the first step at which one has (`_ended`; `_T`
+// without lengths, so a call without them pays one comparison per step).
+
+/** Forward, after each step: ended rows keep their state. */
+function writeFreezeEnded(w: CodeBlockWriter, m: ModuleContext): void {
+  if (m.cell.states.length === 0) return;
+  w.write("if (_t >= _ended)").block(() => {
+    for (const s of m.cell.states) w.writeLine(`_freezeEnded(${arrays.hist(s.name)}, _t, lengths!, ${num(m.stateLength(s.name))});`);
+  });
+}
+
+/** Forward, after the loop: ended rows' outputs are 0. */
+function writeZeroEndedOutputs(w: CodeBlockWriter, m: ModuleContext): void {
+  if (m.cell.outputs.length === 0) return;
+  w.write("if (lengths !== null)").block(() => {
+    for (const o of m.cell.outputs) w.writeLine(`_zeroEnded(${arrays.output(o.name)}, _T, lengths, ${num(o.width)});`);
+  });
+}
+
+/**
+ * Backward, before the loop: an ended row's outputs are constants, so the gradients arriving there are dropped (on
+ * a copy of the caller's); and the workspaces ended rows' carried gradients are parked in.
+ */
+function writeBackwardLengths(w: CodeBlockWriter, m: ModuleContext): void {
+  if (m.cell.states.length > 0) w.writeLine("const _ended = _firstEnd(_lengths, _T);");
+  for (const o of m.cell.outputs) {
+    const up = arrays.upstream(o.name);
+    w.writeLine(`const ${up} = _lengths === null ? ${generatedLocal("given", up)} : _zeroEnded(${generatedLocal("given", up)}.slice(), _T, _lengths, ${num(o.width)});`);
+  }
+  for (const s of m.cell.states) m.workspaces.use(w, "backward", generatedLocal("parked", specIdentifier(s.name)), `_B * ${num(m.stateLength(s.name))}`);
+}
+
+/** Backward, before each step: ended rows' carried gradients are parked and zeroed. */
+function writeParkEnded(w: CodeBlockWriter, m: ModuleContext): void {
+  if (m.cell.states.length === 0) return;
+  w.write("if (_t >= _ended)").block(() => {
+    for (const s of m.cell.states) w.writeLine(`_parkEnded(${arrays.carry(s.name)}, ${generatedLocal("parked", specIdentifier(s.name))}, _t, _lengths!, ${num(m.stateLength(s.name))});`);
+  });
+}
+
+/** Backward, after each step: ended rows pass their parked gradients on unchanged. */
+function writeUnparkEnded(w: CodeBlockWriter, m: ModuleContext): void {
+  if (m.cell.states.length === 0) return;
+  w.write("if (_t >= _ended)").block(() => {
+    for (const s of m.cell.states) w.writeLine(`_unparkEnded(${arrays.carryPrev(s.name)}, ${generatedLocal("parked", specIdentifier(s.name))}, _t, _lengths!, ${num(m.stateLength(s.name))});`);
+  });
 }
