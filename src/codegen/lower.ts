@@ -8,7 +8,7 @@ import { differentiate, productsOf, type BackwardIR, type BNode } from "../autod
 import { groupProducts } from "./groups.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
-import type { CellIR, IrNode, NodeId, Shape } from "../ir/types.ts";
+import type { CellIR, ElementwiseOp, IrNode, NodeId, Shape } from "../ir/types.ts";
 import { hoistMatrixExpressions, planDerivedMatrix } from "./derived.ts";
 import { CodegenError, DERIVED_NAME, generatedLocal, specIdentifier } from "./names.ts";
 import {
@@ -137,7 +137,7 @@ function cellInterface(spec: CellIR, ir: CellIR, sizes: SizeBinding): CellInterf
 
 export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule = CPU_SCHEDULE): ModulePlan {
   const { ir, hoisted } = hoistMatrixExpressions(spec);
-  const derived = hoisted.map((h) => planDerivedMatrix(spec, h, sizes, arrays.param, arrays.gradParam));
+  const derived = hoisted.map((h) => planDerivedMatrix(spec, h, hoisted, sizes, arrays.param, arrays.gradParam));
   const bir = differentiate(ir);
   const length = (shape: Shape) => (shape.length === 0 ? 0 : shape.length === 1 ? evaluateDim(shape[0]!, sizes) : -1);
   const dim = (d: Parameters<typeof evaluateDim>[0]) => evaluateDim(d, sizes);
@@ -214,17 +214,31 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "concat":
         forwardNodes.push({ ...base, kind: "concat", loc: null, args: n.args, expr: null, gemms: [] });
         break;
+      case "step":
+        forwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "step" }, gemms: [] });
+        break;
+      case "dim":
+        forwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: dim(n.dim) }, gemms: [] });
+        break;
       case "neg":
       case "apply":
+      case "where":
       case "add":
       case "sub":
       case "mul":
-      case "div": {
-        const arg = (i: number): Expr => ({ op: "arg", index: i });
-        const expr: Expr = n.op === "neg" ? { op: "neg", arg: arg(0) } : n.op === "apply" ? { op: "apply", fn: n.fn, arg: arg(0) } : { op: n.op, args: [arg(0), arg(1)] };
-        forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr, gemms: [] });
+      case "div":
+      case "pow":
+      case "mod":
+      case "min":
+      case "max":
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne":
+        forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr: pointwiseExpr(n), gemms: [] });
         break;
-      }
       default:
         // check.ts refuses these forms with a located diagnostic first (notCompiledYet).
         throw new CodegenError(`${formNotCompiled(ir, n) ?? n.op} are not compiled yet`);
@@ -299,14 +313,24 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "const":
         backwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: b.value } });
         break;
+      case "neg":
+      case "apply":
+      case "where":
       case "add":
       case "sub":
       case "mul":
       case "div":
-        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: b.op, args: [arg(0), arg(1)] } });
-        break;
-      case "neg":
-        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "neg", arg: arg(0) } });
+      case "pow":
+      case "mod":
+      case "min":
+      case "max":
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne":
+        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: pointwiseExpr(b) });
         break;
       case "derivative":
         backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "derivative", fn: b.fn, of: b.of, arg: arg(0) } });
@@ -377,7 +401,8 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
 
   const after: AfterLoopKernel[] = [
     ...groups.flatMap((g): AfterLoopKernel[] => [{ kind: "weightGradient", group: g.index }, ...(g.deferredInput ? [{ kind: "deferredInputGradient" as const, group: g.index, input: g.deferredInput }] : [])]),
-    ...derived.map((_, index) => ({ kind: "derivedGradient" as const, derived: index })),
+    // Constants have no parameter inside them, so no gradient to send on.
+    ...derived.flatMap((d, index) => (d.partials.length > 0 ? [{ kind: "derivedGradient" as const, derived: index }] : [])),
   ];
   const backwardTemps = [...backward.temps, ...mtTemps];
   return deepFreeze({
@@ -391,6 +416,23 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     forward: { before: groups.filter((g) => g.precomputed).map((g) => ({ kind: "projection" as const, group: g.index })), step: { kernels: forward.kernels, temps: forward.temps } },
     backward: { step: { kernels: backward.kernels, temps: backwardTemps }, zeroCarry: bir.states.filter((s) => s.node === null).map((s) => s.state), after },
   });
+}
+
+type PointwiseNode = Extract<IrNode | BNode, { op: "neg" | "apply" | "where" | ElementwiseOp }>;
+
+/** An elementwise node's value as an expression of its arguments. */
+function pointwiseExpr(n: PointwiseNode): Expr {
+  const arg = (i: number): Expr => ({ op: "arg", index: i });
+  switch (n.op) {
+    case "neg":
+      return { op: "neg", arg: arg(0) };
+    case "apply":
+      return { op: "apply", fn: n.fn, arg: arg(0) };
+    case "where":
+      return { op: "where", args: [arg(0), arg(1), arg(2)] };
+    default:
+      return { op: n.op, args: [arg(0), arg(1)] };
+  }
 }
 
 /** The plan is a value: frozen all the way down, so no stage after lowering can change it. */

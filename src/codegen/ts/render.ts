@@ -107,11 +107,32 @@ function blockStart(loc: Loc): string {
   return loc.timed ? `${loc.shift ? `(_t + ${loc.shift})` : "_t"} * _B * ${num(loc.width)}${loc.offset ? ` + ${num(loc.offset)}` : ""}` : num(loc.offset);
 }
 
+/** Comparisons as 1 or 0, the interpreter's meaning. */
+const comparison = (op: string) => (a: string, b: string) => `(${a}) ${op} (${b}) ? 1 : 0`;
+
+/** pow, floored mod, min, max and comparisons in TypeScript: the interpreter's formulas, so f64 agrees exactly. */
+const TS_OPERATORS: ExpressionSyntax["operators"] = {
+  pow: (a, b) => `(${a}) ** (${b})`,
+  mod: (a, b) => `(${a}) - (${b}) * Math.floor((${a}) / (${b}))`,
+  min: (a, b) => `Math.min(${a}, ${b})`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  lt: comparison("<"),
+  le: comparison("<="),
+  gt: comparison(">"),
+  ge: comparison(">="),
+  eq: comparison("==="),
+  ne: comparison("!=="),
+};
+
 /** The op -> TypeScript table (f64, or f32 with its faster sigmoid and tanh). */
 const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
   literal: (value) => (value < 0 ? `(${num(value)})` : num(value)),
   binary: BINARY_OPERATORS,
   neg: (x) => `-(${x})`,
+  operators: TS_OPERATORS,
+  select: (c, a, b) => `(${c}) !== 0 ? ${a} : ${b}`,
+  step: "_t",
+  index: (stride, extent) => `Math.floor(_j / ${num(stride)}) % ${num(extent)}`,
   functions: fns,
   derivatives: DERIVATIVE_SYNTAX,
 });
@@ -207,8 +228,9 @@ function addDerivedMatrices(file: ModuleFile, plan: ModulePlan, ctx: KernelConte
         const rows = new RowBases();
         w.writeLine(`const ${d.array} = new FloatArray(${num(d.length)});`);
         w.block(() => {
-          for (const array of matrixLocals(d.value)) w.writeLine(paramLocal(plan, array, "params"));
-          for (const array of scalarLocals(d.value)) w.writeLine(paramLocal(plan, array, "params"));
+          // A constant computed above (the mask a matrix expression reads) is a local already.
+          const computed = new Set(plan.derived.map((x) => x.array));
+          for (const array of [...matrixLocals(d.value), ...scalarLocals(d.value)]) if (!computed.has(array)) w.writeLine(paramLocal(plan, array, "params"));
           w.writeLine(`for (let _j = 0; _j < ${num(d.length)}; _j++) ${d.array}[_j] = ${expression(d.value, rows, ctx.fns)};`);
         });
       }
@@ -246,7 +268,7 @@ function writeDerivedGradient(w: CodeBlockWriter, plan: ModulePlan, d: DerivedMa
         scalarLocals(p.expr, reads);
       }
       reads.delete(d.gradient);
-      for (const array of reads) if (!plan.cell.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, "params"));
+      for (const array of reads) if (!plan.cell.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, backwardParams(plan)));
       w.write(`for (let _j = 0; _j < ${num(d.length)}; _j++)`).block(() => {
         for (const p of d.partials) {
           const at = `${arrays.gradParam(p.param)}[${p.scalar ? "0" : "_j"}]`;
@@ -425,8 +447,17 @@ function addNameLists(m: ModuleContext): void {
 }
 
 /** Locals for the parameters that are vectors or scalars (matrices are read packed), those the function reads. */
-function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: ReadonlySet<string>): void {
-  for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = params.${specIdentifier(p.name)};`);
+function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: ReadonlySet<string>, params = "params"): void {
+  for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = ${params}.${specIdentifier(p.name)};`);
+}
+
+/**
+ * Where backward reads parameters: the user's, or, when the cell has consts
+ * (internal parameters with no gradient, which backward may read), the user's
+ * with every derived value added (`_allParams`, declared by backward).
+ */
+function backwardParams(plan: ModulePlan): string {
+  return plan.derived.some((d) => d.partials.length === 0) ? "_allParams" : "params";
 }
 
 /** The arrays a step's kernels read. */
@@ -753,7 +784,8 @@ function addBackward(m: ModuleContext): void {
       w.writeLine(`if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);`);
       w.writeLine(`if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);`);
       if (simd) w.writeLine("_reserveBackward(_B, _T);");
-      paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]));
+      if (backwardParams(plan) !== "params") w.writeLine(`const ${backwardParams(plan)} = _withDerived(params);`);
+      paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]), backwardParams(plan));
       // What the loop and the weight gradients read of the forward pass.
       const read = new Set([...arraysRead(plan.backward.step.kernels), ...plan.groups.map((g) => g.operand.array)]);
       for (const i of cell.inputs) if (read.has(arrays.input(i.name))) w.writeLine(`const ${arrays.input(i.name)} = _saved.inputs.${field(i.name)};`);
