@@ -732,6 +732,7 @@ function _forwardCore(
   hist: States,
   outputs: Outputs,
   tape: FloatArray[],
+  _t0: number,
 ) {
   _reserveForward(_B, _T);
   const _p_b = params.b;
@@ -760,7 +761,7 @@ function _forwardCore(
       const _r1 = _b * 16;
       const _r2 = ((_t + 1) * _B + _b) * 16;
       for (let _j = 0; _j < 16; _j++) {
-        const _v_7 = _t - _p__m1[_j]! * Math.floor(_t / _p__m1[_j]!);
+        const _v_7 = _t0 + _t - _p__m1[_j]! * Math.floor((_t0 + _t) / _p__m1[_j]!);
         // a = mod(t, period) == 0
         const a_ = _v_7 === 0 ? 1 : 0;
         _tape_9[_r0 + _j] = a_;
@@ -807,7 +808,7 @@ export function forward(
     h: new FloatArray(_T * _B * 16),
   };
   const tape: FloatArray[] = [new FloatArray(_T * _B * 16), new FloatArray(_T * _B * 16)];
-  _forwardCore(_B, _T, _withDerived(params), inputs, hist, outputs, tape);
+  _forwardCore(_B, _T, _withDerived(params), inputs, hist, outputs, tape, 0);
   const final: States = {
     h: hist.h.slice(_T * _B * 16),
   };
@@ -831,7 +832,7 @@ export function createState(batch: number = 1): States {
 }
 
 /** One step of streaming inference: reads and updates `state` in place; batch = the state's rows. */
-export function step(params: Params, inputs: Inputs, state: States): Outputs {
+export function step(params: Params, inputs: Inputs, state: States, t: number): Outputs {
   if (!(
     params === _stepParamsOf &&
     params.W_I === _stepParams[0] &&
@@ -865,7 +866,16 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
   const _stepTape_0 = _ws_stepTape_0;
   _ws_stepTape_1 = _grow(_ws_stepTape_1, _B * 16);
   const _stepTape_1 = _ws_stepTape_1;
-  _forwardCore(_B, 1, _withDerived(params), inputs, { h: _stepHist_h }, { h: _stepOut_h }, [_stepTape_0, _stepTape_1]);
+  _forwardCore(
+    _B,
+    1,
+    _withDerived(params),
+    inputs,
+    { h: _stepHist_h },
+    { h: _stepOut_h },
+    [_stepTape_0, _stepTape_1],
+    t,
+  );
   state.h.set(_stepHist_h.subarray(_B * 16, 2 * _B * 16));
   return { h: _stepOut_h.slice(0, _B * 16) };
 }

@@ -131,7 +131,8 @@ const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
   neg: (x) => `-(${x})`,
   operators: TS_OPERATORS,
   select: (c, a, b) => `(${c}) !== 0 ? ${a} : ${b}`,
-  step: "_t",
+  // _t counts the steps of one call; _t0 is the step the call starts at (step() is called once per step).
+  step: "(_t0 + _t)",
   index: (stride, extent) => `Math.floor(_j / ${num(stride)}) % ${num(extent)}`,
   functions: fns,
   derivatives: DERIVATIVE_SYNTAX,
@@ -451,6 +452,12 @@ function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: Readonl
   for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = ${params}.${specIdentifier(p.name)};`);
 }
 
+/** Whether a step's kernels read the step index t. */
+function stepsRead(step: StepPlan): boolean {
+  const reads = (e: Expr): boolean => e.op === "step" || ("args" in e && e.args.some(reads)) || ("arg" in e && reads(e.arg));
+  return step.kernels.some((k) => k.kind === "pointwise" && k.items.some((item) => reads(item.expr)));
+}
+
 /**
  * Where backward reads parameters: the user's, or, when the cell has consts
  * (internal parameters with no gradient, which backward may read), the user's
@@ -589,6 +596,7 @@ function addForwardCore(m: ModuleContext): void {
       { name: "outputs", type: "Outputs" },
       // Unread (and so named with a leading '_') when the cell saves nothing.
       { name: plan.tapes.length > 0 ? "tape" : "_tape", type: "FloatArray[]" },
+      ...(stepsRead(plan.forward.step) ? [{ name: "_t0", type: "number" }] : []),
     ],
     statements: (w) => {
       if (simd) w.writeLine("_reserveForward(_B, _T);");
@@ -655,7 +663,7 @@ function addForward(m: ModuleContext): void {
       });
       w.write(";");
       w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
-      w.writeLine(`_forwardCore(_B, _T, ${withDerived("params")}, inputs, hist, outputs, tape);`);
+      w.writeLine(`_forwardCore(_B, _T, ${withDerived("params")}, inputs, hist, outputs, tape${stepsRead(plan.forward.step) ? ", 0" : ""});`);
       w.write("const final: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
@@ -700,6 +708,8 @@ function addStep(m: ModuleContext): void {
       { name: "params", type: "Params" },
       { name: "inputs", type: "Inputs" },
       { name: "state", type: "States" },
+      // A cell that reads the step index t needs to be told which step this is.
+      ...(stepsRead(plan.forward.step) ? [{ name: "t", type: "number" }] : []),
     ],
     returnType: "Outputs",
     statements: (w) => {
@@ -724,7 +734,7 @@ function addStep(m: ModuleContext): void {
       for (const o of cell.outputs) workspaces.use(w, "step", generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${o.width}`);
       plan.tapes.forEach((t, i) => workspaces.use(w, "step", generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
       w.writeLine(
-        `_forwardCore(_B, 1, ${withDerived("params")}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]);`,
+        `_forwardCore(_B, 1, ${withDerived("params")}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}]${stepsRead(plan.forward.step) ? ", t" : ""});`,
       );
       for (const s of cell.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
       w.writeLine(`return { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${o.width})`).join(", ")} };`);
@@ -780,6 +790,7 @@ function addBackward(m: ModuleContext): void {
       w.writeLine(`if (!(${same.join(" && ")})) throw new Error("saved was changed after forward() returned it: pass it to backward() as it was");`);
       w.writeLine("const _B = _saved.batch;");
       w.writeLine("const _T = _saved.steps;");
+      if (stepsRead(plan.backward.step)) w.writeLine("const _t0 = 0;");
       w.writeLine(`_checkRecord(upstream, "upstream", _UPSTREAM);`);
       w.writeLine(`if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);`);
       w.writeLine(`if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);`);
