@@ -55,13 +55,10 @@ function hoistedRoots(ir: CellIR, constant: ReadonlySet<NodeId>): Map<NodeId, st
     const matrix = ir.nodes[n.args[0]]!;
     if (matrix.op !== "param" && !constant.has(matrix.id) && !matrices.has(matrix.id)) matrices.set(matrix.id, derivedName(matrices.size));
   }
-  const constants = new Map<NodeId, string>();
-  for (const n of ir.nodes) {
-    if (constant.has(n.id) || !("args" in n)) continue;
-    for (const a of n.args) {
-      if (constant.has(a) && ir.nodes[a]!.shape.length > 0 && !constants.has(a)) constants.set(a, derivedName(matrices.size + constants.size));
-    }
-  }
+  const read = new Set<NodeId>();
+  for (const n of ir.nodes) if (!constant.has(n.id) && "args" in n) for (const a of n.args) if (constant.has(a) && ir.nodes[a]!.shape.length > 0) read.add(a);
+  // In node order: a constant's formula may read an earlier one, which is computed first.
+  const constants = [...read].sort((x, y) => x - y).map((id, k): [NodeId, string] => [id, derivedName(matrices.size + k)]);
   return new Map([...constants, ...matrices]);
 }
 
