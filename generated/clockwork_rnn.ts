@@ -691,7 +691,8 @@ function _withDerived(params: Params): _AllParams {
   const _p__m2 = new FloatArray(256);
   {
     for (let _j = 0; _j < 256; _j++)
-      _p__m2[_j] = Math.floor((Math.floor(_j / 1) % 16) / 4) >= Math.floor((Math.floor(_j / 16) % 16) / 4) ? 1 : 0;
+      _p__m2[_j] =
+        (Math.floor((Math.floor(_j / 1) % 16) / 4) as number) >= Math.floor((Math.floor(_j / 16) % 16) / 4) ? 1 : 0;
   }
   const _p__m0 = new FloatArray(256);
   {
@@ -763,7 +764,7 @@ function _forwardCore(
       for (let _j = 0; _j < 16; _j++) {
         const _v_7 = _t0 + _t - _p__m1[_j]! * Math.floor((_t0 + _t) / _p__m1[_j]!);
         // a = mod(t, period) == 0
-        const a_ = _v_7 === 0 ? 1 : 0;
+        const a_ = (_v_7 as number) === 0 ? 1 : 0;
         _tape_9[_r0 + _j] = a_;
         const _v_12 = _proj_0[_r0 + _j]!;
         const _v_16 = _g_1[_r1 + _j]!;
@@ -772,7 +773,7 @@ function _forwardCore(
         const _v_20 = 1 - 2 / (_expf(2 * _v_19) + 1);
         _tape_20[_r0 + _j] = _v_20;
         // h' = where(a, tanh(W_I @ x + (W_H * M) @ h + b), h); output h = h'
-        const h_next_ = a_ !== 0 ? _v_20 : _hist_h[_r0 + _j]!;
+        const h_next_ = (a_ as number) !== 0 ? _v_20 : _hist_h[_r0 + _j]!;
         _hist_h[_r2 + _j] = h_next_;
         _out_h[_r0 + _j] = h_next_;
       }
@@ -957,9 +958,9 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
         // adjoint of h' = where(a, tanh(W_I @ x + (W_H * M) @ h + b), h)
         const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
         // adjoint of h' = where(a, tanh(W_I @ x + (W_H * M) @ h + b), h)
-        const _d_5 = _tape_9[_r0 + _j]! !== 0 ? _d_2 : 0;
+        const _d_5 = (_tape_9[_r0 + _j]! as number) !== 0 ? _d_2 : 0;
         // adjoint of h' = where(a, tanh(W_I @ x + (W_H * M) @ h + b), h)
-        const _d_7 = _tape_9[_r0 + _j]! !== 0 ? 0 : _d_2;
+        const _d_7 = (_tape_9[_r0 + _j]! as number) !== 0 ? 0 : _d_2;
         _bt_7[_r1 + _j] = _d_7;
         const _d_9 = 1 - _tape_20[_r0 + _j]! * _tape_20[_r0 + _j]!;
         const _d_10 = _d_5 * _d_9;

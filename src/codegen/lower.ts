@@ -490,8 +490,8 @@ function inlined(list: readonly LNode[], key: number): Expr {
 
 /**
  * A scalar gradient as Σ coefficient · sum over the `sum` nodes it is made of (a null coefficient is 1).
- * Scalars depend on parameters and constants alone, so every coefficient is the same at every step and
- * batch row, and a scalar parameter's gradient, Σ_t,b coefficient · Σ_j v_j, can be added element by element.
+ * Scalars depend on parameters, constants and t alone, so every coefficient is the same for every batch
+ * row of a step, and a scalar parameter's gradient, Σ_t,b coefficient · Σ_j v_j, can be added element by element.
  */
 function scalarGradientTerms(bir: BackwardIR, bwd: readonly LNode[], id: number): Map<number, Expr | null> {
   const node = bir.nodes[id]!;
@@ -501,13 +501,22 @@ function scalarGradientTerms(bir: BackwardIR, bwd: readonly LNode[], id: number)
     const n = bir.nodes[b]!;
     return n.op === "sum" || ("args" in n && n.args.some(carriesGradient));
   };
+  const merged = (terms: Map<number, Expr | null>, more: Map<number, Expr | null>) => {
+    for (const [k, c] of more) terms.set(k, terms.has(k) ? { op: "add", args: [terms.get(k) ?? one, c ?? one] } : c);
+    return terms;
+  };
   switch (node.op) {
     case "sum":
       return new Map([[id, null]]);
-    case "add": {
-      const terms = scalarGradientTerms(bir, bwd, node.args[0]);
-      for (const [k, c] of scalarGradientTerms(bir, bwd, node.args[1])) terms.set(k, terms.has(k) ? { op: "add", args: [terms.get(k) ?? one, c ?? one] } : c);
-      return terms;
+    case "add":
+      return merged(scalarGradientTerms(bir, bwd, node.args[0]), scalarGradientTerms(bir, bwd, node.args[1]));
+    case "where": {
+      // The gradient of where, min or max: each branch's terms, kept where the mask picks that branch.
+      const mask = inlined(bwd, node.args[0]);
+      const zero: Expr = { op: "const", value: 0 };
+      const branch = (arg: number, first: boolean) =>
+        carriesGradient(arg) ? scaled(scalarGradientTerms(bir, bwd, arg), (c): Expr => ({ op: "where", args: first ? [mask, c ?? one, zero] : [mask, zero, c ?? one] })) : new Map<number, Expr | null>();
+      return merged(branch(node.args[1], true), branch(node.args[2], false));
     }
     case "neg":
       return scaled(scalarGradientTerms(bir, bwd, node.args[0]), (c) => (c === null ? { op: "const", value: -1 } : { op: "neg", arg: c }));

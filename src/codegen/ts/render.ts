@@ -107,8 +107,8 @@ function blockStart(loc: Loc): string {
   return loc.timed ? `${loc.shift ? `(_t + ${loc.shift})` : "_t"} * _B * ${num(loc.width)}${loc.offset ? ` + ${num(loc.offset)}` : ""}` : num(loc.offset);
 }
 
-/** Comparisons as 1 or 0, the interpreter's meaning. */
-const comparison = (op: string) => (a: string, b: string) => `(${a}) ${op} (${b}) ? 1 : 0`;
+/** Comparisons as 1 or 0, the interpreter's meaning. `as number`: tsc refuses to compare two different literals. */
+const comparison = (op: string) => (a: string, b: string) => `(${a} as number) ${op} (${b}) ? 1 : 0`;
 
 /** pow, floored mod, min, max and comparisons in TypeScript: the interpreter's formulas, so f64 agrees exactly. */
 const TS_OPERATORS: ExpressionSyntax["operators"] = {
@@ -130,7 +130,7 @@ const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
   binary: BINARY_OPERATORS,
   neg: (x) => `-(${x})`,
   operators: TS_OPERATORS,
-  select: (c, a, b) => `(${c}) !== 0 ? ${a} : ${b}`,
+  select: (c, a, b) => `(${c} as number) !== 0 ? ${a} : ${b}`,
   // _t counts the steps of one call; _t0 is the step the call starts at (step() is called once per step).
   step: "(_t0 + _t)",
   index: (stride, extent) => `Math.floor(_j / ${num(stride)}) % ${num(extent)}`,
