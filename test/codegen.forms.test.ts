@@ -12,7 +12,7 @@ import { forwardBackward } from "../src/interp/interpret.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { writeRunResponse } from "../src/run/contract.ts";
 import { randomRequest } from "../src/run/random-data.ts";
-import { NoWebGpuError, nodeDevice } from "../src/run/wgsl-engine.ts";
+import { loadWebGpuModule, NoWebGpuError, nodeDevice } from "../src/run/wgsl-engine.ts";
 import { ORACLE_ENGINES } from "./helpers/oracle-engines.ts";
 import { compareRunResponse } from "./helpers/torch-oracle.ts";
 
@@ -59,4 +59,14 @@ describe.each(ORACLE_ENGINES.filter((e) => e.name !== "interp").map((e) => [e.na
     expect(above.every((g) => g === 0)).toBe(true);
     expect(grad.some((g) => g !== 0)).toBe(true);
   });
+});
+
+// The WebGPU module's step() runs one step as step 0 and cannot be told t yet: it refuses such a cell rather than compute the wrong step.
+(skipGpu ? test.skip : test)("the WebGPU module's step() refuses a cell that reads t", async () => {
+  const sizes = bindSizes(ir, { I: 1, H: 1 });
+  const cell = (await loadWebGpuModule(ir, sizes)).createCell((await nodeDevice()).device);
+  const request = randomRequest(ir, { sizes, batch: 1, steps: 1, seed: 1 });
+  const state = { h: Float32Array.from(request.sequence.initial["h"]!) };
+  await expect(cell.step(request.sequence.params, request.sequence.inputs, state)).rejects.toThrow(/reads the step index t/);
+  cell.destroy();
 });

@@ -8,7 +8,7 @@ import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
 import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
-import { renderStep, type Target } from "../target.ts";
+import { renderStep, stepsRead, type Target } from "../target.ts";
 import { headerLines, initialValuesCall, interfaceRecords } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
@@ -450,12 +450,6 @@ function addNameLists(m: ModuleContext): void {
 /** Locals for the parameters that are vectors or scalars (matrices are read packed), those the function reads. */
 function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: ReadonlySet<string>, params = "params"): void {
   for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = ${params}.${specIdentifier(p.name)};`);
-}
-
-/** Whether a step's kernels read the step index t. */
-function stepsRead(step: StepPlan): boolean {
-  const reads = (e: Expr): boolean => e.op === "step" || ("args" in e && e.args.some(reads)) || ("arg" in e && reads(e.arg));
-  return step.kernels.some((k) => k.kind === "pointwise" && k.items.some((item) => reads(item.expr)));
 }
 
 /**
