@@ -28,6 +28,9 @@ export interface HoistedCell {
 
 const isMatrix = (n: IrNode) => n.shape.length === 2;
 
+/** A hoisted constant (a const's formula, iota): no parameter inside it, so no gradient to send on. */
+export const isConstantDerived = (d: DerivedMatrixPlan): boolean => d.partials.length === 0;
+
 /**
  * Nodes whose value is the same at every step and for every parameter value:
  * numbers, sizes, index vectors and what is computed from them alone (a

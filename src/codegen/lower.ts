@@ -9,7 +9,7 @@ import { groupProducts } from "./groups.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
 import type { CellIR, ElementwiseOp, IrNode, NodeId, Shape } from "../ir/types.ts";
-import { hoistMatrixExpressions, planDerivedMatrix } from "./derived.ts";
+import { hoistMatrixExpressions, isConstantDerived, planDerivedMatrix } from "./derived.ts";
 import { CodegenError, DERIVED_NAME, generatedLocal, specIdentifier } from "./names.ts";
 import {
   read,
@@ -382,8 +382,10 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     if (i.node === null || groups.some((g) => g.deferredInput === i.input)) continue;
     bwd.destination(i.node, timedLoc(arrays.gradInput(i.input), Math.max(0, gradLength(bnode(i.node)))), "set", generatedLocal("dxcopy", specIdentifier(i.input)));
   }
+  const constants = new Set(derived.filter(isConstantDerived).map((d) => d.name));
   for (const p of bir.params) {
-    if (p.elementwise === null) continue;
+    // A constant's gradient would go nowhere: it is not stored, and what only computed it is dropped.
+    if (p.elementwise === null || constants.has(p.param)) continue;
     if (paramShape(p.param).length === 0) {
       for (const [sum, coefficient] of scalarGradientTerms(bir, bwd.list, p.elementwise)) {
         const summed = (bnode(sum) as { args: readonly number[] }).args[0]!;
@@ -402,7 +404,7 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
   const after: AfterLoopKernel[] = [
     ...groups.flatMap((g): AfterLoopKernel[] => [{ kind: "weightGradient", group: g.index }, ...(g.deferredInput ? [{ kind: "deferredInputGradient" as const, group: g.index, input: g.deferredInput }] : [])]),
     // Constants have no parameter inside them, so no gradient to send on.
-    ...derived.flatMap((d, index) => (d.partials.length > 0 ? [{ kind: "derivedGradient" as const, derived: index }] : [])),
+    ...derived.flatMap((d, index) => (isConstantDerived(d) ? [] : [{ kind: "derivedGradient" as const, derived: index }])),
   ];
   const backwardTemps = [...backward.temps, ...mtTemps];
   return deepFreeze({

@@ -8,6 +8,7 @@ import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
 import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
+import { isConstantDerived } from "../derived.ts";
 import { renderStep, stepsRead, type Target } from "../target.ts";
 import { headerLines, initialValuesCall, interfaceRecords } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
@@ -452,13 +453,19 @@ function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: Readonl
   for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = ${params}.${specIdentifier(p.name)};`);
 }
 
+/** Whether backward computes a parameter's gradient: every parameter's but a constant's that no product reads. */
+function gradientWritten(plan: ModulePlan, param: string): boolean {
+  const constant = plan.derived.some((d) => d.name === param && isConstantDerived(d));
+  return !constant || plan.groups.some((g) => g.products.some((p) => p.param === param));
+}
+
 /**
  * Where backward reads parameters: the user's, or, when the cell has consts
  * (internal parameters with no gradient, which backward may read), the user's
  * with every derived value added (`_allParams`, declared by backward).
  */
 function backwardParams(plan: ModulePlan): string {
-  return plan.derived.some((d) => d.partials.length === 0) ? "_allParams" : "params";
+  return plan.derived.some(isConstantDerived) ? "_allParams" : "params";
 }
 
 /** The arrays a step's kernels read. */
@@ -801,7 +808,7 @@ function addBackward(m: ModuleContext): void {
         const n = o.width;
         w.writeLine(`const ${arrays.upstream(o.name)} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
       }
-      for (const p of cell.params) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${p.count});`);
+      for (const p of cell.params) if (gradientWritten(plan, p.name)) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${p.count});`);
       for (const i of cell.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(_T * _B * ${i.width});`);
       for (const s of cell.states) {
         const n = stateLength(s.name);
