@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileJsCell } from "../src/codegen/compile.ts";
-import { bindSizes } from "../src/ir/bind.ts";
+import { bindSizes, freeSizes } from "../src/ir/bind.ts";
 import { randomRequest } from "../src/run/random-data.ts";
 import { loadGeneratedModule, type GeneratedModule } from "../src/run/ts-engine.ts";
 import { loadSpec, specFiles } from "../scripts/generate.ts";
@@ -36,7 +36,7 @@ describe.each(specFiles())("the JavaScript module of %s", (file) => {
   const ir = loadSpec(file);
   for (const precision of ["f64", "f32"] as const) {
     it(`computes the TypeScript module's bits (${precision}): forward, backward and step`, async () => {
-      const sizes = bindSizes(ir, { I: 5, H: 7 });
+      const sizes = bindSizes(ir, freeSizes(ir, { I: 5, H: 7 }));
       const { js, dts } = await compileJsCell(ir, { precision, dims: sizes });
       const path = join(dir, `${precision}-${js.fileName}`);
       writeFileSync(path, js.text);

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { planCell, planJson } from "../src/codegen/compile.ts";
 import type { ModulePlan } from "../src/codegen/plan.ts";
+import { freeSizes } from "../src/ir/bind.ts";
 import { loadSpec, specFiles } from "../scripts/generate.ts";
 
 function everyObject(value: unknown, visit: (o: object) => void): void {
@@ -26,7 +27,7 @@ function arraysMentioned(plan: ModulePlan): Set<string> {
 describe.each(specFiles())("the plan of %s", (file) => {
   for (const target of ["ts", "wgsl"] as const) {
     it(`is plain data that survives JSON unchanged, and frozen (${target})`, () => {
-      const plan = planCell(loadSpec(file), { target, dims: { I: 3, H: 5 } });
+      const plan = planCell(loadSpec(file), { target, dims: freeSizes(loadSpec(file), { I: 3, H: 5 }) });
       expect(JSON.parse(planJson(plan))).toEqual(plan);
       everyObject(plan, (o) => {
         expect(Object.isFrozen(o)).toBe(true);
@@ -39,7 +40,7 @@ describe.each(specFiles())("the plan of %s", (file) => {
   }
 
   it("gives every array a kernel reads or writes a buffer with a role, and names groups by index", () => {
-    const plan = planCell(loadSpec(file), { target: "ts", dims: { I: 3, H: 5 } });
+    const plan = planCell(loadSpec(file), { target: "ts", dims: freeSizes(loadSpec(file), { I: 3, H: 5 }) });
     const buffers = new Map(plan.buffers.map((b) => [b.name, b]));
     expect(buffers.size).toBe(plan.buffers.length);
     for (const name of arraysMentioned(plan)) expect(buffers.has(name), name).toBe(true);

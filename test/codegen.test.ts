@@ -4,7 +4,7 @@
 // big enough for full blocks and tiles; batches under 4 (one-row products)
 // and over (blocked GEMM with leftover rows).
 import { describe, expect, it } from "vitest";
-import { bindSizes } from "../src/ir/bind.ts";
+import { bindSizes, freeSizes } from "../src/ir/bind.ts";
 import { initParams } from "../src/ir/initialize.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { randomRequest } from "../src/run/random-data.ts";
@@ -38,7 +38,7 @@ describe.each(specFiles())("generated module of %s", (file) => {
     for (const precision of ["f64", "f32"] as const) {
       const tolerance = precision === "f64" ? 1e-10 : 1e-4;
       it(`agrees with the interpreter, forward and backward (${precision}, I=${dims.I}, H=${dims.H}, batch and steps 1/3 × 1/5, and 6 × 2)`, async () => {
-        const sizes = bindSizes(ir, dims);
+        const sizes = bindSizes(ir, freeSizes(ir, dims));
         const module = await loadGeneratedModule(ir, sizes, precision);
         for (const { batch, steps } of SHAPES) {
           const request = randomRequest(ir, { sizes, batch, steps, seed: 7 + batch * 10 + steps, uniformParams: true });
@@ -60,7 +60,7 @@ describe.each(specFiles())("generated module of %s", (file) => {
   }
 
   it("step() run T times equals forward() over T steps, with state carried in place", async () => {
-    const sizes = bindSizes(ir, { I: 3, H: 5 });
+    const sizes = bindSizes(ir, freeSizes(ir, { I: 3, H: 5 }));
     const module = await loadGeneratedModule(ir, sizes, "f64");
     const [batch, steps] = [2, 4];
     const request = randomRequest(ir, { sizes, batch, steps, seed: 3 });
@@ -69,7 +69,7 @@ describe.each(specFiles())("generated module of %s", (file) => {
     const state = Object.fromEntries(Object.entries(initial).map(([k, v]) => [k, Float64Array.from(v)]));
     for (let t = 0; t < steps; t++) {
       const x = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.subarray((t * v.length) / steps, ((t + 1) * v.length) / steps)]));
-      const out = module.step(params, x, state);
+      const out = module.step(params, x, state, t);
       for (const [name, v] of Object.entries(out)) {
         const n = v.length;
         expect(Array.from(v)).toEqual(Array.from(whole.outputs[name]!.subarray(t * n, (t + 1) * n)));
@@ -79,7 +79,7 @@ describe.each(specFiles())("generated module of %s", (file) => {
   });
 
   it("initParams(seed) gives exactly the numbers of src/ir/initialize.ts (f64)", async () => {
-    const sizes = bindSizes(ir, { I: 3, H: 5 });
+    const sizes = bindSizes(ir, freeSizes(ir, { I: 3, H: 5 }));
     const module = await loadGeneratedModule(ir, sizes, "f64");
     for (const seed of [0, 1, 12345]) {
       const want = initParams(ir, sizes, seed);
@@ -89,7 +89,7 @@ describe.each(specFiles())("generated module of %s", (file) => {
   });
 
   it("missing upstream gradients count as zeros", async () => {
-    const sizes = bindSizes(ir, { I: 2, H: 3 });
+    const sizes = bindSizes(ir, freeSizes(ir, { I: 2, H: 3 }));
     const module = await loadGeneratedModule(ir, sizes, "f64");
     const request = randomRequest(ir, { sizes, batch: 2, steps: 3, seed: 5 });
     const { params, inputs, initial } = request.sequence;

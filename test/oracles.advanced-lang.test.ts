@@ -8,8 +8,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { NoGpuAdapterError } from "../src/gpu/node-device.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse, type RunResponse } from "../src/run/contract.ts";
+import { NoWebGpuError, nodeDevice } from "../src/run/wgsl-engine.ts";
+import { ORACLE_ENGINES } from "./helpers/oracle-engines.ts";
 import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
 
 const TOLERANCE = 1e-9;
@@ -106,6 +109,52 @@ describe("interpreter matches PyTorch float64 on the advanced cells", () => {
     const { grads } = forwardBackward(ir, request.sizes, request.sequence, request.upstream);
     const mask = c.oracle.constants!.mask.data;
     const outside = [...grads.params["W_H"]!].filter((_, i) => mask[i] === 0);
+    expect(outside.length).toBe(mask.filter((m) => m === 0).length);
+    expect(outside.every((g) => g === 0)).toBe(true);
+  });
+});
+
+/** The cells the code generators compile, by the reference files' cell name. */
+const COMPILED_CELLS: ReadonlySet<string> = new Set(["clockwork_rnn"]);
+
+async function gpuMissing(): Promise<Error | null> {
+  try {
+    await nodeDevice();
+    return null;
+  } catch (e) {
+    return e as Error;
+  }
+}
+const gpuError = await gpuMissing();
+const skipGpu = gpuError !== null && !process.env.CI && (gpuError instanceof NoWebGpuError || gpuError instanceof NoGpuAdapterError);
+
+/** The worst error per compiled spec and engine, for the summary. */
+const worstByEngine = new Map<string, number>();
+afterAll(() => {
+  for (const [key, worst] of worstByEngine) console.log(`[oracles.advanced-lang] ${key}: worst error ${worst.toExponential(2)}`);
+});
+
+const compiledCases = cases.filter((c) => COMPILED_CELLS.has(c.oracle.cell));
+const generatedEngines = ORACLE_ENGINES.filter((e) => e.name !== "interp");
+
+describe.each(generatedEngines.map((engine) => [engine.name, engine] as const))("%s against PyTorch float64 on the compiled advanced cells", (_name, engine) => {
+  const run = engine.gpu && skipGpu ? test.skip : test;
+  run.each(compiledCases.map((c) => [c.name, c.spec, c] as const))(`%s through %s within ${engine.tolerance} (${engine.measure})`, async (_caseName, spec, c) => {
+    const ir = loadLibraryCell(spec);
+    const response = await engine.run(ir, readRunRequest(ir, c.data));
+    const { worstByField, failures } = compareRunResponse(response, c.expected, engine.tolerance, engine.measure);
+    const key = `${spec} ${engine.name}`;
+    worstByEngine.set(key, Math.max(worstByEngine.get(key) ?? 0, ...Object.values(worstByField)));
+    expect(failures).toEqual([]);
+    expect(Object.keys(worstByField)).toContain("grads.params.W_H");
+  });
+
+  // The mask is a const the module computes once per call; the masked matrix's gradient must be exactly 0 outside it.
+  run.each(compiledCases.filter((c) => c.oracle.cell === "clockwork_rnn").map((c) => [c.name, c] as const))("%s: W_H gets exactly 0 outside the mask", async (_caseName, c) => {
+    const ir = loadLibraryCell(c.spec);
+    const response = await engine.run(ir, readRunRequest(ir, c.data));
+    const mask = c.oracle.constants!.mask.data;
+    const outside = response.grads!.params["W_H"]!.filter((_, i) => mask[i] === 0);
     expect(outside.length).toBe(mask.filter((m) => m === 0).length);
     expect(outside.every((g) => g === 0)).toBe(true);
   });

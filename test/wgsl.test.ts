@@ -11,7 +11,7 @@ import { NoGpuAdapterError, requestNodeDevice, type NodeGpu } from "../src/gpu/n
 import { compileCheck } from "../src/gpu/run-kernel.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { buildCell } from "../src/ir/build.ts";
-import { bindSizes } from "../src/ir/bind.ts";
+import { bindSizes, freeSizes } from "../src/ir/bind.ts";
 import type { CellIR } from "../src/ir/types.ts";
 import { forward, forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse } from "../src/run/contract.ts";
@@ -45,7 +45,8 @@ function worstRelative(got: Tensors, want: Record<string, Float64Array>, label: 
 }
 
 async function agreement(gpu: NodeGpu, ir: CellIR, dims: Record<string, number>, batch: number, steps: number, options: WgslCompileOptions) {
-  const sizes = bindSizes(ir, dims);
+  // Sizes a spec defines (H = G * K, the constraint I = H) follow from the others.
+  const sizes = bindSizes(ir, freeSizes(ir, dims));
   const request = randomRequest(ir, { sizes, batch, steps, seed: 7, uniformParams: true });
   const module = await loadWebGpuModule(ir, sizes, options);
   const cell = module.createCell(gpu.device);
@@ -143,7 +144,7 @@ if (!got.gpu) {
 
     test.each(SPECS)("%s: every generated shader compiles with no errors and no warnings", async (file) => {
       for (const path of ["sequence", "step"] as const) {
-        const { program } = await compileWgslCell(cells.get(file)!, { dims: { I: 3, H: 5 }, path });
+        const { program } = await compileWgslCell(cells.get(file)!, { dims: freeSizes(cells.get(file)!, { I: 3, H: 5 }), path });
         const entries = [
           [program.forwardWgsl, [...program.forward.before, ...program.forward.loop]],
           [program.backwardWgsl, [...program.backward.loop, ...program.backward.after]],
@@ -186,7 +187,7 @@ if (!got.gpu) {
     // whose values are unbounded (lstm_niaf's g) meets 0 · ∞ on infinite input.
     test.each(SPECS)("%s: extreme inputs (±1e30, ±inf) give no NaN in the outputs that the interpreter does not give", async (file) => {
       const ir = cells.get(file)!;
-      const sizes = bindSizes(ir, { I: 3, H: 5 });
+      const sizes = bindSizes(ir, freeSizes(ir, { I: 3, H: 5 }));
       const steps = 4;
       const request = randomRequest(ir, { sizes, batch: 1, steps, seed: 5 });
       const extremes = [1e30, -1e30, Infinity, -Infinity];

@@ -161,9 +161,72 @@ export function differentiate(ir: CellIR): BackwardIR {
         }
         return;
       }
+      case "pow":
+        powGradients(node, g);
+        return;
+      case "mod": {
+        // a mod b = a - b·floor(a / b): floor passes no gradient.
+        const [a, b] = node.args;
+        if (constValue(a) === null) contribute(a, g, from);
+        if (constValue(b) === null) {
+          const quotient = add({ op: "apply", fn: "floor", args: [add({ op: "div", args: [saved(a), saved(b)], shape: node.shape, from })], shape: node.shape, from });
+          contribute(b, negate(add({ op: "mul", args: [g, quotient], shape: node.shape, from }), from), from);
+        }
+        return;
+      }
+      case "min":
+      case "max": {
+        // Where the two are equal the first argument takes the gradient, as in the interpreter.
+        const [a, b] = node.args;
+        const first = add({ op: node.op === "min" ? "le" : "ge", args: [saved(a), saved(b)], shape: node.shape, from });
+        selectGradients(first, a, b, g, from);
+        return;
+      }
+      case "where":
+        selectGradients(saved(node.args[0]), node.args[1], node.args[2], g, from);
+        return;
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne":
+      case "step":
+      case "dim":
+      case "index":
+        // Comparisons pass no gradient; the step index, sizes and index vectors are not functions of anything.
+        return;
       default:
         // The code generators' check refuses these forms before differentiating (src/codegen/forms.ts).
         throw new AutodiffError(`'${node.op}' (line ${node.span.line}) is not differentiated by the code generators yet`);
+    }
+  }
+
+  /** g to `a` where `mask` ≠ 0 and to `b` elsewhere (where, min, max). */
+  function selectGradients(mask: BNodeId, a: NodeId, b: NodeId, g: BNodeId, from: NodeId): void {
+    const shape = nodes[g]!.shape;
+    const zero = () => add({ op: "const", value: 0, shape: [], from });
+    if (constValue(a) === null) contribute(a, add({ op: "where", args: [mask, g, zero()], shape, from }), from);
+    if (constValue(b) === null) contribute(b, add({ op: "where", args: [mask, zero(), g], shape, from }), from);
+  }
+
+  /** d(a^b)/da = b·a^(b-1); d(a^b)/db = a^b·ln a where a > 0, else 0 (the interpreter's rule). */
+  function powGradients(node: IrNode & { readonly args: readonly [NodeId, NodeId] }, g: BNodeId): void {
+    const from = node.id;
+    const [a, b] = [node.args[0], node.args[1]];
+    const shape = node.shape;
+    const constant = (value: number) => add({ op: "const", value, shape: [], from });
+    if (constValue(a) === null) {
+      const c = constValue(b);
+      const exponent = c === null ? saved(b) : constant(c);
+      const lowered = add({ op: "pow", args: [saved(a), add({ op: "sub", args: [exponent, constant(1)], shape: ir.nodes[b]!.shape, from })], shape, from });
+      contribute(a, add({ op: "mul", args: [g, add({ op: "mul", args: [exponent, lowered], shape, from })], shape, from }), from);
+    }
+    if (constValue(b) === null) {
+      const positive = add({ op: "gt", args: [saved(a), constant(0)], shape: ir.nodes[a]!.shape, from });
+      const logBase = add({ op: "apply", fn: "log", args: [saved(a)], shape: ir.nodes[a]!.shape, from });
+      const share = add({ op: "mul", args: [add({ op: "mul", args: [g, saved(node.id)], shape, from }), logBase], shape, from });
+      contribute(b, add({ op: "where", args: [positive, share, constant(0)], shape, from }), from);
     }
   }
 

@@ -2,7 +2,7 @@
 // are the gradients of one step's nodes, written in terms of the upstream
 // gradients (seeds) and the forward values that step saved. Every renderer
 // lowers from this; nothing here knows a target language.
-import type { Dim, NodeId, Shape, UnaryFunction } from "../ir/types.ts";
+import type { Dim, ElementwiseOp, NodeId, Shape, UnaryFunction } from "../ir/types.ts";
 
 export type BNodeId = number;
 
@@ -28,7 +28,12 @@ export type BNode =
   /** The forward value of node `node` at this step. */
   | (BNodeBase & { readonly op: "saved"; readonly node: NodeId })
   | (BNodeBase & { readonly op: "const"; readonly value: number })
-  | (BNodeBase & { readonly op: "add" | "sub" | "mul" | "div"; readonly args: readonly [BNodeId, BNodeId] })
+  /** Elementwise, as the forward op (comparisons build the masks of min, max and where). */
+  | (BNodeBase & { readonly op: ElementwiseOp; readonly args: readonly [BNodeId, BNodeId] })
+  /** args[1] where args[0] ≠ 0, else args[2]. */
+  | (BNodeBase & { readonly op: "where"; readonly args: readonly [BNodeId, BNodeId, BNodeId] })
+  /** y = f(x) (log in pow's exponent gradient, floor in mod's). */
+  | (BNodeBase & { readonly op: "apply"; readonly fn: UnaryFunction; readonly args: readonly [BNodeId] })
   | (BNodeBase & { readonly op: "neg"; readonly args: readonly [BNodeId] })
   /** f'(x) for y = f(x), from the saved y (`of: "output"`) or the saved x (`of: "input"`). */
   | (BNodeBase & { readonly op: "derivative"; readonly fn: UnaryFunction; readonly of: "output" | "input"; readonly args: readonly [BNodeId] })

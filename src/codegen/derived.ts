@@ -7,9 +7,9 @@
 // backward sends that matrix's gradient on to the parameters inside the
 // expression, element by element (so where a mask is zero, the gradient of
 // the masked matrix is exactly zero).
-import { elementCount } from "../ir/dims.ts";
+import { elementCount, evaluateDim } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
-import type { CellIR, IrNode, NodeId, ParamDecl } from "../ir/types.ts";
+import type { CellIR, Dim, ElementwiseOp, IrNode, NodeId, ParamDecl, UnaryFunction } from "../ir/types.ts";
 import { BINARY_OPERATORS } from "./expression.ts";
 import { CodegenError, derivedName } from "./names.ts";
 import { read, sharedLoc, type DerivedMatrixPlan, type Expr } from "./plan.ts";
@@ -28,19 +28,53 @@ export interface HoistedCell {
 
 const isMatrix = (n: IrNode) => n.shape.length === 2;
 
+/** A hoisted constant (a const's formula, iota): no parameter inside it, so no gradient to send on. */
+export const isConstantDerived = (d: DerivedMatrixPlan): boolean => d.partials.length === 0;
+
 /**
- * Replaces each product's matrix expression by an internal parameter and drops
- * the matrix-valued nodes (they have no per-step loop). Equations whose value
- * was such a node go too: the module header still shows every equation (see
- * the plan's `equations`), but no step value is named after them.
+ * Nodes whose value is the same at every step and for every parameter value:
+ * numbers, sizes, index vectors and what is computed from them alone (a
+ * const's formula, the Clockwork mask).
  */
-export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
-  const roots = new Map<NodeId, string>();
+export function constantNodes(ir: CellIR): ReadonlySet<NodeId> {
+  const constant = new Set<NodeId>();
+  for (const n of ir.nodes) {
+    const leaf = n.op === "const" || n.op === "dim" || n.op === "index";
+    const computed = "args" in n && n.op !== "matvec" && n.op !== "rowmap" && n.op !== "vecmat" && n.op !== "reduce" && n.op !== "concat" && n.args.every((a) => constant.has(a));
+    if (leaf || computed) constant.add(n.id);
+  }
+  return constant;
+}
+
+/**
+ * Constant vectors and matrices that the step reads (each is computed once per
+ * call, no gradient), then the matrix expressions that products read; each
+ * becomes an internal parameter. Scalars stay in the step: they are literals.
+ */
+function hoistedRoots(ir: CellIR, constant: ReadonlySet<NodeId>): Map<NodeId, string> {
+  const matrices = new Map<NodeId, string>();
   for (const n of ir.nodes) {
     if (n.op !== "matvec") continue;
     const matrix = ir.nodes[n.args[0]]!;
-    if (matrix.op !== "param" && !roots.has(matrix.id)) roots.set(matrix.id, derivedName(roots.size));
+    if (matrix.op !== "param" && !constant.has(matrix.id) && !matrices.has(matrix.id)) matrices.set(matrix.id, derivedName(matrices.size));
   }
+  const read = new Set<NodeId>();
+  for (const n of ir.nodes) if (!constant.has(n.id) && "args" in n) for (const a of n.args) if (constant.has(a) && ir.nodes[a]!.shape.length > 0) read.add(a);
+  // In node order: a constant's formula may read an earlier one, which is computed first.
+  const constants = [...read].sort((x, y) => x - y).map((id, k): [NodeId, string] => [id, derivedName(matrices.size + k)]);
+  return new Map([...constants, ...matrices]);
+}
+
+/**
+ * Replaces each hoisted value by an internal parameter and drops the nodes
+ * that only computed them: matrix-valued nodes (they have no per-step loop)
+ * and the vectors of constants' formulas. Equations whose value was such a
+ * node go too: the module header still shows every equation (see the plan's
+ * `equations`), but no step value is named after them.
+ */
+export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
+  const constant = constantNodes(ir);
+  const roots = hoistedRoots(ir, constant);
   if (roots.size === 0) return { ir, hoisted: [] };
   const newId = new Map<NodeId, NodeId>();
   const nodes: IrNode[] = [];
@@ -54,6 +88,7 @@ export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
       continue;
     }
     if (isMatrix(n) && n.op !== "param") continue;
+    if (constant.has(n.id) && n.shape.length > 0) continue;
     const args = "args" in n ? n.args.map((a) => newId.get(a)) : [];
     if (args.some((a) => a === undefined)) throw new CodegenError(`internal: node ${n.id} reads a matrix expression outside a product`);
     newId.set(n.id, nodes.length);
@@ -78,8 +113,16 @@ export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
  * differentiation of its elementwise expression (the same local rules as the
  * autodiff, applied to expressions of one element).
  */
-export function planDerivedMatrix(ir: CellIR, hoisted: HoistedMatrix, sizes: SizeBinding, array: (param: string) => string, gradientArray: (param: string) => string): DerivedMatrixPlan {
+export function planDerivedMatrix(
+  ir: CellIR,
+  hoisted: HoistedMatrix,
+  others: readonly HoistedMatrix[],
+  sizes: SizeBinding,
+  array: (param: string) => string,
+  gradientArray: (param: string) => string,
+): DerivedMatrixPlan {
   const root = ir.nodes[hoisted.root]!;
+  const constant = constantNodes(ir);
   const values = new Map<NodeId, Expr>();
   const order: NodeId[] = [];
   const value = (id: NodeId): Expr => {
@@ -87,25 +130,52 @@ export function planDerivedMatrix(ir: CellIR, hoisted: HoistedMatrix, sizes: Siz
     if (known) return known;
     const n = ir.nodes[id]!;
     const arg = (i: number) => value((n as { args: readonly NodeId[] }).args[i]!);
+    // A constant hoisted on its own (the mask in `W_H * M`) is computed before this matrix: read it.
+    const computed = id === root.id ? undefined : others.find((o) => o.root === id);
     let e: Expr;
-    switch (n.op) {
+    switch (computed ? "computed" : n.op) {
+      case "computed":
+        e = read(sharedLoc(array(computed!.name), false));
+        break;
       case "param":
-        e = read(sharedLoc(array(n.name), n.shape.length === 0));
+        e = read(sharedLoc(array((n as { name: string }).name), n.shape.length === 0));
         break;
       case "const":
-        e = { op: "const", value: n.value };
+        e = { op: "const", value: (n as { value: number }).value };
+        break;
+      case "dim":
+        e = { op: "const", value: evaluateDim((n as { dim: Dim }).dim, sizes) };
+        break;
+      case "index": {
+        const dims = n.shape.map((d) => evaluateDim(d, sizes));
+        const axis = (n as { axis: number }).axis;
+        e = { op: "index", stride: dims.slice(axis + 1).reduce((p, d) => p * d, 1), extent: dims[axis]! };
+        break;
+      }
+      case "where":
+        e = { op: "where", args: [arg(0), arg(1), arg(2)] };
         break;
       case "add":
       case "sub":
       case "mul":
       case "div":
-        e = { op: n.op, args: [arg(0), arg(1)] };
+      case "pow":
+      case "mod":
+      case "min":
+      case "max":
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne":
+        e = { op: n.op as ElementwiseOp, args: [arg(0), arg(1)] };
         break;
       case "neg":
         e = { op: "neg", arg: arg(0) };
         break;
       case "apply":
-        e = { op: "apply", fn: n.fn, arg: arg(0) };
+        e = { op: "apply", fn: (n as { fn: UnaryFunction }).fn, arg: arg(0) };
         break;
       default:
         throw new CodegenError(`internal: '${n.op}' inside a matrix expression`);
@@ -118,14 +188,14 @@ export function planDerivedMatrix(ir: CellIR, hoisted: HoistedMatrix, sizes: Siz
 
   const gradient = new Map<NodeId, Expr>([[root.id, read(sharedLoc(gradientArray(hoisted.name), false))]]);
   const send = (id: NodeId, g: Expr) => {
-    if (ir.nodes[id]!.op === "const") return;
+    if (constant.has(id)) return;
     const known = gradient.get(id);
     gradient.set(id, known ? { op: "add", args: [known, g] } : g);
   };
   for (const id of [...order].reverse()) {
     const n = ir.nodes[id]!;
     const g = gradient.get(id);
-    if (!g || !("args" in n)) continue;
+    if (!g || !("args" in n) || constant.has(id)) continue;
     const x = (i: number) => value(n.args[i]!);
     switch (n.op) {
       case "add":

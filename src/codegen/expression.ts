@@ -2,7 +2,7 @@
 // syntax (literals, operators, functions and their derivatives); what a read of
 // memory looks like depends on where the expression runs, so the caller passes
 // it. Every scalar operation of a generated kernel is written through here.
-import type { UnaryFunction } from "../ir/types.ts";
+import type { ElementwiseOp, UnaryFunction } from "../ir/types.ts";
 import { CodegenError } from "./names.ts";
 import type { Expr } from "./plan.ts";
 
@@ -16,6 +16,14 @@ export interface ExpressionSyntax {
   readonly literal: (value: number) => string;
   readonly binary: Readonly<Record<"add" | "sub" | "mul" | "div", string>>;
   readonly neg: (operand: string) => string;
+  /** pow, mod (floored, as the interpreter's), min, max and the comparisons (1 or 0). */
+  readonly operators: Readonly<Record<Exclude<ElementwiseOp, keyof typeof BINARY_OPERATORS>, (a: string, b: string) => string>>;
+  /** where(c, a, b): a where c ≠ 0, else b. */
+  readonly select: (condition: string, ifTrue: string, ifFalse: string) => string;
+  /** The step index t of the loop the expression runs in, as a number. */
+  readonly step: string;
+  /** floor(j / stride) mod extent for the element j being computed. */
+  readonly index: (stride: number, extent: number) => string;
   /** y = f(x). */
   readonly functions: Readonly<Record<UnaryFunction, (x: string) => string>>;
   /** f'(x), written from the saved output y (for log, from the input x). */
@@ -38,6 +46,23 @@ export function renderExpression(e: Expr, syntax: ExpressionSyntax, read: (e: Re
       case "mul":
       case "div":
         return `(${walk(x.args[0])} ${syntax.binary[x.op]} ${walk(x.args[1])})`;
+      case "pow":
+      case "mod":
+      case "min":
+      case "max":
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne":
+        return `(${syntax.operators[x.op](walk(x.args[0]), walk(x.args[1]))})`;
+      case "where":
+        return `(${syntax.select(walk(x.args[0]), walk(x.args[1]), walk(x.args[2]))})`;
+      case "step":
+        return syntax.step;
+      case "index":
+        return `(${syntax.index(x.stride, x.extent)})`;
       case "neg":
         return syntax.neg(walk(x.arg));
       // Wrapped whole: a table entry such as softsign's `(x) / (1 + |x|)` or
@@ -57,20 +82,20 @@ export function readsOf(e: Expr, into: ReadExpr[] = []): ReadExpr[] {
     case "read":
       into.push(e);
       break;
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-      readsOf(e.args[0], into);
-      readsOf(e.args[1], into);
-      break;
     case "neg":
     case "apply":
     case "derivative":
       readsOf(e.arg, into);
       break;
-    default:
+    case "read":
+    case "arg":
+    case "local":
+    case "const":
+    case "step":
+    case "index":
       break;
+    default:
+      for (const a of e.args) readsOf(a, into);
   }
   return into;
 }

@@ -1,27 +1,13 @@
 // The IR's forms that the code generators do not compile yet, named as a user
-// wrote them. Reductions, slices, the step index and the rest come in a later
+// wrote them. Reductions, slices and rank-2 values of inputs come in a later
 // version of the back half; until then `check --target` and `compile` refuse
 // a cell that uses one, at the line that uses it, and `run` (the interpreter)
 // runs it.
 import type { CellIR, IrNode } from "../ir/types.ts";
 
 const NOT_COMPILED: Partial<Record<IrNode["op"], string>> = {
-  step: "the step index t",
-  dim: "sizes read as values",
-  index: "index vectors (iota, a const's indices)",
-  where: "where(c, a, b)",
   slice: "slices v[a : b]",
   reduce: "reductions (sum, mean, max(v), dot, softmax, layernorm)",
-  pow: "powers a ^ b",
-  mod: "mod(a, b)",
-  min: "min(a, b) and max(a, b)",
-  max: "min(a, b) and max(a, b)",
-  lt: "comparisons",
-  le: "comparisons",
-  gt: "comparisons",
-  ge: "comparisons",
-  eq: "comparisons",
-  ne: "comparisons",
   rowmap: "a matrix applied to each row (M @ X with X a matrix)",
   vecmat: "a weighted sum of rows (v @ X)",
 };
@@ -36,6 +22,6 @@ export function formNotCompiled(ir: CellIR, node: IrNode): string | null {
 }
 
 function dependsOnNonParameter(ir: CellIR, node: IrNode): boolean {
-  if (node.op === "input" || node.op === "state" || node.op === "index") return true;
+  if (node.op === "input" || node.op === "state" || node.op === "step") return true;
   return "args" in node && node.args.some((a) => dependsOnNonParameter(ir, ir.nodes[a]!));
 }

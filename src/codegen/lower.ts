@@ -8,8 +8,8 @@ import { differentiate, productsOf, type BackwardIR, type BNode } from "../autod
 import { groupProducts } from "./groups.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import { evaluateDim } from "../ir/dims.ts";
-import type { CellIR, IrNode, NodeId, Shape } from "../ir/types.ts";
-import { hoistMatrixExpressions, planDerivedMatrix } from "./derived.ts";
+import type { CellIR, ElementwiseOp, IrNode, NodeId, Shape } from "../ir/types.ts";
+import { hoistMatrixExpressions, isConstantDerived, planDerivedMatrix } from "./derived.ts";
 import { CodegenError, DERIVED_NAME, generatedLocal, specIdentifier } from "./names.ts";
 import {
   read,
@@ -137,7 +137,7 @@ function cellInterface(spec: CellIR, ir: CellIR, sizes: SizeBinding): CellInterf
 
 export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule = CPU_SCHEDULE): ModulePlan {
   const { ir, hoisted } = hoistMatrixExpressions(spec);
-  const derived = hoisted.map((h) => planDerivedMatrix(spec, h, sizes, arrays.param, arrays.gradParam));
+  const derived = hoisted.map((h) => planDerivedMatrix(spec, h, hoisted, sizes, arrays.param, arrays.gradParam));
   const bir = differentiate(ir);
   const length = (shape: Shape) => (shape.length === 0 ? 0 : shape.length === 1 ? evaluateDim(shape[0]!, sizes) : -1);
   const dim = (d: Parameters<typeof evaluateDim>[0]) => evaluateDim(d, sizes);
@@ -214,17 +214,31 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "concat":
         forwardNodes.push({ ...base, kind: "concat", loc: null, args: n.args, expr: null, gemms: [] });
         break;
+      case "step":
+        forwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "step" }, gemms: [] });
+        break;
+      case "dim":
+        forwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: dim(n.dim) }, gemms: [] });
+        break;
       case "neg":
       case "apply":
+      case "where":
       case "add":
       case "sub":
       case "mul":
-      case "div": {
-        const arg = (i: number): Expr => ({ op: "arg", index: i });
-        const expr: Expr = n.op === "neg" ? { op: "neg", arg: arg(0) } : n.op === "apply" ? { op: "apply", fn: n.fn, arg: arg(0) } : { op: n.op, args: [arg(0), arg(1)] };
-        forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr, gemms: [] });
+      case "div":
+      case "pow":
+      case "mod":
+      case "min":
+      case "max":
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne":
+        forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr: pointwiseExpr(n), gemms: [] });
         break;
-      }
       default:
         // check.ts refuses these forms with a located diagnostic first (notCompiledYet).
         throw new CodegenError(`${formNotCompiled(ir, n) ?? n.op} are not compiled yet`);
@@ -299,14 +313,24 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "const":
         backwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: b.value } });
         break;
+      case "neg":
+      case "apply":
+      case "where":
       case "add":
       case "sub":
       case "mul":
       case "div":
-        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: b.op, args: [arg(0), arg(1)] } });
-        break;
-      case "neg":
-        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "neg", arg: arg(0) } });
+      case "pow":
+      case "mod":
+      case "min":
+      case "max":
+      case "lt":
+      case "le":
+      case "gt":
+      case "ge":
+      case "eq":
+      case "ne":
+        backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: pointwiseExpr(b) });
         break;
       case "derivative":
         backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "derivative", fn: b.fn, of: b.of, arg: arg(0) } });
@@ -358,8 +382,10 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     if (i.node === null || groups.some((g) => g.deferredInput === i.input)) continue;
     bwd.destination(i.node, timedLoc(arrays.gradInput(i.input), Math.max(0, gradLength(bnode(i.node)))), "set", generatedLocal("dxcopy", specIdentifier(i.input)));
   }
+  const constants = new Set(derived.filter(isConstantDerived).map((d) => d.name));
   for (const p of bir.params) {
-    if (p.elementwise === null) continue;
+    // A constant's gradient would go nowhere: it is not stored, and what only computed it is dropped.
+    if (p.elementwise === null || constants.has(p.param)) continue;
     if (paramShape(p.param).length === 0) {
       for (const [sum, coefficient] of scalarGradientTerms(bir, bwd.list, p.elementwise)) {
         const summed = (bnode(sum) as { args: readonly number[] }).args[0]!;
@@ -377,7 +403,8 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
 
   const after: AfterLoopKernel[] = [
     ...groups.flatMap((g): AfterLoopKernel[] => [{ kind: "weightGradient", group: g.index }, ...(g.deferredInput ? [{ kind: "deferredInputGradient" as const, group: g.index, input: g.deferredInput }] : [])]),
-    ...derived.map((_, index) => ({ kind: "derivedGradient" as const, derived: index })),
+    // Constants have no parameter inside them, so no gradient to send on.
+    ...derived.flatMap((d, index) => (isConstantDerived(d) ? [] : [{ kind: "derivedGradient" as const, derived: index }])),
   ];
   const backwardTemps = [...backward.temps, ...mtTemps];
   return deepFreeze({
@@ -391,6 +418,23 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     forward: { before: groups.filter((g) => g.precomputed).map((g) => ({ kind: "projection" as const, group: g.index })), step: { kernels: forward.kernels, temps: forward.temps } },
     backward: { step: { kernels: backward.kernels, temps: backwardTemps }, zeroCarry: bir.states.filter((s) => s.node === null).map((s) => s.state), after },
   });
+}
+
+type PointwiseNode = Extract<IrNode | BNode, { op: "neg" | "apply" | "where" | ElementwiseOp }>;
+
+/** An elementwise node's value as an expression of its arguments. */
+function pointwiseExpr(n: PointwiseNode): Expr {
+  const arg = (i: number): Expr => ({ op: "arg", index: i });
+  switch (n.op) {
+    case "neg":
+      return { op: "neg", arg: arg(0) };
+    case "apply":
+      return { op: "apply", fn: n.fn, arg: arg(0) };
+    case "where":
+      return { op: "where", args: [arg(0), arg(1), arg(2)] };
+    default:
+      return { op: n.op, args: [arg(0), arg(1)] };
+  }
 }
 
 /** The plan is a value: frozen all the way down, so no stage after lowering can change it. */
@@ -448,8 +492,8 @@ function inlined(list: readonly LNode[], key: number): Expr {
 
 /**
  * A scalar gradient as Σ coefficient · sum over the `sum` nodes it is made of (a null coefficient is 1).
- * Scalars depend on parameters and constants alone, so every coefficient is the same at every step and
- * batch row, and a scalar parameter's gradient, Σ_t,b coefficient · Σ_j v_j, can be added element by element.
+ * Scalars depend on parameters, constants and t alone, so every coefficient is the same for every batch
+ * row of a step, and a scalar parameter's gradient, Σ_t,b coefficient · Σ_j v_j, can be added element by element.
  */
 function scalarGradientTerms(bir: BackwardIR, bwd: readonly LNode[], id: number): Map<number, Expr | null> {
   const node = bir.nodes[id]!;
@@ -459,13 +503,22 @@ function scalarGradientTerms(bir: BackwardIR, bwd: readonly LNode[], id: number)
     const n = bir.nodes[b]!;
     return n.op === "sum" || ("args" in n && n.args.some(carriesGradient));
   };
+  const merged = (terms: Map<number, Expr | null>, more: Map<number, Expr | null>) => {
+    for (const [k, c] of more) terms.set(k, terms.has(k) ? { op: "add", args: [terms.get(k) ?? one, c ?? one] } : c);
+    return terms;
+  };
   switch (node.op) {
     case "sum":
       return new Map([[id, null]]);
-    case "add": {
-      const terms = scalarGradientTerms(bir, bwd, node.args[0]);
-      for (const [k, c] of scalarGradientTerms(bir, bwd, node.args[1])) terms.set(k, terms.has(k) ? { op: "add", args: [terms.get(k) ?? one, c ?? one] } : c);
-      return terms;
+    case "add":
+      return merged(scalarGradientTerms(bir, bwd, node.args[0]), scalarGradientTerms(bir, bwd, node.args[1]));
+    case "where": {
+      // The gradient of where, min or max: each branch's terms, kept where the mask picks that branch.
+      const mask = inlined(bwd, node.args[0]);
+      const zero: Expr = { op: "const", value: 0 };
+      const branch = (arg: number, first: boolean) =>
+        carriesGradient(arg) ? scaled(scalarGradientTerms(bir, bwd, arg), (c): Expr => ({ op: "where", args: first ? [mask, c ?? one, zero] : [mask, zero, c ?? one] })) : new Map<number, Expr | null>();
+      return merged(branch(node.args[1], true), branch(node.args[2], false));
     }
     case "neg":
       return scaled(scalarGradientTerms(bir, bwd, node.args[0]), (c) => (c === null ? { op: "const", value: -1 } : { op: "neg", arg: c }));

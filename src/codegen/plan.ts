@@ -4,7 +4,7 @@
 // kernels name weight groups by index. A renderer reads the plan and a
 // target's syntax table; it never inspects the IR or recovers meaning from a
 // generated name.
-import type { Initializer, UnaryFunction } from "../ir/types.ts";
+import type { ElementwiseOp, Initializer, UnaryFunction } from "../ir/types.ts";
 
 /** Where a vector lives. Element j of batch row b at step t is at
  *  ((t + shift)·B + b)·width + offset + j when timed, b·width + offset + j
@@ -28,7 +28,13 @@ export type Expr =
   | { readonly op: "arg"; readonly index: number }
   | { readonly op: "local"; readonly name: string }
   | { readonly op: "const"; readonly value: number }
-  | { readonly op: "add" | "sub" | "mul" | "div"; readonly args: readonly [Expr, Expr] }
+  | { readonly op: ElementwiseOp; readonly args: readonly [Expr, Expr] }
+  /** args[1] where args[0] ≠ 0, else args[2]. */
+  | { readonly op: "where"; readonly args: readonly [Expr, Expr, Expr] }
+  /** The step index t of the loop the expression runs in. */
+  | { readonly op: "step" }
+  /** The element's coordinate floor(j / stride) mod extent, j its row-major position in the array being computed. */
+  | { readonly op: "index"; readonly stride: number; readonly extent: number }
   | { readonly op: "neg"; readonly arg: Expr }
   | { readonly op: "apply"; readonly fn: UnaryFunction; readonly arg: Expr }
   | { readonly op: "derivative"; readonly fn: UnaryFunction; readonly of: "output" | "input"; readonly arg: Expr };

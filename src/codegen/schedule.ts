@@ -150,15 +150,16 @@ export function substitute(e: Expr, args: readonly Expr[]): Expr {
     case "read":
     case "local":
     case "const":
+    case "step":
+    case "index":
       return e;
-    case "add":
-    case "sub":
-    case "mul":
-    case "div":
-      return { op: e.op, args: [substitute(e.args[0], args), substitute(e.args[1], args)] };
+    case "where":
+      return { op: "where", args: [substitute(e.args[0], args), substitute(e.args[1], args), substitute(e.args[2], args)] };
     case "neg":
     case "apply":
     case "derivative":
       return { ...e, arg: substitute(e.arg, args) };
+    default:
+      return { op: e.op, args: [substitute(e.args[0], args), substitute(e.args[1], args)] };
   }
 }

@@ -9,7 +9,7 @@
 // here and one entry per target.
 import { renderExpression, type ExpressionSyntax, type ReadExpr } from "./expression.ts";
 import { commentText } from "./names.ts";
-import type { CopyKernel, GemmKernel, PointwiseItem, StepKernel, StepPlan, Store } from "./plan.ts";
+import type { CopyKernel, Expr, GemmKernel, PointwiseItem, StepKernel, StepPlan, Store } from "./plan.ts";
 
 /** One kernel's view of memory. A fresh scope per kernel: the row bases or fused products its reads collect are its own. */
 export interface KernelScope {
@@ -70,4 +70,10 @@ export function pointwiseBody(items: readonly PointwiseItem[], syntax: Expressio
     for (const s of item.stores) lines.push(scope.store(s, item.local));
   }
   return lines;
+}
+
+/** Whether a step's kernels read the step index t (then a one-step call must be told which step it is). */
+export function stepsRead(step: StepPlan): boolean {
+  const reads = (e: Expr): boolean => e.op === "step" || ("args" in e && e.args.some(reads)) || ("arg" in e && reads(e.arg));
+  return step.kernels.some((k) => k.kind === "pointwise" && k.items.some((item) => reads(item.expr)));
 }

@@ -53,6 +53,16 @@ export function bindSizes(ir: CellIR, given: Readonly<Record<string, number>> = 
   return sizes;
 }
 
+/**
+ * `given` less the sizes the spec defines by a formula (`H = G * K`, the
+ * constraint `I = H`): they follow from the others, so one list of sizes can
+ * be bound to every spec.
+ */
+export function freeSizes(ir: CellIR, given: Readonly<Record<string, number>>): Record<string, number> {
+  const defined = new Set(ir.sizes.filter((s) => s.formula).map((s) => s.name));
+  return Object.fromEntries(Object.entries(given).filter(([name]) => !defined.has(name)));
+}
+
 /** Every tensor of one step of the cell: its declarations (the parameters unless left out) and the value of each expression. */
 export function cellAllocations(ir: CellIR, include: { readonly params: boolean } = { params: true }): Allocation[] {
   return [

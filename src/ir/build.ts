@@ -183,7 +183,7 @@ export function buildCell(spec: SpecAst): BuildResult {
           report(symbol ? diagnostic("notASize", d.span, d.name, describe(symbol.kind)) : diagnostic("unknownSize", d.span, d.name));
           return null;
         }
-        return sizeDim(d.name);
+        return sizeDim(aliasedSize(spec, d.name));
       }
       case "binary": {
         const left = resolveDim(d.left);
@@ -686,6 +686,18 @@ function references(e: ExprAst): { name: string; next: boolean }[] {
 }
 
 /** `iota(H + 1)`'s argument, written as an expression, read as the dimension it names. */
+/**
+ * The size a constraint `I = H` makes `I` the same as, followed to the end
+ * (the other size is declared before it), so that [I] and [H] are one shape;
+ * the name itself for any other size.
+ */
+function aliasedSize(spec: SpecAst, name: string): string {
+  const at = spec.sizes.findIndex((s) => s.name === name);
+  const formula = spec.sizes[at]?.formula;
+  if (formula?.kind !== "size" || spec.sizes.findIndex((s) => s.name === formula.name) >= at) return name;
+  return aliasedSize(spec, formula.name);
+}
+
 function asDim(e: ExprAst): DimAst {
   switch (e.kind) {
     case "number":

@@ -21,7 +21,8 @@ type Tensors = Record<string, Float64Array>;
 export interface GeneratedModule {
   forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number; lengths?: readonly number[] }): { outputs: Tensors; final: Tensors; saved: unknown };
   backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Gradients;
-  step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
+  /** `t`, the step index counted from 0, is read by cells that use it and ignored by the others. */
+  step(params: Tensors, inputs: Tensors, state: Tensors, t?: number): Tensors;
   createState(batch?: number): Tensors;
   initParams(seed: number): Tensors;
   /** step() reuses the matrices it packed while given the same arrays: after editing one in place, call this first. */

@@ -111,7 +111,7 @@ interface ScopedValue {
 }
 
 /** Random expressions of each shape over the values in scope, at most `maxDepth` operators deep. */
-function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, interpreterForms: boolean): (shape: ValueShape) => fc.Arbitrary<ExprAst> {
+function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, pointwiseForms: boolean): (shape: ValueShape) => fc.Arbitrary<ExprAst> {
   const memo = new Map<string, fc.Arbitrary<ExprAst>>();
   const of = (shape: ValueShape, depth: number): fc.Arbitrary<ExprAst> => {
     const key = `${shape}:${depth}`;
@@ -134,7 +134,7 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, in
       // Dividing by a constant sub-expression could divide by zero, which lstmc check refuses (E307).
       fc.tuple(fc.constantFrom<BinaryOp>("+", "-", "*", "/"), operands).map(([op, [left, right]]) => binary(op === "/" && isConstant(right) ? "*" : op, left, right)),
     ];
-    if (interpreterForms) {
+    if (pointwiseForms) {
       const call = (fn: string, args: ExprAst[]): ExprAst => ({ kind: "call", fn, args, span: placeholder, fnSpan: placeholder });
       compound.push(
         fc.tuple(fc.constantFrom<BinaryOp>("^", "<", "<=", ">", ">=", "==", "!="), operands).map(([op, [left, right]]) => binary(op, left, right)),
@@ -211,16 +211,16 @@ export interface ArbitraryCellOptions {
   /** Operators nested at most this deep in one equation (default 3). */
   readonly maxDepth?: number;
   /**
-   * Also the pointwise forms only the interpreter runs so far (^, comparisons, min, max, mod,
-   * where), for tests of the front end; the code generators' property tests leave them out.
+   * Also the pointwise forms beside the arithmetic (^, comparisons, min, max, mod, where), which
+   * every engine runs.
    */
-  readonly interpreterForms?: boolean;
+  readonly pointwiseForms?: boolean;
 }
 
 /** A random well-formed cell, as a front end would produce it (spans point at one line per declaration). */
 export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<SpecAst> {
   const maxDepth = options.maxDepth ?? 3;
-  const interpreterForms = options.interpreterForms ?? false;
+  const pointwiseForms = options.pointwiseForms ?? false;
   const layout = fc.record({
     name: fc.constantFrom("random_cell", "rnn", "gated_cell", "C2"),
     doc: fc.array(fc.stringMatching(/^[ -~σ⊙]{0,30}$/), { maxLength: 2 }),
@@ -250,9 +250,9 @@ export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<
     const defined = (d: Definition): ScopedValue => ({ expr: ref(d.target, d.next), shape: d.shape });
     const values = dependencyOrder.map((index, position) => {
       const visible = [...declared, ...dependencyOrder.slice(0, position).map((earlier) => defined(definitions[earlier]!))];
-      return expressionArbitrary(visible, maxDepth, interpreterForms)(definitions[index]!.shape);
+      return expressionArbitrary(visible, maxDepth, pointwiseForms)(definitions[index]!.shape);
     });
-    const everything = expressionArbitrary([...declared, ...definitions.map(defined)], maxDepth, interpreterForms);
+    const everything = expressionArbitrary([...declared, ...definitions.map(defined)], maxDepth, pointwiseForms);
 
     return fc.tuple(fc.tuple(...values), fc.tuple(...l.outputs.map((length) => everything(length)))).map(([valuesInDependencyOrder, outputValues]): SpecAst => {
       const valueOf = new Map(dependencyOrder.map((index, position) => [index, valuesInDependencyOrder[position]!]));

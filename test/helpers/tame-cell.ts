@@ -5,7 +5,7 @@ import type { ExprAst, SpecAst } from "../../src/parse/ast.ts";
 /**
  * Keeps a random cell's values finite and well-conditioned on random data, without changing which
  * operations it uses: `log`, `sqrt` and `rsqrt` read 1 + v·v (positive), `exp` reads tanh(v) (no overflow when nested),
- * `/` divides by 1 + v·v (never near 0), and literals stay below 10 (the generator's 1e21 turns
+ * `/` and `mod` divide by 1 + v·v (never near 0), `a ^ b` is (1 + a·a) ^ tanh(b), and literals stay below 10 (the generator's 1e21 turns
  * summation-order rounding into differences far above any tolerance).
  */
 function tame(e: ExprAst): ExprAst {
@@ -24,11 +24,17 @@ function tame(e: ExprAst): ExprAst {
     case "slice":
       return { ...e, operand: tame(e.operand) };
     case "binary": {
-      const right = tame(e.right);
-      return { ...e, left: tame(e.left), right: e.op === "/" ? onePlusSquare(right) : right };
+      const [left, right] = [tame(e.left), tame(e.right)];
+      // A power's base is positive (no NaN) and its exponent within (-1, 1) (no overflow when nested).
+      if (e.op === "^") return { ...e, left: onePlusSquare(left), right: { kind: "call", fn: "tanh", args: [right], span, fnSpan: span } };
+      return { ...e, left, right: e.op === "/" ? onePlusSquare(right) : right };
     }
     case "call": {
-      const arg = tame(e.args[0]!);
+      const args = e.args.map(tame);
+      // mod divides by its second argument.
+      if (e.fn === "mod") return { ...e, args: [args[0]!, onePlusSquare(args[1]!)] };
+      if (args.length !== 1) return { ...e, args };
+      const arg = args[0]!;
       const wrapped = ["log", "sqrt", "rsqrt"].includes(e.fn) ? onePlusSquare(arg) : e.fn === "exp" ? ({ kind: "call", fn: "tanh", args: [arg], span, fnSpan: span } as const) : arg;
       return { ...e, args: [wrapped] };
     }

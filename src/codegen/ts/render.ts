@@ -8,7 +8,8 @@ import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
 import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
-import { renderStep, type Target } from "../target.ts";
+import { isConstantDerived } from "../derived.ts";
+import { renderStep, stepsRead, type Target } from "../target.ts";
 import { headerLines, initialValuesCall, interfaceRecords } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
@@ -107,11 +108,33 @@ function blockStart(loc: Loc): string {
   return loc.timed ? `${loc.shift ? `(_t + ${loc.shift})` : "_t"} * _B * ${num(loc.width)}${loc.offset ? ` + ${num(loc.offset)}` : ""}` : num(loc.offset);
 }
 
+/** Comparisons as 1 or 0, the interpreter's meaning. `as number`: tsc refuses to compare two different literals. */
+const comparison = (op: string) => (a: string, b: string) => `(${a} as number) ${op} (${b}) ? 1 : 0`;
+
+/** pow, floored mod, min, max and comparisons in TypeScript: the interpreter's formulas, so f64 agrees exactly. */
+const TS_OPERATORS: ExpressionSyntax["operators"] = {
+  pow: (a, b) => `(${a}) ** (${b})`,
+  mod: (a, b) => `(${a}) - (${b}) * Math.floor((${a}) / (${b}))`,
+  min: (a, b) => `Math.min(${a}, ${b})`,
+  max: (a, b) => `Math.max(${a}, ${b})`,
+  lt: comparison("<"),
+  le: comparison("<="),
+  gt: comparison(">"),
+  ge: comparison(">="),
+  eq: comparison("==="),
+  ne: comparison("!=="),
+};
+
 /** The op -> TypeScript table (f64, or f32 with its faster sigmoid and tanh). */
 const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
   literal: (value) => (value < 0 ? `(${num(value)})` : num(value)),
   binary: BINARY_OPERATORS,
   neg: (x) => `-(${x})`,
+  operators: TS_OPERATORS,
+  select: (c, a, b) => `(${c} as number) !== 0 ? ${a} : ${b}`,
+  // _t counts the steps of one call; _t0 is the step the call starts at (step() is called once per step).
+  step: "(_t0 + _t)",
+  index: (stride, extent) => `Math.floor(_j / ${num(stride)}) % ${num(extent)}`,
   functions: fns,
   derivatives: DERIVATIVE_SYNTAX,
 });
@@ -207,8 +230,9 @@ function addDerivedMatrices(file: ModuleFile, plan: ModulePlan, ctx: KernelConte
         const rows = new RowBases();
         w.writeLine(`const ${d.array} = new FloatArray(${num(d.length)});`);
         w.block(() => {
-          for (const array of matrixLocals(d.value)) w.writeLine(paramLocal(plan, array, "params"));
-          for (const array of scalarLocals(d.value)) w.writeLine(paramLocal(plan, array, "params"));
+          // A constant computed above (the mask a matrix expression reads) is a local already.
+          const computed = new Set(plan.derived.map((x) => x.array));
+          for (const array of [...matrixLocals(d.value), ...scalarLocals(d.value)]) if (!computed.has(array)) w.writeLine(paramLocal(plan, array, "params"));
           w.writeLine(`for (let _j = 0; _j < ${num(d.length)}; _j++) ${d.array}[_j] = ${expression(d.value, rows, ctx.fns)};`);
         });
       }
@@ -246,7 +270,7 @@ function writeDerivedGradient(w: CodeBlockWriter, plan: ModulePlan, d: DerivedMa
         scalarLocals(p.expr, reads);
       }
       reads.delete(d.gradient);
-      for (const array of reads) if (!plan.cell.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, "params"));
+      for (const array of reads) if (!plan.cell.params.some((p) => p.shape.length < 2 && arrays.param(p.name) === array)) w.writeLine(paramLocal(plan, array, backwardParams(plan)));
       w.write(`for (let _j = 0; _j < ${num(d.length)}; _j++)`).block(() => {
         for (const p of d.partials) {
           const at = `${arrays.gradParam(p.param)}[${p.scalar ? "0" : "_j"}]`;
@@ -451,8 +475,23 @@ function addNameLists(m: ModuleContext): void {
 }
 
 /** Locals for the parameters that are vectors or scalars (matrices are read packed), those the function reads. */
-function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: ReadonlySet<string>): void {
-  for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = params.${specIdentifier(p.name)};`);
+function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: ReadonlySet<string>, params = "params"): void {
+  for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = ${params}.${specIdentifier(p.name)};`);
+}
+
+/** Whether backward computes a parameter's gradient: every parameter's but a constant's that no product reads. */
+function gradientWritten(plan: ModulePlan, param: string): boolean {
+  const constant = plan.derived.some((d) => d.name === param && isConstantDerived(d));
+  return !constant || plan.groups.some((g) => g.products.some((p) => p.param === param));
+}
+
+/**
+ * Where backward reads parameters: the user's, or, when the cell has consts
+ * (internal parameters with no gradient, which backward may read), the user's
+ * with every derived value added (`_allParams`, declared by backward).
+ */
+function backwardParams(plan: ModulePlan): string {
+  return plan.derived.some(isConstantDerived) ? "_allParams" : "params";
 }
 
 /** The arrays a step's kernels read. */
@@ -647,6 +686,7 @@ function addForwardCore(m: ModuleContext): void {
       { name: plan.tapes.length > 0 ? "tape" : "_tape", type: "FloatArray[]" },
       // Unread (and so named with a leading '_') by a cell without states or outputs.
       { name: cell.states.length + cell.outputs.length > 0 ? "lengths" : "_lengths", type: "Int32Array | null" },
+      ...(stepsRead(plan.forward.step) ? [{ name: "_t0", type: "number" }] : []),
     ],
     statements: (w) => {
       if (simd) w.writeLine("_reserveForward(_B, _T);");
@@ -723,7 +763,7 @@ function addForward(m: ModuleContext): void {
       w.writeLine("_packWeights(_params);");
       w.writeLine("// The packed matrices are now these parameters': step() packs its own again.");
       w.writeLine("_stepParamsOf = {};");
-      w.writeLine(`_forwardCore(_B, _T, _params, inputs, hist, outputs, tape, _lengths);`);
+      w.writeLine(`_forwardCore(_B, _T, _params, inputs, hist, outputs, tape, _lengths${stepsRead(plan.forward.step) ? ", 0" : ""});`);
       w.write("const final: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
@@ -768,6 +808,8 @@ function addStep(m: ModuleContext): void {
       { name: "params", type: "Params" },
       { name: "inputs", type: "Inputs" },
       { name: "state", type: "States" },
+      // A cell that reads the step index t needs to be told which step this is.
+      ...(stepsRead(plan.forward.step) ? [{ name: "t", type: "number" }] : []),
     ],
     returnType: "Outputs",
     statements: (w) => {
@@ -792,7 +834,7 @@ function addStep(m: ModuleContext): void {
       for (const o of cell.outputs) workspaces.use(w, "step", generatedLocal("stepOut", specIdentifier(o.name)), `_B * ${o.width}`);
       plan.tapes.forEach((t, i) => workspaces.use(w, "step", generatedLocal("stepTape", i), `_B * ${num(t.width)}`));
       w.writeLine(
-        `_forwardCore(_B, 1, ${stepParams(m)}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}], null);`,
+        `_forwardCore(_B, 1, ${stepParams(m)}, inputs, { ${cell.states.map((s) => `${field(s.name)}: ${generatedLocal("stepHist", specIdentifier(s.name))}`).join(", ")} }, { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}`).join(", ")} }, [${plan.tapes.map((_, i) => generatedLocal("stepTape", i)).join(", ")}], null${stepsRead(plan.forward.step) ? ", t" : ""});`,
       );
       for (const s of cell.states) w.writeLine(`state.${field(s.name)}.set(${generatedLocal("stepHist", specIdentifier(s.name))}.subarray(_B * ${stateLength(s.name)}, 2 * _B * ${stateLength(s.name)}));`);
       w.writeLine(`return { ${cell.outputs.map((o) => `${field(o.name)}: ${generatedLocal("stepOut", specIdentifier(o.name))}.slice(0, _B * ${o.width})`).join(", ")} };`);
@@ -850,11 +892,13 @@ function addBackward(m: ModuleContext): void {
       w.writeLine("const _B = _saved.batch;");
       w.writeLine("const _T = _saved.steps;");
       w.writeLine("const _lengths = _saved.lengths;");
+      if (stepsRead(plan.backward.step)) w.writeLine("const _t0 = 0;");
       w.writeLine(`_checkRecord(upstream, "upstream", _UPSTREAM);`);
       w.writeLine(`if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);`);
       w.writeLine(`if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);`);
       if (simd) w.writeLine("_reserveBackward(_B, _T);");
-      paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]));
+      if (backwardParams(plan) !== "params") w.writeLine(`const ${backwardParams(plan)} = _withDerived(params);`);
+      paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]), backwardParams(plan));
       // What the loop and the weight gradients read of the forward pass.
       const read = new Set([...arraysRead(plan.backward.step.kernels), ...plan.groups.map((g) => g.operand.array)]);
       for (const i of cell.inputs) if (read.has(arrays.input(i.name))) w.writeLine(`const ${arrays.input(i.name)} = _saved.inputs.${field(i.name)};`);
@@ -866,7 +910,7 @@ function addBackward(m: ModuleContext): void {
         w.writeLine(`const ${generatedLocal("given", arrays.upstream(o.name))} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
       }
       writeBackwardLengths(w, m);
-      for (const p of cell.params) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${p.count});`);
+      for (const p of cell.params) if (gradientWritten(plan, p.name)) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${p.count});`);
       for (const i of cell.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(_T * _B * ${i.width});`);
       for (const s of cell.states) {
         const n = stateLength(s.name);

@@ -69,6 +69,7 @@ export function renderHost(cell: CellInterface, program: WgslProgram, options: H
     forward: program.forward,
     backward: program.backward,
     names: program.names,
+    readsStep: program.readsStep,
   };
   out.push(`const PROGRAM: Program = ${JSON.stringify(programData, null, 2)};`);
   out.push("");

@@ -28,7 +28,7 @@ import { arrays } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepPlan } from "../plan.ts";
 import { renderExpression } from "../expression.ts";
-import { kernelLength, renderStep, type KernelScope, type Target } from "../target.ts";
+import { kernelLength, renderStep, stepsRead, type KernelScope, type Target } from "../target.ts";
 import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
 export type BufferName = "S" | "K" | "W" | "R";
@@ -83,6 +83,8 @@ export interface WgslProgram {
   };
   /** Phases per step, for reports. */
   readonly phases: { readonly forward: number; readonly backward: number };
+  /** The cell reads the step index t: the host's step() (which runs as step 0) refuses it. */
+  readonly readsStep: boolean;
 }
 
 export interface KernelOptions {
@@ -591,5 +593,6 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
     backward: { loop: loops.backward.dispatches, after: after.map((k) => k.dispatch) },
     names: { inputs, states, outputs },
     phases: { forward: plan.forward.step.kernels.filter((k) => k.kind !== "gemm").length, backward: plan.backward.step.kernels.filter((k) => k.kind !== "gemm").length },
+    readsStep: stepsRead(plan.forward.step),
   };
 }

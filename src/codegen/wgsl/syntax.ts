@@ -87,11 +87,37 @@ export const DERIVATIVE_SYNTAX: Record<UnaryFunction, (v: string) => string> = {
 };
 
 
+const comparison = (op: string) => (a: string, b: string) => `select(0f, 1f, (${a}) ${op} (${b}))`;
+
+/** WGSL's pow is undefined for a negative base: an integer exponent takes |x|'s power and its sign; x^0 is 1. */
+const power = (a: string, b: string) => {
+  const negative = `pow(-(${a}), ${b})`;
+  return `select(select(pow(${a}, ${b}), select(${negative}, -${negative}, fract((${b}) * 0.5f) != 0f), (${a}) < 0f && (${b}) == floor(${b})), 1f, (${b}) == 0f)`;
+};
+
+/** pow, floored mod, min, max and comparisons, as the interpreter means them. */
+const OPERATORS: ExpressionSyntax["operators"] = {
+  pow: power,
+  mod: (a, b) => `(${a}) - (${b}) * floor((${a}) / (${b}))`,
+  min: (a, b) => `min(${a}, ${b})`,
+  max: (a, b) => `max(${a}, ${b})`,
+  lt: comparison("<"),
+  le: comparison("<="),
+  gt: comparison(">"),
+  ge: comparison(">="),
+  eq: comparison("=="),
+  ne: comparison("!="),
+};
+
 /** The op -> WGSL table for the shared expression walker. */
 export const WGSL_SYNTAX: ExpressionSyntax = {
   literal: (value) => `(${f32(value)})`,
   binary: BINARY_OPERATORS,
   neg: (x) => `(-${x})`,
+  operators: OPERATORS,
+  select: (c, a, b) => `select(${b}, ${a}, (${c}) != 0f)`,
+  step: "f32(t)",
+  index: (stride, extent) => `f32((j / ${u32(stride)}) % ${u32(extent)})`,
   functions: FUNCTION_SYNTAX,
   derivatives: DERIVATIVE_SYNTAX,
 };

@@ -53,6 +53,8 @@ interface Program {
     states: { name: string; hist: string; grad: string; width: number; init: number }[];
     outputs: { name: string; array: string; upstream: string; width: number }[];
   };
+  /** The cell reads the step index t, which step() cannot be given yet. */
+  readsStep: boolean;
 }
 
 /** Parameters (or their gradients) in one GPU buffer, in the kernels' layout. */
@@ -640,6 +642,7 @@ export function createCell(device: GPUDevice): Cell {
 
   function step(params: Params | GpuParams, inputs: Inputs, state: States): Promise<Outputs> {
     return exclusive("step", async () => {
+      if (PROGRAM.readsStep) throw new Error("step: this cell reads the step index t, which the WebGPU module's step() cannot be told yet; run the sequence with forward()");
       const given = _tensors(state, "state", names.states);
       const first = PROGRAM.names.states[0];
       const firstLength = first === undefined ? undefined : given[first.name]?.length;
