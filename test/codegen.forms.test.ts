@@ -70,3 +70,15 @@ describe.each(ORACLE_ENGINES.filter((e) => e.name !== "interp").map((e) => [e.na
   await expect(cell.step(request.sequence.params, request.sequence.inputs, state)).rejects.toThrow(/reads the step index t/);
   cell.destroy();
 });
+
+test("a pointwise form inside a product's matrix expression is refused by check --target on every target, located, not compiled wrong", async () => {
+  const { targetDiagnostics } = await import("../src/codegen/check.ts");
+  const text = ["cell c {", "  size I = 3, H = 4", "  input x[I]", "  state h[H]", "  param W[H, I]", "  param U[H, H]", "  h' = tanh(max(W, 0) @ x + U @ h)", "  output h = h'", "}"].join("\n");
+  const ir = buildCell(parseDsl(text, "c.lstm").value!).ir!;
+  for (const target of ["ts", "js", "wgsl"] as const) {
+    const [refusal] = targetDiagnostics(ir, target);
+    expect(refusal?.code).toBe("E601");
+    expect(refusal?.message).toMatch(/'max' inside a product's matrix expression is not compiled yet/);
+    expect(refusal?.span.line).toBe(7);
+  }
+});

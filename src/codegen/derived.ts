@@ -178,7 +178,7 @@ export function planDerivedMatrix(
         e = { op: "apply", fn: (n as { fn: UnaryFunction }).fn, arg: arg(0) };
         break;
       default:
-        throw new CodegenError(`internal: '${n.op}' inside a matrix expression`);
+        throw new CodegenError(`'${n.op}' inside a product's matrix expression is not compiled yet (write it outside the product, or run the interpreter)`);
     }
     values.set(id, e);
     order.push(id);
@@ -224,7 +224,7 @@ export function planDerivedMatrix(
         break;
       }
       default:
-        throw new CodegenError(`internal: '${n.op}' inside a matrix expression`);
+        throw new CodegenError(`'${n.op}' inside a product's matrix expression is not compiled yet (write it outside the product, or run the interpreter)`);
     }
   }
   const partials = order
