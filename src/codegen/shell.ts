@@ -50,7 +50,8 @@ export function interfaceRecords(cell: CellInterface): InterfaceRecord[] {
   ];
 }
 
-const literal = (x: number): string => {
+/** A finite number as TypeScript source (-0 kept). */
+export const numberLiteral = (x: number): string => {
   if (!Number.isFinite(x)) throw new Error(`cannot write the number ${x}`);
   return Object.is(x, -0) ? "-0" : String(x);
 };
@@ -63,5 +64,5 @@ const literal = (x: number): string => {
 export function initialValuesCall(p: CellInterface["params"][number], field: string): string {
   const [rows, cols] = p.shape.length === 2 ? [p.shape[0]!, p.shape[1]!] : [p.count, 1];
   const [kind, a, b] = initializerArgs(p.init);
-  return `_initialValues(${JSON.stringify(kind)}, ${literal(a)}, ${literal(b)}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field)}), new FloatArray(${rows * cols}))`;
+  return `_initialValues(${JSON.stringify(kind)}, ${numberLiteral(a)}, ${numberLiteral(b)}, ${rows}, ${cols}, _parameterSeed(seed, ${JSON.stringify(field)}), new FloatArray(${rows * cols}))`;
 }

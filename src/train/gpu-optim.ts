@@ -8,7 +8,7 @@
 // transposed. Global-norm clipping is two reductions with a fixed order (per
 // workgroup, then one workgroup over the partial sums) read by the update
 // kernel on the GPU: no atomics, and the same bits every run.
-import { resolveConfig, type OptimizerConfig, type ResolvedConfig } from "./optim.ts";
+import { resolveConfig, slotNames, type OptimizerConfig, type ResolvedConfig } from "./optim.ts";
 
 /** GPUBufferUsage / GPUMapMode values (not every runtime installs the globals). */
 const STORAGE = 0x80, UNIFORM = 0x40, COPY_SRC = 0x04, COPY_DST = 0x08, MAP_READ = 0x01;
@@ -78,19 +78,6 @@ export interface GpuOptimizer {
   /** The optimiser's buffers (PyTorch's names), read back in the packed layout: for checkpoints and tests. */
   readSlots(): Promise<Record<string, Float32Array>>;
   destroy(): void;
-}
-
-/** The optimiser's per-parameter buffers, as optim.ts names them. */
-function slotNames(c: ResolvedConfig): string[] {
-  switch (c.kind) {
-    case "sgd":
-      return c.momentum > 0 ? ["momentum_buffer"] : [];
-    case "adam":
-    case "adamw":
-      return ["exp_avg", "exp_avg_sq"];
-    case "rmsprop":
-      return ["square_avg", ...(c.centered ? ["grad_avg"] : []), ...(c.momentum > 0 ? ["momentum_buffer"] : [])];
-  }
 }
 
 /** The update of element i, as WGSL, with `d` the clipped gradient; mirrors optim.ts line for line. */

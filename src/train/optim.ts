@@ -60,7 +60,8 @@ export interface OptimizerState {
   readonly slots: Record<string, Tensors>;
 }
 
-function slotNames(config: ResolvedConfig): string[] {
+/** The optimiser's per-parameter buffers, as PyTorch names them (the CPU state's slots and the GPU optimiser's buffers). */
+export function slotNames(config: ResolvedConfig): string[] {
   switch (config.kind) {
     case "sgd":
       return config.momentum > 0 ? ["momentum_buffer"] : [];
