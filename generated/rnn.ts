@@ -869,7 +869,8 @@ export function initParams(seed: number): Params {
 /** The parameters as a safetensors file (F32, each under its name with its shape); `metadata` goes into its header. */
 export function saveParams(params: Params, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   _checkRecord(params, "params", _PARAMS);
-  _checkRecord(metadata, "metadata", new Set(Object.keys(metadata)));
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))
+    throw new Error(`saveParams: metadata must be an object of strings, not ${_describe(metadata)}`);
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== "string")
       throw new Error(

@@ -56,6 +56,7 @@ describe.each(["f32", "f64"] as const)("a %s module's saveParams and loadParams"
     expect(() => cell.loadParams(cell.saveParams(params).subarray(0, 20))).toThrow(/loadParams: safetensors: header of \d+ bytes runs past the end/);
     expect(() => cell.loadParams([1, 2, 3] as never)).toThrow(/bytes must be a Uint8Array/);
     expect(() => cell.saveParams(params, { n: 3 } as never)).toThrow(/metadata\.n must be a string/);
+    expect(() => cell.saveParams(params, null as never)).toThrow(/metadata must be an object of strings, not null/);
     expect(() => cell.saveParams({ ...params, W_i: new Float32Array(2) })).toThrow(/params\.W_i has 2 numbers, expected 12/);
   });
 });

@@ -10,7 +10,7 @@ import { arrays, type ModulePlan } from "../lower.ts";
 import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
 import { isConstantDerived } from "../derived.ts";
 import { renderStep, stepsRead, type Target } from "../target.ts";
-import { headerLines, initialValuesCall, interfaceRecords } from "../shell.ts";
+import { headerLines, initialValuesCall, interfaceRecords, numberLiteral } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
@@ -26,10 +26,7 @@ export interface RenderOptions {
   readonly adapters: LibraryMatch | null;
 }
 
-const num = (x: number): string => {
-  if (!Number.isFinite(x)) throw new Error(`cannot write the number ${x}`);
-  return Object.is(x, -0) ? "-0" : String(x);
-};
+const num = numberLiteral;
 
 /** The op -> TypeScript table. */
 const FUNCTION_SYNTAX: Record<UnaryFunction, (x: string) => string> = {
@@ -589,7 +586,7 @@ function addSaveLoad(m: ModuleContext): void {
     returnType: "Uint8Array",
     statements: (w) => {
       w.writeLine(`_checkRecord(params, "params", _PARAMS);`);
-      w.writeLine(`_checkRecord(metadata, "metadata", new Set(Object.keys(metadata)));`);
+      w.writeLine("if (typeof metadata !== \"object\" || metadata === null || Array.isArray(metadata)) throw new Error(`saveParams: metadata must be an object of strings, not ${_describe(metadata)}`);");
       w.write("for (const [key, value] of Object.entries(metadata))").block(() => {
         w.writeLine("if (typeof value !== \"string\") throw new Error(`saveParams: metadata.${key} must be a string (safetensors metadata is text), not ${typeof value}`);");
       });
