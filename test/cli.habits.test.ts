@@ -8,9 +8,10 @@ import { describe, expect, it } from "vitest";
 import { colourDiagnostic, useColour } from "../src/cli/colour.ts";
 import { WAITING } from "../src/cli/watch.ts";
 import { closest } from "../src/diagnostics/suggest.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-const BIN = join(ROOT, "bin", "lstmc.js");
+const BIN = LSTMC;
 
 function lstmc(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
   const env = { ...process.env, NO_COLOR: "", FORCE_COLOR: undefined, ...options.env };

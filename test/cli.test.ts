@@ -1,14 +1,15 @@
 // The lstmc command as a user meets it: exit codes, messages, the run contract.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LSTMC } from "./helpers/cli.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
 function lstmc(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(ROOT, "bin", "lstmc.js"), ...args], { cwd: ROOT, encoding: "utf8" });
+  const result = spawnSync(process.execPath, [LSTMC, ...args], { cwd: ROOT, encoding: "utf8" });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -43,6 +44,30 @@ describe("lstmc --help and --version", () => {
     const { code, stderr } = lstmc("frobnicate");
     expect(code).toBe(2);
     expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe("bin/lstmc.js in a git checkout", () => {
+  // Every other case here runs the CLI bundle (test/helpers/cli.ts); these run the
+  // checkout's own entry point, which loads the TypeScript sources through tsx.
+  const fromCheckout = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, "bin", "lstmc.js"), ...args], { cwd: ROOT, encoding: "utf8" });
+
+  it("checks a spec from the sources", () => {
+    const result = fromCheckout("check", "specs/lstm.lstm");
+    expect([result.status, result.stderr.trim()]).toEqual([0, "specs/lstm.lstm: ok"]);
+  });
+
+  it("answers --version with package.json's version", () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(fromCheckout("--version").stdout.trim()).toBe(version);
+  });
+
+  it("reports a bad spec with its location and exit 1", () => {
+    const dir = mkdtempSync(join(tmpdir(), "lstmc-bin-"));
+    writeFileSync(join(dir, "bad.lstm"), "cell c {\n  state h[H] = tanh(W @ x + q)\n}\n");
+    const result = fromCheckout("check", join(dir, "bad.lstm"));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/bad\.lstm:\d+:\d+/);
   });
 });
 

@@ -14,6 +14,7 @@ import { DIAGRAM_STYLES, drawDiagram } from "../src/diagram/draw.ts";
 import { crossings } from "./helpers/diagram-geometry.ts";
 import { DIAGRAM_DIR, generateDiagrams } from "../scripts/generate.ts";
 import { isModelFile } from "../src/parse/load-model.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 // Cells only: a model's picture (its layers) is tested in test/models.cli.test.ts.
 const SPECS = readdirSync(join(import.meta.dirname, "..", "specs"))
@@ -160,7 +161,7 @@ it("the crossing check finds a line through a node", () => {
 });
 
 describe("lstmc diagram", () => {
-  const lstmc = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, "..", "bin", "lstmc.js"), "diagram", ...args], { encoding: "utf8" });
+  const lstmc = (...args: string[]) => spawnSync(process.execPath, [LSTMC, "diagram", ...args], { encoding: "utf8" });
   const spec = join(import.meta.dirname, "..", "specs", "gru.lstm");
 
   it("draws the essay style by default and the box-per-equation graph with --style graph", async () => {

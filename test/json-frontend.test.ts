@@ -11,6 +11,7 @@ import { buildCell } from "../src/ir/build.ts";
 import type { Diagnostic } from "../src/diagnostics/diagnostic.ts";
 import { stripSpans } from "./helpers/ir.ts";
 import { isModelFile } from "../src/parse/load-model.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 // Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts), and models are not compiled yet.
 const SPECS = readdirSync("specs").filter((f) => f.endsWith(".lstm") && !isModelFile(join("specs", f)));
@@ -158,7 +159,7 @@ describe("JSON front end", () => {
 });
 
 describe("lstmc convert", () => {
-  const lstmc = (...args: string[]) => spawnSync(process.execPath, ["bin/lstmc.js", ...args], { encoding: "utf8" });
+  const lstmc = (...args: string[]) => spawnSync(process.execPath, [LSTMC, ...args], { encoding: "utf8" });
 
   it("round-trips specs/gru.lstm through JSON to the same canonical DSL and IR", () => {
     const dir = mkdtempSync(join(tmpdir(), "lstmc-convert-"));

@@ -24,6 +24,7 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
 } from "vscode-languageserver-protocol/node";
+import { LSTMC } from "./helpers/cli.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const GRU = readFileSync(join(ROOT, "specs", "gru.lstm"), "utf8");
@@ -39,7 +40,7 @@ interface Session {
 const sessions: Session[] = [];
 
 async function startSession(args: string[]): Promise<Session> {
-  const child = spawn(process.execPath, [join(ROOT, "bin", "lstmc.js"), "lsp", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [LSTMC, "lsp", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
   const connection = createProtocolConnection(child.stdout!, child.stdin!);
   const waiting: ((p: PublishDiagnosticsParams) => void)[] = [];
   connection.onNotification(PublishDiagnosticsNotification.type, (params) => waiting.shift()?.(params));

@@ -10,9 +10,10 @@ import { describe, expect, test } from "vitest";
 import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
 import { compareRunResponse, REPO_ROOT } from "./helpers/torch-oracle.ts";
 import type { RunResponse } from "../src/run/contract.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 function lstmc(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), ...args], { cwd: REPO_ROOT, encoding: "utf8" });
+  return spawnSync(process.execPath, [LSTMC, ...args], { cwd: REPO_ROOT, encoding: "utf8" });
 }
 
 describe("lstmc on model files", () => {

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { runOnnxFile } from "../src/cli/onnx.ts";
 import { ENGINES } from "../src/run/engines.ts";
 import { REPO_ROOT } from "./helpers/torch-oracle.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 const TOLERANCE = 1e-5;
 const CASES_DIR = path.join(REPO_ROOT, "test/fixtures/onnx-cases");
@@ -53,7 +54,7 @@ describe.each(Object.keys(manifest))("ONNX case %s", (name) => {
 
 test("the lstmc command runs an .onnx file on its feeds and prints onnxruntime's outputs as JSON", () => {
   const name = "lstm_layout1";
-  const child = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), "run", caseFile(name, ".onnx"), "--data", caseFile(name, ".feeds.json")], { encoding: "utf8" });
+  const child = spawnSync(process.execPath, [LSTMC, "run", caseFile(name, ".onnx"), "--data", caseFile(name, ".feeds.json")], { encoding: "utf8" });
   expect(child.stderr).toBe("");
   expect(child.status).toBe(0);
   const expected = JSON.parse(readFileSync(caseFile(name, ".expected.json"), "utf8")) as Outputs;

@@ -17,6 +17,7 @@ import { buildCell } from "../src/ir/build.ts";
 import { bindSizes } from "../src/ir/bind.ts";
 import { forward } from "../src/interp/interpret.ts";
 import { loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 const CASES_DIR = path.join(REPO_ROOT, "test/fixtures/onnx-cases");
 
@@ -93,7 +94,7 @@ describe("mapping safetensors weights onto a spec (--like)", () => {
       const bad = path.join(dir, "bad.safetensors");
       const { U_f: _gone, ...partial } = exact;
       writeFileSync(bad, encodeSafetensors({ tensors: partial, metadata: {} }));
-      const run = (file: string) => spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), "import", file, "--like", "specs/lstm.lstm", "--dims", "I=3,H=4", "--out", "-"], { encoding: "utf8", cwd: REPO_ROOT });
+      const run = (file: string) => spawnSync(process.execPath, [LSTMC, "import", file, "--like", "specs/lstm.lstm", "--dims", "I=3,H=4", "--out", "-"], { encoding: "utf8", cwd: REPO_ROOT });
       const ok = run(good);
       expect(ok.status).toBe(0);
       const data = JSON.parse(ok.stdout) as { dims: Record<string, number>; params: Record<string, number[]> };

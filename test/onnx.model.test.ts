@@ -17,6 +17,7 @@ import { forward } from "../src/interp/interpret.ts";
 import { parseSpecText } from "../src/parse/load.ts";
 import { buildCell } from "../src/ir/build.ts";
 import { REPO_ROOT } from "./helpers/torch-oracle.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 const noExternalData: ExternalDataReader = () => {
   throw new Error("no external data expected");
@@ -196,7 +197,7 @@ test("lstmc reports a corrupt .onnx file and an unsupported op as E701 with exit
       [corrupt, /lstmc run: error E701: .*corrupt\.onnx: not a readable ONNX model/],
       [other, /lstmc run: error E701: .*relu\.onnx: node 'act' is a Relu node; lstmc imports only LSTM, GRU and RNN nodes/],
     ] as const) {
-      const child = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), "run", file, "--data", feeds], { encoding: "utf8" });
+      const child = spawnSync(process.execPath, [LSTMC, "run", file, "--data", feeds], { encoding: "utf8" });
       expect(child.status).toBe(1);
       expect(child.stderr).toMatch(message);
       expect(child.stderr).not.toMatch(/\n\s+at /);

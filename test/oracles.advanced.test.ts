@@ -10,6 +10,7 @@ import { forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse } from "../src/run/contract.ts";
 import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
 import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 const TOLERANCE = 1e-9;
 const SEEDS = [0, 1, 2];
@@ -61,7 +62,7 @@ test("lstmc run --engine wgsl refuses lengths with E602 and exit 1", () => {
   try {
     const dataFile = path.join(dir, "data.json");
     writeFileSync(dataFile, JSON.stringify(data));
-    const child = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), "run", "specs/lstm.lstm", "--data", dataFile, "--engine", "wgsl"], { cwd: REPO_ROOT, encoding: "utf8" });
+    const child = spawnSync(process.execPath, [LSTMC, "run", "specs/lstm.lstm", "--data", dataFile, "--engine", "wgsl"], { cwd: REPO_ROOT, encoding: "utf8" });
     expect(child.stderr).toMatch(/E602.*the wgsl engine does not run variable-length batches/);
     expect(child.stdout).toBe("");
     expect(child.status).toBe(1);

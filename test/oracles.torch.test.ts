@@ -9,6 +9,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse, type RunResponse } from "../src/run/contract.ts";
 import { compareRunResponse, loadLibraryCell, REPO_ROOT, torchOracleCase, torchOracleFiles } from "./helpers/torch-oracle.ts";
+import { LSTMC } from "./helpers/cli.ts";
 
 const TOLERANCE = 1e-9;
 const cases = torchOracleFiles().map(torchOracleCase);
@@ -55,7 +56,7 @@ test("lstmc run --data --grad answers a reference file as PyTorch does", () => {
   try {
     const dataFile = path.join(dir, "data.json");
     writeFileSync(dataFile, JSON.stringify(oracleCase.data));
-    const child = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/lstmc.js"), "run", oracleCase.specFile, "--data", dataFile, "--grad"], {
+    const child = spawnSync(process.execPath, [LSTMC, "run", oracleCase.specFile, "--data", dataFile, "--grad"], {
       cwd: REPO_ROOT,
       encoding: "utf8",
     });

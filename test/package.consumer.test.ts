@@ -76,6 +76,19 @@ describe("the packed package in a fresh project", () => {
     expect(existsSync(join(project, "node_modules", "tsx"))).toBe(false);
   });
 
+  it("runs a spec on the compiled engine from the installed package, as the interpreter does", () => {
+    // The ts engine compiles a module and imports it: without tsx's loader, it must import JavaScript.
+    const args = ["run", "node_modules/lstmc/specs/lstm.lstm", "--example", "--dims", "I=2,H=3"];
+    const interpreted = lstmc(...args);
+    const compiled = lstmc(...args, "--engine", "ts");
+    expect(compiled.stderr).toBe("");
+    expect(compiled.code).toBe(0);
+    const h = (text: string) => (JSON.parse(text) as { outputs: { h: number[] } }).outputs.h;
+    const [reference, generated] = [h(interpreted.stdout), h(compiled.stdout)];
+    expect(generated).toHaveLength(reference.length);
+    generated.forEach((value, i) => expect(Math.abs(value - reference[i]!)).toBeLessThan(1e-12));
+  });
+
   it("compiles a library spec to JavaScript that plain Node imports and runs", () => {
     const compiled = run("npx", ["--no", "lstmc", "compile", "node_modules/lstmc/specs/gru.lstm", "--target", "js", "--out", "gen"]);
     expect(compiled.stderr).toBe(`node_modules/lstmc/specs/gru.lstm: wrote ${join("gen", "gru.js")}\nnode_modules/lstmc/specs/gru.lstm: wrote ${join("gen", "gru.d.ts")}\n`);

@@ -7,13 +7,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LSTMC } from "./helpers/cli.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const CORPUS = join("test", "corpus");
 
 /** Runs lstmc; a command that does not finish in a minute (a spin, a blocked read) fails the test. */
 function lstmc(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(ROOT, "bin", "lstmc.js"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 600_000 });
+  const result = spawnSync(process.execPath, [LSTMC, ...args], { cwd: ROOT, encoding: "utf8", timeout: 600_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

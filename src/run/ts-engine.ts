@@ -1,10 +1,15 @@
 // The `ts` engine: compiles the spec or model (f64) for the request's sizes
 // into a temporary directory, imports the module, removes the directory and
 // runs the module under the run contract.
+//
+// The module is imported as JavaScript (types stripped by TypeScript's
+// transpiler; no expression changes): Node cannot import a .ts file by
+// itself, and the published package runs without tsx's loader.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ts } from "ts-morph";
 import { compileCell, writeAtomically, type CompiledModule } from "../codegen/compile.ts";
 import { compileModel } from "../codegen/model.ts";
 import type { ModelIR } from "../ir/model-types.ts";
@@ -40,6 +45,11 @@ export interface GeneratedModelModule {
 
 const cache = new Map<string, Promise<unknown>>();
 
+/** A generated module's TypeScript as an ES module Node imports. */
+function stripTypes(typescript: string): string {
+  return ts.transpileModule(typescript, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+}
+
 /** Compiles and imports a module once per process for each key (the whole IR, sizes and precision). */
 function importOnce<T>(key: string, compile: () => Promise<CompiledModule>): Promise<T> {
   if (!cache.has(key)) {
@@ -49,9 +59,7 @@ function importOnce<T>(key: string, compile: () => Promise<CompiledModule>): Pro
         const compiled = await compile();
         const dir = mkdtempSync(join(tmpdir(), "lstmc-ts-"));
         try {
-          // Without this, loaders may take a lone .ts file for CommonJS.
-          writeAtomically(dir, "package.json", '{ "type": "module" }\n');
-          const file = writeAtomically(dir, compiled.fileName, compiled.text);
+          const file = writeAtomically(dir, compiled.fileName.replace(/\.ts$/, ".mjs"), stripTypes(compiled.text));
           // Once imported, the module lives in memory: the files are no longer needed.
           return await import(pathToFileURL(file).href);
         } finally {
