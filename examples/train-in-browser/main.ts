@@ -2,9 +2,16 @@
 // on the CPU (the generated TS module), the readout, loss and Adam from
 // lstmc/train, one step per animation frame so the loss plot stays live.
 // The cell modules are loaded at run time from ./cells/ (build.ts puts them there).
+//
+// On WebGPU the cell's parameters, gradients and Adam's moments stay on the
+// GPU (lstmc/train's GPU optimiser): a step reads back only the hidden states
+// the readout needs and the gradients' norm. The readout is tiny and trains
+// on the CPU. So each part clips its own gradients to norm 1, where the CPU
+// path clips all of them together.
 import { scatterLast, gatherLast } from "../../src/train/batch.ts";
 import { cellBackward, cellForward, type CellModule } from "../../src/train/cell-module.ts";
 import { clipByGlobalNorm } from "../../src/train/clip.ts";
+import { createGpuOptimizer, type GpuBufferRef, type GpuDeviceLike, type GpuParamLayout } from "../../src/train/gpu-optim.ts";
 import { initLinear, linearBackward, linearForward } from "../../src/train/linear.ts";
 import { softmaxCrossEntropy } from "../../src/train/loss.ts";
 import { initOptimizerState, optimizerStep } from "../../src/train/optim.ts";
@@ -14,71 +21,78 @@ import { groupOf, joinGroups, type Tensors } from "../../src/train/tensors.ts";
 import { longGapBatch, TARGETS, VOCAB } from "../../experiments/long-gap/task.ts";
 
 const BATCH = 32;
+const HIDDEN = 16;
 // Paths, not literals in import(): they are served beside main.js, not bundled into it.
 const CPU_MODULE = "./cells/lstm.js";
 const GPU_MODULE = "./cells/lstm.webgpu.js";
 const OPTIMIZER = { kind: "adam", lr: 0.01 } as const;
+const CLIP_NORM = 1;
 
-/** The cell's forward and backward, whatever runs them. */
+/** One training step on a batch, wherever it runs; resolves to the batch's loss. */
 interface Engine {
   readonly name: "webgpu" | "cpu";
-  forward(params: Tensors, x: Float32Array): Promise<{ h: Float32Array; saved: unknown }>;
-  backward(params: Tensors, saved: unknown, dh: Float32Array): Promise<Tensors>;
+  trainStep(batch: ReadoutBatch): Promise<number>;
 }
 
 /** The part of a generated WebGPU host module this page uses. */
 interface GpuCell {
-  uploadParams(params: Tensors, into?: unknown): unknown;
-  forward(params: unknown, inputs: Tensors, initial: Tensors, options: { batch: number }): Promise<{ outputs: Tensors; saved: unknown }>;
-  backward(params: unknown, saved: unknown, upstream: { outputs: Tensors }): Promise<{ params: Tensors }>;
+  readonly layout: GpuParamLayout;
+  uploadParams(params: Tensors): GpuBufferRef;
+  forward(params: GpuBufferRef, inputs: Tensors, initial: Tensors, options: { batch: number }): Promise<{ outputs: Tensors; saved: unknown }>;
+  backwardOnGpu(params: GpuBufferRef, saved: unknown, upstream: { outputs: Tensors }): GpuBufferRef;
 }
 
 interface GpuNavigator {
-  gpu?: { requestAdapter(): Promise<{ requestDevice(): Promise<unknown> } | null> };
+  gpu?: { requestAdapter(): Promise<{ requestDevice(): Promise<GpuDeviceLike> } | null> };
 }
 
-function cpuEngine(cell: CellModule): Engine {
+/** The readout at the last step: its loss, its gradients and the gradient it sends into the cell's outputs. */
+function readout(head: Tensors, h: Float32Array, batch: ReadoutBatch) {
+  const lengths = new Int32Array(batch.batch).fill(batch.steps);
+  const last = gatherLast(h, lengths, HIDDEN);
+  const { loss, grad } = softmaxCrossEntropy(linearForward(head, last, batch.batch), batch.targets, TARGETS);
+  const back = linearBackward(head, last, grad, batch.batch);
+  return { loss, grads: back.params, dh: scatterLast(back.input, lengths, batch.steps, HIDDEN) as Float32Array };
+}
+
+function cpuEngine(cell: CellModule, cellParams: Tensors, head: Tensors): Engine {
+  const params = joinGroups({ cell: cellParams, head });
+  const state = initOptimizerState(OPTIMIZER, params);
   return {
     name: "cpu",
-    forward: async (params, x) => {
-      const r = cellForward(cell, params, { x }, BATCH);
-      return { h: r.outputs.h as Float32Array, saved: r.saved };
+    trainStep: async (batch) => {
+      const cellP = groupOf(params, "cell");
+      const forward = cellForward(cell, cellP, { x: batch.inputs }, BATCH);
+      const out = readout(groupOf(params, "head"), forward.outputs.h as Float32Array, batch);
+      const cellGrads = cellBackward(cell, cellP, forward.saved, { outputs: { h: out.dh } }).params;
+      const grads = joinGroups({ cell: cellGrads, head: out.grads });
+      clipByGlobalNorm(grads, CLIP_NORM);
+      optimizerStep(OPTIMIZER, state, params, grads);
+      return out.loss;
     },
-    backward: async (params, saved, dh) => cellBackward(cell, params, saved, { outputs: { h: dh } }).params,
   };
 }
 
-async function gpuEngine(): Promise<Engine | null> {
+async function gpuEngine(cellParams: Tensors, head: Tensors): Promise<Engine | null> {
   const adapter = await (navigator as GpuNavigator).gpu?.requestAdapter();
   if (!adapter) return null;
   const device = await adapter.requestDevice();
-  const module = (await import(/* @vite-ignore */ GPU_MODULE)) as { createCell(device: unknown): GpuCell };
+  const module = (await import(/* @vite-ignore */ GPU_MODULE)) as { createCell(device: GpuDeviceLike): GpuCell };
   const cell = module.createCell(device);
-  let onGpu: unknown = null;
+  const onGpu = cell.uploadParams(cellParams);
+  const cellOptimizer = await createGpuOptimizer(device, cell.layout, OPTIMIZER, { clipNorm: CLIP_NORM });
+  const headState = initOptimizerState(OPTIMIZER, head);
   return {
     name: "webgpu",
-    forward: async (params, x) => {
-      // Adam ran on the CPU: refresh the GPU's copy (in place after the first upload).
-      onGpu = cell.uploadParams(params, onGpu ?? undefined);
-      const r = await cell.forward(onGpu, { x }, {}, { batch: BATCH });
-      return { h: r.outputs.h as Float32Array, saved: r.saved };
+    trainStep: async (batch) => {
+      const forward = await cell.forward(onGpu, { x: batch.inputs }, {}, { batch: BATCH });
+      const out = readout(head, forward.outputs.h as Float32Array, batch);
+      await cellOptimizer.step(onGpu, cell.backwardOnGpu(onGpu, forward.saved, { outputs: { h: out.dh } }));
+      clipByGlobalNorm(out.grads, CLIP_NORM);
+      optimizerStep(OPTIMIZER, headState, head, out.grads);
+      return out.loss;
     },
-    backward: async (_params, saved, dh) => (await cell.backward(onGpu, saved, { outputs: { h: dh } })).params,
   };
-}
-
-/** Loss and gradients of the cell with a readout at the last step. */
-async function lossAndGrads(engine: Engine, params: Tensors, batch: ReadoutBatch): Promise<{ loss: number; grads: Tensors }> {
-  const cellP = groupOf(params, "cell");
-  const head = groupOf(params, "head");
-  const { h, saved } = await engine.forward(cellP, batch.inputs);
-  const hidden = h.length / (batch.steps * batch.batch);
-  const lengths = new Int32Array(batch.batch).fill(batch.steps);
-  const last = gatherLast(h, lengths, hidden);
-  const { loss, grad } = softmaxCrossEntropy(linearForward(head, last, batch.batch), batch.targets, TARGETS);
-  const back = linearBackward(head, last, grad, batch.batch);
-  const cellGrads = await engine.backward(cellP, saved, scatterLast(back.input, lengths, batch.steps, hidden));
-  return { loss, grads: joinGroups({ cell: cellGrads, head: back.params }) };
 }
 
 function plot(losses: readonly number[], total: number): void {
@@ -91,16 +105,13 @@ const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve))
 /** Trains for `steps` steps from seed 1 and returns the engine used and every step's loss. */
 async function train(options: { steps: number; gap: number; forceCpu?: boolean }): Promise<{ engine: string; losses: number[] }> {
   const cpu = (await import(/* @vite-ignore */ CPU_MODULE)) as CellModule;
-  const engine = (!options.forceCpu && (await gpuEngine())) || cpuEngine(cpu);
-  const params = joinGroups({ cell: cpu.initParams(1) as Tensors, head: initLinear(16, TARGETS, 2) });
-  const state = initOptimizerState(OPTIMIZER, params);
+  const [cellParams, head] = [cpu.initParams(1) as Tensors, initLinear(HIDDEN, TARGETS, 2)];
+  const engine = (!options.forceCpu && (await gpuEngine(cellParams, head))) || cpuEngine(cpu, cellParams, head);
   const random = seededRandom(1);
   const status = document.getElementById("status")!;
   const losses: number[] = [];
   for (let step = 0; step < options.steps; step++) {
-    const { loss, grads } = await lossAndGrads(engine, params, longGapBatch(random, options.gap, BATCH, VOCAB));
-    clipByGlobalNorm(grads, 1);
-    optimizerStep(OPTIMIZER, state, params, grads);
+    const loss = await engine.trainStep(longGapBatch(random, options.gap, BATCH, VOCAB));
     losses.push(loss);
     plot(losses, options.steps);
     status.textContent = `${engine.name}: step ${step + 1}/${options.steps}, loss ${loss.toFixed(4)}`;
