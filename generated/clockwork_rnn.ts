@@ -1125,6 +1125,10 @@ export function step(params: Params, inputs: Inputs, state: States, t: number): 
     _stepParamsOf = params;
     _stepParams = [params.W_I, params.W_H, params.b];
   }
+  if (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0)
+    throw new Error(
+      `step: t, the index of this step counted from 0, must be a whole number from 0 up, not ${String(t)}`,
+    );
   _checkRecord(state, "state", _STATES);
   _checkRecord(inputs, "inputs", _INPUTS);
   const _B = _rowsIn(state.h, 16, "state.h");

@@ -61,6 +61,20 @@ describe.each(ORACLE_ENGINES.filter((e) => e.name !== "interp").map((e) => [e.na
   });
 });
 
+// The TypeScript module's step() is told t: a missing or wrong one would silently compute another step.
+test("the TypeScript module's step() for a cell that reads t refuses a t that is not a step index, before touching the state", async () => {
+  const { loadGeneratedModule } = await import("../src/run/ts-engine.ts");
+  const sizes = bindSizes(ir, { I: 1, H: 1 });
+  const module = await loadGeneratedModule(ir, sizes);
+  const request = randomRequest(ir, { sizes, batch: 1, steps: 1, seed: 1 });
+  const state = { h: Float64Array.from(request.sequence.initial["h"]!) };
+  for (const bad of [undefined, -1, 0.5, Number.POSITIVE_INFINITY, "3"]) {
+    expect(() => module.step(request.sequence.params, request.sequence.inputs, state, bad as number)).toThrow(`step: t, the index of this step counted from 0, must be a whole number from 0 up, not ${String(bad)}`);
+    expect(Array.from(state.h)).toEqual(Array.from(request.sequence.initial["h"]!));
+  }
+  expect(module.step(request.sequence.params, request.sequence.inputs, state, 0)["h"]).toHaveLength(1);
+});
+
 // The WebGPU module's step() runs one step as step 0 and cannot be told t yet: it refuses such a cell rather than compute the wrong step.
 (skipGpu ? test.skip : test)("the WebGPU module's step() refuses a cell that reads t", async () => {
   const sizes = bindSizes(ir, { I: 1, H: 1 });

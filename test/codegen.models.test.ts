@@ -101,6 +101,27 @@ describe("the model module's own API", () => {
     for (const [name, value] of Object.entries(whole.final)) expect(Array.from(state[name]!), name).toEqual(Array.from(value));
   });
 
+  test("step() takes t for a model whose cells read the step index, and refuses a wrong t before touching the state", async () => {
+    const ir = loadLibraryModel("test/fixtures/models/clockwork2.lstm");
+    const request = randomModelRequest(ir, { sizes: bindModelSizes(ir, {}), batch: 2, steps: 5, seed: 4, uniformParams: true });
+    const module = await loadGeneratedModel(ir, request.sizes);
+    const { params, inputs } = request.sequence;
+    const whole = module.forward(params, inputs, {}, { batch: 2 });
+    const state = module.createState(2);
+    const [rowWidth, outWidth] = [2 * 3, 2 * 6];
+    for (let t = 0; t < 5; t++) {
+      const x = inputs["x"]!.slice(t * rowWidth, (t + 1) * rowWidth);
+      for (const bad of [undefined, -1, 1.5, Number.NaN]) {
+        const before = Object.values(state).map((v) => Array.from(v));
+        expect(() => module.step(params, { x }, state, bad as number)).toThrow(/step: t, the index of this step counted from 0, must be a whole number from 0 up/);
+        expect(Object.values(state).map((v) => Array.from(v))).toEqual(before);
+      }
+      const out = module.step(params, { x }, state, t);
+      expect(Array.from(out["h"]!)).toEqual(Array.from(whole.outputs["h"]!.subarray(t * outWidth, (t + 1) * outWidth)));
+    }
+    for (const [name, value] of Object.entries(whole.final)) expect(Array.from(state[name]!), name).toEqual(Array.from(value));
+  });
+
   test("step() refuses a model with a reverse layer, naming it", async () => {
     const ir = loadLibraryModel("specs/bilstm.lstm");
     const sizes = bindModelSizes(ir, {});

@@ -50,6 +50,28 @@ describe("a model with a mistake is refused at the place of the mistake", () => 
   });
 });
 
+describe("a cell whose sizes follow from a formula (clockwork_rnn: size H = G * K)", () => {
+  const clockwork = (layer: string, output = "a.h") => described(`  layer a = ${layer}\n  output h = ${output}`);
+
+  it("is refused, at the layer, when the formula multiplies two of the model's sizes, saying what to give", () => {
+    expect(clockwork("clockwork_rnn.lstm(x) { G = H, K = I }")).toEqual([
+      "E204 4:9 layer 'a': its cell's size 'H' = G * K is a product of two of the model's sizes, which a width cannot be; give one of them to the layer as a number, e.g. '{ G = 4 }' after the layer's inputs",
+    ]);
+  });
+
+  it("binds the formula's size when the product is linear, and the layer's outputs are as wide as it says", () => {
+    const loaded = loadModelText("model m {\n  size I = 3, G = 2\n  input x[I]\n  layer a = clockwork_rnn.lstm(x) { K = 4 }\n  output h = a.h\n}\n", FILE);
+    const { ir, diagnostics } = buildModel(loaded.model!, loaded.cells);
+    expect(diagnostics).toEqual([]);
+    expect(ir!.layers[0]!.outputWidths["h"]).toEqual({ constant: 0, terms: [["G", 4]] });
+  });
+
+  it("reports a layer that did not build once: its readers add no 'unknown layer'", () => {
+    const reports = described("  layer a = clockwork_rnn.lstm(x) { G = H, K = I }\n  layer b = lstm.lstm(a.h)\n  output h = b.h");
+    expect(reports.map((r) => r.split(" ")[0])).toEqual(["E204"]);
+  });
+});
+
 describe("what a model file is", () => {
   it("starts with `model` after any comments; a cell file does not", () => {
     expect(isModelText("# comment\n// another\n\nmodel m {")).toBe(true);

@@ -14,6 +14,7 @@ import type { CellIR } from "../ir/types.ts";
 import { compileCell, compilerVersion, eraseTypes, formatTypeScript, type CompiledModule } from "./compile.ts";
 import { commentText, generatedLocal, specIdentifier } from "./names.ts";
 import { MODEL_DRIVER } from "./runtime/embedded.ts";
+import { STEP_INDEX_CHECK } from "./ts/render.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
 
 export interface ModelCompileOptions {
@@ -143,10 +144,15 @@ function header(ir: ModelIR, options: ModelCompileOptions, target: "ts" | "js"):
     "//       targets: the loss's (class indices, or one number per head output); loss is null without them",
     "//   backward(params, saved, upstream?) -> { params, inputs, initial }   from the loss (when forward had targets)",
     "//       plus upstream: { outputs?, final? } (missing = zeros)",
-    "//   createState(batch?) / step(params, inputs, state) -> outputs    streaming, for models without reverse layers",
+    `//   createState(batch?) / step(params, inputs, state${readsStep(ir) ? ", t" : ""}) -> outputs    streaming, for models without reverse layers`,
     "// Each layer is its cell's generated module in a closed scope; the layers run one after another over the",
     "// whole sequence (nothing is fused across layers).",
   ];
+}
+
+/** Whether a layer's cell reads the step index t. */
+function readsStep(ir: ModelIR): boolean {
+  return ir.layers.some((layer) => layer.cell.nodes.some((node) => node.op === "step"));
 }
 
 function apiFunctions(ir: ModelIR, sizes: SizeBinding): string {
@@ -218,8 +224,17 @@ export function createState(batch: number = 1): States {
   return _modelCreateState(_MODEL, batch) as unknown as States;
 }
 
-export function step(params: Params, inputs: Partial<Record<keyof Inputs, FloatArray>>, state: States): Partial<Outputs> {
-  return _modelStep(_MODEL, params, inputs, state) as unknown as Partial<Outputs>;
+${
+  readsStep(ir)
+    ? `/** One step of every layer; \`t\`, this step's index counted from 0, is read by the layers whose cells use it. */
+export function step(params: Params, inputs: Partial<Record<keyof Inputs, FloatArray>>, state: States, t: number): Partial<Outputs> {
+  // Checked before any layer updates the state in place.
+  ${STEP_INDEX_CHECK}
+  return _modelStep(_MODEL, params, inputs, state, t) as unknown as Partial<Outputs>;
+}`
+    : `export function step(params: Params, inputs: Partial<Record<keyof Inputs, FloatArray>>, state: States): Partial<Outputs> {
+  return _modelStep(_MODEL, params, inputs, state, 0) as unknown as Partial<Outputs>;
+}`
 }
 `;
 }

@@ -121,6 +121,7 @@ export const messages = {
   generatedNameCollision: { code: "E104", template: "size '{0}' would collide with the generated module's export of the same name" },
   unknownSize: { code: "E105", template: "unknown size '{0}' (declare it with 'size {0}')" },
   unknownLayerSize: { code: "E105", template: "cell '{0}' has no size '{1}' (its sizes: {2})" },
+  layerSizeNotLinear: { code: "E204", template: "layer '{0}': its cell's size '{1}' = {2} is a product of two of the model's sizes, which a width cannot be; give one of them to the layer as a number, e.g. '{ {3} = 4 }' after the layer's inputs" },
   unboundLayerSize: { code: "E105", template: "layer '{0}': its cell's size '{1}' follows from no input and the model has no size of that name; give it, as in {{1} = H}" },
   notASize: { code: "E105", template: "'{0}' is {1}, not a size" },
   unknownFunction: { code: "E106", template: "unknown function '{0}' (known: {1})" },

@@ -7,7 +7,7 @@ import { cellKey, type LayerAst, type ModelAst, type WireAst } from "../parse/mo
 import { buildCell } from "./build.ts";
 import { addDims, constantDim, dimsEqual, formatDim, multiplyDims, sizeDim } from "./dims.ts";
 import type { HeadIR, LayerIR, ModelIR, Wire, Wiring } from "./model-types.ts";
-import type { CellIR, Dim } from "./types.ts";
+import type { CellIR, Dim, SizeFormula } from "./types.ts";
 
 export interface ModelBuildResult {
   readonly ir: ModelIR | null;
@@ -17,6 +17,31 @@ export interface ModelBuildResult {
 /** A cell dimension with the model's Dim put in for each cell size. */
 function substitute(d: Dim, sizes: Readonly<Record<string, Dim>>): Dim {
   return d.terms.reduce((sum, [name, c]) => addDims(sum, multiplyDims(constantDim(c), sizes[name]!)!), constantDim(d.constant));
+}
+
+/**
+ * A cell's size formula in the model's sizes: null when it is not linear in
+ * them (a product of two sizes), "unbound" when it reads a size that is not
+ * bound (already reported).
+ */
+function formulaDim(f: SizeFormula, sizes: Readonly<Record<string, Dim>>): Dim | null | "unbound" {
+  switch (f.kind) {
+    case "number":
+      return constantDim(f.value);
+    case "size":
+      return sizes[f.name] ?? "unbound";
+    case "binary": {
+      const [left, right] = [formulaDim(f.left, sizes), formulaDim(f.right, sizes)];
+      if (left === "unbound" || right === "unbound") return "unbound";
+      if (!left || !right) return null;
+      return f.op === "*" ? multiplyDims(left, right) : addDims(left, right, f.op === "+" ? 1 : -1);
+    }
+  }
+}
+
+function firstSize(f: SizeFormula): string | null {
+  if (f.kind === "size") return f.name;
+  return f.kind === "binary" ? (firstSize(f.left) ?? firstSize(f.right)) : null;
 }
 
 class ModelBuilder {
@@ -59,6 +84,8 @@ class ModelBuilder {
       return this.dim(input.shape[0]!);
     }
     const layer = this.layers.get(w.layer);
+    // A declared layer that did not build has had its errors reported: its wires add none.
+    if (!layer && this.model.layers.some((l) => l.name === w.layer)) return null;
     if (!layer) return this.report(diagnostic("unknownLayer", w.span, w.layer, this.model.layers.map((l) => l.name).join(", ") || "none"));
     const width = layer.outputWidths[w.output];
     return width ?? this.report(diagnostic("unknownLayerOutput", w.span, w.layer, layer.cell.name, w.output, layer.cell.outputs.map((o) => o.name).join(", ")));
@@ -101,9 +128,17 @@ class ModelBuilder {
       if (only !== null && !(only in sizes) && wired[input.name]) sizes[only] = wired[input.name]!.width;
     }
     for (const s of cell.sizes) {
-      if (s.name in sizes) continue;
+      if (s.name in sizes || s.formula) continue;
       if (this.modelSizes.has(s.name)) sizes[s.name] = sizeDim(s.name);
       else this.report(diagnostic("unboundLayerSize", layer.nameSpan, layer.name, s.name));
+    }
+    // A size the cell defines (`size H = G * K`) follows from the others, in declaration order.
+    for (const s of cell.sizes) {
+      if (s.name in sizes || !s.formula) continue;
+      const value = formulaDim(s.formula.value, sizes);
+      if (value === "unbound") continue;
+      if (value) sizes[s.name] = value;
+      else this.report(diagnostic("layerSizeNotLinear", layer.nameSpan, layer.name, s.name, s.formula.text, firstSize(s.formula.value) ?? s.name));
     }
     return cell.sizes.every((s) => s.name in sizes) ? sizes : null;
   }

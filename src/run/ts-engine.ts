@@ -38,7 +38,8 @@ export interface GeneratedModule {
 export interface GeneratedModelModule {
   forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; lengths?: readonly number[]; targets?: ArrayLike<number> }): { outputs: Tensors; final: Tensors; loss: number | null; saved: unknown };
   backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Gradients;
-  step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
+  /** `t`, the step index counted from 0, is required by models whose cells read it and ignored by the others. */
+  step(params: Tensors, inputs: Tensors, state: Tensors, t?: number): Tensors;
   createState(batch?: number): Tensors;
   initParams(seed: number): Tensors;
 }

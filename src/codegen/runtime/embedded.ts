@@ -945,7 +945,8 @@ interface _CellModule {
   forward(params: _Tensors, inputs: _Tensors, initial: _Tensors, options: { batch: number; steps: number; lengths?: Int32Array }): { outputs: _Tensors; final: _Tensors; saved: object };
   backward(params: _Tensors, saved: never, upstream: { outputs: _Tensors; final: _Tensors }): { params: _Tensors; inputs: _Tensors; initial: _Tensors };
   createState(batch: number): _Tensors;
-  step(params: _Tensors, inputs: _Tensors, state: _Tensors): _Tensors;
+  /** \`t\` is read by cells that use the step index, and ignored by the others. */
+  step(params: _Tensors, inputs: _Tensors, state: _Tensors, t: number): _Tensors;
 }
 
 /** One value read at each step: a model input or a layer's output ("<layer>.<output>"), \`width\` numbers a row. */
@@ -1280,7 +1281,7 @@ function _modelCreateState(model: _Model, batch: number): _Tensors {
 }
 
 /** One step of every layer, in order, for a model whose layers all run forward; \`state\` is updated in place. */
-function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unknown): _Tensors {
+function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Tensors {
   const reverse = model.layers.find((l) => l.reverse);
   if (reverse !== undefined) throw new Error(\`step() streams forward layers only: layer \${reverse.name} reads each sequence from its last step; use forward()\`);
   const p = _checkTensors(params, "params", _modelParams(model), false);
@@ -1294,7 +1295,7 @@ function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unkn
     const cellInputs: _Tensors = {};
     for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
     // The layer's own views of the model's state arrays: its step() updates them in place.
-    const out = layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s));
+    const out = layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t);
     for (const o of layer.outputs) values[o.key] = out[o.field]!;
   }
   const outputs: _Tensors = {};

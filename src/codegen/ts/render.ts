@@ -795,6 +795,9 @@ function addCreateState(m: ModuleContext): void {
 
 }
 
+/** step()'s check of the step index a cell reads: a wrong t would silently pick the wrong modules or masks. */
+export const STEP_INDEX_CHECK = 'if (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0) throw new Error(`step: t, the index of this step counted from 0, must be a whole number from 0 up, not ${String(t)}`);';
+
 function addStep(m: ModuleContext): void {
   const { plan, cell, file, field, simd, workspaces, stateLength , widest } = m;
   file.addFunction({
@@ -811,6 +814,7 @@ function addStep(m: ModuleContext): void {
     returnType: "Outputs",
     statements: (w) => {
       writeParamChecks(w, m, true);
+      if (stepsRead(plan.forward.step)) w.writeLine(STEP_INDEX_CHECK);
       w.writeLine(`_checkRecord(state, "state", _STATES);`);
       w.writeLine(`_checkRecord(inputs, "inputs", _INPUTS);`);
       // The batch is the state's rows; a cell without states counts its first input's, one without either is one row.
