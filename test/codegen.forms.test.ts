@@ -75,13 +75,23 @@ test("the TypeScript module's step() for a cell that reads t refuses a t that is
   expect(module.step(request.sequence.params, request.sequence.inputs, state, 0)["h"]).toHaveLength(1);
 });
 
-// The WebGPU module's step() runs one step as step 0 and cannot be told t yet: it refuses such a cell rather than compute the wrong step.
-(skipGpu ? test.skip : test)("the WebGPU module's step() refuses a cell that reads t", async () => {
-  const sizes = bindSizes(ir, { I: 1, H: 1 });
+// The WebGPU module's step() is told t as the TypeScript module's is: stepping a sequence gives forward()'s outputs.
+(skipGpu ? test.skip : test)("the WebGPU module's step() streams a cell that reads t as forward() runs it, and refuses a wrong t", async () => {
+  const sizes = bindSizes(ir, { I: 2, H: 3 });
   const cell = (await loadWebGpuModule(ir, sizes)).createCell((await nodeDevice()).device);
-  const request = randomRequest(ir, { sizes, batch: 1, steps: 1, seed: 1 });
-  const state = { h: Float32Array.from(request.sequence.initial["h"]!) };
-  await expect(cell.step(request.sequence.params, request.sequence.inputs, state)).rejects.toThrow(/reads the step index t/);
+  const request = randomRequest(ir, { sizes, batch: 2, steps: 4, seed: 3, uniformParams: true });
+  const f32 = (values: Float64Array) => Float32Array.from(values);
+  const params = Object.fromEntries(Object.entries(request.sequence.params).map(([k, v]) => [k, f32(v)]));
+  const x = f32(request.sequence.inputs["x"]!);
+  const state = { h: f32(request.sequence.initial["h"]!) };
+  const whole = await cell.forward(params, { x }, { h: state.h.slice() }, { batch: 2 });
+  await expect(cell.step(params, { x: x.subarray(0, 4) }, state)).rejects.toThrow("step: t, the index of this step counted from 0, must be a whole number from 0 up, not undefined");
+  await expect(cell.step(params, { x: x.subarray(0, 4) }, state, -1)).rejects.toThrow(/not -1$/);
+  for (let t = 0; t < 4; t++) {
+    const out = await cell.step(params, { x: x.subarray(t * 4, (t + 1) * 4) }, state, t);
+    expect(Array.from(out["h"]!)).toEqual(Array.from(whole.outputs["h"]!).slice(t * 6, (t + 1) * 6));
+  }
+  expect(Array.from(state.h)).toEqual(Array.from(whole.final["h"]!));
   cell.destroy();
 });
 

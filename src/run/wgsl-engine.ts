@@ -25,7 +25,8 @@ export interface WebGpuCell {
   uploadParams(params: Tensors): { buffer: GPUBuffer };
   forward(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number }): Promise<{ outputs: Tensors; final: Tensors; saved: unknown }>;
   backward(params: Tensors | { buffer: GPUBuffer }, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Promise<{ params: Tensors; inputs: Tensors; initial: Tensors }>;
-  step(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, state: Tensors): Promise<Tensors>;
+  /** `t`, this step's index counted from 0: required by a cell that reads it, ignored by the others. */
+  step(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, state: Tensors, t?: number): Promise<Tensors>;
   createState(batch?: number): Tensors;
   destroy(): void;
 }

@@ -18,6 +18,7 @@ struct Layout {
   o_part_b: u32,
   o_bt_7: u32,
   o_bt_10: u32,
+  t0: u32,
 }
 
 struct StepIndex {

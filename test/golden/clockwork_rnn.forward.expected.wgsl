@@ -18,6 +18,7 @@ struct Layout {
   o_part_b: u32,
   o_bt_7: u32,
   o_bt_10: u32,
+  t0: u32,
 }
 
 struct StepIndex {
@@ -89,7 +90,7 @@ fn forward_sequence(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation
     for (var j = lid; j < 16u; j += 32u) {
       var dot0 = 0f;
       for (var k = 0u; k < 16u; k++) { dot0 += params[576u + (0u + k) * 16u + 0u + j] * stage0[k]; }
-      let _v_7 = ((f32(t)) - (params[304u + j]) * floor((f32(t)) / (params[304u + j])));
+      let _v_7 = ((f32(sizes.t0 + t)) - (params[304u + j]) * floor((f32(sizes.t0 + t)) / (params[304u + j])));
       // a = mod(t, period) == 0
       let a_ = (select(0f, 1f, (_v_7) == ((0f))));
       tape[sizes.o_tape_9 + ((t) * B + b) * 16u + j] = a_;

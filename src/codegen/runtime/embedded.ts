@@ -365,7 +365,8 @@ export interface Cell {
   backward(params: Params | GpuParams, saved: Saved, upstream?: Upstream): Promise<Gradients>;
   backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream?: Upstream): GpuParams;
   createState(batch?: number): States;
-  step(params: Params | GpuParams, inputs: Inputs, state: States): Promise<Outputs>;
+  /** \`t\`, this step's index counted from 0: required by a cell that reads it, ignored by the others. */
+  step(params: Params | GpuParams, inputs: Inputs, state: States, t?: number): Promise<Outputs>;
   destroy(): void;
 }
 
@@ -528,7 +529,8 @@ export function createCell(device: GPUDevice): Cell {
   const errors = _errorWatch(device);
   const perDimension = device.limits.maxComputeWorkgroupsPerDimension;
   const paramBytes = Math.max(16, PROGRAM.paramFloats * 4);
-  const layoutWords = 2 + PROGRAM.arrays.length;
+  // B, T, each array's offset, then (for a cell that reads t) the index of the call's first step.
+  const layoutWords = 2 + PROGRAM.arrays.length + (PROGRAM.readsStep ? 1 : 0);
   const paramUsage = _STORAGE | _COPY_SRC | _COPY_DST;
   const made = errors.guard("createCell", () => {
     const storage = (binding: number, readOnly: boolean): GPUBindGroupLayoutEntry => ({ binding, visibility: 4, buffer: { type: readOnly ? "read-only-storage" : "storage" } });
@@ -621,7 +623,7 @@ export function createCell(device: GPUDevice): Cell {
   }
 
   /** Lays the arrays out for B rows and T steps, after checking the device can hold them; grows the buffers when needed. */
-  function configure(what: string, B: number, T: number): void {
+  function configure(what: string, B: number, T: number, firstStep: number): void {
     const floats: Record<BufferName, number> = { S: 0, K: 0, W: 0, R: 0 };
     const layout: Record<string, number> = {};
     for (const a of PROGRAM.arrays) {
@@ -666,6 +668,7 @@ export function createCell(device: GPUDevice): Cell {
       words[0] = B;
       words[1] = T;
       PROGRAM.arrays.forEach((a, i) => (words[2 + i] = offsets[a.name]!));
+      if (PROGRAM.readsStep) words[2 + PROGRAM.arrays.length] = firstStep;
       device.queue.writeBuffer(uniform, 0, words);
     });
   }
@@ -811,10 +814,10 @@ export function createCell(device: GPUDevice): Cell {
     return { B, T, inputArrays, stateArrays };
   }
 
-  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }): Promise<ForwardResult> {
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }, firstStep = 0): Promise<ForwardResult> {
     const { B, T, inputArrays, stateArrays } = forwardArguments(what, inputs, initial, options);
     const paramBuffer = paramsBuffer(params, "params");
-    configure(what, B, T);
+    configure(what, B, T, firstStep);
     errors.guard(what, () => {
       PROGRAM.names.inputs.forEach((i, k) => write(i.array, inputArrays[k]!));
       PROGRAM.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
@@ -904,9 +907,12 @@ export function createCell(device: GPUDevice): Cell {
     return state as unknown as States;
   }
 
-  function step(params: Params | GpuParams, inputs: Inputs, state: States): Promise<Outputs> {
+  function step(params: Params | GpuParams, inputs: Inputs, state: States, t?: number): Promise<Outputs> {
     return exclusive("step", async () => {
-      if (PROGRAM.readsStep) throw new Error("step: this cell reads the step index t, which the WebGPU module's step() cannot be told yet; run the sequence with forward()");
+      // A cell that reads t must be told which step this is; the others ignore it.
+      if (PROGRAM.readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) {
+        throw new Error(\`step: t, the index of this step counted from 0, must be a whole number from 0 up, not \${String(t)}\`);
+      }
       const given = _tensors(state, "state", names.states);
       const first = PROGRAM.names.states[0];
       const firstLength = first === undefined ? undefined : given[first.name]?.length;
@@ -919,7 +925,7 @@ export function createCell(device: GPUDevice): Cell {
       });
       const steps = _tensors(inputs, "inputs", names.inputs);
       for (const i of PROGRAM.names.inputs) _check(steps[i.name], B * i.width, \`inputs.\${i.name} (one step)\`);
-      const result = await runForward("step", params, inputs, state, { batch: B });
+      const result = await runForward("step", params, inputs, state, { batch: B }, PROGRAM.readsStep ? t : 0);
       PROGRAM.names.states.forEach((s, k) => targets[k]!.set((result.final as unknown as Record<string, Float32Array>)[s.name]!));
       return result.outputs;
     });

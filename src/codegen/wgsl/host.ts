@@ -45,7 +45,7 @@ export function renderHost(cell: CellInterface, program: WgslProgram, options: H
   const record = (r: InterfaceRecord) => [`/** ${r.doc} */`, `export interface ${r.name} {`, ...r.entries.map((e) => `  /** ${e.doc} */\n  ${field(e.name)}: Float32Array;`), "}"].join("\n");
   const path = `Kernel path: ${program.path} (${program.path === "sequence" ? "one dispatch runs the whole sequence, one workgroup per batch row" : "one dispatch per phase per step"}).`;
   const phases = `Forward step: ${program.phases.forward} phase(s); backward step: ${program.phases.backward} phase(s).`;
-  const out: string[] = headerLines(cell, { compilerVersion: options.compilerVersion, specFile: options.specFile, optionsText: options.optionsText, engine: "on WebGPU (f32)", notes: [path, phases], api: API_DOC });
+  const out: string[] = headerLines(cell, { compilerVersion: options.compilerVersion, specFile: options.specFile, optionsText: options.optionsText, engine: "on WebGPU (f32)", notes: [path, phases], api: apiDoc(program.readsStep) });
   out.push("");
   for (const s of cell.sizes) out.push(`export const ${field(s.name)} = ${s.value};`);
   out.push(`/** The sizes this module was compiled for. */`);
@@ -89,7 +89,8 @@ export function renderHost(cell: CellInterface, program: WgslProgram, options: H
   return out.join("\n") + "\n";
 }
 
-const API_DOC = [
+/** The API summary in the module's header; `t` appears in step() for a cell that reads it. */
+const apiDoc = (readsStep: boolean): string[] => [
   "API (imports nothing; needs a GPUDevice; arrays are flat, row-major Float32Arrays):",
   "  initParams(seed): Params                       the spec's initializers",
   "  const cell = createCell(device)                pipelines and buffers, made once",
@@ -99,7 +100,7 @@ const API_DOC = [
   "  cell.backward(params | GpuParams, saved, upstream?) -> Promise<{ params, inputs, initial }>",
   "  cell.backwardOnGpu(params, saved, upstream?) -> GpuParams   gradients left on the GPU",
   "  cell.layout                                   each parameter's place in a GpuParams buffer (GPU optimisers)",
-  "  cell.createState(batch?) / cell.step(params, inputs, state) -> Promise<Outputs>  (state updated in place)",
+  `  cell.createState(batch?) / cell.step(params, inputs, state${readsStep ? ", t" : ""}) -> Promise<Outputs>  (state updated in place)`,
   "`saved` refers to the cell's GPU buffers: the next forward() replaces it (backward checks).",
   "createCell refuses a device whose limits are below what the kernels need, naming each limit; every call checks its",
   "arguments and throws WebGPU's validation, out-of-memory and internal errors instead of returning numbers; one call at a time.",

@@ -488,8 +488,14 @@ function derivedGradientKernel(layout: Layout, d: DerivedMatrixPlan, index: numb
   return { text: lines.join("\n"), dispatch: { entry, workgroupSize: STEP_WORKGROUP, batchWorkgroups: false, steps: false, batch: false, n: d.length } };
 }
 
-function declarations(layout: Layout, stagingWidths: readonly number[]): string {
-  const fields = ["  B: u32,", "  T: u32,", ...[...layout.arrays.keys()].map((name) => `  o${name}: u32,`)];
+function declarations(layout: Layout, stagingWidths: readonly number[], readsStep: boolean): string {
+  const fields = [
+    "  B: u32,",
+    "  T: u32,",
+    ...[...layout.arrays.keys()].map((name) => `  o${name}: u32,`),
+    // The index of the call's first step: a cell that reads t is at step t0 + t (step() streams from any step).
+    ...(readsStep ? ["  t0: u32,"] : []),
+  ];
   return [
     "// Sizes of this call and where each array starts in its buffer (floats).",
     "struct Layout {",
@@ -579,7 +585,7 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
     ...plan.backward.after.flatMap((k) => (k.kind === "derivedGradient" ? [derivedGradientKernel(layout, plan.derived[k.derived]!, k.derived)] : [])),
   ];
   const header = (direction: string, widths: readonly number[]) =>
-    [`// lstmc: ${direction} kernels of cell '${commentText(cell.name)}' (${path} path)`, "", declarations(layout, widths), "", WGSL_PRELUDE].join("\n");
+    [`// lstmc: ${direction} kernels of cell '${commentText(cell.name)}' (${path} path)`, "", declarations(layout, widths, stepsRead(plan.forward.step)), "", WGSL_PRELUDE].join("\n");
   const forwardWgsl = [header("forward", loops.forward.stagingWidths), ...projections.map((k) => k.text), loops.forward.text].join("\n\n") + "\n";
   const backwardWgsl = [header("backward", loops.backward.stagingWidths), loops.backward.text, ...after.map((k) => k.text)].join("\n\n") + "\n";
   return {

@@ -116,7 +116,7 @@ export const WGSL_SYNTAX: ExpressionSyntax = {
   neg: (x) => `(-${x})`,
   operators: OPERATORS,
   select: (c, a, b) => `select(${b}, ${a}, (${c}) != 0f)`,
-  step: "f32(t)",
+  step: "f32(sizes.t0 + t)",
   index: (stride, extent) => `f32((j / ${u32(stride)}) % ${u32(extent)})`,
   functions: FUNCTION_SYNTAX,
   derivatives: DERIVATIVE_SYNTAX,
