@@ -7,10 +7,10 @@ import { colourDiagnostic, useColour } from "./colour.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import { buildCell } from "../ir/build.ts";
 import type { CellIR } from "../ir/types.ts";
-import { buildModel } from "../ir/build-model.ts";
 import type { ModelIR } from "../ir/model-types.ts";
 import { isModelText } from "../parse/model.ts";
-import { loadModelText, parseModelText } from "../parse/load-model.ts";
+import { parseModelText } from "../parse/load-model.ts";
+import { check } from "../index.ts";
 import { readTextFile } from "../parse/load.ts";
 import { diagnostic } from "../diagnostics/diagnostic.ts";
 import type { MessageArgument, MessageId } from "../diagnostics/catalogue.ts";
@@ -84,11 +84,8 @@ export function loadCheckedModel(file: string): { readonly ir: ModelIR; readonly
 /** A model's diagnostics (parse, its cells' files, build) and its IR when it has no errors. */
 export function checkModel(file: string): { readonly diagnostics: readonly Diagnostic[]; readonly ir: ModelIR | null; readonly text: string } {
   const text = specText(file) ?? "";
-  const name = file === STDIN ? STDIN_NAME : file;
-  const loaded = loadModelText(text, name);
-  if (!loaded.model) return { diagnostics: loaded.diagnostics, ir: null, text };
-  const built = buildModel(loaded.model, loaded.cells);
-  return { diagnostics: [...loaded.diagnostics, ...built.diagnostics], ir: built.ir, text };
+  const checked = check(text, { file: file === STDIN ? STDIN_NAME : file });
+  return { diagnostics: checked.diagnostics, ir: checked.modelIr, text };
 }
 
 /**
