@@ -77,6 +77,8 @@ export interface CompiledFile {
 export interface CompileOutcome {
   /** Empty when there are errors. */
   readonly files: readonly CompiledFile[];
+  /** As check's: the cell files a model names, which the output depends on. */
+  readonly cellFiles: readonly string[];
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -142,6 +144,10 @@ function cellReader(readFile: SourceOptions["readFile"]): CellFileReader {
 
 export async function compile(text: string, options: CompileOptions = {}): Promise<CompileOutcome> {
   const checked = check(text, options);
+  return { ...(await compileChecked(checked, options)), cellFiles: checked.cellFiles };
+}
+
+async function compileChecked(checked: CheckOutcome, options: CompileOptions): Promise<Omit<CompileOutcome, "cellFiles">> {
   if (checked.modelIr) return compileModelText(checked.model!, checked.modelIr, checked.diagnostics, options);
   if (!checked.ir) return { files: [], diagnostics: checked.diagnostics };
   // What `lstmc check --target` refuses is refused here the same way, located.
@@ -154,7 +160,7 @@ export async function compile(text: string, options: CompileOptions = {}): Promi
 }
 
 /** A model compiles to one TypeScript or JavaScript module; the WGSL target refuses it at the model's name (E602), as `lstmc check --target wgsl` does. */
-async function compileModelText(model: ModelAst, ir: ModelIR, diagnostics: readonly Diagnostic[], options: CompileOptions): Promise<CompileOutcome> {
+async function compileModelText(model: ModelAst, ir: ModelIR, diagnostics: readonly Diagnostic[], options: CompileOptions): Promise<Omit<CompileOutcome, "cellFiles">> {
   const target = options.target ?? "ts";
   if (target === "wgsl") return { files: [], diagnostics: [...diagnostics, diagnostic("modelNotCompiled", model.nameSpan, target)] };
   const made = await locatingInputErrors(model.nameSpan, compileModelFiles(ir, target, options));
