@@ -8,6 +8,7 @@ import type { SpecAst } from "../parse/ast.ts";
 import { buildCell } from "../ir/build.ts";
 import type { CellIR } from "../ir/types.ts";
 import type { ModelIR } from "../ir/model-types.ts";
+import type { ModelAst } from "../parse/model-ast.ts";
 import { isModelText } from "../parse/model.ts";
 import { parseModelText } from "../parse/load-model.ts";
 import { check } from "../index.ts";
@@ -74,18 +75,18 @@ export function isModelSpec(file: string): boolean {
 }
 
 /** Loads, parses and checks a model and the cells it names; prints its diagnostics; throws if it has errors. */
-export function loadCheckedModel(file: string): { readonly ir: ModelIR; readonly text: string } {
-  const { diagnostics, ir, text } = checkModel(file);
+export function loadCheckedModel(file: string): { readonly model: ModelAst; readonly ir: ModelIR; readonly text: string } {
+  const { diagnostics, model, ir, text } = checkModel(file);
   printDiagnostics(diagnostics, text);
-  if (!ir || hasErrors(diagnostics)) throw new ReportedFailure();
-  return { ir, text };
+  if (!model || !ir || hasErrors(diagnostics)) throw new ReportedFailure();
+  return { model, ir, text };
 }
 
-/** A model's diagnostics (parse, its cells' files, build) and its IR when it has no errors. */
-export function checkModel(file: string): { readonly diagnostics: readonly Diagnostic[]; readonly ir: ModelIR | null; readonly text: string } {
+/** A model's diagnostics (parse, its cells' files, build), its syntax tree when it parses, and its IR when it has no errors. */
+export function checkModel(file: string): { readonly diagnostics: readonly Diagnostic[]; readonly model: ModelAst | null; readonly ir: ModelIR | null; readonly text: string } {
   const text = specText(file) ?? "";
   const checked = check(text, { file: file === STDIN ? STDIN_NAME : file });
-  return { diagnostics: checked.diagnostics, ir: checked.modelIr, text };
+  return { diagnostics: checked.diagnostics, model: checked.model, ir: checked.modelIr, text };
 }
 
 /**
