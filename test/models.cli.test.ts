@@ -103,7 +103,7 @@ describe("lstmc on model files", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "lstmc-convert-model-"));
     try {
       copyFileSync(path.join(REPO_ROOT, "specs", "lstm.lstm"), path.join(dir, "lstm.lstm"));
-      const [json, dsl, again] = ["m.json", "m.lstm", "again.json"].map((f) => path.join(dir, f));
+      const [json, dsl, again] = [path.join(dir, "m.json"), path.join(dir, "m.lstm"), path.join(dir, "again.json")];
       for (const [from, to, out] of [[`specs/${name}.lstm`, "json", json], [json, "lstm", dsl], [dsl, "json", again]] as const) {
         const child = lstmc("convert", from, "--to", to, "--out", out);
         expect(child.stderr).toBe("");
