@@ -113,20 +113,20 @@ export function parse(text: string, options: SourceOptions = {}): ParseOutcome {
 export function check(text: string, options: SourceOptions = {}): CheckOutcome {
   if (isModelText(text)) return checkModelText(text, options);
   const { spec, diagnostics } = parse(text, options);
-  const none = { model: null, modelIr: null, cellFiles: [] };
-  if (!spec) return { spec, ir: null, ...none, diagnostics };
+  const notAModel = { model: null, modelIr: null, cellFiles: [] };
+  if (!spec) return { spec, ir: null, ...notAModel, diagnostics };
   const built = buildCell(spec);
   const all = [...diagnostics, ...built.diagnostics];
-  return { spec, ir: hasErrors(all) ? null : built.ir, ...none, diagnostics: all };
+  return { spec, ir: hasErrors(all) ? null : built.ir, ...notAModel, diagnostics: all };
 }
 
 function checkModelText(text: string, options: SourceOptions): CheckOutcome {
   const loaded = loadModelText(text, options.file ?? DEFAULT_FILE, cellReader(options.readFile));
-  const none = { spec: null, ir: null, cellFiles: loaded.cellFiles };
-  if (!loaded.model) return { ...none, model: null, modelIr: null, diagnostics: loaded.diagnostics };
+  const notACell = { spec: null, ir: null, cellFiles: loaded.cellFiles };
+  if (!loaded.model) return { ...notACell, model: null, modelIr: null, diagnostics: loaded.diagnostics };
   const built = buildModel(loaded.model, loaded.cells);
   const all = [...loaded.diagnostics, ...built.diagnostics];
-  return { ...none, model: loaded.model, modelIr: hasErrors(all) ? null : built.ir, diagnostics: all };
+  return { ...notACell, model: loaded.model, modelIr: hasErrors(all) ? null : built.ir, diagnostics: all };
 }
 
 /** The caller's reader, any failure of which is a file that cannot be read (located by the loader). */
