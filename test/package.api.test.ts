@@ -144,6 +144,14 @@ describe("the programmatic API on models", () => {
     expect(asked).toEqual(["/virtual/models/lstm.lstm"]);
   });
 
+  it("check reads a model's JSON form to the same IR, its cells relative to `file` as well", () => {
+    const json = JSON.stringify({ model: "bilstm", sizes: { I: 8, H: 16 }, inputs: { x: "I" }, layers: [{ name: "fwd", cell: "lstm.lstm", inputs: { x: "x" } }, { name: "bwd", cell: "lstm.lstm", direction: "reverse", inputs: { x: "x" } }], outputs: { h: ["fwd.h", "bwd.h"] } });
+    const fromJson = check(json, { file: join(ROOT, "specs", "bilstm.json") });
+    expect(fromJson.diagnostics).toEqual([]);
+    const withoutPlaces = (ir: typeof fromJson.modelIr) => ({ ...ir!, file: "", doc: [], layers: ir!.layers.map(({ span: _span, ...l }) => l) });
+    expect(withoutPlaces(fromJson.modelIr)).toEqual(withoutPlaces(check(BILSTM, { file: BILSTM_FILE }).modelIr));
+  });
+
   it("a cell file readFile cannot give is one E005 at the layer's cell, not a throw", () => {
     const { modelIr, cellFiles, diagnostics } = check(BILSTM, { file: "/virtual/bilstm.lstm", readFile: virtualFiles({}) });
     expect(modelIr).toBeNull();

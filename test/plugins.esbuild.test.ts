@@ -86,6 +86,14 @@ describe("lstmc/esbuild", () => {
     expect(failure.errors[0]!.location!.lineText).toContain("U_f @ hh");
   });
 
+  it("fails a model imported for the wgsl target with E602 at the model's name", async () => {
+    const dir = app(`import * as model from "./bilstm.lstm?target=wgsl"; console.log(model);`);
+    const failure = await buildFailure(dir);
+    expect(failure.errors).toHaveLength(1);
+    expect(failure.errors[0]!.text).toMatch(/^E602: models are not compiled for the wgsl target/);
+    expect(failure.errors[0]!.location).toMatchObject({ line: 5, column: 6, lineText: "model bilstm {" });
+  });
+
   it("rebuilds a model in watch mode when a cell file it uses changes", async () => {
     const dir = app(`import * as model from "./bilstm.lstm?dims=I=2,H=2"; console.log(Object.keys(model.initParams(1)).join(","));`);
     const results: BuildResult[] = [];
