@@ -10,6 +10,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   CompletionRequest,
   DefinitionRequest,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  RegistrationRequest,
+  type ClientCapabilities,
+  type Registration,
   DidChangeTextDocumentNotification,
   DidOpenTextDocumentNotification,
   ExitNotification,
@@ -35,21 +40,25 @@ const URI = "file:///work/cells/gru.lstm";
 interface Session {
   readonly child: ChildProcess;
   readonly connection: ProtocolConnection;
+  /** What the server asked the client to register (file watching). */
+  readonly registrations: Registration[];
   /** Resolves with the next diagnostics the server publishes. */
   nextDiagnostics(): Promise<PublishDiagnosticsParams>;
 }
 
 const sessions: Session[] = [];
 
-async function startSession(args: string[]): Promise<Session> {
+async function startSession(args: string[], capabilities: ClientCapabilities = {}): Promise<Session> {
   const child = spawn(process.execPath, [LSTMC, "lsp", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
   const connection = createProtocolConnection(child.stdout!, child.stdin!);
   const waiting: ((p: PublishDiagnosticsParams) => void)[] = [];
   connection.onNotification(PublishDiagnosticsNotification.type, (params) => waiting.shift()?.(params));
+  const registrations: Registration[] = [];
+  connection.onRequest(RegistrationRequest.type, (params) => void registrations.push(...params.registrations));
   connection.listen();
-  const session = { child, connection, nextDiagnostics: () => new Promise<PublishDiagnosticsParams>((resolve) => waiting.push(resolve)) };
+  const session = { child, connection, registrations, nextDiagnostics: () => new Promise<PublishDiagnosticsParams>((resolve) => waiting.push(resolve)) };
   sessions.push(session);
-  const init = await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
+  const init = await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities });
   expect(init.capabilities).toMatchObject({ hoverProvider: true, definitionProvider: true, completionProvider: {} });
   await connection.sendNotification(InitializedNotification.type, {});
   return session;
@@ -183,6 +192,8 @@ describe("lstmc lsp on models", () => {
     expect(published.diagnostics).toMatchObject([{ code: "E101", severity: 1, range: cellRefRange(BILSTM) }]);
     expect(published.diagnostics[0]!.message).toMatch(new RegExp(`^lstm\\.lstm:${at.line + 1}:${at.character + 1}: unknown name 'hh'`));
     expect(published.diagnostics[0]!.relatedInformation).toMatchObject([{ location: { uri: dir.uri("lstm.lstm"), range: { start: at } } }]);
+    // A client that cannot watch files is not asked to.
+    expect(session.registrations).toEqual([]);
   });
 
   it("checks a model again when an open cell file it uses changes, reading the unsaved text", async () => {
@@ -197,6 +208,17 @@ describe("lstmc lsp on models", () => {
     await session.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: dir.uri("lstm.lstm"), version: 2 }, contentChanges: [{ text: BROKEN_LSTM }] });
     expect((await cell).uri).toBe(dir.uri("lstm.lstm"));
     expect((await model).uri).toBe(dir.uri("bilstm.lstm"));
+    expect((await model).diagnostics).toMatchObject([{ code: "E101", range: cellRefRange(BILSTM) }]);
+  });
+
+  it("checks a model again when a cell file it uses changes on disk, watching spec files where the client can", async () => {
+    const dir = folder();
+    const session = await startSession([], { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } });
+    expect((await open(session, dir.uri("bilstm.lstm"), BILSTM)).diagnostics).toEqual([]);
+    expect(session.registrations).toMatchObject([{ method: "workspace/didChangeWatchedFiles", registerOptions: { watchers: [{ globPattern: "**/*.{lstm,json}" }] } }]);
+    writeFileSync(new URL(dir.uri("lstm.lstm")), BROKEN_LSTM);
+    const model = session.nextDiagnostics();
+    await session.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: dir.uri("lstm.lstm"), type: FileChangeType.Changed }] });
     expect((await model).diagnostics).toMatchObject([{ code: "E101", range: cellRefRange(BILSTM) }]);
   });
 

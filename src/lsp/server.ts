@@ -3,13 +3,15 @@
 // definition and completion read the last spec that parsed, so they keep
 // working while the user types a line that does not. A model reads its cell
 // files from the open documents first (so an unsaved edit counts), is checked
-// again when one of them changes, and shows an error in one at its layer.
+// again when one of them changes (in the editor or, where the client watches
+// files for the server, on disk), and shows an error in one at its layer.
 import { parseArgs } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Readable, Writable } from "node:stream";
 import {
   CompletionItemKind,
   createConnection,
+  DidChangeWatchedFilesNotification,
   DiagnosticSeverity,
   MarkupKind,
   TextDocuments,
@@ -135,15 +137,26 @@ export function serve(connection: Connection): Promise<void> {
     revalidateUsers(document.uri);
   });
 
-  connection.onInitialize(() => ({
-    capabilities: {
-      textDocumentSync: TextDocumentSyncKind.Incremental,
-      hoverProvider: true,
-      definitionProvider: true,
-      completionProvider: {},
-    },
-    serverInfo: { name: "lstmc" },
-  }));
+  // A cell file edited outside the editor: the client tells of it where it can be asked to watch.
+  let watchSpecFiles = false;
+  connection.onInitialize(({ capabilities }) => {
+    watchSpecFiles = capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        definitionProvider: true,
+        completionProvider: {},
+      },
+      serverInfo: { name: "lstmc" },
+    };
+  });
+  connection.onInitialized(() => {
+    if (watchSpecFiles) void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: "**/*.{lstm,json}" }] });
+  });
+  connection.onDidChangeWatchedFiles(({ changes }) => {
+    for (const change of changes) revalidateUsers(change.uri);
+  });
 
   connection.onHover(({ textDocument, position }) => {
     const at = outcomeAt(textDocument.uri, position);
