@@ -232,6 +232,9 @@ describe("lstmc lsp on models", () => {
     expect((await hover("bilstm.lstm", positionOf(BILSTM, "bwd", 1)))?.value).toBe("layer `bwd`: `lstm` (lstm.lstm), reverse; outputs h [H]");
     expect((await hover("bilstm.lstm", positionOf(BILSTM, "output h", 1, 7)))?.value).toBe("output `h`: [2*H]");
     expect((await hover("bilstm.lstm", positionOf(BILSTM, "size I", 1, 5)))?.value).toBe("size `I` = 8");
+    // The h of fwd.h is the layer's, not the model's output h.
+    expect((await hover("bilstm.lstm", positionOf(BILSTM, "fwd.h", 1, 4)))?.value).toBe("output `h` of layer `fwd`: [H]");
+    expect((await hover("depth_gated_lstm.lstm", positionOf(DEPTH_GATED, "L1.c'", 1, 3)))?.value).toBe("state `c` of layer `L1` (`c'`: after the step): [H] in its cell's sizes");
     expect((await hover("depth_gated_lstm.lstm", positionOf(DEPTH_GATED, "layer L2", 1, 6)))?.value).toBe("layer `L2`: `depth_gated` (this file), forward; outputs h [H]");
     expect((await hover("depth_gated_lstm.lstm", positionOf(DEPTH_GATED, "param W_d", 1, 6)))?.value).toBe("param `W_d`: [H, I] = [16, 16]");
   });

@@ -8,7 +8,7 @@ import type { Diagnostic, Span } from "../diagnostics/diagnostic.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import type { CellRefAst, ModelAst } from "../parse/model-ast.ts";
 import type { ModelIR } from "../ir/model-types.ts";
-import { formatDim } from "../ir/dims.ts";
+import { formatDim, formatShape } from "../ir/dims.ts";
 import { printDim } from "../parse/print-dsl.ts";
 
 export type ModelDeclarationKind = "size" | "input" | "layer" | "output" | "head" | "cell";
@@ -74,6 +74,22 @@ export function modelHoverText(model: ModelAst, ir: ModelIR | null, word: string
   const head = model.head;
   if (head?.name === word) return `head \`${word}\`: [${printDim(head.size)}], linear${head.at === "last" ? " at each row's last valid step" : " at every step"}${model.loss ? `, ${model.loss.kind}` : ""}`;
   return null;
+}
+
+/** The layer a word is read from when it follows `LAYER.` (the `h` of `L1.h`, the `c` of `L1.c'`), else null. */
+export function wireLayerBefore(lineText: string, column: number): string | null {
+  return /([A-Za-z_][A-Za-z0-9_]*)\.$/.exec(lineText.slice(0, column - 1))?.[1] ?? null;
+}
+
+/** Markdown for a hover over the output or state part of a wire `layer.name`. */
+export function wireHoverText(model: ModelAst, ir: ModelIR | null, layer: string, name: string): string | null {
+  if (!model.layers.some((l) => l.name === layer)) return null;
+  const built = ir?.layers.find((l) => l.name === layer);
+  const width = built?.outputWidths[name];
+  if (width) return `output \`${name}\` of layer \`${layer}\`: [${formatDim(width)}]`;
+  const state = built?.cell.states.find((s) => s.name === name);
+  if (state) return `state \`${name}\` of layer \`${layer}\` (\`${name}'\`: after the step): ${formatShape(state.shape)} in its cell's sizes`;
+  return `\`${name}\` of layer \`${layer}\``;
 }
 
 /** A diagnostic as the model's document shows it, and where it really is when that is a cell file. */

@@ -25,7 +25,7 @@ import {
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { check, type CheckOutcome, type Diagnostic, type Span } from "../index.ts";
 import { declarations, FUNCTION_NAMES, findDeclaration, hoverText, wordAt, type DeclarationKind } from "./features.ts";
-import { cellAtLine, cellFilePath, cellRefAt, diagnosticsAtUse, modelDeclarations, modelHoverText, type ModelDeclarationKind } from "./model-features.ts";
+import { cellAtLine, cellFilePath, cellRefAt, diagnosticsAtUse, modelDeclarations, modelHoverText, wireHoverText, wireLayerBefore, type ModelDeclarationKind } from "./model-features.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import { readCellFile } from "../parse/load-model.ts";
 import type { CellIR } from "../ir/types.ts";
@@ -104,8 +104,9 @@ export function serve(connection: Connection): Promise<void> {
     const outcome = lastParsed.get(uri);
     if (!document || !(outcome?.spec || outcome?.model)) return null;
     const lineText = document.getText({ start: { line: position.line, character: 0 }, end: { line: position.line + 1, character: 0 } });
-    const word = wordAt(lineText.replace(/\r?\n$/, ""), position.character + 1);
-    return word ? { outcome, word, line: position.line } : null;
+    const text = lineText.replace(/\r?\n$/, "");
+    const word = wordAt(text, position.character + 1);
+    return word ? { outcome, word, line: position.line, wireLayer: wireLayerBefore(text, word.column) } : null;
   };
 
   /** An open document's text by file path: a model reads its cells from the editor before the disk. */
@@ -162,7 +163,12 @@ export function serve(connection: Connection): Promise<void> {
     const at = outcomeAt(textDocument.uri, position);
     if (!at) return null;
     const cell = cellAt(at.outcome, at.line + 1);
-    const text = cell ? hoverText(cell.spec, cell.ir, at.word.word) : modelHoverText(at.outcome.model!, at.outcome.modelIr, at.word.word);
+    const { model, modelIr } = at.outcome;
+    const text = cell
+      ? hoverText(cell.spec, cell.ir, at.word.word)
+      : at.wireLayer
+        ? wireHoverText(model!, modelIr, at.wireLayer, at.word.word)
+        : modelHoverText(model!, modelIr, at.word.word);
     if (!text) return null;
     return {
       contents: { kind: MarkupKind.Markdown, value: text },
@@ -178,6 +184,8 @@ export function serve(connection: Connection): Promise<void> {
       const declaration = findDeclaration(cell.spec, at.word.word);
       return declaration ? { uri: textDocument.uri, range: rangeOf(declaration.span) } : null;
     }
+    // The `h` of `L1.h` is declared in L1's cell, not in the model.
+    if (at.wireLayer) return null;
     const model = at.outcome.model!;
     // A layer's cell: the file it names, or the cell block in this file.
     const ref = cellRefAt(model, position.line + 1, position.character + 1);
