@@ -3,7 +3,7 @@
 // located E602 and exit 1, never 70; diagram draws the layers; gradcheck
 // checks every layer.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
@@ -98,9 +98,47 @@ describe("lstmc on model files", () => {
     for (const text of [">model classifier<", ">f2<", ">lstm, reverse<", ">logits<", "at last step, softmax_cross_entropy"]) expect(child.stdout).toContain(text);
   });
 
-  test("convert refuses a model with E602 rather than printing a wrong cell", () => {
-    const child = lstmc("convert", "specs/bilstm.lstm", "--to", "json");
-    expect(child.stderr).toContain("specs/bilstm.lstm:5:7: error E602: lstmc convert does not handle models yet");
+  // A converted model is the same model: it runs to the same numbers, and converting again changes nothing.
+  test.each(["bilstm", "lstm2", "classifier"])("convert writes %s as JSON and back as the same model", (name) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-convert-model-"));
+    try {
+      copyFileSync(path.join(REPO_ROOT, "specs", "lstm.lstm"), path.join(dir, "lstm.lstm"));
+      const [json, dsl, again] = [path.join(dir, "m.json"), path.join(dir, "m.lstm"), path.join(dir, "again.json")];
+      for (const [from, to, out] of [[`specs/${name}.lstm`, "json", json], [json, "lstm", dsl], [dsl, "json", again]] as const) {
+        const child = lstmc("convert", from, "--to", to, "--out", out);
+        expect(child.stderr).toBe("");
+        expect(child.status).toBe(0);
+      }
+      expect(readFileSync(again, "utf8")).toBe(readFileSync(json, "utf8"));
+      const example = ["--example", "--grad", "--dims", "I=2,H=3", "--steps", "3", "--batch", "2"];
+      const runs = [`specs/${name}.lstm`, json, dsl].map((spec) => lstmc("run", spec, ...example));
+      expect(runs.map((r) => r.status)).toEqual([0, 0, 0]);
+      expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
+      expect(runs[2]!.stdout).toBe(runs[0]!.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("convert --to lstm keeps a model's own cells, and the model runs the same", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-convert-model-"));
+    try {
+      copyFileSync(path.join(REPO_ROOT, "specs", "peephole.lstm"), path.join(dir, "peephole.lstm"));
+      const out = path.join(dir, "m.lstm");
+      expect(lstmc("convert", "specs/depth_gated_lstm.lstm", "--to", "lstm", "--out", out).status).toBe(0);
+      expect(readFileSync(out, "utf8")).toMatch(/\ncell depth_gated \{\n/);
+      const runs = ["specs/depth_gated_lstm.lstm", out].map((spec) => lstmc("run", spec, "--example", "--dims", "I=2,H=3", "--steps", "2"));
+      expect(runs[0]!.status).toBe(0);
+      expect(runs[1]!.stdout).toBe(runs[0]!.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("convert --to json refuses a model's own cell with E602 at its name, exit 1", () => {
+    const child = lstmc("convert", "specs/depth_gated_lstm.lstm", "--to", "json");
+    expect(child.stderr).toContain("specs/depth_gated_lstm.lstm:11:14: error E602: the JSON form names each layer's cell by file, and 'depth_gated' is declared in this model's file");
+    expect(child.stdout).toBe("");
     expect(child.status).toBe(1);
   });
 });

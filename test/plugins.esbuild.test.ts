@@ -5,15 +5,16 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build, type BuildFailure } from "esbuild";
-import { describe, expect, it } from "vitest";
+import { build, context, type BuildFailure, type BuildResult, type PluginBuild } from "esbuild";
+import { describe, expect, it, vi } from "vitest";
 import lstmc from "../src/plugins/esbuild.ts";
+import { cliModelOutputs, maxDifference } from "./helpers/cli-model-run.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 
 function app(main: string): string {
   const dir = mkdtempSync(join(tmpdir(), "lstmc-esbuild-"));
-  copyFileSync(join(ROOT, "specs", "gru.lstm"), join(dir, "gru.lstm"));
+  for (const spec of ["gru.lstm", "bilstm.lstm", "lstm.lstm"]) copyFileSync(join(ROOT, "specs", spec), join(dir, spec));
   writeFileSync(join(dir, "main.ts"), main);
   return dir;
 }
@@ -56,5 +57,61 @@ describe("lstmc/esbuild", () => {
   it("fails on a size binding the query cannot give", async () => {
     const failure = await buildFailure(app(`import * as cell from "./gru.lstm?dims=I=four"; console.log(cell.H);`));
     expect(failure.errors[0]!.text).toMatch(/gru\.lstm\?dims=I=four: .*I=four/);
+  });
+
+  it("bundles a model into one module that gives the CLI's numbers", async () => {
+    const dir = app(`
+      import * as model from "./bilstm.lstm?dims=I=3,H=4&precision=f64";
+      const params = model.initParams(3);
+      const x = Float64Array.from({ length: 2 * 2 * model.I }, (_, i) => Math.cos(i));
+      const { outputs } = model.forward(params, { x }, {}, { batch: 2 });
+      const plain = (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
+      console.log(JSON.stringify({ params: plain(params), x: Array.from(x), h: Array.from(outputs.h) }));
+    `);
+    await bundle(dir);
+    const { params, x, h } = JSON.parse(execFileSync(process.execPath, [join(dir, "out.mjs")], { encoding: "utf8" })) as { params: Record<string, number[]>; x: number[]; h: number[] };
+    const expected = cliModelOutputs("specs/bilstm.lstm", { dims: { I: 3, H: 4 }, batch: 2, steps: 2, params, inputs: { x } });
+    expect(h).toHaveLength(2 * 2 * 8);
+    expect(maxDifference(h, expected["h"]!)).toBeLessThan(1e-9);
+  });
+
+  it("fails a model's build in the cell file that has the error, with that file's line text", async () => {
+    const dir = app(`import * as model from "./bilstm.lstm"; console.log(model.H);`);
+    const cell = join(dir, "lstm.lstm");
+    writeFileSync(cell, readFileSync(cell, "utf8").replace("U_f @ h", "U_f @ hh"));
+    const failure = await buildFailure(dir);
+    expect(failure.errors).toHaveLength(1);
+    expect(failure.errors[0]!.text).toMatch(/^E101: .*hh/);
+    expect(join(process.cwd(), failure.errors[0]!.location!.file)).toBe(cell);
+    expect(failure.errors[0]!.location!.lineText).toContain("U_f @ hh");
+  });
+
+  it("fails a model imported for the wgsl target with E602 at the model's name", async () => {
+    const dir = app(`import * as model from "./bilstm.lstm?target=wgsl"; console.log(model);`);
+    const failure = await buildFailure(dir);
+    expect(failure.errors).toHaveLength(1);
+    expect(failure.errors[0]!.text).toMatch(/^E602: models are not compiled for the wgsl target/);
+    expect(failure.errors[0]!.location).toMatchObject({ line: 5, column: 6, lineText: "model bilstm {" });
+  });
+
+  it("rebuilds a model in watch mode when a cell file it uses changes", async () => {
+    const dir = app(`import * as model from "./bilstm.lstm?dims=I=2,H=2"; console.log(Object.keys(model.initParams(1)).join(","));`);
+    const results: BuildResult[] = [];
+    const rebuilt = (count: number) => vi.waitFor(() => expect(results.length).toBeGreaterThanOrEqual(count), { timeout: 120_000, interval: 100 });
+    const record = { name: "record", setup: (b: PluginBuild) => b.onEnd((r) => void results.push(r)) };
+    const ctx = await context({ entryPoints: [join(dir, "main.ts")], bundle: true, format: "esm", platform: "node", outfile: join(dir, "out.mjs"), plugins: [lstmc(), record], logLevel: "silent" });
+    try {
+      await ctx.watch();
+      await rebuilt(1);
+      const paramNames = () => execFileSync(process.execPath, [join(dir, "out.mjs")], { encoding: "utf8" });
+      expect(paramNames()).toContain("fwd.b_f,");
+      const cell = join(dir, "lstm.lstm");
+      writeFileSync(cell, readFileSync(cell, "utf8").replaceAll("b_f", "b_forget"));
+      await rebuilt(2);
+      expect(results.at(-1)!.errors).toEqual([]);
+      expect(paramNames()).toContain("fwd.b_forget,");
+    } finally {
+      await ctx.dispose();
+    }
   });
 });

@@ -8,13 +8,14 @@ import { build, createServer } from "vite";
 import { describe, expect, it, test, vi } from "vitest";
 import { findChromium, withBrowserPage } from "../src/gpu/browser.ts";
 import lstmc from "../src/plugins/vite.ts";
+import { cliModelOutputs, maxDifference } from "./helpers/cli-model-run.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const chromium = findChromium();
 
 function app(main: string): string {
   const dir = mkdtempSync(join(tmpdir(), "lstmc-vite-"));
-  copyFileSync(join(ROOT, "specs", "gru.lstm"), join(dir, "gru.lstm"));
+  for (const spec of ["gru.lstm", "bilstm.lstm", "lstm.lstm"]) copyFileSync(join(ROOT, "specs", spec), join(dir, spec));
   writeFileSync(join(dir, "index.html"), `<!doctype html><html><body><script type="module" src="/main.js"></script></body></html>`);
   writeFileSync(join(dir, "main.js"), main);
   return dir;
@@ -75,4 +76,42 @@ describe("lstmc/vite", () => {
       await server.close();
     }
   });
+
+  it("serves a model as one module that gives the CLI's numbers", async () => {
+    const dir = app(`import * as model from "./bilstm.lstm"; console.log(model.H);`);
+    const server = await createServer({ root: dir, logLevel: "silent", plugins: [lstmc()], server: { ws: false } });
+    try {
+      const model = (await server.ssrLoadModule("/bilstm.lstm?dims=I=3,H=2&precision=f64")) as GeneratedModel;
+      const params = model.initParams(11);
+      const x = Float64Array.from({ length: 3 * 1 * 3 }, (_, i) => Math.sin(2 * i));
+      const { outputs } = model.forward(params, { x }, {}, { batch: 1 });
+      const expected = cliModelOutputs("specs/bilstm.lstm", { dims: { I: 3, H: 2 }, batch: 1, steps: 3, params, inputs: { x } });
+      expect(outputs["h"]).toHaveLength(3 * 2 * 2);
+      expect(maxDifference(outputs["h"]!, expected["h"]!)).toBeLessThan(1e-9);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("recompiles a model's module in the dev server when a cell file it uses changes", async () => {
+    const dir = app(`import * as model from "./bilstm.lstm"; console.log(model.H);`);
+    const server = await createServer({ root: dir, logLevel: "silent", plugins: [lstmc()], server: { ws: false } });
+    try {
+      const paramNames = async () => {
+        const model = (await server.ssrLoadModule("/bilstm.lstm?dims=I=2,H=2")) as GeneratedModel;
+        return Object.keys(model.initParams(1));
+      };
+      expect(await paramNames()).toContain("fwd.b_f");
+      const cell = join(dir, "lstm.lstm");
+      writeFileSync(cell, readFileSync(cell, "utf8").replaceAll("b_f", "b_forget"));
+      await vi.waitFor(async () => expect(await paramNames()).toContain("fwd.b_forget"), { timeout: 300_000, interval: 200 });
+    } finally {
+      await server.close();
+    }
+  });
 });
+
+interface GeneratedModel {
+  initParams(seed: number): Record<string, Float64Array>;
+  forward(params: Record<string, Float64Array>, inputs: Record<string, Float64Array>, initial: object, options: { batch: number }): { outputs: Record<string, Float64Array> };
+}

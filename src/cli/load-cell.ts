@@ -7,10 +7,11 @@ import { colourDiagnostic, useColour } from "./colour.ts";
 import type { SpecAst } from "../parse/ast.ts";
 import { buildCell } from "../ir/build.ts";
 import type { CellIR } from "../ir/types.ts";
-import { buildModel } from "../ir/build-model.ts";
 import type { ModelIR } from "../ir/model-types.ts";
+import type { ModelAst } from "../parse/model-ast.ts";
 import { isModelText } from "../parse/model.ts";
-import { loadModelText, parseModelText } from "../parse/load-model.ts";
+import { parseModelText } from "../parse/load-model.ts";
+import { check } from "../index.ts";
 import { readTextFile } from "../parse/load.ts";
 import { diagnostic } from "../diagnostics/diagnostic.ts";
 import type { MessageArgument, MessageId } from "../diagnostics/catalogue.ts";
@@ -74,21 +75,18 @@ export function isModelSpec(file: string): boolean {
 }
 
 /** Loads, parses and checks a model and the cells it names; prints its diagnostics; throws if it has errors. */
-export function loadCheckedModel(file: string): { readonly ir: ModelIR; readonly text: string } {
-  const { diagnostics, ir, text } = checkModel(file);
+export function loadCheckedModel(file: string): { readonly model: ModelAst; readonly ir: ModelIR; readonly text: string } {
+  const { diagnostics, model, ir, text } = checkModel(file);
   printDiagnostics(diagnostics, text);
-  if (!ir || hasErrors(diagnostics)) throw new ReportedFailure();
-  return { ir, text };
+  if (!model || !ir || hasErrors(diagnostics)) throw new ReportedFailure();
+  return { model, ir, text };
 }
 
-/** A model's diagnostics (parse, its cells' files, build) and its IR when it has no errors. */
-export function checkModel(file: string): { readonly diagnostics: readonly Diagnostic[]; readonly ir: ModelIR | null; readonly text: string } {
+/** A model's diagnostics (parse, its cells' files, build), its syntax tree when it parses, and its IR when it has no errors. */
+export function checkModel(file: string): { readonly diagnostics: readonly Diagnostic[]; readonly model: ModelAst | null; readonly ir: ModelIR | null; readonly text: string } {
   const text = specText(file) ?? "";
-  const name = file === STDIN ? STDIN_NAME : file;
-  const loaded = loadModelText(text, name);
-  if (!loaded.model) return { diagnostics: loaded.diagnostics, ir: null, text };
-  const built = buildModel(loaded.model, loaded.cells);
-  return { diagnostics: [...loaded.diagnostics, ...built.diagnostics], ir: built.ir, text };
+  const checked = check(text, { file: file === STDIN ? STDIN_NAME : file });
+  return { diagnostics: checked.diagnostics, model: checked.model, ir: checked.modelIr, text };
 }
 
 /**

@@ -6,12 +6,11 @@ import { readTextFile } from "../parse/load.ts";
 import { buildCell } from "../ir/build.ts";
 import { bindSizes, parseSizeList } from "../ir/bind.ts";
 import { readRunRequest, writeRunResponse } from "../run/contract.ts";
-import { ENGINES } from "../run/engines.ts";
+import { ENGINES, runModelRequest } from "../run/engines.ts";
 import { randomModelRequest, randomRequest } from "../run/random-data.ts";
 import { gradcheck, type TensorCheck } from "../run/gradcheck.ts";
-import { bindModelSizes, readModelRunRequest, writeModelRunResponse } from "../run/model-contract.ts";
+import { bindModelSizes, readModelRunRequest } from "../run/model-contract.ts";
 import { gradcheckModel } from "../run/model-gradcheck.ts";
-import { forwardBackwardModel, forwardModel } from "../interp/model.ts";
 import type { CellIR } from "../ir/types.ts";
 import { CodegenError } from "../codegen/names.ts";
 import { checkModel, isModelSpec, loadCell, loadCheckedModel, loadCheckedSpec, loadSpec, modelRefusal, printDiagnostics, report, ReportedFailure, STDIN, STDIN_NAME, UsageError } from "./load-cell.ts";
@@ -117,7 +116,6 @@ async function commandRun(args: string[]): Promise<number> {
 
 /** `lstmc run` on a model: the interpreter, or the model compiled to one TypeScript module (not yet WGSL). */
 async function runModel(file: string, engine: string, values: { data?: string; example?: boolean; grad?: boolean; dims?: string; batch?: string; steps?: string; seed?: string }): Promise<number> {
-  if (engine !== "interp" && engine !== "ts") throw new CodedError("engineNoModels", engine);
   const { ir } = loadCheckedModel(file);
   const request = values.example
     ? randomModelRequest(ir, {
@@ -127,13 +125,7 @@ async function runModel(file: string, engine: string, values: { data?: string; e
         seed: integerOption(values.seed, "seed", 1),
       })
     : readModelRunRequest(ir, readDataFile(values.data!));
-  const result =
-    engine === "ts"
-      ? await (await import("../run/ts-engine.ts")).runGeneratedModel(ir, request, values.grad ?? false)
-      : values.grad
-        ? forwardBackwardModel(ir, request.sizes, request.sequence, request.upstream)
-        : { ...forwardModel(ir, request.sizes, request.sequence), grads: null };
-  process.stdout.write(`${JSON.stringify(writeModelRunResponse(result, result.grads))}\n`);
+  process.stdout.write(`${JSON.stringify(await runModelRequest(engine, ir, request, values.grad ?? false))}\n`);
   return 0;
 }
 

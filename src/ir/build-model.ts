@@ -279,9 +279,12 @@ export function buildModel(model: ModelAst, fileCells: ReadonlyMap<string, SpecA
   const specs = new Map(fileCells);
   for (const cell of model.cells) specs.set(`inline:${cell.name}`, cell);
   const cells = new Map<string, CellIR>();
+  // A cell with errors is in no map: without this, each layer using it would report them again.
+  const tried = new Set<string>();
   for (const layer of model.layers) {
     const key = cellKey(layer.cell);
-    if (cells.has(key)) continue;
+    if (tried.has(key)) continue;
+    tried.add(key);
     const spec = specs.get(key);
     if (!spec) {
       if (layer.cell.kind === "inline") diagnostics.push(diagnostic("unknownCell", layer.cell.span, layer.cell.name, model.cells.map((c) => c.name).join(", ") || "none"));

@@ -14,28 +14,44 @@ export interface LoadedModel {
   readonly model: ModelAst | null;
   /** The cells of the layers that name a file, by `cellKey`. */
   readonly cells: ReadonlyMap<string, SpecAst>;
+  /** Every cell file the model names, resolved, read or not: what a watcher watches (a missing one may appear). */
+  readonly cellFiles: readonly string[];
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Parses a model's text and reads the cell files it names. */
+/**
+ * Reads a cell file by its resolved path. It throws a CodedError (cannotRead,
+ * fileTooLarge, ...) for a file it cannot give; the loader locates that at
+ * the layer that names the file.
+ */
+export type CellFileReader = (path: string) => string;
+
+/** The file system, with the size limit every spec file has. */
+export const readCellFile: CellFileReader = (path) => readTextFile(path, MAX_SPEC_BYTES);
+
 /** A model in either front end's syntax: JSON when the text is an object. */
 export function parseModelText(text: string, file: string): ParseResult<ModelAst> {
   const source = withoutByteOrderMark(text);
   return /^\s*\{/.test(source) ? parseModelJson(source, file) : parseModelDsl(source, file);
 }
 
-export function loadModelText(text: string, file: string): LoadedModel {
+/** Parses a model's text and reads the cell files it names, relative to the model's `file`. */
+export function loadModelText(text: string, file: string, readCell: CellFileReader = readCellFile): LoadedModel {
   const parsed = parseModelText(text, file);
   const cells = new Map<string, SpecAst>();
-  if (!parsed.value) return { model: null, cells, diagnostics: parsed.diagnostics };
+  if (!parsed.value) return { model: null, cells, cellFiles: [], diagnostics: parsed.diagnostics };
   const diagnostics: Diagnostic[] = [];
+  const cellFiles: string[] = [];
+  const seen = new Set<string>();
   for (const layer of parsed.value.layers) {
     const ref = layer.cell;
-    if (ref.kind !== "file" || cells.has(cellKey(ref))) continue;
+    if (ref.kind !== "file" || seen.has(cellKey(ref))) continue;
+    seen.add(cellKey(ref));
     const path = resolve(dirname(file), ref.path);
+    cellFiles.push(path);
     let cellText: string;
     try {
-      cellText = readTextFile(path, MAX_SPEC_BYTES);
+      cellText = readCell(path);
     } catch (e) {
       if (!(e instanceof CodedError)) throw e;
       diagnostics.push(diagnostic(e.id, ref.span, ...e.args));
@@ -49,7 +65,7 @@ export function loadModelText(text: string, file: string): LoadedModel {
     diagnostics.push(...cell.diagnostics);
     if (cell.value) cells.set(cellKey(ref), cell.value);
   }
-  return { model: parsed.value, cells, diagnostics };
+  return { model: parsed.value, cells, cellFiles, diagnostics };
 }
 
 /** Reads a model file; an unreadable one is a diagnostic at its first line. */
@@ -60,7 +76,7 @@ export function loadModelFile(file: string): LoadedModel & { readonly text: stri
   } catch (e) {
     if (!(e instanceof CodedError)) throw e;
     const at = { file, line: 1, column: 1, endLine: 1, endColumn: 1 };
-    return { model: null, cells: new Map(), text: null, diagnostics: [diagnostic(e.id, at, ...e.args)] };
+    return { model: null, cells: new Map(), cellFiles: [], text: null, diagnostics: [diagnostic(e.id, at, ...e.args)] };
   }
   return { ...loadModelText(text, file), text };
 }

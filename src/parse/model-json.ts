@@ -55,7 +55,7 @@ class ModelReader {
       nameSpan: this.at.ofNode(name),
       direction: field(node, "direction")?.value === "reverse" ? "reverse" : "forward",
       cell: { kind: "file", path: String(cell.value), span: this.at.ofNode(cell) },
-      inputs: properties(field(node, "inputs")).map((p) => ({ name: p.name, parts: this.wires(p.value), span: this.at.ofNode(p.key), formula: null })),
+      inputs: properties(field(node, "inputs")).map((p) => ({ name: p.name, parts: this.wires(p.value), span: this.at.ofNode(p.key) })),
       sizes: properties(field(node, "sizes")).flatMap((p) => {
         const value = this.dim(p.value);
         return value ? [{ name: p.name, value, span: this.at.ofNode(p.key) }] : [];
@@ -80,7 +80,7 @@ class ModelReader {
         return width ? [{ name: p.name, static: false, shape: [width], span: this.at.ofNode(p.key) }] : [];
       }),
       layers: (field(root, "layers")?.children ?? []).map((l) => this.layer(l)),
-      outputs: properties(field(root, "outputs")).map((p) => ({ name: p.name, parts: this.wires(p.value), span: this.at.ofNode(p.key), formula: null })),
+      outputs: properties(field(root, "outputs")).map((p) => ({ name: p.name, parts: this.wires(p.value), span: this.at.ofNode(p.key) })),
       head:
         head && headSize
           ? { name: String(field(head, "name")!.value), size: headSize, parts: this.wires(field(head, "inputs")!), at: field(head, "at")?.value === "last" ? "last" : "step", span: this.at.ofNode(head) }

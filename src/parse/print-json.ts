@@ -5,9 +5,9 @@
 import type { DimAst, InitializerAst, SpecAst } from "./ast.ts";
 import { printConstText, printDim, printEquationText, printExpr } from "./print-dsl.ts";
 
-type Entry = readonly [key: string, value: string];
+export type Entry = readonly [key: string, value: string];
 
-function str(text: string): string {
+export function str(text: string): string {
   return JSON.stringify(text);
 }
 
@@ -16,26 +16,26 @@ function num(value: number): string {
 }
 
 /** `{ "a": 1, "b": 2 }` on one line. */
-function inlineObject(entries: readonly Entry[]): string {
+export function inlineObject(entries: readonly Entry[]): string {
   return entries.length === 0 ? "{}" : `{ ${entries.map(([k, v]) => `${str(k)}: ${v}`).join(", ")} }`;
 }
 
-function inlineArray(items: readonly string[]): string {
+export function inlineArray(items: readonly string[]): string {
   return `[${items.join(", ")}]`;
 }
 
 /** An object or array with one member per line, at the given indentation. */
-function block(open: string, close: string, members: readonly string[], indent: string): string {
+export function block(open: string, close: string, members: readonly string[], indent: string): string {
   if (members.length === 0) return `${open}${close}`;
   return `${open}\n${members.map((m) => `${indent}  ${m}`).join(",\n")}\n${indent}${close}`;
 }
 
-function blockObject(entries: readonly Entry[], indent: string): string {
+export function blockObject(entries: readonly Entry[], indent: string): string {
   return block("{", "}", entries.map(([k, v]) => `${str(k)}: ${v}`), indent);
 }
 
 /** A whole number stays a number; any other dimension is written in the cell language. */
-function printJsonDim(d: DimAst): string {
+export function printJsonDim(d: DimAst): string {
   return d.kind === "number" && Number.isInteger(d.value) && d.value >= 0 ? num(d.value) : str(printDim(d));
 }
 

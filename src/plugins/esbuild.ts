@@ -1,8 +1,9 @@
 // `lstmc/esbuild`: an esbuild plugin that compiles an imported spec,
 //   import * as cell from "./gru.lstm?dims=I=32,H=64&target=ts";
 // Each distinct query is its own module. Errors are esbuild messages with the
-// spec's file, line, column and line text; the spec is a watched file, so
-// `esbuild --watch` and `serve` rebuild when it changes.
+// spec's file, line, column and line text; the spec (and, for a model, its
+// cells' files) are watched files, so `esbuild --watch` and `serve` rebuild
+// when one changes.
 import { dirname, resolve } from "node:path";
 import type { Message, PartialMessage, Plugin } from "esbuild";
 import { loadSpecModule, readSpecImport, SPEC_IMPORT, splitSpecId, type LocatedError } from "./spec-module.ts";
@@ -30,8 +31,8 @@ export default function lstmc(): Plugin {
         const request = readSpecImport(parts.file, parts.query);
         if ("message" in request) return { errors: [esbuildMessage(request)], watchFiles };
         const module = await loadSpecModule(request);
-        if (!module.ok) return { errors: module.errors.map(esbuildMessage), watchFiles };
-        return { contents: module.code, loader: module.lang, resolveDir: dirname(parts.file), watchFiles };
+        if (!module.ok) return { errors: module.errors.map(esbuildMessage), watchFiles: [...module.watchFiles] };
+        return { contents: module.code, loader: module.lang, resolveDir: dirname(parts.file), watchFiles: [...module.watchFiles] };
       });
     },
   };

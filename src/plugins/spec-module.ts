@@ -1,6 +1,8 @@
 // What the bundler plugins share: an import of a spec such as
 // `./gru.lstm?dims=I=32,H=64&target=ts` read as a compile request, and the
-// module it becomes, or the located errors a bundler should show instead.
+// module it becomes, or the located errors a bundler should show instead. A
+// model's module depends on its cells' files too: they are watched with it.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { compile, type Target } from "../index.ts";
 import { parseSizeList } from "../ir/bind.ts";
@@ -23,9 +25,10 @@ export interface LocatedError {
   readonly lineText: string | null;
 }
 
+/** `watchFiles`: the spec and, for a model, the cell files it names, whether the build failed or not. */
 export type SpecModule =
-  | { readonly ok: true; readonly code: string; readonly lang: "ts" | "js" }
-  | { readonly ok: false; readonly errors: readonly LocatedError[] };
+  | { readonly ok: true; readonly code: string; readonly lang: "ts" | "js"; readonly watchFiles: readonly string[] }
+  | { readonly ok: false; readonly errors: readonly LocatedError[]; readonly watchFiles: readonly string[] };
 
 export const SPEC_IMPORT = /\.lstm(?:\?.*)?$/;
 
@@ -56,8 +59,9 @@ export function readSpecImport(file: string, query: string): SpecImport | Locate
 
 export async function loadSpecModule(request: SpecImport): Promise<SpecModule> {
   const text = await readFile(request.file, "utf8");
-  const { files, diagnostics } = await compile(text, { file: request.file, target: request.target, dims: request.dims, precision: request.precision });
-  const lines = text.split(/\r?\n/);
+  const { files, diagnostics, cellFiles } = await compile(text, { file: request.file, target: request.target, dims: request.dims, precision: request.precision });
+  const watchFiles = [request.file, ...cellFiles];
+  const lineOf = lineReader(request.file, text);
   const errors = diagnostics
     .filter((d) => d.severity === "error")
     .map((d) => ({
@@ -65,10 +69,27 @@ export async function loadSpecModule(request: SpecImport): Promise<SpecModule> {
       file: d.span.file,
       line: d.span.line,
       column: d.span.column,
-      lineText: lines[d.span.line - 1] ?? null,
+      lineText: lineOf(d.span.file, d.span.line),
     }));
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors, watchFiles };
   // The module to import: the TypeScript or JavaScript one (a WGSL target's host module embeds its shaders).
   const module = files.find((f) => /\.[jt]s$/.test(f.fileName) && !f.fileName.endsWith(".d.ts"))!;
-  return { ok: true, code: module.text, lang: module.fileName.endsWith(".ts") ? "ts" : "js" };
+  return { ok: true, code: module.text, lang: module.fileName.endsWith(".ts") ? "ts" : "js", watchFiles };
+}
+
+/** A line of the spec or of a cell file its model names (an error may be in either); null when that file cannot be read. */
+function lineReader(file: string, text: string): (file: string, line: number) => string | null {
+  const texts = new Map<string, string | null>([[file, text]]);
+  const textOf = (path: string): string | null => {
+    if (!texts.has(path)) {
+      try {
+        texts.set(path, readFileSync(path, "utf8"));
+      } catch {
+        // A cell file that cannot be read is itself the error, located in the model.
+        texts.set(path, null);
+      }
+    }
+    return texts.get(path)!;
+  };
+  return (path, line) => textOf(path)?.split(/\r?\n/)[line - 1] ?? null;
 }

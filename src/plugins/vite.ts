@@ -3,7 +3,7 @@
 // Errors stop the build (or show in the dev overlay) with the spec's file,
 // line and column. Vite watches the spec like any loaded file, so an edit
 // reloads the modules that import it; addWatchFile does the same for
-// `rollup --watch` and `vite build --watch`.
+// `rollup --watch` and `vite build --watch`, and for a model's cell files.
 import type { Plugin } from "vite";
 import { loadSpecModule, readSpecImport, splitSpecId, type LocatedError } from "./spec-module.ts";
 
@@ -36,6 +36,8 @@ export default function lstmc(): Plugin {
       const request = readSpecImport(parts.file, parts.query);
       if ("message" in request) return this.error(bundlerError(request));
       const module = await loadSpecModule(request);
+      // A model's cells: Vite makes each a dependency of this module, so an edit to one reloads it.
+      for (const file of module.watchFiles) this.addWatchFile(file);
       if (!module.ok) {
         const [first, ...rest] = module.errors;
         const error = bundlerError(first!);

@@ -3,7 +3,10 @@
 import type { CellIR } from "../ir/types.ts";
 import { forward, forwardBackward, type ForwardResult, type Gradients } from "../interp/interpret.ts";
 import { CodedError } from "../diagnostics/diagnostic.ts";
-import type { RunRequest } from "./contract.ts";
+import type { RunRequest, RunResponse } from "./contract.ts";
+import type { ModelIR } from "../ir/model-types.ts";
+import { forwardBackwardModel, forwardModel } from "../interp/model.ts";
+import { writeModelRunResponse, type ModelRunRequest } from "./model-contract.ts";
 
 export interface Engine {
   readonly name: string;
@@ -44,3 +47,18 @@ export const webgpuEngine: Engine = {
 };
 
 export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine, ts: typescriptEngine, wgsl: webgpuEngine };
+
+/**
+ * Runs a model on the interpreter or its generated TypeScript module (f64),
+ * as `lstmc run` and the programmatic API do; the wgsl engine refuses models.
+ */
+export async function runModelRequest(engine: string, ir: ModelIR, request: ModelRunRequest, withGrads: boolean): Promise<RunResponse & { loss?: number }> {
+  if (engine !== "interp" && engine !== "ts") throw new CodedError("engineNoModels", engine);
+  const result =
+    engine === "ts"
+      ? await (await import("./ts-engine.ts")).runGeneratedModel(ir, request, withGrads)
+      : withGrads
+        ? forwardBackwardModel(ir, request.sizes, request.sequence, request.upstream)
+        : { ...forwardModel(ir, request.sizes, request.sequence), grads: null };
+  return writeModelRunResponse(result, result.grads);
+}
