@@ -6,7 +6,7 @@
 // reference interpreter's order. Nothing is fused across layers: each layer
 // runs its whole sequence before the next starts, as the interpreter does.
 import { basename } from "node:path";
-import { Node, Project } from "ts-morph";
+import { Node, Project, ts } from "ts-morph";
 import { elementCount, evaluateDim } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import type { LayerIR, ModelIR, Wire, Wiring } from "../ir/model-types.ts";
@@ -49,24 +49,63 @@ function compilableCell(cell: CellIR): { cell: CellIR; fields: Record<string, st
   return { cell: { ...cell, outputs }, fields };
 }
 
+/** A top-level statement of a cell module: its text without `export`, the names it declares and the names it reads. */
+interface TopStatement {
+  /** The comments and blank lines before it. */
+  readonly leading: string;
+  readonly text: string;
+  readonly declares: readonly string[];
+  readonly reads: ReadonlySet<string>;
+}
+
+function topStatements(text: string): TopStatement[] {
+  const file = ts.createSourceFile("cell.ts", text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+  return file.statements.map((statement) => {
+    const declares = ts.isVariableStatement(statement)
+      ? statement.declarationList.declarations.flatMap((d) => (ts.isIdentifier(d.name) ? [d.name.text] : []))
+      : (ts.isFunctionDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) && statement.name
+        ? [statement.name.text]
+        : [];
+    const reads = new Set<string>();
+    const visit = (node: ts.Node): void => {
+      if (ts.isIdentifier(node)) reads.add(node.text);
+      ts.forEachChild(node, visit);
+    };
+    ts.forEachChild(statement, visit);
+    for (const name of declares) reads.delete(name);
+    // The statement's text from its first token (comments before it kept), without its export keyword.
+    const exported = ts.canHaveModifiers(statement) ? ts.getModifiers(statement)?.find((m) => m.kind === ts.SyntaxKind.ExportKeyword) : undefined;
+    const full = text.slice(statement.getFullStart(), statement.getEnd());
+    const cut = exported ? exported.getStart(file) - statement.getFullStart() : -1;
+    return { leading: text.slice(statement.getFullStart(), statement.getStart(file)), text: cut < 0 ? full : full.slice(0, cut) + full.slice(cut + "export".length).replace(/^\s+/, ""), declares, reads };
+  });
+}
+
 /**
  * A cell module as a closed scope: its exports become locals, what the driver does not use (the size constants,
  * the weight adapters and what only they read) is dropped, and it returns its API.
+ *
+ * One parse and a graph of which top-level name reads which: a declaration is kept when the API reaches it.
+ * A name read under another binding of the same name keeps a declaration it need not, never drops one it needs.
  */
 function closedScope(text: string, local: string): string {
-  const file = new Project({ useInMemoryFileSystem: true }).createSourceFile("/cell.ts", text);
-  for (const statement of file.getStatements()) if (Node.isExportable(statement)) statement.setIsExported(false);
-  const unused = (statement: Node): boolean => {
-    const names = Node.isVariableStatement(statement) ? statement.getDeclarations() : [statement];
-    return names.every((d) => Node.isReferenceFindable(d) && Node.hasName(d) && !CELL_API.includes(d.getName()) && d.findReferencesAsNodes().length === 0);
+  const statements = topStatements(text);
+  // A name may be declared twice: a type and a value (`type FloatArray` and `const FloatArray`).
+  const byName = new Map<string, TopStatement[]>();
+  for (const s of statements) for (const name of s.declares) byName.set(name, [...(byName.get(name) ?? []), s]);
+  const kept = new Set<TopStatement>();
+  const keep = (s: TopStatement): void => {
+    if (kept.has(s)) return;
+    kept.add(s);
+    for (const name of s.reads) for (const declared of byName.get(name) ?? []) keep(declared);
   };
-  // Dropping one declaration can leave another unread (fromTorch, then _checkWeights): until none is left.
-  for (let dropped = true; dropped; ) {
-    const dead = file.getStatements().filter((s) => (Node.isVariableStatement(s) || Node.isFunctionDeclaration(s) || Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s)) && unused(s));
-    for (const statement of dead) statement.remove();
-    dropped = dead.length > 0;
-  }
-  return `const ${local}: _CellModule = (() => {\n${file.getFullText()}\nreturn { ${CELL_API.join(", ")} } as unknown as _CellModule;\n})();`;
+  // Statements that declare nothing (expression statements) run for their effect; the API is what the driver calls.
+  for (const s of statements) if (s.declares.length === 0 || s.declares.some((name) => CELL_API.includes(name))) keep(s);
+  // The module's header comment (its cell's equations and API) stays, whatever happens to the statement it precedes.
+  const [first] = statements;
+  const header = first && !kept.has(first) ? first.leading.trimEnd() : "";
+  const body = header + statements.filter((s) => kept.has(s)).map((s) => s.text).join("");
+  return `const ${local}: _CellModule = (() => {\n${body.replace(/^\n+/, "")}\n\nreturn { ${CELL_API.join(", ")} } as unknown as _CellModule;\n})();`;
 }
 
 function wireKey(w: Wire): string {
