@@ -152,6 +152,12 @@ export function differentiate(ir: CellIR): BackwardIR {
         }
         return;
       }
+      case "slice":
+        contribute(node.args[0], add({ op: "pad", args: [g], offset: node.offset, shape: ir.nodes[node.args[0]]!.shape, from }), from);
+        return;
+      case "reduce":
+        contribute(node.args[0], add({ op: "spread", fn: node.fn, reduced: node.id, args: [g], shape: ir.nodes[node.args[0]]!.shape, from }), from);
+        return;
       case "matvec": {
         for (const p of productsByNode.get(node.id)!) {
           const term: TransposedTerm = { param: p.param, rows: p.rows, colOffset: p.colOffset, grad: g, product: p.node };
