@@ -83,6 +83,13 @@ describe.each(ORACLE_ENGINES.filter((e) => e.name !== "interp").map((e) => [e.na
     expect(k.slice(1).every((g) => g === 0)).toBe(true);
   });
 
+  // One pass in element order (one GPU thread per batch row): the same data gives the same bits every run.
+  run("reductions are deterministic: two runs give identical outputs and gradients", async () => {
+    const sizes = bindSizes(reductions, { I: 3, H: 4 });
+    const request = randomRequest(reductions, { sizes, batch: 3, steps: 2, seed: 8, uniformParams: true });
+    expect(await engine.run(reductions, request)).toEqual(await engine.run(reductions, request));
+  });
+
   // softmax subtracts the max: inputs of ±1e30 give exp(0) = 1 and exp(-2e30) = 0, never inf / inf.
   run("softmax over inputs of ±1e30 gives no NaN, forward or backward, and agrees with the interpreter", async () => {
     const wide = cellOf(["cell wide {", "  size H = 4", "  input x[H]", "  state h[H]", "  h' = softmax(x + h) * sum(softmax(x))", "  output h = h'", "}"].join("\n"), "wide.lstm");

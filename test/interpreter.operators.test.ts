@@ -154,7 +154,7 @@ describe("located errors", () => {
 
 describe("the code generators refuse what they do not compile yet", () => {
   it.each(["ts", "js", "wgsl"] as const)("--target %s: one located E601 per form, and compile refuses the same way", async (target) => {
-    const text = vectorCell("a @ (W @ A)", "static input A[N, N]");
+    const text = vectorCell("a @ (W @ A) + b", "static input A[N, N]");
     const refused = targetDiagnostics(build(text), target);
     expect(refused.map((d) => [d.code, d.span.line, d.message.split(",")[0]])).toEqual([
       ["E601", 7, "this uses static inputs"],
@@ -167,7 +167,7 @@ describe("the code generators refuse what they do not compile yet", () => {
   });
 
   it("run on a compiling engine refuses them the same way, and the interpreter runs them", async () => {
-    const text = vectorCell("a @ (W @ A)", "static input A[N, N]");
+    const text = vectorCell("a @ (W @ A) + b", "static input A[N, N]");
     const refused = await run(text, { engine: "ts", example: { dims: { N: 2 } } });
     expect(refused.response).toBeNull();
     expect(refused.diagnostics.map((d) => d.code)).toEqual(["E601", "E601", "E601"]);

@@ -125,7 +125,8 @@ export function differentiate(ir: CellIR): BackwardIR {
           const ga = c === 1 ? g : add({ op: "div", args: [g, c === null ? saved(b) : add({ op: "const", value: c, shape: [], from })], shape, from });
           contribute(a, ga, from);
         }
-        if (constValue(b) === null) {
+        // A size (mean's n) is no function of anything: it takes no gradient.
+        if (constValue(b) === null && ir.nodes[b]!.op !== "dim") {
           // d(a/b)/db = -(a/b)/b, from the saved quotient.
           const quotient = add({ op: "mul", args: [g, saved(node.id)], shape, from });
           contribute(b, negate(add({ op: "div", args: [quotient, saved(b)], shape, from }), from), from);

@@ -103,9 +103,10 @@ class StepNodes {
     const store: Store = { loc, mode, param };
     if (n.kind === "pointwise" && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
     else if (n.kind === "pointwise") this.replace(key, { ...n, stores: [...n.stores, store] });
-    else if (n.kind === "concat" && !n.loc) this.replace(key, { ...n, loc });
+    // A copy sets its row: a gradient it adds to (a slice's, padded) goes through a pointwise copy below.
+    else if (n.kind === "concat" && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
     else {
-      if (n.kind === "inline" && n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
+      if (n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
       // Right after the value it copies: a transposed product that reads the copy must come after it (dependency order).
       const copy: LNode = { key: this.nextKey++, kind: "pointwise", length: n.length, loc: mode === "set" ? loc : null, args: [key], expr: { op: "arg", index: 0 }, gemms: [], stores: mode === "add" ? [store] : [], mustMaterialize: false, comment: null, name };
       this.list.splice(this.list.indexOf(n) + 1, 0, copy);
