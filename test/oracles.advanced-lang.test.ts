@@ -141,11 +141,20 @@ afterAll(() => {
 });
 
 const compiledCases = cases.filter((c) => COMPILED_CELLS.has(c.oracle.cell));
+
+/**
+ * lstm_layernorm_0 has I = H = 1: each stacked layer norm then normalises x·w (and U·h) for fixed weights w,
+ * which does not depend on x (or h) but through eps, so dL/dx and dL/dh0 (about 7e-6, against 0.4 and 5.8 in
+ * the other seeds) are what is left of O(1) terms that cancel. float32 rounding of those terms is about 1e-3 of
+ * what is left (ts f32 9.6e-4, WGSL 3.5e-3), whatever the order of the sums: only the float64 engines check it.
+ */
+const BEYOND_FLOAT32: ReadonlySet<string> = new Set(["lstm_layernorm_0"]);
 const generatedEngines = ORACLE_ENGINES.filter((e) => e.name !== "interp");
 
 describe.each(generatedEngines.map((engine) => [engine.name, engine] as const))("%s against PyTorch float64 on the compiled advanced cells", (_name, engine) => {
   const run = engine.gpu && skipGpu ? test.skip : test;
-  run.each(compiledCases.map((c) => [c.name, c.spec, c] as const))(`%s through %s within ${engine.tolerance} (${engine.measure})`, async (_caseName, spec, c) => {
+  const engineCases = compiledCases.filter((c) => engine.measure === "scaled" || !BEYOND_FLOAT32.has(c.name));
+  run.each(engineCases.map((c) => [c.name, c.spec, c] as const))(`%s through %s within ${engine.tolerance} (${engine.measure})`, async (_caseName, spec, c) => {
     const ir = loadLibraryCell(spec);
     const response = await engine.run(ir, readRunRequest(ir, c.data));
     const { worstByField, failures } = compareRunResponse(response, c.expected, engine.tolerance, engine.measure);
@@ -154,6 +163,17 @@ describe.each(generatedEngines.map((engine) => [engine.name, engine] as const))(
     expect(failures).toEqual([]);
     expect(Object.keys(worstByField)).toEqual(expect.arrayContaining([...COMPILED_CELLS.get(c.oracle.cell)!]));
   });
+
+  // The rest of such a case still holds a float32 engine to its tolerance: only the two residues are left out.
+  if (engine.measure === "relative") {
+    run.each(compiledCases.filter((c) => BEYOND_FLOAT32.has(c.name)).map((c) => [c.name, c] as const))(`%s: every field but dL/dx and dL/dh0 within ${engine.tolerance}`, async (_caseName, c) => {
+      const ir = loadLibraryCell(c.spec);
+      const response = await engine.run(ir, readRunRequest(ir, c.data));
+      const { worstByField, failures } = compareRunResponse(response, c.expected, engine.tolerance, engine.measure);
+      expect(failures.filter((f) => !/^grads\.(inputs\.x|initial\.h)\[/.test(f))).toEqual([]);
+      expect(Object.keys(worstByField)).toEqual(expect.arrayContaining(["outputs.h", "final.c", "grads.params.alpha_x", "grads.initial.c"]));
+    });
+  }
 
   // The mask is a const the module computes once per call; the masked matrix's gradient must be exactly 0 outside it.
   run.each(compiledCases.filter((c) => c.oracle.cell === "clockwork_rnn").map((c) => [c.name, c] as const))("%s: W_H gets exactly 0 outside the mask", async (_caseName, c) => {
