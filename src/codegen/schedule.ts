@@ -3,9 +3,9 @@
 // scalar expression inlined where used, a pointwise value, a concat copy, or a
 // reduction of a vector to one number per row (read from memory by what uses
 // it, as are the scalar expressions over it). Matrix products run as GEMM
-// kernels between pointwise phases. Pointwise
-// values of the same length whose inputs are ready fuse into one loop; a value
-// is written to memory only when something outside its loop reads it.
+// kernels between pointwise phases. Pointwise values of the same length whose
+// inputs are ready fuse into one loop; a value is written to memory only when
+// something outside its loop reads it.
 import { CodegenError } from "./names.ts";
 import type { Reduction } from "../ir/types.ts";
 import { read, rowLoc, rowScalarLoc, type Expr, type GemmKernel, type Loc, type PointwiseItem, type StepKernel, type StepPlan, type Store } from "./plan.ts";
