@@ -2,7 +2,8 @@
 // tsc --strict, and agrees with the interpreter forward and backward (f64).
 // The library specs use a few shapes of cell; this reaches the rest: products
 // with parameter vectors or unused results, scalar parameters inside scalar
-// expressions, every function, concatenations and next-state references.
+// expressions, every function, concatenations, next-state references, and the
+// pointwise forms, reductions and slices.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +26,7 @@ const NUM_RUNS = Number(process.env["LSTMC_PROPERTY_RUNS"] ?? 30);
 const TOLERANCE = 1e-10;
 
 const runShape = fc.record({
-  cell: arbitraryCell({ pointwiseForms: true }).map(tameCell),
+  cell: arbitraryCell({ pointwiseForms: true, reductions: true }).map(tameCell),
   I: fc.integer({ min: 1, max: 5 }),
   H: fc.integer({ min: 1, max: 5 }),
   batch: fc.integer({ min: 1, max: 3 }),

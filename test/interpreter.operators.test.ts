@@ -154,27 +154,33 @@ describe("located errors", () => {
 
 describe("the code generators refuse what they do not compile yet", () => {
   it.each(["ts", "js", "wgsl"] as const)("--target %s: one located E601 per form, and compile refuses the same way", async (target) => {
-    const text = vectorCell("a * sum(b) + [a, b][N : 2 * N]", "");
+    const text = vectorCell("a @ (W @ A) + b", "static input A[N, N]");
     const refused = targetDiagnostics(build(text), target);
     expect(refused.map((d) => [d.code, d.span.line, d.message.split(",")[0]])).toEqual([
-      ["E601", 10, "this uses reductions (sum"],
-      ["E601", 10, "this uses slices v[a : b]"],
+      ["E601", 7, "this uses static inputs"],
+      ["E601", 10, "this uses a matrix applied to each row (M @ X with X a matrix)"],
+      ["E601", 10, "this uses a weighted sum of rows (v @ X)"],
     ]);
     const compiled = await compile(text, { target, dims: { N: 2 } });
     expect(compiled.files).toEqual([]);
-    expect(compiled.diagnostics.map((d) => d.code)).toEqual(["E601", "E601"]);
+    expect(compiled.diagnostics.map((d) => d.code)).toEqual(["E601", "E601", "E601"]);
   });
 
   it("run on a compiling engine refuses them the same way, and the interpreter runs them", async () => {
-    const text = vectorCell("a * sum(b) + [a, b][N : 2 * N]", "");
+    const text = vectorCell("a @ (W @ A) + b", "static input A[N, N]");
     const refused = await run(text, { engine: "ts", example: { dims: { N: 2 } } });
     expect(refused.response).toBeNull();
-    expect(refused.diagnostics.map((d) => d.code)).toEqual(["E601", "E601"]);
+    expect(refused.diagnostics.map((d) => d.code)).toEqual(["E601", "E601", "E601"]);
     expect((await run(text, { example: { dims: { N: 2 } } })).response?.outputs["h"]).toHaveLength(8);
   });
 
   it("the pointwise forms compile: where, comparisons, min, max, mod, powers, t, iota and consts", () => {
     const ir = build(vectorCell("where(a > b, a, b) + t + min(a, b) * max(a, 0) + mod(b, 2) + (1 + a * a) ^ b + iota(N) * r", "const r[i: N] = 2 ^ -i"));
+    for (const target of ["ts", "js", "wgsl"] as const) expect(targetDiagnostics(ir, target), target).toEqual([]);
+  });
+
+  it("reductions and slices compile: sum, mean, max, dot, softmax, layernorm and v[a : b]", () => {
+    const ir = build(vectorCell("a * sum(b) + mean(a) * max(b) + dot(a, b) + softmax(a) + layernorm(b, w, a, 0.1) + [a, b][N : 2 * N]"));
     for (const target of ["ts", "js", "wgsl"] as const) expect(targetDiagnostics(ir, target), target).toEqual([]);
   });
 

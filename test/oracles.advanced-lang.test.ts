@@ -4,7 +4,9 @@
 // H = G * K), the layer-normalised LSTM (layernorm, slices) and the attention
 // LSTM (a static input, rows through a matrix, softmax, a weighted sum of
 // rows; its annotations' gradient is grads.inputs.annotations). Forward values
-// and every gradient, through the `lstmc run` JSON contract.
+// and every gradient, through the `lstmc run` JSON contract. The cells the code
+// generators compile (Clockwork, layer norm) also on every generated engine:
+// f64 TS/JS within 1e-9, f32 TS and WGSL within 1e-4 relative.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -114,8 +116,12 @@ describe("interpreter matches PyTorch float64 on the advanced cells", () => {
   });
 });
 
-/** The cells the code generators compile, by the reference files' cell name. */
-const COMPILED_CELLS: ReadonlySet<string> = new Set(["clockwork_rnn"]);
+/** The cells the code generators compile, by the reference files' cell name, each with gradients the comparison must reach. */
+const COMPILED_CELLS: ReadonlyMap<string, readonly string[]> = new Map([
+  ["clockwork_rnn", ["grads.params.W_H"]],
+  // The gains of all three layer norms: the gradient through every reduction and slice.
+  ["lstm_layernorm", ["grads.params.alpha_x", "grads.params.alpha_h", "grads.params.alpha_c"]],
+]);
 
 async function gpuMissing(): Promise<Error | null> {
   try {
@@ -135,19 +141,39 @@ afterAll(() => {
 });
 
 const compiledCases = cases.filter((c) => COMPILED_CELLS.has(c.oracle.cell));
+
+/**
+ * lstm_layernorm_0 has I = H = 1: each stacked layer norm then normalises x·w (and U·h) for fixed weights w,
+ * which does not depend on x (or h) but through eps, so dL/dx and dL/dh0 (about 7e-6, against 0.4 and 5.8 in
+ * the other seeds) are what is left of O(1) terms that cancel. float32 rounding of those terms is about 1e-3 of
+ * what is left (ts f32 9.6e-4, WGSL 3.5e-3), whatever the order of the sums: only the float64 engines check it.
+ */
+const BEYOND_FLOAT32: ReadonlySet<string> = new Set(["lstm_layernorm_0"]);
 const generatedEngines = ORACLE_ENGINES.filter((e) => e.name !== "interp");
 
 describe.each(generatedEngines.map((engine) => [engine.name, engine] as const))("%s against PyTorch float64 on the compiled advanced cells", (_name, engine) => {
   const run = engine.gpu && skipGpu ? test.skip : test;
-  run.each(compiledCases.map((c) => [c.name, c.spec, c] as const))(`%s through %s within ${engine.tolerance} (${engine.measure})`, async (_caseName, spec, c) => {
+  const engineCases = compiledCases.filter((c) => engine.measure === "scaled" || !BEYOND_FLOAT32.has(c.name));
+  run.each(engineCases.map((c) => [c.name, c.spec, c] as const))(`%s through %s within ${engine.tolerance} (${engine.measure})`, async (_caseName, spec, c) => {
     const ir = loadLibraryCell(spec);
     const response = await engine.run(ir, readRunRequest(ir, c.data));
     const { worstByField, failures } = compareRunResponse(response, c.expected, engine.tolerance, engine.measure);
     const key = `${spec} ${engine.name}`;
     worstByEngine.set(key, Math.max(worstByEngine.get(key) ?? 0, ...Object.values(worstByField)));
     expect(failures).toEqual([]);
-    expect(Object.keys(worstByField)).toContain("grads.params.W_H");
+    expect(Object.keys(worstByField)).toEqual(expect.arrayContaining([...COMPILED_CELLS.get(c.oracle.cell)!]));
   });
+
+  // The rest of such a case still holds a float32 engine to its tolerance: only the two residues are left out.
+  if (engine.measure === "relative") {
+    run.each(compiledCases.filter((c) => BEYOND_FLOAT32.has(c.name)).map((c) => [c.name, c] as const))(`%s: every field but dL/dx and dL/dh0 within ${engine.tolerance}`, async (_caseName, c) => {
+      const ir = loadLibraryCell(c.spec);
+      const response = await engine.run(ir, readRunRequest(ir, c.data));
+      const { worstByField, failures } = compareRunResponse(response, c.expected, engine.tolerance, engine.measure);
+      expect(failures.filter((f) => !/^grads\.(inputs\.x|initial\.h)\[/.test(f))).toEqual([]);
+      expect(Object.keys(worstByField)).toEqual(expect.arrayContaining(["outputs.h", "final.c", "grads.params.alpha_x", "grads.initial.c"]));
+    });
+  }
 
   // The mask is a const the module computes once per call; the masked matrix's gradient must be exactly 0 outside it.
   run.each(compiledCases.filter((c) => c.oracle.cell === "clockwork_rnn").map((c) => [c.name, c] as const))("%s: W_H gets exactly 0 outside the mask", async (_caseName, c) => {

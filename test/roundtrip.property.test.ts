@@ -13,7 +13,7 @@ import { stripSpans } from "./helpers/ir.ts";
 
 const RUNS = { numRuns: 200 };
 /** The front end takes every form, the interpreter's own included. */
-const cells = () => arbitraryCell({ pointwiseForms: true });
+const cells = () => arbitraryCell({ pointwiseForms: true, reductions: true });
 
 function builtIr(spec: SpecAst) {
   const built = buildCell(spec);

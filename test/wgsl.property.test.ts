@@ -1,7 +1,8 @@
 // Random well-formed cells, compiled to WGSL and executed on the WebGPU
 // adapter, agree with the interpreter forward and backward (f32), on both
 // kernel paths. The library specs use a few shapes of cell; this reaches
-// scalar parameters, every function, concatenations and next-state references.
+// scalar parameters, every function, concatenations, next-state references,
+// reductions and slices.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NoGpuAdapterError, requestNodeDevice, type NodeGpu } from "../src/gpu/node-device.ts";
@@ -54,7 +55,7 @@ describe("random cells on the WGSL target", () => {
   const device = gpu.device;
   it("agree with the interpreter, forward and backward, on both kernel paths", async () => {
     const runs = fc.record({
-      cell: arbitraryCell().map(tameCell),
+      cell: arbitraryCell({ reductions: true }).map(tameCell),
       I: fc.integer({ min: 1, max: 4 }),
       H: fc.integer({ min: 1, max: 5 }),
       batch: fc.integer({ min: 1, max: 2 }),

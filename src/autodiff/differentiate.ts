@@ -125,7 +125,8 @@ export function differentiate(ir: CellIR): BackwardIR {
           const ga = c === 1 ? g : add({ op: "div", args: [g, c === null ? saved(b) : add({ op: "const", value: c, shape: [], from })], shape, from });
           contribute(a, ga, from);
         }
-        if (constValue(b) === null) {
+        // A size (mean's n) is no function of anything: it takes no gradient.
+        if (constValue(b) === null && ir.nodes[b]!.op !== "dim") {
           // d(a/b)/db = -(a/b)/b, from the saved quotient.
           const quotient = add({ op: "mul", args: [g, saved(node.id)], shape, from });
           contribute(b, negate(add({ op: "div", args: [quotient, saved(b)], shape, from }), from), from);
@@ -152,6 +153,12 @@ export function differentiate(ir: CellIR): BackwardIR {
         }
         return;
       }
+      case "slice":
+        contribute(node.args[0], add({ op: "pad", args: [g], offset: node.offset, shape: ir.nodes[node.args[0]]!.shape, from }), from);
+        return;
+      case "reduce":
+        contribute(node.args[0], add({ op: "spread", fn: node.fn, reduced: node.id, args: [g], shape: ir.nodes[node.args[0]]!.shape, from }), from);
+        return;
       case "matvec": {
         for (const p of productsByNode.get(node.id)!) {
           const term: TransposedTerm = { param: p.param, rows: p.rows, colOffset: p.colOffset, grad: g, product: p.node };

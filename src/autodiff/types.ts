@@ -2,7 +2,7 @@
 // are the gradients of one step's nodes, written in terms of the upstream
 // gradients (seeds) and the forward values that step saved. Every renderer
 // lowers from this; nothing here knows a target language.
-import type { Dim, ElementwiseOp, NodeId, Shape, UnaryFunction } from "../ir/types.ts";
+import type { Dim, ElementwiseOp, NodeId, Reduction, Shape, UnaryFunction } from "../ir/types.ts";
 
 export type BNodeId = number;
 
@@ -41,6 +41,13 @@ export type BNode =
   | (BNodeBase & { readonly op: "sum"; readonly args: readonly [BNodeId] })
   /** Elements [offset, offset + length) of a vector (one part of a concat's gradient). */
   | (BNodeBase & { readonly op: "slice"; readonly args: readonly [BNodeId]; readonly offset: Dim })
+  /** A vector of `shape` that is the gradient g in [offset, offset + length of g) and 0 elsewhere (a slice's gradient). */
+  | (BNodeBase & { readonly op: "pad"; readonly args: readonly [BNodeId]; readonly offset: Dim })
+  /**
+   * A reduction's scalar gradient g reaching its vector: g at every element (sum), or g at the first largest
+   * element of the vector forward node `reduced` reduced and 0 elsewhere (max, as the interpreter).
+   */
+  | (BNodeBase & { readonly op: "spread"; readonly fn: Reduction; readonly reduced: NodeId; readonly args: readonly [BNodeId] })
   /** Σ_k M_k[:, cols]ᵀ g_k: the gradient reaching `vector` through every product that reads it. */
   | (BNodeBase & { readonly op: "matvecT"; readonly vector: NodeId; readonly terms: readonly TransposedTerm[] });
 

@@ -87,7 +87,6 @@ export function readsOf(e: Expr, into: ReadExpr[] = []): ReadExpr[] {
     case "derivative":
       readsOf(e.arg, into);
       break;
-    case "read":
     case "arg":
     case "local":
     case "const":

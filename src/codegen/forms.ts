@@ -1,13 +1,11 @@
 // The IR's forms that the code generators do not compile yet, named as a user
-// wrote them. Reductions, slices and rank-2 values of inputs come in a later
+// wrote them. Static inputs and rank-2 values of inputs come in a later
 // version of the back half; until then `check --target` and `compile` refuse
 // a cell that uses one, at the line that uses it, and `run` (the interpreter)
 // runs it.
 import type { CellIR, IrNode } from "../ir/types.ts";
 
 const NOT_COMPILED: Partial<Record<IrNode["op"], string>> = {
-  slice: "slices v[a : b]",
-  reduce: "reductions (sum, mean, max(v), dot, softmax, layernorm)",
   rowmap: "a matrix applied to each row (M @ X with X a matrix)",
   vecmat: "a weighted sum of rows (v @ X)",
 };

@@ -14,6 +14,7 @@ import { CodegenError, DERIVED_NAME, generatedLocal, specIdentifier } from "./na
 import {
   read,
   rowLoc,
+  rowScalarLoc,
   sharedLoc,
   timedLoc,
   type AfterLoopKernel,
@@ -102,9 +103,10 @@ class StepNodes {
     const store: Store = { loc, mode, param };
     if (n.kind === "pointwise" && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
     else if (n.kind === "pointwise") this.replace(key, { ...n, stores: [...n.stores, store] });
-    else if (n.kind === "concat" && !n.loc) this.replace(key, { ...n, loc });
+    // A copy sets its row: a gradient it adds to (a slice's, padded) goes through a pointwise copy below.
+    else if (n.kind === "concat" && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
     else {
-      if (n.kind === "inline" && n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
+      if (n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
       // Right after the value it copies: a transposed product that reads the copy must come after it (dependency order).
       const copy: LNode = { key: this.nextKey++, kind: "pointwise", length: n.length, loc: mode === "set" ? loc : null, args: [key], expr: { op: "arg", index: 0 }, gemms: [], stores: mode === "add" ? [store] : [], mustMaterialize: false, comment: null, name };
       this.list.splice(this.list.indexOf(n) + 1, 0, copy);
@@ -214,6 +216,20 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "concat":
         forwardNodes.push({ ...base, kind: "concat", loc: null, args: n.args, expr: null, gemms: [] });
         break;
+      case "slice":
+        forwardNodes.push({ ...base, kind: "pointwise", loc: null, args: n.args, sliceArg: { offset: dim(n.offset) }, expr: { op: "arg", index: 0 }, gemms: [] });
+        break;
+      case "reduce": {
+        // Kept for every step: backward reads it, and the scalar expressions over it that it recomputes.
+        const loc = rowScalarLoc(generatedLocal("tape", n.id), true);
+        tapes.push({ array: loc.array, width: 1, node: n.id });
+        // max's gradient goes to the first largest element: the forward kernel keeps its index when a gradient reaches it.
+        const spread = bir.nodes.some((b) => b.op === "spread" && b.reduced === n.id);
+        const argmax = n.fn === "max" && spread ? rowScalarLoc(generatedLocal("argmax", n.id), true) : null;
+        if (argmax) tapes.push({ array: argmax.array, width: 1, node: n.id });
+        forwardNodes.push({ ...base, kind: "reduce", loc, args: n.args, reduce: { fn: n.fn, argmax }, expr: null, gemms: [] });
+        break;
+      }
       case "step":
         forwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "step" }, gemms: [] });
         break;
@@ -297,6 +313,17 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     return eq ? `adjoint of ${eq.text}` : null;
   };
   const backwardNodes: LNode[] = [];
+  // Keys of values with no backward node of their own (the zeros around a slice's gradient), after the nodes'.
+  let extraKey = bir.nodes.length;
+  const zeros = new Map<number, number>();
+  const zeroVector = (length: number): number => {
+    if (!zeros.has(length)) {
+      const key = extraKey++;
+      backwardNodes.push({ key, kind: "pointwise", length, loc: null, args: [], expr: { op: "const", value: 0 }, gemms: [], stores: [], mustMaterialize: false, comment: null, name: generatedLocal("zero", key) });
+      zeros.set(length, key);
+    }
+    return zeros.get(length)!;
+  };
   for (const b of bir.nodes) {
     const base = { key: b.id, length: Math.max(0, gradLength(b)), stores: [], mustMaterialize: false, comment: bComment(b), name: generatedLocal("d", b.id), gemms: [] as number[] };
     const arg = (i: number): Expr => ({ op: "arg", index: i });
@@ -336,9 +363,26 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
         backwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: b.args, expr: { op: "derivative", fn: b.fn, of: b.of, arg: arg(0) } });
         break;
       case "sum":
-        // Never read within a step: its share of each scalar parameter's gradient is added element by element (see scalarGradientTerms).
-        backwardNodes.push({ ...base, kind: "leaf", loc: null, args: [], expr: null });
+        // A reduction kernel when a per-row value reads it; a scalar parameter's share is added element by element instead (see scalarGradientTerms).
+        backwardNodes.push({ ...base, kind: "reduce", loc: null, args: b.args, reduce: { fn: "sum", argmax: null }, expr: null });
         break;
+      case "pad": {
+        // The slice's gradient between zeros: a copy of the parts into one row.
+        const [before, inside] = [dim(b.offset), gradLength(bnode(b.args[0]))];
+        const after = base.length - before - inside;
+        const parts = [...(before > 0 ? [zeroVector(before)] : []), b.args[0], ...(after > 0 ? [zeroVector(after)] : [])];
+        backwardNodes.push({ ...base, kind: "concat", loc: null, args: parts, expr: null });
+        break;
+      }
+      case "spread": {
+        const argmax = fwd.get(b.reduced).reduce?.argmax;
+        const expr: Expr =
+          b.fn === "sum"
+            ? arg(0)
+            : { op: "where", args: [{ op: "eq", args: [{ op: "index", stride: 1, extent: base.length }, read(argmax!)] }, arg(0), { op: "const", value: 0 }] };
+        backwardNodes.push({ ...base, kind: "pointwise", loc: null, args: b.args, expr });
+        break;
+      }
       case "slice":
         backwardNodes.push({ ...base, kind: "pointwise", loc: null, args: b.args, sliceArg: { offset: dim(b.offset) }, expr: arg(0) });
         break;
@@ -359,7 +403,7 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       }
     }
   }
-  const bwd = new StepNodes(backwardNodes, bir.nodes.length);
+  const bwd = new StepNodes(backwardNodes, extraKey);
   // Each product's gradient goes to its group's buffer; every step, once.
   const stored = new Set<string>();
   // A transposed product runs once its gradients are in the buffer: after the nodes that write them, which
@@ -485,7 +529,7 @@ function bufferList(
 /** A value of a step that needs no loop (a scalar) as one expression over the leaves it reads. */
 function inlined(list: readonly LNode[], key: number): Expr {
   const n = list.find((x) => x.key === key)!;
-  if (n.kind === "leaf" && n.loc) return read(n.loc);
+  if ((n.kind === "leaf" || n.kind === "reduce") && n.loc) return read(n.loc);
   if (n.kind !== "inline") throw new CodegenError(`internal: value ${key} is not a scalar expression`);
   return substitute(n.expr!, n.args.map((a) => inlined(list, a)));
 }

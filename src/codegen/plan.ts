@@ -4,7 +4,7 @@
 // kernels name weight groups by index. A renderer reads the plan and a
 // target's syntax table; it never inspects the IR or recovers meaning from a
 // generated name.
-import type { ElementwiseOp, Initializer, UnaryFunction } from "../ir/types.ts";
+import type { ElementwiseOp, Initializer, Reduction, UnaryFunction } from "../ir/types.ts";
 
 /** Where a vector lives. Element j of batch row b at step t is at
  *  ((t + shift)·B + b)·width + offset + j when timed, b·width + offset + j
@@ -22,6 +22,8 @@ export interface Loc {
 export const timedLoc = (array: string, width: number, shift = 0, offset = 0): Loc => ({ array, timed: true, shift, perRow: true, width, offset, scalar: false });
 export const rowLoc = (array: string, width: number, offset = 0): Loc => ({ array, timed: false, shift: 0, perRow: true, width, offset, scalar: false });
 export const sharedLoc = (array: string, scalar: boolean, offset = 0): Loc => ({ array, timed: false, shift: 0, perRow: false, width: 0, offset, scalar });
+/** One number per batch row (per step when timed): a reduction's result. */
+export const rowScalarLoc = (array: string, timed: boolean): Loc => ({ array, timed, shift: 0, perRow: true, width: 1, offset: 0, scalar: true });
 
 export type Expr =
   | { readonly op: "read"; readonly loc: Loc; readonly extra: number }
@@ -82,8 +84,23 @@ export interface CopyKernel {
   readonly comment: string | null;
 }
 
+/**
+ * A vector of `length` elements reduced to one number per batch row, in element order: the sum, or the
+ * first largest element (whose index, as a number, also goes to `argmax` when set: max's gradient needs it).
+ */
+export interface ReduceKernel {
+  readonly kind: "reduce";
+  readonly fn: Reduction;
+  readonly length: number;
+  /** Element j of the vector (reads of memory only). */
+  readonly element: Expr;
+  readonly out: Loc;
+  readonly argmax: Loc | null;
+  readonly comment: string | null;
+}
+
 /** A kernel inside the time loop. */
-export type StepKernel = PointwiseKernel | GemmKernel | CopyKernel;
+export type StepKernel = PointwiseKernel | GemmKernel | CopyKernel | ReduceKernel;
 
 /** One step of the loop: its kernels in order, and the per-step scratch rows [B, width] they use. */
 export interface StepPlan {

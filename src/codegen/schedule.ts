@@ -1,17 +1,20 @@
 // The schedule: how one step's values become loops. Target-independent. A
 // step is a graph of values (LNodes); each is a leaf already in memory, a
-// scalar expression inlined where used, a pointwise value, or a concat copy.
-// Matrix products run as GEMM kernels between pointwise phases. Pointwise
-// values of the same length whose inputs are ready fuse into one loop; a value
-// is written to memory only when something outside its loop reads it.
+// scalar expression inlined where used, a pointwise value, a concat copy, or a
+// reduction of a vector to one number per row (read from memory by what uses
+// it, as are the scalar expressions over it). Matrix products run as GEMM
+// kernels between pointwise phases. Pointwise values of the same length whose
+// inputs are ready fuse into one loop; a value is written to memory only when
+// something outside its loop reads it.
 import { CodegenError } from "./names.ts";
-import { read, rowLoc, type Expr, type GemmKernel, type Loc, type PointwiseItem, type StepKernel, type StepPlan, type Store } from "./plan.ts";
+import type { Reduction } from "../ir/types.ts";
+import { read, rowLoc, rowScalarLoc, type Expr, type GemmKernel, type Loc, type PointwiseItem, type StepKernel, type StepPlan, type Store } from "./plan.ts";
 
 export { read, rowLoc, sharedLoc, timedLoc } from "./plan.ts";
 
 export interface LNode {
   readonly key: number;
-  readonly kind: "leaf" | "inline" | "pointwise" | "concat";
+  readonly kind: "leaf" | "inline" | "pointwise" | "concat" | "reduce";
   /** Elements per batch row; 0 for a scalar. */
   readonly length: number;
   /** Fixed location (leaves, and values with a required destination); else a temporary if needed. */
@@ -19,6 +22,8 @@ export interface LNode {
   readonly args: readonly number[];
   /** Arguments read from memory at an offset (slices) rather than fused. */
   readonly sliceArg?: { readonly offset: number };
+  /** A reduction of its one argument; `argmax` (max only) also receives the first largest element's index. */
+  readonly reduce?: { readonly fn: Reduction; readonly argmax: Loc | null };
   /** Pointwise: the value, in terms of args; may read GEMM outputs directly. */
   readonly expr: Expr | null;
   /** GEMMs whose output this value reads. */
@@ -50,7 +55,8 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   const level = new Map<number, number>();
   const gemmLevel = new Map<number, number>();
   const fusable = (consumer: LNode, arg: LNode) => consumer.kind === "pointwise" && !consumer.sliceArg && arg.kind === "pointwise" && arg.length === consumer.length;
-  const avail = (n: LNode): number => (n.kind === "pointwise" ? level.get(n.key)! + 1 : n.kind === "concat" ? level.get(n.key)! : 0);
+  // A reduction's result, like a pointwise value's, is in memory after its kernel; a scalar expression is ready with what it reads.
+  const avail = (n: LNode): number => (n.kind === "pointwise" || n.kind === "reduce" ? level.get(n.key)! + 1 : n.kind === "concat" || n.kind === "inline" ? level.get(n.key)! : 0);
 
   // Nodes come in dependency order, and a GEMM's operands precede every reader of its output.
   const gemmByKey = new Map(gemms.map((g) => [g.key, g]));
@@ -59,9 +65,9 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
     return gemmLevel.get(key)!;
   };
   for (const n of nodes) {
-    if (n.kind === "leaf" || n.kind === "inline") continue;
+    if (n.kind === "leaf") continue;
     let l = 0;
-    if (n.kind === "concat") {
+    if (n.kind !== "pointwise") {
       for (const a of n.args) l = Math.max(l, avail(node(a)));
     } else {
       for (const g of n.gemms) l = Math.max(l, resolveGemm(g));
@@ -74,9 +80,11 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   // What must be in memory, and what is worth computing.
   const materialize = new Set<number>();
   for (const n of nodes) if (n.kind === "pointwise" && (n.mustMaterialize || n.stores.length > 0 || n.loc)) materialize.add(n.key);
-  // A concatenation with a location before scheduling is a required destination (a next state, an output, a saved value).
-  for (const n of nodes) if (n.kind === "concat" && n.loc) materialize.add(n.key);
+  // A concatenation or reduction with a location before scheduling is a required destination (a next state, an output, a saved value).
+  for (const n of nodes) if ((n.kind === "concat" || n.kind === "reduce") && n.loc) materialize.add(n.key);
   for (const n of nodes) {
+    // A reduction's operand is kept only when the reduction is live (below).
+    if (n.kind === "reduce") continue;
     for (const a of n.args) {
       const arg = node(a);
       if (arg.kind === "concat") materialize.add(a);
@@ -90,6 +98,10 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
     if (!live.has(n.key)) continue;
+    if (n.kind === "reduce") {
+      materialize.add(n.key);
+      for (const a of n.args) if (node(a).kind === "pointwise" || node(a).kind === "concat") materialize.add(a);
+    }
     for (const a of n.args) live.add(a);
   }
 
@@ -99,8 +111,8 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
     if (n.loc) locations.set(n.key, n.loc);
     else if (materialize.has(n.key)) {
       const array = tempName(n);
-      locations.set(n.key, rowLoc(array, n.length));
-      temps.push({ array, width: n.length });
+      locations.set(n.key, n.kind === "reduce" ? rowScalarLoc(array, false) : rowLoc(array, n.length));
+      temps.push({ array, width: n.kind === "reduce" ? 1 : n.length });
     }
   }
   const locOf = (k: number) => {
@@ -112,7 +124,7 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   /** The expression of an argument as seen from a consumer at `lvl` (a local when fused). */
   const argExpr = (consumer: LNode, a: number): Expr => {
     const arg = node(a);
-    if (arg.kind === "leaf" || arg.kind === "concat") return read(locOf(a));
+    if (arg.kind === "leaf" || arg.kind === "concat" || arg.kind === "reduce") return read(locOf(a));
     if (arg.kind === "inline") return substitute(arg.expr!, arg.args.map((x) => argExpr(arg, x)));
     if (fusable(consumer, arg) && level.get(consumer.key) === level.get(a)) return { op: "local", name: arg.name };
     return read(locOf(a));
@@ -122,13 +134,18 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   const maxLevel = Math.max(0, ...level.values(), ...gemmLevel.values());
   const atLevel = Array.from({ length: maxLevel + 1 }, () => ({ gemms: [] as LGemm[], nodes: [] as LNode[] }));
   for (const g of gemms) atLevel[gemmLevel.get(g.key)!]!.gemms.push(g);
-  for (const n of nodes) if ((n.kind === "concat" || n.kind === "pointwise") && live.has(n.key)) atLevel[level.get(n.key)!]!.nodes.push(n);
+  for (const n of nodes) if ((n.kind === "concat" || n.kind === "pointwise" || n.kind === "reduce") && live.has(n.key)) atLevel[level.get(n.key)!]!.nodes.push(n);
   const kernels: StepKernel[] = [];
   for (const { gemms: levelGemms, nodes: levelNodes } of atLevel) {
     for (const g of levelGemms) kernels.push({ ...g.kernel, a: g.a ?? locOf(g.aOf!) });
     for (const n of levelNodes) {
       if (n.kind !== "concat") continue;
       kernels.push({ kind: "copy", parts: n.args.map((a) => ({ loc: locOf(a), length: node(a).length })), out: locOf(n.key), comment: n.comment });
+    }
+    for (const n of levelNodes) {
+      if (n.kind !== "reduce") continue;
+      const [a] = n.args as [number];
+      kernels.push({ kind: "reduce", fn: n.reduce!.fn, length: node(a).length, element: argExpr(n, a), out: locOf(n.key), argmax: n.reduce!.argmax, comment: n.comment });
     }
     const clusters = new Map<number, PointwiseItem[]>();
     for (const n of levelNodes) {

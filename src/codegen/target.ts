@@ -9,7 +9,7 @@
 // here and one entry per target.
 import { renderExpression, type ExpressionSyntax, type ReadExpr } from "./expression.ts";
 import { commentText } from "./names.ts";
-import type { CopyKernel, Expr, GemmKernel, PointwiseItem, StepKernel, StepPlan, Store } from "./plan.ts";
+import type { CopyKernel, Expr, GemmKernel, PointwiseItem, ReduceKernel, StepKernel, StepPlan, Store } from "./plan.ts";
 
 /** One kernel's view of memory. A fresh scope per kernel: the row bases or fused products its reads collect are its own. */
 export interface KernelScope {
@@ -21,6 +21,8 @@ export interface KernelScope {
   readonly store: (store: Store, local: string) => string;
   /** The kernel's body inside the target's loop over batch rows and the elements [0, length). */
   loop(length: number, body: readonly string[]): string[];
+  /** The body once per batch row, run by one thread where a row's elements run on many (a reduction). */
+  perRow(body: readonly string[]): string[];
   /** After the kernel: what makes its stores visible to the next kernel of the step. */
   barrier(): string[];
 }
@@ -32,6 +34,8 @@ export interface Target {
   gemm(kernel: GemmKernel): string[];
   /** Concatenation of vectors into one row, in the kernel's scope. */
   copy(kernel: CopyKernel, scope: KernelScope): string[];
+  /** A reduction, in element order, in the kernel's scope; `element` is element j of the vector, rendered. */
+  reduce(kernel: ReduceKernel, scope: KernelScope, element: string): string[];
 }
 
 export interface RenderedKernel {
@@ -43,7 +47,8 @@ export interface RenderedKernel {
   readonly barrier: readonly string[];
 }
 
-export const kernelLength = (k: StepKernel): number => (k.kind === "gemm" ? 0 : k.kind === "copy" ? k.parts.reduce((n, p) => n + p.length, 0) : k.length);
+/** Elements per batch row a kernel computes: a reduction computes one. */
+export const kernelLength = (k: StepKernel): number => (k.kind === "gemm" ? 0 : k.kind === "copy" ? k.parts.reduce((n, p) => n + p.length, 0) : k.kind === "reduce" ? 1 : k.length);
 
 /** A step's kernels, in order, each as its target's lines. Products a target fuses into their readers render as nothing. */
 export function renderStep(step: StepPlan, target: Target): RenderedKernel[] {
@@ -55,7 +60,12 @@ export function renderStep(step: StepPlan, target: Target): RenderedKernel[] {
       continue;
     }
     const scope = target.scope();
-    const lines = k.kind === "copy" ? target.copy(k, scope) : scope.loop(k.length, pointwiseBody(k.items, target.syntax, scope));
+    const lines =
+      k.kind === "copy"
+        ? target.copy(k, scope)
+        : k.kind === "reduce"
+          ? target.reduce(k, scope, renderExpression(k.element, target.syntax, scope.read))
+          : scope.loop(k.length, pointwiseBody(k.items, target.syntax, scope));
     rendered.push({ kind: k.kind, length: kernelLength(k), lines, barrier: scope.barrier() });
   }
   return rendered;

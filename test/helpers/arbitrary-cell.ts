@@ -111,7 +111,7 @@ interface ScopedValue {
 }
 
 /** Random expressions of each shape over the values in scope, at most `maxDepth` operators deep. */
-function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, pointwiseForms: boolean): (shape: ValueShape) => fc.Arbitrary<ExprAst> {
+function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, pointwiseForms: boolean, reductions: boolean): (shape: ValueShape) => fc.Arbitrary<ExprAst> {
   const memo = new Map<string, fc.Arbitrary<ExprAst>>();
   const of = (shape: ValueShape, depth: number): fc.Arbitrary<ExprAst> => {
     const key = `${shape}:${depth}`;
@@ -142,6 +142,7 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, po
         fc.tuple(operands, same).map(([[condition, a], b]) => call("where", [condition, a, b])),
       );
     }
+    if (reductions) compound.push(shape === "scalar" ? reduction(depth) : fc.oneof(...vectorReductions(shape, depth)));
     if (shape !== "scalar") {
       compound.push(fc.oneof(...VECTOR_LENGTHS.map((columns) => fc.tuple(matrixOperand(shape, columns), of(columns, depth - 1)).map(([matrix, vector]) => binary("@", matrix, vector)))));
       compound.push(
@@ -153,6 +154,25 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, po
     const result = fc.oneof({ arbitrary: leaf, weight: 2 }, ...compound.map((arbitrary) => ({ arbitrary, weight: 1 })));
     memo.set(key, result);
     return result;
+  };
+  const call = (fn: string, args: ExprAst[]): ExprAst => ({ kind: "call", fn, args, span: placeholder, fnSpan: placeholder });
+  /** A vector of any length reduced to a scalar: sum, mean, max, or a dot product. */
+  const reduction = (depth: number): fc.Arbitrary<ExprAst> =>
+    fc.oneof(
+      ...VECTOR_LENGTHS.map((length) => fc.tuple(fc.constantFrom("sum", "mean", "max"), of(length, depth - 1)).map(([fn, v]) => call(fn, [v]))),
+      ...VECTOR_LENGTHS.map((length) => fc.tuple(of(length, depth - 1), of(length, depth - 1)).map(([a, b]) => call("dot", [a, b]))),
+    );
+  /** softmax, layernorm (eps 1: well conditioned at any length), and the slices of longer vectors that have this length. */
+  const vectorReductions = (shape: VectorLength, depth: number): fc.Arbitrary<ExprAst>[] => {
+    const zero: DimAst = { kind: "number", value: 0, span: placeholder };
+    const one: ExprAst = { kind: "number", value: 1, span: placeholder };
+    const slice = (from: VectorLength, start: DimAst, end: DimAst) => of(from, depth - 1).map((operand): ExprAst => ({ kind: "slice", operand, start, end, span: placeholder }));
+    return [
+      of(shape, depth - 1).map((v) => call("softmax", [v])),
+      of(shape, depth - 1).map((v) => call("layernorm", [v, ref(biasName(shape)), ref(biasName(shape)), one])),
+      ...(shape === "H" ? [slice("2H", zero, DIM.H), slice("2H", DIM.H, DIM["2H"]), slice("H+I", zero, DIM.H)] : []),
+      ...(shape === "I" ? [slice("H+I", DIM.H, DIM["H+I"])] : []),
+    ];
   };
   return (shape) => of(shape, maxDepth);
 }
@@ -215,12 +235,15 @@ export interface ArbitraryCellOptions {
    * every engine runs.
    */
   readonly pointwiseForms?: boolean;
+  /** Also reductions (sum, mean, max of a vector, dot, softmax, layernorm) and slices, which every engine runs. */
+  readonly reductions?: boolean;
 }
 
 /** A random well-formed cell, as a front end would produce it (spans point at one line per declaration). */
 export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<SpecAst> {
   const maxDepth = options.maxDepth ?? 3;
   const pointwiseForms = options.pointwiseForms ?? false;
+  const reductions = options.reductions ?? false;
   const layout = fc.record({
     name: fc.constantFrom("random_cell", "rnn", "gated_cell", "C2"),
     doc: fc.array(fc.stringMatching(/^[ -~σ⊙]{0,30}$/), { maxLength: 2 }),
@@ -250,9 +273,9 @@ export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<
     const defined = (d: Definition): ScopedValue => ({ expr: ref(d.target, d.next), shape: d.shape });
     const values = dependencyOrder.map((index, position) => {
       const visible = [...declared, ...dependencyOrder.slice(0, position).map((earlier) => defined(definitions[earlier]!))];
-      return expressionArbitrary(visible, maxDepth, pointwiseForms)(definitions[index]!.shape);
+      return expressionArbitrary(visible, maxDepth, pointwiseForms, reductions)(definitions[index]!.shape);
     });
-    const everything = expressionArbitrary([...declared, ...definitions.map(defined)], maxDepth, pointwiseForms);
+    const everything = expressionArbitrary([...declared, ...definitions.map(defined)], maxDepth, pointwiseForms, reductions);
 
     return fc.tuple(fc.tuple(...values), fc.tuple(...l.outputs.map((length) => everything(length)))).map(([valuesInDependencyOrder, outputValues]): SpecAst => {
       const valueOf = new Map(dependencyOrder.map((index, position) => [index, valuesInDependencyOrder[position]!]));

@@ -87,6 +87,8 @@ class RowBases {
     if (!loc.perRow) return loc.scalar ? num(loc.offset) : loc.offset + extra === 0 ? j : `${num(loc.offset + extra)} + ${j}`;
     const k = this.key(loc);
     if (!this.entries.has(k)) this.entries.set(k, { name: `_r${this.entries.size}`, loc });
+    // A per-row scalar (a reduction's result) is the row's one element, whichever element reads it.
+    if (loc.scalar) return this.entries.get(k)!.name;
     return `${this.entries.get(k)!.name} + ${j}${extra ? ` + ${num(extra)}` : ""}`;
   }
   declarations(): string[] {
@@ -169,8 +171,16 @@ function tsTarget(ctx: KernelContext): Target {
           return s.mode === "add" ? `${at} = ${at}! + ${local};` : `${at} = ${local};`;
         },
         loop: (length, body) => ["for (let _b = 0; _b < _B; _b++) {", ...rows.declarations(), `for (let _j = 0; _j < ${num(length)}; _j++) {`, ...body, "}", "}"],
+        perRow: (body) => ["for (let _b = 0; _b < _B; _b++) {", ...rows.declarations(), ...body, "}"],
         barrier: () => [],
       };
+    },
+    reduce: (k, scope, element) => {
+      // Element by element from the first, as the interpreter: the same sum, and the first of equal largest elements.
+      const fold = k.fn === "sum" ? ["_acc += _x;"] : [`if (_j === 0 || _x > _acc) { _acc = _x;${k.argmax ? " _arg = _j;" : ""} }`];
+      const stores = [scope.store({ loc: k.out, mode: "set", param: null }, "_acc"), ...(k.argmax ? [scope.store({ loc: k.argmax, mode: "set", param: null }, "_arg")] : [])];
+      const body = [`let _acc = 0;`, ...(k.argmax ? ["let _arg = 0;"] : []), `for (let _j = 0; _j < ${num(k.length)}; _j++) {`, `const _x = ${element};`, ...fold, "}", ...stores];
+      return [...(k.comment ? [`// ${commentText(k.comment)}`] : []), ...scope.perRow(body)];
     },
     gemm: (k) => {
       // Under 4 rows the register-blocked GEMM has no full block: one specialised product per row instead.
@@ -497,6 +507,7 @@ function arraysRead(kernels: readonly StepKernel[]): Set<string> {
   for (const k of kernels) {
     if (k.kind === "pointwise") for (const item of k.items) for (const r of readsOf(item.expr)) read.add(r.loc.array);
     else if (k.kind === "copy") for (const part of k.parts) read.add(part.loc.array);
+    else if (k.kind === "reduce") for (const r of readsOf(k.element)) read.add(r.loc.array);
     else read.add(k.a.array);
   }
   return read;

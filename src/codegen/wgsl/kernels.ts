@@ -255,12 +255,18 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
           return `${element(layout, timedLoc(partial.array, partial.width), "j")} = ${local};`;
         }
         if (s.mode !== "set") throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
-        return `${element(layout, s.loc, "j")} = ${local};`;
+        return `${element(layout, s.loc, s.loc.scalar ? null : "j")} = ${local};`;
       },
       loop: (length, body) => {
         const inner = [...dots, ...body];
         if (path === "step") return inner;
         return [...stagingLines(layout, staging, workgroupSize), `for (var j = lid; j < ${u32(length)}; j += ${u32(workgroupSize)}) {`, ...inner.map((l) => `  ${l}`), "}"];
+      },
+      // In the sequence path the workgroup is one batch row: its first thread does the row's work; in the step path a
+      // kernel of one element per row already runs one thread per row.
+      perRow: (body) => {
+        if (dots.length > 0) throw new CodegenError("internal: a product read by a per-row kernel");
+        return path === "step" ? [...body] : ["if (lid == 0u) {", ...body.map((l) => `  ${l}`), "}"];
       },
       barrier: () => (path === "step" ? [] : staging.slots.size > 0 ? ["storageBarrier();", "workgroupBarrier();"] : ["storageBarrier();"]),
     };
@@ -279,6 +285,14 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
         offset += part.length;
       });
       return s.loop(kernelLength(kernel), lines);
+    },
+    reduce: (kernel, s, value) => {
+      // One thread per row, element by element in order: deterministic, and the interpreter's order. The first
+      // element starts max, so no sentinel can meet an input of ±1e30 (or ±inf).
+      const fold = kernel.fn === "sum" ? ["acc = acc + x;"] : [`if (j == 0u || x > acc) { acc = x;${kernel.argmax ? " arg = j;" : ""} }`];
+      const stores = [s.store({ loc: kernel.out, mode: "set", param: null }, "acc"), ...(kernel.argmax ? [s.store({ loc: kernel.argmax, mode: "set", param: null }, "f32(arg)")] : [])];
+      const body = ["var acc = 0f;", ...(kernel.argmax ? ["var arg = 0u;"] : []), `for (var j = 0u; j < ${u32(kernel.length)}; j++) {`, `  let x = ${value};`, ...fold.map((l) => `  ${l}`), "}", ...stores];
+      return [...(kernel.comment ? [`// ${commentText(kernel.comment)}`] : []), ...s.perRow(body)];
     },
   };
 }
