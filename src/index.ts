@@ -220,7 +220,7 @@ async function runCell(ir: CellIR, options: RunOptions): Promise<RunResponse> {
   return writeRunResponse(result, result.grads);
 }
 
-/** A model runs on the interpreter or the ts engine; the wgsl engine refuses it (E602). */
+/** A model runs on every engine; the wgsl engine refuses lengths (E602 at the model's name). */
 async function runModel(ir: ModelIR, options: RunOptions): Promise<RunResponse> {
   const engine = engineNamed(options.engine);
   const example = options.example;

@@ -1,10 +1,13 @@
 // A model compiled to ONE WebGPU module (issue 9 §3): every library model on
 // the wgsl engine against the interpreter (the reference) within 1e-4
 // relative, forward, loss and every gradient; the bidirectional and
-// depth-gated LSTMs against PyTorch; step() streaming; lengths refused. Needs
+// depth-gated LSTMs against PyTorch, also through `lstmc run`; step()
+// streaming; lengths refused. Needs
 // a WebGPU adapter (Dawn on lavapipe on a CPU-only machine): without one the
 // tests are skipped, unless CI is set, where they fail.
-import { readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { NoGpuAdapterError, requestNodeDevice, type NodeGpu } from "../src/gpu/node-device.ts";
@@ -16,6 +19,8 @@ import { loadWebGpuModel, runWebGpuModel } from "../src/run/wgsl-engine.ts";
 import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
 import { compareRunResponse, REPO_ROOT } from "./helpers/torch-oracle.ts";
 import { loadLibraryModel } from "./helpers/library-model.ts";
+import { LSTMC } from "./helpers/cli.ts";
+import type { RunResponse } from "../src/run/contract.ts";
 
 const IN_CI = !!process.env.CI;
 const TOLERANCE = 1e-4;
@@ -72,6 +77,20 @@ if (!got.gpu) {
       expect(failures).toEqual([]);
       expect(Object.keys(worstByField)).toContain(`grads.params.${layers[1]}.U_o`);
     });
+  });
+
+  test("lstmc run MODEL --engine wgsl --grad answers the bidirectional reference file as PyTorch does, within 1e-4 relative", () => {
+    const { data, expected } = advancedOracleCase(readAdvancedOracle("bidirectional_lstm_1"), ["fwd", "bwd"]);
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-model-wgsl-"));
+    try {
+      const dataFile = path.join(dir, "data.json");
+      writeFileSync(dataFile, JSON.stringify(data));
+      const child = spawnSync(process.execPath, [LSTMC, "run", "specs/bilstm.lstm", "--data", dataFile, "--grad", "--engine", "wgsl"], { cwd: REPO_ROOT, encoding: "utf8" });
+      expect(child.status, child.stderr).toBe(0);
+      expect(compareRunResponse(JSON.parse(child.stdout) as RunResponse, expected, TOLERANCE, "relative").failures).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("the WebGPU model module's own API", () => {
