@@ -1,12 +1,9 @@
 // The `wgsl` engine: compiles the spec (a cell or a model) to WGSL + its WebGPU
-// host module for the request's sizes, imports the module and runs it on a Dawn
-// device (f32). With
-// no WebGPU adapter it says what to install.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { CodegenError, writeAtomically, type CompiledModule } from "../codegen/compile.ts";
+// host module for the request's sizes, imports the module (its types stripped,
+// as the ts engine does) and runs it on a Dawn device (f32). With no WebGPU
+// adapter it says what to install.
+import { CodegenError } from "../codegen/compile.ts";
+import { importOnce } from "./ts-engine.ts";
 import { compileWgslModel } from "../codegen/model-wgsl.ts";
 import type { ModelIR } from "../ir/model-types.ts";
 import type { ModelForwardResult } from "../interp/model.ts";
@@ -66,35 +63,16 @@ export interface WebGpuModel {
   destroy(): void;
 }
 
-const cache = new Map<string, Promise<unknown>>();
-
-/** Compiles and imports a host module once per process for each key. */
-function importOnce<T>(key: string, compile: () => Promise<CompiledModule>): Promise<T> {
-  if (!cache.has(key)) {
-    cache.set(
-      key,
-      (async () => {
-        const compiled = await compile();
-        const dir = mkdtempSync(join(tmpdir(), "lstmc-wgsl-"));
-        writeAtomically(dir, "package.json", '{ "type": "module" }\n');
-        const file = writeAtomically(dir, compiled.fileName, compiled.text);
-        return await import(pathToFileURL(file).href);
-      })(),
-    );
-  }
-  return cache.get(key) as Promise<T>;
-}
-
 /** Compiles and imports a cell's host module once per process for each size binding and kernel option. */
 export function loadWebGpuModule(ir: CellIR, sizes: SizeBinding, options: Omit<WgslCompileOptions, "dims"> = {}): Promise<WebGpuModule> {
-  const key = JSON.stringify([ir.name, ir.file, ir.nodes.length, sizes, options]);
+  const key = JSON.stringify(["wgsl", ir.name, ir.file, ir.nodes.length, sizes, options]);
   return importOnce(key, async () => (await compileWgslCell(ir, { ...options, dims: sizes })).host);
 }
 
 /** Compiles and imports a model's WebGPU module once per process for each size binding. */
 export function loadWebGpuModel(ir: ModelIR, sizes: SizeBinding): Promise<WebGpuModelModule> {
   // The whole IR (plain data): two models with the same name must not share a module.
-  return importOnce(JSON.stringify(["model", ir, sizes]), () => compileWgslModel(ir, { sizes }));
+  return importOnce(JSON.stringify(["wgsl-model", ir, sizes]), () => compileWgslModel(ir, { sizes }));
 }
 
 const f64 = (tensors: Tensors) => Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, Float64Array.from(v)]));
