@@ -238,7 +238,7 @@ function exampleRequest(ir: CellIR, example: NonNullable<RunOptions["example"]>)
 /**
  * Awaits a step that, once the spec has checked, can fail only on the
  * caller's other input (a size binding, run data, a name the generated
- * module reserves, an engine that does not run models), and turns that
+ * module reserves, an engine that does not run lengths), and turns that
  * failure into a diagnostic at the cell's or model's name. Anything else is a
  * bug and propagates.
  */
