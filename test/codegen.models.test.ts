@@ -5,10 +5,12 @@
 // the module under a strict consumer's tsc.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { compileJsModel, compileModel } from "../src/codegen/model.ts";
+import { compileWgslModel } from "../src/codegen/model-wgsl.ts";
 import { initParams } from "../src/ir/initialize.ts";
 import { forwardBackwardModel, layerSizes } from "../src/interp/model.ts";
 import { isModelFile } from "../src/parse/load-model.ts";
@@ -184,5 +186,18 @@ describe("the JavaScript module", () => {
     const child = spawnSync(tsc, [...flags, file], { encoding: "utf8" });
     expect(child.stdout + child.stderr).toBe("");
     expect(readFileSync(file, "utf8")).toContain("// Model 'classifier', its layers in the order they run:");
+  });
+
+  test("the WebGPU module type-checks under a strict consumer's settings, with the published WebGPU types", async () => {
+    const ir = loadLibraryModel("specs/classifier.lstm");
+    const module = await compileWgslModel(ir, { sizes: bindModelSizes(ir, { I: 3, H: 4, K: 5 }) });
+    const file = path.join(work, "strict-webgpu", module.fileName);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, module.text);
+    const tsc = path.join(REPO_ROOT, "node_modules/.bin/tsc");
+    const flags = ["--noEmit", "--strict", "--noUncheckedIndexedAccess", "--noUnusedLocals", "--noUnusedParameters", "--exactOptionalPropertyTypes", "--target", "es2022", "--module", "esnext", "--lib", "es2022,dom", "--skipLibCheck"];
+    const child = spawnSync(tsc, [...flags, createRequire(import.meta.url).resolve("@webgpu/types/dist/index.d.ts"), file], { encoding: "utf8" });
+    expect(child.stdout + child.stderr).toBe("");
+    expect(module.text).toContain("export function createModel(device: GPUDevice): Model");
   });
 });

@@ -15,7 +15,7 @@ import { isModelText } from "../src/parse/model.ts";
 
 type FrontEnd = (text: string, file: string) => ParseResult<SpecAst>;
 
-// Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts), and models are not compiled yet.
+// Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts, test/codegen.models*.test.ts).
 const DSL_SPECS = readdirSync("specs")
   .filter((f) => f.endsWith(".lstm"))
   .map((f) => readFileSync(join("specs", f), "utf8"))

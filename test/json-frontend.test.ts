@@ -13,7 +13,7 @@ import { stripSpans } from "./helpers/ir.ts";
 import { isModelFile } from "../src/parse/load-model.ts";
 import { LSTMC } from "./helpers/cli.ts";
 
-// Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts), and models are not compiled yet.
+// Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts, test/codegen.models*.test.ts).
 const SPECS = readdirSync("specs").filter((f) => f.endsWith(".lstm") && !isModelFile(join("specs", f)));
 
 function dslIr(file: string) {

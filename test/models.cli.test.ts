@@ -1,7 +1,7 @@
-// The commands on model files: check, run (interpreter and ts engine) and
-// compile --target ts|js accept them; the wgsl target refuses them with a
-// located E602 and exit 1, never 70; diagram draws the layers; gradcheck
-// checks every layer.
+// The commands on model files: check, run and compile --target ts|js|wgsl
+// accept them; the wgsl engine refuses lengths with a located E602 and exit 1,
+// never 70 (test/codegen.models.wgsl.test.ts runs models on it); diagram
+// draws the layers; gradcheck checks every layer.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,18 +23,8 @@ describe("lstmc on model files", () => {
     expect(child.status).toBe(0);
   });
 
-  test.each([
-    ["compile", "--target", "wgsl"],
-    ["check", "--target", "wgsl"],
-  ])("%s %s %s refuses a model at its name with E602, exit 1", (command, flag, target) => {
-    const out = command === "compile" ? ["--out", path.join(tmpdir(), "lstmc-never-written")] : [];
-    const child = lstmc(command, "specs/lstm2.lstm", flag, target, ...out);
-    expect(child.stderr).toContain(`specs/lstm2.lstm:3:7: error E602: models are not compiled for the ${target} target yet`);
-    expect(child.status).toBe(1);
-  });
-
-  test("check --target ts and js accept a model", () => {
-    for (const target of ["ts", "js"]) {
+  test("check --target ts, js and wgsl accept a model", () => {
+    for (const target of ["ts", "js", "wgsl"]) {
       const child = lstmc("check", "specs/lstm2.lstm", "--target", target);
       expect(child.stderr).toBe("specs/lstm2.lstm: ok\n");
       expect(child.status).toBe(0);
@@ -47,6 +37,34 @@ describe("lstmc on model files", () => {
       const child = lstmc("compile", "specs/lstm2.lstm", "--target", "js", "--dims", "I=2,H=3", "--out", dir);
       expect(child.stderr).toBe(`specs/lstm2.lstm: wrote ${path.join(dir, "lstm2.js")}\nspecs/lstm2.lstm: wrote ${path.join(dir, "lstm2.d.ts")}\n`);
       expect(child.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("compile --target wgsl writes one WebGPU module for a model", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-model-wgsl-"));
+    try {
+      const child = lstmc("compile", "specs/lstm2.lstm", "--target", "wgsl", "--dims", "I=2,H=3", "--out", dir);
+      expect(child.stderr).toBe(`specs/lstm2.lstm: wrote ${path.join(dir, "lstm2.webgpu.ts")}\n`);
+      expect(child.status).toBe(0);
+      const text = readFileSync(path.join(dir, "lstm2.webgpu.ts"), "utf8");
+      expect(text).toContain("export function createModel(device: GPUDevice): Model");
+      expect(text).toContain('"L2.U_o"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("run --engine wgsl refuses a model's data with lengths at the model's name with E602, exit 1", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-model-"));
+    try {
+      const dataFile = path.join(dir, "data.json");
+      const { data } = advancedOracleCase(readAdvancedOracle("bidirectional_lstm_2"), ["fwd", "bwd"]);
+      writeFileSync(dataFile, JSON.stringify({ ...data, lengths: Array.from({ length: data.batch }, () => 1) }));
+      const child = lstmc("run", "specs/bilstm.lstm", "--data", dataFile, "--engine", "wgsl");
+      expect(child.stderr).toContain("specs/bilstm.lstm:5:7: error E602: the wgsl engine does not run variable-length batches ('lengths') yet; use --engine interp");
+      expect(child.status).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -66,9 +84,6 @@ describe("lstmc on model files", () => {
       expect(compiled.stderr).toBe("");
       expect(compiled.status).toBe(0);
       expect(compareRunResponse(JSON.parse(compiled.stdout) as RunResponse, expected, 1e-9).failures).toEqual([]);
-      const gpu = lstmc("run", "specs/bilstm.lstm", "--data", dataFile, "--engine", "wgsl");
-      expect(gpu.stderr).toContain("error E602: the wgsl engine does not run models yet; use --engine interp or ts");
-      expect(gpu.status).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -22,8 +22,8 @@ import { compareRunResponse, loadLibraryCell, torchOracleCase, torchOracleFiles 
 import { isModelFile } from "../src/parse/load-model.ts";
 
 const IN_CI = !!process.env.CI;
-// Cells only: a model file (specs/bilstm.lstm, …) has its own parser and tests (test/models.*.test.ts), and models are
-// not compiled yet; nor are the forms of NOT_COMPILED_YET (scripts/generate.ts).
+// Cells only: a model file (specs/bilstm.lstm, …) has its own tests (test/models.*.test.ts; on WebGPU,
+// test/codegen.models.wgsl.test.ts); nor are the forms of NOT_COMPILED_YET compiled (scripts/generate.ts).
 const SPECS = readdirSync("specs").filter((f) => f.endsWith(".lstm") && !isModelFile(`specs/${f}`) && !NOT_COMPILED_YET.includes(f)).sort();
 const TOLERANCE = 1e-4;
 

@@ -4,8 +4,9 @@ import { CodedError } from "../diagnostics/diagnostic.ts";
 import { compileCell, compileJsCell, planCell, planJson, writeAtomically } from "../codegen/compile.ts";
 import { compileWgslCell } from "../codegen/wgsl/compile.ts";
 import { targetDiagnostics } from "../codegen/check.ts";
-import { isModelSpec, loadCheckedModel, loadCheckedSpec, printDiagnostics, refuseModel, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
+import { isModelSpec, loadCheckedModel, loadCheckedSpec, printDiagnostics, report, ReportedFailure, STDIN, UsageError } from "./load-cell.ts";
 import { compileJsModel, compileModel } from "../codegen/model.ts";
+import { compileWgslModel } from "../codegen/model-wgsl.ts";
 import { bindModelSizes } from "../run/model-contract.ts";
 import { parseCommandArgs, targetOption } from "./options.ts";
 
@@ -28,9 +29,8 @@ export async function commandCompile(args: string[]): Promise<number> {
   const dims = parseSizeList(values.dims ?? "");
   const out = values.out ?? "generated";
   for (const file of positionals) {
-    if (target === "wgsl") refuseModel(file, "modelNotCompiled", target);
     const files = isModelSpec(file)
-      ? await modelFiles(file, { target: target === "js" ? "js" : "ts", precision, emit: values.emit, dims: (ir) => ownSizes(ir, dims, positionals.length) })
+      ? await modelFiles(file, { target, precision, emit: values.emit, dims: (ir) => ownSizes(ir, dims, positionals.length) })
       : await cellFiles(file, { target, precision, emit: values.emit, wgslPath, dims: (ir) => ownSizes(ir, dims, positionals.length) });
     if (toStdout) {
       if (files.length > 1) throw new UsageError(`--out - writes one file to standard output, but the ${target} target writes ${files.length} (${files.map((f) => f.fileName).join(", ")})`);
@@ -64,11 +64,12 @@ async function cellFiles(file: string, options: FileOptions<"ts" | "js" | "wgsl"
   return target === "js" ? Object.values(await compileJsCell(ir, { precision, dims: own })) : [await compileCell(ir, { target: "ts", precision, dims: own })];
 }
 
-/** A model: one module (its layers' cell modules and the driver), TypeScript or JavaScript. */
-async function modelFiles(file: string, options: FileOptions<"ts" | "js">): Promise<readonly OutputFile[]> {
+/** A model: one module (its layers' cell modules and the driver), TypeScript, JavaScript or WebGPU (a TypeScript host, f32). */
+async function modelFiles(file: string, options: FileOptions<"ts" | "js" | "wgsl">): Promise<readonly OutputFile[]> {
   if (options.emit === "plan") throw new UsageError("--emit plan prints a cell's module plan; a model has one per layer cell: compile the cell files with --emit plan");
   const { ir } = loadCheckedModel(file);
   const compiled = { precision: options.precision, sizes: bindModelSizes(ir, options.dims(ir)) };
+  if (options.target === "wgsl") return [await compileWgslModel(ir, compiled)];
   return options.target === "js" ? Object.values(await compileJsModel(ir, compiled)) : [await compileModel(ir, compiled)];
 }
 

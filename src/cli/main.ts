@@ -13,7 +13,7 @@ import { bindModelSizes, readModelRunRequest } from "../run/model-contract.ts";
 import { gradcheckModel } from "../run/model-gradcheck.ts";
 import type { CellIR } from "../ir/types.ts";
 import { CodegenError } from "../codegen/names.ts";
-import { checkModel, isModelSpec, loadCell, loadCheckedModel, loadCheckedSpec, loadSpec, modelRefusal, printDiagnostics, report, ReportedFailure, STDIN, STDIN_NAME, UsageError } from "./load-cell.ts";
+import { checkModel, isModelSpec, loadCell, loadCheckedModel, loadCheckedSpec, loadSpec, printDiagnostics, refuseModel, report, ReportedFailure, STDIN, STDIN_NAME, UsageError } from "./load-cell.ts";
 import { commandUsage, didYouMean, isCommand, parseCommandArgs, targetOption, USAGE, type CommandName } from "./options.ts";
 import { watchFiles } from "./watch.ts";
 
@@ -44,7 +44,7 @@ async function commandCheck(args: string[]): Promise<number> {
   const targetCheck = target === undefined ? null : (await import("../codegen/check.ts")).targetDiagnostics;
   const all: Diagnostic[] = [];
   for (const file of positionals) {
-    const { diagnostics, text, name } = isModelSpec(file) ? checkModelFor(file, target) : checkCell(file, target && targetCheck ? (ir) => targetCheck(ir, target) : null);
+    const { diagnostics, text, name } = isModelSpec(file) ? checkModelFile(file) : checkCell(file, target && targetCheck ? (ir) => targetCheck(ir, target) : null);
     all.push(...diagnostics);
     if (values.format === "json") continue;
     printDiagnostics(diagnostics, text);
@@ -61,11 +61,10 @@ function checkCell(file: string, targetCheck: ((ir: CellIR) => readonly Diagnost
   return { diagnostics, text: loaded.text, name: loaded.file };
 }
 
-/** A model's diagnostics; with the wgsl target, also that models are not compiled for it yet (E602). */
-function checkModelFor(file: string, target: string | undefined) {
+/** A model's diagnostics: every target compiles models. */
+function checkModelFile(file: string) {
   const checked = checkModel(file);
-  const refused = target !== "wgsl" || hasErrors(checked.diagnostics) ? [] : [modelRefusal(file, "modelNotCompiled", target)];
-  return { diagnostics: [...checked.diagnostics, ...refused], text: checked.text, name: file === STDIN ? STDIN_NAME : file };
+  return { diagnostics: checked.diagnostics, text: checked.text, name: file === STDIN ? STDIN_NAME : file };
 }
 
 /** `check --format json`'s record: the diagnostic flattened, its span's fields beside its code. */
@@ -114,7 +113,7 @@ async function commandRun(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `lstmc run` on a model: the interpreter, or the model compiled to one TypeScript module (not yet WGSL). */
+/** `lstmc run` on a model: the interpreter, or the model compiled to one TypeScript or WebGPU module. */
 async function runModel(file: string, engine: string, values: { data?: string; example?: boolean; grad?: boolean; dims?: string; batch?: string; steps?: string; seed?: string }): Promise<number> {
   const { ir } = loadCheckedModel(file);
   const request = values.example
@@ -125,6 +124,8 @@ async function runModel(file: string, engine: string, values: { data?: string; e
         seed: integerOption(values.seed, "seed", 1),
       })
     : readModelRunRequest(ir, readDataFile(values.data!));
+  // The WebGPU cells run every row for every step: refused at the model's name rather than answered wrongly.
+  if (engine === "wgsl" && request.sequence.lengths !== undefined) refuseModel(file, "engineNoLengths", engine);
   process.stdout.write(`${JSON.stringify(await runModelRequest(engine, ir, request, values.grad ?? false))}\n`);
   return 0;
 }

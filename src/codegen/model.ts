@@ -6,14 +6,14 @@
 // reference interpreter's order. Nothing is fused across layers: each layer
 // runs its whole sequence before the next starts, as the interpreter does.
 import { basename } from "node:path";
-import { Node, Project, ts } from "ts-morph";
+import { ts } from "ts-morph";
 import { elementCount, evaluateDim } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 import type { LayerIR, ModelIR, Wire, Wiring } from "../ir/model-types.ts";
 import type { CellIR } from "../ir/types.ts";
 import { compileCell, compilerVersion, eraseTypes, formatTypeScript, type CompiledModule } from "./compile.ts";
 import { commentText, generatedLocal, specIdentifier } from "./names.ts";
-import { MODEL_DRIVER } from "./runtime/embedded.ts";
+import { MODEL_DRIVER, MODEL_DRIVER_SYNC } from "./runtime/embedded.ts";
 import { STEP_INDEX_CHECK } from "./ts/render.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
 
@@ -26,8 +26,14 @@ export interface ModelCompileOptions {
 /** What a cell module's closure hands the driver; every other name it exported is dropped when unused inside. */
 const CELL_API = ["initParams", "forward", "backward", "createState", "step"];
 
+/** A layer's cell compiled once per distinct cell and sizes: the local its closed scope is bound to, and its output fields. */
+export interface LayerCell {
+  readonly local: string;
+  readonly fields: Record<string, string>;
+}
+
 /** Each cell size of a layer, as a number. */
-function layerSizes(layer: LayerIR, sizes: SizeBinding): SizeBinding {
+export function layerSizes(layer: LayerIR, sizes: SizeBinding): SizeBinding {
   return Object.fromEntries(Object.entries(layer.sizes).map(([name, d]) => [name, evaluateDim(d, sizes)]));
 }
 
@@ -88,7 +94,7 @@ function topStatements(text: string): TopStatement[] {
  * One parse and a graph of which top-level name reads which: a declaration is kept when the API reaches it.
  * A name read under another binding of the same name keeps a declaration it need not, never drops one it needs.
  */
-function closedScope(text: string, local: string): string {
+export function closedScope(text: string, local: string, api: readonly string[] = CELL_API, type = "_CellModule & _CellSource"): string {
   const statements = topStatements(text);
   // A name may be declared twice: a type and a value (`type FloatArray` and `const FloatArray`).
   const byName = new Map<string, TopStatement[]>();
@@ -100,12 +106,12 @@ function closedScope(text: string, local: string): string {
     for (const name of s.reads) for (const declared of byName.get(name) ?? []) keep(declared);
   };
   // Statements that declare nothing (expression statements) run for their effect; the API is what the driver calls.
-  for (const s of statements) if (s.declares.length === 0 || s.declares.some((name) => CELL_API.includes(name))) keep(s);
+  for (const s of statements) if (s.declares.length === 0 || s.declares.some((name) => api.includes(name))) keep(s);
   // The module's header comment (its cell's equations and API) stays, whatever happens to the statement it precedes.
   const [first] = statements;
   const header = first && !kept.has(first) ? first.leading.trimEnd() : "";
   const body = header + statements.filter((s) => kept.has(s)).map((s) => s.text).join("");
-  return `const ${local}: _CellModule = (() => {\n${body.replace(/^\n+/, "")}\n\nreturn { ${CELL_API.join(", ")} } as unknown as _CellModule;\n})();`;
+  return `const ${local}: ${type} = (() => {\n${body.replace(/^\n+/, "")}\n\nreturn { ${api.join(", ")} } as unknown as ${type};\n})();`;
 }
 
 function wireKey(w: Wire): string {
@@ -119,8 +125,8 @@ function parts(ir: ModelIR, wiring: Wiring, sizes: SizeBinding): { key: string; 
   }));
 }
 
-/** The model's shape for the driver, as a TypeScript expression: plain data, with each layer's cell module by its local. */
-function modelShape(ir: ModelIR, sizes: SizeBinding, cells: readonly { local: string; fields: Record<string, string> }[]): string {
+/** The model's shape for the driver, as a TypeScript expression: plain data, with each layer's cell module by its local (as `key`). */
+export function modelShape(ir: ModelIR, sizes: SizeBinding, cells: readonly LayerCell[], key: "cell" | "source" = "cell"): string {
   const width = (w: Wiring) => parts(ir, w, sizes).reduce((n, p) => n + p.width, 0);
   const layers = ir.layers.map((layer, i) => {
     const own = layerSizes(layer, sizes);
@@ -132,7 +138,7 @@ function modelShape(ir: ModelIR, sizes: SizeBinding, cells: readonly { local: st
       inputs: Object.entries(layer.inputs).map(([name, wiring]) => ({ name, parts: parts(ir, wiring, sizes) })),
       outputs: layer.cell.outputs.map((o) => ({ field: cells[i]!.fields[o.name]!, key: `${layer.name}.${o.name}` })),
     };
-    return `{ cell: ${cells[i]!.local}, ${JSON.stringify(data).slice(1)}`;
+    return `{ ${key}: ${cells[i]!.local}, ${JSON.stringify(data).slice(1)}`;
   });
   const head = ir.head && { name: ir.head.name, parts: parts(ir, ir.head.input, sizes), width: width(ir.head.input), size: evaluateDim(ir.head.size, sizes), at: ir.head.at };
   const rest = {
@@ -150,7 +156,7 @@ function record(name: string, doc: string, fields: readonly { name: string; shap
   return `/** ${commentText(doc)} */\nexport interface ${name} {\n${lines.join("\n")}\n}`;
 }
 
-function apiRecords(ir: ModelIR, sizes: SizeBinding): string[] {
+export function apiRecords(ir: ModelIR, sizes: SizeBinding): string[] {
   const n = (d: Parameters<typeof evaluateDim>[0]) => evaluateDim(d, sizes);
   const params = ir.layers.flatMap((l) => l.cell.params.map((p) => ({ name: `${l.name}.${p.name}`, shape: `[${p.shape.map((d) => evaluateDim(d, layerSizes(l, sizes))).join(", ")}]` })));
   if (ir.head) params.push({ name: `${ir.head.name}.W`, shape: `[${n(ir.head.size)}, ${n(ir.head.input.width)}]` }, { name: `${ir.head.name}.b`, shape: `[${n(ir.head.size)}]` });
@@ -165,36 +171,42 @@ function apiRecords(ir: ModelIR, sizes: SizeBinding): string[] {
   ];
 }
 
-function header(ir: ModelIR, options: ModelCompileOptions, target: "ts" | "js"): string[] {
+/** The module's header: what it was compiled from, its layers, then `api` (the API's lines). */
+export function header(ir: ModelIR, options: ModelCompileOptions, target: "ts" | "js" | "wgsl", api: readonly string[]): string[] {
   const dims = ir.sizes.map((s) => `${s.name}=${options.sizes[s.name]}`).join(",");
   const layers = ir.layers.map((l) => `//   ${commentText(`${l.name}: ${l.cell.name}, ${l.direction}`)}`);
   return [
     `// Generated by lstmc ${commentText(compilerVersion())} from ${commentText(basename(ir.file))}: do not edit; run lstmc compile again.`,
-    `// Options: --target ${target} --dims ${dims} --precision ${options.precision}`,
+    `// Options: --target ${target} --dims ${dims}${target === "wgsl" ? "" : ` --precision ${options.precision}`}`,
     "//",
     `// Model '${commentText(ir.name)}', its layers in the order they run:`,
     ...layers,
     ...(ir.head ? [`//   head ${commentText(ir.head.name)}: linear, ${ir.head.at === "step" ? "at every valid step" : "at each row's last valid step"}${ir.loss ? `, loss ${ir.loss.kind}` : ""}`] : []),
     "//",
-    "// API (no dependencies; arrays are flat and row-major), a cell module's with names '<layer>.<name>':",
-    "//   initParams(seed): Params                 layer i's cells' initializers for seed + i; the head uniform in ±1/√width",
-    "//   forward(params, inputs, initial?, { batch?, lengths?, targets? }) -> { outputs, final, loss, saved }",
-    "//       lengths [batch]: each row's steps (pack_padded_sequence); a reverse layer starts at each row's last one",
-    "//       targets: the loss's (class indices, or one number per head output); loss is null without them",
-    "//   backward(params, saved, upstream?) -> { params, inputs, initial }   from the loss (when forward had targets)",
-    "//       plus upstream: { outputs?, final? } (missing = zeros)",
-    `//   createState(batch?) / step(params, inputs, state${readsStep(ir) ? ", t" : ""}) -> outputs    streaming, for models without reverse layers`,
-    "// Each layer is its cell's generated module in a closed scope; the layers run one after another over the",
-    "// whole sequence (nothing is fused across layers).",
+    ...api.map((line) => `// ${line}`),
   ];
 }
 
+const TS_API = (ir: ModelIR): string[] => [
+  "API (no dependencies; arrays are flat and row-major), a cell module's with names '<layer>.<name>':",
+  "  initParams(seed): Params                 layer i's cells' initializers for seed + i; the head uniform in ±1/√width",
+  "  forward(params, inputs, initial?, { batch?, lengths?, targets? }) -> { outputs, final, loss, saved }",
+  "      lengths [batch]: each row's steps (pack_padded_sequence); a reverse layer starts at each row's last one",
+  "      targets: the loss's (class indices, or one number per head output); loss is null without them",
+  "  backward(params, saved, upstream?) -> { params, inputs, initial }   from the loss (when forward had targets)",
+  "      plus upstream: { outputs?, final? } (missing = zeros)",
+  `  createState(batch?) / step(params, inputs, state${readsStep(ir) ? ", t" : ""}) -> outputs    streaming, for models without reverse layers`,
+  "Each layer is its cell's generated module in a closed scope; the layers run one after another over the",
+  "whole sequence (nothing is fused across layers).",
+];
+
 /** Whether a layer's cell reads the step index t. */
-function readsStep(ir: ModelIR): boolean {
+export function readsStep(ir: ModelIR): boolean {
   return ir.layers.some((layer) => layer.cell.nodes.some((node) => node.op === "step"));
 }
 
-function apiFunctions(ir: ModelIR, sizes: SizeBinding): string {
+/** initParams: layer i's cell's initializers for seed + i (its module's, by its local), then the head's. */
+export function initParamsFunction(ir: ModelIR, sizes: SizeBinding, cells: readonly LayerCell[]): string {
   const head = ir.head;
   const headInit = head
     ? (() => {
@@ -204,12 +216,21 @@ function apiFunctions(ir: ModelIR, sizes: SizeBinding): string {
         return [init("W", size, width), init("b", size, 1)].join("\n");
       })()
     : "";
+  return `export function initParams(seed: number): Params {
+  return {
+${ir.layers.map((layer, i) => `    ..._prefixedParams(${JSON.stringify(layer.name)}, ${cells[i]!.local}.initParams(seed + ${i})),`).join("\n")}
+    ${headInit}
+  } as unknown as Params;
+}`;
+}
+
+/** The types of the API's arguments and results; `lengths`: whether forward() takes them. */
+export function apiTypes(ir: ModelIR, lengths: boolean): string {
   return `
 export interface ForwardOptions {
   /** Batch rows (default 1). */
   batch?: number;
-  /** Each row's length (1..steps), as PyTorch's pack_padded_sequence. Default: every row runs every step. */
-  lengths?: ArrayLike<number>;
+${lengths ? "  /** Each row's length (1..steps), as PyTorch's pack_padded_sequence. Default: every row runs every step. */\n  lengths?: ArrayLike<number>;" : ""}
   /** The loss's targets${ir.loss ? "" : " (this model has no loss: never given)"}. */
   targets?: ArrayLike<number>;
 }
@@ -235,17 +256,12 @@ export interface Gradients {
   inputs: Inputs;
   initial: States;
 }
-
-export function initParams(seed: number): Params {
-  return {
-${ir.layers.map((_, i) => `    ...(_prefixedParams(_MODEL.layers[${i}]!, ${i}, seed)),`).join("\n")}
-    ${headInit}
-  } as unknown as Params;
+`;
 }
 
-function _prefixedParams(layer: _Model["layers"][number], index: number, seed: number): Record<string, FloatArray> {
-  return Object.fromEntries(Object.entries(layer.cell.initParams(seed + index)).map(([name, value]) => [\`\${layer.name}.\${name}\`, value]));
-}
+function apiFunctions(ir: ModelIR, sizes: SizeBinding, cells: readonly LayerCell[]): string {
+  return `${apiTypes(ir, true)}
+${initParamsFunction(ir, sizes, cells)}
 
 export function forward(params: Params, inputs: Inputs, initial: Partial<States> = {}, options: ForwardOptions = {}): ForwardResult {
   const result = _modelForward(_MODEL, params, inputs, initial, options);
@@ -278,23 +294,32 @@ export function step(params: Params, inputs: Partial<Record<keyof Inputs, FloatA
 `;
 }
 
-/** The model's module as TypeScript, formatted. */
-export async function compileModel(ir: ModelIR, options: ModelCompileOptions, target: "ts" | "js" = "ts"): Promise<CompiledModule> {
-  const sizes = options.sizes;
-  const distinct = new Map<string, { local: string; fields: Record<string, string>; text: Promise<string> }>();
+/**
+ * Each layer's cell, compiled once per distinct cell and sizes by `compile` (the cell as the code generator
+ * accepts it, its sizes, the local to bind): the layers' cells, and the distinct closed scopes' texts in order.
+ */
+export async function layerCells(ir: ModelIR, sizes: SizeBinding, compile: (cell: CellIR, own: SizeBinding, local: string) => Promise<string>): Promise<{ cells: LayerCell[]; scopes: string[] }> {
+  const distinct = new Map<string, LayerCell & { text: Promise<string> }>();
   const cells = ir.layers.map((layer) => {
     const own = layerSizes(layer, sizes);
     const key = JSON.stringify([layer.cell, own]);
     if (!distinct.has(key)) {
       const { cell, fields } = compilableCell(layer.cell);
       const local = generatedLocal("cell", distinct.size);
-      distinct.set(key, { local, fields, text: compileCell(cell, { target: "ts", precision: options.precision, dims: own }).then((m) => closedScope(m.text, local)) });
+      distinct.set(key, { local, fields, text: compile(cell, own, local) });
     }
     return distinct.get(key)!;
   });
+  return { cells, scopes: await Promise.all([...distinct.values()].map((c) => c.text)) };
+}
+
+/** The model's module as TypeScript, formatted. */
+export async function compileModel(ir: ModelIR, options: ModelCompileOptions, target: "ts" | "js" = "ts"): Promise<CompiledModule> {
+  const sizes = options.sizes;
+  const { cells, scopes } = await layerCells(ir, sizes, async (cell, own, local) => closedScope((await compileCell(cell, { target: "ts", precision: options.precision, dims: own })).text, local));
   const floatType = options.precision === "f32" ? "Float32Array" : "Float64Array";
   const raw = [
-    ...header(ir, options, target),
+    ...header(ir, options, target, TS_API(ir)),
     "",
     ...ir.sizes.map((s) => `export const ${specIdentifier(s.name)} = ${sizes[s.name]};`),
     "/** The sizes this module was compiled for. */",
@@ -304,12 +329,13 @@ export async function compileModel(ir: ModelIR, options: ModelCompileOptions, ta
     // The head's initializer; a model without a head initializes through its cells only.
     ...(ir.head ? [INIT_HELPERS] : []),
     MODEL_DRIVER,
-    ...(await Promise.all([...distinct.values()].map((c) => c.text))),
+    MODEL_DRIVER_SYNC,
+    ...scopes,
     `const _MODEL: _Model = ${modelShape(ir, sizes, cells)};`,
     "/** Every saved object forward() returned: backward() takes no other. */",
     "const _saves = new WeakSet<object>();",
     ...apiRecords(ir, sizes),
-    apiFunctions(ir, sizes),
+    apiFunctions(ir, sizes, cells),
   ].join("\n");
   const fileName = `${specIdentifier(ir.name)}.ts`;
   return { fileName, text: await formatTypeScript(raw, fileName) };

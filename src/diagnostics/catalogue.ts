@@ -184,7 +184,6 @@ export const messages = {
   // E602: what a target or engine does not support yet (the interpreter does)
   modelNotCompiled: { code: "E602", template: "models are not compiled for the {0} target yet; compile them with --target ts or js, or run them with --engine interp or ts" },
   modelCellNotInJson: { code: "E602", template: "the JSON form names each layer's cell by file, and '{0}' is declared in this model's file: move it to a file of its own to convert the model to JSON" },
-  engineNoModels: { code: "E602", template: "the {0} engine does not run models yet; use --engine interp or ts" },
   engineNoLengths: { code: "E602", template: "the {0} engine does not run variable-length batches ('lengths') yet; use --engine interp" },
   // E401–E402: binding sizes and reading data at run time
   unknownSizeBinding: { code: "E401", template: "unknown size '{0}' (the cell's sizes: {1})" },

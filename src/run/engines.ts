@@ -25,7 +25,7 @@ export const interpreterEngine: Engine = {
 // only when used, so `lstmc check` and the interpreter start quickly.
 
 /** The WebGPU module runs every row for every step: a request with lengths is refused rather than answered wrongly. */
-function refuseLengths(engine: string, request: RunRequest): void {
+function refuseLengths(engine: string, request: { readonly sequence: { readonly lengths?: unknown } }): void {
   if (request.sequence.lengths !== undefined) throw new CodedError("engineNoLengths", engine);
 }
 
@@ -49,15 +49,17 @@ export const webgpuEngine: Engine = {
 export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEngine, ts: typescriptEngine, wgsl: webgpuEngine };
 
 /**
- * Runs a model on the interpreter or its generated TypeScript module (f64),
- * as `lstmc run` and the programmatic API do; the wgsl engine refuses models.
+ * Runs a model on the interpreter, its generated TypeScript module (f64) or its
+ * WebGPU module (f32), as `lstmc run` and the programmatic API do.
  */
 export async function runModelRequest(engine: string, ir: ModelIR, request: ModelRunRequest, withGrads: boolean): Promise<RunResponse & { loss?: number }> {
-  if (engine !== "interp" && engine !== "ts") throw new CodedError("engineNoModels", engine);
+  if (engine === "wgsl") refuseLengths(engine, request);
   const result =
     engine === "ts"
       ? await (await import("./ts-engine.ts")).runGeneratedModel(ir, request, withGrads)
-      : withGrads
+      : engine === "wgsl"
+        ? await (await import("./wgsl-engine.ts")).runWebGpuModel(ir, request, withGrads)
+        : withGrads
         ? forwardBackwardModel(ir, request.sizes, request.sequence, request.upstream)
         : { ...forwardModel(ir, request.sizes, request.sequence), grads: null };
   return writeModelRunResponse(result, result.grads);

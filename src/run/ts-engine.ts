@@ -51,8 +51,11 @@ function stripTypes(typescript: string): string {
   return ts.transpileModule(typescript, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
 }
 
-/** Compiles and imports a module once per process for each key (the whole IR, sizes and precision). */
-function importOnce<T>(key: string, compile: () => Promise<CompiledModule>): Promise<T> {
+/**
+ * Compiles and imports a generated TypeScript module (a cell's, a model's, or a WebGPU host) once per process for
+ * each key (the whole IR, sizes and options), its types stripped: the bundled CLI's Node does not import .ts files.
+ */
+export function importOnce<T>(key: string, compile: () => Promise<CompiledModule>): Promise<T> {
   if (!cache.has(key)) {
     cache.set(
       key,

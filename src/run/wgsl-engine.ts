@@ -1,11 +1,13 @@
-// The `wgsl` engine: compiles the spec to WGSL + its WebGPU host module for the
-// request's sizes, imports the module and runs it on a Dawn device (f32). With
-// no WebGPU adapter it says what to install.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { CodegenError, writeAtomically } from "../codegen/compile.ts";
+// The `wgsl` engine: compiles the spec (a cell or a model) to WGSL + its WebGPU
+// host module for the request's sizes, imports the module (its types stripped,
+// as the ts engine does) and runs it on a Dawn device (f32). With no WebGPU
+// adapter it says what to install.
+import { CodegenError } from "../codegen/compile.ts";
+import { importOnce } from "./ts-engine.ts";
+import { compileWgslModel } from "../codegen/model-wgsl.ts";
+import type { ModelIR } from "../ir/model-types.ts";
+import type { ModelForwardResult } from "../interp/model.ts";
+import type { ModelRunRequest } from "./model-contract.ts";
 import { compileWgslCell, type WgslCompileOptions } from "../codegen/wgsl/compile.ts";
 import { NoGpuAdapterError, requestNodeDevice, type NodeGpu } from "../gpu/node-device.ts";
 import type { SizeBinding } from "../ir/bind.ts";
@@ -46,27 +48,54 @@ export function nodeDevice(): Promise<NodeGpu> {
   return device;
 }
 
-const cache = new Map<string, Promise<WebGpuModule>>();
+/** The shape of a generated `<model>.webgpu.ts` module, as the engine uses it. */
+export interface WebGpuModelModule {
+  initParams(seed: number): Tensors;
+  createModel(device: GPUDevice): WebGpuModel;
+}
+
+export interface WebGpuModel {
+  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; targets?: ArrayLike<number> }): Promise<{ outputs: Tensors; final: Tensors; loss: number | null; saved: unknown }>;
+  backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Promise<{ params: Tensors; inputs: Tensors; initial: Tensors }>;
+  /** `t`, the step index counted from 0, is required by models whose cells read it and ignored by the others. */
+  step(params: Tensors, inputs: Tensors, state: Tensors, t?: number): Promise<Tensors>;
+  createState(batch?: number): Tensors;
+  destroy(): void;
+}
 
 /** Compiles and imports a cell's host module once per process for each size binding and kernel option. */
 export function loadWebGpuModule(ir: CellIR, sizes: SizeBinding, options: Omit<WgslCompileOptions, "dims"> = {}): Promise<WebGpuModule> {
-  const key = JSON.stringify([ir.name, ir.file, ir.nodes.length, sizes, options]);
-  if (!cache.has(key)) {
-    cache.set(
-      key,
-      (async () => {
-        const compiled = await compileWgslCell(ir, { ...options, dims: sizes });
-        const dir = mkdtempSync(join(tmpdir(), "lstmc-wgsl-"));
-        writeAtomically(dir, "package.json", '{ "type": "module" }\n');
-        const file = writeAtomically(dir, compiled.host.fileName, compiled.host.text);
-        return (await import(pathToFileURL(file).href)) as WebGpuModule;
-      })(),
-    );
-  }
-  return cache.get(key)!;
+  const key = JSON.stringify(["wgsl", ir.name, ir.file, ir.nodes.length, sizes, options]);
+  return importOnce(key, async () => (await compileWgslCell(ir, { ...options, dims: sizes })).host);
+}
+
+/** Compiles and imports a model's WebGPU module once per process for each size binding. */
+export function loadWebGpuModel(ir: ModelIR, sizes: SizeBinding): Promise<WebGpuModelModule> {
+  // The whole IR (plain data): two models with the same name must not share a module.
+  return importOnce(JSON.stringify(["wgsl-model", ir, sizes]), () => compileWgslModel(ir, { sizes }));
 }
 
 const f64 = (tensors: Tensors) => Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, Float64Array.from(v)]));
+
+/** A model on the wgsl engine; the caller refuses lengths (the WebGPU cells run every row for every step). */
+export async function runWebGpuModel(ir: ModelIR, request: ModelRunRequest, withGrads: boolean): Promise<ModelForwardResult & { grads: Gradients | null }> {
+  const gpu = await nodeDevice();
+  const model = (await loadWebGpuModel(ir, request.sizes)).createModel(gpu.device);
+  try {
+    const { params, inputs, initial, batch, targets } = request.sequence;
+    const result = await model.forward(params, inputs, initial, { batch, ...(targets && { targets }) });
+    const grads = withGrads ? await model.backward(params, result.saved, request.upstream) : null;
+    return {
+      outputs: f64(result.outputs),
+      final: f64(result.final),
+      loss: result.loss,
+      grads: grads && { params: f64(grads.params), inputs: f64(grads.inputs), initial: f64(grads.initial) },
+    };
+  } finally {
+    model.destroy();
+    void gpu.keepAlive;
+  }
+}
 
 export async function runWebGpu(ir: CellIR, request: RunRequest, withGrads: boolean): Promise<ForwardResult & { grads: Gradients | null }> {
   const gpu = await nodeDevice();

@@ -945,15 +945,31 @@ export function createCell(device: GPUDevice): Cell {
 /** MODEL_DRIVER, from src/codegen/runtime/model-driver.ts. */
 export const MODEL_DRIVER = `type _Tensors = Record<string, FloatArray>;
 
-/** What the driver uses of a generated cell module. */
+type _CellForward = { outputs: _Tensors; final: _Tensors; saved: object };
+type _CellGradients = { params: _Tensors; inputs: _Tensors; initial: _Tensors };
+
+/**
+ * What the driver uses of a layer's cell: a generated TypeScript cell module, whose calls return their results,
+ * or a WebGPU cell (createCell), whose forward, backward and step return promises of them.
+ */
 interface _CellModule {
-  initParams(seed: number): _Tensors;
-  forward(params: _Tensors, inputs: _Tensors, initial: _Tensors, options: { batch: number; steps: number; lengths?: Int32Array }): { outputs: _Tensors; final: _Tensors; saved: object };
-  backward(params: _Tensors, saved: never, upstream: { outputs: _Tensors; final: _Tensors }): { params: _Tensors; inputs: _Tensors; initial: _Tensors };
+  forward(params: _Tensors, inputs: _Tensors, initial: _Tensors, options: { batch: number; steps: number; lengths?: Int32Array }): _CellForward | Promise<_CellForward>;
+  backward(params: _Tensors, saved: never, upstream: { outputs: _Tensors; final: _Tensors }): _CellGradients | Promise<_CellGradients>;
   createState(batch: number): _Tensors;
   /** \`t\` is read by cells that use the step index, and ignored by the others. */
-  step(params: _Tensors, inputs: _Tensors, state: _Tensors, t: number): _Tensors;
+  step(params: _Tensors, inputs: _Tensors, state: _Tensors, t: number): _Tensors | Promise<_Tensors>;
 }
+
+/** What a layer's generated module gives besides its cell: the cell's initializers. */
+interface _CellSource {
+  initParams(seed: number): _Tensors;
+}
+
+/**
+ * The driver's passes are generators that yield each cell call's result and are resumed with its value: one body
+ * for both kinds of cell, run synchronously (_runSync) for TypeScript cells and awaited (_runAsync) for WebGPU ones.
+ */
+type _Pass<R> = Generator<unknown, R, unknown>;
 
 /** One value read at each step: a model input or a layer's output ("<layer>.<output>"), \`width\` numbers a row. */
 interface _Part {
@@ -1170,7 +1186,7 @@ interface _ModelOptions {
   targets?: ArrayLike<number>;
 }
 
-function _modelForward(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) {
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
   if (typeof options !== "object" || options === null) throw new Error(\`options must be an object, not \${_describeValue(options)}\`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(\`options.\${key} is not one of batch, lengths, targets\`);
   const batch = options.batch ?? 1;
@@ -1195,12 +1211,12 @@ function _modelForward(model: _Model, params: unknown, inputs: unknown, initial:
       const joined = _gather(input.parts, values, rows);
       cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
     }
-    const result = layer.cell.forward(
+    const result = (yield layer.cell.forward(
       _unprefixed(layer.name, layer.params.map((q) => q.name), p),
       cellInputs,
       _unprefixed(layer.name, layer.states.map((s) => s.name), init),
       { batch, steps, ...(lengths !== null && { lengths }) },
-    );
+    )) as _CellForward;
     for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
     _prefixed(layer.name, result.final, final);
     cells.push(result.saved);
@@ -1219,7 +1235,7 @@ function _modelForward(model: _Model, params: unknown, inputs: unknown, initial:
   return { outputs, final, loss, saved };
 }
 
-function _modelBackward(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) {
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const { batch, steps, lengths, values } = saved;
   const rows = steps * batch;
@@ -1262,10 +1278,10 @@ function _modelBackward(model: _Model, params: unknown, saved: _ModelSaved, upst
     const layer = model.layers[l]!;
     const cellUpstream: _Tensors = {};
     for (const o of layer.outputs) cellUpstream[o.field] = layer.reverse ? _reverseRows(into[o.key]!, steps, batch, lengths) : into[o.key]!;
-    const g = layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
+    const g = (yield layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
       outputs: cellUpstream,
       final: _unprefixed(layer.name, layer.states.map((s) => s.name), upFinal),
-    });
+    })) as _CellGradients;
     _prefixed(layer.name, g.params, grads);
     _prefixed(layer.name, g.initial, initial);
     for (const input of layer.inputs) {
@@ -1280,6 +1296,13 @@ function _modelBackward(model: _Model, params: unknown, saved: _ModelSaved, upst
   return { params: grads, inputs, initial: initialInOrder };
 }
 
+/** A layer's initial parameters as the model names them ("<layer>.<param>"). */
+function _prefixedParams(layer: string, params: _Tensors): _Tensors {
+  const into: _Tensors = {};
+  _prefixed(layer, params, into);
+  return into;
+}
+
 function _modelCreateState(model: _Model, batch: number): _Tensors {
   const state: _Tensors = {};
   for (const layer of model.layers) _prefixed(layer.name, layer.cell.createState(batch), state);
@@ -1287,7 +1310,7 @@ function _modelCreateState(model: _Model, batch: number): _Tensors {
 }
 
 /** One step of every layer, in order, for a model whose layers all run forward; \`state\` is updated in place. */
-function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Tensors {
+function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
   const reverse = model.layers.find((l) => l.reverse);
   if (reverse !== undefined) throw new Error(\`step() streams forward layers only: layer \${reverse.name} reads each sequence from its last step; use forward()\`);
   const p = _checkTensors(params, "params", _modelParams(model), false);
@@ -1301,7 +1324,7 @@ function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unkn
     const cellInputs: _Tensors = {};
     for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
     // The layer's own views of the model's state arrays: its step() updates them in place.
-    const out = layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t);
+    const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
     for (const o of layer.outputs) values[o.key] = out[o.field]!;
   }
   const outputs: _Tensors = {};
@@ -1311,6 +1334,68 @@ function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unkn
     outputs[model.head.name] = _runHead(model, p, _gather(model.head.parts, values, batch), rows, batch, 1);
   }
   return outputs;
+}
+`;
+
+/** MODEL_DRIVER_SYNC, from src/codegen/runtime/model-driver.ts. */
+export const MODEL_DRIVER_SYNC = `/** A pass over cells that return their results: each yielded value is already the call's result. */
+function _runSync<R>(pass: _Pass<R>): R {
+  let next = pass.next();
+  while (!next.done) next = pass.next(next.value);
+  return next.value;
+}
+
+const _modelForward = (model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) => _runSync(_modelForwardPass(model, params, inputs, initial, options));
+const _modelBackward = (model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) => _runSync(_modelBackwardPass(model, params, saved, upstream));
+const _modelStep = (model: _Model, params: unknown, inputs: unknown, state: unknown, t: number) => _runSync(_modelStepPass(model, params, inputs, state, t));
+`;
+
+/** MODEL_DRIVER_WEBGPU, from src/codegen/runtime/webgpu/model-driver.ts. */
+export const MODEL_DRIVER_WEBGPU = `/** A layer cell's WebGPU host module, as the model uses it. */
+interface _GpuCellSource extends _CellSource {
+  createCell(device: GPUDevice): _CellModule & { destroy(): void };
+}
+
+/** The model's shape with each layer's host module where the driver takes its cell. */
+type _GpuModelShape = Omit<_Model, "layers"> & { readonly layers: readonly (Omit<_Model["layers"][number], "cell"> & { readonly source: _GpuCellSource })[] };
+
+/** A pass whose cell calls return promises: each is awaited and its value handed back. */
+async function _runAsync<R>(pass: _Pass<R>): Promise<R> {
+  let next = pass.next();
+  while (!next.done) next = pass.next(await next.value);
+  return next.value;
+}
+
+/** The model on \`device\`: one cell per layer, and the API the generated module types. */
+function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: boolean) {
+  const cells = shape.layers.map((layer) => layer.source.createCell(device));
+  const model: _Model = { ...shape, layers: shape.layers.map(({ source: _, ...layer }, i) => ({ ...layer, cell: cells[i]! })) };
+  const saves = new WeakSet<object>();
+  return {
+    async forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
+      // The WebGPU cells run every row for every step: refused rather than answered wrongly.
+      if (typeof options === "object" && options !== null && options.lengths !== undefined) throw new Error("options.lengths: this WebGPU module does not run variable-length batches yet; every row runs every step");
+      const result = await _runAsync(_modelForwardPass(model, params, inputs, initial, options));
+      saves.add(result.saved);
+      return result;
+    },
+    backward(params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> } = {}) {
+      if (!saves.has(saved)) throw new Error("saved must be the saved object this model's forward() returned");
+      return _runAsync(_modelBackwardPass(model, params, saved, upstream));
+    },
+    createState(batch: number = 1) {
+      if (!Number.isInteger(batch) || batch < 1) throw new Error(\`batch must be a whole number of rows from 1 up, not \${batch}\`);
+      return _modelCreateState(model, batch);
+    },
+    async step(params: unknown, inputs: unknown, state: unknown, t?: number) {
+      // Checked before any layer updates the state in place.
+      if (readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0)) throw new Error(\`step: t, the index of this step counted from 0, must be a whole number from 0 up, not \${String(t)}\`);
+      return _runAsync(_modelStepPass(model, params, inputs, state, readsStep ? t! : 0));
+    },
+    destroy() {
+      for (const cell of cells) cell.destroy();
+    },
+  };
 }
 `;
 

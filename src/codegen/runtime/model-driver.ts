@@ -1,4 +1,5 @@
-// The driver a generated model module carries (src/codegen/model.ts): it runs
+// The driver a generated model module carries (src/codegen/model.ts and, its
+// cells' calls awaited, model-wgsl.ts with webgpu/model-driver.ts): it runs
 // the model's layers, each a generated cell module in its own closure, in the
 // order of the reference interpreter (src/interp/model.ts): layer by layer
 // over the whole sequence, a reverse layer over each row's valid steps from
@@ -12,15 +13,31 @@ declare const FloatArray: Float32ArrayConstructor | Float64ArrayConstructor;
 // BEGIN EMBED MODEL_DRIVER
 type _Tensors = Record<string, FloatArray>;
 
-/** What the driver uses of a generated cell module. */
+type _CellForward = { outputs: _Tensors; final: _Tensors; saved: object };
+type _CellGradients = { params: _Tensors; inputs: _Tensors; initial: _Tensors };
+
+/**
+ * What the driver uses of a layer's cell: a generated TypeScript cell module, whose calls return their results,
+ * or a WebGPU cell (createCell), whose forward, backward and step return promises of them.
+ */
 interface _CellModule {
-  initParams(seed: number): _Tensors;
-  forward(params: _Tensors, inputs: _Tensors, initial: _Tensors, options: { batch: number; steps: number; lengths?: Int32Array }): { outputs: _Tensors; final: _Tensors; saved: object };
-  backward(params: _Tensors, saved: never, upstream: { outputs: _Tensors; final: _Tensors }): { params: _Tensors; inputs: _Tensors; initial: _Tensors };
+  forward(params: _Tensors, inputs: _Tensors, initial: _Tensors, options: { batch: number; steps: number; lengths?: Int32Array }): _CellForward | Promise<_CellForward>;
+  backward(params: _Tensors, saved: never, upstream: { outputs: _Tensors; final: _Tensors }): _CellGradients | Promise<_CellGradients>;
   createState(batch: number): _Tensors;
   /** `t` is read by cells that use the step index, and ignored by the others. */
-  step(params: _Tensors, inputs: _Tensors, state: _Tensors, t: number): _Tensors;
+  step(params: _Tensors, inputs: _Tensors, state: _Tensors, t: number): _Tensors | Promise<_Tensors>;
 }
+
+/** What a layer's generated module gives besides its cell: the cell's initializers. */
+interface _CellSource {
+  initParams(seed: number): _Tensors;
+}
+
+/**
+ * The driver's passes are generators that yield each cell call's result and are resumed with its value: one body
+ * for both kinds of cell, run synchronously (_runSync) for TypeScript cells and awaited (_runAsync) for WebGPU ones.
+ */
+type _Pass<R> = Generator<unknown, R, unknown>;
 
 /** One value read at each step: a model input or a layer's output ("<layer>.<output>"), `width` numbers a row. */
 interface _Part {
@@ -237,7 +254,7 @@ interface _ModelOptions {
   targets?: ArrayLike<number>;
 }
 
-function _modelForward(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) {
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
   if (typeof options !== "object" || options === null) throw new Error(`options must be an object, not ${_describeValue(options)}`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(`options.${key} is not one of batch, lengths, targets`);
   const batch = options.batch ?? 1;
@@ -262,12 +279,12 @@ function _modelForward(model: _Model, params: unknown, inputs: unknown, initial:
       const joined = _gather(input.parts, values, rows);
       cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
     }
-    const result = layer.cell.forward(
+    const result = (yield layer.cell.forward(
       _unprefixed(layer.name, layer.params.map((q) => q.name), p),
       cellInputs,
       _unprefixed(layer.name, layer.states.map((s) => s.name), init),
       { batch, steps, ...(lengths !== null && { lengths }) },
-    );
+    )) as _CellForward;
     for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
     _prefixed(layer.name, result.final, final);
     cells.push(result.saved);
@@ -286,7 +303,7 @@ function _modelForward(model: _Model, params: unknown, inputs: unknown, initial:
   return { outputs, final, loss, saved };
 }
 
-function _modelBackward(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) {
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const { batch, steps, lengths, values } = saved;
   const rows = steps * batch;
@@ -329,10 +346,10 @@ function _modelBackward(model: _Model, params: unknown, saved: _ModelSaved, upst
     const layer = model.layers[l]!;
     const cellUpstream: _Tensors = {};
     for (const o of layer.outputs) cellUpstream[o.field] = layer.reverse ? _reverseRows(into[o.key]!, steps, batch, lengths) : into[o.key]!;
-    const g = layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
+    const g = (yield layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
       outputs: cellUpstream,
       final: _unprefixed(layer.name, layer.states.map((s) => s.name), upFinal),
-    });
+    })) as _CellGradients;
     _prefixed(layer.name, g.params, grads);
     _prefixed(layer.name, g.initial, initial);
     for (const input of layer.inputs) {
@@ -347,6 +364,13 @@ function _modelBackward(model: _Model, params: unknown, saved: _ModelSaved, upst
   return { params: grads, inputs, initial: initialInOrder };
 }
 
+/** A layer's initial parameters as the model names them ("<layer>.<param>"). */
+function _prefixedParams(layer: string, params: _Tensors): _Tensors {
+  const into: _Tensors = {};
+  _prefixed(layer, params, into);
+  return into;
+}
+
 function _modelCreateState(model: _Model, batch: number): _Tensors {
   const state: _Tensors = {};
   for (const layer of model.layers) _prefixed(layer.name, layer.cell.createState(batch), state);
@@ -354,7 +378,7 @@ function _modelCreateState(model: _Model, batch: number): _Tensors {
 }
 
 /** One step of every layer, in order, for a model whose layers all run forward; `state` is updated in place. */
-function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Tensors {
+function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
   const reverse = model.layers.find((l) => l.reverse);
   if (reverse !== undefined) throw new Error(`step() streams forward layers only: layer ${reverse.name} reads each sequence from its last step; use forward()`);
   const p = _checkTensors(params, "params", _modelParams(model), false);
@@ -368,7 +392,7 @@ function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unkn
     const cellInputs: _Tensors = {};
     for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
     // The layer's own views of the model's state arrays: its step() updates them in place.
-    const out = layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t);
+    const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
     for (const o of layer.outputs) values[o.key] = out[o.field]!;
   }
   const outputs: _Tensors = {};
@@ -381,4 +405,17 @@ function _modelStep(model: _Model, params: unknown, inputs: unknown, state: unkn
 }
 // END EMBED MODEL_DRIVER
 
-export { _modelBackward, _modelCreateState, _modelForward, _modelStep, type _CellModule, type _Model };
+// BEGIN EMBED MODEL_DRIVER_SYNC
+/** A pass over cells that return their results: each yielded value is already the call's result. */
+function _runSync<R>(pass: _Pass<R>): R {
+  let next = pass.next();
+  while (!next.done) next = pass.next(next.value);
+  return next.value;
+}
+
+const _modelForward = (model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) => _runSync(_modelForwardPass(model, params, inputs, initial, options));
+const _modelBackward = (model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) => _runSync(_modelBackwardPass(model, params, saved, upstream));
+const _modelStep = (model: _Model, params: unknown, inputs: unknown, state: unknown, t: number) => _runSync(_modelStepPass(model, params, inputs, state, t));
+// END EMBED MODEL_DRIVER_SYNC
+
+export { _modelBackward, _modelForward, _modelStep, type _CellGradients, type _CellModule, type _CellSource, type _Model, type _ModelOptions, type _ModelSaved, type _Pass, type _Tensors };

@@ -1,0 +1,82 @@
+// Compiling a model for WebGPU: ONE TypeScript module, `<model>.webgpu.ts`,
+// with the API shape of the model's TypeScript module made asynchronous. Each
+// distinct layer cell (cell and sizes) is compiled by the WGSL code generator
+// unchanged (its host module, WGSL inline) and inlined as a closed scope, as
+// model.ts does with TypeScript cells; the shared model driver runs the layers
+// in the interpreter's order with each cell call awaited
+// (runtime/webgpu/model-driver.ts). Nothing is fused across layers: a layer's
+// outputs are read back from the GPU and uploaded as the next one's inputs.
+import type { ModelIR } from "../ir/model-types.ts";
+import { formatTypeScript, type CompiledModule } from "./compile.ts";
+import { apiRecords, apiTypes, closedScope, header, initParamsFunction, layerCells, modelShape, readsStep } from "./model.ts";
+import { specIdentifier } from "./names.ts";
+import { MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
+import { INIT_HELPERS } from "./ts/runtime.ts";
+import { compileWgslCell } from "./wgsl/compile.ts";
+import type { SizeBinding } from "../ir/bind.ts";
+
+/** What a layer cell's host module hands the model; the rest of it is dropped when unused inside. */
+const HOST_API = ["initParams", "createCell"];
+
+const WGSL_API = (ir: ModelIR): string[] => [
+  "API (imports nothing; needs a GPUDevice; arrays are flat, row-major Float32Arrays), names '<layer>.<name>':",
+  "  initParams(seed): Params                 layer i's cells' initializers for seed + i; the head uniform in ±1/√width",
+  "  const model = createModel(device)        one WebGPU cell per layer: pipelines and buffers, made once",
+  "  model.forward(params, inputs, initial?, { batch?, targets? }) -> Promise<{ outputs, final, loss, saved }>",
+  "      targets: the loss's (class indices, or one number per head output); loss is null without them",
+  "      lengths are refused: the WebGPU cells run every row for every step",
+  "  model.backward(params, saved, upstream?) -> Promise<{ params, inputs, initial }>   from the loss and upstream",
+  `  model.createState(batch?) / model.step(params, inputs, state${readsStep(ir) ? ", t" : ""}) -> Promise<outputs>    streaming, forward layers only`,
+  "  model.destroy()",
+  "`saved` refers to the layers' GPU buffers: the next forward() or step() replaces it; one call at a time.",
+  "Each layer is its cell's generated WebGPU module in a closed scope; the layers run one after another over the",
+  "whole sequence, each layer's outputs read back and uploaded to the next (nothing is fused across layers).",
+];
+
+function modelApi(ir: ModelIR): string {
+  const t = readsStep(ir) ? ", t: number" : "";
+  return `
+/** The model on one GPUDevice (createModel). */
+export interface Model {
+  forward(params: Params, inputs: Inputs, initial?: Partial<States>, options?: ForwardOptions): Promise<ForwardResult>;
+  backward(params: Params, saved: Saved, upstream?: Upstream): Promise<Gradients>;
+  createState(batch?: number): States;
+  /** One step of every layer; \`state\` is updated in place. */
+  step(params: Params, inputs: Partial<Record<keyof Inputs, FloatArray>>, state: States${t}): Promise<Partial<Outputs>>;
+  /** Frees every layer's GPU buffers. */
+  destroy(): void;
+}
+
+/** The model's layers' cells on \`device\`, made once; refuses a device whose limits are below what a layer's kernels need. */
+export function createModel(device: GPUDevice): Model {
+  return _createGpuModel(_SHAPE, device, ${readsStep(ir)}) as unknown as Model;
+}
+`;
+}
+
+/** The model's WebGPU module (f32), formatted. */
+export async function compileWgslModel(ir: ModelIR, options: { readonly sizes: SizeBinding }): Promise<CompiledModule> {
+  const sizes = options.sizes;
+  const { cells, scopes } = await layerCells(ir, sizes, async (cell, own, local) => closedScope((await compileWgslCell(cell, { dims: own })).host.text, local, HOST_API, "_GpuCellSource"));
+  const raw = [
+    ...header(ir, { precision: "f32", sizes }, "wgsl", WGSL_API(ir)),
+    "",
+    ...ir.sizes.map((s) => `export const ${specIdentifier(s.name)} = ${sizes[s.name]};`),
+    "/** The sizes this module was compiled for. */",
+    `export const sizes = { ${ir.sizes.map((s) => specIdentifier(s.name)).join(", ")} } as const;`,
+    "type FloatArray = Float32Array;",
+    "const FloatArray = Float32Array;",
+    // The head's initializer; a model without a head initializes through its cells only.
+    ...(ir.head ? [INIT_HELPERS] : []),
+    MODEL_DRIVER,
+    MODEL_DRIVER_WEBGPU,
+    ...scopes,
+    `const _SHAPE: _GpuModelShape = ${modelShape(ir, sizes, cells, "source")};`,
+    ...apiRecords(ir, sizes),
+    apiTypes(ir, false),
+    initParamsFunction(ir, sizes, cells),
+    modelApi(ir),
+  ].join("\n");
+  const fileName = `${specIdentifier(ir.name)}.webgpu.ts`;
+  return { fileName, text: await formatTypeScript(raw, fileName) };
+}
