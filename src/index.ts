@@ -159,18 +159,18 @@ async function compileChecked(checked: CheckOutcome, options: CompileOptions): P
   return { files: made.value, diagnostics: checked.diagnostics };
 }
 
-/** A model compiles to one TypeScript or JavaScript module; the WGSL target refuses it at the model's name (E602), as `lstmc check --target wgsl` does. */
+/** A model compiles to one module: TypeScript, JavaScript (with its .d.ts) or, for wgsl, the WebGPU host with its shaders inline, as `lstmc compile` writes. */
 async function compileModelText(model: ModelAst, ir: ModelIR, diagnostics: readonly Diagnostic[], options: CompileOptions): Promise<Omit<CompileOutcome, "cellFiles">> {
-  const target = options.target ?? "ts";
-  if (target === "wgsl") return { files: [], diagnostics: [...diagnostics, diagnostic("modelNotCompiled", model.nameSpan, target)] };
-  const made = await locatingInputErrors(model.nameSpan, compileModelFiles(ir, target, options));
+  const made = await locatingInputErrors(model.nameSpan, compileModelFiles(ir, options.target ?? "ts", options));
   if ("failure" in made) return { files: [], diagnostics: [...diagnostics, made.failure] };
   return { files: made.value, diagnostics };
 }
 
-async function compileModelFiles(ir: ModelIR, target: "ts" | "js", options: CompileOptions): Promise<readonly CompiledFile[]> {
+async function compileModelFiles(ir: ModelIR, target: "ts" | "js" | "wgsl", options: CompileOptions): Promise<readonly CompiledFile[]> {
+  const sizes = bindModelSizes(ir, options.dims ?? {});
+  if (target === "wgsl") return [await (await import("./codegen/model-wgsl.ts")).compileWgslModel(ir, { sizes })];
   const { compileJsModel, compileModel } = await import("./codegen/model.ts");
-  const compiled = { precision: options.precision ?? "f32", sizes: bindModelSizes(ir, options.dims ?? {}) };
+  const compiled = { precision: options.precision ?? "f32", sizes };
   return target === "js" ? Object.values(await compileJsModel(ir, compiled)) : [await compileModel(ir, compiled)];
 }
 

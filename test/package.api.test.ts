@@ -170,10 +170,15 @@ describe("the programmatic API on models", () => {
     expect(diagnostics.map((d) => [d.code, d.span.file, d.span.line])).toEqual([["E101", "/virtual/lstm.lstm", line]]);
   });
 
-  it("compile of a model to wgsl is E602 at the model's name", async () => {
-    const { files, diagnostics } = await compile(BILSTM, { file: BILSTM_FILE, target: "wgsl" });
-    expect(files).toEqual([]);
-    expect(diagnostics).toMatchObject([{ code: "E602", span: { file: BILSTM_FILE, ...MODEL_NAME } }]);
+  it("compile of a model to wgsl gives the WebGPU module lstmc compile writes", async () => {
+    const { files, diagnostics } = await compile(BILSTM, { file: BILSTM_FILE, target: "wgsl", dims: { I: 3, H: 4 } });
+    expect(diagnostics).toEqual([]);
+    expect(files.map((f) => f.fileName)).toEqual(["bilstm.webgpu.ts"]);
+    const dir = mkdtempSync(join(tmpdir(), "lstmc-api-wgsl-model-"));
+    const cli = lstmc("compile", "specs/bilstm.lstm", "--target", "wgsl", "--dims", "I=3,H=4", "--out", dir);
+    expect(cli.status).toBe(0);
+    expect(files[0]!.text).toBe(readFileSync(join(dir, "bilstm.webgpu.ts"), "utf8"));
+    expect(files[0]!.text).toContain("export function createModel(");
   });
 
   it("compile of a model with an unknown size binding is E401 at the model's name", async () => {

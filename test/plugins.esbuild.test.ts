@@ -86,12 +86,11 @@ describe("lstmc/esbuild", () => {
     expect(failure.errors[0]!.location!.lineText).toContain("U_f @ hh");
   });
 
-  it("fails a model imported for the wgsl target with E602 at the model's name", async () => {
-    const dir = app(`import * as model from "./bilstm.lstm?target=wgsl"; console.log(model);`);
-    const failure = await buildFailure(dir);
-    expect(failure.errors).toHaveLength(1);
-    expect(failure.errors[0]!.text).toMatch(/^E602: models are not compiled for the wgsl target/);
-    expect(failure.errors[0]!.location).toMatchObject({ line: 5, column: 6, lineText: "model bilstm {" });
+  it("bundles a model imported for the wgsl target as its WebGPU module", async () => {
+    const dir = app(`import { createModel, initParams } from "./bilstm.lstm?target=wgsl&dims=I=2,H=3"; console.log(typeof createModel, Object.keys(initParams(1)).length);`);
+    await bundle(dir);
+    const printed = execFileSync(process.execPath, [join(dir, "out.mjs")], { encoding: "utf8" });
+    expect(printed.trim()).toBe("function 24");
   });
 
   it("rebuilds a model in watch mode when a cell file it uses changes", async () => {

@@ -182,7 +182,6 @@ export const messages = {
   targetFormNotCompiled: { code: "E601", template: "this uses {0}, which the {1} target does not compile yet (lstmc run, the interpreter, runs it)" },
   targetCannotCompile: { code: "E601", template: "the {0} target cannot compile this cell: {1}" },
   // E602: what a target or engine does not support yet (the interpreter does)
-  modelNotCompiled: { code: "E602", template: "models are not compiled for the {0} target yet; compile them with --target ts or js, or run them with --engine interp or ts" },
   modelCellNotInJson: { code: "E602", template: "the JSON form names each layer's cell by file, and '{0}' is declared in this model's file: move it to a file of its own to convert the model to JSON" },
   engineNoLengths: { code: "E602", template: "the {0} engine does not run variable-length batches ('lengths') yet; use --engine interp" },
   // E401–E402: binding sizes and reading data at run time

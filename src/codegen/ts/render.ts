@@ -916,7 +916,10 @@ function addBackward(m: ModuleContext): void {
       for (const i of cell.inputs) if (read.has(arrays.input(i.name))) w.writeLine(`const ${arrays.input(i.name)} = _saved.inputs.${field(i.name)};`);
       for (const s of cell.states) if (read.has(arrays.hist(s.name))) w.writeLine(`const ${arrays.hist(s.name)} = _saved.hist.${field(s.name)};`);
       for (const o of cell.outputs) if (read.has(arrays.output(o.name))) w.writeLine(`const ${arrays.output(o.name)} = _saved.outputs.${field(o.name)};`);
-      plan.tapes.forEach((t, i) => w.writeLine(`const ${t.array} = _saved.tape[${i}]!;`));
+      // A tape may be read by the forward alone (a per-row reduction kept for the kernels after it): declare only those the backward reads.
+      plan.tapes.forEach((t, i) => {
+        if (read.has(t.array)) w.writeLine(`const ${t.array} = _saved.tape[${i}]!;`);
+      });
       for (const o of cell.outputs) {
         const n = o.width;
         w.writeLine(`const ${generatedLocal("given", arrays.upstream(o.name))} = upstream.outputs?.${field(o.name)} === undefined ? new FloatArray(_T * _B * ${n}) : _checkLength(upstream.outputs.${field(o.name)}, _T * _B * ${n}, "upstream.outputs.${field(o.name)}");`);
