@@ -114,6 +114,24 @@ if (!got.gpu) {
       }
     });
 
+    test("step() refuses a t its GPU cells cannot take before any layer steps (an LSTM under a Clockwork RNN)", async () => {
+      const ir = loadLibraryModel("test/fixtures/models/lstm_clockwork.lstm");
+      const request = randomModelRequest(ir, { sizes: bindModelSizes(ir, {}), batch: 1, steps: 1, seed: 4, uniformParams: true });
+      const model = (await loadWebGpuModel(ir, request.sizes)).createModel(gpu.device);
+      try {
+        const { params, inputs } = request.sequence;
+        const state = model.createState(1);
+        const before = Object.values(state).map((v) => Array.from(v));
+        for (const bad of [undefined, -1, 2 ** 32]) {
+          await expect(model.step(params, inputs, state, bad)).rejects.toThrow(`step: t, the index of this step counted from 0, must be a whole number from 0 up, not ${String(bad)}`);
+          expect(Object.values(state).map((v) => Array.from(v))).toEqual(before);
+        }
+        expect((await model.step(params, inputs, state, 2 ** 32 - 1))["h"]).toHaveLength(4);
+      } finally {
+        model.destroy();
+      }
+    });
+
     test("forward() refuses lengths rather than run every row for every step", async () => {
       const ir = loadLibraryModel("specs/bilstm.lstm");
       const request = randomModelRequest(ir, { sizes: bindModelSizes(ir, {}), batch: 2, steps: 3, seed: 3, uniformParams: true });

@@ -65,7 +65,8 @@ export interface WebGpuModel {
 
 /** Compiles and imports a cell's host module once per process for each size binding and kernel option. */
 export function loadWebGpuModule(ir: CellIR, sizes: SizeBinding, options: Omit<WgslCompileOptions, "dims"> = {}): Promise<WebGpuModule> {
-  const key = JSON.stringify(["wgsl", ir.name, ir.file, ir.nodes.length, sizes, options]);
+  // The whole IR (plain data), as the ts engine keys its modules: two cells with the same name and node count must not share one.
+  const key = JSON.stringify(["wgsl", ir, sizes, options]);
   return importOnce(key, async () => (await compileWgslCell(ir, { ...options, dims: sizes })).host);
 }
 

@@ -53,7 +53,8 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
     },
     async step(params: unknown, inputs: unknown, state: unknown, t?: number) {
       // Checked before any layer updates the state in place.
-      if (readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0)) throw new Error(`step: t, the index of this step counted from 0, must be a whole number from 0 up, not ${String(t)}`);
+      // The bound its cells' step() has too (t0 is a u32 on the GPU), so no layer can refuse it after another has stepped.
+      if (readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) throw new Error(`step: t, the index of this step counted from 0, must be a whole number from 0 up, not ${String(t)}`);
       return _runAsync(_modelStepPass(model, params, inputs, state, readsStep ? t! : 0));
     },
     destroy() {
