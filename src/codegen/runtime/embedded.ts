@@ -333,6 +333,14 @@ export interface Saved {
   readonly generation: number;
 }
 
+/** forward()'s options: the batch, the number of steps (needed only by a cell without inputs), and each row's length. */
+export interface ForwardOptions {
+  batch?: number;
+  steps?: number;
+  /** Each row's length (1..steps), as PyTorch's pack_padded_sequence: a row's state is frozen after its last step and its outputs are 0 there. Default: every row runs every step. */
+  lengths?: ArrayLike<number>;
+}
+
 export interface ForwardResult {
   outputs: Outputs;
   final: States;
@@ -361,7 +369,7 @@ export interface Cell {
   readonly layout: ParamLayout;
   uploadParams(params: Params, into?: GpuParams): GpuParams;
   downloadParams(gpu: GpuParams): Promise<Params>;
-  forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: { batch?: number; steps?: number }): Promise<ForwardResult>;
+  forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: ForwardOptions): Promise<ForwardResult>;
   backward(params: Params | GpuParams, saved: Saved, upstream?: Upstream): Promise<Gradients>;
   backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream?: Upstream): GpuParams;
   createState(batch?: number): States;
@@ -439,6 +447,37 @@ function _check(array: ArrayLike<number> | undefined, length: number, what: stri
 function _positiveWhole(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new Error(\`\${what} must be a positive whole number, not \${String(value)}\`);
   return value;
+}
+
+/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument (the TypeScript module's words). */
+function _checkLengths(lengths: unknown, batch: number, steps: number): Int32Array {
+  const what = "options.lengths";
+  const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an Array" : typeof v === "object" ? \`a \${(v as object).constructor?.name ?? "object"}\` : typeof v);
+  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${describe(lengths)}\`);
+  const list = lengths as ArrayLike<unknown>;
+  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
+  return Int32Array.from({ length: batch }, (_, b) => {
+    const length = list[b];
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : describe(length)}\`);
+    return length;
+  });
+}
+
+/** A copy of a [steps, batch, width] array with every (step, row) at or past the row's length set to 0. */
+function _zeroEnded(values: ArrayLike<number>, lengths: Int32Array, width: number): Float32Array {
+  const out = Float32Array.from(values);
+  const batch = lengths.length;
+  for (let t = 0; t * batch * width < out.length; t++) for (let b = 0; b < batch; b++) if (t >= lengths[b]!) out.fill(0, (t * batch + b) * width, (t * batch + b + 1) * width);
+  return out;
+}
+
+/**
+ * The backward loop in runs of steps [from, to), last run first: a run ends at T or at some row's length, where
+ * that row's final-state gradient enters. With lengths null, one run of every step.
+ */
+function _backwardRuns(lengths: Int32Array | null, T: number): { from: number; to: number }[] {
+  const ends = [...new Set([T, ...(lengths ?? [])])].sort((a, b) => b - a);
+  return ends.map((to, i) => ({ from: ends[i + 1] ?? 0, to }));
 }
 
 /** \`value\` as a record of arrays whose names are all among \`known\` (a misspelt name would otherwise be ignored). */
@@ -530,7 +569,7 @@ export function createCell(device: GPUDevice): Cell {
   const perDimension = device.limits.maxComputeWorkgroupsPerDimension;
   const paramBytes = Math.max(16, PROGRAM.paramFloats * 4);
   // B, T, each array's offset, then (for a cell that reads t) the index of the call's first step.
-  const layoutWords = 2 + PROGRAM.arrays.length + (PROGRAM.readsStep ? 1 : 0);
+  const layoutCount = 2 + PROGRAM.arrays.length + (PROGRAM.readsStep ? 1 : 0);
   const paramUsage = _STORAGE | _COPY_SRC | _COPY_DST;
   const made = errors.guard("createCell", () => {
     const storage = (binding: number, readOnly: boolean): GPUBindGroupLayoutEntry => ({ binding, visibility: 4, buffer: { type: readOnly ? "read-only-storage" : "storage" } });
@@ -561,7 +600,7 @@ export function createCell(device: GPUDevice): Cell {
       pipelines,
       grads: device.createBuffer({ size: paramBytes, usage: paramUsage }),
       ownParams: device.createBuffer({ size: paramBytes, usage: paramUsage }),
-      uniform: device.createBuffer({ size: Math.ceil((layoutWords * 4) / 16) * 16, usage: _UNIFORM | _COPY_DST }),
+      uniform: device.createBuffer({ size: Math.ceil((layoutCount * 4) / 16) * 16, usage: _UNIFORM | _COPY_DST }),
     };
   });
   const { bindLayout, pipelines, grads, ownParams, uniform } = made;
@@ -581,6 +620,8 @@ export function createCell(device: GPUDevice): Cell {
   let boundParams: GPUBuffer | null = null;
   let generation = 0;
   const saves = new WeakSet<Saved>();
+  /** The rows' lengths of the forward() that made the current generation's Saved (null: every row ran every step). */
+  let savedLengths: Int32Array | null = null;
   /** The entry point whose GPU work is under way, if any: a second call would change its buffers under it. */
   let busy: string | null = null;
   let destroyed = false;
@@ -664,13 +705,21 @@ export function createCell(device: GPUDevice): Cell {
       }
       if (grown) bindGroup = null;
       shape = { B, T };
-      const words = new Uint32Array(layoutWords);
-      words[0] = B;
-      words[1] = T;
-      PROGRAM.arrays.forEach((a, i) => (words[2 + i] = offsets[a.name]!));
-      if (PROGRAM.readsStep) words[2 + PROGRAM.arrays.length] = firstStep;
-      device.queue.writeBuffer(uniform, 0, words);
+      device.queue.writeBuffer(uniform, 0, layoutWords(0, T, firstStep));
     });
+  }
+
+  /**
+   * The layout uniform for the steps [from, from + steps) of the configured call: the kernels index steps from 0, so
+   * each per-step array starts \`from\` steps further on; with from = 0 and every step, the whole call's layout.
+   */
+  function layoutWords(from: number, steps: number, firstStep: number): Uint32Array<ArrayBuffer> {
+    const words = new Uint32Array(layoutCount);
+    words[0] = shape.B;
+    words[1] = steps;
+    PROGRAM.arrays.forEach((a, i) => (words[2 + i] = offsets[a.name]! + (a.rows === "row" ? 0 : from * shape.B * a.width)));
+    if (PROGRAM.readsStep) words[2 + PROGRAM.arrays.length] = firstStep + from;
+    return words;
   }
 
   function buffer(name: BufferName): GPUBuffer {
@@ -792,8 +841,8 @@ export function createCell(device: GPUDevice): Cell {
     return read(buffer(a.buffer), offsets[name]! + row * a.width, rows * a.width, what);
   };
 
-  /** forward()'s arguments, checked: the batch, the number of steps, and each array at its length. */
-  function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }) {
+  /** forward()'s arguments, checked: the batch, the number of steps, each array at its length, and the rows' lengths. */
+  function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: ForwardOptions) {
     if (typeof options !== "object" || options === null) throw new Error(\`\${what}: options must be an object\`);
     const B = _positiveWhole(options.batch ?? 1, \`\${what}: batch\`);
     const given = _tensors(inputs, "inputs", names.inputs);
@@ -811,15 +860,22 @@ export function createCell(device: GPUDevice): Cell {
       const value = start[s.name];
       return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, \`initial.\${s.name}\`);
     });
-    return { B, T, inputArrays, stateArrays };
+    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T);
+    return { B, T, inputArrays, stateArrays, lengths };
   }
 
-  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }, firstStep = 0): Promise<ForwardResult> {
-    const { B, T, inputArrays, stateArrays } = forwardArguments(what, inputs, initial, options);
+  /**
+   * With lengths, every row still runs every step: rows are independent, so a row's steps before its length and the
+   * state after them are those of the whole run, read from the state history at the row's length; its outputs past
+   * it are zeroed, and its inputs there too, so that the steps no one reads run on finite numbers (backward passes
+   * them zero gradients, see runBackward).
+   */
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
+    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
     const paramBuffer = paramsBuffer(params, "params");
     configure(what, B, T, firstStep);
     errors.guard(what, () => {
-      PROGRAM.names.inputs.forEach((i, k) => write(i.array, inputArrays[k]!));
+      PROGRAM.names.inputs.forEach((i, k) => write(i.array, lengths === null ? inputArrays[k]! : _zeroEnded(inputArrays[k]!, lengths, i.width)));
       PROGRAM.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
       const group = bind(paramBuffer);
       const encoder = device.createCommandEncoder();
@@ -831,16 +887,29 @@ export function createCell(device: GPUDevice): Cell {
       device.queue.submit([encoder.finish()]);
     });
     generation++;
+    savedLengths = lengths;
     const outputs: Record<string, Float32Array> = {};
     const final: Record<string, Float32Array> = {};
-    for (const o of PROGRAM.names.outputs) outputs[o.name] = await readArray(o.array, 0, T * B, what);
-    for (const s of PROGRAM.names.states) final[s.name] = await readArray(s.hist, T * B, B, what);
+    for (const o of PROGRAM.names.outputs) {
+      const values = await readArray(o.array, 0, T * B, what);
+      outputs[o.name] = lengths === null ? values : _zeroEnded(values, lengths, o.width);
+    }
+    for (const s of PROGRAM.names.states) final[s.name] = lengths === null ? await readArray(s.hist, T * B, B, what) : await finalAt(s.hist, s.width, lengths, what);
     const saved: Saved = Object.freeze({ batch: B, steps: T, generation });
     saves.add(saved);
     return { outputs: outputs as unknown as Outputs, final: final as unknown as States, saved };
   }
 
-  function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: { batch?: number; steps?: number } = {}): Promise<ForwardResult> {
+  /** Each row's state after its last step: the state history [T + 1, B, width] read back, row b taken at step lengths[b]. */
+  async function finalAt(hist: string, width: number, lengths: Int32Array, what: string): Promise<Float32Array> {
+    const B = lengths.length;
+    const all = await readArray(hist, 0, (shape.T + 1) * B, what);
+    const final = new Float32Array(B * width);
+    lengths.forEach((length, b) => final.set(all.subarray((length * B + b) * width, (length * B + b + 1) * width), b * width));
+    return final;
+  }
+
+  function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: ForwardOptions = {}): Promise<ForwardResult> {
     return exclusive("forward", () => runForward("forward", params, inputs, initial, options));
   }
 
@@ -848,6 +917,7 @@ export function createCell(device: GPUDevice): Cell {
     if (!saves.has(saved)) throw new Error(\`\${what}: 'saved' does not come from this cell's forward()\`);
     if (saved.generation !== generation || saved.batch !== shape.B || saved.steps !== shape.T) throw new Error(\`\${what}: 'saved' is stale: another forward() or step() ran on this cell since\`);
     const { B, T } = shape;
+    const lengths = savedLengths;
     const given = _tensors(upstream, "upstream", ["outputs", "final"]);
     const outputs = _tensors(given.outputs ?? {}, "upstream.outputs", names.outputs);
     const final = _tensors(given.final ?? {}, "upstream.final", names.states);
@@ -865,22 +935,49 @@ export function createCell(device: GPUDevice): Cell {
       device.queue.submit([clear.finish()]);
       PROGRAM.names.outputs.forEach((o, k) => {
         const values = upstreamOutputs[k];
-        if (values !== undefined) write(o.upstream, values);
-      });
-      PROGRAM.names.states.forEach((s, k) => {
-        const values = upstreamFinal[k];
-        if (values !== undefined) write(s.grad, values, T * B);
+        if (values !== undefined) write(o.upstream, lengths === null ? values : _zeroEnded(values, lengths, o.width));
       });
       const group = bind(paramBuffer);
+      for (const { from, to } of _backwardRuns(lengths, T)) {
+        enterFinal(upstreamFinal, lengths, to);
+        // The kernels run steps from 0 to the layout's T: for a run of its own, the layout starts at its first step.
+        if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(from, to - from, 0));
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        if (PROGRAM.path === "sequence") for (const d of PROGRAM.backward.loop) run(pass, group, d, 0);
+        else for (let t = to - from - 1; t >= 0; t--) for (const d of PROGRAM.backward.loop) run(pass, group, d, t);
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+      }
+      if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(0, T, 0));
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass();
-      if (PROGRAM.path === "sequence") for (const d of PROGRAM.backward.loop) run(pass, group, d, 0);
-      else for (let t = T - 1; t >= 0; t--) for (const d of PROGRAM.backward.loop) run(pass, group, d, t);
       for (const d of PROGRAM.backward.after) run(pass, group, d, 0);
       pass.end();
       device.queue.submit([encoder.finish()]);
     });
     return own(grads);
+  }
+
+  /**
+   * Writes the final-state gradients of the rows whose last step is \`end - 1\` (every row, at T, without lengths)
+   * into the state gradients' history at step \`end\`, just before the backward steps before it run. The steps a row
+   * ran past its length were given zero gradients (the runs of the later steps, and the upstream outputs zeroed there),
+   * so they added nothing and wrote 0 there: as a frozen state, the row passes its final gradient on unchanged.
+   */
+  function enterFinal(upstreamFinal: readonly (ArrayLike<number> | undefined)[], lengths: Int32Array | null, end: number): void {
+    const B = shape.B;
+    PROGRAM.names.states.forEach((s, k) => {
+      const values = upstreamFinal[k];
+      if (values === undefined) return;
+      if (lengths === null) write(s.grad, values, end * B);
+      else {
+        const rows = Float32Array.from(values);
+        lengths.forEach((length, b) => {
+          if (length === end) write(s.grad, rows.subarray(b * s.width, (b + 1) * s.width), end * B + b);
+        });
+      }
+    });
   }
 
   function backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): GpuParams {
@@ -1373,8 +1470,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   const saves = new WeakSet<object>();
   return {
     async forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
-      // The WebGPU cells run every row for every step: refused rather than answered wrongly.
-      if (typeof options === "object" && options !== null && options.lengths !== undefined) throw new Error("options.lengths: this WebGPU module does not run variable-length batches yet; every row runs every step");
       const result = await _runAsync(_modelForwardPass(model, params, inputs, initial, options));
       saves.add(result.saved);
       return result;
