@@ -5,6 +5,10 @@
 // and PyTorch's packed sequences (lstm_seq_lens_*), within 1e-4 relative.
 // Needs a WebGPU adapter (Dawn on lavapipe on a CPU-only machine): without one
 // the tests are skipped, unless CI is set, where they fail.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { KernelPath } from "../src/codegen/wgsl/kernels.ts";
 import { forwardBackward, type ForwardResult, type Gradients } from "../src/interp/interpret.ts";
@@ -17,7 +21,8 @@ import { webgpuEngine } from "../src/run/engines.ts";
 import { randomRequest } from "../src/run/random-data.ts";
 import { loadWebGpuModule } from "../src/run/wgsl-engine.ts";
 import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
-import { compareRunResponse, loadLibraryCell } from "./helpers/torch-oracle.ts";
+import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
+import { LSTMC } from "./helpers/cli.ts";
 import { withGpu } from "./helpers/webgpu.ts";
 
 const TOLERANCE = 1e-4;
@@ -97,6 +102,20 @@ await withGpu((gpu) => {
       const result = await webgpuEngine.run(ir, request, true);
       expect(compareRunResponse(writeRunResponse(result, result.grads), expected, TOLERANCE, "relative").failures).toEqual([]);
     });
+  });
+
+  test("lstmc run --engine wgsl --grad on lstm_seq_lens_1 answers as PyTorch does, within 1e-4 relative", () => {
+    const { data, expected } = advancedOracleCase(readAdvancedOracle("lstm_seq_lens_1"), []);
+    const dir = mkdtempSync(join(tmpdir(), "lstmc-lengths-wgsl-"));
+    try {
+      const dataFile = join(dir, "data.json");
+      writeFileSync(dataFile, JSON.stringify(data));
+      const child = spawnSync(process.execPath, [LSTMC, "run", "specs/lstm.lstm", "--data", dataFile, "--grad", "--engine", "wgsl"], { cwd: REPO_ROOT, encoding: "utf8" });
+      expect(child.status, child.stderr).toBe(0);
+      expect(compareRunResponse(JSON.parse(child.stdout) as RunResponse, expected, TOLERANCE, "relative").failures).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("a WebGPU cell checks lengths as the TypeScript module does", () => {
