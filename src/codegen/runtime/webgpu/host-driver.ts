@@ -200,7 +200,7 @@ function _checkLengths(lengths: unknown, batch: number, steps: number): Int32Arr
 }
 
 /** A copy of a [steps, batch, width] array with every (step, row) at or past the row's length set to 0. */
-function _zeroEnded(values: ArrayLike<number>, lengths: Int32Array, width: number): Float32Array {
+function _withEndsZeroed(values: ArrayLike<number>, lengths: Int32Array, width: number): Float32Array {
   const out = Float32Array.from(values);
   const batch = lengths.length;
   for (let t = 0; t * batch * width < out.length; t++) for (let b = 0; b < batch; b++) if (t >= lengths[b]!) out.fill(0, (t * batch + b) * width, (t * batch + b + 1) * width);
@@ -611,7 +611,7 @@ export function createCell(device: GPUDevice): Cell {
     const paramBuffer = paramsBuffer(params, "params");
     configure(what, B, T, firstStep);
     errors.guard(what, () => {
-      PROGRAM.names.inputs.forEach((i, k) => write(i.array, lengths === null ? inputArrays[k]! : _zeroEnded(inputArrays[k]!, lengths, i.width)));
+      PROGRAM.names.inputs.forEach((i, k) => write(i.array, lengths === null ? inputArrays[k]! : _withEndsZeroed(inputArrays[k]!, lengths, i.width)));
       PROGRAM.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
       const group = bind(paramBuffer);
       const encoder = device.createCommandEncoder();
@@ -628,7 +628,7 @@ export function createCell(device: GPUDevice): Cell {
     const final: Record<string, Float32Array> = {};
     for (const o of PROGRAM.names.outputs) {
       const values = await readArray(o.array, 0, T * B, what);
-      outputs[o.name] = lengths === null ? values : _zeroEnded(values, lengths, o.width);
+      outputs[o.name] = lengths === null ? values : _withEndsZeroed(values, lengths, o.width);
     }
     for (const s of PROGRAM.names.states) final[s.name] = lengths === null ? await readArray(s.hist, T * B, B, what) : await finalAt(s.hist, s.width, lengths, what);
     const saved: Saved = Object.freeze({ batch: B, steps: T, generation });
@@ -671,7 +671,7 @@ export function createCell(device: GPUDevice): Cell {
       device.queue.submit([clear.finish()]);
       PROGRAM.names.outputs.forEach((o, k) => {
         const values = upstreamOutputs[k];
-        if (values !== undefined) write(o.upstream, lengths === null ? values : _zeroEnded(values, lengths, o.width));
+        if (values !== undefined) write(o.upstream, lengths === null ? values : _withEndsZeroed(values, lengths, o.width));
       });
       const group = bind(paramBuffer);
       for (const { from, to } of _backwardRuns(lengths, T)) {
