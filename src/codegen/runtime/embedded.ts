@@ -865,10 +865,11 @@ export function createCell(device: GPUDevice): Cell {
   }
 
   /**
-   * With lengths, every row still runs every step: rows are independent, so a row's steps before its length and the
-   * state after them are those of the whole run, read from the state history at the row's length; its outputs past
-   * it are zeroed, and its inputs there too, so that the steps no one reads run on finite numbers (backward passes
-   * them zero gradients, see runBackward).
+   * With lengths, every row still runs every step (the kernels are unchanged): rows are independent, so a row's steps
+   * before its length are those of the whole run, and its final state is read from the state history at its length.
+   * Past it, its outputs are zeroed and its state is not frozen on the GPU, only never read: backward gives those
+   * steps zero gradients (runBackward). Its inputs there are zeroed too, so those steps run on finite numbers
+   * whatever the padding holds (0 times a NaN would be NaN).
    */
   async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
     const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
