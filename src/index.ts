@@ -220,7 +220,7 @@ async function runCell(ir: CellIR, options: RunOptions): Promise<RunResponse> {
   return writeRunResponse(result, result.grads);
 }
 
-/** A model runs on every engine; the wgsl engine refuses lengths (E602 at the model's name). */
+/** A model runs on every engine, with or without lengths. */
 async function runModel(ir: ModelIR, options: RunOptions): Promise<RunResponse> {
   const engine = engineNamed(options.engine);
   const example = options.example;
@@ -238,9 +238,8 @@ function exampleRequest(ir: CellIR, example: NonNullable<RunOptions["example"]>)
 /**
  * Awaits a step that, once the spec has checked, can fail only on the
  * caller's other input (a size binding, run data, a name the generated
- * module reserves, an engine that does not run lengths), and turns that
- * failure into a diagnostic at the cell's or model's name. Anything else is a
- * bug and propagates.
+ * module reserves), and turns that failure into a diagnostic at the cell's or
+ * model's name. Anything else is a bug and propagates.
  */
 async function locatingInputErrors<T>(nameSpan: Span, step: Promise<T>): Promise<{ value: T } | { failure: Diagnostic }> {
   try {

@@ -200,4 +200,15 @@ describe("the JavaScript module", () => {
     expect(child.stdout + child.stderr).toBe("");
     expect(module.text).toContain("export function createModel(device: GPUDevice): Model");
   });
+
+  test("the WebGPU module holds the host driver once, however many distinct cells its layers have", async () => {
+    const ir = loadLibraryModel("specs/depth_gated_lstm.lstm");
+    const { text } = await compileWgslModel(ir, { sizes: bindModelSizes(ir, {}) });
+    const count = (pattern: RegExp) => text.match(pattern)?.length ?? 0;
+    // Two distinct cells (the peephole LSTM and the depth-gated one), each with its own WGSL and program.
+    expect(count(/^const _cell_\d+: _GpuCellSource = /gm)).toBe(2);
+    expect(count(/\bconst PROGRAM: Program = /g)).toBe(2);
+    expect(count(/\bfunction _createCell\(/g)).toBe(1);
+    expect(count(/\bfunction _errorWatch\(/g)).toBe(1);
+  });
 });

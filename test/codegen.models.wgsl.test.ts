@@ -1,16 +1,18 @@
 // A model compiled to ONE WebGPU module (issue 9 §3): every library model on
 // the wgsl engine against the interpreter (the reference) within 1e-4
 // relative, forward, loss and every gradient; the bidirectional and
-// depth-gated LSTMs against PyTorch, also through `lstmc run`; step()
-// streaming; lengths refused. Needs
+// depth-gated LSTMs against PyTorch, also through `lstmc run`; every model
+// with per-row lengths against the interpreter, also through `lstmc run` and
+// the programmatic API; step() streaming. Needs
 // a WebGPU adapter (Dawn on lavapipe on a CPU-only machine): without one the
 // tests are skipped, unless CI is set, where they fail.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { NoGpuAdapterError, requestNodeDevice, type NodeGpu } from "../src/gpu/node-device.ts";
+import { run } from "../src/index.ts";
 import { forwardBackwardModel } from "../src/interp/model.ts";
 import { isModelFile } from "../src/parse/load-model.ts";
 import { bindModelSizes, readModelRunRequest, writeModelRunResponse } from "../src/run/model-contract.ts";
@@ -61,6 +63,49 @@ if (!got.gpu) {
       expect(result.loss === null).toBe(ir.loss === null);
       if (want.loss !== null) expect(Math.abs(result.loss! - want.loss) / Math.abs(want.loss)).toBeLessThanOrEqual(TOLERANCE);
     });
+  });
+
+  // Rows ending at the first step, in the middle and at the last: a reverse layer starts at each row's own last step.
+  const LENGTHS = [1, 3, 2, 4];
+  describe(`every library model on WebGPU with lengths [${LENGTHS}] agrees with the interpreter`, () => {
+    test.each(MODELS)("%s: outputs, loss, final states and every gradient within 1e-4 relative", async (file) => {
+      const ir = loadLibraryModel(`specs/${file}`);
+      const request = randomModelRequest(ir, { sizes: bindModelSizes(ir, {}), batch: LENGTHS.length, steps: 4, seed: 12, uniformParams: true });
+      const withLengths = { ...request, sequence: { ...request.sequence, lengths: LENGTHS } };
+      const want = forwardBackwardModel(ir, withLengths.sizes, withLengths.sequence, withLengths.upstream);
+      const result = await runWebGpuModel(ir, withLengths, true);
+      const { failures, worstByField } = compareRunResponse(writeModelRunResponse(result, result.grads), writeModelRunResponse(want, want.grads), TOLERANCE, "relative");
+      expect(failures).toEqual([]);
+      expect(Object.keys(worstByField)).toContain(`grads.initial.${ir.layers.at(-1)!.name}.c`);
+      if (want.loss !== null) expect(Math.abs(result.loss! - want.loss) / Math.abs(want.loss)).toBeLessThanOrEqual(TOLERANCE);
+    });
+  });
+
+  test("lstmc run MODEL --engine wgsl --grad with lengths answers as --engine interp does, within 1e-4 relative", () => {
+    const { data } = advancedOracleCase(readAdvancedOracle("bidirectional_lstm_1"), ["fwd", "bwd"]);
+    const lengths = Array.from({ length: data.batch }, (_, b) => Math.max(1, data.steps - 2 * b));
+    expect(lengths.some((l) => l < data.steps)).toBe(true);
+    const dir = mkdtempSync(path.join(tmpdir(), "lstmc-model-wgsl-"));
+    try {
+      const dataFile = path.join(dir, "data.json");
+      writeFileSync(dataFile, JSON.stringify({ ...data, lengths }));
+      const [wgsl, interp] = ["wgsl", "interp"].map((engine) => spawnSync(process.execPath, [LSTMC, "run", "specs/bilstm.lstm", "--data", dataFile, "--grad", "--engine", engine], { cwd: REPO_ROOT, encoding: "utf8" }));
+      expect(wgsl!.status, wgsl!.stderr).toBe(0);
+      expect(interp!.status, interp!.stderr).toBe(0);
+      expect(compareRunResponse(JSON.parse(wgsl!.stdout) as RunResponse, JSON.parse(interp!.stdout) as RunResponse, TOLERANCE, "relative").failures).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the programmatic API's run of a model with lengths on the wgsl engine answers as the interpreter does", async () => {
+    const { data } = advancedOracleCase(readAdvancedOracle("bidirectional_lstm_2"), ["fwd", "bwd"]);
+    const withLengths = { ...data, lengths: Array.from({ length: data.batch }, (_, b) => 1 + (b % data.steps)) };
+    const text = readFileSync(path.join(REPO_ROOT, "specs/bilstm.lstm"), "utf8");
+    const file = path.join(REPO_ROOT, "specs/bilstm.lstm");
+    const [wgsl, interp] = await Promise.all(["wgsl", "interp"].map((engine) => run(text, { file, engine, data: withLengths, grad: true })));
+    expect(wgsl!.diagnostics).toEqual([]);
+    expect(compareRunResponse(wgsl!.response!, interp!.response!, TOLERANCE, "relative").failures).toEqual([]);
   });
 
   describe.each([
@@ -127,18 +172,6 @@ if (!got.gpu) {
           expect(Object.values(state).map((v) => Array.from(v))).toEqual(before);
         }
         expect((await model.step(params, inputs, state, 2 ** 32 - 1))["h"]).toHaveLength(4);
-      } finally {
-        model.destroy();
-      }
-    });
-
-    test("forward() refuses lengths rather than run every row for every step", async () => {
-      const ir = loadLibraryModel("specs/bilstm.lstm");
-      const request = randomModelRequest(ir, { sizes: bindModelSizes(ir, {}), batch: 2, steps: 3, seed: 3, uniformParams: true });
-      const model = (await loadWebGpuModel(ir, request.sizes)).createModel(gpu.device);
-      try {
-        const { params, inputs } = request.sequence;
-        await expect(model.forward(params, inputs, {}, { batch: 2, lengths: [3, 1] } as never)).rejects.toThrow(/options\.lengths: this WebGPU module does not run variable-length batches yet/);
       } finally {
         model.destroy();
       }

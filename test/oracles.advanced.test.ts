@@ -1,16 +1,11 @@
 // The interpreter against the advanced PyTorch float64 reference data:
 // variable-length batches (pack_padded_sequence) on specs/lstm.lstm, fed
 // through the `lstmc run` JSON contract as the CLI reads it.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse } from "../src/run/contract.ts";
 import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
-import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
-import { LSTMC } from "./helpers/cli.ts";
+import { compareRunResponse, loadLibraryCell } from "./helpers/torch-oracle.ts";
 
 const TOLERANCE = 1e-9;
 const SEEDS = [0, 1, 2];
@@ -52,21 +47,4 @@ describe("lengths in the run data are checked", () => {
   ])("lengths = %j is refused", (lengths, message) => {
     expect(() => readRunRequest(ir, { ...data, lengths })).toThrow(message);
   });
-});
-
-// The WebGPU module runs every row for every step, so until its code generation knows lengths, asking it for them
-// must fail loudly rather than answer wrongly. (The ts engine runs them: test/codegen.lengths.test.ts.)
-test("lstmc run --engine wgsl refuses lengths with E602 and exit 1", () => {
-  const { data } = advancedOracleCase(readAdvancedOracle("lstm_seq_lens_1"), []);
-  const dir = mkdtempSync(path.join(tmpdir(), "lstmc-lengths-"));
-  try {
-    const dataFile = path.join(dir, "data.json");
-    writeFileSync(dataFile, JSON.stringify(data));
-    const child = spawnSync(process.execPath, [LSTMC, "run", "specs/lstm.lstm", "--data", dataFile, "--engine", "wgsl"], { cwd: REPO_ROOT, encoding: "utf8" });
-    expect(child.stderr).toMatch(/E602.*the wgsl engine does not run variable-length batches/);
-    expect(child.stdout).toBe("");
-    expect(child.status).toBe(1);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });

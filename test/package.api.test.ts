@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { check, compile, parse, run } from "../src/index.ts";
 import { LSTMC } from "./helpers/cli.ts";
 import { cliModelOutputs, maxDifference } from "./helpers/cli-model-run.ts";
-import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const GRU = readFileSync(join(ROOT, "specs", "gru.lstm"), "utf8");
@@ -215,13 +214,6 @@ describe("the programmatic API on models", () => {
     expect(response).toEqual(JSON.parse(cli.stdout));
     expect(response!.loss).toBeGreaterThan(0);
     expect(response!.grads!.params["f1.W_i"]).toHaveLength(3 * 2);
-  });
-
-  it("run of a model with lengths on the wgsl engine is E602 at the model's name", async () => {
-    const { data } = advancedOracleCase(readAdvancedOracle("bidirectional_lstm_2"), ["fwd", "bwd"]);
-    const { response, diagnostics } = await run(BILSTM, { file: BILSTM_FILE, engine: "wgsl", data: { ...data, lengths: Array.from({ length: data.batch }, () => 1) } });
-    expect(response).toBeNull();
-    expect(diagnostics).toMatchObject([{ code: "E602", span: { file: BILSTM_FILE, ...MODEL_NAME } }]);
   });
 
   it("run of a model on bad data is E402 at the model's name", async () => {

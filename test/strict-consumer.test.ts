@@ -60,7 +60,7 @@ function topLevelNames(parts: readonly string[]): Set<string> {
 }
 
 /** What src/codegen/runtime/ and runtime.ts put in every module: the embedded helpers, the host driver, the renamed GEMM and the wasm constant. */
-const RUNTIME = topLevelNames([EMBEDDED.GEMM_NT, EMBEDDED.HELPERS, EMBEDDED.GROW_JS, EMBEDDED.WASM_F32, EMBEDDED.EXP_F32, EMBEDDED.HOST_DRIVER, gemmNT("_gemmNTjs")]);
+const RUNTIME = topLevelNames([EMBEDDED.GEMM_NT, EMBEDDED.HELPERS, EMBEDDED.GROW_JS, EMBEDDED.WASM_F32, EMBEDDED.EXP_F32, EMBEDDED.HOST_TYPES, EMBEDDED.HOST_CELL, EMBEDDED.HOST_DRIVER, gemmNT("_gemmNTjs")]);
 RUNTIME.add("_GEMM_WASM");
 RUNTIME.add("_GEMM_RELAXED");
 /** initParams' helpers (INIT_HELPERS), still a string in runtime.ts: src/runtime/init.ts replaces them. */

@@ -4,16 +4,28 @@
 // unchanged (its host module, WGSL inline) and inlined as a closed scope, as
 // model.ts does with TypeScript cells; the shared model driver runs the layers
 // in the interpreter's order with each cell call awaited
-// (runtime/webgpu/model-driver.ts). Nothing is fused across layers: a layer's
+// (runtime/webgpu/model-driver.ts). The cells' host modules are compiled
+// without the WebGPU host driver, which the module holds once, in a closed
+// scope of its own, for every cell. Nothing is fused across layers: a layer's
 // outputs are read back from the GPU and uploaded as the next one's inputs.
 import type { ModelIR } from "../ir/model-types.ts";
 import { formatTypeScript, type CompiledModule } from "./compile.ts";
 import { apiRecords, apiTypes, closedScope, header, initParamsFunction, layerCells, modelShape, readsStep } from "./model.ts";
 import { specIdentifier } from "./names.ts";
-import { MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
+import { HOST_DRIVER, HOST_TYPES, MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
 import { compileWgslCell } from "./wgsl/compile.ts";
 import type { SizeBinding } from "../ir/bind.ts";
+
+/**
+ * The WebGPU host driver once for every layer cell: in a closed scope, as its API's types are named as a cell
+ * module's (Saved, Gradients ...) and would clash with the model's; there the cells' records are plain objects.
+ * Each cell's createCell passes it the cell's program and casts what it returns to the cell's own types.
+ */
+const SHARED_HOST_DRIVER = [
+  closedScope(["type Params = object;", "type Inputs = object;", "type States = object;", "type Outputs = object;", HOST_TYPES, HOST_DRIVER].join("\n"), "_hostDriver", ["_createCell"], "{ _createCell(device: GPUDevice, code: object): object }"),
+  "const _createCell = _hostDriver._createCell;",
+].join("\n");
 
 /** What a layer cell's host module hands the model; the rest of it is dropped when unused inside. */
 const HOST_API = ["initParams", "createCell"];
@@ -22,15 +34,16 @@ const WGSL_API = (ir: ModelIR): string[] => [
   "API (imports nothing; needs a GPUDevice; arrays are flat, row-major Float32Arrays), names '<layer>.<name>':",
   "  initParams(seed): Params                 layer i's cells' initializers for seed + i; the head uniform in ±1/√width",
   "  const model = createModel(device)        one WebGPU cell per layer: pipelines and buffers, made once",
-  "  model.forward(params, inputs, initial?, { batch?, targets? }) -> Promise<{ outputs, final, loss, saved }>",
+  "  model.forward(params, inputs, initial?, { batch?, lengths?, targets? }) -> Promise<{ outputs, final, loss, saved }>",
+  "      lengths [batch]: each row's steps (pack_padded_sequence); a reverse layer starts at each row's last one",
   "      targets: the loss's (class indices, or one number per head output); loss is null without them",
-  "      lengths are refused: the WebGPU cells run every row for every step",
   "  model.backward(params, saved, upstream?) -> Promise<{ params, inputs, initial }>   from the loss and upstream",
   `  model.createState(batch?) / model.step(params, inputs, state${readsStep(ir) ? ", t" : ""}) -> Promise<outputs>    streaming, forward layers only`,
   "  model.destroy()",
   "`saved` refers to the layers' GPU buffers: the next forward() or step() replaces it; one call at a time.",
-  "Each layer is its cell's generated WebGPU module in a closed scope; the layers run one after another over the",
-  "whole sequence, each layer's outputs read back and uploaded to the next (nothing is fused across layers).",
+  "Each layer is its cell's generated WebGPU module in a closed scope, all sharing one host driver; the layers run one",
+  "after another over the whole sequence, each layer's outputs read back and uploaded to the next (nothing is fused",
+  "across layers).",
 ];
 
 function modelApi(ir: ModelIR): string {
@@ -57,7 +70,7 @@ export function createModel(device: GPUDevice): Model {
 /** The model's WebGPU module (f32), formatted. */
 export async function compileWgslModel(ir: ModelIR, options: { readonly sizes: SizeBinding }): Promise<CompiledModule> {
   const sizes = options.sizes;
-  const { cells, scopes } = await layerCells(ir, sizes, async (cell, own, local) => closedScope((await compileWgslCell(cell, { dims: own })).host.text, local, HOST_API, "_GpuCellSource"));
+  const { cells, scopes } = await layerCells(ir, sizes, async (cell, own, local) => closedScope((await compileWgslCell(cell, { dims: own, driver: false })).host.text, local, HOST_API, "_GpuCellSource"));
   const raw = [
     ...header(ir, { precision: "f32", sizes }, "wgsl", WGSL_API(ir)),
     "",
@@ -70,10 +83,11 @@ export async function compileWgslModel(ir: ModelIR, options: { readonly sizes: S
     ...(ir.head ? [INIT_HELPERS] : []),
     MODEL_DRIVER,
     MODEL_DRIVER_WEBGPU,
+    SHARED_HOST_DRIVER,
     ...scopes,
     `const _SHAPE: _GpuModelShape = ${modelShape(ir, sizes, cells, "source")};`,
     ...apiRecords(ir, sizes),
-    apiTypes(ir, false),
+    apiTypes(ir),
     initParamsFunction(ir, sizes, cells),
     modelApi(ir),
   ].join("\n");

@@ -224,13 +224,14 @@ ${ir.layers.map((layer, i) => `    ..._prefixedParams(${JSON.stringify(layer.nam
 }`;
 }
 
-/** The types of the API's arguments and results; `lengths`: whether forward() takes them. */
-export function apiTypes(ir: ModelIR, lengths: boolean): string {
+/** The types of the API's arguments and results. */
+export function apiTypes(ir: ModelIR): string {
   return `
 export interface ForwardOptions {
   /** Batch rows (default 1). */
   batch?: number;
-${lengths ? "  /** Each row's length (1..steps), as PyTorch's pack_padded_sequence. Default: every row runs every step. */\n  lengths?: ArrayLike<number>;" : ""}
+  /** Each row's length (1..steps), as PyTorch's pack_padded_sequence. Default: every row runs every step. */
+  lengths?: ArrayLike<number>;
   /** The loss's targets${ir.loss ? "" : " (this model has no loss: never given)"}. */
   targets?: ArrayLike<number>;
 }
@@ -260,7 +261,7 @@ export interface Gradients {
 }
 
 function apiFunctions(ir: ModelIR, sizes: SizeBinding, cells: readonly LayerCell[]): string {
-  return `${apiTypes(ir, true)}
+  return `${apiTypes(ir)}
 ${initParamsFunction(ir, sizes, cells)}
 
 export function forward(params: Params, inputs: Inputs, initial: Partial<States> = {}, options: ForwardOptions = {}): ForwardResult {

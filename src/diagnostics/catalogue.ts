@@ -183,7 +183,6 @@ export const messages = {
   targetCannotCompile: { code: "E601", template: "the {0} target cannot compile this cell: {1}" },
   // E602: what a target or engine does not support yet (the interpreter does)
   modelCellNotInJson: { code: "E602", template: "the JSON form names each layer's cell by file, and '{0}' is declared in this model's file: move it to a file of its own to convert the model to JSON" },
-  engineNoLengths: { code: "E602", template: "the {0} engine does not run variable-length batches ('lengths') yet; use --engine interp" },
   // E401–E402: binding sizes and reading data at run time
   unknownSizeBinding: { code: "E401", template: "unknown size '{0}' (the cell's sizes: {1})" },
   sizeWithoutDefault: { code: "E401", template: "size '{0}' has no default; give it, e.g. {0}=8" },

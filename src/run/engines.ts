@@ -2,7 +2,6 @@
 // gives the same response shape, so they can be compared field by field.
 import type { CellIR } from "../ir/types.ts";
 import { forward, forwardBackward, type ForwardResult, type Gradients } from "../interp/interpret.ts";
-import { CodedError } from "../diagnostics/diagnostic.ts";
 import type { RunRequest, RunResponse } from "./contract.ts";
 import type { ModelIR } from "../ir/model-types.ts";
 import { forwardBackwardModel, forwardModel } from "../interp/model.ts";
@@ -24,11 +23,6 @@ export const interpreterEngine: Engine = {
 // The compiling engines load the code generators (ts-morph, prettier, Dawn)
 // only when used, so `lstmc check` and the interpreter start quickly.
 
-/** The WebGPU module runs every row for every step: a request with lengths is refused rather than answered wrongly. */
-function refuseLengths(engine: string, request: { readonly sequence: { readonly lengths?: unknown } }): void {
-  if (request.sequence.lengths !== undefined) throw new CodedError("engineNoLengths", engine);
-}
-
 /** The spec compiled to TypeScript (f64) for the request's sizes. */
 export const typescriptEngine: Engine = {
   name: "ts",
@@ -41,7 +35,6 @@ export const typescriptEngine: Engine = {
 export const webgpuEngine: Engine = {
   name: "wgsl",
   run: async (ir, request, withGrads) => {
-    refuseLengths("wgsl", request);
     return (await import("./wgsl-engine.ts")).runWebGpu(ir, request, withGrads);
   },
 };
@@ -53,7 +46,6 @@ export const ENGINES: Readonly<Record<string, Engine>> = { interp: interpreterEn
  * WebGPU module (f32), as `lstmc run` and the programmatic API do.
  */
 export async function runModelRequest(engine: string, ir: ModelIR, request: ModelRunRequest, withGrads: boolean): Promise<RunResponse & { loss?: number }> {
-  if (engine === "wgsl") refuseLengths(engine, request);
   const result =
     engine === "ts"
       ? await (await import("./ts-engine.ts")).runGeneratedModel(ir, request, withGrads)

@@ -25,7 +25,7 @@ export interface WebGpuModule {
 
 export interface WebGpuCell {
   uploadParams(params: Tensors): { buffer: GPUBuffer };
-  forward(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number }): Promise<{ outputs: Tensors; final: Tensors; saved: unknown }>;
+  forward(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, initial?: Tensors, options?: { batch?: number; steps?: number; lengths?: ArrayLike<number> }): Promise<{ outputs: Tensors; final: Tensors; saved: unknown }>;
   backward(params: Tensors | { buffer: GPUBuffer }, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Promise<{ params: Tensors; inputs: Tensors; initial: Tensors }>;
   /** `t`, this step's index counted from 0: required by a cell that reads it, ignored by the others. */
   step(params: Tensors | { buffer: GPUBuffer }, inputs: Tensors, state: Tensors, t?: number): Promise<Tensors>;
@@ -55,7 +55,7 @@ export interface WebGpuModelModule {
 }
 
 export interface WebGpuModel {
-  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; targets?: ArrayLike<number> }): Promise<{ outputs: Tensors; final: Tensors; loss: number | null; saved: unknown }>;
+  forward(params: Tensors, inputs: Tensors, initial?: Tensors, options?: { batch?: number; lengths?: ArrayLike<number>; targets?: ArrayLike<number> }): Promise<{ outputs: Tensors; final: Tensors; loss: number | null; saved: unknown }>;
   backward(params: Tensors, saved: unknown, upstream?: { outputs?: Tensors; final?: Tensors }): Promise<{ params: Tensors; inputs: Tensors; initial: Tensors }>;
   /** `t`, the step index counted from 0, is required by models whose cells read it and ignored by the others. */
   step(params: Tensors, inputs: Tensors, state: Tensors, t?: number): Promise<Tensors>;
@@ -78,13 +78,13 @@ export function loadWebGpuModel(ir: ModelIR, sizes: SizeBinding): Promise<WebGpu
 
 const f64 = (tensors: Tensors) => Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, Float64Array.from(v)]));
 
-/** A model on the wgsl engine; the caller refuses lengths (the WebGPU cells run every row for every step). */
+/** A model on the wgsl engine. */
 export async function runWebGpuModel(ir: ModelIR, request: ModelRunRequest, withGrads: boolean): Promise<ModelForwardResult & { grads: Gradients | null }> {
   const gpu = await nodeDevice();
   const model = (await loadWebGpuModel(ir, request.sizes)).createModel(gpu.device);
   try {
-    const { params, inputs, initial, batch, targets } = request.sequence;
-    const result = await model.forward(params, inputs, initial, { batch, ...(targets && { targets }) });
+    const { params, inputs, initial, batch, lengths, targets } = request.sequence;
+    const result = await model.forward(params, inputs, initial, { batch, ...(lengths && { lengths }), ...(targets && { targets }) });
     const grads = withGrads ? await model.backward(params, result.saved, request.upstream) : null;
     return {
       outputs: f64(result.outputs),
@@ -103,8 +103,8 @@ export async function runWebGpu(ir: CellIR, request: RunRequest, withGrads: bool
   const module = await loadWebGpuModule(ir, request.sizes);
   const cell = module.createCell(gpu.device);
   try {
-    const { params, inputs, initial, batch, steps } = request.sequence;
-    const result = await cell.forward(params, inputs, initial, { batch, steps });
+    const { params, inputs, initial, batch, steps, lengths } = request.sequence;
+    const result = await cell.forward(params, inputs, initial, { batch, steps, ...(lengths && { lengths }) });
     const grads = withGrads ? await cell.backward(params, result.saved, request.upstream) : null;
     return {
       outputs: f64(result.outputs),

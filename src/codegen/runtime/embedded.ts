@@ -288,10 +288,8 @@ function _expf(x: number): number {
 }
 `;
 
-/** HOST_DRIVER, from src/codegen/runtime/webgpu/host-driver.ts. */
-export const HOST_DRIVER = `type Tensors = Record<string, ArrayLike<number>>;
-
-interface Dispatch {
+/** HOST_TYPES, from src/codegen/runtime/webgpu/host-driver.ts. */
+export const HOST_TYPES = `interface Dispatch {
   entry: string;
   workgroupSize: number;
   batchWorkgroups: boolean;
@@ -333,6 +331,14 @@ export interface Saved {
   readonly generation: number;
 }
 
+/** forward()'s options: the batch, the number of steps (needed only by a cell without inputs), and each row's length. */
+export interface ForwardOptions {
+  batch?: number;
+  steps?: number;
+  /** Each row's length (1..steps), as PyTorch's pack_padded_sequence: a row's state is frozen after its last step and its outputs are 0 there. Default: every row runs every step. */
+  lengths?: ArrayLike<number>;
+}
+
 export interface ForwardResult {
   outputs: Outputs;
   final: States;
@@ -361,7 +367,7 @@ export interface Cell {
   readonly layout: ParamLayout;
   uploadParams(params: Params, into?: GpuParams): GpuParams;
   downloadParams(gpu: GpuParams): Promise<Params>;
-  forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: { batch?: number; steps?: number }): Promise<ForwardResult>;
+  forward(params: Params | GpuParams, inputs: Inputs, initial?: Partial<States>, options?: ForwardOptions): Promise<ForwardResult>;
   backward(params: Params | GpuParams, saved: Saved, upstream?: Upstream): Promise<Gradients>;
   backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream?: Upstream): GpuParams;
   createState(batch?: number): States;
@@ -369,6 +375,30 @@ export interface Cell {
   step(params: Params | GpuParams, inputs: Inputs, state: States, t?: number): Promise<Outputs>;
   destroy(): void;
 }
+
+/** What the driver runs for a cell: its program, its WGSL, and how it derives the matrix expressions its products read. */
+interface _CellCode {
+  program: Program;
+  forwardWgsl: string;
+  backwardWgsl: string;
+  withDerived(params: Params): Params;
+}
+`;
+
+/** HOST_CELL, from src/codegen/runtime/webgpu/host-driver.ts. */
+export const HOST_CELL = `/**
+ * Pipelines and buffers for this cell on 'device'; buffers grow with batch · steps.
+ * Refuses a device whose limits are too low, and throws every GPU error (validation, out of memory, internal)
+ * from the call that caused it or, for the synchronous calls, from the next call that returns numbers.
+ */
+export function createCell(device: GPUDevice): Cell {
+  // A cast: in a model module the driver is shared by cells with different records, and returns their common shape.
+  return _createCell(device, { program: PROGRAM, forwardWgsl: FORWARD_WGSL, backwardWgsl: BACKWARD_WGSL, withDerived: _withDerived }) as Cell;
+}
+`;
+
+/** HOST_DRIVER, from src/codegen/runtime/webgpu/host-driver.ts. */
+export const HOST_DRIVER = `type Tensors = Record<string, ArrayLike<number>>;
 
 // GPUBufferUsage / GPUMapMode values (not every runtime installs the globals).
 const _STORAGE = 0x80, _UNIFORM = 0x40, _COPY_SRC = 0x04, _COPY_DST = 0x08, _MAP_READ = 0x01;
@@ -403,19 +433,19 @@ interface Need {
 }
 
 /** What the driver's bind group and a program's kernels ask of every device, before any buffer is sized. */
-function _staticNeeds(): Need[] {
-  const dispatches = [...PROGRAM.forward.before, ...PROGRAM.forward.loop, ...PROGRAM.backward.loop, ...PROGRAM.backward.after];
+function _staticNeeds(program: Program): Need[] {
+  const dispatches = [...program.forward.before, ...program.forward.loop, ...program.backward.loop, ...program.backward.after];
   const workgroup = Math.max(1, ...dispatches.map((d) => d.workgroupSize));
-  const paramBytes = Math.max(16, PROGRAM.paramFloats * 4);
+  const paramBytes = Math.max(16, program.paramFloats * 4);
   return [
     { limit: "maxBindGroups", needed: 1, why: "the kernels' bind group" },
     { limit: "maxBindingsPerBindGroup", needed: 8, why: "its 8 bindings" },
     { limit: "maxStorageBuffersPerShaderStage", needed: 6, why: "params, grads, seq, tape, work and gbuf" },
     { limit: "maxUniformBuffersPerShaderStage", needed: 2, why: "the layout and the step index" },
     { limit: "maxDynamicUniformBuffersPerPipelineLayout", needed: 1, why: "the step index" },
-    { limit: "maxComputeWorkgroupSizeX", needed: workgroup, why: \`the largest @workgroup_size of the \${PROGRAM.path}-path kernels\` },
-    { limit: "maxComputeInvocationsPerWorkgroup", needed: workgroup, why: \`the largest @workgroup_size of the \${PROGRAM.path}-path kernels\` },
-    { limit: "maxComputeWorkgroupStorageSize", needed: PROGRAM.workgroupStorage, why: "the kernels' var<workgroup> arrays, in bytes" },
+    { limit: "maxComputeWorkgroupSizeX", needed: workgroup, why: \`the largest @workgroup_size of the \${program.path}-path kernels\` },
+    { limit: "maxComputeInvocationsPerWorkgroup", needed: workgroup, why: \`the largest @workgroup_size of the \${program.path}-path kernels\` },
+    { limit: "maxComputeWorkgroupStorageSize", needed: program.workgroupStorage, why: "the kernels' var<workgroup> arrays, in bytes" },
     { limit: "maxStorageBufferBindingSize", needed: paramBytes, why: "the parameters, in bytes" },
     { limit: "maxBufferSize", needed: paramBytes, why: "the parameters, in bytes" },
   ];
@@ -439,6 +469,37 @@ function _check(array: ArrayLike<number> | undefined, length: number, what: stri
 function _positiveWhole(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new Error(\`\${what} must be a positive whole number, not \${String(value)}\`);
   return value;
+}
+
+/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument (the TypeScript module's words). */
+function _checkLengths(lengths: unknown, batch: number, steps: number): Int32Array {
+  const what = "options.lengths";
+  const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an Array" : typeof v === "object" ? \`a \${(v as object).constructor?.name ?? "object"}\` : typeof v);
+  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${describe(lengths)}\`);
+  const list = lengths as ArrayLike<unknown>;
+  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
+  return Int32Array.from({ length: batch }, (_, b) => {
+    const length = list[b];
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : describe(length)}\`);
+    return length;
+  });
+}
+
+/** A copy of a [steps, batch, width] array with every (step, row) at or past the row's length set to 0. */
+function _withEndsZeroed(values: ArrayLike<number>, lengths: Int32Array, width: number): Float32Array {
+  const out = Float32Array.from(values);
+  const batch = lengths.length;
+  for (let t = 0; t * batch * width < out.length; t++) for (let b = 0; b < batch; b++) if (t >= lengths[b]!) out.fill(0, (t * batch + b) * width, (t * batch + b + 1) * width);
+  return out;
+}
+
+/**
+ * The backward loop in runs of steps [from, to), last run first: a run ends at T or at some row's length, where
+ * that row's final-state gradient enters. With lengths null, one run of every step.
+ */
+function _backwardRuns(lengths: Int32Array | null, T: number): { from: number; to: number }[] {
+  const ends = [...new Set([T, ...(lengths ?? [])])].sort((a, b) => b - a);
+  return ends.map((to, i) => ({ from: ends[i + 1] ?? 0, to }));
 }
 
 /** \`value\` as a record of arrays whose names are all among \`known\` (a misspelt name would otherwise be ignored). */
@@ -516,21 +577,18 @@ async function _compilationErrors(module: GPUShaderModule, what: string): Promis
   return errors.length === 0 ? null : new Error(\`createCell: the \${what} kernels do not compile:\\n\${errors.join("\\n")}\`);
 }
 
-/**
- * Pipelines and buffers for this cell on 'device'; buffers grow with batch · steps.
- * Refuses a device whose limits are too low, and throws every GPU error (validation, out of memory, internal)
- * from the call that caused it or, for the synchronous calls, from the next call that returns numbers.
- */
-export function createCell(device: GPUDevice): Cell {
-  _checkLimits(device, _staticNeeds(), "createCell", \`Compile for a smaller workgroup (lstmc compile --target wgsl --wgsl-path step) or use a device with higher limits.\`);
+/** createCell for the cell \`code\` describes. */
+function _createCell(device: GPUDevice, code: _CellCode): Cell {
+  const { program } = code;
+  _checkLimits(device, _staticNeeds(program), "createCell", \`Compile for a smaller workgroup (lstmc compile --target wgsl --wgsl-path step) or use a device with higher limits.\`);
   if (device.limits.minUniformBufferOffsetAlignment > _STEP_STRIDE) {
     throw new Error(\`createCell: this WebGPU device's minUniformBufferOffsetAlignment is \${device.limits.minUniformBufferOffsetAlignment}; the per-step records are \${_STEP_STRIDE} bytes apart\`);
   }
   const errors = _errorWatch(device);
   const perDimension = device.limits.maxComputeWorkgroupsPerDimension;
-  const paramBytes = Math.max(16, PROGRAM.paramFloats * 4);
+  const paramBytes = Math.max(16, program.paramFloats * 4);
   // B, T, each array's offset, then (for a cell that reads t) the index of the call's first step.
-  const layoutWords = 2 + PROGRAM.arrays.length + (PROGRAM.readsStep ? 1 : 0);
+  const layoutCount = 2 + program.arrays.length + (program.readsStep ? 1 : 0);
   const paramUsage = _STORAGE | _COPY_SRC | _COPY_DST;
   const made = errors.guard("createCell", () => {
     const storage = (binding: number, readOnly: boolean): GPUBindGroupLayoutEntry => ({ binding, visibility: 4, buffer: { type: readOnly ? "read-only-storage" : "storage" } });
@@ -547,21 +605,21 @@ export function createCell(device: GPUDevice): Cell {
       ],
     });
     const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [bindLayout] });
-    const modules = { forward: device.createShaderModule({ code: FORWARD_WGSL }), backward: device.createShaderModule({ code: BACKWARD_WGSL }) };
+    const modules = { forward: device.createShaderModule({ code: code.forwardWgsl }), backward: device.createShaderModule({ code: code.backwardWgsl }) };
     errors.watch(_compilationErrors(modules.forward, "forward"));
     errors.watch(_compilationErrors(modules.backward, "backward"));
     const pipelines = new Map<string, GPUComputePipeline>();
     const add = (module: GPUShaderModule, d: Dispatch) => {
       if (!pipelines.has(d.entry)) pipelines.set(d.entry, device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: d.entry } }));
     };
-    for (const d of PROGRAM.forward.before.concat(PROGRAM.forward.loop)) add(modules.forward, d);
-    for (const d of PROGRAM.backward.loop.concat(PROGRAM.backward.after)) add(modules.backward, d);
+    for (const d of program.forward.before.concat(program.forward.loop)) add(modules.forward, d);
+    for (const d of program.backward.loop.concat(program.backward.after)) add(modules.backward, d);
     return {
       bindLayout,
       pipelines,
       grads: device.createBuffer({ size: paramBytes, usage: paramUsage }),
       ownParams: device.createBuffer({ size: paramBytes, usage: paramUsage }),
-      uniform: device.createBuffer({ size: Math.ceil((layoutWords * 4) / 16) * 16, usage: _UNIFORM | _COPY_DST }),
+      uniform: device.createBuffer({ size: Math.ceil((layoutCount * 4) / 16) * 16, usage: _UNIFORM | _COPY_DST }),
     };
   });
   const { bindLayout, pipelines, grads, ownParams, uniform } = made;
@@ -581,15 +639,17 @@ export function createCell(device: GPUDevice): Cell {
   let boundParams: GPUBuffer | null = null;
   let generation = 0;
   const saves = new WeakSet<Saved>();
+  /** The rows' lengths of the forward() that made the current generation's Saved (null: every row ran every step). */
+  let savedLengths: Int32Array | null = null;
   /** The entry point whose GPU work is under way, if any: a second call would change its buffers under it. */
   let busy: string | null = null;
   let destroyed = false;
 
   const names = {
-    params: PROGRAM.params.filter((p) => !p.internal).map((p) => p.name),
-    inputs: PROGRAM.names.inputs.map((i) => i.name),
-    states: PROGRAM.names.states.map((s) => s.name),
-    outputs: PROGRAM.names.outputs.map((o) => o.name),
+    params: program.params.filter((p) => !p.internal).map((p) => p.name),
+    inputs: program.names.inputs.map((i) => i.name),
+    states: program.names.states.map((s) => s.name),
+    outputs: program.names.outputs.map((o) => o.name),
   };
 
   /** Refuses a call on a destroyed, broken or busy cell. */
@@ -626,11 +686,11 @@ export function createCell(device: GPUDevice): Cell {
   function configure(what: string, B: number, T: number, firstStep: number): void {
     const floats: Record<BufferName, number> = { S: 0, K: 0, W: 0, R: 0 };
     const layout: Record<string, number> = {};
-    for (const a of PROGRAM.arrays) {
+    for (const a of program.arrays) {
       layout[a.name] = floats[a.buffer];
       floats[a.buffer] += _rowsOf(a.rows, B, T) * a.width;
     }
-    const dispatches = [...PROGRAM.forward.before, ...PROGRAM.forward.loop, ...PROGRAM.backward.loop, ...PROGRAM.backward.after];
+    const dispatches = [...program.forward.before, ...program.forward.loop, ...program.backward.loop, ...program.backward.after];
     const needs: Need[] = [
       ..._BUFFERS.flatMap((name): Need[] => {
         const why = \`the \${_BUFFER_VARS[name]} buffer for batch \${B} and \${T} steps, in bytes\`;
@@ -664,13 +724,21 @@ export function createCell(device: GPUDevice): Cell {
       }
       if (grown) bindGroup = null;
       shape = { B, T };
-      const words = new Uint32Array(layoutWords);
-      words[0] = B;
-      words[1] = T;
-      PROGRAM.arrays.forEach((a, i) => (words[2 + i] = offsets[a.name]!));
-      if (PROGRAM.readsStep) words[2 + PROGRAM.arrays.length] = firstStep;
-      device.queue.writeBuffer(uniform, 0, words);
+      device.queue.writeBuffer(uniform, 0, layoutWords(0, T, firstStep));
     });
+  }
+
+  /**
+   * The layout uniform for the steps [from, from + steps) of the configured call: the kernels index steps from 0, so
+   * each per-step array starts \`from\` steps further on; with from = 0 and every step, the whole call's layout.
+   */
+  function layoutWords(from: number, steps: number, firstStep: number): Uint32Array<ArrayBuffer> {
+    const words = new Uint32Array(layoutCount);
+    words[0] = shape.B;
+    words[1] = steps;
+    program.arrays.forEach((a, i) => (words[2 + i] = offsets[a.name]! + (a.rows === "row" ? 0 : from * shape.B * a.width)));
+    if (program.readsStep) words[2 + program.arrays.length] = firstStep + from;
+    return words;
   }
 
   function buffer(name: BufferName): GPUBuffer {
@@ -719,11 +787,11 @@ export function createCell(device: GPUDevice): Cell {
 
   function upload(params: Params, target: GPUBuffer, what: string): void {
     const given = _tensors(params, what, names.params);
-    for (const p of PROGRAM.params) if (!p.internal) _check(given[p.name], p.length, \`\${what}.\${p.name}\`);
+    for (const p of program.params) if (!p.internal) _check(given[p.name], p.length, \`\${what}.\${p.name}\`);
     // Checked first: the derived matrices read the others element by element.
-    const all = _withDerived(given as unknown as Params) as unknown as Tensors;
-    const packed = new Float32Array(PROGRAM.paramFloats);
-    for (const p of PROGRAM.params) {
+    const all = code.withDerived(given as unknown as Params) as unknown as Tensors;
+    const packed = new Float32Array(program.paramFloats);
+    for (const p of program.params) {
       const values = _check(all[p.name], p.length, \`\${what}.\${p.name}\`);
       if (!p.matrix) packed.set(values, p.offset);
       else for (let r = 0; r < p.rows; r++) for (let c = 0; c < p.cols; c++) packed[p.offset + c * p.rows + r] = values[r * p.cols + c]!;
@@ -760,9 +828,9 @@ export function createCell(device: GPUDevice): Cell {
   }
 
   async function download(from: GPUBuffer, what: string): Promise<Params> {
-    const packed = await read(from, 0, PROGRAM.paramFloats, what);
+    const packed = await read(from, 0, program.paramFloats, what);
     const out: Record<string, Float32Array> = {};
-    for (const p of PROGRAM.params) {
+    for (const p of program.params) {
       if (p.internal) continue;
       const values = new Float32Array(p.length);
       if (!p.matrix) values.set(packed.subarray(p.offset, p.offset + p.length));
@@ -777,7 +845,7 @@ export function createCell(device: GPUDevice): Cell {
   }
 
   const arrayOf = (name: string) => {
-    const a = PROGRAM.arrays.find((x) => x.name === name);
+    const a = program.arrays.find((x) => x.name === name);
     if (a === undefined) throw new Error(\`internal: no array \${name} in the program\`);
     return a;
   };
@@ -792,13 +860,13 @@ export function createCell(device: GPUDevice): Cell {
     return read(buffer(a.buffer), offsets[name]! + row * a.width, rows * a.width, what);
   };
 
-  /** forward()'s arguments, checked: the batch, the number of steps, and each array at its length. */
-  function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }) {
+  /** forward()'s arguments, checked: the batch, the number of steps, each array at its length, and the rows' lengths. */
+  function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: ForwardOptions) {
     if (typeof options !== "object" || options === null) throw new Error(\`\${what}: options must be an object\`);
     const B = _positiveWhole(options.batch ?? 1, \`\${what}: batch\`);
     const given = _tensors(inputs, "inputs", names.inputs);
     const start = _tensors(initial, "initial", names.states);
-    const first = PROGRAM.names.inputs[0];
+    const first = program.names.inputs[0];
     const firstLength = first === undefined ? undefined : given[first.name]?.length;
     // A cell without inputs has nothing to count steps by: options.steps says how many.
     const T = first === undefined ? _positiveWhole(options.steps, \`\${what}: options.steps (this cell has no inputs)\`) : (firstLength ?? 0) / (B * first.width);
@@ -806,41 +874,62 @@ export function createCell(device: GPUDevice): Cell {
       throw new Error(\`inputs.\${first.name} must hold steps · batch · \${first.width} numbers (batch \${B}), not \${firstLength ?? "none"}\`);
     }
     if (options.steps !== undefined && options.steps !== T) throw new Error(\`\${what}: options.steps is \${options.steps}, but the inputs hold \${T} steps\`);
-    const inputArrays = PROGRAM.names.inputs.map((i) => _check(given[i.name], T * B * i.width, \`inputs.\${i.name}\`));
-    const stateArrays = PROGRAM.names.states.map((s) => {
+    const inputArrays = program.names.inputs.map((i) => _check(given[i.name], T * B * i.width, \`inputs.\${i.name}\`));
+    const stateArrays = program.names.states.map((s) => {
       const value = start[s.name];
       return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, \`initial.\${s.name}\`);
     });
-    return { B, T, inputArrays, stateArrays };
+    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T);
+    return { B, T, inputArrays, stateArrays, lengths };
   }
 
-  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: { batch?: number; steps?: number }, firstStep = 0): Promise<ForwardResult> {
-    const { B, T, inputArrays, stateArrays } = forwardArguments(what, inputs, initial, options);
+  /**
+   * With lengths, every row still runs every step (the kernels are unchanged): rows are independent, so a row's steps
+   * before its length are those of the whole run, and its final state is read from the state history at its length.
+   * Past it, its outputs are zeroed and its state is not frozen on the GPU, only never read: backward gives those
+   * steps zero gradients (runBackward). Its inputs there are zeroed too, so those steps run on finite numbers
+   * whatever the padding holds (0 times a NaN would be NaN).
+   */
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
+    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
     const paramBuffer = paramsBuffer(params, "params");
     configure(what, B, T, firstStep);
     errors.guard(what, () => {
-      PROGRAM.names.inputs.forEach((i, k) => write(i.array, inputArrays[k]!));
-      PROGRAM.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
+      program.names.inputs.forEach((i, k) => write(i.array, lengths === null ? inputArrays[k]! : _withEndsZeroed(inputArrays[k]!, lengths, i.width)));
+      program.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
       const group = bind(paramBuffer);
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass();
-      for (const d of PROGRAM.forward.before) run(pass, group, d, 0);
-      if (PROGRAM.path === "sequence") for (const d of PROGRAM.forward.loop) run(pass, group, d, 0);
-      else for (let t = 0; t < T; t++) for (const d of PROGRAM.forward.loop) run(pass, group, d, t);
+      for (const d of program.forward.before) run(pass, group, d, 0);
+      if (program.path === "sequence") for (const d of program.forward.loop) run(pass, group, d, 0);
+      else for (let t = 0; t < T; t++) for (const d of program.forward.loop) run(pass, group, d, t);
       pass.end();
       device.queue.submit([encoder.finish()]);
     });
     generation++;
+    savedLengths = lengths;
     const outputs: Record<string, Float32Array> = {};
     const final: Record<string, Float32Array> = {};
-    for (const o of PROGRAM.names.outputs) outputs[o.name] = await readArray(o.array, 0, T * B, what);
-    for (const s of PROGRAM.names.states) final[s.name] = await readArray(s.hist, T * B, B, what);
+    for (const o of program.names.outputs) {
+      const values = await readArray(o.array, 0, T * B, what);
+      outputs[o.name] = lengths === null ? values : _withEndsZeroed(values, lengths, o.width);
+    }
+    for (const s of program.names.states) final[s.name] = lengths === null ? await readArray(s.hist, T * B, B, what) : await finalAt(s.hist, s.width, lengths, what);
     const saved: Saved = Object.freeze({ batch: B, steps: T, generation });
     saves.add(saved);
     return { outputs: outputs as unknown as Outputs, final: final as unknown as States, saved };
   }
 
-  function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: { batch?: number; steps?: number } = {}): Promise<ForwardResult> {
+  /** Each row's state after its last step: the state history [T + 1, B, width] read back, row b taken at step lengths[b]. */
+  async function finalAt(hist: string, width: number, lengths: Int32Array, what: string): Promise<Float32Array> {
+    const B = lengths.length;
+    const all = await readArray(hist, 0, (shape.T + 1) * B, what);
+    const final = new Float32Array(B * width);
+    lengths.forEach((length, b) => final.set(all.subarray((length * B + b) * width, (length * B + b + 1) * width), b * width));
+    return final;
+  }
+
+  function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: ForwardOptions = {}): Promise<ForwardResult> {
     return exclusive("forward", () => runForward("forward", params, inputs, initial, options));
   }
 
@@ -848,39 +937,67 @@ export function createCell(device: GPUDevice): Cell {
     if (!saves.has(saved)) throw new Error(\`\${what}: 'saved' does not come from this cell's forward()\`);
     if (saved.generation !== generation || saved.batch !== shape.B || saved.steps !== shape.T) throw new Error(\`\${what}: 'saved' is stale: another forward() or step() ran on this cell since\`);
     const { B, T } = shape;
+    const lengths = savedLengths;
     const given = _tensors(upstream, "upstream", ["outputs", "final"]);
     const outputs = _tensors(given.outputs ?? {}, "upstream.outputs", names.outputs);
     const final = _tensors(given.final ?? {}, "upstream.final", names.states);
-    const upstreamOutputs = PROGRAM.names.outputs.map((o) => (outputs[o.name] === undefined ? undefined : _check(outputs[o.name], T * B * o.width, \`upstream.outputs.\${o.name}\`)));
-    const upstreamFinal = PROGRAM.names.states.map((s) => (final[s.name] === undefined ? undefined : _check(final[s.name], B * s.width, \`upstream.final.\${s.name}\`)));
+    const upstreamOutputs = program.names.outputs.map((o) => (outputs[o.name] === undefined ? undefined : _check(outputs[o.name], T * B * o.width, \`upstream.outputs.\${o.name}\`)));
+    const upstreamFinal = program.names.states.map((s) => (final[s.name] === undefined ? undefined : _check(final[s.name], B * s.width, \`upstream.final.\${s.name}\`)));
     const paramBuffer = paramsBuffer(params, "params");
     errors.guard(what, () => {
       const clear = device.createCommandEncoder();
       clear.clearBuffer(grads);
       clear.clearBuffer(buffer("R"));
-      for (const name of [...PROGRAM.names.inputs.map((i) => i.grad), ...PROGRAM.names.states.map((s) => s.grad), ...PROGRAM.names.outputs.map((o) => o.upstream)]) {
+      for (const name of [...program.names.inputs.map((i) => i.grad), ...program.names.states.map((s) => s.grad), ...program.names.outputs.map((o) => o.upstream)]) {
         const a = arrayOf(name);
         clear.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
       }
       device.queue.submit([clear.finish()]);
-      PROGRAM.names.outputs.forEach((o, k) => {
+      program.names.outputs.forEach((o, k) => {
         const values = upstreamOutputs[k];
-        if (values !== undefined) write(o.upstream, values);
-      });
-      PROGRAM.names.states.forEach((s, k) => {
-        const values = upstreamFinal[k];
-        if (values !== undefined) write(s.grad, values, T * B);
+        if (values !== undefined) write(o.upstream, lengths === null ? values : _withEndsZeroed(values, lengths, o.width));
       });
       const group = bind(paramBuffer);
+      for (const { from, to } of _backwardRuns(lengths, T)) {
+        enterFinal(upstreamFinal, lengths, to);
+        // The kernels run steps from 0 to the layout's T: for a run of its own, the layout starts at its first step.
+        if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(from, to - from, 0));
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
+        else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+      }
+      if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(0, T, 0));
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass();
-      if (PROGRAM.path === "sequence") for (const d of PROGRAM.backward.loop) run(pass, group, d, 0);
-      else for (let t = T - 1; t >= 0; t--) for (const d of PROGRAM.backward.loop) run(pass, group, d, t);
-      for (const d of PROGRAM.backward.after) run(pass, group, d, 0);
+      for (const d of program.backward.after) run(pass, group, d, 0);
       pass.end();
       device.queue.submit([encoder.finish()]);
     });
     return own(grads);
+  }
+
+  /**
+   * Writes the final-state gradients of the rows whose last step is \`end - 1\` (every row, at T, without lengths)
+   * into the state gradients' history at step \`end\`, just before the backward steps before it run. The steps a row
+   * ran past its length were given zero gradients (the runs of the later steps, and the upstream outputs zeroed there),
+   * so they added nothing and wrote 0 there: as a frozen state, the row passes its final gradient on unchanged.
+   */
+  function enterFinal(upstreamFinal: readonly (ArrayLike<number> | undefined)[], lengths: Int32Array | null, end: number): void {
+    const B = shape.B;
+    program.names.states.forEach((s, k) => {
+      const values = upstreamFinal[k];
+      if (values === undefined) return;
+      if (lengths === null) write(s.grad, values, end * B);
+      else {
+        const rows = Float32Array.from(values);
+        lengths.forEach((length, b) => {
+          if (length === end) write(s.grad, rows.subarray(b * s.width, (b + 1) * s.width), end * B + b);
+        });
+      }
+    });
   }
 
   function backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): GpuParams {
@@ -894,8 +1011,8 @@ export function createCell(device: GPUDevice): Cell {
       const { B, T } = shape;
       const inputs: Record<string, Float32Array> = {};
       const initial: Record<string, Float32Array> = {};
-      for (const i of PROGRAM.names.inputs) inputs[i.name] = await readArray(i.grad, 0, T * B, "backward");
-      for (const s of PROGRAM.names.states) initial[s.name] = await readArray(s.grad, 0, B, "backward");
+      for (const i of program.names.inputs) inputs[i.name] = await readArray(i.grad, 0, T * B, "backward");
+      for (const s of program.names.states) initial[s.name] = await readArray(s.grad, 0, B, "backward");
       return { params: await download(gpu.buffer, "backward"), inputs: inputs as unknown as Inputs, initial: initial as unknown as States };
     });
   }
@@ -903,30 +1020,30 @@ export function createCell(device: GPUDevice): Cell {
   function createState(batch = 1): States {
     const B = _positiveWhole(batch, "createState: batch");
     const state: Record<string, Float32Array> = {};
-    for (const s of PROGRAM.names.states) state[s.name] = new Float32Array(B * s.width).fill(s.init);
+    for (const s of program.names.states) state[s.name] = new Float32Array(B * s.width).fill(s.init);
     return state as unknown as States;
   }
 
   function step(params: Params | GpuParams, inputs: Inputs, state: States, t?: number): Promise<Outputs> {
     return exclusive("step", async () => {
       // A cell that reads t must be told which step this is; the others ignore it.
-      if (PROGRAM.readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) {
+      if (program.readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) {
         throw new Error(\`step: t, the index of this step counted from 0, must be a whole number from 0 up, not \${String(t)}\`);
       }
       const given = _tensors(state, "state", names.states);
-      const first = PROGRAM.names.states[0];
+      const first = program.names.states[0];
       const firstLength = first === undefined ? undefined : given[first.name]?.length;
       const B = first === undefined ? 1 : (firstLength ?? 0) / first.width;
       if (first !== undefined && (!Number.isSafeInteger(B) || B < 1)) throw new Error(\`step: state.\${first.name} must hold batch · \${first.width} numbers, not \${firstLength ?? "none"}\`);
-      const targets = PROGRAM.names.states.map((s) => {
+      const targets = program.names.states.map((s) => {
         const value = _check(given[s.name], B * s.width, \`state.\${s.name}\`);
         if (!(value instanceof Float32Array)) throw new Error(\`step: state.\${s.name} must be a Float32Array (it is updated in place)\`);
         return value;
       });
       const steps = _tensors(inputs, "inputs", names.inputs);
-      for (const i of PROGRAM.names.inputs) _check(steps[i.name], B * i.width, \`inputs.\${i.name} (one step)\`);
-      const result = await runForward("step", params, inputs, state, { batch: B }, PROGRAM.readsStep ? t : 0);
-      PROGRAM.names.states.forEach((s, k) => targets[k]!.set((result.final as unknown as Record<string, Float32Array>)[s.name]!));
+      for (const i of program.names.inputs) _check(steps[i.name], B * i.width, \`inputs.\${i.name} (one step)\`);
+      const result = await runForward("step", params, inputs, state, { batch: B }, program.readsStep ? t : 0);
+      program.names.states.forEach((s, k) => targets[k]!.set((result.final as unknown as Record<string, Float32Array>)[s.name]!));
       return result.outputs;
     });
   }
@@ -937,7 +1054,7 @@ export function createCell(device: GPUDevice): Cell {
     buffers = {};
   }
 
-  const layout: ParamLayout = { floats: PROGRAM.paramFloats, params: PROGRAM.params.map((p) => ({ name: p.name, offset: p.offset, length: p.length, derived: p.internal })) };
+  const layout: ParamLayout = { floats: program.paramFloats, params: program.params.map((p) => ({ name: p.name, offset: p.offset, length: p.length, derived: p.internal })) };
   return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy };
 }
 `;
@@ -1373,8 +1490,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   const saves = new WeakSet<object>();
   return {
     async forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
-      // The WebGPU cells run every row for every step: refused rather than answered wrongly.
-      if (typeof options === "object" && options !== null && options.lengths !== undefined) throw new Error("options.lengths: this WebGPU module does not run variable-length batches yet; every row runs every step");
       const result = await _runAsync(_modelForwardPass(model, params, inputs, initial, options));
       saves.add(result.saved);
       return result;

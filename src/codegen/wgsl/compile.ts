@@ -11,6 +11,8 @@ import { buildProgram, type KernelOptions, type WgslProgram } from "./kernels.ts
 export interface WgslCompileOptions extends KernelOptions {
   /** Size bindings; missing sizes take the spec's defaults. */
   readonly dims?: Readonly<Record<string, number>>;
+  /** Whether the host module carries the WebGPU driver (default true); a model module holds one for all its cells. */
+  readonly driver?: boolean;
 }
 
 export interface CompiledWgsl {
@@ -26,7 +28,7 @@ export async function compileWgslCell(ir: CellIR, options: WgslCompileOptions = 
   const program = buildProgram(plan, options);
   const sizeText = Object.entries(sizes).map(([k, v]) => `${k}=${v}`).join(",");
   const optionsText = `--target wgsl --dims ${sizeText}${options.path && options.path !== "auto" ? ` --wgsl-path ${options.path}` : ""}`;
-  const raw = renderHost(plan.cell, program, { specFile: basename(ir.file), compilerVersion: compilerVersion(), optionsText, derived: renderDerivedFunction(plan) });
+  const raw = renderHost(plan.cell, program, { specFile: basename(ir.file), compilerVersion: compilerVersion(), optionsText, derived: renderDerivedFunction(plan), driver: options.driver ?? true });
   const text = await formatTypeScript(raw, `${specIdentifier(ir.name)}.webgpu.ts`);
   const name = specIdentifier(ir.name);
   const host = { fileName: `${name}.webgpu.ts`, text };

@@ -2,13 +2,14 @@
 // Per cell it holds the WGSL (string constants), the layout and dispatch
 // program (plain data from kernels.ts), initParams, and the typed API. The
 // driver that runs a program is the same text for every cell: HOST_DRIVER, from
-// src/codegen/runtime/webgpu/host-driver.ts.
+// src/codegen/runtime/webgpu/host-driver.ts; a model module holds one driver
+// for all its cells (driver: false).
 import { INIT_HELPERS } from "../ts/runtime.ts";
 import { specIdentifier } from "../names.ts";
 import type { CellInterface } from "../plan.ts";
 import { headerLines, initialValuesCall, interfaceRecords, type InterfaceRecord } from "../shell.ts";
 import type { WgslProgram } from "./kernels.ts";
-import { HOST_DRIVER } from "../runtime/embedded.ts";
+import { HOST_CELL, HOST_DRIVER, HOST_TYPES } from "../runtime/embedded.ts";
 import { templateLiteral } from "../runtime/embed.ts";
 
 export interface HostOptions {
@@ -17,6 +18,8 @@ export interface HostOptions {
   readonly specFile: string;
   readonly compilerVersion: string;
   readonly optionsText: string;
+  /** Whether the module carries the driver (HOST_DRIVER); without it, createCell calls a `_createCell` declared around the module (src/codegen/model-wgsl.ts). */
+  readonly driver: boolean;
 }
 
 
@@ -85,7 +88,8 @@ export function renderHost(cell: CellInterface, program: WgslProgram, options: H
   out.push("");
   out.push(options.derived);
   out.push("");
-  out.push(HOST_DRIVER);
+  out.push(HOST_TYPES, HOST_CELL);
+  if (options.driver) out.push(HOST_DRIVER);
   return out.join("\n") + "\n";
 }
 
@@ -96,7 +100,8 @@ const apiDoc = (readsStep: boolean): string[] => [
   "  const cell = createCell(device)                pipelines and buffers, made once",
   "  cell.uploadParams(params, into?) -> GpuParams  parameters kept on the GPU between calls",
   "  cell.downloadParams(gpu) -> Promise<Params>    (also reads gradients: they have the same layout)",
-  "  cell.forward(params | GpuParams, inputs, initial?, { batch? }) -> Promise<{ outputs, final, saved }>",
+  "  cell.forward(params | GpuParams, inputs, initial?, { batch?, lengths? }) -> Promise<{ outputs, final, saved }>",
+  "      lengths [batch]: each row's steps (pack_padded_sequence: frozen state and outputs 0 after them)",
   "  cell.backward(params | GpuParams, saved, upstream?) -> Promise<{ params, inputs, initial }>",
   "  cell.backwardOnGpu(params, saved, upstream?) -> GpuParams   gradients left on the GPU",
   "  cell.layout                                   each parameter's place in a GpuParams buffer (GPU optimisers)",

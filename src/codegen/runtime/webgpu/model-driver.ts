@@ -37,8 +37,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   const saves = new WeakSet<object>();
   return {
     async forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
-      // The WebGPU cells run every row for every step: refused rather than answered wrongly.
-      if (typeof options === "object" && options !== null && options.lengths !== undefined) throw new Error("options.lengths: this WebGPU module does not run variable-length batches yet; every row runs every step");
       const result = await _runAsync(_modelForwardPass(model, params, inputs, initial, options));
       saves.add(result.saved);
       return result;
