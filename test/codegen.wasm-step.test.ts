@@ -4,17 +4,15 @@
 // the saved history and tapes backward reads) within float32 rounding, agree
 // with the interpreter, and leave backward's results unchanged; a spec with a
 // form outside the table keeps the JavaScript loop, decided at compile time.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { compileCell, planCell } from "../src/codegen/compile.ts";
+import { planCell } from "../src/codegen/compile.ts";
+import { renderModule } from "../src/codegen/ts/render.ts";
 import { forwardStepModule } from "../src/codegen/wasm/step.ts";
 import { bindSizes, freeSizes, type SizeBinding } from "../src/ir/bind.ts";
 import type { CellIR } from "../src/ir/types.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { randomRequest } from "../src/run/random-data.ts";
+import { importOnce } from "../src/run/ts-engine.ts";
 import { loadSpec, specFiles } from "../scripts/generate.ts";
 
 type Tensors = Record<string, Float32Array>;
@@ -30,19 +28,17 @@ interface Module {
   readonly fusedLoaded: boolean;
 }
 
-/** Compiles a spec's f32 module (fused step on or off) and imports it, with a line appended that reports whether the fused step loaded. */
-async function load(ir: CellIR, sizes: SizeBinding, fusedStep: boolean): Promise<Module> {
-  const compiled = await compileCell(ir, { target: "ts", precision: "f32", dims: sizes, fusedStep });
-  const dir = mkdtempSync(join(tmpdir(), "lstmc-wasm-step-"));
-  try {
-    writeFileSync(join(dir, "package.json"), '{ "type": "module" }\n');
-    const file = join(dir, compiled.fileName);
-    const probe = compiled.text.includes("_forwardStep") ? "_forwardStep !== null" : "false";
-    writeFileSync(file, `${compiled.text}\nexport const fusedLoaded = ${probe};\n`);
-    return (await import(pathToFileURL(file).href)) as Module;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * A spec's f32 module (fused step on or off), imported with a line appended that reports whether the fused step
+ * loaded. Unformatted (prettier changes no expression) to keep the file's hundred-odd modules quick.
+ */
+function load(ir: CellIR, sizes: SizeBinding, fusedStep: boolean): Promise<Module> {
+  return importOnce(JSON.stringify(["wasm-step", ir, sizes, fusedStep]), async () => {
+    const plan = planCell(ir, { target: "ts", dims: sizes });
+    const text = renderModule(plan, { target: "ts", precision: "f32", specFile: "spec.lstm", compilerVersion: "test", adapters: null, fusedStep });
+    const probe = text.includes("_forwardStep") ? "_forwardStep !== null" : "false";
+    return { fileName: "cell.ts", text: `${text}\nexport const fusedLoaded = ${probe};\n` };
+  });
 }
 
 const f32 = (t: Record<string, ArrayLike<number>>): Tensors => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Float32Array.from(v)]));
