@@ -274,8 +274,9 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
 export const WASM_STEP = `/**
  * The spec's whole forward step loop as one WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load, and the module runs its
- * JavaScript step loop.
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
  */
 function _loadForwardStep(): ((...addresses: number[]) => void) | null {
   if (_simd === null) return null;

@@ -117,8 +117,9 @@ declare const _FORWARD_STEP: string;
 /**
  * The spec's whole forward step loop as one WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load, and the module runs its
- * JavaScript step loop.
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
  */
 function _loadForwardStep(): ((...addresses: number[]) => void) | null {
   if (_simd === null) return null;
