@@ -15,7 +15,7 @@ import { CodegenError, commentText, generatedLocal, specIdentifier } from "../na
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
 import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, SAFETENSORS, WASM_F32, gemmNT, gemvFunction, gemvName, wasmStep } from "./runtime.ts";
-import { forwardStepModule, type ForwardStepModule } from "../wasm/step.ts";
+import { STAGED_ROLES, forwardStepModule, type ForwardStepModule } from "../wasm/step.ts";
 
 export interface RenderOptions {
   /** The target named in the header: the JavaScript target is this module with its types erased. */
@@ -741,7 +741,7 @@ function addForwardCore(m: ModuleContext): void {
 function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardStepModule): void {
   const { plan, cell, workspaces } = m;
   const buffers = new Map(plan.buffers.map((b) => [b.name, b]));
-  const staged = fused.arrays.filter((a) => ["param", "input", "history", "output", "tape"].includes(buffers.get(a)!.role));
+  const staged = fused.arrays.filter((a) => STAGED_ROLES.has(buffers.get(a)!.role));
   const stage = (array: string) => generatedLocal("st", array.slice(1));
   const rows = (array: string) => `_B * ${num(buffers.get(array)!.width)}`;
   const lengthOf = (array: string): string => {

@@ -20,6 +20,7 @@
 // its main thread (measured; older Chromium refused above 4 KiB); where an
 // engine refuses, the module's loader catches it and keeps the JavaScript loop.
 import type { UnaryFunction } from "../../ir/types.ts";
+import { readsOf } from "../expression.ts";
 import type { BufferRole, Expr, GemmKernel, Loc, ModulePlan, PointwiseKernel, StepKernel } from "../plan.ts";
 import {
   I32, MAGIC, V128, add, call, f32Load, f32Store, f32x4Abs, f32x4Add, f32x4Const, f32x4Div, f32x4Floor, f32x4Max, f32x4Min, f32x4Mul, f32x4Neg, f32x4Splat, f32x4Sqrt,
@@ -77,17 +78,9 @@ function kernelCovered(k: StepKernel): boolean {
 /** The arrays a step's kernels name, in first-use order. */
 function arraysOf(kernels: readonly StepKernel[]): string[] {
   const names = new Set<string>();
-  const reads = (e: Expr): void => {
-    if (e.op === "read") names.add(e.loc.array);
-    if ("args" in e) e.args.forEach(reads);
-    if ("arg" in e) reads(e.arg);
-  };
   for (const k of kernels) {
     if (k.kind === "gemm") [k.a.array, k.w, k.out.array].forEach((a) => names.add(a));
-    if (k.kind === "pointwise") for (const item of k.items) {
-      reads(item.expr);
-      item.stores.forEach((s) => names.add(s.loc.array));
-    }
+    if (k.kind === "pointwise") for (const item of k.items) [...readsOf(item.expr).map((r) => r.loc), ...item.stores.map((st) => st.loc)].forEach((loc) => names.add(loc.array));
   }
   return [...names];
 }
@@ -140,17 +133,8 @@ const rowKey = (loc: Loc): string => `${loc.array}|${loc.timed}|${loc.shift}|${l
 
 /** The per-row locations a pointwise kernel reads or writes, one per row key. */
 function rowLocs(k: PointwiseKernel): Map<string, Loc> {
-  const locs = new Map<string, Loc>();
-  const reads = (e: Expr): void => {
-    if (e.op === "read" && e.loc.perRow) locs.set(rowKey(e.loc), e.loc);
-    if ("args" in e) e.args.forEach(reads);
-    if ("arg" in e) reads(e.arg);
-  };
-  for (const item of k.items) {
-    reads(item.expr);
-    for (const s of item.stores) locs.set(rowKey(s.loc), s.loc);
-  }
-  return locs;
+  const locs = k.items.flatMap((item) => [...readsOf(item.expr).map((r) => r.loc), ...item.stores.map((st) => st.loc)]);
+  return new Map(locs.filter((loc) => loc.perRow).map((loc) => [rowKey(loc), loc]));
 }
 
 /** (t + shift)·B for a timed location, on the stack. */
@@ -209,8 +193,10 @@ function pointwiseCode(f: Frame, k: PointwiseKernel): Code {
   return [...i32(0), ...set(f.b), ...whileLoop([...get(f.b), ...get(B), ...ltS], [...row, ...i32(0), ...set(f.j4), ...wide, ...rest, ...get(f.b), ...i32(1), ...add, ...set(f.b)])];
 }
 
-/** Buffers the TypeScript module can hand the step by address: its own workspaces, or arrays it stages into the memory once per call. */
-const ADDRESSABLE: ReadonlySet<BufferRole> = new Set(["param", "input", "history", "output", "tape", "packed", "projection", "product", "scratch"]);
+/** Buffers the TypeScript module stages into the kernel's memory (in, or out, once per call) to hand the step their addresses. */
+export const STAGED_ROLES: ReadonlySet<BufferRole> = new Set(["param", "input", "history", "output", "tape"]);
+/** Buffers the step can read and write: the staged ones, and the module's workspaces (already in the memory). */
+const ADDRESSABLE: ReadonlySet<BufferRole> = new Set([...STAGED_ROLES, "packed", "projection", "product", "scratch"]);
 
 /** The fused forward step of a plan, or null when the plan has a form the WebAssembly table lacks (the module keeps its JavaScript loop). */
 export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
