@@ -1,9 +1,9 @@
 // The WebAssembly SIMD matrix product f32 modules carry: a hand-written
 // encoder for the few instructions it needs, the kernel built from them, and
 // the bytes as base64 for the generated module to instantiate synchronously
-// (the encodings are ../wasm/encode.ts'); the kernel is one function. Keep the
-// module under 4 KiB: Chromium compiles no bigger one synchronously on its
-// main thread.
+// (the encodings are ../wasm/encode.ts'); the kernel is one function. Kept
+// under 4 KiB: older Chromium compiles no bigger module synchronously on its
+// main thread (headless Chromium 150 allows 8 MiB, measured).
 //
 // Relaxed SIMD: where the engine has it (Chrome; Node 22+, or Node 20 with
 // --experimental-wasm-relaxed-simd), the module loads a copy of the kernel in
