@@ -11,7 +11,8 @@ import { bindSizes } from '../src/ir/bind.ts';
 import type { CellIR } from '../src/ir/types.ts';
 import { forward, forwardBackward } from '../src/interp/interpret.ts';
 import { parseDsl } from '../src/parse/dsl.ts';
-import { loadGeneratedModule } from '../src/run/ts-engine.ts';
+import { compileCell } from '../src/codegen/compile.ts';
+import { importOnce, loadGeneratedModule, type GeneratedModule } from '../src/run/ts-engine.ts';
 import { convertProblem } from './competitors/common.ts';
 import type { CandidateFactory } from './suite.ts';
 
@@ -25,16 +26,22 @@ function loadSpec(cell: keyof typeof SPEC_OF_CELL): CellIR {
   return ir;
 }
 
-/** The generated TypeScript module (f32): forward, forward then backward of sum(h_seq·dY), or one streaming step(). */
-export const generatedFactory: CandidateFactory = async (cell, sizes, mode, p) => {
+/**
+ * The generated TypeScript module (f32): forward, forward then backward of sum(h_seq·dY), or one streaming step().
+ * `fusedStep: false` compiles it with its JavaScript step loop instead of the fused WebAssembly step.
+ */
+const generatedCandidate = (name: string, fusedStep: boolean): CandidateFactory => async (cell, sizes, mode, p) => {
   const ir = loadSpec(cell);
-  const module = await loadGeneratedModule(ir, bindSizes(ir, { I: sizes.I, H: sizes.H }), 'f32');
+  const dims = bindSizes(ir, { I: sizes.I, H: sizes.H });
+  const module = fusedStep
+    ? await loadGeneratedModule(ir, dims, 'f32')
+    : await importOnce<GeneratedModule>(JSON.stringify(['js-step', ir, dims]), () => compileCell(ir, { target: 'ts', precision: 'f32', dims, fusedStep }));
   const B = sizes.B;
   const params = p.weights;
   const inputs = { x: p.x };
   if (mode === 'step') {
     const state = cell === 'lstm' ? { h: p.h0.slice(), c: p.c0.slice() } : { h: p.h0.slice() };
-    return { name: 'generated TS', run: () => void module.step(params as never, inputs as never, state as never) };
+    return { name, run: () => void module.step(params as never, inputs as never, state as never) };
   }
   const initial = cell === 'lstm' ? { h: p.h0, c: p.c0 } : { h: p.h0 };
   const upstream = { outputs: { h: p.dY } };
@@ -45,8 +52,11 @@ export const generatedFactory: CandidateFactory = async (cell, sizes, mode, p) =
           const result = module.forward(params as never, inputs as never, initial as never, { batch: B });
           module.backward(params as never, result.saved, upstream as never);
         };
-  return { name: 'generated TS', run };
+  return { name, run };
 };
+
+export const generatedFactory = generatedCandidate('generated TS', true);
+export const generatedJsStepFactory = generatedCandidate('generated TS, JS step', false);
 
 /** The float64 reference interpreter (src/interp): one row and one step at a time, no optimisation. */
 export const interpreterFactory: CandidateFactory = (cell, sizes, mode, p32) => {

@@ -394,6 +394,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABJANgCH9/f39/f39/AGABewF7YBB/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMFBAEBAQIHCwEHZm9yd2FyZAAECtoJBIQDAQF7IAD9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhACAA/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghASAAIAH9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgAf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEA/QwBDVA5AQ1QOQENUDkBDVA5IAD95gH9DGELtjphC7Y6YQu2OmELtjr95AEgAP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAA/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIAD95gH9DKuqKj6rqio+q6oqPquqKj795AEgAP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAD95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgAf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYBCzMA/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IAD94QEQAf3kAf3nAQtaAP0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQP0MAAAAQAAAAEAAAABAAAAAQCAA/eYBEAH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QELwgUCEn8Ve0EAIRACQANAIBAgAEhFDQEgAiAQIAFsQcAAbGpBECADIARBAEHAAWxqQTAgAUEwQRAQAEEAIRECQANAIBEgAUhFDQEgBSAQIAFsIBFqQcABbGohEyAEIBFBwAFsaiEUIAcgECABbCARakHAAGxqIRUgBSAQIAFsIBFqQcABbGpBwABqIRYgBCARQcABbGpBwABqIRcgCSAQIAFsIBFqQcAAbGohGCAFIBAgAWwgEWpBwAFsakGAAWohGSAEIBFBwAFsakGAAWohGiALIBAgAWwgEWpBwABsaiEbIAwgECABbCARakHAAGxqIRwgDSAQIAFsIBFqQcAAbGohHSAMIBBBAWogAWwgEWpBwABsaiEeIA4gECABbCARakHAAGxqIR8gAiAQQQFqIAFsIBFqQcAAbGohICAPIBAgAWwgEWpBwABsaiEhQQAhEgJAA0AgEkEQakHAAExFDQEgEyASav0AAAAhIiAUIBJq/QAAACEjICIgI/3kASEkICQgBiASav0AAAD95AEhJSAlEAIhJiAVIBJqICb9CwAAIBYgEmr9AAAAIScgFyASav0AAAAhKCAnICj95AEhKSApIAggEmr9AAAA/eQBISogKhADISsgGCASaiAr/QsAACAZIBJq/QAAACEsIBogEmr9AAAAIS0gLCAt/eQBIS4gLiAKIBJq/QAAAP3kASEvIC8QAiEwIBsgEmogMP0LAAAgJiAcIBJq/QAAAP3mASEx/QwAAIA/AACAPwAAgD8AAIA/ICb95QEhMiAdIBJqIDL9CwAAIDIgK/3mASEzIDEgM/3kASE0IB4gEmogNP0LAAAgNBADITUgHyASaiA1/QsAACAwIDX95gEhNiAgIBJqIDb9CwAAICEgEmogNv0LAAAgEkEQaiESDAALCyARQQFqIREMAAsLIBBBAWohEAwACwsL";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1016,6 +1040,62 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W_f, W_g, W_o @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 48, _T * _B, 48, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+    const _st_p_b_f = _ws_st_p_b_f;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_p_b_g = _grow(_ws_st_p_b_g, 16);
+    const _st_p_b_g = _ws_st_p_b_g;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+    const _st_p_b_o = _ws_st_p_b_o;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+    const _st_tape_29 = _ws_st_tape_29;
+    _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+    const _st_tape_32 = _ws_st_tape_32;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_f.set(_p_b_f);
+    _st_p_b_g.set(_p_b_g);
+    _st_p_b_o.set(_p_b_o);
+    _st_hist_c.set(_hist_c.subarray(0, _B * 16));
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_f.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_p_b_g.byteOffset,
+      _st_tape_17.byteOffset,
+      _st_p_b_o.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_hist_c.byteOffset,
+      _st_tape_29.byteOffset,
+      _st_tape_32.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _tape_17.set(_st_tape_17.subarray(0, _T * _B * 16));
+    _tape_25.set(_st_tape_25.subarray(0, _T * _B * 16));
+    _hist_c.set(_st_hist_c.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_29.set(_st_tape_29.subarray(0, _T * _B * 16));
+    _tape_32.set(_st_tape_32.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // U_f, U_g, U_o @ h
@@ -1631,6 +1711,17 @@ function _reserveForward(_B: number, _T: number) {
   _ws_w_1 = _grow(_ws_w_1, 768);
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 48);
   _ws_g_1 = _grow(_ws_g_1, _B * 48);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_p_b_g = _grow(_ws_st_p_b_g, 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+  _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1686,6 +1777,17 @@ let _ws_bt_21: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_c: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_f: FloatArray = new FloatArray(0),
+  _ws_st_p_b_g: FloatArray = new FloatArray(0),
+  _ws_st_p_b_o: FloatArray = new FloatArray(0),
+  _ws_st_tape_17: FloatArray = new FloatArray(0),
+  _ws_st_tape_25: FloatArray = new FloatArray(0),
+  _ws_st_tape_29: FloatArray = new FloatArray(0),
+  _ws_st_tape_32: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

@@ -431,6 +431,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABLgNgCH9/f39/f39/AGABewF7YBp/f39/f39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDBQQBAQECBwsBB2ZvcndhcmQABAqWDgSEAwEBeyAA/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIQAgAP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIQEgACAB/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIAH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhAP0MAQ1QOQENUDkBDVA5AQ1QOSAA/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIAD95gH9DImICDyJiAg8iYgIPImICDz95AEgAP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAA/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIAD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAQszAP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAA/eEBEAH95AH95wELWgD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAED9DAAAAEAAAABAAAAAQAAAAEAgAP3mARAB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBC/4JAh1/MXtBACEaAkADQCAaIABIRQ0BIAIgGiABbEHAAGxqQRAgAyAEQQBBgAJsakHAACABQcAAQRAQACAFIBogAWxBwABsakEQIAYgB0EAQcABbGpBMCABQTBBEBAAIAggGiABbEHAAGxqQRAgCSAKQQBBwAFsakEwIAFBMEEQEAAgCyAaIAFsQcAAbGpBECAMIA1BAEHAAWxqQTAgAUEwQRAQAEEAIRsCQANAIBsgAUhFDQEgDiAaIAFsIBtqQYACbGohHSAEIBtBgAJsaiEeIBAgGiABbCAbakHAAGxqIR8gDiAaIAFsIBtqQYACbGpBwABqISAgBCAbQYACbGpBwABqISEgEiAaIAFsIBtqQcAAbGohIiAHIBtBwAFsaiEjIAogG0HAAWxqISQgDSAbQcABbGohJSAFIBpBAWogAWwgG2pBwABsaiEmIA4gGiABbCAbakGAAmxqQYABaiEnIAQgG0GAAmxqQYABaiEoIAcgG0HAAWxqQcAAaiEpIAogG0HAAWxqQcAAaiEqIA0gG0HAAWxqQcAAaiErIAggGkEBaiABbCAbakHAAGxqISwgEiAaQQFqIAFsIBtqQcAAbGohLSAOIBogAWwgG2pBgAJsakHAAWohLiAEIBtBgAJsakHAAWohLyAHIBtBwAFsakGAAWohMCAKIBtBwAFsakGAAWohMSANIBtBwAFsakGAAWohMiALIBpBAWogAWwgG2pBwABsaiEzIBggGiABbCAbakHAAGxqITQgAiAaQQFqIAFsIBtqQcAAbGohNSAZIBogAWwgG2pBwABsaiE2QQAhHAJAA0AgHEEQakHAAExFDQEgHSAcav0AAAAhNyAeIBxq/QAAACE4IDcgOP3kASE5IDkgDyAcav0AAAD95AEhOiA6EAMhOyAfIBxqIDv9CwAAICAgHGr9AAAAITwgISAcav0AAAAhPSA8ID395AEhPiARIBxq/QAAACAiIBxq/QAAAP3mASE/ID4gP/3kASFAIEAgEyAcav0AAAD95AEhQSAjIBxq/QAAACFCIEEgQv3kASFDICQgHGr9AAAAIUQgQyBE/eQBIUUgJSAcav0AAAAhRiBFIEb95AEhRyBHEAIhSCAmIBxqIEj9CwAAICcgHGr9AAAAIUkgKCAcav0AAAAhSiBJIEr95AEhSyAUIBxq/QAAACAiIBxq/QAAAP3mASFMIEsgTP3kASFNIE0gFSAcav0AAAD95AEhTiApIBxq/QAAACFPIE4gT/3kASFQICogHGr9AAAAIVEgUCBR/eQBIVIgKyAcav0AAAAhUyBSIFP95AEhVCBUEAIhVSAsIBxqIFX9CwAAIDsgSP3mASFWICIgHGr9AAAAIFX95gEhVyBWIFf95AEhWCAtIBxqIFj9CwAAIC4gHGr9AAAAIVkgLyAcav0AAAAhWiBZIFr95AEhWyAWIBxq/QAAACBY/eYBIVwgWyBc/eQBIV0gXSAXIBxq/QAAAP3kASFeIDAgHGr9AAAAIV8gXiBf/eQBIWAgMSAcav0AAAAhYSBgIGH95AEhYiAyIBxq/QAAACFjIGIgY/3kASFkIGQQAiFlIDMgHGogZf0LAAAgWBADIWYgNCAcaiBm/QsAACBmIGX95gEhZyA1IBxqIGf9CwAAIDYgHGogZ/0LAAAgHEEQaiEcDAALCyAbQQFqIRsMAAsLIBpBAWohGgwACwsL";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1156,6 +1180,87 @@ function _forwardCore(
   const _g_4 = _ws_g_4;
   // W_z, W_i, W_f, W_o @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 64, _T * _B, 64, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_hist_i = _grow(_ws_st_hist_i, (_T + 1) * _B * 16);
+    const _st_hist_i = _ws_st_hist_i;
+    _ws_st_hist_f = _grow(_ws_st_hist_f, (_T + 1) * _B * 16);
+    const _st_hist_f = _ws_st_hist_f;
+    _ws_st_hist_o = _grow(_ws_st_hist_o, (_T + 1) * _B * 16);
+    const _st_hist_o = _ws_st_hist_o;
+    _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+    const _st_p_b_z = _ws_st_p_b_z;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
+    const _st_p_p_i = _ws_st_p_p_i;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+    const _st_p_b_i = _ws_st_p_b_i;
+    _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+    const _st_p_p_f = _ws_st_p_p_f;
+    _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+    const _st_p_b_f = _ws_st_p_b_f;
+    _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+    const _st_p_p_o = _ws_st_p_p_o;
+    _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+    const _st_p_b_o = _ws_st_p_b_o;
+    _ws_st_tape_77 = _grow(_ws_st_tape_77, _T * _B * 16);
+    const _st_tape_77 = _ws_st_tape_77;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_hist_i.set(_hist_i.subarray(0, _B * 16));
+    _st_hist_f.set(_hist_f.subarray(0, _B * 16));
+    _st_hist_o.set(_hist_o.subarray(0, _B * 16));
+    _st_p_b_z.set(_p_b_z);
+    _st_p_p_i.set(_p_p_i);
+    _st_hist_c.set(_hist_c.subarray(0, _B * 16));
+    _st_p_b_i.set(_p_b_i);
+    _st_p_p_f.set(_p_p_f);
+    _st_p_b_f.set(_p_b_f);
+    _st_p_p_o.set(_p_p_o);
+    _st_p_b_o.set(_p_b_o);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _st_hist_i.byteOffset,
+      _w_2.byteOffset,
+      _g_2.byteOffset,
+      _st_hist_f.byteOffset,
+      _w_3.byteOffset,
+      _g_3.byteOffset,
+      _st_hist_o.byteOffset,
+      _w_4.byteOffset,
+      _g_4.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_z.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_p_p_i.byteOffset,
+      _st_hist_c.byteOffset,
+      _st_p_b_i.byteOffset,
+      _st_p_p_f.byteOffset,
+      _st_p_b_f.byteOffset,
+      _st_p_p_o.byteOffset,
+      _st_p_b_o.byteOffset,
+      _st_tape_77.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _hist_i.set(_st_hist_i.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _hist_f.set(_st_hist_f.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _hist_o.set(_st_hist_o.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _hist_c.set(_st_hist_c.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_77.set(_st_tape_77.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // R_z, R_i, R_f, R_o @ h
@@ -2318,6 +2423,21 @@ function _reserveForward(_B: number, _T: number) {
   _ws_g_2 = _grow(_ws_g_2, _B * 48);
   _ws_g_3 = _grow(_ws_g_3, _B * 48);
   _ws_g_4 = _grow(_ws_g_4, _B * 48);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_hist_i = _grow(_ws_st_hist_i, (_T + 1) * _B * 16);
+  _ws_st_hist_f = _grow(_ws_st_hist_f, (_T + 1) * _B * 16);
+  _ws_st_hist_o = _grow(_ws_st_hist_o, (_T + 1) * _B * 16);
+  _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+  _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+  _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+  _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+  _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+  _ws_st_tape_77 = _grow(_ws_st_tape_77, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -2428,6 +2548,21 @@ let _ws_bt_15: FloatArray = new FloatArray(0),
   _ws_parked_i: FloatArray = new FloatArray(0),
   _ws_parked_o: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_c: FloatArray = new FloatArray(0),
+  _ws_st_hist_f: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_hist_i: FloatArray = new FloatArray(0),
+  _ws_st_hist_o: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_f: FloatArray = new FloatArray(0),
+  _ws_st_p_b_i: FloatArray = new FloatArray(0),
+  _ws_st_p_b_o: FloatArray = new FloatArray(0),
+  _ws_st_p_b_z: FloatArray = new FloatArray(0),
+  _ws_st_p_p_f: FloatArray = new FloatArray(0),
+  _ws_st_p_p_i: FloatArray = new FloatArray(0),
+  _ws_st_p_p_o: FloatArray = new FloatArray(0),
+  _ws_st_tape_77: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_f: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),

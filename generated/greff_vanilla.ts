@@ -407,6 +407,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABKANgCH9/f39/f39/AGABewF7YBR/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDBQQBAQECBwsBB2ZvcndhcmQABAr1CgSEAwEBeyAA/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIQAgAP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIQEgACAB/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIAH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhAP0MAQ1QOQENUDkBDVA5AQ1QOSAA/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIAD95gH9DImICDyJiAg8iYgIPImICDz95AEgAP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAA/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIAD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAQszAP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAA/eEBEAH95AH95wELWgD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAED9DAAAAEAAAABAAAAAQAAAAEAgAP3mARAB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBC90GAhR/H3tBACEUAkADQCAUIABIRQ0BIAIgFCABbEHAAGxqQRAgAyAEQQBBgAJsakHAACABQcAAQRAQAEEAIRUCQANAIBUgAUhFDQEgBSAUIAFsIBVqQYACbGohFyAEIBVBgAJsaiEYIAcgFCABbCAVakHAAGxqIRkgBSAUIAFsIBVqQYACbGpBwABqIRogBCAVQYACbGpBwABqIRsgCSAUIAFsIBVqQcAAbGohHCALIBQgAWwgFWpBwABsaiEdIAUgFCABbCAVakGAAmxqQYABaiEeIAQgFUGAAmxqQYABaiEfIA4gFCABbCAVakHAAGxqISAgCSAUQQFqIAFsIBVqQcAAbGohISAFIBQgAWwgFWpBgAJsakHAAWohIiAEIBVBgAJsakHAAWohIyARIBQgAWwgFWpBwABsaiEkIBIgFCABbCAVakHAAGxqISUgAiAUQQFqIAFsIBVqQcAAbGohJiATIBQgAWwgFWpBwABsaiEnQQAhFgJAA0AgFkEQakHAAExFDQEgFyAWav0AAAAhKCAYIBZq/QAAACEpICggKf3kASEqICogBiAWav0AAAD95AEhKyArEAMhLCAZIBZqICz9CwAAIBogFmr9AAAAIS0gGyAWav0AAAAhLiAtIC795AEhLyAIIBZq/QAAACAcIBZq/QAAAP3mASEwIC8gMP3kASExIDEgCiAWav0AAAD95AEhMiAyEAIhMyAdIBZqIDP9CwAAIB4gFmr9AAAAITQgHyAWav0AAAAhNSA0IDX95AEhNiAMIBZq/QAAACAcIBZq/QAAAP3mASE3IDYgN/3kASE4IDggDSAWav0AAAD95AEhOSA5EAIhOiAgIBZqIDr9CwAAICwgM/3mASE7IBwgFmr9AAAAIDr95gEhPCA7IDz95AEhPSAhIBZqID39CwAAICIgFmr9AAAAIT4gIyAWav0AAAAhPyA+ID/95AEhQCAPIBZq/QAAACA9/eYBIUEgQCBB/eQBIUIgQiAQIBZq/QAAAP3kASFDIEMQAiFEICQgFmogRP0LAAAgPRADIUUgJSAWaiBF/QsAACBFIET95gEhRiAmIBZqIEb9CwAAICcgFmogRv0LAAAgFkEQaiEWDAALCyAVQQFqIRUMAAsLIBRBAWohFAwACwsL";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1069,6 +1093,78 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W_z, W_i, W_f, W_o @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 64, _T * _B, 64, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+    const _st_p_b_z = _ws_st_p_b_z;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
+    const _st_p_p_i = _ws_st_p_p_i;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+    const _st_p_b_i = _ws_st_p_b_i;
+    _ws_st_tape_21 = _grow(_ws_st_tape_21, _T * _B * 16);
+    const _st_tape_21 = _ws_st_tape_21;
+    _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+    const _st_p_p_f = _ws_st_p_p_f;
+    _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+    const _st_p_b_f = _ws_st_p_b_f;
+    _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+    const _st_tape_32 = _ws_st_tape_32;
+    _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+    const _st_p_p_o = _ws_st_p_p_o;
+    _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+    const _st_p_b_o = _ws_st_p_b_o;
+    _ws_st_tape_46 = _grow(_ws_st_tape_46, _T * _B * 16);
+    const _st_tape_46 = _ws_st_tape_46;
+    _ws_st_tape_47 = _grow(_ws_st_tape_47, _T * _B * 16);
+    const _st_tape_47 = _ws_st_tape_47;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_z.set(_p_b_z);
+    _st_p_p_i.set(_p_p_i);
+    _st_hist_c.set(_hist_c.subarray(0, _B * 16));
+    _st_p_b_i.set(_p_b_i);
+    _st_p_p_f.set(_p_p_f);
+    _st_p_b_f.set(_p_b_f);
+    _st_p_p_o.set(_p_p_o);
+    _st_p_b_o.set(_p_b_o);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_z.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_p_p_i.byteOffset,
+      _st_hist_c.byteOffset,
+      _st_p_b_i.byteOffset,
+      _st_tape_21.byteOffset,
+      _st_p_p_f.byteOffset,
+      _st_p_b_f.byteOffset,
+      _st_tape_32.byteOffset,
+      _st_p_p_o.byteOffset,
+      _st_p_b_o.byteOffset,
+      _st_tape_46.byteOffset,
+      _st_tape_47.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _hist_c.set(_st_hist_c.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_21.set(_st_tape_21.subarray(0, _T * _B * 16));
+    _tape_32.set(_st_tape_32.subarray(0, _T * _B * 16));
+    _tape_46.set(_st_tape_46.subarray(0, _T * _B * 16));
+    _tape_47.set(_st_tape_47.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // R_z, R_i, R_f, R_o @ h
@@ -1795,6 +1891,21 @@ function _reserveForward(_B: number, _T: number) {
   _ws_w_1 = _grow(_ws_w_1, 1024);
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 64);
   _ws_g_1 = _grow(_ws_g_1, _B * 64);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+  _ws_st_tape_21 = _grow(_ws_st_tape_21, _T * _B * 16);
+  _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+  _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+  _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+  _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+  _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+  _ws_st_tape_46 = _grow(_ws_st_tape_46, _T * _B * 16);
+  _ws_st_tape_47 = _grow(_ws_st_tape_47, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1858,6 +1969,21 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_c: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_f: FloatArray = new FloatArray(0),
+  _ws_st_p_b_i: FloatArray = new FloatArray(0),
+  _ws_st_p_b_o: FloatArray = new FloatArray(0),
+  _ws_st_p_b_z: FloatArray = new FloatArray(0),
+  _ws_st_p_p_f: FloatArray = new FloatArray(0),
+  _ws_st_p_p_i: FloatArray = new FloatArray(0),
+  _ws_st_p_p_o: FloatArray = new FloatArray(0),
+  _ws_st_tape_21: FloatArray = new FloatArray(0),
+  _ws_st_tape_32: FloatArray = new FloatArray(0),
+  _ws_st_tape_46: FloatArray = new FloatArray(0),
+  _ws_st_tape_47: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

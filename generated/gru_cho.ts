@@ -391,6 +391,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABJwNgCH9/f39/f39/AGABewF7YBN/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMFBAEBAQIHCwEHZm9yd2FyZAAECv0KBIQDAQF7IAD9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhACAA/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghASAAIAH9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgAf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEA/QwBDVA5AQ1QOQENUDkBDVA5IAD95gH9DGELtjphC7Y6YQu2OmELtjr95AEgAP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAA/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIAD95gH9DKuqKj6rqio+q6oqPquqKj795AEgAP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAD95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgAf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYBCzMA/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IAD94QEQAf3kAf3nAQtaAP0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQP0MAAAAQAAAAEAAAABAAAAAQCAA/eYBEAH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEL5QYCD38Oe0EAIRMCQANAIBMgAEhFDQEgAiATIAFsQcAAbGpBECADIARBAEGAAWxqQSAgAUEgQRAQAEEAIRQCQANAIBQgAUhFDQEgBSATIAFsIBRqQcABbGohFiAEIBRBgAFsaiEXIAcgEyABbCAUakHAAGxqIRggBSATIAFsIBRqQcABbGpBwABqIRkgBCAUQYABbGpBwABqIRogCSATIAFsIBRqQcAAbGohGyAFIBMgAWwgFGpBwAFsakGAAWohHCAKIBRBwABsaiEdIAIgEyABbCAUakHAAGxqIR4gCyATIAFsIBRqQcAAbGohHyAMIBRBwABsaiEgIA0gEyABbCAUakHAAGxqISFBACEVAkADQCAVQRBqQcAATEUNASAWIBVq/QAAACEiIBcgFWr9AAAAISMgIiAj/eQBISQgJCAGIBVq/QAAAP3kASElICUQAiEmIBggFWogJv0LAAAgGSAVav0AAAAhJyAaIBVq/QAAACEoICcgKP3kASEpICkgCCAVav0AAAD95AEhKiAqEAIhKyAbIBVqICv9CwAAIBwgFWr9AAAAISwgHSAVaiAs/QsAACAmIB4gFWr9AAAA/eYBIS0gHyAVaiAt/QsAACArIB4gFWr9AAAA/eYBIS4gICAVaiAu/QsAAP0MAACAPwAAgD8AAIA/AACAPyAr/eUBIS8gISAVaiAv/QsAACAVQRBqIRUMAAsLIBRBAWohFAwACwsgCyATIAFsQcAAbGpBECAOIA9BAEHAAGxqQRAgAUEQQRAQAEEAIRQCQANAIBQgAUhFDQEgDyAUQcAAbGohFiAKIBRBwABsaiEXIBEgEyABbCAUakHAAGxqIRggDSATIAFsIBRqQcAAbGohGSAMIBRBwABsaiEaIAIgE0EBaiABbCAUakHAAGxqIRsgEiATIAFsIBRqQcAAbGohHEEAIRUCQANAIBVBEGpBwABMRQ0BIBYgFWr9AAAAISIgFyAVav0AAAAgIv3kASEjICMgECAVav0AAAD95AEhJCAkEAMhJSAYIBVqICX9CwAAIBkgFWr9AAAAICX95gEhJiAaIBVq/QAAACAm/eQBIScgGyAVaiAn/QsAACAcIBVqICf9CwAAIBVBEGohFQwACwsgFEEBaiEUDAALCyATQQFqIRMMAAsLCw==";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1082,6 +1106,61 @@ function _forwardCore(
   const _tmp_27 = _ws_tmp_27;
   // W_r, W_z, W_h @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 48, _T * _B, 48, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+    const _st_p_b_r = _ws_st_p_b_r;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+    const _st_p_b_z = _ws_st_p_b_z;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_tape_21 = _grow(_ws_st_tape_21, _T * _B * 16);
+    const _st_tape_21 = _ws_st_tape_21;
+    _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+    const _st_tape_29 = _ws_st_tape_29;
+    _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+    const _st_p_b_h = _ws_st_p_b_h;
+    _ws_st_tape_26 = _grow(_ws_st_tape_26, _T * _B * 16);
+    const _st_tape_26 = _ws_st_tape_26;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_r.set(_p_b_r);
+    _st_p_b_z.set(_p_b_z);
+    _st_p_b_h.set(_p_b_h);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_r.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_p_b_z.byteOffset,
+      _st_tape_17.byteOffset,
+      _tmp_19.byteOffset,
+      _st_tape_21.byteOffset,
+      _tmp_27.byteOffset,
+      _st_tape_29.byteOffset,
+      _w_2.byteOffset,
+      _g_2.byteOffset,
+      _st_p_b_h.byteOffset,
+      _st_tape_26.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _tape_17.set(_st_tape_17.subarray(0, _T * _B * 16));
+    _tape_21.set(_st_tape_21.subarray(0, _T * _B * 16));
+    _tape_29.set(_st_tape_29.subarray(0, _T * _B * 16));
+    _tape_26.set(_st_tape_26.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // U_r, U_z @ h
@@ -1729,6 +1808,16 @@ function _reserveForward(_B: number, _T: number) {
   _ws_g_2 = _grow(_ws_g_2, _B * 16);
   _ws_tmp_19 = _grow(_ws_tmp_19, _B * 16);
   _ws_tmp_27 = _grow(_ws_tmp_27, _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_tape_21 = _grow(_ws_st_tape_21, _T * _B * 16);
+  _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+  _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+  _ws_st_tape_26 = _grow(_ws_st_tape_26, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1796,6 +1885,16 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_mt_23: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_r: FloatArray = new FloatArray(0),
+  _ws_st_p_b_z: FloatArray = new FloatArray(0),
+  _ws_st_tape_17: FloatArray = new FloatArray(0),
+  _ws_st_tape_21: FloatArray = new FloatArray(0),
+  _ws_st_tape_26: FloatArray = new FloatArray(0),
+  _ws_st_tape_29: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

@@ -393,6 +393,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABJANgCH9/f39/f39/AGABewF7YBB/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMFBAEBAQIHCwEHZm9yd2FyZAAECsUJBIQDAQF7IAD9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhACAA/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghASAAIAH9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgAf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEA/QwBDVA5AQ1QOQENUDkBDVA5IAD95gH9DGELtjphC7Y6YQu2OmELtjr95AEgAP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAA/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIAD95gH9DKuqKj6rqio+q6oqPquqKj795AEgAP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAD95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgAf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYBCzMA/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IAD94QEQAf3kAf3nAQtaAP0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQP0MAAAAQAAAAEAAAABAAAAAQCAA/eYBEAH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QELrQUCEX8Ve0EAIRACQANAIBAgAEhFDQEgAiAQIAFsQcAAbGpBECADIARBAEHAAWxqQTAgAUEwQRAQAEEAIRECQANAIBEgAUhFDQEgBSAQIAFsIBFqQcABbGohEyAEIBFBwAFsaiEUIAcgECABbCARakHAAGxqIRUgBSAQIAFsIBFqQcABbGpBwABqIRYgBCARQcABbGpBwABqIRcgCSAQIAFsIBFqQcAAbGohGCAFIBAgAWwgEWpBwAFsakGAAWohGSAEIBFBwAFsakGAAWohGiAMIBAgAWwgEWpBwABsaiEbIA0gECABbCARakHAAGxqIRwgDiAQIAFsIBFqQcAAbGohHSACIBAgAWwgEWpBwABsaiEeIAIgEEEBaiABbCARakHAAGxqIR8gDyAQIAFsIBFqQcAAbGohIEEAIRICQANAIBJBEGpBwABMRQ0BIBMgEmr9AAAAISEgFCASav0AAAAhIiAhICL95AEhIyAjIAYgEmr9AAAA/eQBISQgJBACISUgFSASaiAl/QsAACAWIBJq/QAAACEmIBcgEmr9AAAAIScgJiAn/eQBISggKCAIIBJq/QAAAP3kASEpICkQAiEqIBggEmogKv0LAAAgGSASav0AAAAhKyArIAogEmr9AAAA/eQBISwgGiASav0AAAAhLSAtIAsgEmr9AAAA/eQBIS4gGyASaiAu/QsAACAqIC795gEhLyAsIC/95AEhMCAwEAMhMSAcIBJqIDH9CwAA/QwAAIA/AACAPwAAgD8AAIA/ICX95QEhMiAdIBJqIDL9CwAAIDIgMf3mASEzICUgHiASav0AAAD95gEhNCAzIDT95AEhNSAfIBJqIDX9CwAAICAgEmogNf0LAAAgEkEQaiESDAALCyARQQFqIREMAAsLIBBBAWohEAwACwsL";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1114,6 +1138,61 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W_z, W_r, W_n @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 48, _T * _B, 48, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+    const _st_p_b_z = _ws_st_p_b_z;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+    const _st_p_b_r = _ws_st_p_b_r;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_p_b_n = _grow(_ws_st_p_b_n, 16);
+    const _st_p_b_n = _ws_st_p_b_n;
+    _ws_st_p_b_hn = _grow(_ws_st_p_b_hn, 16);
+    const _st_p_b_hn = _ws_st_p_b_hn;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 16);
+    const _st_tape_28 = _ws_st_tape_28;
+    _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+    const _st_tape_30 = _ws_st_tape_30;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_z.set(_p_b_z);
+    _st_p_b_r.set(_p_b_r);
+    _st_p_b_n.set(_p_b_n);
+    _st_p_b_hn.set(_p_b_hn);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_z.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_p_b_r.byteOffset,
+      _st_tape_17.byteOffset,
+      _st_p_b_n.byteOffset,
+      _st_p_b_hn.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_tape_28.byteOffset,
+      _st_tape_30.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _tape_17.set(_st_tape_17.subarray(0, _T * _B * 16));
+    _tape_25.set(_st_tape_25.subarray(0, _T * _B * 16));
+    _tape_28.set(_st_tape_28.subarray(0, _T * _B * 16));
+    _tape_30.set(_st_tape_30.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // U_z, U_r, U_n @ h
@@ -1716,6 +1795,17 @@ function _reserveForward(_B: number, _T: number) {
   _ws_w_1 = _grow(_ws_w_1, 768);
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 48);
   _ws_g_1 = _grow(_ws_g_1, _B * 48);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_p_b_n = _grow(_ws_st_p_b_n, 16);
+  _ws_st_p_b_hn = _grow(_ws_st_p_b_hn, 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 16);
+  _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1770,6 +1860,17 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_23: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_hn: FloatArray = new FloatArray(0),
+  _ws_st_p_b_n: FloatArray = new FloatArray(0),
+  _ws_st_p_b_r: FloatArray = new FloatArray(0),
+  _ws_st_p_b_z: FloatArray = new FloatArray(0),
+  _ws_st_tape_17: FloatArray = new FloatArray(0),
+  _ws_st_tape_25: FloatArray = new FloatArray(0),
+  _ws_st_tape_28: FloatArray = new FloatArray(0),
+  _ws_st_tape_30: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

@@ -393,6 +393,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABJQNgCH9/f39/f39/AGABewF7YBF/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDBQQBAQECBwsBB2ZvcndhcmQABAr8CQSEAwEBeyAA/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIQAgAP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIQEgACAB/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIAH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhAP0MAQ1QOQENUDkBDVA5AQ1QOSAA/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIAD95gH9DImICDyJiAg8iYgIPImICDz95AEgAP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAA/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIAD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAQszAP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAA/eEBEAH95AH95wELWgD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAED9DAAAAEAAAABAAAAAQAAAAEAgAP3mARAB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBC+QFAhR/EXtBACERAkADQCARIABIRQ0BIAIgESABbEHAAGxqQRAgAyAEQQBBgAJsakHAACABQcAAQRAQAEEAIRICQANAIBIgAUhFDQEgBCASQYACbGohFCAFIBEgAWwgEmpBgAJsaiEVIAcgESABbCASakHAAGxqIRYgBCASQYACbGpBwABqIRcgBSARIAFsIBJqQYACbGpBwABqIRggCSARIAFsIBJqQcAAbGohGSAEIBJBgAJsakGAAWohGiAFIBEgAWwgEmpBgAJsakGAAWohGyALIBEgAWwgEmpBwABsaiEcIAwgESABbCASakHAAGxqIR0gDCARQQFqIAFsIBJqQcAAbGohHiAEIBJBgAJsakHAAWohHyAFIBEgAWwgEmpBgAJsakHAAWohICAOIBEgAWwgEmpBwABsaiEhIA8gESABbCASakHAAGxqISIgAiARQQFqIAFsIBJqQcAAbGohIyAQIBEgAWwgEmpBwABsaiEkQQAhEwJAA0AgE0EQakHAAExFDQEgFCATav0AAAAgFSATav0AAAD95AEhJSAlIAYgE2r9AAAA/eQBISYgJhACIScgFiATaiAn/QsAACAXIBNq/QAAACAYIBNq/QAAAP3kASEoICggCCATav0AAAD95AEhKSApEAIhKiAZIBNqICr9CwAAIBogE2r9AAAAIBsgE2r9AAAA/eQBISsgKyAKIBNq/QAAAP3kASEsICwQAyEtIBwgE2ogLf0LAAAgJyAdIBNq/QAAAP3mASEuICogLf3mASEvIC4gL/3kASEwIB4gE2ogMP0LAAAgHyATav0AAAAgICATav0AAAD95AEhMSAxIA0gE2r9AAAA/eQBITIgMhACITMgISATaiAz/QsAACAwEAMhNCAiIBNqIDT9CwAAIDMgNP3mASE1ICMgE2ogNf0LAAAgJCATaiA1/QsAACATQRBqIRMMAAsLIBJBAWohEgwACwsgEUEBaiERDAALCws=";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1015,6 +1039,66 @@ function _forwardCore(
   const _proj_1 = _ws_proj_1;
   // W_f, W_i, W_C, W_o @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_1, _proj_1, 0, 64, _T * _B, 64, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+    const _st_p_b_f = _ws_st_p_b_f;
+    _ws_st_tape_7 = _grow(_ws_st_tape_7, _T * _B * 16);
+    const _st_tape_7 = _ws_st_tape_7;
+    _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+    const _st_p_b_i = _ws_st_p_b_i;
+    _ws_st_tape_13 = _grow(_ws_st_tape_13, _T * _B * 16);
+    const _st_tape_13 = _ws_st_tape_13;
+    _ws_st_p_b_C = _grow(_ws_st_p_b_C, 16);
+    const _st_p_b_C = _ws_st_p_b_C;
+    _ws_st_tape_19 = _grow(_ws_st_tape_19, _T * _B * 16);
+    const _st_tape_19 = _ws_st_tape_19;
+    _ws_st_hist_C = _grow(_ws_st_hist_C, (_T + 1) * _B * 16);
+    const _st_hist_C = _ws_st_hist_C;
+    _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+    const _st_p_b_o = _ws_st_p_b_o;
+    _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+    const _st_tape_29 = _ws_st_tape_29;
+    _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+    const _st_tape_30 = _ws_st_tape_30;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_f.set(_p_b_f);
+    _st_p_b_i.set(_p_b_i);
+    _st_p_b_C.set(_p_b_C);
+    _st_hist_C.set(_hist_C.subarray(0, _B * 16));
+    _st_p_b_o.set(_p_b_o);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_0.byteOffset,
+      _g_0.byteOffset,
+      _proj_1.byteOffset,
+      _st_p_b_f.byteOffset,
+      _st_tape_7.byteOffset,
+      _st_p_b_i.byteOffset,
+      _st_tape_13.byteOffset,
+      _st_p_b_C.byteOffset,
+      _st_tape_19.byteOffset,
+      _st_hist_C.byteOffset,
+      _st_p_b_o.byteOffset,
+      _st_tape_29.byteOffset,
+      _st_tape_30.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_7.set(_st_tape_7.subarray(0, _T * _B * 16));
+    _tape_13.set(_st_tape_13.subarray(0, _T * _B * 16));
+    _tape_19.set(_st_tape_19.subarray(0, _T * _B * 16));
+    _hist_C.set(_st_hist_C.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_29.set(_st_tape_29.subarray(0, _T * _B * 16));
+    _tape_30.set(_st_tape_30.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // W_f[:, 0:16], W_i[:, 0:16], W_C[:, 0:16], W_o[:, 0:16] @ h
@@ -1637,6 +1721,18 @@ function _reserveForward(_B: number, _T: number) {
   _ws_w_1 = _grow(_ws_w_1, 512);
   _ws_g_0 = _grow(_ws_g_0, _B * 64);
   _ws_proj_1 = _grow(_ws_proj_1, _T * _B * 64);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+  _ws_st_tape_7 = _grow(_ws_st_tape_7, _T * _B * 16);
+  _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+  _ws_st_tape_13 = _grow(_ws_st_tape_13, _T * _B * 16);
+  _ws_st_p_b_C = _grow(_ws_st_p_b_C, 16);
+  _ws_st_tape_19 = _grow(_ws_st_tape_19, _T * _B * 16);
+  _ws_st_hist_C = _grow(_ws_st_hist_C, (_T + 1) * _B * 16);
+  _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+  _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+  _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1694,6 +1790,18 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_parked_C: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_1: FloatArray = new FloatArray(0),
+  _ws_st_hist_C: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_C: FloatArray = new FloatArray(0),
+  _ws_st_p_b_f: FloatArray = new FloatArray(0),
+  _ws_st_p_b_i: FloatArray = new FloatArray(0),
+  _ws_st_p_b_o: FloatArray = new FloatArray(0),
+  _ws_st_tape_13: FloatArray = new FloatArray(0),
+  _ws_st_tape_19: FloatArray = new FloatArray(0),
+  _ws_st_tape_29: FloatArray = new FloatArray(0),
+  _ws_st_tape_30: FloatArray = new FloatArray(0),
+  _ws_st_tape_7: FloatArray = new FloatArray(0),
   _ws_stepHist_C: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

@@ -394,6 +394,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABIgNgCH9/f39/f39/AGABewF7YA5/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDBQQBAQECBwsBB2ZvcndhcmQABAqACQSEAwEBeyAA/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIQAgAP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIQEgACAB/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIAH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhAP0MAQ1QOQENUDkBDVA5AQ1QOSAA/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIAD95gH9DImICDyJiAg8iYgIPImICDz95AEgAP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAA/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIAD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAQszAP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAA/eEBEAH95AH95wELWgD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAED9DAAAAEAAAABAAAAAQAAAAEAgAP3mARAB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBC+gEAhB/E3tBACEOAkADQCAOIABIRQ0BIAIgDiABbEHAAGxqQRAgAyAEQQBBwAFsakEwIAFBMEEQEABBACEPAkADQCAPIAFIRQ0BIAUgDiABbCAPakHAAWxqIREgBCAPQcABbGohEiAHIA4gAWwgD2pBwABsaiETIAUgDiABbCAPakHAAWxqQcAAaiEUIAQgD0HAAWxqQcAAaiEVIAkgDiABbCAPakHAAGxqIRYgBSAOIAFsIA9qQcABbGpBgAFqIRcgBCAPQcABbGpBgAFqIRggCyAOIAFsIA9qQcAAbGohGSAMIA4gAWwgD2pBwABsaiEaIAwgDkEBaiABbCAPakHAAGxqIRsgAiAOQQFqIAFsIA9qQcAAbGohHCANIA4gAWwgD2pBwABsaiEdQQAhEAJAA0AgEEEQakHAAExFDQEgESAQav0AAAAhHiASIBBq/QAAACEfIB4gH/3kASEgICAgBiAQav0AAAD95AEhISAhEAIhIiATIBBqICL9CwAAIBQgEGr9AAAAISMgFSAQav0AAAAhJCAjICT95AEhJSAlIAggEGr9AAAA/eQBISYgJhACIScgFiAQaiAn/QsAACAXIBBq/QAAACEoIBggEGr9AAAAISkgKCAp/eQBISogKiAKIBBq/QAAAP3kASErICsQAyEsIBkgEGogLP0LAAAgJyAaIBBq/QAAAP3mASEtICIgLP3mASEuIC0gLv3kASEvIBsgEGogL/0LAAAgLxADITAgHCAQaiAw/QsAACAdIBBqIDD9CwAAIBBBEGohEAwACwsgD0EBaiEPDAALCyAOQQFqIQ4MAAsLCw==";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1014,6 +1038,54 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W_i, W_f, W_g @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 48, _T * _B, 48, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+    const _st_p_b_i = _ws_st_p_b_i;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+    const _st_p_b_f = _ws_st_p_b_f;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_p_b_g = _grow(_ws_st_p_b_g, 16);
+    const _st_p_b_g = _ws_st_p_b_g;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_i.set(_p_b_i);
+    _st_p_b_f.set(_p_b_f);
+    _st_p_b_g.set(_p_b_g);
+    _st_hist_c.set(_hist_c.subarray(0, _B * 16));
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_i.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_p_b_f.byteOffset,
+      _st_tape_17.byteOffset,
+      _st_p_b_g.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_hist_c.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _tape_17.set(_st_tape_17.subarray(0, _T * _B * 16));
+    _tape_25.set(_st_tape_25.subarray(0, _T * _B * 16));
+    _hist_c.set(_st_hist_c.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // U_i, U_f, U_g @ h
@@ -1607,6 +1679,15 @@ function _reserveForward(_B: number, _T: number) {
   _ws_w_1 = _grow(_ws_w_1, 768);
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 48);
   _ws_g_1 = _grow(_ws_g_1, _B * 48);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_p_b_g = _grow(_ws_st_p_b_g, 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1660,6 +1741,15 @@ let _ws_bt_17: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_c: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_f: FloatArray = new FloatArray(0),
+  _ws_st_p_b_g: FloatArray = new FloatArray(0),
+  _ws_st_p_b_i: FloatArray = new FloatArray(0),
+  _ws_st_tape_17: FloatArray = new FloatArray(0),
+  _ws_st_tape_25: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

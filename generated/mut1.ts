@@ -386,6 +386,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABKANgCH9/f39/f39/AGABewF7YBR/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDBQQBAQECBwsBB2ZvcndhcmQABArkCgSEAwEBeyAA/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIQAgAP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIQEgACAB/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIAH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhAP0MAQ1QOQENUDkBDVA5AQ1QOSAA/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIAD95gH9DImICDyJiAg8iYgIPImICDz95AEgAP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAA/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIAD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAQszAP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAA/eEBEAH95AH95wELWgD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAED9DAAAAEAAAABAAAAAQAAAAEAgAP3mARAB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBC8wGAg5/DHtBACEUAkADQCAUIABIRQ0BIAIgFCABbEHAAGxqQRAgAyAEQQBBwABsakEQIAFBEEEQEABBACEVAkADQCAVIAFIRQ0BIAUgFCABbCAVakGAAWxqIRcgByAUIAFsIBVqQcAAbGohGCAFIBQgAWwgFWpBgAFsakHAAGohGSAEIBVBwABsaiEaIAkgFCABbCAVakHAAGxqIRsgAiAUIAFsIBVqQcAAbGohHCAKIBQgAWwgFWpBwABsaiEdIAsgFCABbCAVakHAAGxqIR4gDCAUIAFsIBVqQcAAbGohHyANIBQgAWwgFWpBwABsaiEgIA4gFUHAAGxqISFBACEWAkADQCAWQRBqQcAATEUNASAXIBZq/QAAACEiICIgBiAWav0AAAD95AEhIyAjEAIhJCAYIBZqICT9CwAAIBkgFmr9AAAAISUgGiAWav0AAAAhJiAlICb95AEhJyAnIAggFmr9AAAA/eQBISggKBACISkgGyAWaiAp/QsAACApIBwgFmr9AAAA/eYBISogHSAWaiAq/QsAACAeIBZq/QAAABADISsgHyAWaiAr/QsAAP0MAACAPwAAgD8AAIA/AACAPyAk/eUBISwgICAWaiAs/QsAACAcIBZq/QAAACAs/eYBIS0gISAWaiAt/QsAACAWQRBqIRYMAAsLIBVBAWohFQwACwsgCiAUIAFsQcAAbGpBECAPIBBBAEHAAGxqQRAgAUEQQRAQAEEAIRUCQANAIBUgAUhFDQEgECAVQcAAbGohFyAMIBQgAWwgFWpBwABsaiEYIBIgFCABbCAVakHAAGxqIRkgByAUIAFsIBVqQcAAbGohGiAOIBVBwABsaiEbIAIgFEEBaiABbCAVakHAAGxqIRwgEyAUIAFsIBVqQcAAbGohHUEAIRYCQANAIBZBEGpBwABMRQ0BIBcgFmr9AAAAISIgIiAYIBZq/QAAAP3kASEjICMgESAWav0AAAD95AEhJCAkEAMhJSAZIBZqICX9CwAAICUgGiAWav0AAAD95gEhJiAmIBsgFmr9AAAA/eQBIScgHCAWaiAn/QsAACAdIBZqICf9CwAAIBZBEGohFgwACwsgFUEBaiEVDAALCyAUQQFqIRQMAAsLCw==";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1008,6 +1032,68 @@ function _forwardCore(
   const _tmp_26 = _ws_tmp_26;
   // W_xz, W_xr @ x, for every step at once
   _gemmNT(_in_x, 0, 16, _w_0, _proj_0, 0, 32, _T * _B, 32, 16);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+    const _st_p_b_z = _ws_st_p_b_z;
+    _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+    const _st_tape_5 = _ws_st_tape_5;
+    _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+    const _st_p_b_r = _ws_st_p_b_r;
+    _ws_st_tape_14 = _grow(_ws_st_tape_14, _T * _B * 16);
+    const _st_tape_14 = _ws_st_tape_14;
+    _ws_st_tape_16 = _grow(_ws_st_tape_16, _T * _B * 16);
+    const _st_tape_16 = _ws_st_tape_16;
+    _ws_st_in_x = _grow(_ws_st_in_x, _T * _B * 16);
+    const _st_in_x = _ws_st_in_x;
+    _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+    const _st_tape_18 = _ws_st_tape_18;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+    const _st_p_b_h = _ws_st_p_b_h;
+    _ws_st_tape_22 = _grow(_ws_st_tape_22, _T * _B * 16);
+    const _st_tape_22 = _ws_st_tape_22;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_z.set(_p_b_z);
+    _st_p_b_r.set(_p_b_r);
+    _st_in_x.set(_in_x);
+    _st_p_b_h.set(_p_b_h);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_z.byteOffset,
+      _st_tape_5.byteOffset,
+      _st_p_b_r.byteOffset,
+      _st_tape_14.byteOffset,
+      _st_tape_16.byteOffset,
+      _st_in_x.byteOffset,
+      _st_tape_18.byteOffset,
+      _st_tape_25.byteOffset,
+      _tmp_26.byteOffset,
+      _w_2.byteOffset,
+      _g_2.byteOffset,
+      _st_p_b_h.byteOffset,
+      _st_tape_22.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_5.set(_st_tape_5.subarray(0, _T * _B * 16));
+    _tape_14.set(_st_tape_14.subarray(0, _T * _B * 16));
+    _tape_16.set(_st_tape_16.subarray(0, _T * _B * 16));
+    _tape_18.set(_st_tape_18.subarray(0, _T * _B * 16));
+    _tape_25.set(_st_tape_25.subarray(0, _T * _B * 16));
+    _tape_22.set(_st_tape_22.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // W_hr @ h
@@ -1599,6 +1685,18 @@ function _reserveForward(_B: number, _T: number) {
   _ws_g_1 = _grow(_ws_g_1, _B * 16);
   _ws_g_2 = _grow(_ws_g_2, _B * 16);
   _ws_tmp_26 = _grow(_ws_tmp_26, _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+  _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+  _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+  _ws_st_tape_14 = _grow(_ws_st_tape_14, _T * _B * 16);
+  _ws_st_tape_16 = _grow(_ws_st_tape_16, _T * _B * 16);
+  _ws_st_in_x = _grow(_ws_st_in_x, _T * _B * 16);
+  _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+  _ws_st_tape_22 = _grow(_ws_st_tape_22, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1671,6 +1769,18 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_29: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_in_x: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_r: FloatArray = new FloatArray(0),
+  _ws_st_p_b_z: FloatArray = new FloatArray(0),
+  _ws_st_tape_14: FloatArray = new FloatArray(0),
+  _ws_st_tape_16: FloatArray = new FloatArray(0),
+  _ws_st_tape_18: FloatArray = new FloatArray(0),
+  _ws_st_tape_22: FloatArray = new FloatArray(0),
+  _ws_st_tape_25: FloatArray = new FloatArray(0),
+  _ws_st_tape_5: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

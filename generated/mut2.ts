@@ -388,6 +388,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABKANgCH9/f39/f39/AGABewF7YBR/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDBQQBAQECBwsBB2ZvcndhcmQABAr1CgSEAwEBeyAA/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIQAgAP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIQEgACAB/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIAH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhAP0MAQ1QOQENUDkBDVA5AQ1QOSAA/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIAD95gH9DImICDyJiAg8iYgIPImICDz95AEgAP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAA/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIAD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAQszAP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAA/eEBEAH95AH95wELWgD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAED9DAAAAEAAAABAAAAAQAAAAEAgAP3mARAB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBC90GAg9/DXtBACEUAkADQCAUIABIRQ0BIAIgFCABbEHAAGxqQRAgAyAEQQBBgAFsakEgIAFBIEEQEABBACEVAkADQCAVIAFIRQ0BIAUgFCABbCAVakGAAWxqIRcgBCAVQYABbGohGCAHIBQgAWwgFWpBwABsaiEZIAQgFUGAAWxqQcAAaiEaIAggFCABbCAVakHAAGxqIRsgCiAUIAFsIBVqQcAAbGohHCACIBQgAWwgFWpBwABsaiEdIAsgFCABbCAVakHAAGxqIR4gBSAUIAFsIBVqQYABbGpBwABqIR8gDCAVQcAAbGohICANIBQgAWwgFWpBwABsaiEhIA4gFUHAAGxqISJBACEWAkADQCAWQRBqQcAATEUNASAXIBZq/QAAACEjIBggFmr9AAAAISQgIyAk/eQBISUgJSAGIBZq/QAAAP3kASEmICYQAiEnIBkgFmogJ/0LAAAgGiAWav0AAAAhKCAbIBZq/QAAACAo/eQBISkgKSAJIBZq/QAAAP3kASEqICoQAiErIBwgFmogK/0LAAAgKyAdIBZq/QAAAP3mASEsIB4gFmogLP0LAAAgHyAWav0AAAAhLSAgIBZqIC39CwAA/QwAAIA/AACAPwAAgD8AAIA/ICf95QEhLiAhIBZqIC79CwAAIB0gFmr9AAAAIC795gEhLyAiIBZqIC/9CwAAIBZBEGohFgwACwsgFUEBaiEVDAALCyALIBQgAWxBwABsakEQIA8gEEEAQcAAbGpBECABQRBBEBAAQQAhFQJAA0AgFSABSEUNASAQIBVBwABsaiEXIAwgFUHAAGxqIRggEiAUIAFsIBVqQcAAbGohGSAHIBQgAWwgFWpBwABsaiEaIA4gFUHAAGxqIRsgAiAUQQFqIAFsIBVqQcAAbGohHCATIBQgAWwgFWpBwABsaiEdQQAhFgJAA0AgFkEQakHAAExFDQEgFyAWav0AAAAhIyAjIBggFmr9AAAA/eQBISQgJCARIBZq/QAAAP3kASElICUQAyEmIBkgFmogJv0LAAAgJiAaIBZq/QAAAP3mASEnICcgGyAWav0AAAD95AEhKCAcIBZqICj9CwAAIB0gFmogKP0LAAAgFkEQaiEWDAALCyAVQQFqIRUMAAsLIBRBAWohFAwACwsL";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1015,6 +1039,65 @@ function _forwardCore(
   const _tmp_28 = _ws_tmp_28;
   // W_xz, W_xh @ x, for every step at once
   _gemmNT(_in_x, 0, 16, _w_0, _proj_0, 0, 32, _T * _B, 32, 16);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+    const _st_p_b_z = _ws_st_p_b_z;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_in_x = _grow(_ws_st_in_x, _T * _B * 16);
+    const _st_in_x = _ws_st_in_x;
+    _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+    const _st_p_b_r = _ws_st_p_b_r;
+    _ws_st_tape_15 = _grow(_ws_st_tape_15, _T * _B * 16);
+    const _st_tape_15 = _ws_st_tape_15;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+    const _st_tape_27 = _ws_st_tape_27;
+    _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+    const _st_p_b_h = _ws_st_p_b_h;
+    _ws_st_tape_24 = _grow(_ws_st_tape_24, _T * _B * 16);
+    const _st_tape_24 = _ws_st_tape_24;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_z.set(_p_b_z);
+    _st_in_x.set(_in_x);
+    _st_p_b_r.set(_p_b_r);
+    _st_p_b_h.set(_p_b_h);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_z.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_in_x.byteOffset,
+      _st_p_b_r.byteOffset,
+      _st_tape_15.byteOffset,
+      _st_tape_17.byteOffset,
+      _tmp_20.byteOffset,
+      _st_tape_27.byteOffset,
+      _tmp_28.byteOffset,
+      _w_2.byteOffset,
+      _g_2.byteOffset,
+      _st_p_b_h.byteOffset,
+      _st_tape_24.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _tape_15.set(_st_tape_15.subarray(0, _T * _B * 16));
+    _tape_17.set(_st_tape_17.subarray(0, _T * _B * 16));
+    _tape_27.set(_st_tape_27.subarray(0, _T * _B * 16));
+    _tape_24.set(_st_tape_24.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // W_hz, W_hr @ h
@@ -1646,6 +1729,17 @@ function _reserveForward(_B: number, _T: number) {
   _ws_g_2 = _grow(_ws_g_2, _B * 16);
   _ws_tmp_20 = _grow(_ws_tmp_20, _B * 16);
   _ws_tmp_28 = _grow(_ws_tmp_28, _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_in_x = _grow(_ws_st_in_x, _T * _B * 16);
+  _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+  _ws_st_tape_15 = _grow(_ws_st_tape_15, _T * _B * 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+  _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+  _ws_st_tape_24 = _grow(_ws_st_tape_24, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1715,6 +1809,17 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_26: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_in_x: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_r: FloatArray = new FloatArray(0),
+  _ws_st_p_b_z: FloatArray = new FloatArray(0),
+  _ws_st_tape_15: FloatArray = new FloatArray(0),
+  _ws_st_tape_17: FloatArray = new FloatArray(0),
+  _ws_st_tape_24: FloatArray = new FloatArray(0),
+  _ws_st_tape_27: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

@@ -390,6 +390,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABKgNgCH9/f39/f39/AGABewF7YBZ/f39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMFBAEBAQIHCwEHZm9yd2FyZAAECr4LBIQDAQF7IAD9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhACAA/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghASAAIAH9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgAf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEA/QwBDVA5AQ1QOQENUDkBDVA5IAD95gH9DGELtjphC7Y6YQu2OmELtjr95AEgAP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAA/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIAD95gH9DKuqKj6rqio+q6oqPquqKj795AEgAP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAD95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgAf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYBCzMA/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IAD94QEQAf3kAf3nAQtaAP0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQP0MAAAAQAAAAEAAAABAAAAAQCAA/eYBEAH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QELpgcCDX8Me0EAIRYCQANAIBYgAEhFDQEgAiAWIAFsQcAAbGpBECADIARBAEHAAGxqQRAgAUEQQRAQAEEAIRcCQANAIBcgAUhFDQEgBSAWIAFsIBdqQcABbGohGSAGIBdBwABsaiEaIAIgFiABbCAXakHAAGxqIRsgByAWIAFsIBdqQcAAbGohHCAFIBYgAWwgF2pBwAFsakHAAGohHSAEIBdBwABsaiEeIAkgFiABbCAXakHAAGxqIR8gCiAWIAFsIBdqQcAAbGohICAFIBYgAWwgF2pBwAFsakGAAWohISALIBdBwABsaiEiQQAhGAJAA0AgGEEQakHAAExFDQEgGSAYav0AAAAhIyAaIBhqICP9CwAAIBsgGGr9AAAAEAMhJCAcIBhqICT9CwAAIB0gGGr9AAAAISUgHiAYav0AAAAhJiAlICb95AEhJyAnIAggGGr9AAAA/eQBISggKBACISkgHyAYaiAp/QsAACApIBsgGGr9AAAA/eYBISogICAYaiAq/QsAACAhIBhq/QAAACErICIgGGogK/0LAAAgGEEQaiEYDAALCyAXQQFqIRcMAAsLIAcgFiABbEHAAGxqQRAgDCANQQBBwABsakEQIAFBEEEQEAAgCiAWIAFsQcAAbGpBECAOIA9BAEHAAGxqQRAgAUEQQRAQAEEAIRcCQANAIBcgAUhFDQEgDSAXQcAAbGohGSAGIBdBwABsaiEaIBEgFiABbCAXakHAAGxqIRsgDyAXQcAAbGohHCALIBdBwABsaiEdIBMgFiABbCAXakHAAGxqIR4gFCAWIAFsIBdqQcAAbGohHyACIBYgAWwgF2pBwABsaiEgIAIgFkEBaiABbCAXakHAAGxqISEgFSAWIAFsIBdqQcAAbGohIkEAIRgCQANAIBhBEGpBwABMRQ0BIBkgGGr9AAAAISMgGiAYav0AAAAgI/3kASEkICQgECAYav0AAAD95AEhJSAlEAIhJiAbIBhqICb9CwAAIBwgGGr9AAAAIScgJyAdIBhq/QAAAP3kASEoICggEiAYav0AAAD95AEhKSApEAMhKiAeIBhqICr9CwAAICogJv3mASEr/QwAAIA/AACAPwAAgD8AAIA/ICb95QEhLCAfIBhqICz9CwAAICAgGGr9AAAAICz95gEhLSArIC395AEhLiAhIBhqIC79CwAAICIgGGogLv0LAAAgGEEQaiEYDAALCyAXQQFqIRcMAAsLIBZBAWohFgwACwsL";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1028,6 +1052,67 @@ function _forwardCore(
   const _tmp_23 = _ws_tmp_23;
   // W_xz, W_xr, W_xh @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 48, _T * _B, 48, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+    const _st_tape_5 = _ws_st_tape_5;
+    _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+    const _st_p_b_r = _ws_st_p_b_r;
+    _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+    const _st_tape_18 = _ws_st_tape_18;
+    _ws_st_tape_20 = _grow(_ws_st_tape_20, _T * _B * 16);
+    const _st_tape_20 = _ws_st_tape_20;
+    _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+    const _st_p_b_z = _ws_st_p_b_z;
+    _ws_st_tape_10 = _grow(_ws_st_tape_10, _T * _B * 16);
+    const _st_tape_10 = _ws_st_tape_10;
+    _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+    const _st_p_b_h = _ws_st_p_b_h;
+    _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+    const _st_tape_27 = _ws_st_tape_27;
+    _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+    const _st_tape_30 = _ws_st_tape_30;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_r.set(_p_b_r);
+    _st_p_b_z.set(_p_b_z);
+    _st_p_b_h.set(_p_b_h);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _tmp_2.byteOffset,
+      _st_tape_5.byteOffset,
+      _st_p_b_r.byteOffset,
+      _st_tape_18.byteOffset,
+      _st_tape_20.byteOffset,
+      _tmp_23.byteOffset,
+      _w_2.byteOffset,
+      _g_2.byteOffset,
+      _w_3.byteOffset,
+      _g_3.byteOffset,
+      _st_p_b_z.byteOffset,
+      _st_tape_10.byteOffset,
+      _st_p_b_h.byteOffset,
+      _st_tape_27.byteOffset,
+      _st_tape_30.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_5.set(_st_tape_5.subarray(0, _T * _B * 16));
+    _tape_18.set(_st_tape_18.subarray(0, _T * _B * 16));
+    _tape_20.set(_st_tape_20.subarray(0, _T * _B * 16));
+    _tape_10.set(_st_tape_10.subarray(0, _T * _B * 16));
+    _tape_27.set(_st_tape_27.subarray(0, _T * _B * 16));
+    _tape_30.set(_st_tape_30.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // W_hr @ h
@@ -1607,6 +1692,17 @@ function _reserveForward(_B: number, _T: number) {
   _ws_g_3 = _grow(_ws_g_3, _B * 16);
   _ws_tmp_2 = _grow(_ws_tmp_2, _B * 16);
   _ws_tmp_23 = _grow(_ws_tmp_23, _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+  _ws_st_p_b_r = _grow(_ws_st_p_b_r, 16);
+  _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+  _ws_st_tape_20 = _grow(_ws_st_tape_20, _T * _B * 16);
+  _ws_st_p_b_z = _grow(_ws_st_p_b_z, 16);
+  _ws_st_tape_10 = _grow(_ws_st_tape_10, _T * _B * 16);
+  _ws_st_p_b_h = _grow(_ws_st_p_b_h, 16);
+  _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+  _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1688,6 +1784,17 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_27: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_r: FloatArray = new FloatArray(0),
+  _ws_st_p_b_z: FloatArray = new FloatArray(0),
+  _ws_st_tape_10: FloatArray = new FloatArray(0),
+  _ws_st_tape_18: FloatArray = new FloatArray(0),
+  _ws_st_tape_20: FloatArray = new FloatArray(0),
+  _ws_st_tape_27: FloatArray = new FloatArray(0),
+  _ws_st_tape_30: FloatArray = new FloatArray(0),
+  _ws_st_tape_5: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

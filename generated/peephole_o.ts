@@ -403,6 +403,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABJgNgCH9/f39/f39/AGABewF7YBJ/f39/f39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwUEAQEBAgcLAQdmb3J3YXJkAAQKtQoEhAMBAXsgAP0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEAIAD9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEBIAAgAf0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAB/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIQD9DAENUDkBDVA5AQ1QOQENUDkgAP3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAA/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIAD95gH9DKuqKj2rqio9q6oqPauqKj395AEgAP3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAA/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIAD95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAB/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gELMwD9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gAP3hARAB/eQB/ecBC1oA/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABA/QwAAABAAAAAQAAAAEAAAABAIAD95gEQAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lAQudBgIUfxt7QQAhEgJAA0AgEiAASEUNASACIBIgAWxBwABsakEQIAMgBEEAQYACbGpBwAAgAUHAAEEQEABBACETAkADQCATIAFIRQ0BIAUgEiABbCATakGAAmxqIRUgBCATQYACbGohFiAHIBIgAWwgE2pBwABsaiEXIAUgEiABbCATakGAAmxqQcAAaiEYIAQgE0GAAmxqQcAAaiEZIAkgEiABbCATakHAAGxqIRogBSASIAFsIBNqQYACbGpBgAFqIRsgBCATQYACbGpBgAFqIRwgCyASIAFsIBNqQcAAbGohHSAMIBIgAWwgE2pBwABsaiEeIAwgEkEBaiABbCATakHAAGxqIR8gBSASIAFsIBNqQYACbGpBwAFqISAgBCATQYACbGpBwAFqISEgDyASIAFsIBNqQcAAbGohIiAQIBIgAWwgE2pBwABsaiEjIAIgEkEBaiABbCATakHAAGxqISQgESASIAFsIBNqQcAAbGohJUEAIRQCQANAIBRBEGpBwABMRQ0BIBUgFGr9AAAAISYgFiAUav0AAAAhJyAmICf95AEhKCAoIAYgFGr9AAAA/eQBISkgKRACISogFyAUaiAq/QsAACAYIBRq/QAAACErIBkgFGr9AAAAISwgKyAs/eQBIS0gLSAIIBRq/QAAAP3kASEuIC4QAiEvIBogFGogL/0LAAAgGyAUav0AAAAhMCAcIBRq/QAAACExIDAgMf3kASEyIDIgCiAUav0AAAD95AEhMyAzEAMhNCAdIBRqIDT9CwAAICogHiAUav0AAAD95gEhNSAvIDT95gEhNiA1IDb95AEhNyAfIBRqIDf9CwAAICAgFGr9AAAAITggISAUav0AAAAhOSA4IDn95AEhOiANIBRq/QAAACA3/eYBITsgOiA7/eQBITwgPCAOIBRq/QAAAP3kASE9ID0QAiE+ICIgFGogPv0LAAAgNxADIT8gIyAUaiA//QsAACA+ID/95gEhQCAkIBRqIED9CwAAICUgFGogQP0LAAAgFEEQaiEUDAALCyATQQFqIRMMAAsLIBJBAWohEgwACwsL";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1055,6 +1079,70 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W_f, W_i, W_g, W_o @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 64, _T * _B, 64, 8);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+    const _st_p_b_f = _ws_st_p_b_f;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+    const _st_p_b_i = _ws_st_p_b_i;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_p_b_g = _grow(_ws_st_p_b_g, 16);
+    const _st_p_b_g = _ws_st_p_b_g;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+    const _st_p_p_o = _ws_st_p_p_o;
+    _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+    const _st_p_b_o = _ws_st_p_b_o;
+    _ws_st_tape_40 = _grow(_ws_st_tape_40, _T * _B * 16);
+    const _st_tape_40 = _ws_st_tape_40;
+    _ws_st_tape_41 = _grow(_ws_st_tape_41, _T * _B * 16);
+    const _st_tape_41 = _ws_st_tape_41;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 16));
+    _st_p_b_f.set(_p_b_f);
+    _st_p_b_i.set(_p_b_i);
+    _st_p_b_g.set(_p_b_g);
+    _st_hist_c.set(_hist_c.subarray(0, _B * 16));
+    _st_p_p_o.set(_p_p_o);
+    _st_p_b_o.set(_p_b_o);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b_f.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_p_b_i.byteOffset,
+      _st_tape_17.byteOffset,
+      _st_p_b_g.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_hist_c.byteOffset,
+      _st_p_p_o.byteOffset,
+      _st_p_b_o.byteOffset,
+      _st_tape_40.byteOffset,
+      _st_tape_41.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_9.set(_st_tape_9.subarray(0, _T * _B * 16));
+    _tape_17.set(_st_tape_17.subarray(0, _T * _B * 16));
+    _tape_25.set(_st_tape_25.subarray(0, _T * _B * 16));
+    _hist_c.set(_st_hist_c.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
+    _tape_40.set(_st_tape_40.subarray(0, _T * _B * 16));
+    _tape_41.set(_st_tape_41.subarray(0, _T * _B * 16));
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // U_f, U_i, U_g, U_o @ h
@@ -1745,6 +1833,19 @@ function _reserveForward(_B: number, _T: number) {
   _ws_w_1 = _grow(_ws_w_1, 1024);
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 64);
   _ws_g_1 = _grow(_ws_g_1, _B * 64);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_p_b_f = _grow(_ws_st_p_b_f, 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_p_b_i = _grow(_ws_st_p_b_i, 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_p_b_g = _grow(_ws_st_p_b_g, 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+  _ws_st_p_b_o = _grow(_ws_st_p_b_o, 16);
+  _ws_st_tape_40 = _grow(_ws_st_tape_40, _T * _B * 16);
+  _ws_st_tape_41 = _grow(_ws_st_tape_41, _T * _B * 16);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1804,6 +1905,19 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_c: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b_f: FloatArray = new FloatArray(0),
+  _ws_st_p_b_g: FloatArray = new FloatArray(0),
+  _ws_st_p_b_i: FloatArray = new FloatArray(0),
+  _ws_st_p_b_o: FloatArray = new FloatArray(0),
+  _ws_st_p_p_o: FloatArray = new FloatArray(0),
+  _ws_st_tape_17: FloatArray = new FloatArray(0),
+  _ws_st_tape_25: FloatArray = new FloatArray(0),
+  _ws_st_tape_40: FloatArray = new FloatArray(0),
+  _ws_st_tape_41: FloatArray = new FloatArray(0),
+  _ws_st_tape_9: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

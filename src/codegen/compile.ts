@@ -19,6 +19,8 @@ export interface CompileOptions {
   readonly precision: "f32" | "f64";
   /** Size bindings; missing sizes take the spec's defaults. */
   readonly dims?: Readonly<Record<string, number>>;
+  /** f32: the forward step loop in one WebAssembly call where the spec's forms allow (default true; false keeps the JavaScript loop). */
+  readonly fusedStep?: boolean;
 }
 
 export interface CompiledModule {
@@ -61,7 +63,7 @@ export function formatTypeScript(text: string, fileName: string): Promise<string
 export async function compileCell(ir: CellIR, options: CompileOptions): Promise<CompiledModule> {
   const plan = planCell(ir, options);
   const adapters = libraryLayoutOf(ir, boundSizes(plan));
-  const raw = renderModule(plan, { target: options.target, precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion(), adapters });
+  const raw = renderModule(plan, { target: options.target, precision: options.precision, specFile: basename(ir.file), compilerVersion: compilerVersion(), adapters, ...(options.fusedStep === undefined ? {} : { fusedStep: options.fusedStep }) });
   const text = await formatTypeScript(raw, `${specIdentifier(ir.name)}.ts`);
   return { fileName: `${specIdentifier(ir.name)}.ts`, text };
 }

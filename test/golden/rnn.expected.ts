@@ -376,6 +376,30 @@ function _gemmNT(
   }
 }
 
+const _FORWARD_STEP =
+  "AGFzbQEAAAABHANgCH9/f39/f39/AGABewF7YAh/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDBQQBAQECBwsBB2ZvcndhcmQABAqfBgSEAwEBeyAA/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIQAgAP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIQEgACAB/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIAH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhAP0MAQ1QOQENUDkBDVA5AQ1QOSAA/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIAD95gH9DImICDyJiAg8iYgIPImICDz95AEgAP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAA/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIAD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgAP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAA/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIAH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAQszAP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAA/eEBEAH95AH95wELWgD9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAED9DAAAAEAAAABAAAAAQAAAAEAgAP3mARAB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBC4cCAgd/BXtBACEIAkADQCAIIABIRQ0BIAIgCCABbEEMbGpBAyADIARBAEEMbGpBAyABQQNBAxAAQQAhCQJAA0AgCSABSEUNASAFIAggAWwgCWpBDGxqIQsgBCAJQQxsaiEMIAIgCEEBaiABbCAJakEMbGohDSAHIAggAWwgCWpBDGxqIQ5BACEKAkADQCAKQQxIRQ0BIAsgCmoqAgD9EyEPIAwgCmoqAgD9EyEQIA8gEP3kASERIBEgBiAKaioCAP0T/eQBIRIgEhADIRMgDSAKaiAT/R8AOAIAIA4gCmogE/0fADgCACAKQQRqIQoMAAsLIAlBAWohCQwACwsgCEEBaiEIDAALCws=";
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
+      ...addresses: number[]
+    ) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -1044,6 +1068,29 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W @ x, for every step at once
   _gemmNT(_in_x, 0, 2, _w_0, _proj_0, 0, 3, _T * _B, 3, 2);
+  if (_forwardStep !== null && lengths === null) {
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_p_b = _grow(_ws_st_p_b, 3);
+    const _st_p_b = _ws_st_p_b;
+    _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 3);
+    const _st_out_h = _ws_st_out_h;
+    _st_hist_h.set(_hist_h.subarray(0, _B * 3));
+    _st_p_b.set(_p_b);
+    _forwardStep(
+      _T,
+      _B,
+      _st_hist_h.byteOffset,
+      _w_1.byteOffset,
+      _g_1.byteOffset,
+      _proj_0.byteOffset,
+      _st_p_b.byteOffset,
+      _st_out_h.byteOffset,
+    );
+    _hist_h.set(_st_hist_h.subarray(_B * 3, (_T + 1) * _B * 3), _B * 3);
+    _out_h.set(_st_out_h.subarray(0, _T * _B * 3));
+    return;
+  }
   const _ended = _firstEnd(lengths, _T);
   for (let _t = 0; _t < _T; _t++) {
     // U @ h
@@ -1335,6 +1382,9 @@ function _reserveForward(_B: number, _T: number) {
   _ws_w_1 = _grow(_ws_w_1, 9);
   _ws_proj_0 = _grow(_ws_proj_0, _T * _B * 3);
   _ws_g_1 = _grow(_ws_g_1, _B * 3);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
+  _ws_st_p_b = _grow(_ws_st_p_b, 3);
+  _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 3);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1374,6 +1424,9 @@ let _ws_bt_5: FloatArray = new FloatArray(0),
   _ws_mt_6: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_out_h: FloatArray = new FloatArray(0),
+  _ws_st_p_b: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_vT0: FloatArray = new FloatArray(0),

@@ -270,6 +270,28 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
 }
 `;
 
+/** WASM_STEP, from src/codegen/runtime/wasm-f32.ts. */
+export const WASM_STEP = `/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (...addresses: number[]) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+`;
+
 /** EXP_F32, from src/codegen/runtime/expf.ts. */
 export const EXP_F32 = `/** 2^k for k = -128..127. */
 const _POW2 = new Float64Array(256).map((_, i) => 2 ** (i - 128));

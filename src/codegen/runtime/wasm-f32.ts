@@ -109,5 +109,31 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
 }
 // END EMBED WASM_F32
 
+// The fused forward step (src/codegen/wasm/step.ts), in modules whose spec it
+// covers: render.ts writes `_FORWARD_STEP` (its bytes, base64) before this part.
+declare const _FORWARD_STEP: string;
+
+// BEGIN EMBED WASM_STEP
+/**
+ * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * kernel's memory and calling its GEMM (the relaxed copy where that was
+ * chosen); null where the kernel did not load or the engine refuses the
+ * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
+ * module runs its JavaScript step loop.
+ */
+function _loadForwardStep(): ((...addresses: number[]) => void) | null {
+  if (_simd === null) return null;
+  try {
+    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (...addresses: number[]) => void;
+  } catch {
+    return null;
+  }
+}
+
+const _forwardStep = _loadForwardStep();
+// END EMBED WASM_STEP
+
 // A module, so that its names stay its own; not importable (the generated module supplies _GEMM_WASM and _GEMM_RELAXED).
 export {};

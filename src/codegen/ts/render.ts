@@ -14,7 +14,8 @@ import { headerLines, initialValuesCall, interfaceRecords, numberLiteral } from 
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
-import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, SAFETENSORS, WASM_F32, gemmNT, gemvFunction, gemvName } from "./runtime.ts";
+import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, SAFETENSORS, WASM_F32, gemmNT, gemvFunction, gemvName, wasmStep } from "./runtime.ts";
+import { STAGED_ROLES, forwardStepModule, type ForwardStepModule } from "../wasm/step.ts";
 
 export interface RenderOptions {
   /** The target named in the header: the JavaScript target is this module with its types erased. */
@@ -24,6 +25,8 @@ export interface RenderOptions {
   readonly compilerVersion: string;
   /** The library layout the cell's parameters match, for fromOnnx / fromTorch; null for any other cell. */
   readonly adapters: LibraryMatch | null;
+  /** f32 modules: run the forward step loop in one WebAssembly call where src/codegen/wasm/step.ts covers the spec (default true). */
+  readonly fusedStep?: boolean;
 }
 
 const num = numberLiteral;
@@ -349,6 +352,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
     workspaces: new Workspaces(),
     stateLength: (name: string) => cell.states.find((s) => s.name === name)!.width,
     widest: Math.max(1, ...cell.inputs.map((i) => i.width), ...cell.states.map((x) => x.width), ...cell.outputs.map((o) => o.width), ...plan.tapes.map((t) => t.width)),
+    fused: simd && options.fusedStep !== false ? forwardStepModule(plan) : null,
   };
   addHeader({ ...base, allParams: "Params" });
   addTypes({ ...base, allParams: "Params" });
@@ -393,6 +397,8 @@ interface ModuleContext {
   readonly stateLength: (name: string) => number;
   /** The most numbers a batch row has in any per-step array: what a row count is checked against. */
   readonly widest: number;
+  /** The forward step loop as one WebAssembly function, when the module has one. */
+  readonly fused: ForwardStepModule | null;
 }
 
 type Entry = "forward" | "step" | "backward";
@@ -574,8 +580,8 @@ function addTypes(m: ModuleContext): void {
 }
 
 function addRuntime(m: ModuleContext): void {
-  const { file, simd } = m;
-  if (simd) file.addStatements([gemmNT("_gemmNTjs"), WASM_F32, HELPERS, EXP_F32]);
+  const { file, simd, fused } = m;
+  if (simd) file.addStatements([gemmNT("_gemmNTjs"), WASM_F32, ...(fused ? [wasmStep(fused.bytes)] : []), HELPERS, EXP_F32]);
   else file.addStatements([gemmNT("_gemmNT"), GROW_JS, HELPERS]);
   file.addStatements(INIT_HELPERS);
   file.addStatements(SAFETENSORS);
@@ -714,6 +720,7 @@ function addForwardCore(m: ModuleContext): void {
         w.writeLine(`// ${commentText(`${g.products.map((p) => paramLabel(plan, p.param)).join(", ")} @ ${g.vectorLabel}, for every step at once`)}`);
         w.writeLine(`_gemmNT(${g.operand.array}, 0, ${num(g.depth)}, ${g.packed}, ${g.out}, 0, ${num(g.rows)}, _T * _B, ${num(g.rows)}, ${num(g.depth)});`);
       }
+      if (m.fused) writeFusedForward(w, m, m.fused);
       if (cell.states.length > 0) w.writeLine("const _ended = _firstEnd(lengths, _T);");
       w.write("for (let _t = 0; _t < _T; _t++)").block(() => {
         writeStep(w, plan.forward.step, ctx);
@@ -723,6 +730,39 @@ function addForwardCore(m: ModuleContext): void {
     },
   });
 
+}
+
+/**
+ * The forward steps in one WebAssembly call (src/codegen/wasm/step.ts), where
+ * it loaded and no sequence ends early: the arrays it reads and writes that
+ * are not workspaces are staged through copies in its memory, in once and out
+ * once per call, to the very places the JavaScript loop below writes.
+ */
+function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardStepModule): void {
+  const { plan, cell, workspaces } = m;
+  const buffers = new Map(plan.buffers.map((b) => [b.name, b]));
+  const staged = fused.arrays.filter((a) => STAGED_ROLES.has(buffers.get(a)!.role));
+  const stage = (array: string) => generatedLocal("st", array.slice(1));
+  const rows = (array: string) => `_B * ${num(buffers.get(array)!.width)}`;
+  const lengthOf = (array: string): string => {
+    const b = buffers.get(array)!;
+    return b.role === "param" ? num(b.width) : b.role === "history" ? `(_T + 1) * ${rows(array)}` : `_T * ${rows(array)}`;
+  };
+  w.write(`if (_forwardStep !== null${cell.states.length + cell.outputs.length > 0 ? " && lengths === null" : ""})`).block(() => {
+    for (const a of staged) workspaces.use(w, "forward", stage(a), lengthOf(a));
+    for (const a of staged) {
+      const role = buffers.get(a)!.role;
+      if (role === "param" || role === "input") w.writeLine(`${stage(a)}.set(${a});`);
+      else if (role === "history") w.writeLine(`${stage(a)}.set(${a}.subarray(0, ${rows(a)}));`);
+    }
+    w.writeLine(`_forwardStep(_T, _B, ${fused.arrays.map((a) => `${staged.includes(a) ? stage(a) : a}.byteOffset`).join(", ")});`);
+    for (const a of staged) {
+      const role = buffers.get(a)!.role;
+      if (role === "history") w.writeLine(`${a}.set(${stage(a)}.subarray(${rows(a)}, ${lengthOf(a)}), ${rows(a)});`);
+      else if (role === "output" || role === "tape") w.writeLine(`${a}.set(${stage(a)}.subarray(0, ${lengthOf(a)}));`);
+    }
+    w.writeLine("return;");
+  });
 }
 
 function addForward(m: ModuleContext): void {

@@ -70,6 +70,9 @@ export const WASM_F32 =
   `const _GEMM_RELAXED: readonly (readonly number[])[] = ${JSON.stringify(GEMM_RELAXED_PATCHES)};\n` +
   EMBEDDED.WASM_F32;
 
+/** f32 modules whose forward step src/codegen/wasm/step.ts covers: its bytes and loader (runtime/wasm-f32.ts). */
+export const wasmStep = (bytes: Uint8Array): string => `\nconst _FORWARD_STEP = "${btoa(String.fromCharCode(...bytes))}";\n` + EMBEDDED.WASM_STEP;
+
 /** e^x to float32 accuracy, for f32 modules' sigmoid and tanh (runtime/expf.ts). */
 export const EXP_F32 = "\n" + EMBEDDED.EXP_F32;
 

@@ -1,10 +1,9 @@
 // The WebAssembly SIMD matrix product f32 modules carry: a hand-written
 // encoder for the few instructions it needs, the kernel built from them, and
-// the bytes as base64 for the generated module to instantiate synchronously.
-// Written as an encoder rather than WAT so that compiling a spec stays
-// synchronous and needs no assembler; the kernel is one function. Keep the
-// module under 4 KiB: Chromium compiles no bigger one synchronously on its
-// main thread.
+// the bytes as base64 for the generated module to instantiate synchronously
+// (the encodings are ../wasm/encode.ts'); the kernel is one function. Kept
+// under 4 KiB: older Chromium compiles no bigger module synchronously on its
+// main thread (headless Chromium 150 allows 8 MiB, measured).
 //
 // Relaxed SIMD: where the engine has it (Chrome; Node 22+, or Node 20 with
 // --experimental-wasm-relaxed-simd), the module loads a copy of the kernel in
@@ -14,57 +13,12 @@
 // patch swaps 8 bytes for 8: `f32x4.mul; local.get acc; f32x4.add` becomes
 // `local.get acc; f32x4.relaxed_madd; nop; nop; nop`.
 
-type Code = number[];
+import {
+  F32, I32, MAGIC, V128, add, f32Add, f32Load, f32Mul, f32Store, f32Zero, f32x4Add, f32x4Mul, f32x4RelaxedMadd, f32x4Splat, get, i32, i32Min, lane, ltS, mul,
+  name, nop, section, set, uleb, v128Load as v128LoadAt, vector, whileLoop, type Code,
+} from "../wasm/encode.ts";
 
-const uleb = (value: number): Code => {
-  const out: Code = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-};
-
-const sleb = (value: number): Code => {
-  const out: Code = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-};
-
-const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
-const vector = (items: Code[]): Code => [...uleb(items.length), ...items.flat()];
-const name = (text: string): Code => [...uleb(text.length), ...[...text].map((c) => c.charCodeAt(0))];
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-// Instructions.
-const get = (local: number): Code => [0x20, ...uleb(local)];
-const set = (local: number): Code => [0x21, ...uleb(local)];
-const i32 = (value: number): Code => [0x41, ...sleb(value)];
-const add = [0x6a];
-const mul = [0x6c];
-const ltS = [0x48];
-const f32Add = [0x92];
-const f32Mul = [0x94];
-const f32Load = [0x2a, 2, 0];
-const f32Store = [0x38, 2, 0];
-const v128Load = [0xfd, 0x00, 0, 0];
-const f32x4Add = [0xfd, ...uleb(228)];
-const f32x4Mul = [0xfd, ...uleb(230)];
-const f32x4RelaxedMadd = [0xfd, ...uleb(261)];
-const nop = 0x01;
-const f32x4Splat = [0xfd, 0x13];
-const lane = (index: number): Code => [0xfd, 0x1f, index];
-const f32Zero = [0x43, 0, 0, 0, 0];
-const i32Min = (x: Code, y: Code): Code => [...x, ...y, ...x, ...y, ...ltS, 0x1b];
+const v128Load = v128LoadAt();
 
 /**
  * Marks where a multiply-add into the v128 local `acc` starts, for the relaxed
@@ -78,9 +32,6 @@ const multiplyAdd = (acc: number): Code => [relaxedMark(acc), ...f32x4Mul, ...ge
 
 /** What replaces multiplyAdd(acc) in the relaxed copy: the same stack effect in as many bytes. */
 const relaxedMultiplyAdd = (acc: number): Code => [...get(acc), ...f32x4RelaxedMadd, nop, nop, nop];
-
-/** `while (cond) body`, as block { loop { br_if exit (!cond); body; br loop } }. */
-const whileLoop = (cond: Code, body: Code): Code => [0x02, 0x40, 0x03, 0x40, ...cond, 0x45, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
 
 // The kernel's parameters (0-7) and locals: i32 8-22, v128 23-38, f32 39-46.
 const [A, LDA, W, C, LDC, M, N, K] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -120,14 +71,14 @@ function block(r: number, s: number): Code {
   const tail: Code = [];
   for (let x = 0; x < r; x++) {
     for (let y = 0; y < s; y++) {
-      tail.push(...get(SUM + x * s + y), ...get(AROW + x), ...get(Q), ...add, ...f32Load, ...get(WROW + y), ...get(Q), ...add, ...f32Load, ...f32Mul, ...f32Add, ...set(SUM + x * s + y));
+      tail.push(...get(SUM + x * s + y), ...get(AROW + x), ...get(Q), ...add, ...f32Load(), ...get(WROW + y), ...get(Q), ...add, ...f32Load(), ...f32Mul, ...f32Add, ...set(SUM + x * s + y));
     }
   }
   tail.push(...get(Q), ...i32(4), ...add, ...set(Q));
   code.push(...whileLoop([...get(Q), ...get(KB), ...ltS], tail));
   for (let x = 0; x < r; x++) {
     for (let y = 0; y < s; y++) {
-      code.push(...get(C), ...get(I), ...i32(x), ...add, ...get(LDC), ...mul, ...get(J), ...add, ...i32(y), ...add, ...i32(4), ...mul, ...add, ...get(SUM + x * s + y), ...f32Store);
+      code.push(...get(C), ...get(I), ...i32(x), ...add, ...get(LDC), ...mul, ...get(J), ...add, ...i32(y), ...add, ...i32(4), ...mul, ...add, ...get(SUM + x * s + y), ...f32Store());
     }
   }
   return code;
@@ -170,7 +121,7 @@ function kernelModule(): { bytes: Uint8Array; relaxed: number[][] } {
   const marks = marked.flatMap((byte, at) => (byte < 0 ? [{ at, acc: markedAcc(byte) }] : [])).map((m, before) => ({ at: m.at - before, acc: m.acc }));
   const body = [...vector([[...uleb(I32_LOCALS), I32], [...uleb(V128_LOCALS), V128], [...uleb(F32_LOCALS), F32]]), ...code, 0x0b];
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...MAGIC,
     ...section(1, type),
     ...section(3, vector([uleb(0)])),
     ...section(5, vector([[0x00, ...uleb(1)]])),

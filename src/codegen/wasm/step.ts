@@ -1,0 +1,232 @@
+// The WebAssembly target for an f32 module's forward step loop: one module per
+// spec and sizes whose exported `forward(T, B, ...arrays)` runs every step of
+// the sequence in one call, the step's products through the GEMM kernel
+// (imported from the kernel's instance, with its memory, so that the relaxed
+// copy is used where the engine has it) and the pointwise kernels as f32x4
+// SIMD. A target in the table sense: pointwise expressions are walked
+// post-order into stack code through one table of instruction encodings
+// (OPS, FUNCTIONS); a plan with a form the table lacks gets no module, and the
+// TypeScript module keeps its JavaScript step loop (decided at compile time).
+//
+// Each array is passed as its byte address in the kernel's memory, in the
+// order of `arrays`; layout and indexing are the plan's (plan.ts, Loc), so
+// the module writes outputs, states and tapes exactly where the JavaScript
+// loop would. Elements run 4 at a time; a row's last length mod 4 elements
+// run one at a time through the same code, each loaded into all four lanes
+// and lane 0 stored, so every element takes the same operations.
+//
+// Size: 0.9-1.9 KB for the specs in specs/, whatever the sizes (they are only
+// immediates). Headless Chromium 150 compiles up to 8 MiB synchronously on
+// its main thread (measured; older Chromium refused above 4 KiB); where an
+// engine refuses, the module's loader catches it and keeps the JavaScript loop.
+import type { UnaryFunction } from "../../ir/types.ts";
+import { readsOf } from "../expression.ts";
+import type { BufferRole, Expr, GemmKernel, Loc, ModulePlan, PointwiseKernel, StepKernel } from "../plan.ts";
+import {
+  I32, MAGIC, V128, add, call, f32Load, f32Store, f32x4Abs, f32x4Add, f32x4Const, f32x4Div, f32x4Floor, f32x4Max, f32x4Min, f32x4Mul, f32x4Neg, f32x4Splat, f32x4Sqrt,
+  f32x4Sub, funcBody, funcType, get, i32, i32x4Add, i32x4Const, i32x4Shl, i32x4TruncSatF32x4S, lane, leS, ltS, mul, name, section, set, uleb, v128Load, v128Store, vector,
+  whileLoop, type Code,
+} from "./encode.ts";
+
+/** The fused forward step: the module's bytes, and the arrays its `forward` takes the addresses of, in order. */
+export interface ForwardStepModule {
+  readonly bytes: Uint8Array;
+  readonly arrays: readonly string[];
+}
+
+// Function indices: the imported GEMM, then the module's own.
+const GEMM = 0, EXP = 1, SIGMOID = 2, TANH = 3, FORWARD = 4;
+
+/** The binary operators' f32x4 instructions, applied to [a, b] on the stack. */
+const OPS: Partial<Record<Expr["op"], Code>> = { add: f32x4Add, sub: f32x4Sub, mul: f32x4Mul, div: f32x4Div, min: f32x4Min, max: f32x4Max };
+
+/** y = f(x) on x on the stack: the JavaScript f32 module's formulas (render.ts), sigmoid and tanh through the exp below. */
+const FUNCTIONS: Partial<Record<UnaryFunction, Code>> = {
+  sigmoid: call(SIGMOID),
+  tanh: call(TANH),
+  relu: [...f32x4Const(0), ...f32x4Max],
+  identity: [],
+  abs: f32x4Abs,
+  sqrt: f32x4Sqrt,
+};
+
+/** Whether the table has every form of an expression. */
+function covered(e: Expr): boolean {
+  switch (e.op) {
+    case "read":
+      // A per-row scalar (a reduction's result) is not in the table.
+      return !(e.loc.perRow && e.loc.scalar);
+    case "local":
+    case "const":
+      return true;
+    case "neg":
+      return covered(e.arg);
+    case "apply":
+      return FUNCTIONS[e.fn] !== undefined && covered(e.arg);
+    default:
+      return "args" in e && OPS[e.op] !== undefined && e.args.every(covered);
+  }
+}
+
+/** Whether the module can run a forward step kernel: products, and pointwise kernels of covered forms storing per-row values. */
+function kernelCovered(k: StepKernel): boolean {
+  if (k.kind === "gemm") return !k.transposed;
+  if (k.kind !== "pointwise") return false;
+  return k.items.every((item) => covered(item.expr) && item.stores.every((s) => s.mode === "set" && s.loc.perRow && !s.loc.scalar));
+}
+
+/** The arrays a step's kernels name, in first-use order. */
+function arraysOf(kernels: readonly StepKernel[]): string[] {
+  const names = new Set<string>();
+  for (const k of kernels) {
+    if (k.kind === "gemm") [k.a.array, k.w, k.out.array].forEach((a) => names.add(a));
+    if (k.kind === "pointwise") for (const item of k.items) [...readsOf(item.expr).map((r) => r.loc), ...item.stores.map((st) => st.loc)].forEach((loc) => names.add(loc.array));
+  }
+  return [...names];
+}
+
+// exp/sigmoid/tanh: one v128 parameter (local 0) and working locals.
+const X = 0, K = 1;
+const LN2_HI = 0.693359375, LN2_LO = -2.12194440e-4;
+
+/**
+ * e^x for four lanes, as the JavaScript module's _expf (runtime/expf.ts): x
+ * clamped to [-87, 88], k = floor(x·log2 e + 1/2), r = x − k·ln 2 (ln 2 split
+ * in two so that k·ln2_hi is exact in float32), e^r by Taylor to r^7, times 2^k
+ * built in the exponent bits.
+ */
+function expBody(): Code {
+  const horner = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1];
+  const code: Code = [
+    ...get(X), ...f32x4Const(88), ...f32x4Min, ...f32x4Const(-87), ...f32x4Max, ...set(X),
+    ...get(X), ...f32x4Const(Math.LOG2E), ...f32x4Mul, ...f32x4Const(0.5), ...f32x4Add, ...f32x4Floor, ...set(K),
+    ...get(X), ...get(K), ...f32x4Const(LN2_HI), ...f32x4Mul, ...f32x4Sub, ...get(K), ...f32x4Const(LN2_LO), ...f32x4Mul, ...f32x4Sub, ...set(X),
+    ...f32x4Const(horner[0]!),
+  ];
+  for (const c of horner.slice(1)) code.push(...get(X), ...f32x4Mul, ...f32x4Const(c), ...f32x4Add);
+  code.push(...get(K), ...i32x4TruncSatF32x4S, ...i32x4Const(127), ...i32x4Add, ...i32(23), ...i32x4Shl, ...f32x4Mul);
+  return funcBody([[1, V128]], code);
+}
+
+/** 1 / (1 + e^−x), as the JavaScript module writes sigmoid. */
+const sigmoidBody = (): Code => funcBody([], [...f32x4Const(1), ...f32x4Const(1), ...get(X), ...f32x4Neg, ...call(EXP), ...f32x4Add, ...f32x4Div]);
+/** 1 − 2 / (e^2x + 1), as the JavaScript module writes tanh. */
+const tanhBody = (): Code => funcBody([], [...f32x4Const(1), ...f32x4Const(2), ...f32x4Const(2), ...get(X), ...f32x4Mul, ...call(EXP), ...f32x4Const(1), ...f32x4Add, ...f32x4Div, ...f32x4Sub]);
+
+/**
+ * The forward function's locals: T, B and the arrays' addresses (its
+ * parameters), then step t, batch row b, the element's byte offset j·4, the
+ * row addresses a pointwise kernel reads and writes, and its values.
+ */
+interface Frame {
+  readonly address: (array: string) => number;
+  readonly t: number;
+  readonly b: number;
+  readonly j4: number;
+  readonly rows: number;
+  readonly values: number;
+}
+const T = 0, B = 1;
+
+/** A per-row location's row, as the key of its row address within a kernel. */
+const rowKey = (loc: Loc): string => `${loc.array}|${loc.timed}|${loc.shift}|${loc.width}|${loc.offset}`;
+
+/** The per-row locations a pointwise kernel reads or writes, one per row key. */
+function rowLocs(k: PointwiseKernel): Map<string, Loc> {
+  const locs = k.items.flatMap((item) => [...readsOf(item.expr).map((r) => r.loc), ...item.stores.map((st) => st.loc)]);
+  return new Map(locs.filter((loc) => loc.perRow).map((loc) => [rowKey(loc), loc]));
+}
+
+/** (t + shift)·B for a timed location, on the stack. */
+const stepRows = (f: Frame, loc: Loc): Code => [...get(f.t), ...(loc.shift ? [...i32(loc.shift), ...add] : []), ...get(B), ...mul];
+
+/** The byte address of a location's row `row` (code that pushes the row index), at its offset. */
+const rowAddress = (f: Frame, loc: Loc, row: Code): Code => [...get(f.address(loc.array)), ...row, ...i32(loc.width * 4), ...mul, ...add, ...(loc.offset ? [...i32(loc.offset * 4), ...add] : [])];
+
+/** C[B rows of this step] = A · Wᵀ through the GEMM kernel: gemm(a, lda, w, c, ldc, m, n, k). */
+function gemmCode(f: Frame, k: GemmKernel): Code {
+  const block = (loc: Loc): Code => rowAddress(f, loc, loc.timed ? stepRows(f, loc) : i32(0));
+  return [...block(k.a), ...i32(k.a.width), ...get(f.address(k.w)), ...block(k.out), ...i32(k.out.width), ...get(B), ...i32(k.rows), ...i32(k.depth), ...call(GEMM)];
+}
+
+/** Loads and stores of four elements (`wide`), or of one element through all four lanes. */
+const load = (wide: boolean, offset: number): Code => (wide ? v128Load(offset) : [...f32Load(offset), ...f32x4Splat]);
+const store = (wide: boolean): Code => (wide ? v128Store() : [...lane(0), ...f32Store()]);
+
+/** The items of a pointwise kernel for the elements at j4, with row addresses in `rows` (by row key) and values in `values`. */
+function itemsCode(f: Frame, k: PointwiseKernel, rows: Map<string, number>, wide: boolean): Code {
+  const values = new Map(k.items.map((item, i) => [item.local, f.values + i]));
+  const walk = (e: Expr): Code => {
+    switch (e.op) {
+      case "read":
+        if (e.loc.perRow) return [...get(rows.get(rowKey(e.loc))!), ...get(f.j4), ...add, ...load(wide, 4 * e.extra)];
+        if (e.loc.scalar) return [...get(f.address(e.loc.array)), ...f32Load(4 * e.loc.offset), ...f32x4Splat];
+        return [...get(f.address(e.loc.array)), ...get(f.j4), ...add, ...load(wide, 4 * (e.loc.offset + e.extra))];
+      case "local":
+        return get(values.get(e.name)!);
+      case "const":
+        return f32x4Const(e.value);
+      case "neg":
+        return [...walk(e.arg), ...f32x4Neg];
+      case "apply":
+        return [...walk(e.arg), ...FUNCTIONS[e.fn]!];
+      default:
+        if (!("args" in e)) throw new Error(`internal: ${e.op} is not in the WebAssembly table`);
+        return [...e.args.flatMap(walk), ...OPS[e.op]!];
+    }
+  };
+  return k.items.flatMap((item) => [
+    ...walk(item.expr),
+    ...set(values.get(item.local)!),
+    ...item.stores.flatMap((s) => [...get(rows.get(rowKey(s.loc))!), ...get(f.j4), ...add, ...get(values.get(item.local)!), ...store(wide)]),
+  ]);
+}
+
+/** for (b = 0; b < B; b++) { row addresses; 4 elements at a time; then the rest one at a time }. */
+function pointwiseCode(f: Frame, k: PointwiseKernel): Code {
+  const locs = [...rowLocs(k).entries()];
+  const rows = new Map(locs.map(([key], i) => [key, f.rows + i]));
+  const bytes = k.length * 4;
+  const row: Code = locs.flatMap(([key, loc]) => [...rowAddress(f, loc, loc.timed ? [...stepRows(f, loc), ...get(f.b), ...add] : get(f.b)), ...set(rows.get(key)!)]);
+  const wide = k.length >= 4 ? whileLoop([...get(f.j4), ...i32(16), ...add, ...i32(bytes), ...leS], [...itemsCode(f, k, rows, true), ...get(f.j4), ...i32(16), ...add, ...set(f.j4)]) : [];
+  const rest = k.length % 4 !== 0 ? whileLoop([...get(f.j4), ...i32(bytes), ...ltS], [...itemsCode(f, k, rows, false), ...get(f.j4), ...i32(4), ...add, ...set(f.j4)]) : [];
+  return [...i32(0), ...set(f.b), ...whileLoop([...get(f.b), ...get(B), ...ltS], [...row, ...i32(0), ...set(f.j4), ...wide, ...rest, ...get(f.b), ...i32(1), ...add, ...set(f.b)])];
+}
+
+/** Buffers the TypeScript module stages into the kernel's memory (in, or out, once per call) to hand the step their addresses. */
+export const STAGED_ROLES: ReadonlySet<BufferRole> = new Set(["param", "input", "history", "output", "tape"]);
+/** Buffers the step can read and write: the staged ones, and the module's workspaces (already in the memory). */
+const ADDRESSABLE: ReadonlySet<BufferRole> = new Set([...STAGED_ROLES, "packed", "projection", "product", "scratch"]);
+
+/** The fused forward step of a plan, or null when the plan has a form the WebAssembly table lacks (the module keeps its JavaScript loop). */
+export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
+  const kernels = plan.forward.step.kernels;
+  if (!kernels.every(kernelCovered)) return null;
+  const arrays = arraysOf(kernels);
+  const roles = new Map(plan.buffers.map((b) => [b.name, b.role]));
+  if (!arrays.every((a) => ADDRESSABLE.has(roles.get(a)!))) return null;
+  const pointwise = kernels.filter((k): k is PointwiseKernel => k.kind === "pointwise");
+  const first = 2 + arrays.length;
+  const rowCount = Math.max(0, ...pointwise.map((k) => rowLocs(k).size));
+  const f: Frame = { address: (a) => 2 + arrays.indexOf(a), t: first, b: first + 1, j4: first + 2, rows: first + 3, values: first + 3 + rowCount };
+  const valueCount = Math.max(0, ...pointwise.map((k) => k.items.length));
+  const step = kernels.flatMap((k) => (k.kind === "gemm" ? gemmCode(f, k) : pointwiseCode(f, k as PointwiseKernel)));
+  const forward = funcBody(
+    [[3 + rowCount, I32], [valueCount, V128]],
+    [...i32(0), ...set(f.t), ...whileLoop([...get(f.t), ...get(T), ...ltS], [...step, ...get(f.t), ...i32(1), ...add, ...set(f.t)])],
+  );
+  const types = vector([funcType(Array(8).fill(I32), []), funcType([V128], [V128]), funcType(Array(first).fill(I32), [])]);
+  const imports = vector([
+    [...name("m"), ...name("gemm"), 0x00, ...uleb(0)],
+    [...name("m"), ...name("memory"), 0x02, 0x00, ...uleb(1)],
+  ]);
+  const bytes = [
+    ...MAGIC,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, vector([uleb(1), uleb(1), uleb(1), uleb(2)])),
+    ...section(7, vector([[...name("forward"), 0x00, ...uleb(FORWARD)]])),
+    ...section(10, vector([expBody(), sigmoidBody(), tanhBody(), forward])),
+  ];
+  return { bytes: Uint8Array.from(bytes), arrays };
+}
