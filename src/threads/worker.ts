@@ -54,7 +54,11 @@ export function threadMain(port: MessagePort, load: (url: string) => Promise<unk
   });
 }
 
-/** The source a worker evaluates (CommonJS): threadMain, called with its port and an importer of ES modules. */
+/**
+ * The source a worker evaluates (CommonJS): threadMain, called with its port and an importer of ES modules.
+ * Transpilers that keep function names (esbuild's keepNames, which tsx turns on) wrap functions in calls to a
+ * `__name` helper of the enclosing file; the worker gets one that does nothing.
+ */
 export function workerSource(): string {
-  return `(${threadMain.toString()})(require("node:worker_threads").parentPort, (url) => import(url));`;
+  return `var __name = (target) => target;\n(${threadMain.toString()})(require("node:worker_threads").parentPort, (url) => import(url));`;
 }
