@@ -15,6 +15,7 @@ import { createThreadPool, type ThreadPool } from "../src/threads/index.ts";
 import { CPU_SCHEDULE } from "../src/codegen/lower.ts";
 import { MIN_ROWS_PER_RANGE, splitRows } from "../src/threads/shard.ts";
 import type { Tensor, Tensors } from "../src/train/tensors.ts";
+import { CLI_BUNDLE_DIR } from "./helpers/cli.ts";
 import { loadLibraryCell } from "./helpers/torch-oracle.ts";
 
 interface Module {
@@ -204,6 +205,21 @@ describe("a pool's errors", () => {
     }
   });
 
+  test("backward with wrong parameters rejects with the module's message and keeps the saved values for another try", async () => {
+    const { module, params, inputs, options } = call();
+    const pool = await createThreadPool(modules.get(key)!.url, { threads: 2 });
+    try {
+      const wrong = { ...params, b_i: new Float32Array(3) };
+      const want = module.forward(params, inputs, {}, options);
+      const message = moduleMessage(() => module.backward(wrong, want.saved));
+      const { saved } = await pool.forward(params, inputs, {}, options);
+      await expect(pool.backward(wrong, saved)).rejects.toThrow(message);
+      expect((await pool.backward(params, saved)).inputs).toEqual(module.backward(params, want.saved).inputs);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test("a closed pool refuses calls", async () => {
     const { params, inputs, options } = call();
     const pool = await createThreadPool(modules.get(key)!.url, { threads: 2 });
@@ -216,4 +232,21 @@ describe("a pool's errors", () => {
   test("a module the workers cannot import rejects the pool", async () => {
     await expect(createThreadPool(pathToFileURL(join(dir, "missing.mjs")).href, { threads: 1 })).rejects.toThrow(/missing\.mjs/);
   });
+});
+
+// A worker runs threadMain's text: the published bundle (built by the global setup as `npm run build` builds
+// dist/) must give it text that runs on its own.
+test("the bundled lstmc/threads splits rows like the sources", async () => {
+  const bundled = (await import(pathToFileURL(join(CLI_BUNDLE_DIR, "threads", "index.js")).href)) as { createThreadPool: typeof createThreadPool };
+  const { url, module } = modules.get("gru f64")!;
+  const params = module.initParams(3);
+  const inputs = random({ x: 8 }, STEPS * 8, "f64", 5);
+  const pool = await bundled.createThreadPool(url, { threads: 2 });
+  try {
+    const got = await pool.forward(params, inputs, {}, { batch: 8 });
+    expect(got.saved.ranges).toHaveLength(2);
+    expect(got.outputs).toEqual(module.forward(params, inputs, {}, { batch: 8 }).outputs);
+  } finally {
+    await pool.close();
+  }
 });

@@ -82,6 +82,7 @@ type CallRequest = WorkerRequest extends infer R ? (R extends { id: number } ? O
 class Thread {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private nextId = 0;
+  private failure: Error | null = null;
   private readonly worker = new Worker(workerSource(), { eval: true });
 
   constructor() {
@@ -91,12 +92,17 @@ class Thread {
       if ("error" in reply) call.reject(new Error(reply.error));
       else call.resolve(reply.value);
     });
-    this.worker.on("error", (error) => this.failAll(new Error(`${PREFIX}: a worker failed: ${error.message}`)));
+    this.worker.on("error", (error) => {
+      this.failure = new Error(`${PREFIX}: a worker failed: ${error.message}`);
+      this.failAll(this.failure);
+    });
   }
 
   call(request: CallRequest, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // A worker that died answers nothing: its calls fail at once rather than wait forever.
+      if (this.failure !== null) return reject(this.failure);
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...request, id }, transfer);
     });
@@ -282,11 +288,12 @@ export async function createThreadPool(moduleUrl: string | URL, options: ThreadP
       refuseIfClosed();
       const record = records.get(saved);
       if (record === undefined) throw new Error(`${PREFIX}: saved must be the saved object this pool's forward() returned, not yet given to backward()`);
+      if (record.kind === "shards") checkUpstream(upstream, record.split);
+      const gradients = record.kind === "local" ? module.backward(params, record.saved, upstream) : await shardBackward(params, record.id, record.split, upstream);
+      // Taken only once backward succeeded: after an error (bad parameters, say) the caller can try again.
       records.delete(saved);
-      if (record.kind === "local") return module.backward(params, record.saved, upstream);
       unreleased.unregister(saved);
-      checkUpstream(upstream, record.split);
-      return shardBackward(params, record.id, record.split, upstream);
+      return gradients;
     },
     async close() {
       if (closed) return;

@@ -33,9 +33,10 @@ export function threadMain(port: MessagePort, load: (url: string) => Promise<unk
         return { outputs, final };
       }
       case "backward": {
-        const saved = saves.get(request.savedId);
+        // Kept when backward throws (bad parameters, say), so the caller can try again, as with the module itself.
+        const gradients = module!.backward(request.params, saves.get(request.savedId), request.upstream);
         saves.delete(request.savedId);
-        return module!.backward(request.params, saved, request.upstream);
+        return gradients;
       }
       case "release":
         saves.delete(request.savedId);
