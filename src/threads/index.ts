@@ -278,7 +278,7 @@ export async function createThreadPool(moduleUrl: string | URL, options: ThreadP
       const split = splitOf(params, inputs, initial, options);
       if (split === null) throw moduleError([params, inputs, initial, options], `${PREFIX}: the call's rows could not be split (a bug: the module accepts it)`);
       if (split.ranges.length > 1) return shardForward(params, inputs, initial, options, split);
-      // One row, or one thread: a worker could only add the cost of sending the data.
+      // One range (one thread, or a batch under two ranges' worth of rows): a worker would only add the cost of sending the data.
       const { outputs, final, saved: moduleSaved } = module.forward(params, inputs, initial, options);
       const saved: ThreadSaved = Object.freeze({ batch: split.batch, steps: split.steps, ranges: split.ranges });
       records.set(saved, { kind: "local", saved: moduleSaved });
