@@ -26,6 +26,7 @@ const ENTRY_POINTS = [
   "src/plugins/vite.ts",
   "src/plugins/esbuild.ts",
   "src/train/index.ts",
+  "src/threads/index.ts",
 ].filter((entry) => existsSync(entry));
 
 function packageName(specifier: string): string {
