@@ -9,6 +9,7 @@
 // the masked matrix is exactly zero).
 import { elementCount, evaluateDim } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
+import { stepValues } from "../ir/dependence.ts";
 import type { CellIR, Dim, ElementwiseOp, IrNode, NodeId, ParamDecl, UnaryFunction } from "../ir/types.ts";
 import { BINARY_OPERATORS } from "./expression.ts";
 import { CodegenError, derivedName } from "./names.ts";
@@ -53,10 +54,12 @@ export function constantNodes(ir: CellIR): ReadonlySet<NodeId> {
  */
 function hoistedRoots(ir: CellIR, constant: ReadonlySet<NodeId>): Map<NodeId, string> {
   const matrices = new Map<NodeId, string>();
+  // A matrix that changes from step to step (rows computed from an input) is a value of the step, not hoisted.
+  const varying = stepValues(ir);
   for (const n of ir.nodes) {
     if (n.op !== "matvec") continue;
     const matrix = ir.nodes[n.args[0]]!;
-    if (matrix.op !== "param" && !constant.has(matrix.id) && !matrices.has(matrix.id)) matrices.set(matrix.id, derivedName(matrices.size));
+    if (matrix.op !== "param" && !constant.has(matrix.id) && !varying.has(matrix.id) && !matrices.has(matrix.id)) matrices.set(matrix.id, derivedName(matrices.size));
   }
   const read = new Set<NodeId>();
   for (const n of ir.nodes) if (!constant.has(n.id) && "args" in n) for (const a of n.args) if (constant.has(a) && ir.nodes[a]!.shape.length > 0) read.add(a);

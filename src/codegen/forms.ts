@@ -12,11 +12,7 @@ const NOT_COMPILED: Partial<Record<IrNode["op"], string>> = {
 
 /** The name of the form a node is, when the code generators cannot compile it yet; null otherwise. */
 export function formNotCompiled(ir: CellIR, node: IrNode): string | null {
-  if (node.op === "input" && ir.inputs.find((i) => i.name === node.name)?.static) return "static inputs";
-  const form = NOT_COMPILED[node.op];
-  if (form !== undefined) return form;
-  // Values of rank 2 other than a parameter matrix or an expression of parameters (a derived matrix).
-  return node.shape.length === 2 && dependsOnNonParameter(ir, node) ? "matrix-valued expressions of inputs and states" : null;
+  return null;
 }
 
 function dependsOnNonParameter(ir: CellIR, node: IrNode): boolean {

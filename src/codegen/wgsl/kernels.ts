@@ -28,7 +28,7 @@ import { arrays } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepPlan } from "../plan.ts";
 import { renderExpression } from "../expression.ts";
-import { kernelLength, renderStep, stepsRead, type KernelScope, type Target } from "../target.ts";
+import { kernelLength, operandIndex, renderStep, stepsRead, type KernelScope, type Target } from "../target.ts";
 import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
 export type BufferName = "S" | "K" | "W" | "R";
@@ -244,8 +244,14 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
       /** A read: a GEMM output becomes this thread's dot product (products fused into their readers). */
       read: (r) => {
         const gemm = gemms.get(r.loc.array);
+        if (gemm && r.period !== undefined) throw new CodegenError(`internal: a product ${r.loc.array} read broadcast`);
         if (gemm) return dot(gemm, r.loc.offset + r.extra);
-        return element(layout, r.loc, r.loc.scalar ? null : "j", r.extra);
+        return element(layout, r.loc, r.loc.scalar ? null : r.period === undefined ? "j" : `(j % ${u32(r.period)})`, r.extra);
+      },
+      readAt: (loc, index) => {
+        // A matrix parameter is stored transposed: element r·cols + c of the row-major matrix is at c·rows + r.
+        const param = layout.paramByArray.get(loc.array);
+        return param?.matrix ? matrixElement(param, `(${index}) / ${u32(param.cols)}`, `(${index}) % ${u32(param.cols)}`) : element(layout, loc, index);
       },
       store: (s, local) => {
         if (!s.loc.perRow) {
@@ -285,6 +291,17 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
         offset += part.length;
       });
       return s.loop(kernelLength(kernel), lines);
+    },
+    contract: (kernel, s) => {
+      // One thread per result element, summing in k order: deterministic, and the interpreter's order.
+      const coordinates = [
+        ...(kernel.a.outerStride !== 0 ? [`let m = ${kernel.cols === 1 ? "j" : `j / ${u32(kernel.cols)}`};`] : []),
+        ...(kernel.b !== null && kernel.b.outerStride !== 0 ? [`let n = ${kernel.rows === 1 ? "j" : `j % ${u32(kernel.cols)}`};`] : []),
+      ];
+      const a = s.readAt(kernel.a.loc, operandIndex(kernel.a, "m", "k", u32));
+      const term = kernel.b === null ? a : `${a} * ${s.readAt(kernel.b.loc, operandIndex(kernel.b, "n", "k", u32))}`;
+      const body = [...coordinates, "var acc = 0f;", `for (var k = 0u; k < ${u32(kernel.depth)}; k++) { acc += ${term}; }`, s.store({ loc: kernel.out, mode: "set", param: null }, "acc")];
+      return [...(kernel.comment ? [`// ${commentText(kernel.comment)}`] : []), ...s.loop(kernelLength(kernel), body)];
     },
     reduce: (kernel, s, value) => {
       // One thread per row, element by element in order: deterministic, and the interpreter's order. The first
