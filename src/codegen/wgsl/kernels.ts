@@ -260,8 +260,10 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
           if (!partial || s.mode !== "add") throw new CodegenError(`internal: unexpected shared store to ${s.loc.array}`);
           return `${element(layout, timedLoc(partial.array, partial.width), "j")} = ${local};`;
         }
-        if (s.mode !== "set") throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
-        return `${element(layout, s.loc, s.loc.scalar ? null : "j")} = ${local};`;
+        // A row that is not per step (a static input's gradient) sums every step's: each element has one owner thread, and the steps run in order.
+        if (s.mode !== "set" && s.loc.timed) throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
+        const at = element(layout, s.loc, s.loc.scalar ? null : "j");
+        return s.mode === "set" ? `${at} = ${local};` : `${at} = ${at} + ${local};`;
       },
       loop: (length, body) => {
         const inner = [...dots, ...body];
@@ -438,7 +440,9 @@ function parameterGradientBlock(layout: Layout, plan: ModulePlan, param: ParamLa
     }
   }
   for (const partial of partials) {
-    const inner = partial.scalar ? `for (var q = 0u; q < ${u32(partial.width)}; q++) { s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + q]; }` : `s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + i];`;
+    // A matrix's partials are row-major, as the plan computes them; the parameter itself is stored transposed.
+    const element = param.matrix ? `r * ${u32(param.cols)} + c` : "i";
+    const inner = partial.scalar ? `for (var q = 0u; q < ${u32(partial.width)}; q++) { s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + q]; }` : `s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + ${element}];`;
     lines.push(`for (var tb = 0u; tb < T * B; tb++) { ${inner} }`);
   }
   lines.push(`grads[${u32(param.offset)} + i] = s;`);
@@ -563,11 +567,13 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
   const inputs = cell.inputs.map((i) => ({ name: i.name, array: arrays.input(i.name), grad: arrays.gradInput(i.name), width: i.width }));
   const states = cell.states.map((s) => ({ name: s.name, hist: arrays.hist(s.name), grad: generatedLocal("dhist", specIdentifier(s.name)), width: s.width, init: s.init }));
   const outputs = cell.outputs.map((o) => ({ name: o.name, array: arrays.output(o.name), upstream: arrays.upstream(o.name), width: o.width }));
-  for (const i of inputs) layout.add(i.array, "S", i.width, "steps");
+  // A static input is one row per batch row; its gradient too (summed over the steps).
+  const inputRows = (name: string): ArrayRows => (cell.inputs.find((i) => i.name === name)!.static ? "row" : "steps");
+  for (const i of inputs) layout.add(i.array, "S", i.width, inputRows(i.name));
   for (const s of states) layout.add(s.hist, "S", s.width, "hist");
   for (const o of outputs) layout.add(o.array, "S", o.width, "steps");
   for (const o of outputs) layout.add(o.upstream, "S", o.width, "steps");
-  for (const i of inputs) layout.add(i.grad, "S", i.width, "steps");
+  for (const i of inputs) layout.add(i.grad, "S", i.width, inputRows(i.name));
   for (const s of states) {
     layout.add(s.grad, "S", s.width, "hist");
     layout.carry.set(arrays.carry(s.name), { array: s.grad, shift: 1 });
