@@ -3,7 +3,6 @@
 // value lives, the scheduled kernels of one forward and one backward step, and
 // the kernels before and after the loops. Target-independent; renderers turn
 // the plan into text.
-import { formNotCompiled } from "./forms.ts";
 import { differentiate, productsOf, type BackwardIR, type BNode } from "../autodiff/index.ts";
 import { groupProducts } from "./groups.ts";
 import type { SizeBinding } from "../ir/bind.ts";
@@ -268,9 +267,6 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "ne":
         forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr: pointwiseExpr(n), gemms: [] });
         break;
-      default:
-        // check.ts refuses these forms with a located diagnostic first (notCompiledYet).
-        throw new CodegenError(`${formNotCompiled(ir, n) ?? n.op} are not compiled yet`);
     }
   }
   // Required destinations: next states, outputs, then saved values.

@@ -179,7 +179,6 @@ export const messages = {
   divisionByZero: { code: "E307", template: "division by a constant zero" },
   // E601: what a target cannot compile (lstmc check --target)
   targetNumberRange: { code: "E601", template: "{0} is beyond float32's range (±3.4028234663852886e38), which is all the {1} target computes in" },
-  targetFormNotCompiled: { code: "E601", template: "this uses {0}, which the {1} target does not compile yet (lstmc run, the interpreter, runs it)" },
   targetCannotCompile: { code: "E601", template: "the {0} target cannot compile this cell: {1}" },
   // E602: what a target or engine does not support yet (the interpreter does)
   modelCellNotInJson: { code: "E602", template: "the JSON form names each layer's cell by file, and '{0}' is declared in this model's file: move it to a file of its own to convert the model to JSON" },
