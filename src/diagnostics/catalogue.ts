@@ -145,6 +145,7 @@ export const messages = {
   cellFileIsModel: { code: "E101", template: "{0} is a model; a layer's cell must be a cell" },
   // E201–E206: shapes and sizes
   wireWidth: { code: "E201", template: "layer '{0}': its cell's input '{1}' is {2} wide, but what is wired to it is {3} wide" },
+  wireStatic: { code: "E201", template: "layer '{0}': its cell's input '{1}' is static (one value per sequence), but a model wires values of every step; models do not take static inputs" },
   elementwiseShapes: { code: "E201", template: "cannot apply '{0}' to {1} and {2}" },
   matvecShapes: { code: "E202", template: "cannot multiply {0} @ {1}: needs a matrix [m, n] @ a vector [n], a matrix [m, n] @ rows [L, n], or a vector [L] @ rows [L, n]" },
   declarationRank: { code: "E203", template: "{0} '{1}' must be {2}, not {3}" },
