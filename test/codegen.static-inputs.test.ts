@@ -1,7 +1,8 @@
 // Static inputs and rank-2 values on every compiled engine: each form in a cell
 // of its own (a static vector read pointwise, a matrix applied to each row, rows
 // times a vector, a weighted sum of rows, pointwise maths over rows with vectors
-// broadcast over them, a matrix applied to rows that depend on the state),
+// broadcast over them, a parameter expression applied to each row, a matrix
+// applied to rows that depend on the state),
 // forward and backward against the interpreter, at sizes down to 1. The f64
 // modules must agree within 1e-10 (scaled), f32 and WGSL within 1e-4 relative.
 import { describe, expect, test } from "vitest";
@@ -42,6 +43,8 @@ const FORMS: readonly (readonly [string, CellIR, readonly string[]])[] = [
   ["a matrix applied to each row of a static input (M @ A)", cell("rowmap", "static input A[L, N]", "tanh(q @ (M @ A) + W @ h + x)"), ["grads.inputs.A", "grads.params.M"]],
   ["rows times a vector, then a weighted sum of rows ((A @ h) @ A)", cell("vecmat", "static input A[L, N]", "tanh((A @ h) @ A + W @ x)"), ["grads.inputs.A", "grads.initial.h"]],
   ["pointwise maths over rows with vectors broadcast over them", cell("broadcast", "static input A[L, N]", "tanh(q @ sigmoid(A * h + b) + x)"), ["grads.inputs.A", "grads.params.b", "grads.initial.h"]],
+  // Both matrix expressions are hoisted (computed once per call); the rows they meet stay in the step.
+  ["a parameter expression applied to each row, beside a product of a matrix expression", cell("derived_rowmap", "static input A[L, N]", "tanh(q @ ((M * 2 + 1) @ A) + (W * M) @ h + x)"), ["grads.inputs.A", "grads.params.M", "grads.params.W"]],
   ["a matrix applied to rows that depend on the state", cell("state_rows", "static input A[L, N]", "tanh(q @ (M @ tanh(A + h)) + x)"), ["grads.params.M", "grads.params.q", "grads.initial.h"]],
 ];
 

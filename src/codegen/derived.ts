@@ -57,7 +57,8 @@ function hoistedRoots(ir: CellIR, constant: ReadonlySet<NodeId>): Map<NodeId, st
   // A matrix that changes from step to step (rows computed from an input) is a value of the step, not hoisted.
   const varying = stepValues(ir);
   for (const n of ir.nodes) {
-    if (n.op !== "matvec") continue;
+    // The matrix of a product, or the one a rowmap applies to each row.
+    if (n.op !== "matvec" && n.op !== "rowmap") continue;
     const matrix = ir.nodes[n.args[0]]!;
     if (matrix.op !== "param" && !constant.has(matrix.id) && !varying.has(matrix.id) && !matrices.has(matrix.id)) matrices.set(matrix.id, derivedName(matrices.size));
   }
@@ -82,6 +83,7 @@ export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
   const newId = new Map<NodeId, NodeId>();
   const nodes: IrNode[] = [];
   const params: ParamDecl[] = [...ir.params];
+  const varying = stepValues(ir);
   for (const n of ir.nodes) {
     const name = roots.get(n.id);
     if (name !== undefined) {
@@ -90,7 +92,8 @@ export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
       params.push({ name, shape: n.shape, init: { kind: "zeros" } });
       continue;
     }
-    if (isMatrix(n) && n.op !== "param") continue;
+    // A matrix of parameters was only computed for a hoisted root; rows of the step stay in the step.
+    if (isMatrix(n) && n.op !== "param" && !varying.has(n.id)) continue;
     if (constant.has(n.id) && n.shape.length > 0) continue;
     const args = "args" in n ? n.args.map((a) => newId.get(a)) : [];
     if (args.some((a) => a === undefined)) throw new CodegenError(`internal: node ${n.id} reads a matrix expression outside a product`);

@@ -510,11 +510,13 @@ function gradientWritten(plan: ModulePlan, param: string): boolean {
 
 /**
  * Where backward reads parameters: the user's, or, when the cell has consts
- * (internal parameters with no gradient, which backward may read), the user's
- * with every derived value added (`_allParams`, declared by backward).
+ * (internal parameters with no gradient, which backward may read) or its step
+ * reads a derived matrix (a contraction's), the user's with every derived value
+ * added (`_allParams`, declared by backward).
  */
 function backwardParams(plan: ModulePlan): string {
-  return plan.derived.some(isConstantDerived) ? "_allParams" : "params";
+  const read = arraysRead(plan.backward.step.kernels);
+  return plan.derived.some((d) => isConstantDerived(d) || read.has(d.array)) ? "_allParams" : "params";
 }
 
 /** The arrays a step's kernels read. */
