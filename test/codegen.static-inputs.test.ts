@@ -1,10 +1,10 @@
 // Static inputs and rank-2 values on every compiled engine: each form in a cell
-// of its own (a static vector read pointwise, a matrix applied to each row, rows
-// times a vector, a weighted sum of rows, pointwise maths over rows with vectors
-// broadcast over them, a parameter expression applied to each row, a matrix
-// applied to rows that depend on the state),
-// forward and backward against the interpreter, at sizes down to 1. The f64
-// modules must agree within 1e-10 (scaled), f32 and WGSL within 1e-4 relative.
+// of its own (a static vector read pointwise and by a product, a matrix applied
+// to each row, rows times a vector, a weighted sum of rows, pointwise maths over
+// rows with vectors broadcast over them, a parameter expression applied to each
+// row, a matrix applied to rows that depend on the state), forward and backward
+// against the interpreter, at sizes down to 1. The f64 modules must agree within
+// 1e-10 (scaled), f32 and WGSL within 1e-4 relative.
 import { describe, expect, test } from "vitest";
 import { NoGpuAdapterError } from "../src/gpu/node-device.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
@@ -39,7 +39,8 @@ function cell(name: string, declarations: string, next: string): CellIR {
 }
 
 const FORMS: readonly (readonly [string, CellIR, readonly string[]])[] = [
-  ["a static vector read pointwise", cell("static_vector", "static input s[N]", "tanh(W @ x + s * h + s)"), ["grads.inputs.s"]],
+  // Through a product too: a static input is never projected for every step at once, as a per-step input is.
+  ["a static vector read pointwise and by a product", cell("static_vector", "static input s[N]", "tanh(W @ x + s * h + M @ s)"), ["grads.inputs.s", "grads.params.M"]],
   ["a matrix applied to each row of a static input (M @ A)", cell("rowmap", "static input A[L, N]", "tanh(q @ (M @ A) + W @ h + x)"), ["grads.inputs.A", "grads.params.M"]],
   ["rows times a vector, then a weighted sum of rows ((A @ h) @ A)", cell("vecmat", "static input A[L, N]", "tanh((A @ h) @ A + W @ x)"), ["grads.inputs.A", "grads.initial.h"]],
   ["pointwise maths over rows with vectors broadcast over them", cell("broadcast", "static input A[L, N]", "tanh(q @ sigmoid(A * h + b) + x)"), ["grads.inputs.A", "grads.params.b", "grads.initial.h"]],

@@ -169,7 +169,8 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       rowOffset += packed.rows;
       return packed;
     });
-    const precomputed = schedule.hoistInputProjections && vector.op === "input";
+    // A static input's product runs in the step, from its per-step copy (below).
+    const precomputed = schedule.hoistInputProjections && vector.op === "input" && !isStatic(vector.name);
     const label = vector.op === "input" || vector.op === "state" || vector.op === "param" ? vector.name : (equationOf(ir, g.vector)?.target ?? `value ${g.vector}`);
     return { index, vector: g.vector, vectorLabel: label, products, rows: rowOffset, depth: nodeLength(g.vector), packed: generatedLocal("w", index), packedT: generatedLocal("wt", index), precomputed, out: generatedLocal(precomputed ? "proj" : "g", index) };
   });
@@ -196,12 +197,12 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "input":
       case "state":
       case "param":
-        if (n.op === "param" && productVectors.has(n.id)) {
-          // A parameter vector that a product reads is copied to a per-step buffer, as an input or a state is
-          // there: the product kernels and the weight gradient read their vector row by row.
+        if ((n.op === "param" || (n.op === "input" && isStatic(n.name))) && productVectors.has(n.id)) {
+          // A parameter vector or a static input that a product reads is copied to a per-step buffer, as a
+          // per-step input or a state is there: the product kernels and the weight gradient read their vector row by row.
           const array = generatedLocal("tape", n.id);
           tapes.push({ array, width: base.length, node: n.id });
-          forwardNodes.push({ ...base, kind: "pointwise", loc: timedLoc(array, base.length), args: [], expr: read(sharedLoc(arrays.param(n.name), false)), gemms: [] });
+          forwardNodes.push({ ...base, kind: "pointwise", loc: timedLoc(array, base.length), args: [], expr: read(leafLoc(n)!), gemms: [] });
           break;
         }
         forwardNodes.push({ ...base, kind: "leaf", length: Math.max(0, base.length), loc: leafLoc(n), args: [], expr: null, gemms: [] });
@@ -311,7 +312,7 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     const mt = bir.nodes.find((b) => b.op === "matvecT" && b.vector === g.vector);
     const vector = ir.nodes[g.vector]!;
     const deferredInput =
-      schedule.deferInputGradients && vector.op === "input" && mt && bir.inputs.find((i) => i.input === vector.name)!.node === mt.id && !users.has(mt.id) ? vector.name : null;
+      schedule.deferInputGradients && vector.op === "input" && !isStatic(vector.name) && mt && bir.inputs.find((i) => i.input === vector.name)!.node === mt.id && !users.has(mt.id) ? vector.name : null;
     const { vector: _vector, ...rest } = g;
     return { ...rest, operand: savedLoc(g.vector), gradBuffer: buffer.array, deferredInput };
   });
