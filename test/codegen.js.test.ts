@@ -12,6 +12,7 @@ import { bindSizes, freeSizes } from "../src/ir/bind.ts";
 import { randomRequest } from "../src/run/random-data.ts";
 import { loadGeneratedModule, type GeneratedModule } from "../src/run/ts-engine.ts";
 import { loadSpec, specFiles } from "../scripts/generate.ts";
+import { stepInputs } from "./helpers/ir.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "lstmc-js-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,7 +52,7 @@ describe.each(specFiles())("the JavaScript module of %s", (file) => {
         const fwd = m.forward(cast(params), cast(inputs), cast(initial), { batch: 3 });
         const grads = m.backward(cast(params), fwd.saved, { outputs: cast(request.upstream.outputs), final: cast(request.upstream.final) });
         const state = m.createState(3);
-        const stepped = m.step(cast(params), Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, Float.from(v.subarray(0, v.length / 4))])) as never, state, 0);
+        const stepped = m.step(cast(params), cast(stepInputs(ir, inputs, 0, 4)), state, 0);
         return { fwd, grads, state, stepped };
       });
       const [a, b] = results as [(typeof results)[0], (typeof results)[0]];

@@ -10,6 +10,7 @@ import { forwardBackward } from "../src/interp/interpret.ts";
 import { randomRequest } from "../src/run/random-data.ts";
 import { loadGeneratedModule } from "../src/run/ts-engine.ts";
 import { loadSpec, specFiles } from "../scripts/generate.ts";
+import { stepInputs } from "./helpers/ir.ts";
 
 const SIZES = [{ I: 1, H: 1 }, { I: 3, H: 5 }, { I: 40, H: 72 }];
 const SHAPES = [{ batch: 1, steps: 1 }, { batch: 3, steps: 5 }, { batch: 1, steps: 5 }, { batch: 3, steps: 1 }, { batch: 6, steps: 2 }];
@@ -68,7 +69,7 @@ describe.each(specFiles())("generated module of %s", (file) => {
     const whole = module.forward(params, inputs, initial, { batch });
     const state = Object.fromEntries(Object.entries(initial).map(([k, v]) => [k, Float64Array.from(v)]));
     for (let t = 0; t < steps; t++) {
-      const x = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.subarray((t * v.length) / steps, ((t + 1) * v.length) / steps)]));
+      const x = stepInputs(ir, inputs, t, steps);
       const out = module.step(params, x, state, t);
       for (const [name, v] of Object.entries(out)) {
         const n = v.length;

@@ -29,6 +29,8 @@ describe("a model with a mistake is refused at the place of the mistake", () => 
     ["a missing cell file", "  layer a = nope.lstm(x)\n  output h = a.h", "E005 4:13 cannot read"],
     ["an unknown inline cell", "  layer a = nope(x)\n  output h = a.h", "E101 4:13 no cell 'nope' in this file (its cells: none); name a spec file such as lstm.lstm"],
     ["a cycle between layers", "  layer a = lstm.lstm(b.h)\n  layer b = lstm.lstm(a.h)\n  output h = b.h", "E303 4:9 cycle among layers: a -> b -> a"],
+    // A model's values are per step: wiring one to a static input would read T·B rows as B.
+    ["a static cell input", "  layer a = attention_lstm.lstm(x = x, annotations = x) { A = 1, K = H }\n  output h = a.h", "E201 4:40 layer 'a': its cell's input 'annotations' is static (one value per sequence), but a model wires values of every step"],
     ["a width mismatch", "  layer a = lstm.lstm(x)\n  layer b = lstm.lstm(x = [a.h, x]) { I = H }\n  output h = b.h", "E201 5:23 layer 'b': its cell's input 'x' is H wide, but what is wired to it is H + I wide"],
     ["a duplicate layer", "  layer a = lstm.lstm(x)\n  layer a = lstm.lstm(x)\n  output h = a.h", "E102 5:9 'a' is already declared as a layer at 4:9"],
     ["an unknown cell input", "  layer a = lstm.lstm(y = x)\n  output h = a.h", "E101 4:23 cell 'lstm' has no input 'y' (its inputs: x)"],

@@ -118,6 +118,8 @@ describe("interpreter matches PyTorch float64 on the advanced cells", () => {
 
 /** The cells the code generators compile, by the reference files' cell name, each with gradients the comparison must reach. */
 const COMPILED_CELLS: ReadonlyMap<string, readonly string[]> = new Map([
+  // The gradient of the static input (summed over steps) and of the attention's own parameters.
+  ["attention_lstm", ["grads.inputs.annotations", "grads.params.W_a", "grads.params.U_a", "grads.params.v"]],
   ["clockwork_rnn", ["grads.params.W_H"]],
   // The gains of all three layer norms: the gradient through every reduction and slice.
   ["lstm_layernorm", ["grads.params.alpha_x", "grads.params.alpha_h", "grads.params.alpha_c"]],

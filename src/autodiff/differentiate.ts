@@ -41,8 +41,9 @@ export function differentiate(ir: CellIR): BackwardIR {
   const incoming = new Map<NodeId, BNodeId[]>();
   const contribute = (target: NodeId, g: BNodeId, from: NodeId) => {
     if (ir.nodes[target]!.op === "const") return;
-    // A scalar broadcast over a vector receives the sum of the vector's gradient.
-    const grad = isScalar(ir.nodes[target]!.shape) && !isScalar(nodes[g]!.shape) ? add({ op: "sum", args: [g], shape: [], from }) : g;
+    // A scalar broadcast over a vector receives the sum of the vector's gradient; a vector broadcast over rows, the sum of the rows'.
+    const [rank, gradRank] = [ir.nodes[target]!.shape.length, nodes[g]!.shape.length];
+    const grad = rank === 0 && gradRank > 0 ? add({ op: "sum", args: [g], shape: [], from }) : rank === 1 && gradRank === 2 ? add({ op: "sumRows", args: [g], shape: ir.nodes[target]!.shape, from }) : g;
     if (!incoming.has(target)) incoming.set(target, []);
     incoming.get(target)!.push(grad);
   };
@@ -159,8 +160,30 @@ export function differentiate(ir: CellIR): BackwardIR {
       case "reduce":
         contribute(node.args[0], add({ op: "spread", fn: node.fn, reduced: node.id, args: [g], shape: ir.nodes[node.args[0]]!.shape, from }), from);
         return;
+      case "rowmap": {
+        // Y[l] = M X[l]: dX[l] = Mᵀ dY[l]; dM = Σ_l dY[l] ⊗ X[l].
+        const [m, x] = node.args;
+        contribute(m, add({ op: "crossRows", args: [g, saved(x)], shape: ir.nodes[m]!.shape, from }), from);
+        contribute(x, add({ op: "rowmap", transposed: true, args: [saved(m), g], shape: ir.nodes[x]!.shape, from }), from);
+        return;
+      }
+      case "vecmat": {
+        // z = Σ_l v[l] X[l]: dv[l] = X[l] · dz; dX = v ⊗ dz.
+        const [v, x] = node.args;
+        contribute(v, add({ op: "rowdot", args: [saved(x), g], shape: ir.nodes[v]!.shape, from }), from);
+        contribute(x, add({ op: "outer", args: [saved(v), g], shape: ir.nodes[x]!.shape, from }), from);
+        return;
+      }
       case "matvec": {
-        for (const p of productsByNode.get(node.id)!) {
+        const weights = productsByNode.get(node.id);
+        if (!weights) {
+          // Rows of the step times a vector, e[l] = X[l] · u: dX = de ⊗ u; du = Σ_l de[l] X[l].
+          const [x, u] = node.args;
+          contribute(x, add({ op: "outer", args: [g, saved(u)], shape: ir.nodes[x]!.shape, from }), from);
+          contribute(u, add({ op: "vecmat", args: [g, saved(x)], shape: ir.nodes[u]!.shape, from }), from);
+          return;
+        }
+        for (const p of weights) {
           const term: TransposedTerm = { param: p.param, rows: p.rows, colOffset: p.colOffset, grad: g, product: p.node };
           pendingTerms.set(p.vector, [...(pendingTerms.get(p.vector) ?? []), term]);
           outer.set(p.param, [...(outer.get(p.param) ?? []), { grad: g, vector: p.vector, colOffset: p.colOffset, product: p.node }]);
@@ -203,9 +226,6 @@ export function differentiate(ir: CellIR): BackwardIR {
       case "index":
         // Comparisons pass no gradient; the step index, sizes and index vectors are not functions of anything.
         return;
-      default:
-        // The code generators' check refuses these forms before differentiating (src/codegen/forms.ts).
-        throw new AutodiffError(`'${node.op}' (line ${node.span.line}) is not differentiated by the code generators yet`);
     }
   }
 

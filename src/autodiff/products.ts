@@ -4,6 +4,7 @@
 // How products are grouped into packed GEMMs is the code generators' schedule
 // (src/codegen/groups.ts), not part of the math.
 import { addDims, constantDim } from "../ir/dims.ts";
+import { stepValues } from "../ir/dependence.ts";
 import type { CellIR, Dim, NodeId } from "../ir/types.ts";
 
 export class AutodiffError extends Error {}
@@ -26,10 +27,12 @@ function parts(ir: CellIR, id: NodeId): NodeId[] {
   return node.op === "concat" ? node.args.flatMap((a) => parts(ir, a)) : [id];
 }
 
+/** Products of a parameter matrix; a matrix that is a value of the step (rows of an input, say) times a vector is no product of weights. */
 export function productsOf(ir: CellIR): Product[] {
   const products: Product[] = [];
+  const varying = stepValues(ir);
   for (const node of ir.nodes) {
-    if (node.op !== "matvec") continue;
+    if (node.op !== "matvec" || varying.has(node.args[0])) continue;
     const matrix = ir.nodes[node.args[0]]!;
     if (matrix.op !== "param") throw new AutodiffError(`the matrix of a product must be a parameter (line ${node.span.line}); an expression there is not supported yet`);
     let colOffset = constantDim(0);

@@ -48,6 +48,15 @@ export type BNode =
    * element of the vector forward node `reduced` reduced and 0 elsewhere (max, as the interpreter).
    */
   | (BNodeBase & { readonly op: "spread"; readonly fn: Reduction; readonly reduced: NodeId; readonly args: readonly [BNodeId] })
+  /**
+   * Products over the rows of rank-2 values ([L, n], one set of rows per batch row), each summed in index order:
+   * `rowmap` Σ_k M[i, k] X[l, k] -> [L, m] (transposed: Σ_k M[k, i] X[l, k]), `vecmat` Σ_l v[l] X[l, n] -> [n],
+   * `rowdot` Σ_k X[l, k] u[k] -> [L], `outer` u[m] w[n] -> [m, n], `crossRows` Σ_l G[l, i] X[l, k] -> [m, n], and
+   * `sumRows` Σ_l G[l, n] -> [n] (the gradient of a vector broadcast over rows).
+   */
+  | (BNodeBase & { readonly op: "rowmap"; readonly transposed: boolean; readonly args: readonly [BNodeId, BNodeId] })
+  | (BNodeBase & { readonly op: "vecmat" | "rowdot" | "outer" | "crossRows"; readonly args: readonly [BNodeId, BNodeId] })
+  | (BNodeBase & { readonly op: "sumRows"; readonly args: readonly [BNodeId] })
   /** Σ_k M_k[:, cols]ᵀ g_k: the gradient reaching `vector` through every product that reads it. */
   | (BNodeBase & { readonly op: "matvecT"; readonly vector: NodeId; readonly terms: readonly TransposedTerm[] });
 

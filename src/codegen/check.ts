@@ -3,7 +3,6 @@
 import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { CellIR } from "../ir/types.ts";
 import { planCell } from "./compile.ts";
-import { formNotCompiled } from "./forms.ts";
 import { CodegenError } from "./names.ts";
 import { F32_MAX } from "./wgsl/syntax.ts";
 
@@ -13,14 +12,6 @@ export const TARGET_NAMES: readonly TargetName[] = ["ts", "js", "wgsl"];
 
 export function targetDiagnostics(ir: CellIR, target: TargetName): Diagnostic[] {
   const found: Diagnostic[] = [];
-  const reported = new Set<string>();
-  for (const n of ir.nodes) {
-    const form = formNotCompiled(ir, n);
-    if (form === null || reported.has(form)) continue;
-    reported.add(form);
-    found.push(diagnostic("targetFormNotCompiled", n.span, form, target));
-  }
-  if (found.length > 0) return found;
   if (target === "wgsl") {
     for (const n of ir.nodes) if (n.op === "const" && Math.abs(n.value) > F32_MAX) found.push(diagnostic("targetNumberRange", n.span, n.value, target));
     for (const s of ir.states) {

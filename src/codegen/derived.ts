@@ -9,6 +9,7 @@
 // the masked matrix is exactly zero).
 import { elementCount, evaluateDim } from "../ir/dims.ts";
 import type { SizeBinding } from "../ir/bind.ts";
+import { stepValues } from "../ir/dependence.ts";
 import type { CellIR, Dim, ElementwiseOp, IrNode, NodeId, ParamDecl, UnaryFunction } from "../ir/types.ts";
 import { BINARY_OPERATORS } from "./expression.ts";
 import { CodegenError, derivedName } from "./names.ts";
@@ -53,10 +54,13 @@ export function constantNodes(ir: CellIR): ReadonlySet<NodeId> {
  */
 function hoistedRoots(ir: CellIR, constant: ReadonlySet<NodeId>): Map<NodeId, string> {
   const matrices = new Map<NodeId, string>();
+  // A matrix that changes from step to step (rows computed from an input) is a value of the step, not hoisted.
+  const varying = stepValues(ir);
   for (const n of ir.nodes) {
-    if (n.op !== "matvec") continue;
+    // The matrix of a product, or the one a rowmap applies to each row.
+    if (n.op !== "matvec" && n.op !== "rowmap") continue;
     const matrix = ir.nodes[n.args[0]]!;
-    if (matrix.op !== "param" && !constant.has(matrix.id) && !matrices.has(matrix.id)) matrices.set(matrix.id, derivedName(matrices.size));
+    if (matrix.op !== "param" && !constant.has(matrix.id) && !varying.has(matrix.id) && !matrices.has(matrix.id)) matrices.set(matrix.id, derivedName(matrices.size));
   }
   const read = new Set<NodeId>();
   for (const n of ir.nodes) if (!constant.has(n.id) && "args" in n) for (const a of n.args) if (constant.has(a) && ir.nodes[a]!.shape.length > 0) read.add(a);
@@ -79,6 +83,7 @@ export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
   const newId = new Map<NodeId, NodeId>();
   const nodes: IrNode[] = [];
   const params: ParamDecl[] = [...ir.params];
+  const varying = stepValues(ir);
   for (const n of ir.nodes) {
     const name = roots.get(n.id);
     if (name !== undefined) {
@@ -87,7 +92,8 @@ export function hoistMatrixExpressions(ir: CellIR): HoistedCell {
       params.push({ name, shape: n.shape, init: { kind: "zeros" } });
       continue;
     }
-    if (isMatrix(n) && n.op !== "param") continue;
+    // A matrix of parameters was only computed for a hoisted root; rows of the step stay in the step.
+    if (isMatrix(n) && n.op !== "param" && !varying.has(n.id)) continue;
     if (constant.has(n.id) && n.shape.length > 0) continue;
     const args = "args" in n ? n.args.map((a) => newId.get(a)) : [];
     if (args.some((a) => a === undefined)) throw new CodegenError(`internal: node ${n.id} reads a matrix expression outside a product`);

@@ -3,7 +3,6 @@
 // value lives, the scheduled kernels of one forward and one backward step, and
 // the kernels before and after the loops. Target-independent; renderers turn
 // the plan into text.
-import { formNotCompiled } from "./forms.ts";
 import { differentiate, productsOf, type BackwardIR, type BNode } from "../autodiff/index.ts";
 import { groupProducts } from "./groups.ts";
 import type { SizeBinding } from "../ir/bind.ts";
@@ -104,7 +103,7 @@ class StepNodes {
     if (n.kind === "pointwise" && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
     else if (n.kind === "pointwise") this.replace(key, { ...n, stores: [...n.stores, store] });
     // A copy sets its row: a gradient it adds to (a slice's, padded) goes through a pointwise copy below.
-    else if (n.kind === "concat" && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
+    else if ((n.kind === "concat" || n.kind === "contract") && mode === "set" && !n.loc) this.replace(key, { ...n, loc });
     else {
       if (n.length === 0) throw new CodegenError("a scalar expression cannot be a state, output or gradient destination");
       // Right after the value it copies: a transposed product that reads the copy must come after it (dependency order).
@@ -125,12 +124,12 @@ class StepNodes {
 
 function cellInterface(spec: CellIR, ir: CellIR, sizes: SizeBinding): CellInterface {
   const dims = (shape: Shape) => shape.map((d) => evaluateDim(d, sizes));
-  const width = (shape: Shape) => evaluateDim(shape[0]!, sizes);
+  const width = (shape: Shape) => dims(shape).reduce((n, d) => n * d, 1);
   return {
     name: specIdentifier(spec.name),
     sizes: spec.sizes.map((s) => ({ name: specIdentifier(s.name), value: sizes[s.name]! })),
     params: ir.params.map((p) => ({ name: specIdentifier(p.name), shape: dims(p.shape), count: dims(p.shape).reduce((n, d) => n * d, 1), init: p.init, internal: DERIVED_NAME.test(p.name) })),
-    inputs: ir.inputs.map((i) => ({ name: specIdentifier(i.name), width: width(i.shape) })),
+    inputs: ir.inputs.map((i) => ({ name: specIdentifier(i.name), width: width(i.shape), ...(i.static ? { static: true as const } : {}) })),
     states: ir.states.map((s) => ({ name: specIdentifier(s.name), width: width(s.shape), init: s.init })),
     outputs: ir.outputs.map((o) => ({ name: specIdentifier(o.name), width: width(o.shape) })),
     equations: spec.equations.map((e) => e.text),
@@ -141,18 +140,22 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
   const { ir, hoisted } = hoistMatrixExpressions(spec);
   const derived = hoisted.map((h) => planDerivedMatrix(spec, h, hoisted, sizes, arrays.param, arrays.gradParam));
   const bir = differentiate(ir);
-  const length = (shape: Shape) => (shape.length === 0 ? 0 : shape.length === 1 ? evaluateDim(shape[0]!, sizes) : -1);
+  // Elements per batch row: a rank-2 value [L, n] is L·n, row-major.
+  const length = (shape: Shape) => (shape.length === 0 ? 0 : shape.reduce((n, d) => n * evaluateDim(d, sizes), 1));
   const dim = (d: Parameters<typeof evaluateDim>[0]) => evaluateDim(d, sizes);
   const nodeLength = (id: NodeId) => length(ir.nodes[id]!.shape);
+  const irShape = (id: NodeId) => ir.nodes[id]!.shape.map(dim);
   for (const s of ir.states) if (s.shape.length !== 1) throw new CodegenError(`state '${s.name}' must be a vector`);
-  for (const i of ir.inputs) if (i.shape.length !== 1) throw new CodegenError(`input '${i.name}' must be a vector`);
+  for (const i of ir.inputs) if (i.shape.length !== 1 && !i.static) throw new CodegenError(`input '${i.name}' must be a vector`);
+  const isStatic = (name: string) => ir.inputs.find((i) => i.name === name)!.static;
   const cell = cellInterface(spec, ir, sizes);
 
   // --- Forward values ----------------------------------------------------
   const leafLoc = (n: IrNode): Loc | null => {
-    if (n.op === "input") return timedLoc(arrays.input(n.name), nodeLength(n.id));
+    // A static input is one row per batch row, read at every step.
+    if (n.op === "input") return isStatic(n.name) ? rowLoc(arrays.input(n.name), nodeLength(n.id)) : timedLoc(arrays.input(n.name), nodeLength(n.id));
     if (n.op === "state") return timedLoc(arrays.hist(n.name), nodeLength(n.id));
-    if (n.op === "param") return n.shape.length === 2 ? null : sharedLoc(arrays.param(n.name), n.shape.length === 0);
+    if (n.op === "param") return sharedLoc(arrays.param(n.name), n.shape.length === 0);
     return null;
   };
   const paramShape = (name: string) => ir.params.find((p) => p.name === name)!.shape;
@@ -166,7 +169,8 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       rowOffset += packed.rows;
       return packed;
     });
-    const precomputed = schedule.hoistInputProjections && vector.op === "input";
+    // A static input's product runs in the step, from its per-step copy (below).
+    const precomputed = schedule.hoistInputProjections && vector.op === "input" && !isStatic(vector.name);
     const label = vector.op === "input" || vector.op === "state" || vector.op === "param" ? vector.name : (equationOf(ir, g.vector)?.target ?? `value ${g.vector}`);
     return { index, vector: g.vector, vectorLabel: label, products, rows: rowOffset, depth: nodeLength(g.vector), packed: generatedLocal("w", index), packedT: generatedLocal("wt", index), precomputed, out: generatedLocal(precomputed ? "proj" : "g", index) };
   });
@@ -193,12 +197,12 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "input":
       case "state":
       case "param":
-        if (n.op === "param" && productVectors.has(n.id)) {
-          // A parameter vector that a product reads is copied to a per-step buffer, as an input or a state is
-          // there: the product kernels and the weight gradient read their vector row by row.
+        if ((n.op === "param" || (n.op === "input" && isStatic(n.name))) && productVectors.has(n.id)) {
+          // A parameter vector or a static input that a product reads is copied to a per-step buffer, as a
+          // per-step input or a state is there: the product kernels and the weight gradient read their vector row by row.
           const array = generatedLocal("tape", n.id);
           tapes.push({ array, width: base.length, node: n.id });
-          forwardNodes.push({ ...base, kind: "pointwise", loc: timedLoc(array, base.length), args: [], expr: read(sharedLoc(arrays.param(n.name), false)), gemms: [] });
+          forwardNodes.push({ ...base, kind: "pointwise", loc: timedLoc(array, base.length), args: [], expr: read(leafLoc(n)!), gemms: [] });
           break;
         }
         forwardNodes.push({ ...base, kind: "leaf", length: Math.max(0, base.length), loc: leafLoc(n), args: [], expr: null, gemms: [] });
@@ -207,7 +211,12 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
         forwardNodes.push({ ...base, kind: "inline", loc: null, args: [], expr: { op: "const", value: n.value }, gemms: [] });
         break;
       case "matvec": {
-        const parts = groupOfProduct.get(n.id)!;
+        const parts = groupOfProduct.get(n.id);
+        if (!parts) {
+          // Rows of the step times a vector: no product of weights.
+          forwardNodes.push({ ...base, kind: "contract", loc: null, ...contraction("rowdot", n.args, irShape), expr: null, gemms: [] });
+          break;
+        }
         const reads: Expr[] = parts.map(({ group, product }) => read(group.precomputed ? timedLoc(group.out, group.rows, 0, product.rowOffset) : rowLoc(group.out, group.rows, product.rowOffset)));
         const expr = reads.slice(1).reduce<Expr>((sum, r) => ({ op: "add", args: [sum, r] }), reads[0]!);
         forwardNodes.push({ ...base, kind: "pointwise", loc: null, args: [], expr, gemms: parts.filter((p) => !p.group.precomputed).map((p) => p.group.index) });
@@ -215,6 +224,10 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       }
       case "concat":
         forwardNodes.push({ ...base, kind: "concat", loc: null, args: n.args, expr: null, gemms: [] });
+        break;
+      case "rowmap":
+      case "vecmat":
+        forwardNodes.push({ ...base, kind: "contract", loc: null, ...contraction(n.op, n.args, irShape), expr: null, gemms: [] });
         break;
       case "slice":
         forwardNodes.push({ ...base, kind: "pointwise", loc: null, args: n.args, sliceArg: { offset: dim(n.offset) }, expr: { op: "arg", index: 0 }, gemms: [] });
@@ -255,9 +268,6 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "ne":
         forwardNodes.push({ ...base, kind: base.length === 0 ? "inline" : "pointwise", loc: null, args: argsOf, expr: pointwiseExpr(n), gemms: [] });
         break;
-      default:
-        // check.ts refuses these forms with a located diagnostic first (notCompiledYet).
-        throw new CodegenError(`${formNotCompiled(ir, n) ?? n.op} are not compiled yet`);
     }
   }
   // Required destinations: next states, outputs, then saved values.
@@ -276,7 +286,8 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
   const forward = scheduleStep(fwd.list, fwdGemms, (n) => generatedLocal("tmp", n.key));
   const savedLoc = (id: NodeId): Loc => {
     const loc = fwd.get(id).loc;
-    if (!loc || (!loc.timed && loc.perRow)) throw new CodegenError(`internal: saved value ${id} has no saved location`);
+    const node = ir.nodes[id]!;
+    if (!loc || (!loc.timed && loc.perRow && !(node.op === "input" && isStatic(node.name)))) throw new CodegenError(`internal: saved value ${id} has no saved location`);
     return loc;
   };
 
@@ -301,7 +312,7 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     const mt = bir.nodes.find((b) => b.op === "matvecT" && b.vector === g.vector);
     const vector = ir.nodes[g.vector]!;
     const deferredInput =
-      schedule.deferInputGradients && vector.op === "input" && mt && bir.inputs.find((i) => i.input === vector.name)!.node === mt.id && !users.has(mt.id) ? vector.name : null;
+      schedule.deferInputGradients && vector.op === "input" && !isStatic(vector.name) && mt && bir.inputs.find((i) => i.input === vector.name)!.node === mt.id && !users.has(mt.id) ? vector.name : null;
     const { vector: _vector, ...rest } = g;
     return { ...rest, operand: savedLoc(g.vector), gradBuffer: buffer.array, deferredInput };
   });
@@ -386,6 +397,14 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
       case "slice":
         backwardNodes.push({ ...base, kind: "pointwise", loc: null, args: b.args, sliceArg: { offset: dim(b.offset) }, expr: arg(0) });
         break;
+      case "rowmap":
+      case "vecmat":
+      case "rowdot":
+      case "outer":
+      case "crossRows":
+      case "sumRows":
+        backwardNodes.push({ ...base, kind: "contract", loc: null, ...contraction(b.op === "rowmap" && b.transposed ? "rowmapT" : b.op, b.args, (id) => bnode(id).shape.map(dim)), expr: null });
+        break;
       case "matvecT": {
         const group = groupOfVector(b.vector);
         if (group.deferredInput) break;
@@ -424,7 +443,10 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
   for (const s of bir.states) if (s.node !== null) bwd.destination(s.node, rowLoc(arrays.carryPrev(s.state), Math.max(0, gradLength(bnode(s.node)))), "set", generatedLocal("dcopy", specIdentifier(s.state)));
   for (const i of bir.inputs) {
     if (i.node === null || groups.some((g) => g.deferredInput === i.input)) continue;
-    bwd.destination(i.node, timedLoc(arrays.gradInput(i.input), Math.max(0, gradLength(bnode(i.node)))), "set", generatedLocal("dxcopy", specIdentifier(i.input)));
+    const width = Math.max(0, gradLength(bnode(i.node)));
+    // A static input's gradient is the sum over every step's.
+    const [loc, mode] = isStatic(i.input) ? [rowLoc(arrays.gradInput(i.input), width), "add" as const] : [timedLoc(arrays.gradInput(i.input), width), "set" as const];
+    bwd.destination(i.node, loc, mode, generatedLocal("dxcopy", specIdentifier(i.input)));
   }
   const constants = new Set(derived.filter(isConstantDerived).map((d) => d.name));
   for (const p of bir.params) {
@@ -462,6 +484,52 @@ export function lowerCell(spec: CellIR, sizes: SizeBinding, schedule: Schedule =
     forward: { before: groups.filter((g) => g.precomputed).map((g) => ({ kind: "projection" as const, group: g.index })), step: { kernels: forward.kernels, temps: forward.temps } },
     backward: { step: { kernels: backward.kernels, temps: backwardTemps }, zeroCarry: bir.states.filter((s) => s.node === null).map((s) => s.state), after },
   });
+}
+
+type Contraction = "rowmap" | "rowmapT" | "vecmat" | "rowdot" | "outer" | "crossRows" | "sumRows";
+
+/**
+ * A product over rows as a contraction out[m, n] = Σ_k a[m, k] · b[k, n] (plan.ts), from its arguments as the IR
+ * or backward IR orders them (see BNode's rowmap ... sumRows): which argument is a, which b, and their strides.
+ */
+function contraction(op: Contraction, args: readonly number[], bound: (id: number) => readonly number[]): Pick<LNode, "args" | "contract"> {
+  const [x, y] = [bound(args[0]!), args.length > 1 ? bound(args[1]!) : []];
+  const strides = (outerStride: number, depthStride: number) => ({ outerStride, depthStride });
+  switch (op) {
+    case "rowmap": {
+      // Y[l, i] = Σ_k M[i, k] X[l, k]: args [M, X].
+      const [[m, n], [l]] = [x, y] as [number[], number[]];
+      return { args: [args[1]!, args[0]!], contract: { rows: l!, cols: m!, depth: n!, a: strides(n!, 1), b: strides(n!, 1) } };
+    }
+    case "rowmapT": {
+      // dX[l, i] = Σ_k G[l, k] M[k, i]: args [M, G].
+      const [[m, n], [l]] = [x, y] as [number[], number[]];
+      return { args: [args[1]!, args[0]!], contract: { rows: l!, cols: n!, depth: m!, a: strides(m!, 1), b: strides(1, n!) } };
+    }
+    case "vecmat": {
+      // z[i] = Σ_l v[l] X[l, i]: args [v, X].
+      const [l, n] = y as [number, number];
+      return { args, contract: { rows: 1, cols: n, depth: l, a: strides(0, 1), b: strides(1, n) } };
+    }
+    case "rowdot": {
+      // e[l] = Σ_k X[l, k] u[k]: args [X, u].
+      const [l, n] = x as [number, number];
+      return { args, contract: { rows: l, cols: 1, depth: n, a: strides(n, 1), b: strides(0, 1) } };
+    }
+    case "outer":
+      // u[m] w[n]: args [u, w].
+      return { args, contract: { rows: x[0]!, cols: y[0]!, depth: 1, a: strides(1, 0), b: strides(1, 0) } };
+    case "crossRows": {
+      // Σ_l G[l, i] X[l, k]: args [G, X].
+      const [[l, m], [, n]] = [x, y] as [number[], number[]];
+      return { args, contract: { rows: m!, cols: n!, depth: l!, a: strides(1, m!), b: strides(1, n!) } };
+    }
+    case "sumRows": {
+      // Σ_l G[l, i]: args [G].
+      const [l, n] = x as [number, number];
+      return { args, contract: { rows: n, cols: 1, depth: l, a: strides(1, n), b: null } };
+    }
+  }
 }
 
 type PointwiseNode = Extract<IrNode | BNode, { op: "neg" | "apply" | "where" | ElementwiseOp }>;
@@ -506,7 +574,7 @@ function bufferList(
   const buffer = (name: string, role: BufferPlan["role"], width: number, extent: BufferPlan["extent"], of: string | null = null): BufferPlan => ({ name, role, width, extent, of });
   return [
     ...cell.params.map((p) => buffer(arrays.param(p.name), p.internal ? "derived" : "param", p.count, "shared", p.internal ? (derived.find((d) => d.name === p.name)?.label ?? null) : p.name)),
-    ...cell.inputs.map((i) => buffer(arrays.input(i.name), "input", i.width, "steps", i.name)),
+    ...cell.inputs.map((i) => buffer(arrays.input(i.name), "input", i.width, i.static ? "row" : "steps", i.name)),
     ...cell.states.map((s) => buffer(arrays.hist(s.name), "history", s.width, "history", s.name)),
     ...cell.outputs.map((o) => buffer(arrays.output(o.name), "output", o.width, "steps", o.name)),
     ...tapes.map((t) => buffer(t.array, "tape", t.width, "steps")),
@@ -522,7 +590,7 @@ function bufferList(
     ...backwardTemps.map((t) => buffer(t.array, "scratch", t.width, "row")),
     ...transposedProducts.map((t) => buffer(t.array, "transposedProduct", t.width, "row")),
     ...cell.params.map((p) => buffer(arrays.gradParam(p.name), "paramGradient", p.count, "shared", p.internal ? null : p.name)),
-    ...cell.inputs.map((i) => buffer(arrays.gradInput(i.name), "inputGradient", i.width, "steps", i.name)),
+    ...cell.inputs.map((i) => buffer(arrays.gradInput(i.name), "inputGradient", i.width, i.static ? "row" : "steps", i.name)),
   ];
 }
 

@@ -26,7 +26,8 @@ export const sharedLoc = (array: string, scalar: boolean, offset = 0): Loc => ({
 export const rowScalarLoc = (array: string, timed: boolean): Loc => ({ array, timed, shift: 0, perRow: true, width: 1, offset: 0, scalar: true });
 
 export type Expr =
-  | { readonly op: "read"; readonly loc: Loc; readonly extra: number }
+  /** With `period`, element j reads element j mod period: a vector [n] broadcast over the rows of an [L, n] value. */
+  | { readonly op: "read"; readonly loc: Loc; readonly extra: number; readonly period?: number }
   | { readonly op: "arg"; readonly index: number }
   | { readonly op: "local"; readonly name: string }
   | { readonly op: "const"; readonly value: number }
@@ -99,8 +100,31 @@ export interface ReduceKernel {
   readonly comment: string | null;
 }
 
+/** Element (m, k) of a contraction's operand (for the right one, (k, n)): at outer·m + depth·k of its row (of the array, when shared). */
+export interface ContractOperand {
+  readonly loc: Loc;
+  readonly outerStride: number;
+  readonly depthStride: number;
+}
+
+/**
+ * Per batch row, out[m, n] = Σ_k a[m, k] · b[k, n], summed in k order (no `b`: each factor is 1), stored
+ * row-major (element m·cols + n): the products over the rows of rank-2 values (a matrix applied to each row, a
+ * weighted sum of rows, rows times a vector) and their gradients (outer products, sums over rows).
+ */
+export interface ContractKernel {
+  readonly kind: "contract";
+  readonly rows: number;
+  readonly cols: number;
+  readonly depth: number;
+  readonly a: ContractOperand;
+  readonly b: ContractOperand | null;
+  readonly out: Loc;
+  readonly comment: string | null;
+}
+
 /** A kernel inside the time loop. */
-export type StepKernel = PointwiseKernel | GemmKernel | CopyKernel | ReduceKernel;
+export type StepKernel = PointwiseKernel | GemmKernel | CopyKernel | ReduceKernel | ContractKernel;
 
 /** One step of the loop: its kernels in order, and the per-step scratch rows [B, width] they use. */
 export interface StepPlan {
@@ -138,7 +162,7 @@ export type AfterLoopKernel = WeightGradientKernel | DeferredInputGradientKernel
 export type BufferRole =
   | "param" // a parameter as the user passes it
   | "derived" // a matrix expression a product reads, computed once per call
-  | "input" // [T, B, n]
+  | "input" // [T, B, n]; a static input [B, n]
   | "history" // a state before every step and after the last: [T + 1, B, n]
   | "output" // [T, B, n]
   | "tape" // a forward value backward reads: [T, B, n]
@@ -226,7 +250,8 @@ export interface CellInterface {
     /** A derived matrix: computed by the module, never passed by the user. */
     readonly internal: boolean;
   }[];
-  readonly inputs: readonly { readonly name: string; readonly width: number }[];
+  /** A static input's width is its whole matrix (L·A for [L, A]): one per batch row, the same at every step. */
+  readonly inputs: readonly { readonly name: string; readonly width: number; readonly static?: true }[];
   readonly states: readonly { readonly name: string; readonly width: number; readonly init: number }[];
   readonly outputs: readonly { readonly name: string; readonly width: number }[];
   /** The spec's equations as written, for the module header. */

@@ -2,19 +2,20 @@
 // step is a graph of values (LNodes); each is a leaf already in memory, a
 // scalar expression inlined where used, a pointwise value, a concat copy, or a
 // reduction of a vector to one number per row (read from memory by what uses
-// it, as are the scalar expressions over it). Matrix products run as GEMM
+// it, as are the scalar expressions over it), or a contraction over the rows
+// of rank-2 values (read from memory too). Matrix products run as GEMM
 // kernels between pointwise phases. Pointwise values of the same length whose
 // inputs are ready fuse into one loop; a value is written to memory only when
 // something outside its loop reads it.
 import { CodegenError } from "./names.ts";
 import type { Reduction } from "../ir/types.ts";
-import { read, rowLoc, rowScalarLoc, type Expr, type GemmKernel, type Loc, type PointwiseItem, type StepKernel, type StepPlan, type Store } from "./plan.ts";
+import { read, rowLoc, rowScalarLoc, type ContractKernel, type Expr, type GemmKernel, type Loc, type PointwiseItem, type StepKernel, type StepPlan, type Store } from "./plan.ts";
 
 export { read, rowLoc, sharedLoc, timedLoc } from "./plan.ts";
 
 export interface LNode {
   readonly key: number;
-  readonly kind: "leaf" | "inline" | "pointwise" | "concat" | "reduce";
+  readonly kind: "leaf" | "inline" | "pointwise" | "concat" | "reduce" | "contract";
   /** Elements per batch row; 0 for a scalar. */
   readonly length: number;
   /** Fixed location (leaves, and values with a required destination); else a temporary if needed. */
@@ -24,6 +25,8 @@ export interface LNode {
   readonly sliceArg?: { readonly offset: number };
   /** A reduction of its one argument; `argmax` (max only) also receives the first largest element's index. */
   readonly reduce?: { readonly fn: Reduction; readonly argmax: Loc | null };
+  /** A contraction of its arguments (a, then b when it has two): the kernel less where its operands and result live. */
+  readonly contract?: Omit<ContractKernel, "kind" | "a" | "b" | "out" | "comment"> & { readonly a: Strides; readonly b: Strides | null };
   /** Pointwise: the value, in terms of args; may read GEMM outputs directly. */
   readonly expr: Expr | null;
   /** GEMMs whose output this value reads. */
@@ -33,6 +36,8 @@ export interface LNode {
   readonly comment: string | null;
   readonly name: string;
 }
+
+type Strides = { readonly outerStride: number; readonly depthStride: number };
 
 /** A product of the step: the kernel, with its left operand either fixed or the location of value `aOf`. */
 export interface LGemm {
@@ -56,7 +61,7 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   const gemmLevel = new Map<number, number>();
   const fusable = (consumer: LNode, arg: LNode) => consumer.kind === "pointwise" && !consumer.sliceArg && arg.kind === "pointwise" && arg.length === consumer.length;
   // A reduction's result, like a pointwise value's, is in memory after its kernel; a scalar expression is ready with what it reads.
-  const avail = (n: LNode): number => (n.kind === "pointwise" || n.kind === "reduce" ? level.get(n.key)! + 1 : n.kind === "concat" || n.kind === "inline" ? level.get(n.key)! : 0);
+  const avail = (n: LNode): number => (n.kind === "pointwise" || n.kind === "reduce" || n.kind === "contract" ? level.get(n.key)! + 1 : n.kind === "concat" || n.kind === "inline" ? level.get(n.key)! : 0);
 
   // Nodes come in dependency order, and a GEMM's operands precede every reader of its output.
   const gemmByKey = new Map(gemms.map((g) => [g.key, g]));
@@ -81,10 +86,10 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   const materialize = new Set<number>();
   for (const n of nodes) if (n.kind === "pointwise" && (n.mustMaterialize || n.stores.length > 0 || n.loc)) materialize.add(n.key);
   // A concatenation or reduction with a location before scheduling is a required destination (a next state, an output, a saved value).
-  for (const n of nodes) if ((n.kind === "concat" || n.kind === "reduce") && n.loc) materialize.add(n.key);
+  for (const n of nodes) if ((n.kind === "concat" || n.kind === "reduce" || n.kind === "contract") && n.loc) materialize.add(n.key);
   for (const n of nodes) {
-    // A reduction's operand is kept only when the reduction is live (below).
-    if (n.kind === "reduce") continue;
+    // A reduction's or contraction's operands are kept only when it is live (below).
+    if (n.kind === "reduce" || n.kind === "contract") continue;
     for (const a of n.args) {
       const arg = node(a);
       if (arg.kind === "concat") materialize.add(a);
@@ -98,7 +103,7 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
     if (!live.has(n.key)) continue;
-    if (n.kind === "reduce") {
+    if (n.kind === "reduce" || n.kind === "contract") {
       materialize.add(n.key);
       for (const a of n.args) if (node(a).kind === "pointwise" || node(a).kind === "concat") materialize.add(a);
     }
@@ -124,17 +129,23 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
   /** The expression of an argument as seen from a consumer at `lvl` (a local when fused). */
   const argExpr = (consumer: LNode, a: number): Expr => {
     const arg = node(a);
-    if (arg.kind === "leaf" || arg.kind === "concat" || arg.kind === "reduce") return read(locOf(a));
     if (arg.kind === "inline") return substitute(arg.expr!, arg.args.map((x) => argExpr(arg, x)));
-    if (fusable(consumer, arg) && level.get(consumer.key) === level.get(a)) return { op: "local", name: arg.name };
-    return read(locOf(a));
+    if (arg.kind === "pointwise" && fusable(consumer, arg) && level.get(consumer.key) === level.get(a)) return { op: "local", name: arg.name };
+    return memoryRead(consumer, arg);
+  };
+  /** A value in memory as its consumer reads it: a vector [n] read by a pointwise value over rows [L, n] is broadcast. */
+  const memoryRead = (consumer: LNode, arg: LNode): Expr => {
+    const loc = locOf(arg.key);
+    if (consumer.kind !== "pointwise" || arg.length === 0 || arg.length === consumer.length || loc.scalar) return read(loc);
+    if (consumer.length % arg.length !== 0) throw new CodegenError(`internal: value ${arg.key} (${arg.length}) broadcast over ${consumer.length} elements`);
+    return { op: "read", loc, extra: 0, period: arg.length };
   };
 
   // Each level's GEMMs, copies and pointwise values in node order, sorted out once (not rescanned per level).
   const maxLevel = Math.max(0, ...level.values(), ...gemmLevel.values());
   const atLevel = Array.from({ length: maxLevel + 1 }, () => ({ gemms: [] as LGemm[], nodes: [] as LNode[] }));
   for (const g of gemms) atLevel[gemmLevel.get(g.key)!]!.gemms.push(g);
-  for (const n of nodes) if ((n.kind === "concat" || n.kind === "pointwise" || n.kind === "reduce") && live.has(n.key)) atLevel[level.get(n.key)!]!.nodes.push(n);
+  for (const n of nodes) if ((n.kind === "concat" || n.kind === "pointwise" || n.kind === "reduce" || n.kind === "contract") && live.has(n.key)) atLevel[level.get(n.key)!]!.nodes.push(n);
   const kernels: StepKernel[] = [];
   for (const { gemms: levelGemms, nodes: levelNodes } of atLevel) {
     for (const g of levelGemms) kernels.push({ ...g.kernel, a: g.a ?? locOf(g.aOf!) });
@@ -146,6 +157,11 @@ export function scheduleStep(nodes: readonly LNode[], gemms: readonly LGemm[], t
       if (n.kind !== "reduce") continue;
       const [a] = n.args as [number];
       kernels.push({ kind: "reduce", fn: n.reduce!.fn, length: node(a).length, element: argExpr(n, a), out: locOf(n.key), argmax: n.reduce!.argmax, comment: n.comment });
+    }
+    for (const n of levelNodes) {
+      if (n.kind !== "contract") continue;
+      const { a, b, ...shape } = n.contract!;
+      kernels.push({ kind: "contract", ...shape, a: { loc: locOf(n.args[0]!), ...a }, b: b && { loc: locOf(n.args[1]!), ...b }, out: locOf(n.key), comment: n.comment });
     }
     const clusters = new Map<number, PointwiseItem[]>();
     for (const n of levelNodes) {

@@ -44,7 +44,7 @@ export interface InterfaceRecord {
 export function interfaceRecords(cell: CellInterface): InterfaceRecord[] {
   return [
     { name: "Params", doc: "The cell's parameters, row-major.", entries: cell.params.filter((p) => !p.internal).map((p) => ({ name: p.name, doc: `[${p.shape.join(", ")}]` })) },
-    { name: "Inputs", doc: "Per-step inputs, [steps, batch, n] flat (time-major).", entries: cell.inputs.map((i) => ({ name: i.name, doc: `[steps, batch, ${i.width}]` })) },
+    { name: "Inputs", doc: "Per-step inputs, [steps, batch, n] flat (time-major).", entries: cell.inputs.map((i) => ({ name: i.name, doc: i.static ? `[batch, ${i.width}], static: the same at every step` : `[steps, batch, ${i.width}]` })) },
     { name: "States", doc: "States, [batch, n] flat.", entries: cell.states.map((s) => ({ name: s.name, doc: `[batch, ${s.width}]` })) },
     { name: "Outputs", doc: "Per-step outputs, [steps, batch, n] flat.", entries: cell.outputs.map((o) => ({ name: o.name, doc: `[steps, batch, ${o.width}]` })) },
   ];

@@ -145,6 +145,7 @@ export const messages = {
   cellFileIsModel: { code: "E101", template: "{0} is a model; a layer's cell must be a cell" },
   // E201–E206: shapes and sizes
   wireWidth: { code: "E201", template: "layer '{0}': its cell's input '{1}' is {2} wide, but what is wired to it is {3} wide" },
+  wireStatic: { code: "E201", template: "layer '{0}': its cell's input '{1}' is static (one value per sequence), but a model wires values of every step; models do not take static inputs" },
   elementwiseShapes: { code: "E201", template: "cannot apply '{0}' to {1} and {2}" },
   matvecShapes: { code: "E202", template: "cannot multiply {0} @ {1}: needs a matrix [m, n] @ a vector [n], a matrix [m, n] @ rows [L, n], or a vector [L] @ rows [L, n]" },
   declarationRank: { code: "E203", template: "{0} '{1}' must be {2}, not {3}" },
@@ -179,7 +180,6 @@ export const messages = {
   divisionByZero: { code: "E307", template: "division by a constant zero" },
   // E601: what a target cannot compile (lstmc check --target)
   targetNumberRange: { code: "E601", template: "{0} is beyond float32's range (±3.4028234663852886e38), which is all the {1} target computes in" },
-  targetFormNotCompiled: { code: "E601", template: "this uses {0}, which the {1} target does not compile yet (lstmc run, the interpreter, runs it)" },
   targetCannotCompile: { code: "E601", template: "the {0} target cannot compile this cell: {1}" },
   // E602: what a target or engine does not support yet (the interpreter does)
   modelCellNotInJson: { code: "E602", template: "the JSON form names each layer's cell by file, and '{0}' is declared in this model's file: move it to a file of its own to convert the model to JSON" },

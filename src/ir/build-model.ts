@@ -175,6 +175,9 @@ class ModelBuilder {
     for (const input of cell.inputs) {
       if (!layer.inputs.some((_, i) => names[i] === input.name) && !names.includes(null)) this.report(diagnostic("unwiredCellInput", layer.nameSpan, layer.name, input.name));
     }
+    const statics = layer.inputs.filter((input, i) => cell.inputs.find((d) => d.name === names[i])?.static);
+    for (const input of statics) this.report(diagnostic("wireStatic", input.span, layer.name, names[layer.inputs.indexOf(input)]!));
+    if (statics.length > 0) return null;
     const sizes = this.bindSizes(layer, cell, wired);
     if (!sizes || Object.keys(wired).length !== cell.inputs.length) return null;
     const mismatched = layer.inputs.filter((input, i) => {

@@ -18,3 +18,14 @@ export function stripSpans<T>(value: T): unknown {
       .map(([key, v]) => [key, stripSpans(v)]),
   );
 }
+
+/** The inputs of step t of a run of `steps` steps, as step() takes them: a per-step input's slice, a static input whole. */
+export function stepInputs<T extends { subarray(begin: number, end: number): T; readonly length: number }>(
+  ir: { readonly inputs: readonly { readonly name: string; readonly static: boolean }[] },
+  inputs: Readonly<Record<string, T>>,
+  t: number,
+  steps: number,
+): Record<string, T> {
+  const isStatic = (name: string) => ir.inputs.some((i) => i.name === name && i.static);
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, isStatic(k) ? v : v.subarray((t * v.length) / steps, ((t + 1) * v.length) / steps)]));
+}

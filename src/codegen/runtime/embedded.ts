@@ -888,7 +888,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     const B = _positiveWhole(options.batch ?? 1, \`\${what}: batch\`);
     const given = _tensors(inputs, "inputs", names.inputs);
     const start = _tensors(initial, "initial", names.states);
-    const first = program.names.inputs[0];
+    // A static input (one row per batch row) is the same at every step: the first per-step input counts the steps.
+    const first = program.names.inputs.find((i) => arrayOf(i.array).rows === "steps");
     const firstLength = first === undefined ? undefined : given[first.name]?.length;
     // A cell without inputs has nothing to count steps by: options.steps says how many.
     const T = first === undefined ? _positiveWhole(options.steps, \`\${what}: options.steps (this cell has no inputs)\`) : (firstLength ?? 0) / (B * first.width);
@@ -896,7 +897,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
       throw new Error(\`inputs.\${first.name} must hold steps · batch · \${first.width} numbers (batch \${B}), not \${firstLength ?? "none"}\`);
     }
     if (options.steps !== undefined && options.steps !== T) throw new Error(\`\${what}: options.steps is \${options.steps}, but the inputs hold \${T} steps\`);
-    const inputArrays = program.names.inputs.map((i) => _check(given[i.name], T * B * i.width, \`inputs.\${i.name}\`));
+    const inputArrays = program.names.inputs.map((i) => _check(given[i.name], _rowsOf(arrayOf(i.array).rows, B, T) * i.width, \`inputs.\${i.name}\`));
     const stateArrays = program.names.states.map((s) => {
       const value = start[s.name];
       return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, \`initial.\${s.name}\`);
@@ -917,7 +918,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     const paramBuffer = paramsBuffer(params, "params");
     configure(what, B, T, firstStep);
     errors.guard(what, () => {
-      program.names.inputs.forEach((i, k) => write(i.array, lengths === null ? inputArrays[k]! : _withEndsZeroed(inputArrays[k]!, lengths, i.width)));
+      // A static input (one row per batch row) has no steps past an end to zero.
+      program.names.inputs.forEach((i, k) => write(i.array, lengths === null || arrayOf(i.array).rows !== "steps" ? inputArrays[k]! : _withEndsZeroed(inputArrays[k]!, lengths, i.width)));
       program.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
       const group = bind(paramBuffer);
       const encoder = device.createCommandEncoder();
@@ -1033,7 +1035,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
       const { B, T } = shape;
       const inputs: Record<string, Float32Array> = {};
       const initial: Record<string, Float32Array> = {};
-      for (const i of program.names.inputs) inputs[i.name] = await readArray(i.grad, 0, T * B, "backward");
+      for (const i of program.names.inputs) inputs[i.name] = await readArray(i.grad, 0, _rowsOf(arrayOf(i.grad).rows, B, T), "backward");
       for (const s of program.names.states) initial[s.name] = await readArray(s.grad, 0, B, "backward");
       return { params: await download(gpu.buffer, "backward"), inputs: inputs as unknown as Inputs, initial: initial as unknown as States };
     });

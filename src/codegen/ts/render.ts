@@ -7,9 +7,9 @@ import { ModuleFile } from "./module-file.ts";
 import type { UnaryFunction } from "../../ir/types.ts";
 import { HARD_SIGMOID_ALPHA, HARD_SIGMOID_BETA } from "../../ir/types.ts";
 import { arrays, type ModulePlan } from "../lower.ts";
-import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax } from "../expression.ts";
+import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax, type ReadExpr } from "../expression.ts";
 import { isConstantDerived } from "../derived.ts";
-import { renderStep, stepsRead, type Target } from "../target.ts";
+import { operandIndex, renderStep, stepsRead, type Target } from "../target.ts";
 import { headerLines, initialValuesCall, interfaceRecords, numberLiteral } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
@@ -142,8 +142,12 @@ const syntaxOf = (fns: FunctionSyntax): ExpressionSyntax => ({
 });
 
 function expression(e: Expr, rows: RowBases, fns: FunctionSyntax): string {
-  // `!`: every index is in bounds by construction, and consumers type-check with noUncheckedIndexedAccess.
-  return renderExpression(e, syntaxOf(fns), (r) => `${r.loc.array}[${rows.index(r.loc, r.extra, "_j")}]!`);
+  return renderExpression(e, syntaxOf(fns), (r) => readElement(r, rows));
+}
+
+/** A read of element _j (of _j mod period, broadcast over rows). `!`: every index is in bounds by construction, and consumers type-check with noUncheckedIndexedAccess. */
+function readElement(r: ReadExpr, rows: RowBases): string {
+  return `${r.loc.array}[${rows.index(r.loc, r.extra, r.period === undefined ? "_j" : `(_j % ${num(r.period)})`)}]!`;
 }
 
 /** What kernels need from the module being rendered: the function table, and the specialised products they call. */
@@ -168,7 +172,8 @@ function tsTarget(ctx: KernelContext): Target {
       const rows = new RowBases();
       return {
         declare: (local, value) => `const ${local} = ${value};`,
-        read: (r) => `${r.loc.array}[${rows.index(r.loc, r.extra, "_j")}]!`,
+        read: (r) => readElement(r, rows),
+        readAt: (loc, index) => `${loc.array}[${rows.index(loc, 0, index)}]!`,
         store: (s, local) => {
           const at = `${s.loc.array}[${rows.index(s.loc, 0, "_j")}]`;
           return s.mode === "add" ? `${at} = ${at}! + ${local};` : `${at} = ${local};`;
@@ -184,6 +189,17 @@ function tsTarget(ctx: KernelContext): Target {
       const stores = [scope.store({ loc: k.out, mode: "set", param: null }, "_acc"), ...(k.argmax ? [scope.store({ loc: k.argmax, mode: "set", param: null }, "_arg")] : [])];
       const body = [`let _acc = 0;`, ...(k.argmax ? ["let _arg = 0;"] : []), `for (let _j = 0; _j < ${num(k.length)}; _j++) {`, `const _x = ${element};`, ...fold, "}", ...stores];
       return [...(k.comment ? [`// ${commentText(k.comment)}`] : []), ...scope.perRow(body)];
+    },
+    contract: (k, scope) => {
+      // Element _j = _m · cols + _n of the row's result; the coordinates an operand does not move along are not declared.
+      const coordinates = [
+        ...(k.a.outerStride !== 0 ? [`const _m = ${k.cols === 1 ? "_j" : `Math.floor(_j / ${num(k.cols)})`};`] : []),
+        ...(k.b !== null && k.b.outerStride !== 0 ? [`const _n = ${k.rows === 1 ? "_j" : `_j % ${num(k.cols)}`};`] : []),
+      ];
+      const a = scope.readAt(k.a.loc, operandIndex(k.a, "_m", "_k", num));
+      const term = k.b === null ? a : `${a} * ${scope.readAt(k.b.loc, operandIndex(k.b, "_n", "_k", num))}`;
+      const body = [...coordinates, "let _acc = 0;", `for (let _k = 0; _k < ${num(k.depth)}; _k++) _acc += ${term};`, scope.store({ loc: k.out, mode: "set", param: null }, "_acc")];
+      return [...(k.comment ? [`// ${commentText(k.comment)}`] : []), ...scope.loop(k.rows * k.cols, body)];
     },
     gemm: (k) => {
       // Under 4 rows the register-blocked GEMM has no full block: one specialised product per row instead.
@@ -487,9 +503,9 @@ function addNameLists(m: ModuleContext): void {
   m.file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, docs: ["Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record."], declarations: [{ name: "_saves", initializer: "new WeakMap<object, Saved>()" }] });
 }
 
-/** Locals for the parameters that are vectors or scalars (matrices are read packed), those the function reads. */
+/** Locals for the parameters the function's kernels read (products read matrices packed; a contraction reads its matrix as it is). */
 function paramLocals(w: CodeBlockWriter, cell: ModulePlan["cell"], read: ReadonlySet<string>, params = "params"): void {
-  for (const p of cell.params) if (p.shape.length < 2 && read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = ${params}.${specIdentifier(p.name)};`);
+  for (const p of cell.params) if (read.has(arrays.param(p.name))) w.writeLine(`const ${arrays.param(p.name)} = ${params}.${specIdentifier(p.name)};`);
 }
 
 /** Whether backward computes a parameter's gradient: every parameter's but a constant's that no product reads. */
@@ -500,11 +516,13 @@ function gradientWritten(plan: ModulePlan, param: string): boolean {
 
 /**
  * Where backward reads parameters: the user's, or, when the cell has consts
- * (internal parameters with no gradient, which backward may read), the user's
- * with every derived value added (`_allParams`, declared by backward).
+ * (internal parameters with no gradient, which backward may read) or its step
+ * reads a derived matrix (a contraction's), the user's with every derived value
+ * added (`_allParams`, declared by backward).
  */
 function backwardParams(plan: ModulePlan): string {
-  return plan.derived.some(isConstantDerived) ? "_allParams" : "params";
+  const read = arraysRead(plan.backward.step.kernels);
+  return plan.derived.some((d) => isConstantDerived(d) || read.has(d.array)) ? "_allParams" : "params";
 }
 
 /** The arrays a step's kernels read. */
@@ -514,6 +532,7 @@ function arraysRead(kernels: readonly StepKernel[]): Set<string> {
     if (k.kind === "pointwise") for (const item of k.items) for (const r of readsOf(item.expr)) read.add(r.loc.array);
     else if (k.kind === "copy") for (const part of k.parts) read.add(part.loc.array);
     else if (k.kind === "reduce") for (const r of readsOf(k.element)) read.add(r.loc.array);
+    else if (k.kind === "contract") for (const operand of [k.a, k.b]) operand && read.add(operand.loc.array);
     else read.add(k.a.array);
   }
   return read;
@@ -783,16 +802,17 @@ function addForward(m: ModuleContext): void {
       writeParamChecks(w, m);
       w.writeLine(`_checkRecord(inputs, "inputs", _INPUTS);`);
       w.writeLine(`_checkRecord(initial, "initial", _STATES);`);
-      const first = cell.inputs[0];
+      // A static input is the same at every step: the first per-step input counts the steps.
+      const first = cell.inputs.find((i) => !i.static);
       if (first === undefined) {
-        // A cell without inputs has nothing to count steps by: options.steps says how many.
-        w.writeLine(`const _T = _checkRows(options.steps, 1, "options.steps (this cell has no inputs)");`);
+        // A cell without per-step inputs has nothing to count steps by: options.steps says how many.
+        w.writeLine(`const _T = _checkRows(options.steps, 1, "options.steps (this cell has no per-step inputs)");`);
       } else {
         w.writeLine(`const _T = _rowsIn(inputs.${field(first.name)}, _B * ${first.width}, "inputs.${field(first.name)} (steps · batch · ${first.width} numbers)");`);
         w.writeLine(`if (options.steps !== undefined && options.steps !== _T) throw new Error(\`options.steps is \${options.steps}, but inputs.${field(first.name)} holds \${_T} steps\`);`);
       }
       w.writeLine(`_checkRows(_T + 1, _B * ${num(widest)}, "the steps");`);
-      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _T * _B * ${i.width}, "inputs.${field(i.name)}");`);
+      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, ${i.static ? "" : "_T * "}_B * ${i.width}, "inputs.${field(i.name)}");`);
       w.write("const hist: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
       });
@@ -870,13 +890,13 @@ function addStep(m: ModuleContext): void {
       w.writeLine(`_checkRecord(inputs, "inputs", _INPUTS);`);
       // The batch is the state's rows; a cell without states counts its first input's, one without either is one row.
       const firstState = cell.states[0];
-      const firstInput = cell.inputs[0];
+      const firstInput = cell.inputs.find((i) => !i.static) ?? cell.inputs[0];
       if (firstState !== undefined) w.writeLine(`const _B = _rowsIn(state.${field(firstState.name)}, ${stateLength(firstState.name)}, "state.${field(firstState.name)}");`);
       else if (firstInput !== undefined) w.writeLine(`const _B = _rowsIn(inputs.${field(firstInput.name)}, ${firstInput.width}, "inputs.${field(firstInput.name)}");`);
       else w.writeLine("const _B = 1;");
       w.writeLine(`_checkRows(_B, ${num(widest)}, "the batch rows");`);
       for (const s of cell.states) w.writeLine(`_checkLength(state.${field(s.name)}, _B * ${stateLength(s.name)}, "state.${field(s.name)}");`);
-      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${i.width}, "inputs.${field(i.name)} (one step: batch · ${i.width} numbers)");`);
+      for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, _B * ${i.width}, "inputs.${field(i.name)} (${i.static ? "static" : "one step"}: batch · ${i.width} numbers)");`);
       if (simd) w.writeLine("_reserveForward(_B, 1);\n_reserveStep(_B);");
       for (const s of cell.states) {
         const n = stateLength(s.name);
@@ -966,7 +986,7 @@ function addBackward(m: ModuleContext): void {
       }
       writeBackwardLengths(w, m);
       for (const p of cell.params) if (gradientWritten(plan, p.name)) w.writeLine(`const ${arrays.gradParam(p.name)} = new FloatArray(${p.count});`);
-      for (const i of cell.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(_T * _B * ${i.width});`);
+      for (const i of cell.inputs) w.writeLine(`const ${arrays.gradInput(i.name)} = new FloatArray(${i.static ? "" : "_T * "}_B * ${i.width});`);
       for (const s of cell.states) {
         const n = stateLength(s.name);
         workspaces.use(w, "backward", arrays.carry(s.name), `_B * ${n}`, "let");

@@ -54,8 +54,8 @@ const FUNCTIONS: Partial<Record<UnaryFunction, Code>> = {
 function covered(e: Expr): boolean {
   switch (e.op) {
     case "read":
-      // A per-row scalar (a reduction's result) is not in the table.
-      return !(e.loc.perRow && e.loc.scalar);
+      // A per-row scalar (a reduction's result) and a vector broadcast over rows (a read with a period) are not in the table.
+      return !(e.loc.perRow && e.loc.scalar) && e.period === undefined;
     case "local":
     case "const":
       return true;

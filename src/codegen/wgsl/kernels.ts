@@ -28,7 +28,7 @@ import { arrays } from "../lower.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import { timedLoc, type DerivedMatrixPlan, type Expr, type GemmKernel, type GroupPlan, type Loc, type ModulePlan, type PackedProduct, type Schedule, type StepPlan } from "../plan.ts";
 import { renderExpression } from "../expression.ts";
-import { kernelLength, renderStep, stepsRead, type KernelScope, type Target } from "../target.ts";
+import { kernelLength, operandIndex, renderStep, stepsRead, type KernelScope, type Target } from "../target.ts";
 import { u32, WGSL_PRELUDE, WGSL_SYNTAX } from "./syntax.ts";
 
 export type BufferName = "S" | "K" | "W" | "R";
@@ -244,8 +244,14 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
       /** A read: a GEMM output becomes this thread's dot product (products fused into their readers). */
       read: (r) => {
         const gemm = gemms.get(r.loc.array);
+        if (gemm && r.period !== undefined) throw new CodegenError(`internal: a product ${r.loc.array} read broadcast`);
         if (gemm) return dot(gemm, r.loc.offset + r.extra);
-        return element(layout, r.loc, r.loc.scalar ? null : "j", r.extra);
+        return element(layout, r.loc, r.loc.scalar ? null : r.period === undefined ? "j" : `(j % ${u32(r.period)})`, r.extra);
+      },
+      readAt: (loc, index) => {
+        // A matrix parameter is stored transposed: element r·cols + c of the row-major matrix is at c·rows + r.
+        const param = layout.paramByArray.get(loc.array);
+        return param?.matrix ? matrixElement(param, `(${index}) / ${u32(param.cols)}`, `(${index}) % ${u32(param.cols)}`) : element(layout, loc, index);
       },
       store: (s, local) => {
         if (!s.loc.perRow) {
@@ -254,8 +260,10 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
           if (!partial || s.mode !== "add") throw new CodegenError(`internal: unexpected shared store to ${s.loc.array}`);
           return `${element(layout, timedLoc(partial.array, partial.width), "j")} = ${local};`;
         }
-        if (s.mode !== "set") throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
-        return `${element(layout, s.loc, s.loc.scalar ? null : "j")} = ${local};`;
+        // A row that is not per step (a static input's gradient) sums every step's: each element has one owner thread, and the steps run in order.
+        if (s.mode !== "set" && s.loc.timed) throw new CodegenError(`internal: accumulation into ${s.loc.array} inside a step`);
+        const at = element(layout, s.loc, s.loc.scalar ? null : "j");
+        return s.mode === "set" ? `${at} = ${local};` : `${at} = ${at} + ${local};`;
       },
       loop: (length, body) => {
         const inner = [...dots, ...body];
@@ -285,6 +293,17 @@ function wgslTarget(layout: Layout, gemms: ReadonlyMap<string, Gemm>, staging: S
         offset += part.length;
       });
       return s.loop(kernelLength(kernel), lines);
+    },
+    contract: (kernel, s) => {
+      // One thread per result element, summing in k order: deterministic, and the interpreter's order.
+      const coordinates = [
+        ...(kernel.a.outerStride !== 0 ? [`let m = ${kernel.cols === 1 ? "j" : `j / ${u32(kernel.cols)}`};`] : []),
+        ...(kernel.b !== null && kernel.b.outerStride !== 0 ? [`let n = ${kernel.rows === 1 ? "j" : `j % ${u32(kernel.cols)}`};`] : []),
+      ];
+      const a = s.readAt(kernel.a.loc, operandIndex(kernel.a, "m", "k", u32));
+      const term = kernel.b === null ? a : `${a} * ${s.readAt(kernel.b.loc, operandIndex(kernel.b, "n", "k", u32))}`;
+      const body = [...coordinates, "var acc = 0f;", `for (var k = 0u; k < ${u32(kernel.depth)}; k++) { acc += ${term}; }`, s.store({ loc: kernel.out, mode: "set", param: null }, "acc")];
+      return [...(kernel.comment ? [`// ${commentText(kernel.comment)}`] : []), ...s.loop(kernelLength(kernel), body)];
     },
     reduce: (kernel, s, value) => {
       // One thread per row, element by element in order: deterministic, and the interpreter's order. The first
@@ -421,7 +440,9 @@ function parameterGradientBlock(layout: Layout, plan: ModulePlan, param: ParamLa
     }
   }
   for (const partial of partials) {
-    const inner = partial.scalar ? `for (var q = 0u; q < ${u32(partial.width)}; q++) { s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + q]; }` : `s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + i];`;
+    // A matrix's partials are row-major, as the plan computes them; the parameter itself is stored transposed.
+    const element = param.matrix ? `r * ${u32(param.cols)} + c` : "i";
+    const inner = partial.scalar ? `for (var q = 0u; q < ${u32(partial.width)}; q++) { s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + q]; }` : `s += gbuf[sizes.o${partial.array} + tb * ${u32(partial.width)} + ${element}];`;
     lines.push(`for (var tb = 0u; tb < T * B; tb++) { ${inner} }`);
   }
   lines.push(`grads[${u32(param.offset)} + i] = s;`);
@@ -546,11 +567,13 @@ export function buildProgram(plan: ModulePlan, options: KernelOptions = {}): Wgs
   const inputs = cell.inputs.map((i) => ({ name: i.name, array: arrays.input(i.name), grad: arrays.gradInput(i.name), width: i.width }));
   const states = cell.states.map((s) => ({ name: s.name, hist: arrays.hist(s.name), grad: generatedLocal("dhist", specIdentifier(s.name)), width: s.width, init: s.init }));
   const outputs = cell.outputs.map((o) => ({ name: o.name, array: arrays.output(o.name), upstream: arrays.upstream(o.name), width: o.width }));
-  for (const i of inputs) layout.add(i.array, "S", i.width, "steps");
+  // A static input is one row per batch row; its gradient too (summed over the steps).
+  const inputRows = (name: string): ArrayRows => (cell.inputs.find((i) => i.name === name)!.static ? "row" : "steps");
+  for (const i of inputs) layout.add(i.array, "S", i.width, inputRows(i.name));
   for (const s of states) layout.add(s.hist, "S", s.width, "hist");
   for (const o of outputs) layout.add(o.array, "S", o.width, "steps");
   for (const o of outputs) layout.add(o.upstream, "S", o.width, "steps");
-  for (const i of inputs) layout.add(i.grad, "S", i.width, "steps");
+  for (const i of inputs) layout.add(i.grad, "S", i.width, inputRows(i.name));
   for (const s of states) {
     layout.add(s.grad, "S", s.width, "hist");
     layout.carry.set(arrays.carry(s.name), { array: s.grad, shift: 1 });
