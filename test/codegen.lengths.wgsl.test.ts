@@ -55,6 +55,8 @@ const CELLS: readonly [string, () => CellIR][] = [
   // Reads the step index t: each backward run's layout must start at its own first step.
   ["clockwork_rnn", () => loadLibraryCell("specs/clockwork_rnn.lstm")],
   ["readout (output y, not a state)", readoutCell],
+  // A static input: one row per batch row, never zeroed past an end; its gradient stops at each row's end.
+  ["attention_lstm (a static input)", () => loadLibraryCell("specs/attention_lstm.lstm")],
 ];
 
 const f64 = (tensors: Record<string, ArrayLike<number>>) => Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k, Float64Array.from(v)]));
