@@ -26,7 +26,7 @@ const NUM_RUNS = Number(process.env["LSTMC_PROPERTY_RUNS"] ?? 30);
 const TOLERANCE = 1e-10;
 
 const runShape = fc.record({
-  cell: arbitraryCell({ pointwiseForms: true, reductions: true }).map(tameCell),
+  cell: arbitraryCell({ pointwiseForms: true, reductions: true, staticInputs: true }).map(tameCell),
   I: fc.integer({ min: 1, max: 5 }),
   H: fc.integer({ min: 1, max: 5 }),
   batch: fc.integer({ min: 1, max: 3 }),

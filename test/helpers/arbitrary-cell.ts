@@ -39,6 +39,14 @@ const CONCAT_PARTS: Record<VectorLength, readonly (readonly VectorLength[])[]> =
 const TAG: Record<VectorLength, string> = { H: "H", I: "I", "H+I": "HI", "2H": "HH" };
 
 const INPUT_NAMES = ["x", "u"];
+/** The static input a cell may read (with the staticInputs option): a set of H rows of length I, one per batch row. */
+const STATIC_INPUT = "A";
+
+interface Forms {
+  readonly pointwiseForms: boolean;
+  readonly reductions: boolean;
+  readonly staticInputs: boolean;
+}
 const STATE_NAMES = ["h", "c", "m"];
 const SCALAR_PARAM = "s";
 
@@ -111,7 +119,8 @@ interface ScopedValue {
 }
 
 /** Random expressions of each shape over the values in scope, at most `maxDepth` operators deep. */
-function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, pointwiseForms: boolean, reductions: boolean): (shape: ValueShape) => fc.Arbitrary<ExprAst> {
+function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, forms: Forms): (shape: ValueShape) => fc.Arbitrary<ExprAst> {
+  const { pointwiseForms, reductions, staticInputs } = forms;
   const memo = new Map<string, fc.Arbitrary<ExprAst>>();
   const of = (shape: ValueShape, depth: number): fc.Arbitrary<ExprAst> => {
     const key = `${shape}:${depth}`;
@@ -143,6 +152,7 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, po
       );
     }
     if (reductions) compound.push(shape === "scalar" ? reduction(depth) : fc.oneof(...vectorReductions(shape, depth)));
+    if (staticInputs && (shape === "H" || shape === "I")) compound.push(overRows(shape, depth));
     if (shape !== "scalar") {
       compound.push(fc.oneof(...VECTOR_LENGTHS.map((columns) => fc.tuple(matrixOperand(shape, columns), of(columns, depth - 1)).map(([matrix, vector]) => binary("@", matrix, vector)))));
       compound.push(
@@ -162,6 +172,21 @@ function expressionArbitrary(scope: readonly ScopedValue[], maxDepth: number, po
       ...VECTOR_LENGTHS.map((length) => fc.tuple(fc.constantFrom("sum", "mean", "max"), of(length, depth - 1)).map(([fn, v]) => call(fn, [v]))),
       ...VECTOR_LENGTHS.map((length) => fc.tuple(of(length, depth - 1), of(length, depth - 1)).map(([a, b]) => call("dot", [a, b]))),
     );
+  /**
+   * A vector made from the rows of the static input A[H, I]: a weighted sum of its rows `v @ A` (length I), or a
+   * rank-2 value of A times a vector (length H): `A @ u`, `(W @ A) @ v`, `tanh(W @ A + b) @ v`, where `W @ A`
+   * applies W[H, I] to each row and b[H] is broadcast over the rows.
+   */
+  const overRows = (shape: "H" | "I", depth: number): fc.Arbitrary<ExprAst> => {
+    const A = ref(STATIC_INPUT);
+    if (shape === "I") return of("H", depth - 1).map((weights) => binary("@", weights, A));
+    const mapped = binary("@", ref(matrixName("H", "I")), A);
+    return fc.oneof(
+      of("I", depth - 1).map((u) => binary("@", A, u)),
+      of("H", depth - 1).map((v) => binary("@", mapped, v)),
+      fc.tuple(of("H", depth - 1), of("H", depth - 1)).map(([b, v]) => binary("@", call("tanh", [binary("+", mapped, b)]), v)),
+    );
+  };
   /** softmax, layernorm (eps 1: well conditioned at any length), and the slices of longer vectors that have this length. */
   const vectorReductions = (shape: VectorLength, depth: number): fc.Arbitrary<ExprAst>[] => {
     const zero: DimAst = { kind: "number", value: 0, span: placeholder };
@@ -237,13 +262,14 @@ export interface ArbitraryCellOptions {
   readonly pointwiseForms?: boolean;
   /** Also reductions (sum, mean, max of a vector, dot, softmax, layernorm) and slices, which every engine runs. */
   readonly reductions?: boolean;
+  /** Also a static input A[H, I] and the rank-2 forms over it (`v @ A`, `W @ A`, rows times a vector), which every engine runs. */
+  readonly staticInputs?: boolean;
 }
 
 /** A random well-formed cell, as a front end would produce it (spans point at one line per declaration). */
 export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<SpecAst> {
   const maxDepth = options.maxDepth ?? 3;
-  const pointwiseForms = options.pointwiseForms ?? false;
-  const reductions = options.reductions ?? false;
+  const forms: Forms = { pointwiseForms: options.pointwiseForms ?? false, reductions: options.reductions ?? false, staticInputs: options.staticInputs ?? false };
   const layout = fc.record({
     name: fc.constantFrom("random_cell", "rnn", "gated_cell", "C2"),
     doc: fc.array(fc.stringMatching(/^[ -~σ⊙]{0,30}$/), { maxLength: 2 }),
@@ -273,9 +299,9 @@ export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<
     const defined = (d: Definition): ScopedValue => ({ expr: ref(d.target, d.next), shape: d.shape });
     const values = dependencyOrder.map((index, position) => {
       const visible = [...declared, ...dependencyOrder.slice(0, position).map((earlier) => defined(definitions[earlier]!))];
-      return expressionArbitrary(visible, maxDepth, pointwiseForms, reductions)(definitions[index]!.shape);
+      return expressionArbitrary(visible, maxDepth, forms)(definitions[index]!.shape);
     });
-    const everything = expressionArbitrary([...declared, ...definitions.map(defined)], maxDepth, pointwiseForms, reductions);
+    const everything = expressionArbitrary([...declared, ...definitions.map(defined)], maxDepth, forms);
 
     return fc.tuple(fc.tuple(...values), fc.tuple(...l.outputs.map((length) => everything(length)))).map(([valuesInDependencyOrder, outputValues]): SpecAst => {
       const valueOf = new Map(dependencyOrder.map((index, position) => [index, valuesInDependencyOrder[position]!]));
@@ -287,6 +313,8 @@ export function arbitraryCell(options: ArbitraryCellOptions = {}): fc.Arbitrary<
       const nameSpan = lineSpan(line);
       const sizes = (["I", "H"] as const).map((name, i) => ({ name, default: l.sizeDefaults[i]!, formula: null, span: next() }));
       const inputDecls = inputs.map((i) => ({ name: i.name, static: false, shape: [DIM[i.length]], span: next() }));
+      // Declared only where read, as the parameters are.
+      if (used.has(STATIC_INPUT)) inputDecls.push({ name: STATIC_INPUT, static: true, shape: [DIM.H, DIM.I], span: next() });
       const stateDecls = states.map((s) => ({ name: s.name, shape: [DIM[s.length]], init: s.init, span: next() }));
       const paramDecls: ParamAst[] = params.map((p) => ({ name: p.name, shape: p.shape, init: p.init, span: next() }));
       const equations: EquationAst[] = writtenOrder.map((index) => {
