@@ -6,32 +6,23 @@
 // Without a WebGPU adapter the WGSL cases are skipped, unless CI is set.
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { NoGpuAdapterError } from "../src/gpu/node-device.ts";
 import { bindSizes } from "../src/ir/bind.ts";
 import { buildCell } from "../src/ir/build.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { writeRunResponse } from "../src/run/contract.ts";
 import { randomRequest } from "../src/run/random-data.ts";
-import { loadWebGpuModule, NoWebGpuError, nodeDevice } from "../src/run/wgsl-engine.ts";
+import { loadWebGpuModule, nodeDevice } from "../src/run/wgsl-engine.ts";
 import { ORACLE_ENGINES } from "./helpers/oracle-engines.ts";
 import { compareRunResponse } from "./helpers/torch-oracle.ts";
+import { skipWithoutGpu } from "./helpers/webgpu.ts";
 
 const cellOf = (text: string, file: string) => buildCell(parseDsl(text, file).value!).ir!;
 const load = (file: string) => cellOf(readFileSync(file, "utf8"), file);
 const ir = load("test/fixtures/specs/pointwise_forms.lstm");
 const reductions = load("test/fixtures/specs/reduction_forms.lstm");
 
-async function gpuMissing(): Promise<Error | null> {
-  try {
-    await nodeDevice();
-    return null;
-  } catch (e) {
-    return e as Error;
-  }
-}
-const gpuError = await gpuMissing();
-const skipGpu = gpuError !== null && !process.env.CI && (gpuError instanceof NoWebGpuError || gpuError instanceof NoGpuAdapterError);
+const skipGpu = await skipWithoutGpu();
 
 /** f64 modules compute the interpreter's formulas in the same order: tighter than the reference-data tolerance. */
 const tolerance = (engine: (typeof ORACLE_ENGINES)[number]) => (engine.measure === "scaled" ? 1e-10 : engine.tolerance);

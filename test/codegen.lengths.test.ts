@@ -15,6 +15,7 @@ import { NOT_COMPILED_YET } from "../scripts/generate.ts";
 import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracle.ts";
 import { ORACLE_ENGINES } from "./helpers/oracle-engines.ts";
 import { compareRunResponse, loadLibraryCell } from "./helpers/torch-oracle.ts";
+import { LENGTHS_REFUSALS } from "./helpers/lengths.ts";
 
 const CPU_ENGINES = ORACLE_ENGINES.filter((e) => e.name !== "interp" && !e.gpu);
 
@@ -60,14 +61,7 @@ describe("a generated module checks lengths like every other argument", () => {
   const ir = loadLibraryCell("specs/lstm.lstm");
   const sizes = bindSizes(ir, { I: 2, H: 3 });
   const { params, inputs } = randomRequest(ir, { sizes, batch: 3, steps: 4, seed: 1 }).sequence;
-  test.each([
-    [[2, 3], /options\.lengths has 2 numbers, expected 3 \(one per batch row\)/],
-    [5, /options\.lengths must be an array of 3 whole numbers \(one per batch row\), not number/],
-    [[2, 0, 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not 0/],
-    [[2, 5, 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not 5/],
-    [[2, 2.5, 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not 2\.5/],
-    [[2, "3", 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not string/],
-  ])("lengths = %j is refused", async (lengths, message) => {
+  test.each(LENGTHS_REFUSALS)("lengths = %j is refused", async (lengths, message) => {
     const module = await loadGeneratedModule(ir, sizes);
     expect(() => module.forward(params, inputs, {}, { batch: 3, lengths: lengths as never })).toThrow(message);
   });

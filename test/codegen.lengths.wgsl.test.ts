@@ -24,6 +24,7 @@ import { advancedOracleCase, readAdvancedOracle } from "./helpers/advanced-oracl
 import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
 import { LSTMC } from "./helpers/cli.ts";
 import { withGpu } from "./helpers/webgpu.ts";
+import { LENGTHS_REFUSALS } from "./helpers/lengths.ts";
 
 const TOLERANCE = 1e-4;
 const STEPS = 5;
@@ -124,14 +125,7 @@ await withGpu((gpu) => {
     const ir = loadLibraryCell("specs/lstm.lstm");
     const sizes = bindSizes(ir, { I: 2, H: 3 });
     const { params, inputs } = randomRequest(ir, { sizes, batch: 3, steps: 4, seed: 1 }).sequence;
-    test.each([
-      [[2, 3], /options\.lengths has 2 numbers, expected 3 \(one per batch row\)/],
-      [5, /options\.lengths must be an array of 3 whole numbers \(one per batch row\), not number/],
-      [[2, 0, 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not 0/],
-      [[2, 5, 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not 5/],
-      [[2, 2.5, 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not 2\.5/],
-      [[2, "3", 4], /options\.lengths\[1\] must be a whole number from 1 to steps = 4, not string/],
-    ])("lengths = %j is refused", async (lengths, message) => {
+    test.each(LENGTHS_REFUSALS)("lengths = %j is refused", async (lengths, message) => {
       const cell = (await loadWebGpuModule(ir, sizes)).createCell(gpu.device);
       try {
         await expect(cell.forward(params, inputs, {}, { batch: 3, lengths: lengths as never })).rejects.toThrow(message);

@@ -6,16 +6,15 @@
 // against the interpreter, at sizes down to 1. The f64 modules must agree within
 // 1e-10 (scaled), f32 and WGSL within 1e-4 relative.
 import { describe, expect, test } from "vitest";
-import { NoGpuAdapterError } from "../src/gpu/node-device.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { buildCell } from "../src/ir/build.ts";
 import type { CellIR } from "../src/ir/types.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { writeRunResponse } from "../src/run/contract.ts";
 import { randomRequest } from "../src/run/random-data.ts";
-import { NoWebGpuError, nodeDevice } from "../src/run/wgsl-engine.ts";
 import { ORACLE_ENGINES } from "./helpers/oracle-engines.ts";
 import { compareRunResponse } from "./helpers/torch-oracle.ts";
+import { skipWithoutGpu } from "./helpers/webgpu.ts";
 
 /** A cell over sizes N and L with input x[N], state h[N] and the declarations and equation given. */
 function cell(name: string, declarations: string, next: string): CellIR {
@@ -54,16 +53,7 @@ const SIZES: readonly Readonly<Record<string, number>>[] = [
   { N: 2, L: 5 },
 ];
 
-async function gpuMissing(): Promise<Error | null> {
-  try {
-    await nodeDevice();
-    return null;
-  } catch (e) {
-    return e as Error;
-  }
-}
-const gpuError = await gpuMissing();
-const skipGpu = gpuError !== null && !process.env.CI && (gpuError instanceof NoWebGpuError || gpuError instanceof NoGpuAdapterError);
+const skipGpu = await skipWithoutGpu();
 
 const cases = FORMS.flatMap(([form, ir, fields]) => SIZES.map((sizes) => [form, JSON.stringify(sizes), ir, fields, sizes] as const));
 

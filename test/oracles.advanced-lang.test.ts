@@ -10,12 +10,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { NoGpuAdapterError } from "../src/gpu/node-device.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { readRunRequest, writeRunResponse, type RunResponse } from "../src/run/contract.ts";
-import { NoWebGpuError, nodeDevice } from "../src/run/wgsl-engine.ts";
 import { ORACLE_ENGINES } from "./helpers/oracle-engines.ts";
 import { compareRunResponse, loadLibraryCell, REPO_ROOT } from "./helpers/torch-oracle.ts";
+import { skipWithoutGpu } from "./helpers/webgpu.ts";
 
 const TOLERANCE = 1e-9;
 const ORACLE_DIR = path.join(REPO_ROOT, "test/fixtures/oracles/advanced");
@@ -125,16 +124,7 @@ const COMPILED_CELLS: ReadonlyMap<string, readonly string[]> = new Map([
   ["lstm_layernorm", ["grads.params.alpha_x", "grads.params.alpha_h", "grads.params.alpha_c"]],
 ]);
 
-async function gpuMissing(): Promise<Error | null> {
-  try {
-    await nodeDevice();
-    return null;
-  } catch (e) {
-    return e as Error;
-  }
-}
-const gpuError = await gpuMissing();
-const skipGpu = gpuError !== null && !process.env.CI && (gpuError instanceof NoWebGpuError || gpuError instanceof NoGpuAdapterError);
+const skipGpu = await skipWithoutGpu();
 
 /** The worst error per compiled spec and engine, for the summary. */
 const worstByEngine = new Map<string, number>();

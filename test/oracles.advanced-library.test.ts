@@ -5,11 +5,10 @@
 // within 1e-4 relative. Without a WebGPU adapter the WGSL cases are skipped,
 // unless CI is set, where they fail.
 import { afterAll, describe, expect, test } from "vitest";
-import { NoGpuAdapterError } from "../src/gpu/node-device.ts";
 import { readRunRequest } from "../src/run/contract.ts";
-import { NoWebGpuError, nodeDevice } from "../src/run/wgsl-engine.ts";
 import { ORACLE_ENGINES } from "./helpers/oracle-engines.ts";
 import { ADVANCED_ORACLE_DIR, compareRunResponse, loadLibraryCell, torchOracleCase, torchOracleFiles } from "./helpers/torch-oracle.ts";
+import { skipWithoutGpu } from "./helpers/webgpu.ts";
 
 // The folder also holds the newer cells' and the models' reference data, tested elsewhere: this file takes the
 // library cells that follow the torch oracle's format.
@@ -18,16 +17,7 @@ const cases = torchOracleFiles(ADVANCED_ORACLE_DIR)
   .filter((f) => LIBRARY_CELLS.some((cell) => new RegExp(`/${cell}_\\d+\\.json$`).test(f)))
   .map(torchOracleCase);
 
-async function gpuMissing(): Promise<Error | null> {
-  try {
-    await nodeDevice();
-    return null;
-  } catch (e) {
-    return e as Error;
-  }
-}
-const gpuError = await gpuMissing();
-const skipGpu = gpuError !== null && !process.env.CI && (gpuError instanceof NoWebGpuError || gpuError instanceof NoGpuAdapterError);
+const skipGpu = await skipWithoutGpu();
 
 /** The worst error per spec and engine, split into forward values and gradients, for the summary. */
 const worst = new Map<string, { forward: number; grads: number }>();

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "vitest";
 import { NoGpuAdapterError, requestNodeDevice, type NodeGpu } from "../../src/gpu/node-device.ts";
+import { NoWebGpuError, nodeDevice } from "../../src/run/wgsl-engine.ts";
 
 /** Declares the tests `body` adds when this machine has a WebGPU adapter, or one test saying why not. */
 export async function withGpu(body: (gpu: NodeGpu) => void): Promise<void> {
@@ -24,6 +25,19 @@ export async function withGpu(body: (gpu: NodeGpu) => void): Promise<void> {
     return;
   }
   body(gpu);
+}
+
+/**
+ * Whether the tests that need the wgsl engine's device should be skipped: only where this machine has no WebGPU
+ * (or no adapter) and CI is not set. Any other failure to get a device makes those tests run and fail.
+ */
+export async function skipWithoutGpu(): Promise<boolean> {
+  try {
+    await nodeDevice();
+    return false;
+  } catch (e) {
+    return !process.env.CI && (e instanceof NoWebGpuError || e instanceof NoGpuAdapterError);
+  }
 }
 
 /** Imports a generated `<cell>.webgpu.ts` from its text. */
