@@ -15,9 +15,10 @@
 // run one at a time through the same code, each loaded into all four lanes
 // and lane 0 stored, so every element takes the same operations.
 //
-// Size: 0.9-1.9 KB for the specs in specs/, whatever the sizes (they are only
-// immediates). Headless Chromium 150 compiles up to 8 MiB synchronously on
-// its main thread (measured; older Chromium refused above 4 KiB); where an
+// Size: 0.8-3.6 KB for the specs in specs/ (exp is written out at each
+// sigmoid and tanh), whatever the sizes (they are only immediates). Headless
+// Chromium 150 compiles up to 8 MiB synchronously on its main thread
+// (measured; older Chromium refused above 4 KiB); where an
 // engine refuses, the module's loader catches it and keeps the JavaScript loop.
 import type { UnaryFunction } from "../../ir/types.ts";
 import { readsOf } from "../expression.ts";
@@ -34,20 +35,26 @@ export interface ForwardStepModule {
   readonly arrays: readonly string[];
 }
 
-// Function indices: the imported GEMM, then the module's own.
-const GEMM = 0, EXP = 1, SIGMOID = 2, TANH = 3, FORWARD = 4;
+// Function indices: the imported GEMM, then the module's own. V8 before 12
+// (Node 20) inlines no WebAssembly calls, so exp, sigmoid and tanh are written
+// inline at each use rather than called (a call per four elements cost about a
+// tenth of a batch-1 forward at H = 32).
+const GEMM = 0, FORWARD = 1;
 
 /** The binary operators' f32x4 instructions, applied to [a, b] on the stack. */
 const OPS: Partial<Record<Expr["op"], Code>> = { add: f32x4Add, sub: f32x4Sub, mul: f32x4Mul, div: f32x4Div, min: f32x4Min, max: f32x4Max };
 
-/** y = f(x) on x on the stack: the JavaScript f32 module's formulas (render.ts), sigmoid and tanh through the exp below. */
-const FUNCTIONS: Partial<Record<UnaryFunction, Code>> = {
-  sigmoid: call(SIGMOID),
-  tanh: call(TANH),
-  relu: [...f32x4Const(0), ...f32x4Max],
-  identity: [],
-  abs: f32x4Abs,
-  sqrt: f32x4Sqrt,
+/**
+ * y = f(x) on x on the stack: the JavaScript f32 module's formulas (render.ts), sigmoid and tanh through the exp
+ * below; `scratch` is the first of two v128 locals the code may overwrite.
+ */
+const FUNCTIONS: Partial<Record<UnaryFunction, (scratch: number) => Code>> = {
+  sigmoid: (x) => sigmoidCode(x, x + 1),
+  tanh: (x) => tanhCode(x, x + 1),
+  relu: () => [...f32x4Const(0), ...f32x4Max],
+  identity: () => [],
+  abs: () => f32x4Abs,
+  sqrt: () => f32x4Sqrt,
 };
 
 /** Whether the table has every form of an expression. */
@@ -85,38 +92,38 @@ function arraysOf(kernels: readonly StepKernel[]): string[] {
   return [...names];
 }
 
-// exp/sigmoid/tanh: one v128 parameter (local 0) and working locals.
-const X = 0, K = 1;
 const LN2_HI = 0.693359375, LN2_LO = -2.12194440e-4;
 
 /**
- * e^x for four lanes, as the JavaScript module's _expf (runtime/expf.ts): x
- * clamped to [-87, 88], k = floor(x·log2 e + 1/2), r = x − k·ln 2 (ln 2 split
- * in two so that k·ln2_hi is exact in float32), e^r by Taylor to r^7, times 2^k
- * built in the exponent bits.
+ * e^x for four lanes, x in the v128 local `x` (overwritten, as is `k`), as the
+ * JavaScript module's _expf (runtime/expf.ts): x clamped to [-87, 88],
+ * k = floor(x·log2 e + 1/2), r = x − k·ln 2 (ln 2 split in two so that
+ * k·ln2_hi is exact in float32), e^r by Taylor to r^7, times 2^k built in the
+ * exponent bits.
  */
-function expBody(): Code {
+function expCode(x: number, k: number): Code {
   const horner = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1];
   const code: Code = [
-    ...get(X), ...f32x4Const(88), ...f32x4Min, ...f32x4Const(-87), ...f32x4Max, ...set(X),
-    ...get(X), ...f32x4Const(Math.LOG2E), ...f32x4Mul, ...f32x4Const(0.5), ...f32x4Add, ...f32x4Floor, ...set(K),
-    ...get(X), ...get(K), ...f32x4Const(LN2_HI), ...f32x4Mul, ...f32x4Sub, ...get(K), ...f32x4Const(LN2_LO), ...f32x4Mul, ...f32x4Sub, ...set(X),
+    ...get(x), ...f32x4Const(88), ...f32x4Min, ...f32x4Const(-87), ...f32x4Max, ...set(x),
+    ...get(x), ...f32x4Const(Math.LOG2E), ...f32x4Mul, ...f32x4Const(0.5), ...f32x4Add, ...f32x4Floor, ...set(k),
+    ...get(x), ...get(k), ...f32x4Const(LN2_HI), ...f32x4Mul, ...f32x4Sub, ...get(k), ...f32x4Const(LN2_LO), ...f32x4Mul, ...f32x4Sub, ...set(x),
     ...f32x4Const(horner[0]!),
   ];
-  for (const c of horner.slice(1)) code.push(...get(X), ...f32x4Mul, ...f32x4Const(c), ...f32x4Add);
-  code.push(...get(K), ...i32x4TruncSatF32x4S, ...i32x4Const(127), ...i32x4Add, ...i32(23), ...i32x4Shl, ...f32x4Mul);
-  return funcBody([[1, V128]], code);
+  for (const c of horner.slice(1)) code.push(...get(x), ...f32x4Mul, ...f32x4Const(c), ...f32x4Add);
+  code.push(...get(k), ...i32x4TruncSatF32x4S, ...i32x4Const(127), ...i32x4Add, ...i32(23), ...i32x4Shl, ...f32x4Mul);
+  return code;
 }
 
-/** 1 / (1 + e^−x), as the JavaScript module writes sigmoid. */
-const sigmoidBody = (): Code => funcBody([], [...f32x4Const(1), ...f32x4Const(1), ...get(X), ...f32x4Neg, ...call(EXP), ...f32x4Add, ...f32x4Div]);
-/** 1 − 2 / (e^2x + 1), as the JavaScript module writes tanh. */
-const tanhBody = (): Code => funcBody([], [...f32x4Const(1), ...f32x4Const(2), ...f32x4Const(2), ...get(X), ...f32x4Mul, ...call(EXP), ...f32x4Const(1), ...f32x4Add, ...f32x4Div, ...f32x4Sub]);
+/** 1 / (1 + e^−x) of x on the stack, as the JavaScript module writes sigmoid. */
+const sigmoidCode = (x: number, k: number): Code => [...f32x4Neg, ...set(x), ...f32x4Const(1), ...f32x4Const(1), ...expCode(x, k), ...f32x4Add, ...f32x4Div];
+/** 1 − 2 / (e^2x + 1) of x on the stack, as the JavaScript module writes tanh. */
+const tanhCode = (x: number, k: number): Code => [...f32x4Const(2), ...f32x4Mul, ...set(x), ...f32x4Const(1), ...f32x4Const(2), ...expCode(x, k), ...f32x4Const(1), ...f32x4Add, ...f32x4Div, ...f32x4Sub];
 
 /**
  * The forward function's locals: T, B and the arrays' addresses (its
  * parameters), then step t, batch row b, the element's byte offset j·4, the
- * row addresses a pointwise kernel reads and writes, and its values.
+ * row addresses a pointwise kernel reads and writes, and its values; and two
+ * v128 locals for exp.
  */
 interface Frame {
   readonly address: (array: string) => number;
@@ -125,6 +132,7 @@ interface Frame {
   readonly j4: number;
   readonly rows: number;
   readonly values: number;
+  readonly scratch: number;
 }
 const T = 0, B = 1;
 
@@ -169,7 +177,7 @@ function itemsCode(f: Frame, k: PointwiseKernel, rows: Map<string, number>, wide
       case "neg":
         return [...walk(e.arg), ...f32x4Neg];
       case "apply":
-        return [...walk(e.arg), ...FUNCTIONS[e.fn]!];
+        return [...walk(e.arg), ...FUNCTIONS[e.fn]!(f.scratch)];
       default:
         if (!("args" in e)) throw new Error(`internal: ${e.op} is not in the WebAssembly table`);
         return [...e.args.flatMap(walk), ...OPS[e.op]!];
@@ -208,14 +216,16 @@ export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
   const pointwise = kernels.filter((k): k is PointwiseKernel => k.kind === "pointwise");
   const first = 2 + arrays.length;
   const rowCount = Math.max(0, ...pointwise.map((k) => rowLocs(k).size));
-  const f: Frame = { address: (a) => 2 + arrays.indexOf(a), t: first, b: first + 1, j4: first + 2, rows: first + 3, values: first + 3 + rowCount };
+  const i32s = 3 + rowCount;
   const valueCount = Math.max(0, ...pointwise.map((k) => k.items.length));
+  const v128s = first + i32s;
+  const f: Frame = { address: (a) => 2 + arrays.indexOf(a), t: first, b: first + 1, j4: first + 2, rows: first + 3, values: v128s, scratch: v128s + valueCount };
   const step = kernels.flatMap((k) => (k.kind === "gemm" ? gemmCode(f, k) : pointwiseCode(f, k as PointwiseKernel)));
   const forward = funcBody(
-    [[3 + rowCount, I32], [valueCount, V128]],
+    [[i32s, I32], [valueCount + 2, V128]],
     [...i32(0), ...set(f.t), ...whileLoop([...get(f.t), ...get(T), ...ltS], [...step, ...get(f.t), ...i32(1), ...add, ...set(f.t)])],
   );
-  const types = vector([funcType(Array(8).fill(I32), []), funcType([V128], [V128]), funcType(Array(first).fill(I32), [])]);
+  const types = vector([funcType(Array(8).fill(I32), []), funcType(Array(first).fill(I32), [])]);
   const imports = vector([
     [...name("m"), ...name("gemm"), 0x00, ...uleb(0)],
     [...name("m"), ...name("memory"), 0x02, 0x00, ...uleb(1)],
@@ -224,9 +234,9 @@ export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
     ...MAGIC,
     ...section(1, types),
     ...section(2, imports),
-    ...section(3, vector([uleb(1), uleb(1), uleb(1), uleb(2)])),
+    ...section(3, vector([uleb(1)])),
     ...section(7, vector([[...name("forward"), 0x00, ...uleb(FORWARD)]])),
-    ...section(10, vector([expBody(), sigmoidBody(), tanhBody(), forward])),
+    ...section(10, vector([forward])),
   ];
   return { bytes: Uint8Array.from(bytes), arrays };
 }
