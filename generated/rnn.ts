@@ -377,7 +377,7 @@ function _gemmNT(
 }
 
 const _FORWARD_STEP =
-  "AGFzbQEAAAABFwJgCH9/f39/f39/AGAIf39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcLAQdmb3J3YXJkAAEK4QUB3gUCB38He0EAIQgCQANAIAggAEhFDQEgAiAIIAFsQcAAbGpBECADIARBAEHAAGxqQRAgAUEQQRAQAEEAIQkCQANAIAkgAUhFDQEgBSAIIAFsIAlqQcAAbGohCyAEIAlBwABsaiEMIAIgCEEBaiABbCAJakHAAGxqIQ0gByAIIAFsIAlqQcAAbGohDkEAIQoCQANAIApBEGpBwABMRQ0BIAsgCmr9AAAAIQ8gDCAKav0AAAAhECAPIBD95AEhESARIAYgCmr9AAAA/eQBIRIgEv0MAAAAQAAAAEAAAABAAAAAQP3mASEU/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIBT9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhFCAU/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghFSAUIBX9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgFf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEU/QwBDVA5AQ1QOQENUDkBDVA5IBT95gH9DGELtjphC7Y6YQu2OmELtjr95AEgFP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAU/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIBT95gH9DKuqKj6rqio+q6oqPquqKj795AEgFP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAU/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIBT95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgFf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBIRMgDSAKaiAT/QsAACAOIApqIBP9CwAAIApBEGohCgwACwsgCUEBaiEJDAALCyAIQQFqIQgMAAsLCw==";
+  "AGFzbQEAAAABGQJgCH9/f39/f39/AGAKf39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQq9BgG6BgIHfwd7QQAhCgJAA0AgCiAASEUNASAEIAogAWxBwABsakEQIAUgBkEAQcAAbGpBECABQRBBEBAAQQAhCwJAA0AgCyABSEUNASAHIAogAWwgC2pBwABsaiENIAYgC0HAAGxqIQ4gBCAKQQFqIAFsIAtqQcAAbGohDyAJIAogAWwgC2pBwABsaiEQQQAhDAJAA0AgDEEQakHAAExFDQEgDSAMav0AAAAhESAOIAxq/QAAACESIBEgEv3kASETIBMgCCAMav0AAAD95AEhFCAU/QwAAABAAAAAQAAAAEAAAABA/eYBIRb9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgFv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEWIBb9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEXIBYgF/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAX/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIRb9DAENUDkBDVA5AQ1QOQENUDkgFv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAW/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIBb95gH9DKuqKj2rqio9q6oqPauqKj395AEgFv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAW/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIBb95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgFv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAX/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhFSAPIAxqIBX9CwAAIBAgDGogFf0LAAAgDEEQaiEMDAALCyALQQFqIQsMAAsLIAogAk4EQEEAIQsCQANAIAsgAUhFDQEgCiADIAtBBGxqKAIATgRAIAQgCkEBaiABbCALakHAAGxqIAQgCiABbCALakHAAGxqQcAA/AoAAAsgC0EBaiELDAALCwsgCkEBaiEKDAALCws=";
 /**
  * The spec's whole forward step loop as one WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
@@ -1068,18 +1068,23 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W @ x, for every step at once
   _gemmNT(_in_x, 0, 8, _w_0, _proj_0, 0, 16, _T * _B, 16, 8);
-  if (_forwardStep !== null && lengths === null) {
+  if (_forwardStep !== null) {
     _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
     const _st_hist_h = _ws_st_hist_h;
     _ws_st_p_b = _grow(_ws_st_p_b, 16);
     const _st_p_b = _ws_st_p_b;
     _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
     const _st_out_h = _ws_st_out_h;
+    _ws_st_lengths = _grow(_ws_st_lengths, _B);
+    const _st_lengths = _ws_st_lengths;
+    if (lengths !== null) new Int32Array(_st_lengths.buffer, _st_lengths.byteOffset, _B).set(lengths);
     _st_hist_h.set(_hist_h.subarray(0, _B * 16));
     _st_p_b.set(_p_b);
     _forwardStep(
       _T,
       _B,
+      _firstEnd(lengths, _T),
+      _st_lengths.byteOffset,
       _st_hist_h.byteOffset,
       _w_1.byteOffset,
       _g_1.byteOffset,
@@ -1089,6 +1094,9 @@ function _forwardCore(
     );
     _hist_h.set(_st_hist_h.subarray(_B * 16, (_T + 1) * _B * 16), _B * 16);
     _out_h.set(_st_out_h.subarray(0, _T * _B * 16));
+    if (lengths !== null) {
+      _zeroEnded(_out_h, _T, lengths, 16);
+    }
     return;
   }
   const _ended = _firstEnd(lengths, _T);
@@ -1405,6 +1413,7 @@ function _reserveForward(_B: number, _T: number) {
   _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
   _ws_st_p_b = _grow(_ws_st_p_b, 16);
   _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 16);
+  _ws_st_lengths = _grow(_ws_st_lengths, _B);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1445,6 +1454,7 @@ let _ws_bt_5: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_lengths: FloatArray = new FloatArray(0),
   _ws_st_out_h: FloatArray = new FloatArray(0),
   _ws_st_p_b: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),

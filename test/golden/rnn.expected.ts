@@ -377,7 +377,7 @@ function _gemmNT(
 }
 
 const _FORWARD_STEP =
-  "AGFzbQEAAAABFwJgCH9/f39/f39/AGAIf39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcLAQdmb3J3YXJkAAEK3gUB2wUCB38He0EAIQgCQANAIAggAEhFDQEgAiAIIAFsQQxsakEDIAMgBEEAQQxsakEDIAFBA0EDEABBACEJAkADQCAJIAFIRQ0BIAUgCCABbCAJakEMbGohCyAEIAlBDGxqIQwgAiAIQQFqIAFsIAlqQQxsaiENIAcgCCABbCAJakEMbGohDkEAIQoCQANAIApBDEhFDQEgCyAKaioCAP0TIQ8gDCAKaioCAP0TIRAgDyAQ/eQBIREgESAGIApqKgIA/RP95AEhEiAS/QwAAABAAAAAQAAAAEAAAABA/eYBIRT9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgFP0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEUIBT9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEVIBQgFf0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAV/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIRT9DAENUDkBDVA5AQ1QOQENUDkgFP3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAU/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIBT95gH9DKuqKj2rqio9q6oqPauqKj395AEgFP3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAU/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIBT95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgFP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAV/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhEyANIApqIBP9HwA4AgAgDiAKaiAT/R8AOAIAIApBBGohCgwACwsgCUEBaiEJDAALCyAIQQFqIQgMAAsLCw==";
+  "AGFzbQEAAAABGQJgCH9/f39/f39/AGAKf39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQq3BgG0BgIHfwd7QQAhCgJAA0AgCiAASEUNASAEIAogAWxBDGxqQQMgBSAGQQBBDGxqQQMgAUEDQQMQAEEAIQsCQANAIAsgAUhFDQEgByAKIAFsIAtqQQxsaiENIAYgC0EMbGohDiAEIApBAWogAWwgC2pBDGxqIQ8gCSAKIAFsIAtqQQxsaiEQQQAhDAJAA0AgDEEMSEUNASANIAxqKgIA/RMhESAOIAxqKgIA/RMhEiARIBL95AEhEyATIAggDGoqAgD9E/3kASEUIBT9DAAAAEAAAABAAAAAQAAAAED95gEhFv0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCAW/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIRYgFv0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIRcgFiAX/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIBf9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhFv0MAQ1QOQENUDkBDVA5AQ1QOSAW/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIBb95gH9DImICDyJiAg8iYgIPImICDz95AEgFv3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAW/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIBb95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgFv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAW/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIBf9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASEVIA8gDGogFf0fADgCACAQIAxqIBX9HwA4AgAgDEEEaiEMDAALCyALQQFqIQsMAAsLIAogAk4EQEEAIQsCQANAIAsgAUhFDQEgCiADIAtBBGxqKAIATgRAIAQgCkEBaiABbCALakEMbGogBCAKIAFsIAtqQQxsakEM/AoAAAsgC0EBaiELDAALCwsgCkEBaiEKDAALCws=";
 /**
  * The spec's whole forward step loop as one WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
@@ -1068,18 +1068,23 @@ function _forwardCore(
   const _g_1 = _ws_g_1;
   // W @ x, for every step at once
   _gemmNT(_in_x, 0, 2, _w_0, _proj_0, 0, 3, _T * _B, 3, 2);
-  if (_forwardStep !== null && lengths === null) {
+  if (_forwardStep !== null) {
     _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
     const _st_hist_h = _ws_st_hist_h;
     _ws_st_p_b = _grow(_ws_st_p_b, 3);
     const _st_p_b = _ws_st_p_b;
     _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 3);
     const _st_out_h = _ws_st_out_h;
+    _ws_st_lengths = _grow(_ws_st_lengths, _B);
+    const _st_lengths = _ws_st_lengths;
+    if (lengths !== null) new Int32Array(_st_lengths.buffer, _st_lengths.byteOffset, _B).set(lengths);
     _st_hist_h.set(_hist_h.subarray(0, _B * 3));
     _st_p_b.set(_p_b);
     _forwardStep(
       _T,
       _B,
+      _firstEnd(lengths, _T),
+      _st_lengths.byteOffset,
       _st_hist_h.byteOffset,
       _w_1.byteOffset,
       _g_1.byteOffset,
@@ -1089,6 +1094,9 @@ function _forwardCore(
     );
     _hist_h.set(_st_hist_h.subarray(_B * 3, (_T + 1) * _B * 3), _B * 3);
     _out_h.set(_st_out_h.subarray(0, _T * _B * 3));
+    if (lengths !== null) {
+      _zeroEnded(_out_h, _T, lengths, 3);
+    }
     return;
   }
   const _ended = _firstEnd(lengths, _T);
@@ -1385,6 +1393,7 @@ function _reserveForward(_B: number, _T: number) {
   _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
   _ws_st_p_b = _grow(_ws_st_p_b, 3);
   _ws_st_out_h = _grow(_ws_st_out_h, _T * _B * 3);
+  _ws_st_lengths = _grow(_ws_st_lengths, _B);
 }
 
 /** Grows every workspace step() for B rows (besides forward's, with T = 1) uses, before it binds any. */
@@ -1425,6 +1434,7 @@ let _ws_bt_5: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
+  _ws_st_lengths: FloatArray = new FloatArray(0),
   _ws_st_out_h: FloatArray = new FloatArray(0),
   _ws_st_p_b: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),

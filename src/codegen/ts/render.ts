@@ -753,9 +753,10 @@ function addForwardCore(m: ModuleContext): void {
 
 /**
  * The forward steps in one WebAssembly call (src/codegen/wasm/step.ts), where
- * it loaded and no sequence ends early: the arrays it reads and writes that
- * are not workspaces are staged through copies in its memory, in once and out
- * once per call, to the very places the JavaScript loop below writes.
+ * it loaded: the arrays it reads and writes that are not workspaces are staged
+ * through copies in its memory, in once and out once per call, to the very
+ * places the JavaScript loop below writes; with lengths, the rows' lengths too,
+ * and ended rows' outputs are zeroed after the call, as after the loop.
  */
 function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardStepModule): void {
   const { plan, cell, workspaces } = m;
@@ -767,19 +768,25 @@ function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardS
     const b = buffers.get(array)!;
     return b.role === "param" ? num(b.width) : b.role === "history" ? `(_T + 1) * ${rows(array)}` : `_T * ${rows(array)}`;
   };
-  w.write(`if (_forwardStep !== null${cell.states.length + cell.outputs.length > 0 ? " && lengths === null" : ""})`).block(() => {
+  w.write("if (_forwardStep !== null)").block(() => {
     for (const a of staged) workspaces.use(w, "forward", stage(a), lengthOf(a));
+    // One float32 slot per row, read by the step as int32.
+    const lengths = generatedLocal("st", "lengths");
+    workspaces.use(w, "forward", lengths, "_B");
+    w.writeLine(`if (lengths !== null) new Int32Array(${lengths}.buffer, ${lengths}.byteOffset, _B).set(lengths);`);
     for (const a of staged) {
       const role = buffers.get(a)!.role;
       if (role === "param" || role === "input") w.writeLine(`${stage(a)}.set(${a});`);
       else if (role === "history") w.writeLine(`${stage(a)}.set(${a}.subarray(0, ${rows(a)}));`);
     }
-    w.writeLine(`_forwardStep(_T, _B, ${fused.arrays.map((a) => `${staged.includes(a) ? stage(a) : a}.byteOffset`).join(", ")});`);
+    const addresses = fused.arrays.map((a) => `${staged.includes(a) ? stage(a) : a}.byteOffset`);
+    w.writeLine(`_forwardStep(_T, _B, _firstEnd(lengths, _T), ${lengths}.byteOffset, ${addresses.join(", ")});`);
     for (const a of staged) {
       const role = buffers.get(a)!.role;
       if (role === "history") w.writeLine(`${a}.set(${stage(a)}.subarray(${rows(a)}, ${lengthOf(a)}), ${rows(a)});`);
       else if (role === "output" || role === "tape") w.writeLine(`${a}.set(${stage(a)}.subarray(0, ${lengthOf(a)}));`);
     }
+    writeZeroEndedOutputs(w, m);
     w.writeLine("return;");
   });
 }

@@ -54,6 +54,7 @@ export const add = [0x6a];
 export const mul = [0x6c];
 export const ltS = [0x48];
 export const leS = [0x4c];
+export const geS = [0x4e];
 export const andI32 = [0x71];
 export const select = [0x1b];
 export const nop = 0x01;
@@ -62,6 +63,10 @@ export const f32Mul = [0x94];
 /** f32.load / f32.store with 4-byte alignment at a constant byte offset from the address on the stack. */
 export const f32Load = (offset = 0): Code => [0x2a, 2, ...uleb(offset)];
 export const f32Store = (offset = 0): Code => [0x38, 2, ...uleb(offset)];
+/** i32.load with 4-byte alignment at a constant byte offset from the address on the stack. */
+export const i32Load = (offset = 0): Code => [0x28, 2, ...uleb(offset)];
+/** memory.copy of [dst, src, bytes] within the one memory (bulk memory: every engine with SIMD has it). */
+export const memoryCopy: Code = [0xfc, ...uleb(10), 0, 0];
 export const f32Zero = [0x43, 0, 0, 0, 0];
 const simd = (op: number): Code => [0xfd, ...uleb(op)];
 /** v128.load / v128.store at a constant byte offset; no alignment promised (a row of floats may start anywhere). */
@@ -88,5 +93,7 @@ export const i32x4Add = simd(0xae);
 export const i32x4TruncSatF32x4S = simd(0xf8);
 export const i32Min = (x: Code, y: Code): Code => [...x, ...y, ...x, ...y, ...ltS, ...select];
 
+/** `if (cond) body`, with no result. */
+export const ifThen = (cond: Code, body: Code): Code => [...cond, 0x04, 0x40, ...body, 0x0b];
 /** `while (cond) body`, as block { loop { br_if exit (!cond); body; br loop } }. */
 export const whileLoop = (cond: Code, body: Code): Code => [0x02, 0x40, 0x03, 0x40, ...cond, 0x45, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];

@@ -1,12 +1,17 @@
 // The WebAssembly target for an f32 module's forward step loop: one module per
-// spec and sizes whose exported `forward(T, B, ...arrays)` runs every step of
-// the sequence in one call, the step's products through the GEMM kernel
+// spec and sizes whose exported `forward(T, B, ended, lengths, ...arrays)`
+// runs every step of the sequence in one call, the step's products through the GEMM kernel
 // (imported from the kernel's instance, with its memory, so that the relaxed
 // copy is used where the engine has it) and the pointwise kernels as f32x4
 // SIMD. A target in the table sense: pointwise expressions are walked
 // post-order into stack code through one table of instruction encodings
 // (OPS, FUNCTIONS); a plan with a form the table lacks gets no module, and the
 // TypeScript module keeps its JavaScript step loop (decided at compile time).
+//
+// Variable-length batches run here too, as in the JavaScript loop: every row
+// is computed at every step, and from step `ended` (the shortest length; T
+// without lengths) the rows whose length has passed get their state from
+// before the step back (`lengths`: the address of B int32 lengths).
 //
 // Each array is passed as its byte address in the kernel's memory, in the
 // order of `arrays`; layout and indexing are the plan's (plan.ts, Loc), so
@@ -25,7 +30,7 @@ import { readsOf } from "../expression.ts";
 import type { BufferRole, Expr, GemmKernel, Loc, ModulePlan, PointwiseKernel, StepKernel } from "../plan.ts";
 import {
   I32, MAGIC, V128, add, call, f32Load, f32Store, f32x4Abs, f32x4Add, f32x4Const, f32x4Div, f32x4Floor, f32x4Max, f32x4Min, f32x4Mul, f32x4Neg, f32x4Splat, f32x4Sqrt,
-  f32x4Sub, funcBody, funcType, get, i32, i32x4Add, i32x4Const, i32x4Shl, i32x4TruncSatF32x4S, lane, leS, ltS, mul, name, section, set, uleb, v128Load, v128Store, vector,
+  f32x4Sub, funcBody, funcType, geS, get, i32, i32Load, ifThen, memoryCopy, i32x4Add, i32x4Const, i32x4Shl, i32x4TruncSatF32x4S, lane, leS, ltS, mul, name, section, set, uleb, v128Load, v128Store, vector,
   whileLoop, type Code,
 } from "./encode.ts";
 
@@ -134,7 +139,7 @@ interface Frame {
   readonly values: number;
   readonly scratch: number;
 }
-const T = 0, B = 1;
+const T = 0, B = 1, ENDED = 2, LENGTHS = 3;
 
 /** A per-row location's row, as the key of its row address within a kernel. */
 const rowKey = (loc: Loc): string => `${loc.array}|${loc.timed}|${loc.shift}|${loc.width}|${loc.offset}`;
@@ -201,6 +206,23 @@ function pointwiseCode(f: Frame, k: PointwiseKernel): Code {
   return [...i32(0), ...set(f.b), ...whileLoop([...get(f.b), ...get(B), ...ltS], [...row, ...i32(0), ...set(f.j4), ...wide, ...rest, ...get(f.b), ...i32(1), ...add, ...set(f.b)])];
 }
 
+/**
+ * After the step, from step `ended` on: each row whose length is at most t
+ * gets its states' values from before the step back (slot t into slot t + 1
+ * of each history), as the JavaScript loop's _freezeEnded does.
+ */
+function freezeEndedCode(f: Frame, histories: readonly { readonly name: string; readonly width: number }[]): Code {
+  const slot = (next: number, width: number): Code => [...get(f.t), ...(next ? [...i32(next), ...add] : []), ...get(B), ...mul, ...get(f.b), ...add, ...i32(width * 4), ...mul];
+  const keep = histories.flatMap((h) => [
+    ...get(f.address(h.name)), ...slot(1, h.width), ...add,
+    ...get(f.address(h.name)), ...slot(0, h.width), ...add,
+    ...i32(h.width * 4), ...memoryCopy,
+  ]);
+  const rowEnded = [...get(f.t), ...get(LENGTHS), ...get(f.b), ...i32(4), ...mul, ...add, ...i32Load(), ...geS];
+  const rows = [...i32(0), ...set(f.b), ...whileLoop([...get(f.b), ...get(B), ...ltS], [...ifThen(rowEnded, keep), ...get(f.b), ...i32(1), ...add, ...set(f.b)])];
+  return ifThen([...get(f.t), ...get(ENDED), ...geS], rows);
+}
+
 /** Buffers the TypeScript module stages into the kernel's memory (in, or out, once per call) to hand the step their addresses. */
 export const STAGED_ROLES: ReadonlySet<BufferRole> = new Set(["param", "input", "history", "output", "tape"]);
 /** Buffers the step can read and write: the staged ones, and the module's workspaces (already in the memory). */
@@ -214,13 +236,16 @@ export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
   const roles = new Map(plan.buffers.map((b) => [b.name, b.role]));
   if (!arrays.every((a) => ADDRESSABLE.has(roles.get(a)!))) return null;
   const pointwise = kernels.filter((k): k is PointwiseKernel => k.kind === "pointwise");
-  const first = 2 + arrays.length;
+  const first = 4 + arrays.length;
   const rowCount = Math.max(0, ...pointwise.map((k) => rowLocs(k).size));
   const i32s = 3 + rowCount;
   const valueCount = Math.max(0, ...pointwise.map((k) => k.items.length));
   const v128s = first + i32s;
-  const f: Frame = { address: (a) => 2 + arrays.indexOf(a), t: first, b: first + 1, j4: first + 2, rows: first + 3, values: v128s, scratch: v128s + valueCount };
-  const step = kernels.flatMap((k) => (k.kind === "gemm" ? gemmCode(f, k) : pointwiseCode(f, k as PointwiseKernel)));
+  const f: Frame = { address: (a) => 4 + arrays.indexOf(a), t: first, b: first + 1, j4: first + 2, rows: first + 3, values: v128s, scratch: v128s + valueCount };
+  const histories = plan.buffers.filter((b) => b.role === "history");
+  // A state the step neither reads nor writes could not be kept for an ended row.
+  if (!histories.every((h) => arrays.includes(h.name))) return null;
+  const step = [...kernels.flatMap((k) => (k.kind === "gemm" ? gemmCode(f, k) : pointwiseCode(f, k as PointwiseKernel))), ...freezeEndedCode(f, histories)];
   const forward = funcBody(
     [[i32s, I32], [valueCount + 2, V128]],
     [...i32(0), ...set(f.t), ...whileLoop([...get(f.t), ...get(T), ...ltS], [...step, ...get(f.t), ...i32(1), ...add, ...set(f.t)])],
