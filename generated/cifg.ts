@@ -396,27 +396,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABIQJgCH9/f39/f39/AGASf39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHCwEHZm9yd2FyZAABCssUAcgUAhJ/F3tBACESAkADQCASIABIRQ0BIAQgEiABbEHAAGxqQRAgBSAGQQBBwAFsakEwIAFBMEEQEABBACETAkADQCATIAFIRQ0BIAcgEiABbCATakHAAWxqIRUgBiATQcABbGohFiAJIBIgAWwgE2pBwABsaiEXIAcgEiABbCATakHAAWxqQcAAaiEYIAYgE0HAAWxqQcAAaiEZIAsgEiABbCATakHAAGxqIRogByASIAFsIBNqQcABbGpBgAFqIRsgBiATQcABbGpBgAFqIRwgDSASIAFsIBNqQcAAbGohHSAOIBIgAWwgE2pBwABsaiEeIA8gEiABbCATakHAAGxqIR8gDiASQQFqIAFsIBNqQcAAbGohICAQIBIgAWwgE2pBwABsaiEhIAQgEkEBaiABbCATakHAAGxqISIgESASIAFsIBNqQcAAbGohI0EAIRQCQANAIBRBEGpBwABMRQ0BIBUgFGr9AAAAISQgFiAUav0AAAAhJSAkICX95AEhJiAmIAggFGr9AAAA/eQBIScgJ/3hASE5/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IDn9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhOSA5/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghOiA5IDr9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgOv0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASE5/QwBDVA5AQ1QOQENUDkBDVA5IDn95gH9DGELtjphC7Y6YQu2OmELtjr95AEgOf3mAf0MiYgIPImICDyJiAg8iYgIPP3kASA5/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDn95gH9DKuqKj6rqio+q6oqPquqKj795AEgOf3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASA5/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDn95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgOv34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBISggFyAUaiAo/QsAACAYIBRq/QAAACEpIBkgFGr9AAAAISogKSAq/eQBISsgKyAKIBRq/QAAAP3kASEsICz9DAAAAEAAAABAAAAAQAAAAED95gEhOf0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCA5/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITkgOf0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITogOSA6/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDr9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhOf0MAQ1QOQENUDkBDVA5AQ1QOSA5/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDn95gH9DImICDyJiAg8iYgIPImICDz95AEgOf3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASA5/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDn95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgOf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA5/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDr9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASEtIBogFGogLf0LAAAgGyAUav0AAAAhLiAcIBRq/QAAACEvIC4gL/3kASEwIDAgDCAUav0AAAD95AEhMSAx/eEBITn9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gOf0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASE5IDn9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCE6IDkgOv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASA6/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITn9DAENUDkBDVA5AQ1QOQENUDkgOf3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASA5/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDn95gH9DKuqKj2rqio9q6oqPauqKj395AEgOf3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASA5/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDn95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgOf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA6/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhMiAdIBRqIDL9CwAAICggHiAUav0AAAD95gEhM/0MAACAPwAAgD8AAIA/AACAPyAo/eUBITQgHyAUaiA0/QsAACA0IC395gEhNSAzIDX95AEhNiAgIBRqIDb9CwAAIDb9DAAAAEAAAABAAAAAQAAAAED95gEhOf0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCA5/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITkgOf0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITogOSA6/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDr9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhOf0MAQ1QOQENUDkBDVA5AQ1QOSA5/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDn95gH9DImICDyJiAg8iYgIPImICDz95AEgOf3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASA5/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDn95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgOf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA5/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDr9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASE3ICEgFGogN/0LAAAgMiA3/eYBITggIiAUaiA4/QsAACAjIBRqIDj9CwAAIBRBEGohFAwACwsgE0EBaiETDAALCyASIAJOBEBBACETAkADQCATIAFIRQ0BIBIgAyATQQRsaigCAE4EQCAEIBJBAWogAWwgE2pBwABsaiAEIBIgAWwgE2pBwABsakHAAPwKAAAgDiASQQFqIAFsIBNqQcAAbGogDiASIAFsIBNqQcAAbGpBwAD8CgAACyATQQFqIRMMAAsLCyASQQFqIRIMAAsLCw==";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABJQJgCH9/f39/f39/AGAWf39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwwBCGJhY2t3YXJkAAEK5wcB5AcCE38UeyAAQX9qIRYCQANAIBZBAE5FDQFBACEXAkADQCAXIAFIRQ0BIAIgFiABbCAXakHAAGxqIRkgEiAXQcAAbGohGiADIBYgAWwgF2pBwABsaiEbIAQgFiABbCAXakHAAGxqIRwgFCAXQcAAbGohHSAFIBYgAWwgF2pBwABsaiEeIAYgFiABbCAXakHAAGxqIR8gByAWIAFsIBdqQcAAbGohICAIIBYgAWwgF2pBwABsaiEhIBUgF0HAAGxqISIgCSAXQcAAbGohIyAKIBYgAWwgF2pBwAFsakGAAWohJCAMIBdBwABsaiElIAogFiABbCAXakHAAWxqQcAAaiEmIA4gF0HAAGxqIScgCiAWIAFsIBdqQcABbGohKEEAIRgCQANAIBhBEGpBwABMRQ0BIBkgGGr9AAAAIBogGGr9AAAA/eQBISkgKSAbIBhq/QAAAP3mASEqICkgHCAYav0AAAD95gEhKyAbIBhq/QAAACE7/QwAAIA/AACAPwAAgD8AAIA/IDsgO/3mAf3lASEsICsgLP3mASEtIB0gGGr9AAAAIC395AEhLiAuIB4gGGr9AAAA/eYBIS8gLiAfIBhq/QAAAP3mASEwIC/94QEhMSAuICAgGGr9AAAA/eYBITIgLiAhIBhq/QAAAP3mASEzICIgGGogM/0LAAAgHCAYav0AAAAhOyA7/QwAAIA/AACAPwAAgD8AAIA/IDv95QH95gEhNCAqIDT95gEhNSAjIBhqIDX9CwAAICQgGGogNf0LAAAgCyAYaiALIBhq/QAAACA1/eQB/QsAACAeIBhq/QAAACE7/QwAAIA/AACAPwAAgD8AAIA/IDsgO/3mAf3lASE2IDAgNv3mASE3ICUgGGogN/0LAAAgJiAYaiA3/QsAACANIBhqIA0gGGr9AAAAIDf95AH9CwAAIDEgMv3kASE4ICEgGGr9AAAAITsgO/0MAACAPwAAgD8AAIA/AACAPyA7/eUB/eYBITkgOCA5/eYBITogJyAYaiA6/QsAACAoIBhqIDr9CwAAIA8gGGogDyAYav0AAAAgOv3kAf0LAAAgGEEQaiEYDAALCyAXQQFqIRcMAAsLIAogFiABbEHAAWxqQTAgECARQQBBwABsakEQIAFBEEEwEABBACEXAkADQCAXIAFIRQ0BIBEgF0HAAGxqIRkgEyAXQcAAbGohGkEAIRgCQANAIBhBEGpBwABMRQ0BIBkgGGr9AAAAISkgGiAYaiAp/QsAACAYQRBqIRgMAAsLIBdBAWohFwwACwsgEiEYIBMhEiAYIRMgFCEYIBUhFCAYIRUgFkF/aiEWDAALCws=";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1450,80 +1454,148 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_26 = _ws_bt_26;
   _ws_mt_27 = _grow(_ws_mt_27, _B * 16);
   const _mt_27 = _ws_mt_27;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
-      _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+    const _st_tape_32 = _ws_st_tape_32;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+    const _st_tape_29 = _ws_st_tape_29;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+    const _st_dP_b_o = _ws_st_dP_b_o;
+    _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+    const _st_dP_b_g = _ws_st_dP_b_g;
+    _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+    const _st_dP_b_f = _ws_st_dP_b_f;
+    _st_up_h.set(_up_h);
+    _st_tape_32.set(_tape_32);
+    _st_tape_25.set(_tape_25);
+    _st_tape_17.set(_tape_17);
+    _st_tape_29.set(_tape_29);
+    _st_hist_c.set(_hist_c);
+    _st_tape_9.set(_tape_9);
+    _st_dP_b_o.fill(0, 0, 16);
+    _st_dP_b_g.fill(0, 0, 16);
+    _st_dP_b_f.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_32.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_tape_17.byteOffset,
+      _st_tape_29.byteOffset,
+      _st_hist_c.byteOffset,
+      _st_tape_9.byteOffset,
+      _bt_21.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_o.byteOffset,
+      _bt_23.byteOffset,
+      _st_dP_b_g.byteOffset,
+      _bt_26.byteOffset,
+      _st_dP_b_f.byteOffset,
+      _wt_1.byteOffset,
+      _mt_27.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+      _carry_c.byteOffset,
+      _carryPrev_c.byteOffset,
+    );
+    _dP_b_o.set(_st_dP_b_o.subarray(0, 16));
+    _dP_b_g.set(_st_dP_b_g.subarray(0, 16));
+    _dP_b_f.set(_st_dP_b_f.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 48 + 32;
-      const _r3 = (_t * _B + _b) * 48 + 16;
-      const _r4 = (_t * _B + _b) * 48;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = o * tanh(c')
-        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        // adjoint of h' = o * tanh(c')
-        const _d_5 = _d_3 * _tape_32[_r0 + _j]!;
-        // adjoint of h' = o * tanh(c')
-        const _d_7 = _d_3 * _tape_25[_r0 + _j]!;
-        const _d_8 = 1 - _tape_32[_r0 + _j]! * _tape_32[_r0 + _j]!;
-        const _d_9 = _d_7 * _d_8;
-        // adjoint of c' = f * c + (1 - f) * g
-        const _d_10 = _carry_c[_r1 + _j]! + _d_9;
-        const _d_12 = _d_10 * _tape_17[_r0 + _j]!;
-        const _d_14 = _d_10 * _tape_29[_r0 + _j]!;
-        const _d_15 = -_d_12;
-        const _d_17 = _d_10 * _hist_c[_r0 + _j]!;
-        const _d_19 = _d_10 * _tape_9[_r0 + _j]!;
-        _carryPrev_c[_r1 + _j] = _d_19;
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _d_20 = _tape_25[_r0 + _j]! * (1 - _tape_25[_r0 + _j]!);
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _d_21 = _d_5 * _d_20;
-        _bt_21[_r1 + _j] = _d_21;
-        _gb_0[_r2 + _j] = _d_21;
-        _dP_b_o[_j] = _dP_b_o[_j]! + _d_21;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_22 = 1 - _tape_17[_r0 + _j]! * _tape_17[_r0 + _j]!;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_23 = _d_14 * _d_22;
-        _bt_23[_r1 + _j] = _d_23;
-        _gb_0[_r3 + _j] = _d_23;
-        _dP_b_g[_j] = _dP_b_g[_j]! + _d_23;
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_24 = _d_15 + _d_17;
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_25 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_26 = _d_24 * _d_25;
-        _bt_26[_r1 + _j] = _d_26;
-        _gb_0[_r4 + _j] = _d_26;
-        _dP_b_f[_j] = _dP_b_f[_j]! + _d_26;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+        _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
       }
-    }
-    // transposed U_f, U_g, U_o @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_0, _t * _B * 48 + _i * 48, _wt_1, _mt_27, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 48, 48, _wt_1, _mt_27, 0, 16, _B, 16, 48);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_27 = _mt_27[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_27;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 48 + 32;
+        const _r3 = (_t * _B + _b) * 48 + 16;
+        const _r4 = (_t * _B + _b) * 48;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = o * tanh(c')
+          const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          // adjoint of h' = o * tanh(c')
+          const _d_5 = _d_3 * _tape_32[_r0 + _j]!;
+          // adjoint of h' = o * tanh(c')
+          const _d_7 = _d_3 * _tape_25[_r0 + _j]!;
+          const _d_8 = 1 - _tape_32[_r0 + _j]! * _tape_32[_r0 + _j]!;
+          const _d_9 = _d_7 * _d_8;
+          // adjoint of c' = f * c + (1 - f) * g
+          const _d_10 = _carry_c[_r1 + _j]! + _d_9;
+          const _d_12 = _d_10 * _tape_17[_r0 + _j]!;
+          const _d_14 = _d_10 * _tape_29[_r0 + _j]!;
+          const _d_15 = -_d_12;
+          const _d_17 = _d_10 * _hist_c[_r0 + _j]!;
+          const _d_19 = _d_10 * _tape_9[_r0 + _j]!;
+          _carryPrev_c[_r1 + _j] = _d_19;
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
+          const _d_20 = _tape_25[_r0 + _j]! * (1 - _tape_25[_r0 + _j]!);
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
+          const _d_21 = _d_5 * _d_20;
+          _bt_21[_r1 + _j] = _d_21;
+          _gb_0[_r2 + _j] = _d_21;
+          _dP_b_o[_j] = _dP_b_o[_j]! + _d_21;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_22 = 1 - _tape_17[_r0 + _j]! * _tape_17[_r0 + _j]!;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_23 = _d_14 * _d_22;
+          _bt_23[_r1 + _j] = _d_23;
+          _gb_0[_r3 + _j] = _d_23;
+          _dP_b_g[_j] = _dP_b_g[_j]! + _d_23;
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_24 = _d_15 + _d_17;
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_25 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_26 = _d_24 * _d_25;
+          _bt_26[_r1 + _j] = _d_26;
+          _gb_0[_r4 + _j] = _d_26;
+          _dP_b_f[_j] = _dP_b_f[_j]! + _d_26;
+        }
       }
+      // transposed U_f, U_g, U_o @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_0, _t * _B * 48 + _i * 48, _wt_1, _mt_27, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 48, 48, _wt_1, _mt_27, 0, 16, _B, 16, 48);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_27 = _mt_27[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_27;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
-    const _swap_c = _carry_c;
-    _carry_c = _carryPrev_c;
-    _carryPrev_c = _swap_c;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_f, W_g, W_o)
@@ -1760,6 +1832,16 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_23 = _grow(_ws_bt_23, _B * 16);
   _ws_bt_26 = _grow(_ws_bt_26, _B * 16);
   _ws_mt_27 = _grow(_ws_mt_27, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+  _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+  _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 48);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 384);
@@ -1786,6 +1868,9 @@ let _ws_bt_21: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_g: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_o: FloatArray = new FloatArray(0),
   _ws_st_hist_c: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -1798,6 +1883,7 @@ let _ws_bt_21: FloatArray = new FloatArray(0),
   _ws_st_tape_29: FloatArray = new FloatArray(0),
   _ws_st_tape_32: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

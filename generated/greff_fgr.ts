@@ -433,27 +433,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABKwJgCH9/f39/f39/AGAcf39/f39/f39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQqsHQGpHQIdfzN7QQAhHAJAA0AgHCAASEUNASAEIBwgAWxBwABsakEQIAUgBkEAQYACbGpBwAAgAUHAAEEQEAAgByAcIAFsQcAAbGpBECAIIAlBAEHAAWxqQTAgAUEwQRAQACAKIBwgAWxBwABsakEQIAsgDEEAQcABbGpBMCABQTBBEBAAIA0gHCABbEHAAGxqQRAgDiAPQQBBwAFsakEwIAFBMEEQEABBACEdAkADQCAdIAFIRQ0BIBAgHCABbCAdakGAAmxqIR8gBiAdQYACbGohICASIBwgAWwgHWpBwABsaiEhIBAgHCABbCAdakGAAmxqQcAAaiEiIAYgHUGAAmxqQcAAaiEjIBQgHCABbCAdakHAAGxqISQgCSAdQcABbGohJSAMIB1BwAFsaiEmIA8gHUHAAWxqIScgByAcQQFqIAFsIB1qQcAAbGohKCAQIBwgAWwgHWpBgAJsakGAAWohKSAGIB1BgAJsakGAAWohKiAJIB1BwAFsakHAAGohKyAMIB1BwAFsakHAAGohLCAPIB1BwAFsakHAAGohLSAKIBxBAWogAWwgHWpBwABsaiEuIBQgHEEBaiABbCAdakHAAGxqIS8gECAcIAFsIB1qQYACbGpBwAFqITAgBiAdQYACbGpBwAFqITEgCSAdQcABbGpBgAFqITIgDCAdQcABbGpBgAFqITMgDyAdQcABbGpBgAFqITQgDSAcQQFqIAFsIB1qQcAAbGohNSAaIBwgAWwgHWpBwABsaiE2IAQgHEEBaiABbCAdakHAAGxqITcgGyAcIAFsIB1qQcAAbGohOEEAIR4CQANAIB5BEGpBwABMRQ0BIB8gHmr9AAAAITkgICAeav0AAAAhOiA5IDr95AEhOyA7IBEgHmr9AAAA/eQBITwgPP0MAAAAQAAAAEAAAABAAAAAQP3mASFq/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIGr9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhaiBq/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghayBqIGv9DACAMT8AgDE/AIAxPwCAMT/95gH95QEga/0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASFq/QwBDVA5AQ1QOQENUDkBDVA5IGr95gH9DGELtjphC7Y6YQu2OmELtjr95AEgav3mAf0MiYgIPImICDyJiAg8iYgIPP3kASBq/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIGr95gH9DKuqKj6rqio+q6oqPquqKj795AEgav3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASBq/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIGr95gH9DAAAgD8AAIA/AACAPwAAgD/95AEga/34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBIT0gISAeaiA9/QsAACAiIB5q/QAAACE+ICMgHmr9AAAAIT8gPiA//eQBIUAgEyAeav0AAAAgJCAeav0AAAD95gEhQSBAIEH95AEhQiBCIBUgHmr9AAAA/eQBIUMgJSAeav0AAAAhRCBDIET95AEhRSAmIB5q/QAAACFGIEUgRv3kASFHICcgHmr9AAAAIUggRyBI/eQBIUkgSf3hASFq/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IGr9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhaiBq/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghayBqIGv9DACAMT8AgDE/AIAxPwCAMT/95gH95QEga/0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASFq/QwBDVA5AQ1QOQENUDkBDVA5IGr95gH9DGELtjphC7Y6YQu2OmELtjr95AEgav3mAf0MiYgIPImICDyJiAg8iYgIPP3kASBq/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIGr95gH9DKuqKj6rqio+q6oqPquqKj795AEgav3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASBq/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIGr95gH9DAAAgD8AAIA/AACAPwAAgD/95AEga/34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBIUogKCAeaiBK/QsAACApIB5q/QAAACFLICogHmr9AAAAIUwgSyBM/eQBIU0gFiAeav0AAAAgJCAeav0AAAD95gEhTiBNIE795AEhTyBPIBcgHmr9AAAA/eQBIVAgKyAeav0AAAAhUSBQIFH95AEhUiAsIB5q/QAAACFTIFIgU/3kASFUIC0gHmr9AAAAIVUgVCBV/eQBIVYgVv3hASFq/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IGr9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhaiBq/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghayBqIGv9DACAMT8AgDE/AIAxPwCAMT/95gH95QEga/0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASFq/QwBDVA5AQ1QOQENUDkBDVA5IGr95gH9DGELtjphC7Y6YQu2OmELtjr95AEgav3mAf0MiYgIPImICDyJiAg8iYgIPP3kASBq/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIGr95gH9DKuqKj6rqio+q6oqPquqKj795AEgav3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASBq/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIGr95gH9DAAAgD8AAIA/AACAPwAAgD/95AEga/34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBIVcgLiAeaiBX/QsAACA9IEr95gEhWCAkIB5q/QAAACBX/eYBIVkgWCBZ/eQBIVogLyAeaiBa/QsAACAwIB5q/QAAACFbIDEgHmr9AAAAIVwgWyBc/eQBIV0gGCAeav0AAAAgWv3mASFeIF0gXv3kASFfIF8gGSAeav0AAAD95AEhYCAyIB5q/QAAACFhIGAgYf3kASFiIDMgHmr9AAAAIWMgYiBj/eQBIWQgNCAeav0AAAAhZSBkIGX95AEhZiBm/eEBIWr9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gav0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFqIGr9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFrIGoga/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBr/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIWr9DAENUDkBDVA5AQ1QOQENUDkgav3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBq/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIGr95gH9DKuqKj2rqio9q6oqPauqKj395AEgav3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBq/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIGr95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgav3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBr/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhZyA1IB5qIGf9CwAAIFr9DAAAAEAAAABAAAAAQAAAAED95gEhav0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCBq/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIWogav0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIWsgaiBr/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIGv9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhav0MAQ1QOQENUDkBDVA5AQ1QOSBq/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIGr95gH9DImICDyJiAg8iYgIPImICDz95AEgav3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASBq/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIGr95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgav3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBq/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIGv9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASFoIDYgHmogaP0LAAAgaCBn/eYBIWkgNyAeaiBp/QsAACA4IB5qIGn9CwAAIB5BEGohHgwACwsgHUEBaiEdDAALCyAcIAJOBEBBACEdAkADQCAdIAFIRQ0BIBwgAyAdQQRsaigCAE4EQCAEIBxBAWogAWwgHWpBwABsaiAEIBwgAWwgHWpBwABsakHAAPwKAAAgFCAcQQFqIAFsIB1qQcAAbGogFCAcIAFsIB1qQcAAbGpBwAD8CgAAIAcgHEEBaiABbCAdakHAAGxqIAcgHCABbCAdakHAAGxqQcAA/AoAACAKIBxBAWogAWwgHWpBwABsaiAKIBwgAWwgHWpBwABsakHAAPwKAAAgDSAcQQFqIAFsIB1qQcAAbGogDSAcIAFsIB1qQcAAbGpBwAD8CgAACyAdQQFqIR0MAAsLCyAcQQFqIRwMAAsLCw==";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABPQJgCH9/f39/f39/AGAuf39/f39/f39/f39/f39/f39/f39/f39/f39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwwBCGJhY2t3YXJkAAEKtQ4Bsg4CH38geyAAQX9qIS4CQANAIC5BAE5FDQFBACEvAkADQCAvIAFIRQ0BIAIgLiABbCAvakHAAGxqITEgJCAvQcAAbGohMiADIC5BAWogAWwgL2pBwABsaiEzIAQgLiABbCAvakHAAGxqITQgLCAvQcAAbGohNSAFIC9BwABsaiE2IAYgLiABbCAvakGAAmxqQcABaiE3IAcgLiABbCAvakHAAWxqQYABaiE4IAkgLkEBaiABbCAvakHAAGxqITkgCiAvQcAAbGohOiAmIC9BwABsaiE7IA0gLkEBaiABbCAvakHAAGxqITwgCSAuIAFsIC9qQcAAbGohPSAOIC5BAWogAWwgL2pBwABsaiE+IA8gLiABbCAvakHAAGxqIT8gKiAvQcAAbGohQCAQIC9BwABsaiFBIAYgLiABbCAvakGAAmxqQYABaiFCIAcgLiABbCAvakHAAWxqQcAAaiFDIBIgL0HAAGxqIUQgKCAvQcAAbGohRSAVIC9BwABsaiFGIAYgLiABbCAvakGAAmxqQcAAaiFHIAcgLiABbCAvakHAAWxqIUggFyAvQcAAbGohSSAnIC9BwABsaiFKIBogL0HAAGxqIUsgBiAuIAFsIC9qQYACbGohTEEAITACQANAIDBBEGpBwABMRQ0BIDEgMGr9AAAAIDIgMGr9AAAA/eQBIU0gTSAzIDBq/QAAAP3mASFOIE0gNCAwav0AAAD95gEhTyA0IDBq/QAAACFr/QwAAIA/AACAPwAAgD8AAIA/IGsga/3mAf3lASFQIE4gUP3mASFRIDUgMGr9AAAAIE/95AEhUiAzIDBq/QAAACFrIGv9DAAAgD8AAIA/AACAPwAAgD8ga/3lAf3mASFTIFIgU/3mASFUIDYgMGogVP0LAAAgNyAwaiBU/QsAACA4IDBqIFT9CwAAIAggMGogCCAwav0AAAAgVP3kAf0LAAAgVCA5IDBq/QAAAP3mASFVIDogMGogVf0LAAAgCyAwaiALIDBq/QAAACBV/eQB/QsAACBUIAwgMGr9AAAA/eYBIVYgOyAwav0AAAAgUf3kASFXIFcgVv3kASFYIFggPCAwav0AAAD95gEhWSBYID0gMGr9AAAA/eYBIVogWCA+IDBq/QAAAP3mASFbIFggPyAwav0AAAD95gEhXCBAIDBq/QAAACBa/eQBIV0gPCAwav0AAAAhayBr/QwAAIA/AACAPwAAgD8AAIA/IGv95QH95gEhXiBdIF795gEhXyBBIDBqIF/9CwAAIEIgMGogX/0LAAAgQyAwaiBf/QsAACARIDBqIBEgMGr9AAAAIF/95AH9CwAAIF8gPSAwav0AAAD95gEhYCBEIDBqIGD9CwAAIBMgMGogEyAwav0AAAAgYP3kAf0LAAAgXyAUIDBq/QAAAP3mASFhIEUgMGr9AAAAIFz95AEhYiA+IDBq/QAAACFrIGv9DAAAgD8AAIA/AACAPwAAgD8ga/3lAf3mASFjIGIgY/3mASFkIEYgMGogZP0LAAAgRyAwaiBk/QsAACBIIDBqIGT9CwAAIBYgMGogFiAwav0AAAAgZP3kAf0LAAAgZCA9IDBq/QAAAP3mASFlIEkgMGogZf0LAAAgGCAwaiAYIDBq/QAAACBl/eQB/QsAACBkIBkgMGr9AAAA/eYBIWYgWSBh/eQBIWcgZyBm/eQBIWggSiAwaiBo/QsAACA/IDBq/QAAACFr/QwAAIA/AACAPwAAgD8AAIA/IGsga/3mAf3lASFpIFsgaf3mASFqIEsgMGogav0LAAAgTCAwaiBq/QsAACAbIDBqIBsgMGr9AAAAIGr95AH9CwAAIDBBEGohMAwACwsgL0EBaiEvDAALCyAHIC4gAWxBwAFsakEwIBwgHUEAQcAAbGpBECABQRBBMBAAIAcgLiABbEHAAWxqQTAgHiAfQQBBwABsakEQIAFBEEEwEAAgByAuIAFsQcABbGpBMCAgICFBAEHAAGxqQRAgAUEQQTAQACAGIC4gAWxBgAJsakHAACAiICNBAEHAAGxqQRAgAUEQQcAAEABBACEvAkADQCAvIAFIRQ0BIB0gL0HAAGxqITEgLSAvQcAAbGohMiAfIC9BwABsaiEzICsgL0HAAGxqITQgISAvQcAAbGohNSApIC9BwABsaiE2ICMgL0HAAGxqITcgJSAvQcAAbGohOEEAITACQANAIDBBEGpBwABMRQ0BIDEgMGr9AAAAIU0gMiAwaiBN/QsAACAzIDBq/QAAACFOIDQgMGogTv0LAAAgNSAwav0AAAAhTyA2IDBqIE/9CwAAIDcgMGr9AAAAIVAgOCAwaiBQ/QsAACAwQRBqITAMAAsLIC9BAWohLwwACwsgJCEwICUhJCAwISUgJiEwICchJiAwIScgKCEwICkhKCAwISkgKiEwICshKiAwISsgLCEwIC0hLCAwIS0gLkF/aiEuDAALCws=";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1862,147 +1866,273 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _mt_41 = _ws_mt_41;
   _ws_mt_49 = _grow(_ws_mt_49, _B * 16);
   const _mt_49 = _ws_mt_49;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
-      _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
-      _parkEnded(_carry_i, _parked_i, _t, _lengths!, 16);
-      _parkEnded(_carry_f, _parked_f, _t, _lengths!, 16);
-      _parkEnded(_carry_o, _parked_o, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_hist_o = _grow(_ws_st_hist_o, (_T + 1) * _B * 16);
+    const _st_hist_o = _ws_st_hist_o;
+    _ws_st_tape_77 = _grow(_ws_st_tape_77, _T * _B * 16);
+    const _st_tape_77 = _ws_st_tape_77;
+    _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+    const _st_dP_b_o = _ws_st_dP_b_o;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_dP_p_o = _grow(_ws_st_dP_p_o, 16);
+    const _st_dP_p_o = _ws_st_dP_p_o;
+    _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+    const _st_p_p_o = _ws_st_p_p_o;
+    _ws_st_hist_f = _grow(_ws_st_hist_f, (_T + 1) * _B * 16);
+    const _st_hist_f = _ws_st_hist_f;
+    _ws_st_hist_i = _grow(_ws_st_hist_i, (_T + 1) * _B * 16);
+    const _st_hist_i = _ws_st_hist_i;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+    const _st_dP_b_f = _ws_st_dP_b_f;
+    _ws_st_dP_p_f = _grow(_ws_st_dP_p_f, 16);
+    const _st_dP_p_f = _ws_st_dP_p_f;
+    _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+    const _st_p_p_f = _ws_st_p_p_f;
+    _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+    const _st_dP_b_i = _ws_st_dP_b_i;
+    _ws_st_dP_p_i = _grow(_ws_st_dP_p_i, 16);
+    const _st_dP_p_i = _ws_st_dP_p_i;
+    _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
+    const _st_p_p_i = _ws_st_p_p_i;
+    _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+    const _st_dP_b_z = _ws_st_dP_b_z;
+    _st_up_h.set(_up_h);
+    _st_hist_o.set(_hist_o);
+    _st_tape_77.set(_tape_77);
+    _st_dP_b_o.fill(0, 0, 16);
+    _st_hist_c.set(_hist_c);
+    _st_dP_p_o.fill(0, 0, 16);
+    _st_p_p_o.set(_p_p_o);
+    _st_hist_f.set(_hist_f);
+    _st_hist_i.set(_hist_i);
+    _st_tape_9.set(_tape_9);
+    _st_dP_b_f.fill(0, 0, 16);
+    _st_dP_p_f.fill(0, 0, 16);
+    _st_p_p_f.set(_p_p_f);
+    _st_dP_b_i.fill(0, 0, 16);
+    _st_dP_p_i.fill(0, 0, 16);
+    _st_p_p_i.set(_p_p_i);
+    _st_dP_b_z.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_hist_o.byteOffset,
+      _st_tape_77.byteOffset,
+      _bt_15.byteOffset,
+      _gb_0.byteOffset,
+      _gb_1.byteOffset,
+      _st_dP_b_o.byteOffset,
+      _st_hist_c.byteOffset,
+      _bt_17.byteOffset,
+      _st_dP_p_o.byteOffset,
+      _st_p_p_o.byteOffset,
+      _st_hist_f.byteOffset,
+      _st_hist_i.byteOffset,
+      _st_tape_9.byteOffset,
+      _bt_32.byteOffset,
+      _st_dP_b_f.byteOffset,
+      _bt_33.byteOffset,
+      _st_dP_p_f.byteOffset,
+      _st_p_p_f.byteOffset,
+      _bt_38.byteOffset,
+      _st_dP_b_i.byteOffset,
+      _bt_42.byteOffset,
+      _st_dP_p_i.byteOffset,
+      _st_p_p_i.byteOffset,
+      _bt_48.byteOffset,
+      _st_dP_b_z.byteOffset,
+      _wt_4.byteOffset,
+      _mt_39.byteOffset,
+      _wt_3.byteOffset,
+      _mt_40.byteOffset,
+      _wt_2.byteOffset,
+      _mt_41.byteOffset,
+      _wt_1.byteOffset,
+      _mt_49.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+      _carry_c.byteOffset,
+      _carryPrev_c.byteOffset,
+      _carry_i.byteOffset,
+      _carryPrev_i.byteOffset,
+      _carry_f.byteOffset,
+      _carryPrev_f.byteOffset,
+      _carry_o.byteOffset,
+      _carryPrev_o.byteOffset,
+    );
+    _dP_b_o.set(_st_dP_b_o.subarray(0, 16));
+    _dP_p_o.set(_st_dP_p_o.subarray(0, 16));
+    _dP_b_f.set(_st_dP_b_f.subarray(0, 16));
+    _dP_p_f.set(_st_dP_p_f.subarray(0, 16));
+    _dP_b_i.set(_st_dP_b_i.subarray(0, 16));
+    _dP_p_i.set(_st_dP_p_i.subarray(0, 16));
+    _dP_b_z.set(_st_dP_b_z.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
+      const _swap_i = _carry_i;
+      _carry_i = _carryPrev_i;
+      _carryPrev_i = _swap_i;
+      const _swap_f = _carry_f;
+      _carry_f = _carryPrev_f;
+      _carryPrev_f = _swap_f;
+      const _swap_o = _carry_o;
+      _carry_o = _carryPrev_o;
+      _carryPrev_o = _swap_o;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = ((_t + 1) * _B + _b) * 16;
-      const _r3 = (_t * _B + _b) * 64 + 48;
-      const _r4 = (_t * _B + _b) * 48 + 32;
-      const _r5 = (_t * _B + _b) * 64 + 32;
-      const _r6 = (_t * _B + _b) * 48 + 16;
-      const _r7 = (_t * _B + _b) * 64 + 16;
-      const _r8 = (_t * _B + _b) * 48;
-      const _r9 = (_t * _B + _b) * 64;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = tanh(c') * o'
-        const _d_6 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        // adjoint of h' = tanh(c') * o'
-        const _d_8 = _d_6 * _hist_o[_r2 + _j]!;
-        // adjoint of h' = tanh(c') * o'
-        const _d_10 = _d_6 * _tape_77[_r0 + _j]!;
-        const _d_11 = 1 - _tape_77[_r0 + _j]! * _tape_77[_r0 + _j]!;
-        const _d_12 = _d_8 * _d_11;
-        // adjoint of o' = sigmoid(W_o @ x + R_o @ h + p_o * c' + b_o + R_io @ i + R_fo @ f + R_oo @ o)
-        const _d_13 = _carry_o[_r1 + _j]! + _d_10;
-        // adjoint of o' = sigmoid(W_o @ x + R_o @ h + p_o * c' + b_o + R_io @ i + R_fo @ f + R_oo @ o)
-        const _d_14 = _hist_o[_r2 + _j]! * (1 - _hist_o[_r2 + _j]!);
-        // adjoint of o' = sigmoid(W_o @ x + R_o @ h + p_o * c' + b_o + R_io @ i + R_fo @ f + R_oo @ o)
-        const _d_15 = _d_13 * _d_14;
-        _bt_15[_r1 + _j] = _d_15;
-        _gb_0[_r3 + _j] = _d_15;
-        _gb_1[_r4 + _j] = _d_15;
-        _dP_b_o[_j] = _dP_b_o[_j]! + _d_15;
-        const _d_17 = _d_15 * _hist_c[_r2 + _j]!;
-        _bt_17[_r1 + _j] = _d_17;
-        _dP_p_o[_j] = _dP_p_o[_j]! + _d_17;
-        const _d_19 = _d_15 * _p_p_o[_j]!;
-        // adjoint of c' = z * i' + c * f'
-        const _d_20 = _carry_c[_r1 + _j]! + _d_12;
-        // adjoint of c' = z * i' + c * f'
-        const _d_21 = _d_20 + _d_19;
-        const _d_23 = _d_21 * _hist_f[_r2 + _j]!;
-        const _d_25 = _d_21 * _hist_c[_r0 + _j]!;
-        const _d_27 = _d_21 * _hist_i[_r2 + _j]!;
-        const _d_29 = _d_21 * _tape_9[_r0 + _j]!;
-        // adjoint of f' = sigmoid(W_f @ x + R_f @ h + p_f * c + b_f + R_if @ i + R_ff @ f + R_of @ o)
-        const _d_30 = _carry_f[_r1 + _j]! + _d_25;
-        // adjoint of f' = sigmoid(W_f @ x + R_f @ h + p_f * c + b_f + R_if @ i + R_ff @ f + R_of @ o)
-        const _d_31 = _hist_f[_r2 + _j]! * (1 - _hist_f[_r2 + _j]!);
-        // adjoint of f' = sigmoid(W_f @ x + R_f @ h + p_f * c + b_f + R_if @ i + R_ff @ f + R_of @ o)
-        const _d_32 = _d_30 * _d_31;
-        _bt_32[_r1 + _j] = _d_32;
-        _gb_0[_r5 + _j] = _d_32;
-        _gb_1[_r6 + _j] = _d_32;
-        _dP_b_f[_j] = _dP_b_f[_j]! + _d_32;
-        const _d_33 = _d_32 * _hist_c[_r0 + _j]!;
-        _bt_33[_r1 + _j] = _d_33;
-        _dP_p_f[_j] = _dP_p_f[_j]! + _d_33;
-        const _d_35 = _d_32 * _p_p_f[_j]!;
-        // adjoint of i' = sigmoid(W_i @ x + R_i @ h + p_i * c + b_i + R_ii @ i + R_fi @ f + R_oi @ o)
-        const _d_36 = _carry_i[_r1 + _j]! + _d_29;
-        // adjoint of i' = sigmoid(W_i @ x + R_i @ h + p_i * c + b_i + R_ii @ i + R_fi @ f + R_oi @ o)
-        const _d_37 = _hist_i[_r2 + _j]! * (1 - _hist_i[_r2 + _j]!);
-        // adjoint of i' = sigmoid(W_i @ x + R_i @ h + p_i * c + b_i + R_ii @ i + R_fi @ f + R_oi @ o)
-        const _d_38 = _d_36 * _d_37;
-        _bt_38[_r1 + _j] = _d_38;
-        _gb_0[_r7 + _j] = _d_38;
-        _gb_1[_r8 + _j] = _d_38;
-        _dP_b_i[_j] = _dP_b_i[_j]! + _d_38;
-        const _d_42 = _d_38 * _hist_c[_r0 + _j]!;
-        _bt_42[_r1 + _j] = _d_42;
-        _dP_p_i[_j] = _dP_p_i[_j]! + _d_42;
-        const _d_44 = _d_38 * _p_p_i[_j]!;
-        const _d_45 = _d_23 + _d_35;
-        const _d_46 = _d_45 + _d_44;
-        _carryPrev_c[_r1 + _j] = _d_46;
-        // adjoint of z = tanh(W_z @ x + R_z @ h + b_z)
-        const _d_47 = 1 - _tape_9[_r0 + _j]! * _tape_9[_r0 + _j]!;
-        // adjoint of z = tanh(W_z @ x + R_z @ h + b_z)
-        const _d_48 = _d_27 * _d_47;
-        _bt_48[_r1 + _j] = _d_48;
-        _gb_0[_r9 + _j] = _d_48;
-        _dP_b_z[_j] = _dP_b_z[_j]! + _d_48;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+        _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
+        _parkEnded(_carry_i, _parked_i, _t, _lengths!, 16);
+        _parkEnded(_carry_f, _parked_f, _t, _lengths!, 16);
+        _parkEnded(_carry_o, _parked_o, _t, _lengths!, 16);
       }
-    }
-    // transposed R_oi, R_of, R_oo @ o
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_4, _mt_39, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_4, _mt_39, 0, 16, _B, 16, 48);
-    // transposed R_fi, R_ff, R_fo @ f
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_3, _mt_40, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_3, _mt_40, 0, 16, _B, 16, 48);
-    // transposed R_ii, R_if, R_io @ i
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_2, _mt_41, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_2, _mt_41, 0, 16, _B, 16, 48);
-    // transposed R_z, R_i, R_f, R_o @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_49, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_49, 0, 16, _B, 16, 64);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_39 = _mt_39[_r0 + _j]!;
-        _carryPrev_o[_r0 + _j] = _d_39;
-        const _d_40 = _mt_40[_r0 + _j]!;
-        _carryPrev_f[_r0 + _j] = _d_40;
-        const _d_41 = _mt_41[_r0 + _j]!;
-        _carryPrev_i[_r0 + _j] = _d_41;
-        const _d_49 = _mt_49[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_49;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = ((_t + 1) * _B + _b) * 16;
+        const _r3 = (_t * _B + _b) * 64 + 48;
+        const _r4 = (_t * _B + _b) * 48 + 32;
+        const _r5 = (_t * _B + _b) * 64 + 32;
+        const _r6 = (_t * _B + _b) * 48 + 16;
+        const _r7 = (_t * _B + _b) * 64 + 16;
+        const _r8 = (_t * _B + _b) * 48;
+        const _r9 = (_t * _B + _b) * 64;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = tanh(c') * o'
+          const _d_6 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          // adjoint of h' = tanh(c') * o'
+          const _d_8 = _d_6 * _hist_o[_r2 + _j]!;
+          // adjoint of h' = tanh(c') * o'
+          const _d_10 = _d_6 * _tape_77[_r0 + _j]!;
+          const _d_11 = 1 - _tape_77[_r0 + _j]! * _tape_77[_r0 + _j]!;
+          const _d_12 = _d_8 * _d_11;
+          // adjoint of o' = sigmoid(W_o @ x + R_o @ h + p_o * c' + b_o + R_io @ i + R_fo @ f + R_oo @ o)
+          const _d_13 = _carry_o[_r1 + _j]! + _d_10;
+          // adjoint of o' = sigmoid(W_o @ x + R_o @ h + p_o * c' + b_o + R_io @ i + R_fo @ f + R_oo @ o)
+          const _d_14 = _hist_o[_r2 + _j]! * (1 - _hist_o[_r2 + _j]!);
+          // adjoint of o' = sigmoid(W_o @ x + R_o @ h + p_o * c' + b_o + R_io @ i + R_fo @ f + R_oo @ o)
+          const _d_15 = _d_13 * _d_14;
+          _bt_15[_r1 + _j] = _d_15;
+          _gb_0[_r3 + _j] = _d_15;
+          _gb_1[_r4 + _j] = _d_15;
+          _dP_b_o[_j] = _dP_b_o[_j]! + _d_15;
+          const _d_17 = _d_15 * _hist_c[_r2 + _j]!;
+          _bt_17[_r1 + _j] = _d_17;
+          _dP_p_o[_j] = _dP_p_o[_j]! + _d_17;
+          const _d_19 = _d_15 * _p_p_o[_j]!;
+          // adjoint of c' = z * i' + c * f'
+          const _d_20 = _carry_c[_r1 + _j]! + _d_12;
+          // adjoint of c' = z * i' + c * f'
+          const _d_21 = _d_20 + _d_19;
+          const _d_23 = _d_21 * _hist_f[_r2 + _j]!;
+          const _d_25 = _d_21 * _hist_c[_r0 + _j]!;
+          const _d_27 = _d_21 * _hist_i[_r2 + _j]!;
+          const _d_29 = _d_21 * _tape_9[_r0 + _j]!;
+          // adjoint of f' = sigmoid(W_f @ x + R_f @ h + p_f * c + b_f + R_if @ i + R_ff @ f + R_of @ o)
+          const _d_30 = _carry_f[_r1 + _j]! + _d_25;
+          // adjoint of f' = sigmoid(W_f @ x + R_f @ h + p_f * c + b_f + R_if @ i + R_ff @ f + R_of @ o)
+          const _d_31 = _hist_f[_r2 + _j]! * (1 - _hist_f[_r2 + _j]!);
+          // adjoint of f' = sigmoid(W_f @ x + R_f @ h + p_f * c + b_f + R_if @ i + R_ff @ f + R_of @ o)
+          const _d_32 = _d_30 * _d_31;
+          _bt_32[_r1 + _j] = _d_32;
+          _gb_0[_r5 + _j] = _d_32;
+          _gb_1[_r6 + _j] = _d_32;
+          _dP_b_f[_j] = _dP_b_f[_j]! + _d_32;
+          const _d_33 = _d_32 * _hist_c[_r0 + _j]!;
+          _bt_33[_r1 + _j] = _d_33;
+          _dP_p_f[_j] = _dP_p_f[_j]! + _d_33;
+          const _d_35 = _d_32 * _p_p_f[_j]!;
+          // adjoint of i' = sigmoid(W_i @ x + R_i @ h + p_i * c + b_i + R_ii @ i + R_fi @ f + R_oi @ o)
+          const _d_36 = _carry_i[_r1 + _j]! + _d_29;
+          // adjoint of i' = sigmoid(W_i @ x + R_i @ h + p_i * c + b_i + R_ii @ i + R_fi @ f + R_oi @ o)
+          const _d_37 = _hist_i[_r2 + _j]! * (1 - _hist_i[_r2 + _j]!);
+          // adjoint of i' = sigmoid(W_i @ x + R_i @ h + p_i * c + b_i + R_ii @ i + R_fi @ f + R_oi @ o)
+          const _d_38 = _d_36 * _d_37;
+          _bt_38[_r1 + _j] = _d_38;
+          _gb_0[_r7 + _j] = _d_38;
+          _gb_1[_r8 + _j] = _d_38;
+          _dP_b_i[_j] = _dP_b_i[_j]! + _d_38;
+          const _d_42 = _d_38 * _hist_c[_r0 + _j]!;
+          _bt_42[_r1 + _j] = _d_42;
+          _dP_p_i[_j] = _dP_p_i[_j]! + _d_42;
+          const _d_44 = _d_38 * _p_p_i[_j]!;
+          const _d_45 = _d_23 + _d_35;
+          const _d_46 = _d_45 + _d_44;
+          _carryPrev_c[_r1 + _j] = _d_46;
+          // adjoint of z = tanh(W_z @ x + R_z @ h + b_z)
+          const _d_47 = 1 - _tape_9[_r0 + _j]! * _tape_9[_r0 + _j]!;
+          // adjoint of z = tanh(W_z @ x + R_z @ h + b_z)
+          const _d_48 = _d_27 * _d_47;
+          _bt_48[_r1 + _j] = _d_48;
+          _gb_0[_r9 + _j] = _d_48;
+          _dP_b_z[_j] = _dP_b_z[_j]! + _d_48;
+        }
       }
+      // transposed R_oi, R_of, R_oo @ o
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_4, _mt_39, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_4, _mt_39, 0, 16, _B, 16, 48);
+      // transposed R_fi, R_ff, R_fo @ f
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_3, _mt_40, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_3, _mt_40, 0, 16, _B, 16, 48);
+      // transposed R_ii, R_if, R_io @ i
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_2, _mt_41, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_2, _mt_41, 0, 16, _B, 16, 48);
+      // transposed R_z, R_i, R_f, R_o @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_49, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_49, 0, 16, _B, 16, 64);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_39 = _mt_39[_r0 + _j]!;
+          _carryPrev_o[_r0 + _j] = _d_39;
+          const _d_40 = _mt_40[_r0 + _j]!;
+          _carryPrev_f[_r0 + _j] = _d_40;
+          const _d_41 = _mt_41[_r0 + _j]!;
+          _carryPrev_i[_r0 + _j] = _d_41;
+          const _d_49 = _mt_49[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_49;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_i, _parked_i, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_f, _parked_f, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_o, _parked_o, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
+      const _swap_i = _carry_i;
+      _carry_i = _carryPrev_i;
+      _carryPrev_i = _swap_i;
+      const _swap_f = _carry_f;
+      _carry_f = _carryPrev_f;
+      _carryPrev_f = _swap_f;
+      const _swap_o = _carry_o;
+      _carry_o = _carryPrev_o;
+      _carryPrev_o = _swap_o;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_i, _parked_i, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_f, _parked_f, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_o, _parked_o, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
-    const _swap_c = _carry_c;
-    _carry_c = _carryPrev_c;
-    _carryPrev_c = _swap_c;
-    const _swap_i = _carry_i;
-    _carry_i = _carryPrev_i;
-    _carryPrev_i = _swap_i;
-    const _swap_f = _carry_f;
-    _carry_f = _carryPrev_f;
-    _carryPrev_f = _swap_f;
-    const _swap_o = _carry_o;
-    _carry_o = _carryPrev_o;
-    _carryPrev_o = _swap_o;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_z, W_i, W_f, W_o)
@@ -2496,6 +2626,23 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_mt_40 = _grow(_ws_mt_40, _B * 16);
   _ws_mt_41 = _grow(_ws_mt_41, _B * 16);
   _ws_mt_49 = _grow(_ws_mt_49, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_hist_o = _grow(_ws_st_hist_o, (_T + 1) * _B * 16);
+  _ws_st_tape_77 = _grow(_ws_st_tape_77, _T * _B * 16);
+  _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_dP_p_o = _grow(_ws_st_dP_p_o, 16);
+  _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+  _ws_st_hist_f = _grow(_ws_st_hist_f, (_T + 1) * _B * 16);
+  _ws_st_hist_i = _grow(_ws_st_hist_i, (_T + 1) * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+  _ws_st_dP_p_f = _grow(_ws_st_dP_p_f, 16);
+  _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+  _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+  _ws_st_dP_p_i = _grow(_ws_st_dP_p_i, 16);
+  _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
+  _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 64);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 512);
@@ -2557,6 +2704,13 @@ let _ws_bt_15: FloatArray = new FloatArray(0),
   _ws_parked_i: FloatArray = new FloatArray(0),
   _ws_parked_o: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_o: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_z: FloatArray = new FloatArray(0),
+  _ws_st_dP_p_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_p_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_p_o: FloatArray = new FloatArray(0),
   _ws_st_hist_c: FloatArray = new FloatArray(0),
   _ws_st_hist_f: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
@@ -2573,6 +2727,7 @@ let _ws_bt_15: FloatArray = new FloatArray(0),
   _ws_st_p_p_o: FloatArray = new FloatArray(0),
   _ws_st_tape_77: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_f: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),

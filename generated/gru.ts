@@ -393,27 +393,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABJAJgCH9/f39/f39/AGAVf39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHCwEHZm9yd2FyZAABCvIRAe8RAg9/EHtBACEVAkADQCAVIABIRQ0BIAQgFSABbEHAAGxqQRAgBSAGQQBBgAFsakEgIAFBIEEQEABBACEWAkADQCAWIAFIRQ0BIAcgFSABbCAWakHAAWxqIRggBiAWQYABbGohGSAJIBUgAWwgFmpBwABsaiEaIAcgFSABbCAWakHAAWxqQcAAaiEbIAYgFkGAAWxqQcAAaiEcIAsgFSABbCAWakHAAGxqIR0gByAVIAFsIBZqQcABbGpBgAFqIR4gDCAWQcAAbGohHyAEIBUgAWwgFmpBwABsaiEgIA0gFSABbCAWakHAAGxqISEgDiAVIAFsIBZqQcAAbGohIiAPIBZBwABsaiEjQQAhFwJAA0AgF0EQakHAAExFDQEgGCAXav0AAAAhJCAZIBdq/QAAACElICQgJf3kASEmICYgCCAXav0AAAD95AEhJyAn/eEBITL9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gMv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEyIDL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEzIDIgM/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAz/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITL9DAENUDkBDVA5AQ1QOQENUDkgMv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAy/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDL95gH9DKuqKj2rqio9q6oqPauqKj395AEgMv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAy/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAz/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhKCAaIBdqICj9CwAAIBsgF2r9AAAAISkgHCAXav0AAAAhKiApICr95AEhKyArIAogF2r9AAAA/eQBISwgLP3hASEy/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IDL9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhMiAy/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghMyAyIDP9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgM/0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEy/QwBDVA5AQ1QOQENUDkBDVA5IDL95gH9DGELtjphC7Y6YQu2OmELtjr95AEgMv3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAy/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDL95gH9DKuqKj6rqio+q6oqPquqKj795AEgMv3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAy/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgM/34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBIS0gHSAXaiAt/QsAACAeIBdq/QAAACEuIB8gF2ogLv0LAAAgLSAgIBdq/QAAAP3mASEvICEgF2ogL/0LAAD9DAAAgD8AAIA/AACAPwAAgD8gKP3lASEwICIgF2ogMP0LAAAgMCAgIBdq/QAAAP3mASExICMgF2ogMf0LAAAgF0EQaiEXDAALCyAWQQFqIRYMAAsLIA0gFSABbEHAAGxqQRAgECARQQBBwABsakEQIAFBEEEQEABBACEWAkADQCAWIAFIRQ0BIBEgFkHAAGxqIRggDCAWQcAAbGohGSATIBUgAWwgFmpBwABsaiEaIAkgFSABbCAWakHAAGxqIRsgDyAWQcAAbGohHCAEIBVBAWogAWwgFmpBwABsaiEdIBQgFSABbCAWakHAAGxqIR5BACEXAkADQCAXQRBqQcAATEUNASAYIBdq/QAAACEkIBkgF2r9AAAAICT95AEhJSAlIBIgF2r9AAAA/eQBISYgJv0MAAAAQAAAAEAAAABAAAAAQP3mASEy/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIDL9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhMiAy/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghMyAyIDP9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgM/0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEy/QwBDVA5AQ1QOQENUDkBDVA5IDL95gH9DGELtjphC7Y6YQu2OmELtjr95AEgMv3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAy/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDL95gH9DKuqKj6rqio+q6oqPquqKj795AEgMv3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAy/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgM/34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBIScgGiAXaiAn/QsAACAbIBdq/QAAACAn/eYBISggHCAXav0AAAAgKP3kASEpIB0gF2ogKf0LAAAgHiAXaiAp/QsAACAXQRBqIRcMAAsLIBZBAWohFgwACwsgFSACTgRAQQAhFgJAA0AgFiABSEUNASAVIAMgFkEEbGooAgBOBEAgBCAVQQFqIAFsIBZqQcAAbGogBCAVIAFsIBZqQcAAbGpBwAD8CgAACyAWQQFqIRYMAAsLCyAVQQFqIRUMAAsLCw==";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABKQJgCH9/f39/f39/AGAaf39/f39/f39/f39/f39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCt4JAdsJAhJ/DnsgAEF/aiEaAkADQCAaQQBORQ0BQQAhGwJAA0AgGyABSEUNASACIBogAWwgG2pBwABsaiEdIBggG0HAAGxqIR4gAyAaIAFsIBtqQcAAbGohHyAEIBogAWwgG2pBwABsaiEgIAUgGiABbCAbakHAAGxqISEgBiAaIAFsIBtqQcAAbGohIiAHIBtBwABsaiEjIAggG0HAAGxqISQgCSAaIAFsIBtqQcABbGpBgAFqISUgCiAaIAFsIBtqQcAAbGohJiAMIBogAWwgG2pBwABsaiEnIA0gG0HAAGxqISggDiAbQcAAbGohKSAJIBogAWwgG2pBwAFsaiEqIA8gGiABbCAbakGAAWxqIStBACEcAkADQCAcQRBqQcAATEUNASAdIBxq/QAAACAeIBxq/QAAAP3kASEsICwgHyAcav0AAAD95gEhLSAsICAgHGr9AAAA/eYBIS4gLCAhIBxq/QAAAP3mASEvICwgIiAcav0AAAD95gEhMCAjIBxqIDD9CwAAIC/94QEhMSAfIBxq/QAAACE4/QwAAIA/AACAPwAAgD8AAIA/IDggOP3mAf3lASEyIC4gMv3mASEzICQgHGogM/0LAAAgJSAcaiAz/QsAACAmIBxqIDP9CwAAIAsgHGogCyAcav0AAAAgM/3kAf0LAAAgJyAcav0AAAAhOCA4/QwAAIA/AACAPwAAgD8AAIA/IDj95QH95gEhNCAoIBxqIDT9CwAAIC0gMf3kASE1ICAgHGr9AAAAITggOP0MAACAPwAAgD8AAIA/AACAPyA4/eUB/eYBITYgNSA2/eYBITcgKSAcaiA3/QsAACAqIBxqIDf9CwAAICsgHGogN/0LAAAgECAcaiAQIBxq/QAAACA3/eQB/QsAACAcQRBqIRwMAAsLIBtBAWohGwwACwsgCiAaIAFsQcAAbGpBECARIBJBAEHAAGxqQRAgAUEQQRAQAEEAIRsCQANAIBsgAUhFDQEgEiAbQcAAbGohHSAFIBogAWwgG2pBwABsaiEeIAwgGiABbCAbakHAAGxqIR8gDSAbQcAAbGohICATIBtBwABsaiEhIAkgGiABbCAbakHAAWxqQcAAaiEiIA8gGiABbCAbakGAAWxqQcAAaiEjIAcgG0HAAGxqISQgFSAbQcAAbGohJUEAIRwCQANAIBxBEGpBwABMRQ0BIB0gHGr9AAAAISwgLCAeIBxq/QAAAP3mASEtICwgHyAcav0AAAD95gEhLiAtICAgHGr9AAAA/eYBIS8gISAcaiAv/QsAACAiIBxqIC/9CwAAICMgHGogL/0LAAAgFCAcaiAUIBxq/QAAACAv/eQB/QsAACAkIBxq/QAAACAu/eQBITAgJSAcaiAw/QsAACAcQRBqIRwMAAsLIBtBAWohGwwACwsgDyAaIAFsQYABbGpBICAWIBdBAEHAAGxqQRAgAUEQQSAQAEEAIRsCQANAIBsgAUhFDQEgFyAbQcAAbGohHSAVIBtBwABsaiEeIBkgG0HAAGxqIR9BACEcAkADQCAcQRBqQcAATEUNASAdIBxq/QAAACEsIB4gHGr9AAAAICz95AEhLSAfIBxqIC39CwAAIBxBEGohHAwACwsgG0EBaiEbDAALCyAYIRwgGSEYIBwhGSAaQX9qIRoMAAsLCw==";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1520,89 +1524,155 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _mt_14 = _ws_mt_14;
   _ws_mt_23 = _grow(_ws_mt_23, _B * 16);
   const _mt_23 = _ws_mt_23;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_26 = _grow(_ws_st_tape_26, _T * _B * 16);
+    const _st_tape_26 = _ws_st_tape_26;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 16);
+    const _st_tape_28 = _ws_st_tape_28;
+    _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+    const _st_dP_b_h = _ws_st_dP_b_h;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+    const _st_dP_b_z = _ws_st_dP_b_z;
+    _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+    const _st_dP_b_r = _ws_st_dP_b_r;
+    _st_up_h.set(_up_h);
+    _st_tape_26.set(_tape_26);
+    _st_tape_9.set(_tape_9);
+    _st_hist_h.set(_hist_h);
+    _st_tape_28.set(_tape_28);
+    _st_dP_b_h.fill(0, 0, 16);
+    _st_tape_17.set(_tape_17);
+    _st_dP_b_z.fill(0, 0, 16);
+    _st_dP_b_r.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_26.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_hist_h.byteOffset,
+      _st_tape_28.byteOffset,
+      _bt_10.byteOffset,
+      _bt_13.byteOffset,
+      _gb_0.byteOffset,
+      _gb_2.byteOffset,
+      _st_dP_b_h.byteOffset,
+      _st_tape_17.byteOffset,
+      _bt_18.byteOffset,
+      _bt_22.byteOffset,
+      _gb_1.byteOffset,
+      _st_dP_b_z.byteOffset,
+      _wt_2.byteOffset,
+      _mt_14.byteOffset,
+      _bt_19.byteOffset,
+      _st_dP_b_r.byteOffset,
+      _bt_24.byteOffset,
+      _wt_1.byteOffset,
+      _mt_23.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+    );
+    _dP_b_h.set(_st_dP_b_h.subarray(0, 16));
+    _dP_b_z.set(_st_dP_b_z.subarray(0, 16));
+    _dP_b_r.set(_st_dP_b_r.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 48 + 32;
-      const _r3 = (_t * _B + _b) * 48;
-      const _r4 = (_t * _B + _b) * 32;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = (1 - z) * h + z * h_tilde
-        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        const _d_4 = _d_2 * _tape_26[_r0 + _j]!;
-        const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
-        const _d_8 = _d_2 * _hist_h[_r0 + _j]!;
-        const _d_10 = _d_2 * _tape_28[_r0 + _j]!;
-        _bt_10[_r1 + _j] = _d_10;
-        const _d_11 = -_d_8;
-        // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-        const _d_12 = 1 - _tape_26[_r0 + _j]! * _tape_26[_r0 + _j]!;
-        // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-        const _d_13 = _d_6 * _d_12;
-        _bt_13[_r1 + _j] = _d_13;
-        _gb_0[_r2 + _j] = _d_13;
-        _gb_2[_r0 + _j] = _d_13;
-        _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
-        // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
-        _bt_18[_r1 + _j] = _d_18;
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_20 = _d_4 + _d_11;
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_22 = _d_20 * _d_21;
-        _bt_22[_r1 + _j] = _d_22;
-        _gb_0[_r3 + _j] = _d_22;
-        _gb_1[_r4 + _j] = _d_22;
-        _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
       }
-    }
-    // transposed U_h @ h_tilde
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_14, _i * 16);
-    else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_14, 0, 16, _B, 16, 16);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      const _r1 = (_t * _B + _b) * 16;
-      const _r2 = (_t * _B + _b) * 48 + 16;
-      const _r3 = (_t * _B + _b) * 32 + 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_14 = _mt_14[_r0 + _j]!;
-        const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
-        const _d_17 = _d_14 * _tape_17[_r1 + _j]!;
-        // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
-        _bt_19[_r0 + _j] = _d_19;
-        _gb_0[_r2 + _j] = _d_19;
-        _gb_1[_r3 + _j] = _d_19;
-        _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
-        const _d_24 = _bt_10[_r0 + _j]! + _d_17;
-        _bt_24[_r0 + _j] = _d_24;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 48 + 32;
+        const _r3 = (_t * _B + _b) * 48;
+        const _r4 = (_t * _B + _b) * 32;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = (1 - z) * h + z * h_tilde
+          const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          const _d_4 = _d_2 * _tape_26[_r0 + _j]!;
+          const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
+          const _d_8 = _d_2 * _hist_h[_r0 + _j]!;
+          const _d_10 = _d_2 * _tape_28[_r0 + _j]!;
+          _bt_10[_r1 + _j] = _d_10;
+          const _d_11 = -_d_8;
+          // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
+          const _d_12 = 1 - _tape_26[_r0 + _j]! * _tape_26[_r0 + _j]!;
+          // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
+          const _d_13 = _d_6 * _d_12;
+          _bt_13[_r1 + _j] = _d_13;
+          _gb_0[_r2 + _j] = _d_13;
+          _gb_2[_r0 + _j] = _d_13;
+          _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
+          // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
+          const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
+          _bt_18[_r1 + _j] = _d_18;
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_20 = _d_4 + _d_11;
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_22 = _d_20 * _d_21;
+          _bt_22[_r1 + _j] = _d_22;
+          _gb_0[_r3 + _j] = _d_22;
+          _gb_1[_r4 + _j] = _d_22;
+          _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+        }
       }
-    }
-    // transposed U_z, U_r @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_1, _t * _B * 32 + _i * 32, _wt_1, _mt_23, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 32, 32, _wt_1, _mt_23, 0, 16, _B, 16, 32);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_23 = _mt_23[_r0 + _j]!;
-        const _d_25 = _bt_24[_r0 + _j]! + _d_23;
-        _carryPrev_h[_r0 + _j] = _d_25;
+      // transposed U_h @ h_tilde
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_14, _i * 16);
+      else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_14, 0, 16, _B, 16, 16);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        const _r1 = (_t * _B + _b) * 16;
+        const _r2 = (_t * _B + _b) * 48 + 16;
+        const _r3 = (_t * _B + _b) * 32 + 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_14 = _mt_14[_r0 + _j]!;
+          const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
+          const _d_17 = _d_14 * _tape_17[_r1 + _j]!;
+          // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
+          const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
+          _bt_19[_r0 + _j] = _d_19;
+          _gb_0[_r2 + _j] = _d_19;
+          _gb_1[_r3 + _j] = _d_19;
+          _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
+          const _d_24 = _bt_10[_r0 + _j]! + _d_17;
+          _bt_24[_r0 + _j] = _d_24;
+        }
       }
+      // transposed U_z, U_r @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_1, _t * _B * 32 + _i * 32, _wt_1, _mt_23, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 32, 32, _wt_1, _mt_23, 0, 16, _B, 16, 32);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_23 = _mt_23[_r0 + _j]!;
+          const _d_25 = _bt_24[_r0 + _j]! + _d_23;
+          _carryPrev_h[_r0 + _j] = _d_25;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_z, W_r, W_h)
@@ -1859,6 +1929,15 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_24 = _grow(_ws_bt_24, _B * 16);
   _ws_mt_14 = _grow(_ws_mt_14, _B * 16);
   _ws_mt_23 = _grow(_ws_mt_23, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_26 = _grow(_ws_st_tape_26, _T * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 16);
+  _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+  _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 48);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 384);
@@ -1894,6 +1973,9 @@ let _ws_bt_10: FloatArray = new FloatArray(0),
   _ws_mt_23: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_h: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_r: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_z: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
   _ws_st_out_h: FloatArray = new FloatArray(0),
@@ -1905,6 +1987,7 @@ let _ws_bt_10: FloatArray = new FloatArray(0),
   _ws_st_tape_26: FloatArray = new FloatArray(0),
   _ws_st_tape_28: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

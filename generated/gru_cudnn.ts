@@ -395,27 +395,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABIQJgCH9/f39/f39/AGASf39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHCwEHZm9yd2FyZAABCroQAbcQAhF/F3tBACESAkADQCASIABIRQ0BIAQgEiABbEHAAGxqQRAgBSAGQQBBwAFsakEwIAFBMEEQEABBACETAkADQCATIAFIRQ0BIAcgEiABbCATakHAAWxqIRUgBiATQcABbGohFiAJIBIgAWwgE2pBwABsaiEXIAcgEiABbCATakHAAWxqQcAAaiEYIAYgE0HAAWxqQcAAaiEZIAsgEiABbCATakHAAGxqIRogByASIAFsIBNqQcABbGpBgAFqIRsgBiATQcABbGpBgAFqIRwgDiASIAFsIBNqQcAAbGohHSAPIBIgAWwgE2pBwABsaiEeIBAgEiABbCATakHAAGxqIR8gBCASIAFsIBNqQcAAbGohICAEIBJBAWogAWwgE2pBwABsaiEhIBEgEiABbCATakHAAGxqISJBACEUAkADQCAUQRBqQcAATEUNASAVIBRq/QAAACEjIBYgFGr9AAAAISQgIyAk/eQBISUgJSAIIBRq/QAAAP3kASEmICb94QEhOP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyA4/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITggOP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITkgOCA5/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDn9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhOP0MAQ1QOQENUDkBDVA5AQ1QOSA4/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDj95gH9DImICDyJiAg8iYgIPImICDz95AEgOP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASA4/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDj95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgOP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA4/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDn9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASEnIBcgFGogJ/0LAAAgGCAUav0AAAAhKCAZIBRq/QAAACEpICggKf3kASEqICogCiAUav0AAAD95AEhKyAr/eEBITj9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gOP0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASE4IDj9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCE5IDggOf0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASA5/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITj9DAENUDkBDVA5AQ1QOQENUDkgOP3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASA4/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDj95gH9DKuqKj2rqio9q6oqPauqKj395AEgOP3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASA4/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDj95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgOP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA5/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhLCAaIBRqICz9CwAAIBsgFGr9AAAAIS0gLSAMIBRq/QAAAP3kASEuIBwgFGr9AAAAIS8gLyANIBRq/QAAAP3kASEwIB0gFGogMP0LAAAgLCAw/eYBITEgLiAx/eQBITIgMv0MAAAAQAAAAEAAAABAAAAAQP3mASE4/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIDj9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhOCA4/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghOSA4IDn9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgOf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASE4/QwBDVA5AQ1QOQENUDkBDVA5IDj95gH9DGELtjphC7Y6YQu2OmELtjr95AEgOP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASA4/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDj95gH9DKuqKj6rqio+q6oqPquqKj795AEgOP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASA4/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDj95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgOf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBITMgHiAUaiAz/QsAAP0MAACAPwAAgD8AAIA/AACAPyAn/eUBITQgHyAUaiA0/QsAACA0IDP95gEhNSAnICAgFGr9AAAA/eYBITYgNSA2/eQBITcgISAUaiA3/QsAACAiIBRqIDf9CwAAIBRBEGohFAwACwsgE0EBaiETDAALCyASIAJOBEBBACETAkADQCATIAFIRQ0BIBIgAyATQQRsaigCAE4EQCAEIBJBAWogAWwgE2pBwABsaiAEIBIgAWwgE2pBwABsakHAAPwKAAALIBNBAWohEwwACwsLIBJBAWohEgwACwsL";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABJwJgCH9/f39/f39/AGAYf39/f39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHDAEIYmFja3dhcmQAAQqyCAGvCAIWfxF7IABBf2ohGAJAA0AgGEEATkUNAUEAIRkCQANAIBkgAUhFDQEgAiAYIAFsIBlqQcAAbGohGyAWIBlBwABsaiEcIAMgGCABbCAZakHAAGxqIR0gBCAYIAFsIBlqQcAAbGohHiAFIBlBwABsaiEfIAYgGCABbCAZakHAAGxqISAgByAYIAFsIBlqQcAAbGohISAIIBlBwABsaiEiIAkgGCABbCAZakHAAWxqQYABaiEjIAsgGCABbCAZakHAAGxqISQgDCAYIAFsIBlqQcAAbGohJSANIBlBwABsaiEmIA4gGCABbCAZakHAAWxqQYABaiEnIBAgGUHAAGxqISggCSAYIAFsIBlqQcABbGpBwABqISkgDiAYIAFsIBlqQcABbGpBwABqISogEiAZQcAAbGohKyAJIBggAWwgGWpBwAFsaiEsIA4gGCABbCAZakHAAWxqIS1BACEaAkADQCAaQRBqQcAATEUNASAbIBpq/QAAACAcIBpq/QAAAP3kASEuIC4gHSAaav0AAAD95gEhLyAuIB4gGmr9AAAA/eYBITAgHyAaaiAw/QsAACAuICAgGmr9AAAA/eYBITEgLiAhIBpq/QAAAP3mASEyIDH94QEhMyAgIBpq/QAAACE9/QwAAIA/AACAPwAAgD8AAIA/ID0gPf3mAf3lASE0IDIgNP3mASE1ICIgGmogNf0LAAAgIyAaaiA1/QsAACAKIBpqIAogGmr9AAAAIDX95AH9CwAAIDUgJCAaav0AAAD95gEhNiA1ICUgGmr9AAAA/eYBITcgJiAaaiA3/QsAACAnIBpqIDf9CwAAIA8gGmogDyAaav0AAAAgN/3kAf0LAAAgJSAaav0AAAAhPSA9/QwAAIA/AACAPwAAgD8AAIA/ID395QH95gEhOCA2IDj95gEhOSAoIBpqIDn9CwAAICkgGmogOf0LAAAgKiAaaiA5/QsAACARIBpqIBEgGmr9AAAAIDn95AH9CwAAIC8gM/3kASE6IB4gGmr9AAAAIT0gPf0MAACAPwAAgD8AAIA/AACAPyA9/eUB/eYBITsgOiA7/eYBITwgKyAaaiA8/QsAACAsIBpqIDz9CwAAIC0gGmogPP0LAAAgEyAaaiATIBpq/QAAACA8/eQB/QsAACAaQRBqIRoMAAsLIBlBAWohGQwACwsgDiAYIAFsQcABbGpBMCAUIBVBAEHAAGxqQRAgAUEQQTAQAEEAIRkCQANAIBkgAUhFDQEgFSAZQcAAbGohGyAFIBlBwABsaiEcIBcgGUHAAGxqIR1BACEaAkADQCAaQRBqQcAATEUNASAbIBpq/QAAACEuIBwgGmr9AAAAIC795AEhLyAdIBpqIC/9CwAAIBpBEGohGgwACwsgGUEBaiEZDAALCyAWIRogFyEWIBohFyAYQX9qIRgMAAsLCw==";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1538,75 +1542,146 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_22 = _ws_bt_22;
   _ws_mt_23 = _grow(_ws_mt_23, _B * 16);
   const _mt_23 = _ws_mt_23;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 16);
+    const _st_tape_28 = _ws_st_tape_28;
+    _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+    const _st_tape_30 = _ws_st_tape_30;
+    _ws_st_dP_b_n = _grow(_ws_st_dP_b_n, 16);
+    const _st_dP_b_n = _ws_st_dP_b_n;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_dP_b_hn = _grow(_ws_st_dP_b_hn, 16);
+    const _st_dP_b_hn = _ws_st_dP_b_hn;
+    _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+    const _st_dP_b_r = _ws_st_dP_b_r;
+    _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+    const _st_dP_b_z = _ws_st_dP_b_z;
+    _st_up_h.set(_up_h);
+    _st_hist_h.set(_hist_h);
+    _st_tape_9.set(_tape_9);
+    _st_tape_28.set(_tape_28);
+    _st_tape_30.set(_tape_30);
+    _st_dP_b_n.fill(0, 0, 16);
+    _st_tape_25.set(_tape_25);
+    _st_tape_17.set(_tape_17);
+    _st_dP_b_hn.fill(0, 0, 16);
+    _st_dP_b_r.fill(0, 0, 16);
+    _st_dP_b_z.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_hist_h.byteOffset,
+      _st_tape_9.byteOffset,
+      _bt_6.byteOffset,
+      _st_tape_28.byteOffset,
+      _st_tape_30.byteOffset,
+      _bt_13.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_n.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_tape_17.byteOffset,
+      _bt_17.byteOffset,
+      _gb_1.byteOffset,
+      _st_dP_b_hn.byteOffset,
+      _bt_19.byteOffset,
+      _st_dP_b_r.byteOffset,
+      _bt_22.byteOffset,
+      _st_dP_b_z.byteOffset,
+      _wt_1.byteOffset,
+      _mt_23.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+    );
+    _dP_b_n.set(_st_dP_b_n.subarray(0, 16));
+    _dP_b_hn.set(_st_dP_b_hn.subarray(0, 16));
+    _dP_b_r.set(_st_dP_b_r.subarray(0, 16));
+    _dP_b_z.set(_st_dP_b_z.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 48 + 32;
-      const _r3 = (_t * _B + _b) * 48 + 16;
-      const _r4 = (_t * _B + _b) * 48;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = (1 - z) * n + z * h
-        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        const _d_4 = _d_2 * _hist_h[_r0 + _j]!;
-        const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
-        _bt_6[_r1 + _j] = _d_6;
-        const _d_8 = _d_2 * _tape_28[_r0 + _j]!;
-        const _d_10 = _d_2 * _tape_30[_r0 + _j]!;
-        const _d_11 = -_d_8;
-        // adjoint of n = tanh(W_n @ x + b_n + r * (U_n @ h + b_hn))
-        const _d_12 = 1 - _tape_28[_r0 + _j]! * _tape_28[_r0 + _j]!;
-        // adjoint of n = tanh(W_n @ x + b_n + r * (U_n @ h + b_hn))
-        const _d_13 = _d_10 * _d_12;
-        _bt_13[_r1 + _j] = _d_13;
-        _gb_0[_r2 + _j] = _d_13;
-        _dP_b_n[_j] = _dP_b_n[_j]! + _d_13;
-        const _d_15 = _d_13 * _tape_25[_r0 + _j]!;
-        const _d_17 = _d_13 * _tape_17[_r0 + _j]!;
-        _bt_17[_r1 + _j] = _d_17;
-        _gb_1[_r2 + _j] = _d_17;
-        _dP_b_hn[_j] = _dP_b_hn[_j]! + _d_17;
-        // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
-        // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_19 = _d_15 * _d_18;
-        _bt_19[_r1 + _j] = _d_19;
-        _gb_0[_r3 + _j] = _d_19;
-        _gb_1[_r3 + _j] = _d_19;
-        _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_20 = _d_4 + _d_11;
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_22 = _d_20 * _d_21;
-        _bt_22[_r1 + _j] = _d_22;
-        _gb_0[_r4 + _j] = _d_22;
-        _gb_1[_r4 + _j] = _d_22;
-        _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
       }
-    }
-    // transposed U_z, U_r, U_n @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_1, _mt_23, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_1, _mt_23, 0, 16, _B, 16, 48);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_23 = _mt_23[_r0 + _j]!;
-        const _d_24 = _bt_6[_r0 + _j]! + _d_23;
-        _carryPrev_h[_r0 + _j] = _d_24;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 48 + 32;
+        const _r3 = (_t * _B + _b) * 48 + 16;
+        const _r4 = (_t * _B + _b) * 48;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = (1 - z) * n + z * h
+          const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          const _d_4 = _d_2 * _hist_h[_r0 + _j]!;
+          const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
+          _bt_6[_r1 + _j] = _d_6;
+          const _d_8 = _d_2 * _tape_28[_r0 + _j]!;
+          const _d_10 = _d_2 * _tape_30[_r0 + _j]!;
+          const _d_11 = -_d_8;
+          // adjoint of n = tanh(W_n @ x + b_n + r * (U_n @ h + b_hn))
+          const _d_12 = 1 - _tape_28[_r0 + _j]! * _tape_28[_r0 + _j]!;
+          // adjoint of n = tanh(W_n @ x + b_n + r * (U_n @ h + b_hn))
+          const _d_13 = _d_10 * _d_12;
+          _bt_13[_r1 + _j] = _d_13;
+          _gb_0[_r2 + _j] = _d_13;
+          _dP_b_n[_j] = _dP_b_n[_j]! + _d_13;
+          const _d_15 = _d_13 * _tape_25[_r0 + _j]!;
+          const _d_17 = _d_13 * _tape_17[_r0 + _j]!;
+          _bt_17[_r1 + _j] = _d_17;
+          _gb_1[_r2 + _j] = _d_17;
+          _dP_b_hn[_j] = _dP_b_hn[_j]! + _d_17;
+          // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
+          const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
+          // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
+          const _d_19 = _d_15 * _d_18;
+          _bt_19[_r1 + _j] = _d_19;
+          _gb_0[_r3 + _j] = _d_19;
+          _gb_1[_r3 + _j] = _d_19;
+          _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_20 = _d_4 + _d_11;
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_22 = _d_20 * _d_21;
+          _bt_22[_r1 + _j] = _d_22;
+          _gb_0[_r4 + _j] = _d_22;
+          _gb_1[_r4 + _j] = _d_22;
+          _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+        }
       }
+      // transposed U_z, U_r, U_n @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x48(_gb_1, _t * _B * 48 + _i * 48, _wt_1, _mt_23, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 48, 48, _wt_1, _mt_23, 0, 16, _B, 16, 48);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_23 = _mt_23[_r0 + _j]!;
+          const _d_24 = _bt_6[_r0 + _j]! + _d_23;
+          _carryPrev_h[_r0 + _j] = _d_24;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_z, W_r, W_n)
@@ -1843,6 +1918,17 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_19 = _grow(_ws_bt_19, _B * 16);
   _ws_bt_22 = _grow(_ws_bt_22, _B * 16);
   _ws_mt_23 = _grow(_ws_mt_23, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 16);
+  _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+  _ws_st_dP_b_n = _grow(_ws_st_dP_b_n, 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_dP_b_hn = _grow(_ws_st_dP_b_hn, 16);
+  _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+  _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 48);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 384);
@@ -1869,6 +1955,10 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_23: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_hn: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_n: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_r: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_z: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
   _ws_st_out_h: FloatArray = new FloatArray(0),
@@ -1881,6 +1971,7 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_st_tape_28: FloatArray = new FloatArray(0),
   _ws_st_tape_30: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

@@ -395,27 +395,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABIgJgCH9/f39/f39/AGATf39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQqaGAGXGAIUfxN7QQAhEwJAA0AgEyAASEUNASAEIBMgAWxBwABsakEQIAUgBkEAQYACbGpBwAAgAUHAAEEQEABBACEUAkADQCAUIAFIRQ0BIAYgFEGAAmxqIRYgByATIAFsIBRqQYACbGohFyAJIBMgAWwgFGpBwABsaiEYIAYgFEGAAmxqQcAAaiEZIAcgEyABbCAUakGAAmxqQcAAaiEaIAsgEyABbCAUakHAAGxqIRsgBiAUQYACbGpBgAFqIRwgByATIAFsIBRqQYACbGpBgAFqIR0gDSATIAFsIBRqQcAAbGohHiAOIBMgAWwgFGpBwABsaiEfIA4gE0EBaiABbCAUakHAAGxqISAgBiAUQYACbGpBwAFqISEgByATIAFsIBRqQYACbGpBwAFqISIgECATIAFsIBRqQcAAbGohIyARIBMgAWwgFGpBwABsaiEkIAQgE0EBaiABbCAUakHAAGxqISUgEiATIAFsIBRqQcAAbGohJkEAIRUCQANAIBVBEGpBwABMRQ0BIBYgFWr9AAAAIBcgFWr9AAAA/eQBIScgJyAIIBVq/QAAAP3kASEoICj94QEhOP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyA4/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITggOP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITkgOCA5/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDn9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhOP0MAQ1QOQENUDkBDVA5AQ1QOSA4/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDj95gH9DImICDyJiAg8iYgIPImICDz95AEgOP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASA4/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDj95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgOP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA4/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDn9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASEpIBggFWogKf0LAAAgGSAVav0AAAAgGiAVav0AAAD95AEhKiAqIAogFWr9AAAA/eQBISsgK/3hASE4/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IDj9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhOCA4/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghOSA4IDn9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgOf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASE4/QwBDVA5AQ1QOQENUDkBDVA5IDj95gH9DGELtjphC7Y6YQu2OmELtjr95AEgOP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASA4/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDj95gH9DKuqKj6rqio+q6oqPquqKj795AEgOP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASA4/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDj95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgOf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBISwgGyAVaiAs/QsAACAcIBVq/QAAACAdIBVq/QAAAP3kASEtIC0gDCAVav0AAAD95AEhLiAu/QwAAABAAAAAQAAAAEAAAABA/eYBITj9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgOP0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASE4IDj9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCE5IDggOf0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASA5/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITj9DAENUDkBDVA5AQ1QOQENUDkgOP3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASA4/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDj95gH9DKuqKj2rqio9q6oqPauqKj395AEgOP3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASA4/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDj95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgOP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA5/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhLyAeIBVqIC/9CwAAICkgHyAVav0AAAD95gEhMCAsIC/95gEhMSAwIDH95AEhMiAgIBVqIDL9CwAAICEgFWr9AAAAICIgFWr9AAAA/eQBITMgMyAPIBVq/QAAAP3kASE0IDT94QEhOP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyA4/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITggOP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITkgOCA5/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDn9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhOP0MAQ1QOQENUDkBDVA5AQ1QOSA4/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDj95gH9DImICDyJiAg8iYgIPImICDz95AEgOP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASA4/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDj95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgOP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA4/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDn9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASE1ICMgFWogNf0LAAAgMv0MAAAAQAAAAEAAAABAAAAAQP3mASE4/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIDj9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhOCA4/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghOSA4IDn9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgOf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASE4/QwBDVA5AQ1QOQENUDkBDVA5IDj95gH9DGELtjphC7Y6YQu2OmELtjr95AEgOP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASA4/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDj95gH9DKuqKj6rqio+q6oqPquqKj795AEgOP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASA4/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDj95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgOf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBITYgJCAVaiA2/QsAACA1IDb95gEhNyAlIBVqIDf9CwAAICYgFWogN/0LAAAgFUEQaiEVDAALCyAUQQFqIRQMAAsLIBMgAk4EQEEAIRQCQANAIBQgAUhFDQEgEyADIBRBBGxqKAIATgRAIAQgE0EBaiABbCAUakHAAGxqIAQgEyABbCAUakHAAGxqQcAA/AoAACAOIBNBAWogAWwgFGpBwABsaiAOIBMgAWwgFGpBwABsakHAAPwKAAALIBRBAWohFAwACwsLIBNBAWohEwwACwsL";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABJwJgCH9/f39/f39/AGAYf39/f39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHDAEIYmFja3dhcmQAAQrYCAHVCAIVfxR7IABBf2ohGAJAA0AgGEEATkUNAUEAIRkCQANAIBkgAUhFDQEgAiAYIAFsIBlqQcAAbGohGyAUIBlBwABsaiEcIAMgGCABbCAZakHAAGxqIR0gBCAYIAFsIBlqQcAAbGohHiAFIBlBwABsaiEfIAYgGCABbCAZakGAAmxqQcABaiEgIBYgGUHAAGxqISEgCCAYIAFsIBlqQcAAbGohIiAJIBggAWwgGWpBwABsaiEjIAogGCABbCAZakHAAGxqISQgCyAYIAFsIBlqQcAAbGohJSAXIBlBwABsaiEmIAwgGUHAAGxqIScgBiAYIAFsIBlqQYACbGpBgAFqISggDiAZQcAAbGohKSAGIBggAWwgGWpBgAJsakHAAGohKiAQIBlBwABsaiErIAYgGCABbCAZakGAAmxqISxBACEaAkADQCAaQRBqQcAATEUNASAbIBpq/QAAACAcIBpq/QAAAP3kASEtIC0gHSAaav0AAAD95gEhLiAtIB4gGmr9AAAA/eYBIS8gHSAaav0AAAAhP/0MAACAPwAAgD8AAIA/AACAPyA/ID/95gH95QEhMCAvIDD95gEhMSAeIBpq/QAAACE/ID/9DAAAgD8AAIA/AACAPwAAgD8gP/3lAf3mASEyIC4gMv3mASEzIB8gGmogM/0LAAAgICAaaiAz/QsAACAHIBpqIAcgGmr9AAAAIDP95AH9CwAAICEgGmr9AAAAIDH95AEhNCA0ICIgGmr9AAAA/eYBITUgNCAjIBpq/QAAAP3mASE2IDQgJCAaav0AAAD95gEhNyA0ICUgGmr9AAAA/eYBITggJiAaaiA4/QsAACAiIBpq/QAAACE//QwAAIA/AACAPwAAgD8AAIA/ID8gP/3mAf3lASE5IDYgOf3mASE6ICcgGmogOv0LAAAgKCAaaiA6/QsAACANIBpqIA0gGmr9AAAAIDr95AH9CwAAICMgGmr9AAAAIT8gP/0MAACAPwAAgD8AAIA/AACAPyA//eUB/eYBITsgNSA7/eYBITwgKSAaaiA8/QsAACAqIBpqIDz9CwAAIA8gGmogDyAaav0AAAAgPP3kAf0LAAAgJSAaav0AAAAhPyA//QwAAIA/AACAPwAAgD8AAIA/ID/95QH95gEhPSA3ID395gEhPiArIBpqID79CwAAICwgGmogPv0LAAAgESAaaiARIBpq/QAAACA+/eQB/QsAACAaQRBqIRoMAAsLIBlBAWohGQwACwsgBiAYIAFsQYACbGpBwAAgEiATQQBBwABsakEQIAFBEEHAABAAQQAhGQJAA0AgGSABSEUNASATIBlBwABsaiEbIBUgGUHAAGxqIRxBACEaAkADQCAaQRBqQcAATEUNASAbIBpq/QAAACEtIBwgGmogLf0LAAAgGkEQaiEaDAALCyAZQQFqIRkMAAsLIBQhGiAVIRQgGiEVIBYhGiAXIRYgGiEXIBhBf2ohGAwACwsL";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1443,85 +1447,159 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_26 = _ws_bt_26;
   _ws_mt_28 = _grow(_ws_mt_28, _B * 16);
   const _mt_28 = _ws_mt_28;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
-      _parkEnded(_carry_C, _parked_C, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+    const _st_tape_30 = _ws_st_tape_30;
+    _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+    const _st_tape_29 = _ws_st_tape_29;
+    _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+    const _st_dP_b_o = _ws_st_dP_b_o;
+    _ws_st_tape_19 = _grow(_ws_st_tape_19, _T * _B * 16);
+    const _st_tape_19 = _ws_st_tape_19;
+    _ws_st_tape_13 = _grow(_ws_st_tape_13, _T * _B * 16);
+    const _st_tape_13 = _ws_st_tape_13;
+    _ws_st_hist_C = _grow(_ws_st_hist_C, (_T + 1) * _B * 16);
+    const _st_hist_C = _ws_st_hist_C;
+    _ws_st_tape_7 = _grow(_ws_st_tape_7, _T * _B * 16);
+    const _st_tape_7 = _ws_st_tape_7;
+    _ws_st_dP_b_C = _grow(_ws_st_dP_b_C, 16);
+    const _st_dP_b_C = _ws_st_dP_b_C;
+    _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+    const _st_dP_b_i = _ws_st_dP_b_i;
+    _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+    const _st_dP_b_f = _ws_st_dP_b_f;
+    _st_up_h.set(_up_h);
+    _st_tape_30.set(_tape_30);
+    _st_tape_29.set(_tape_29);
+    _st_dP_b_o.fill(0, 0, 16);
+    _st_tape_19.set(_tape_19);
+    _st_tape_13.set(_tape_13);
+    _st_hist_C.set(_hist_C);
+    _st_tape_7.set(_tape_7);
+    _st_dP_b_C.fill(0, 0, 16);
+    _st_dP_b_i.fill(0, 0, 16);
+    _st_dP_b_f.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_30.byteOffset,
+      _st_tape_29.byteOffset,
+      _bt_11.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_o.byteOffset,
+      _st_tape_19.byteOffset,
+      _st_tape_13.byteOffset,
+      _st_hist_C.byteOffset,
+      _st_tape_7.byteOffset,
+      _bt_22.byteOffset,
+      _st_dP_b_C.byteOffset,
+      _bt_24.byteOffset,
+      _st_dP_b_i.byteOffset,
+      _bt_26.byteOffset,
+      _st_dP_b_f.byteOffset,
+      _wt_0.byteOffset,
+      _mt_28.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+      _carry_C.byteOffset,
+      _carryPrev_C.byteOffset,
+    );
+    _dP_b_o.set(_st_dP_b_o.subarray(0, 16));
+    _dP_b_C.set(_st_dP_b_C.subarray(0, 16));
+    _dP_b_i.set(_st_dP_b_i.subarray(0, 16));
+    _dP_b_f.set(_st_dP_b_f.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_C = _carry_C;
+      _carry_C = _carryPrev_C;
+      _carryPrev_C = _swap_C;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 64 + 48;
-      const _r3 = (_t * _B + _b) * 64 + 32;
-      const _r4 = (_t * _B + _b) * 64 + 16;
-      const _r5 = (_t * _B + _b) * 64;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = o * tanh(C')
-        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        // adjoint of h' = o * tanh(C')
-        const _d_5 = _d_3 * _tape_30[_r0 + _j]!;
-        // adjoint of h' = o * tanh(C')
-        const _d_7 = _d_3 * _tape_29[_r0 + _j]!;
-        const _d_8 = 1 - _tape_30[_r0 + _j]! * _tape_30[_r0 + _j]!;
-        const _d_9 = _d_7 * _d_8;
-        // adjoint of o = sigmoid(W_o @ [h, x] + b_o)
-        const _d_10 = _tape_29[_r0 + _j]! * (1 - _tape_29[_r0 + _j]!);
-        // adjoint of o = sigmoid(W_o @ [h, x] + b_o)
-        const _d_11 = _d_5 * _d_10;
-        _bt_11[_r1 + _j] = _d_11;
-        _gb_0[_r2 + _j] = _d_11;
-        _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
-        // adjoint of C' = f * C + i * C_tilde
-        const _d_12 = _carry_C[_r1 + _j]! + _d_9;
-        const _d_14 = _d_12 * _tape_19[_r0 + _j]!;
-        const _d_16 = _d_12 * _tape_13[_r0 + _j]!;
-        const _d_18 = _d_12 * _hist_C[_r0 + _j]!;
-        const _d_20 = _d_12 * _tape_7[_r0 + _j]!;
-        _carryPrev_C[_r1 + _j] = _d_20;
-        // adjoint of C_tilde = tanh(W_C @ [h, x] + b_C)
-        const _d_21 = 1 - _tape_19[_r0 + _j]! * _tape_19[_r0 + _j]!;
-        // adjoint of C_tilde = tanh(W_C @ [h, x] + b_C)
-        const _d_22 = _d_16 * _d_21;
-        _bt_22[_r1 + _j] = _d_22;
-        _gb_0[_r3 + _j] = _d_22;
-        _dP_b_C[_j] = _dP_b_C[_j]! + _d_22;
-        // adjoint of i = sigmoid(W_i @ [h, x] + b_i)
-        const _d_23 = _tape_13[_r0 + _j]! * (1 - _tape_13[_r0 + _j]!);
-        // adjoint of i = sigmoid(W_i @ [h, x] + b_i)
-        const _d_24 = _d_14 * _d_23;
-        _bt_24[_r1 + _j] = _d_24;
-        _gb_0[_r4 + _j] = _d_24;
-        _dP_b_i[_j] = _dP_b_i[_j]! + _d_24;
-        // adjoint of f = sigmoid(W_f @ [h, x] + b_f)
-        const _d_25 = _tape_7[_r0 + _j]! * (1 - _tape_7[_r0 + _j]!);
-        // adjoint of f = sigmoid(W_f @ [h, x] + b_f)
-        const _d_26 = _d_18 * _d_25;
-        _bt_26[_r1 + _j] = _d_26;
-        _gb_0[_r5 + _j] = _d_26;
-        _dP_b_f[_j] = _dP_b_f[_j]! + _d_26;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+        _parkEnded(_carry_C, _parked_C, _t, _lengths!, 16);
       }
-    }
-    // transposed W_f[:, 0:16], W_i[:, 0:16], W_C[:, 0:16], W_o[:, 0:16] @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_0, _mt_28, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_0, _mt_28, 0, 16, _B, 16, 64);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_28 = _mt_28[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_28;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 64 + 48;
+        const _r3 = (_t * _B + _b) * 64 + 32;
+        const _r4 = (_t * _B + _b) * 64 + 16;
+        const _r5 = (_t * _B + _b) * 64;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = o * tanh(C')
+          const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          // adjoint of h' = o * tanh(C')
+          const _d_5 = _d_3 * _tape_30[_r0 + _j]!;
+          // adjoint of h' = o * tanh(C')
+          const _d_7 = _d_3 * _tape_29[_r0 + _j]!;
+          const _d_8 = 1 - _tape_30[_r0 + _j]! * _tape_30[_r0 + _j]!;
+          const _d_9 = _d_7 * _d_8;
+          // adjoint of o = sigmoid(W_o @ [h, x] + b_o)
+          const _d_10 = _tape_29[_r0 + _j]! * (1 - _tape_29[_r0 + _j]!);
+          // adjoint of o = sigmoid(W_o @ [h, x] + b_o)
+          const _d_11 = _d_5 * _d_10;
+          _bt_11[_r1 + _j] = _d_11;
+          _gb_0[_r2 + _j] = _d_11;
+          _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
+          // adjoint of C' = f * C + i * C_tilde
+          const _d_12 = _carry_C[_r1 + _j]! + _d_9;
+          const _d_14 = _d_12 * _tape_19[_r0 + _j]!;
+          const _d_16 = _d_12 * _tape_13[_r0 + _j]!;
+          const _d_18 = _d_12 * _hist_C[_r0 + _j]!;
+          const _d_20 = _d_12 * _tape_7[_r0 + _j]!;
+          _carryPrev_C[_r1 + _j] = _d_20;
+          // adjoint of C_tilde = tanh(W_C @ [h, x] + b_C)
+          const _d_21 = 1 - _tape_19[_r0 + _j]! * _tape_19[_r0 + _j]!;
+          // adjoint of C_tilde = tanh(W_C @ [h, x] + b_C)
+          const _d_22 = _d_16 * _d_21;
+          _bt_22[_r1 + _j] = _d_22;
+          _gb_0[_r3 + _j] = _d_22;
+          _dP_b_C[_j] = _dP_b_C[_j]! + _d_22;
+          // adjoint of i = sigmoid(W_i @ [h, x] + b_i)
+          const _d_23 = _tape_13[_r0 + _j]! * (1 - _tape_13[_r0 + _j]!);
+          // adjoint of i = sigmoid(W_i @ [h, x] + b_i)
+          const _d_24 = _d_14 * _d_23;
+          _bt_24[_r1 + _j] = _d_24;
+          _gb_0[_r4 + _j] = _d_24;
+          _dP_b_i[_j] = _dP_b_i[_j]! + _d_24;
+          // adjoint of f = sigmoid(W_f @ [h, x] + b_f)
+          const _d_25 = _tape_7[_r0 + _j]! * (1 - _tape_7[_r0 + _j]!);
+          // adjoint of f = sigmoid(W_f @ [h, x] + b_f)
+          const _d_26 = _d_18 * _d_25;
+          _bt_26[_r1 + _j] = _d_26;
+          _gb_0[_r5 + _j] = _d_26;
+          _dP_b_f[_j] = _dP_b_f[_j]! + _d_26;
+        }
       }
+      // transposed W_f[:, 0:16], W_i[:, 0:16], W_C[:, 0:16], W_o[:, 0:16] @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_0, _mt_28, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_0, _mt_28, 0, 16, _B, 16, 64);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_28 = _mt_28[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_28;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_C, _parked_C, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_C = _carry_C;
+      _carry_C = _carryPrev_C;
+      _carryPrev_C = _swap_C;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_C, _parked_C, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
-    const _swap_C = _carry_C;
-    _carry_C = _carryPrev_C;
-    _carryPrev_C = _swap_C;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_f, W_i, W_C, W_o)
@@ -1772,6 +1850,17 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_24 = _grow(_ws_bt_24, _B * 16);
   _ws_bt_26 = _grow(_ws_bt_26, _B * 16);
   _ws_mt_28 = _grow(_ws_mt_28, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+  _ws_st_tape_29 = _grow(_ws_st_tape_29, _T * _B * 16);
+  _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+  _ws_st_tape_19 = _grow(_ws_st_tape_19, _T * _B * 16);
+  _ws_st_tape_13 = _grow(_ws_st_tape_13, _T * _B * 16);
+  _ws_st_hist_C = _grow(_ws_st_hist_C, (_T + 1) * _B * 16);
+  _ws_st_tape_7 = _grow(_ws_st_tape_7, _T * _B * 16);
+  _ws_st_dP_b_C = _grow(_ws_st_dP_b_C, 16);
+  _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+  _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 64);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 16);
   _ws_dW0 = _grow(_ws_dW0, 1024);
@@ -1799,6 +1888,10 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_parked_C: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_1: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_C: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_o: FloatArray = new FloatArray(0),
   _ws_st_hist_C: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -1812,6 +1905,7 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_st_tape_29: FloatArray = new FloatArray(0),
   _ws_st_tape_30: FloatArray = new FloatArray(0),
   _ws_st_tape_7: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_C: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

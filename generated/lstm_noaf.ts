@@ -403,27 +403,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABIQJgCH9/f39/f39/AGASf39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHCwEHZm9yd2FyZAABCsQUAcEUAhN/GntBACESAkADQCASIABIRQ0BIAQgEiABbEHAAGxqQRAgBSAGQQBBgAJsakHAACABQcAAQRAQAEEAIRMCQANAIBMgAUhFDQEgByASIAFsIBNqQYACbGohFSAGIBNBgAJsaiEWIAkgEiABbCATakHAAGxqIRcgByASIAFsIBNqQYACbGpBwABqIRggBiATQYACbGpBwABqIRkgCyASIAFsIBNqQcAAbGohGiAHIBIgAWwgE2pBgAJsakGAAWohGyAGIBNBgAJsakGAAWohHCANIBIgAWwgE2pBwABsaiEdIAcgEiABbCATakGAAmxqQcABaiEeIAYgE0GAAmxqQcABaiEfIA8gEiABbCATakHAAGxqISAgECASIAFsIBNqQcAAbGohISAQIBJBAWogAWwgE2pBwABsaiEiIAQgEkEBaiABbCATakHAAGxqISMgESASIAFsIBNqQcAAbGohJEEAIRQCQANAIBRBEGpBwABMRQ0BIBUgFGr9AAAAISUgFiAUav0AAAAhJiAlICb95AEhJyAnIAggFGr9AAAA/eQBISggKP3hASE9/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/ID39DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhPSA9/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghPiA9ID79DACAMT8AgDE/AIAxPwCAMT/95gH95QEgPv0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASE9/QwBDVA5AQ1QOQENUDkBDVA5ID395gH9DGELtjphC7Y6YQu2OmELtjr95AEgPf3mAf0MiYgIPImICDyJiAg8iYgIPP3kASA9/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBID395gH9DKuqKj6rqio+q6oqPquqKj795AEgPf3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASA9/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBID395gH9DAAAgD8AAIA/AACAPwAAgD/95AEgPv34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBISkgFyAUaiAp/QsAACAYIBRq/QAAACEqIBkgFGr9AAAAISsgKiAr/eQBISwgLCAKIBRq/QAAAP3kASEtIC394QEhPf0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyA9/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIT0gPf0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIT4gPSA+/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBID79DIOAXrmDgF65g4BeuYOAXrn95gH95QEhPf0MAQ1QOQENUDkBDVA5AQ1QOSA9/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBID395gH9DImICDyJiAg8iYgIPImICDz95AEgPf3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASA9/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBID395gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgPf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA9/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBID79+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASEuIBogFGogLv0LAAAgGyAUav0AAAAhLyAcIBRq/QAAACEwIC8gMP3kASExIDEgDCAUav0AAAD95AEhMiAy/QwAAABAAAAAQAAAAEAAAABA/eYBIT39DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgPf0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASE9ID39DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCE+ID0gPv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASA+/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIT39DAENUDkBDVA5AQ1QOQENUDkgPf3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASA9/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBID395gH9DKuqKj2rqio9q6oqPauqKj395AEgPf3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASA9/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBID395gH9DAAAgD8AAIA/AACAPwAAgD/95AEgPf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASA+/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhMyAdIBRqIDP9CwAAIB4gFGr9AAAAITQgHyAUav0AAAAhNSA0IDX95AEhNiA2IA4gFGr9AAAA/eQBITcgN/3hASE9/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/ID39DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhPSA9/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghPiA9ID79DACAMT8AgDE/AIAxPwCAMT/95gH95QEgPv0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASE9/QwBDVA5AQ1QOQENUDkBDVA5ID395gH9DGELtjphC7Y6YQu2OmELtjr95AEgPf3mAf0MiYgIPImICDyJiAg8iYgIPP3kASA9/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBID395gH9DKuqKj6rqio+q6oqPquqKj795AEgPf3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASA9/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBID395gH9DAAAgD8AAIA/AACAPwAAgD/95AEgPv34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBITggICAUaiA4/QsAACAuICEgFGr9AAAA/eYBITkgKSAz/eYBITogOSA6/eQBITsgIiAUaiA7/QsAACA4IDv95gEhPCAjIBRqIDz9CwAAICQgFGogPP0LAAAgFEEQaiEUDAALCyATQQFqIRMMAAsLIBIgAk4EQEEAIRMCQANAIBMgAUhFDQEgEiADIBNBBGxqKAIATgRAIAQgEkEBaiABbCATakHAAGxqIAQgEiABbCATakHAAGxqQcAA/AoAACAQIBJBAWogAWwgE2pBwABsaiAQIBIgAWwgE2pBwABsakHAAPwKAAALIBNBAWohEwwACwsLIBJBAWohEgwACwsL";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABJgJgCH9/f39/f39/AGAXf39/f39/f39/f39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCqkIAaYIAhV/EnsgAEF/aiEXAkADQCAXQQBORQ0BQQAhGAJAA0AgGCABSEUNASACIBcgAWwgGGpBwABsaiEaIBMgGEHAAGxqIRsgAyAXQQFqIAFsIBhqQcAAbGohHCAEIBcgAWwgGGpBwABsaiEdIBUgGEHAAGxqIR4gBSAXIAFsIBhqQcAAbGohHyAGIBcgAWwgGGpBwABsaiEgIAMgFyABbCAYakHAAGxqISEgByAXIAFsIBhqQcAAbGohIiAWIBhBwABsaiEjIAggGEHAAGxqISQgCSAXIAFsIBhqQYACbGpBwAFqISUgCyAYQcAAbGohJiAJIBcgAWwgGGpBgAJsakGAAWohJyANIBhBwABsaiEoIAkgFyABbCAYakGAAmxqQcAAaiEpIA8gGEHAAGxqISogCSAXIAFsIBhqQYACbGohK0EAIRkCQANAIBlBEGpBwABMRQ0BIBogGWr9AAAAIBsgGWr9AAAA/eQBISwgLCAcIBlq/QAAAP3mASEtICwgHSAZav0AAAD95gEhLiAeIBlq/QAAACAu/eQBIS8gLyAfIBlq/QAAAP3mASEwIC8gICAZav0AAAD95gEhMSAvICEgGWr9AAAA/eYBITIgLyAiIBlq/QAAAP3mASEzICMgGWogM/0LAAAgHSAZav0AAAAhPCA8/QwAAIA/AACAPwAAgD8AAIA/IDz95QH95gEhNCAtIDT95gEhNSAkIBlqIDX9CwAAICUgGWogNf0LAAAgCiAZaiAKIBlq/QAAACA1/eQB/QsAACAfIBlq/QAAACE8/QwAAIA/AACAPwAAgD8AAIA/IDwgPP3mAf3lASE2IDEgNv3mASE3ICYgGWogN/0LAAAgJyAZaiA3/QsAACAMIBlqIAwgGWr9AAAAIDf95AH9CwAAICIgGWr9AAAAITwgPP0MAACAPwAAgD8AAIA/AACAPyA8/eUB/eYBITggMiA4/eYBITkgKCAZaiA5/QsAACApIBlqIDn9CwAAIA4gGWogDiAZav0AAAAgOf3kAf0LAAAgICAZav0AAAAhPCA8/QwAAIA/AACAPwAAgD8AAIA/IDz95QH95gEhOiAwIDr95gEhOyAqIBlqIDv9CwAAICsgGWogO/0LAAAgECAZaiAQIBlq/QAAACA7/eQB/QsAACAZQRBqIRkMAAsLIBhBAWohGAwACwsgCSAXIAFsQYACbGpBwAAgESASQQBBwABsakEQIAFBEEHAABAAQQAhGAJAA0AgGCABSEUNASASIBhBwABsaiEaIBQgGEHAAGxqIRtBACEZAkADQCAZQRBqQcAATEUNASAaIBlq/QAAACEsIBsgGWogLP0LAAAgGUEQaiEZDAALCyAYQQFqIRgMAAsLIBMhGSAUIRMgGSEUIBUhGSAWIRUgGSEWIBdBf2ohFwwACwsL";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1620,84 +1624,154 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_24 = _ws_bt_24;
   _ws_mt_25 = _grow(_ws_mt_25, _B * 16);
   const _mt_25 = _ws_mt_25;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
-      _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_tape_33 = _grow(_ws_st_tape_33, _T * _B * 16);
+    const _st_tape_33 = _ws_st_tape_33;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+    const _st_dP_b_o = _ws_st_dP_b_o;
+    _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+    const _st_dP_b_g = _ws_st_dP_b_g;
+    _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+    const _st_dP_b_f = _ws_st_dP_b_f;
+    _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+    const _st_dP_b_i = _ws_st_dP_b_i;
+    _st_up_h.set(_up_h);
+    _st_hist_c.set(_hist_c);
+    _st_tape_33.set(_tape_33);
+    _st_tape_25.set(_tape_25);
+    _st_tape_9.set(_tape_9);
+    _st_tape_17.set(_tape_17);
+    _st_dP_b_o.fill(0, 0, 16);
+    _st_dP_b_g.fill(0, 0, 16);
+    _st_dP_b_f.fill(0, 0, 16);
+    _st_dP_b_i.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_hist_c.byteOffset,
+      _st_tape_33.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_tape_17.byteOffset,
+      _bt_18.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_o.byteOffset,
+      _bt_20.byteOffset,
+      _st_dP_b_g.byteOffset,
+      _bt_22.byteOffset,
+      _st_dP_b_f.byteOffset,
+      _bt_24.byteOffset,
+      _st_dP_b_i.byteOffset,
+      _wt_1.byteOffset,
+      _mt_25.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+      _carry_c.byteOffset,
+      _carryPrev_c.byteOffset,
+    );
+    _dP_b_o.set(_st_dP_b_o.subarray(0, 16));
+    _dP_b_g.set(_st_dP_b_g.subarray(0, 16));
+    _dP_b_f.set(_st_dP_b_f.subarray(0, 16));
+    _dP_b_i.set(_st_dP_b_i.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = ((_t + 1) * _B + _b) * 16;
-      const _r3 = (_t * _B + _b) * 64 + 48;
-      const _r4 = (_t * _B + _b) * 64 + 32;
-      const _r5 = (_t * _B + _b) * 64 + 16;
-      const _r6 = (_t * _B + _b) * 64;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = o * c'
-        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        // adjoint of h' = o * c'
-        const _d_5 = _d_3 * _hist_c[_r2 + _j]!;
-        // adjoint of h' = o * c'
-        const _d_7 = _d_3 * _tape_33[_r0 + _j]!;
-        // adjoint of c' = f * c + i * g
-        const _d_8 = _carry_c[_r1 + _j]! + _d_7;
-        const _d_10 = _d_8 * _tape_25[_r0 + _j]!;
-        const _d_12 = _d_8 * _tape_9[_r0 + _j]!;
-        const _d_14 = _d_8 * _hist_c[_r0 + _j]!;
-        const _d_16 = _d_8 * _tape_17[_r0 + _j]!;
-        _carryPrev_c[_r1 + _j] = _d_16;
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _d_17 = _tape_33[_r0 + _j]! * (1 - _tape_33[_r0 + _j]!);
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _d_18 = _d_5 * _d_17;
-        _bt_18[_r1 + _j] = _d_18;
-        _gb_0[_r3 + _j] = _d_18;
-        _dP_b_o[_j] = _dP_b_o[_j]! + _d_18;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_19 = 1 - _tape_25[_r0 + _j]! * _tape_25[_r0 + _j]!;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_20 = _d_12 * _d_19;
-        _bt_20[_r1 + _j] = _d_20;
-        _gb_0[_r4 + _j] = _d_20;
-        _dP_b_g[_j] = _dP_b_g[_j]! + _d_20;
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_21 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_22 = _d_14 * _d_21;
-        _bt_22[_r1 + _j] = _d_22;
-        _gb_0[_r5 + _j] = _d_22;
-        _dP_b_f[_j] = _dP_b_f[_j]! + _d_22;
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
-        const _d_23 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
-        const _d_24 = _d_10 * _d_23;
-        _bt_24[_r1 + _j] = _d_24;
-        _gb_0[_r6 + _j] = _d_24;
-        _dP_b_i[_j] = _dP_b_i[_j]! + _d_24;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+        _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
       }
-    }
-    // transposed U_i, U_f, U_g, U_o @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_25, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_25, 0, 16, _B, 16, 64);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_25 = _mt_25[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_25;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = ((_t + 1) * _B + _b) * 16;
+        const _r3 = (_t * _B + _b) * 64 + 48;
+        const _r4 = (_t * _B + _b) * 64 + 32;
+        const _r5 = (_t * _B + _b) * 64 + 16;
+        const _r6 = (_t * _B + _b) * 64;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = o * c'
+          const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          // adjoint of h' = o * c'
+          const _d_5 = _d_3 * _hist_c[_r2 + _j]!;
+          // adjoint of h' = o * c'
+          const _d_7 = _d_3 * _tape_33[_r0 + _j]!;
+          // adjoint of c' = f * c + i * g
+          const _d_8 = _carry_c[_r1 + _j]! + _d_7;
+          const _d_10 = _d_8 * _tape_25[_r0 + _j]!;
+          const _d_12 = _d_8 * _tape_9[_r0 + _j]!;
+          const _d_14 = _d_8 * _hist_c[_r0 + _j]!;
+          const _d_16 = _d_8 * _tape_17[_r0 + _j]!;
+          _carryPrev_c[_r1 + _j] = _d_16;
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
+          const _d_17 = _tape_33[_r0 + _j]! * (1 - _tape_33[_r0 + _j]!);
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
+          const _d_18 = _d_5 * _d_17;
+          _bt_18[_r1 + _j] = _d_18;
+          _gb_0[_r3 + _j] = _d_18;
+          _dP_b_o[_j] = _dP_b_o[_j]! + _d_18;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_19 = 1 - _tape_25[_r0 + _j]! * _tape_25[_r0 + _j]!;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_20 = _d_12 * _d_19;
+          _bt_20[_r1 + _j] = _d_20;
+          _gb_0[_r4 + _j] = _d_20;
+          _dP_b_g[_j] = _dP_b_g[_j]! + _d_20;
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_21 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_22 = _d_14 * _d_21;
+          _bt_22[_r1 + _j] = _d_22;
+          _gb_0[_r5 + _j] = _d_22;
+          _dP_b_f[_j] = _dP_b_f[_j]! + _d_22;
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
+          const _d_23 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
+          const _d_24 = _d_10 * _d_23;
+          _bt_24[_r1 + _j] = _d_24;
+          _gb_0[_r6 + _j] = _d_24;
+          _dP_b_i[_j] = _dP_b_i[_j]! + _d_24;
+        }
       }
+      // transposed U_i, U_f, U_g, U_o @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_25, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_25, 0, 16, _B, 16, 64);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_25 = _mt_25[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_25;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
-    const _swap_c = _carry_c;
-    _carry_c = _carryPrev_c;
-    _carryPrev_c = _swap_c;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_i, W_f, W_g, W_o)
@@ -1950,6 +2024,16 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_22 = _grow(_ws_bt_22, _B * 16);
   _ws_bt_24 = _grow(_ws_bt_24, _B * 16);
   _ws_mt_25 = _grow(_ws_mt_25, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_tape_33 = _grow(_ws_st_tape_33, _T * _B * 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+  _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+  _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+  _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 64);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 512);
@@ -1977,6 +2061,10 @@ let _ws_bt_18: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_g: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_o: FloatArray = new FloatArray(0),
   _ws_st_hist_c: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -1989,6 +2077,7 @@ let _ws_bt_18: FloatArray = new FloatArray(0),
   _ws_st_tape_25: FloatArray = new FloatArray(0),
   _ws_st_tape_33: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

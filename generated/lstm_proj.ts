@@ -407,27 +407,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABJQJgCH9/f39/f39/AGAWf39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQrAGQG9GQITfxt7QQAhFgJAA0AgFiAASEUNASAEIBYgAWxBIGxqQQggBSAGQQBBgAJsakHAACABQcAAQQgQAEEAIRcCQANAIBcgAUhFDQEgByAWIAFsIBdqQYACbGohGSAGIBdBgAJsaiEaIAkgFiABbCAXakHAAGxqIRsgByAWIAFsIBdqQYACbGpBwABqIRwgBiAXQYACbGpBwABqIR0gCyAWIAFsIBdqQcAAbGohHiAHIBYgAWwgF2pBgAJsakGAAWohHyAGIBdBgAJsakGAAWohICANIBYgAWwgF2pBwABsaiEhIAcgFiABbCAXakGAAmxqQcABaiEiIAYgF0GAAmxqQcABaiEjIA8gFiABbCAXakHAAGxqISQgECAWIAFsIBdqQcAAbGohJSAQIBZBAWogAWwgF2pBwABsaiEmIBEgFiABbCAXakHAAGxqIScgEiAWIAFsIBdqQcAAbGohKEEAIRgCQANAIBhBEGpBwABMRQ0BIBkgGGr9AAAAISkgGiAYav0AAAAhKiApICr95AEhKyArIAggGGr9AAAA/eQBISwgLP3hASFC/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IEL9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhQiBC/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghQyBCIEP9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgQ/0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASFC/QwBDVA5AQ1QOQENUDkBDVA5IEL95gH9DGELtjphC7Y6YQu2OmELtjr95AEgQv3mAf0MiYgIPImICDyJiAg8iYgIPP3kASBC/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIEL95gH9DKuqKj6rqio+q6oqPquqKj795AEgQv3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASBC/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIEL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgQ/34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBIS0gGyAYaiAt/QsAACAcIBhq/QAAACEuIB0gGGr9AAAAIS8gLiAv/eQBITAgMCAKIBhq/QAAAP3kASExIDH94QEhQv0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyBC/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIUIgQv0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIUMgQiBD/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIEP9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhQv0MAQ1QOQENUDkBDVA5AQ1QOSBC/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIEL95gH9DImICDyJiAg8iYgIPImICDz95AEgQv3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASBC/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIEL95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgQv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBC/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIEP9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASEyIB4gGGogMv0LAAAgHyAYav0AAAAhMyAgIBhq/QAAACE0IDMgNP3kASE1IDUgDCAYav0AAAD95AEhNiA2/QwAAABAAAAAQAAAAEAAAABA/eYBIUL9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgQv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFCIEL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFDIEIgQ/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBD/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIUL9DAENUDkBDVA5AQ1QOQENUDkgQv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBC/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIEL95gH9DKuqKj2rqio9q6oqPauqKj395AEgQv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBC/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIEL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgQv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBD/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhNyAhIBhqIDf9CwAAICIgGGr9AAAAITggIyAYav0AAAAhOSA4IDn95AEhOiA6IA4gGGr9AAAA/eQBITsgO/3hASFC/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IEL9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhQiBC/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghQyBCIEP9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgQ/0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASFC/QwBDVA5AQ1QOQENUDkBDVA5IEL95gH9DGELtjphC7Y6YQu2OmELtjr95AEgQv3mAf0MiYgIPImICDyJiAg8iYgIPP3kASBC/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIEL95gH9DKuqKj6rqio+q6oqPquqKj795AEgQv3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASBC/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIEL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgQ/34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBITwgJCAYaiA8/QsAACAyICUgGGr9AAAA/eYBIT0gLSA3/eYBIT4gPSA+/eQBIT8gJiAYaiA//QsAACA//QwAAABAAAAAQAAAAEAAAABA/eYBIUL9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgQv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFCIEL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFDIEIgQ/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBD/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIUL9DAENUDkBDVA5AQ1QOQENUDkgQv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBC/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIEL95gH9DKuqKj2rqio9q6oqPauqKj395AEgQv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBC/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIEL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgQv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBD/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhQCAnIBhqIED9CwAAIDwgQP3mASFBICggGGogQf0LAAAgGEEQaiEYDAALCyAXQQFqIRcMAAsLIBIgFiABbEHAAGxqQRAgEyAUQQBBIGxqQQggAUEIQRAQAEEAIRcCQANAIBcgAUhFDQEgFCAXQSBsaiEZIAQgFkEBaiABbCAXakEgbGohGiAVIBYgAWwgF2pBIGxqIRtBACEYAkADQCAYQRBqQSBMRQ0BIBkgGGr9AAAAISkgGiAYaiAp/QsAACAbIBhqICn9CwAAIBhBEGohGAwACwsgF0EBaiEXDAALCyAWIAJOBEBBACEXAkADQCAXIAFIRQ0BIBYgAyAXQQRsaigCAE4EQCAEIBZBAWogAWwgF2pBIGxqIAQgFiABbCAXakEgbGpBIPwKAAAgECAWQQFqIAFsIBdqQcAAbGogECAWIAFsIBdqQcAAbGpBwAD8CgAACyAXQQFqIRcMAAsLCyAWQQFqIRYMAAsLCw==";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABMAJgCH9/f39/f39/AGAhf39/f39/f39/f39/f39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHDAEIYmFja3dhcmQAAQrKDAHHDAIZfw97IABBf2ohIQJAA0AgIUEATkUNAUEAISICQANAICIgAUhFDQEgAiAhIAFsICJqQSBsaiEkIB0gIkEgbGohJSADICJBIGxqISYgBCAhIAFsICJqQSBsaiEnQQAhIwJAA0AgI0EQakEgTEUNASAkICNq/QAAACAlICNq/QAAAP3kASE6ICYgI2ogOv0LAAAgJyAjaiA6/QsAACAjQRBqISMMAAsLICJBAWohIgwACwtBACEiAkADQCAiIAFIRQ0BIAUgISABbCAiakHAAGxqISQgBiAiQcAAbGohJSAHICEgAWwgImpBwABsaiEmIAggIkHAAGxqIScgCSAhIAFsICJqQcAAbGohKCAKICJBwABsaiEpIAsgISABbCAiakHAAGxqISogDCAiQcAAbGohKyANICEgAWwgImpBwABsaiEsIA4gIkHAAGxqIS1BACEjAkADQCAjQRBqQcAATEUNASAkICNq/QAAACFH/QwAAIA/AACAPwAAgD8AAIA/IEcgR/3mAf3lASE6ICUgI2ogOv0LAAAgJiAjav0AAAAhRyBH/QwAAIA/AACAPwAAgD8AAIA/IEf95QH95gEhOyAnICNqIDv9CwAAICggI2r9AAAAIUf9DAAAgD8AAIA/AACAPwAAgD8gRyBH/eYB/eUBITwgKSAjaiA8/QsAACAqICNq/QAAACFHIEf9DAAAgD8AAIA/AACAPwAAgD8gR/3lAf3mASE9ICsgI2ogPf0LAAAgLCAjav0AAAAhRyBH/QwAAIA/AACAPwAAgD8AAIA/IEf95QH95gEhPiAtICNqID79CwAAICNBEGohIwwACwsgIkEBaiEiDAALCyAEICEgAWxBIGxqQQggDyAQQQBBwABsakEQIAFBEEEIEABBACEiAkADQCAiIAFIRQ0BIBAgIkHAAGxqISQgBSAhIAFsICJqQcAAbGohJSAHICEgAWwgImpBwABsaiEmIAYgIkHAAGxqIScgHyAiQcAAbGohKCAJICEgAWwgImpBwABsaiEpIA0gISABbCAiakHAAGxqISogESAhIAFsICJqQcAAbGohKyALICEgAWwgImpBwABsaiEsICAgIkHAAGxqIS0gCCAiQcAAbGohLiASICJBwABsaiEvIBMgISABbCAiakGAAmxqQcABaiEwIAogIkHAAGxqITEgFSAiQcAAbGohMiATICEgAWwgImpBgAJsakGAAWohMyAMICJBwABsaiE0IBcgIkHAAGxqITUgEyAhIAFsICJqQYACbGpBwABqITYgDiAiQcAAbGohNyAZICJBwABsaiE4IBMgISABbCAiakGAAmxqITlBACEjAkADQCAjQRBqQcAATEUNASAkICNq/QAAACE6IDogJSAjav0AAAD95gEhOyA6ICYgI2r9AAAA/eYBITwgPCAnICNq/QAAAP3mASE9ICggI2r9AAAAID395AEhPiA+ICkgI2r9AAAA/eYBIT8gPiAqICNq/QAAAP3mASFAID4gKyAjav0AAAD95gEhQSA+ICwgI2r9AAAA/eYBIUIgLSAjaiBC/QsAACA7IC4gI2r9AAAA/eYBIUMgLyAjaiBD/QsAACAwICNqIEP9CwAAIBQgI2ogFCAjav0AAAAgQ/3kAf0LAAAgQCAxICNq/QAAAP3mASFEIDIgI2ogRP0LAAAgMyAjaiBE/QsAACAWICNqIBYgI2r9AAAAIET95AH9CwAAIEEgNCAjav0AAAD95gEhRSA1ICNqIEX9CwAAIDYgI2ogRf0LAAAgGCAjaiAYICNq/QAAACBF/eQB/QsAACA/IDcgI2r9AAAA/eYBIUYgOCAjaiBG/QsAACA5ICNqIEb9CwAAIBogI2ogGiAjav0AAAAgRv3kAf0LAAAgI0EQaiEjDAALCyAiQQFqISIMAAsLIBMgISABbEGAAmxqQcAAIBsgHEEAQSBsakEIIAFBCEHAABAAQQAhIgJAA0AgIiABSEUNASAcICJBIGxqISQgHiAiQSBsaiElQQAhIwJAA0AgI0EQakEgTEUNASAkICNq/QAAACE6ICUgI2ogOv0LAAAgI0EQaiEjDAALCyAiQQFqISIMAAsLIB0hIyAeIR0gIyEeIB8hIyAgIR8gIyEgICFBf2ohIQwACwsL";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1589,110 +1593,193 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _mt_4 = _ws_mt_4;
   _ws_mt_28 = _grow(_ws_mt_28, _B * 8);
   const _mt_28 = _ws_mt_28;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 8);
-      _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 8);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_38 = _grow(_ws_st_tape_38, _T * _B * 16);
+    const _st_tape_38 = _ws_st_tape_38;
+    _ws_st_tape_33 = _grow(_ws_st_tape_33, _T * _B * 16);
+    const _st_tape_33 = _ws_st_tape_33;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+    const _st_dP_b_o = _ws_st_dP_b_o;
+    _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+    const _st_dP_b_g = _ws_st_dP_b_g;
+    _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+    const _st_dP_b_f = _ws_st_dP_b_f;
+    _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+    const _st_dP_b_i = _ws_st_dP_b_i;
+    _st_up_h.set(_up_h);
+    _st_tape_38.set(_tape_38);
+    _st_tape_33.set(_tape_33);
+    _st_tape_25.set(_tape_25);
+    _st_tape_17.set(_tape_17);
+    _st_tape_9.set(_tape_9);
+    _st_hist_c.set(_hist_c);
+    _st_dP_b_o.fill(0, 0, 16);
+    _st_dP_b_g.fill(0, 0, 16);
+    _st_dP_b_f.fill(0, 0, 16);
+    _st_dP_b_i.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _bt_3.byteOffset,
+      _gb_1.byteOffset,
+      _st_tape_38.byteOffset,
+      _bt_9.byteOffset,
+      _st_tape_33.byteOffset,
+      _bt_20.byteOffset,
+      _st_tape_25.byteOffset,
+      _bt_22.byteOffset,
+      _st_tape_17.byteOffset,
+      _bt_24.byteOffset,
+      _st_tape_9.byteOffset,
+      _bt_26.byteOffset,
+      _wt_2.byteOffset,
+      _mt_4.byteOffset,
+      _st_hist_c.byteOffset,
+      _bt_21.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_o.byteOffset,
+      _bt_23.byteOffset,
+      _st_dP_b_g.byteOffset,
+      _bt_25.byteOffset,
+      _st_dP_b_f.byteOffset,
+      _bt_27.byteOffset,
+      _st_dP_b_i.byteOffset,
+      _wt_1.byteOffset,
+      _mt_28.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+      _carry_c.byteOffset,
+      _carryPrev_c.byteOffset,
+    );
+    _dP_b_o.set(_st_dP_b_o.subarray(0, 16));
+    _dP_b_g.set(_st_dP_b_g.subarray(0, 16));
+    _dP_b_f.set(_st_dP_b_f.subarray(0, 16));
+    _dP_b_i.set(_st_dP_b_i.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 8;
-      const _r1 = _b * 8;
-      for (let _j = 0; _j < 8; _j++) {
-        // adjoint of h' = W_hr @ m
-        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        _bt_3[_r1 + _j] = _d_3;
-        _gb_1[_r0 + _j] = _d_3;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 8);
+        _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
       }
-    }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_9 = 1 - _tape_38[_r0 + _j]! * _tape_38[_r0 + _j]!;
-        _bt_9[_r1 + _j] = _d_9;
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _d_20 = _tape_33[_r0 + _j]! * (1 - _tape_33[_r0 + _j]!);
-        _bt_20[_r1 + _j] = _d_20;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_22 = 1 - _tape_25[_r0 + _j]! * _tape_25[_r0 + _j]!;
-        _bt_22[_r1 + _j] = _d_22;
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_24 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
-        _bt_24[_r1 + _j] = _d_24;
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
-        const _d_26 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        _bt_26[_r1 + _j] = _d_26;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 8;
+        const _r1 = _b * 8;
+        for (let _j = 0; _j < 8; _j++) {
+          // adjoint of h' = W_hr @ m
+          const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          _bt_3[_r1 + _j] = _d_3;
+          _gb_1[_r0 + _j] = _d_3;
+        }
       }
-    }
-    // transposed W_hr @ m
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x8(_gb_1, _t * _B * 8 + _i * 8, _wt_2, _mt_4, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 8, 8, _wt_2, _mt_4, 0, 16, _B, 16, 8);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      const _r1 = (_t * _B + _b) * 16;
-      const _r2 = (_t * _B + _b) * 64 + 48;
-      const _r3 = (_t * _B + _b) * 64 + 32;
-      const _r4 = (_t * _B + _b) * 64 + 16;
-      const _r5 = (_t * _B + _b) * 64;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = W_hr @ m
-        const _d_4 = _mt_4[_r0 + _j]!;
-        // adjoint of m = o * tanh(c')
-        const _d_6 = _d_4 * _tape_38[_r1 + _j]!;
-        // adjoint of m = o * tanh(c')
-        const _d_8 = _d_4 * _tape_33[_r1 + _j]!;
-        const _d_10 = _d_8 * _bt_9[_r0 + _j]!;
-        // adjoint of c' = f * c + i * g
-        const _d_11 = _carry_c[_r0 + _j]! + _d_10;
-        const _d_13 = _d_11 * _tape_25[_r1 + _j]!;
-        const _d_15 = _d_11 * _tape_9[_r1 + _j]!;
-        const _d_17 = _d_11 * _hist_c[_r1 + _j]!;
-        const _d_19 = _d_11 * _tape_17[_r1 + _j]!;
-        _carryPrev_c[_r0 + _j] = _d_19;
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
-        const _d_21 = _d_6 * _bt_20[_r0 + _j]!;
-        _bt_21[_r0 + _j] = _d_21;
-        _gb_0[_r2 + _j] = _d_21;
-        _dP_b_o[_j] = _dP_b_o[_j]! + _d_21;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_23 = _d_15 * _bt_22[_r0 + _j]!;
-        _bt_23[_r0 + _j] = _d_23;
-        _gb_0[_r3 + _j] = _d_23;
-        _dP_b_g[_j] = _dP_b_g[_j]! + _d_23;
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_25 = _d_17 * _bt_24[_r0 + _j]!;
-        _bt_25[_r0 + _j] = _d_25;
-        _gb_0[_r4 + _j] = _d_25;
-        _dP_b_f[_j] = _dP_b_f[_j]! + _d_25;
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
-        const _d_27 = _d_13 * _bt_26[_r0 + _j]!;
-        _bt_27[_r0 + _j] = _d_27;
-        _gb_0[_r5 + _j] = _d_27;
-        _dP_b_i[_j] = _dP_b_i[_j]! + _d_27;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_9 = 1 - _tape_38[_r0 + _j]! * _tape_38[_r0 + _j]!;
+          _bt_9[_r1 + _j] = _d_9;
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
+          const _d_20 = _tape_33[_r0 + _j]! * (1 - _tape_33[_r0 + _j]!);
+          _bt_20[_r1 + _j] = _d_20;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_22 = 1 - _tape_25[_r0 + _j]! * _tape_25[_r0 + _j]!;
+          _bt_22[_r1 + _j] = _d_22;
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_24 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
+          _bt_24[_r1 + _j] = _d_24;
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
+          const _d_26 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          _bt_26[_r1 + _j] = _d_26;
+        }
       }
-    }
-    // transposed U_i, U_f, U_g, U_o @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv8x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_28, _i * 8);
-    else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_28, 0, 8, _B, 8, 64);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 8;
-      for (let _j = 0; _j < 8; _j++) {
-        const _d_28 = _mt_28[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_28;
+      // transposed W_hr @ m
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x8(_gb_1, _t * _B * 8 + _i * 8, _wt_2, _mt_4, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 8, 8, _wt_2, _mt_4, 0, 16, _B, 16, 8);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        const _r1 = (_t * _B + _b) * 16;
+        const _r2 = (_t * _B + _b) * 64 + 48;
+        const _r3 = (_t * _B + _b) * 64 + 32;
+        const _r4 = (_t * _B + _b) * 64 + 16;
+        const _r5 = (_t * _B + _b) * 64;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = W_hr @ m
+          const _d_4 = _mt_4[_r0 + _j]!;
+          // adjoint of m = o * tanh(c')
+          const _d_6 = _d_4 * _tape_38[_r1 + _j]!;
+          // adjoint of m = o * tanh(c')
+          const _d_8 = _d_4 * _tape_33[_r1 + _j]!;
+          const _d_10 = _d_8 * _bt_9[_r0 + _j]!;
+          // adjoint of c' = f * c + i * g
+          const _d_11 = _carry_c[_r0 + _j]! + _d_10;
+          const _d_13 = _d_11 * _tape_25[_r1 + _j]!;
+          const _d_15 = _d_11 * _tape_9[_r1 + _j]!;
+          const _d_17 = _d_11 * _hist_c[_r1 + _j]!;
+          const _d_19 = _d_11 * _tape_17[_r1 + _j]!;
+          _carryPrev_c[_r0 + _j] = _d_19;
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + b_o)
+          const _d_21 = _d_6 * _bt_20[_r0 + _j]!;
+          _bt_21[_r0 + _j] = _d_21;
+          _gb_0[_r2 + _j] = _d_21;
+          _dP_b_o[_j] = _dP_b_o[_j]! + _d_21;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_23 = _d_15 * _bt_22[_r0 + _j]!;
+          _bt_23[_r0 + _j] = _d_23;
+          _gb_0[_r3 + _j] = _d_23;
+          _dP_b_g[_j] = _dP_b_g[_j]! + _d_23;
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_25 = _d_17 * _bt_24[_r0 + _j]!;
+          _bt_25[_r0 + _j] = _d_25;
+          _gb_0[_r4 + _j] = _d_25;
+          _dP_b_f[_j] = _dP_b_f[_j]! + _d_25;
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
+          const _d_27 = _d_13 * _bt_26[_r0 + _j]!;
+          _bt_27[_r0 + _j] = _d_27;
+          _gb_0[_r5 + _j] = _d_27;
+          _dP_b_i[_j] = _dP_b_i[_j]! + _d_27;
+        }
       }
+      // transposed U_i, U_f, U_g, U_o @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv8x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_28, _i * 8);
+      else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_28, 0, 8, _B, 8, 64);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 8;
+        for (let _j = 0; _j < 8; _j++) {
+          const _d_28 = _mt_28[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_28;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 8);
+        _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 8);
-      _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
-    const _swap_c = _carry_c;
-    _carry_c = _carryPrev_c;
-    _carryPrev_c = _swap_c;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_i, W_f, W_g, W_o)
@@ -2020,6 +2107,17 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_27 = _grow(_ws_bt_27, _B * 16);
   _ws_mt_4 = _grow(_ws_mt_4, _B * 16);
   _ws_mt_28 = _grow(_ws_mt_28, _B * 8);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 8);
+  _ws_st_tape_38 = _grow(_ws_st_tape_38, _T * _B * 16);
+  _ws_st_tape_33 = _grow(_ws_st_tape_33, _T * _B * 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+  _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+  _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+  _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 64);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 512);
@@ -2061,6 +2159,10 @@ let _ws_bt_20: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_g: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_o: FloatArray = new FloatArray(0),
   _ws_st_hist_c: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -2075,6 +2177,7 @@ let _ws_bt_20: FloatArray = new FloatArray(0),
   _ws_st_tape_38: FloatArray = new FloatArray(0),
   _ws_st_tape_39: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

@@ -388,27 +388,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABJQJgCH9/f39/f39/AGAWf39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQqtFQGqFQIOfw57QQAhFgJAA0AgFiAASEUNASAEIBYgAWxBwABsakEQIAUgBkEAQcAAbGpBECABQRBBEBAAQQAhFwJAA0AgFyABSEUNASAHIBYgAWwgF2pBgAFsaiEZIAkgFiABbCAXakHAAGxqIRogByAWIAFsIBdqQYABbGpBwABqIRsgBiAXQcAAbGohHCALIBYgAWwgF2pBwABsaiEdIAQgFiABbCAXakHAAGxqIR4gDCAWIAFsIBdqQcAAbGohHyANIBYgAWwgF2pBwABsaiEgIA4gFiABbCAXakHAAGxqISEgDyAWIAFsIBdqQcAAbGohIiAQIBdBwABsaiEjQQAhGAJAA0AgGEEQakHAAExFDQEgGSAYav0AAAAhJCAkIAggGGr9AAAA/eQBISUgJf3hASEw/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IDD9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhMCAw/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghMSAwIDH9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgMf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEw/QwBDVA5AQ1QOQENUDkBDVA5IDD95gH9DGELtjphC7Y6YQu2OmELtjr95AEgMP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAw/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDD95gH9DKuqKj6rqio+q6oqPquqKj795AEgMP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAw/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDD95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBISYgGiAYaiAm/QsAACAbIBhq/QAAACEnIBwgGGr9AAAAISggJyAo/eQBISkgKSAKIBhq/QAAAP3kASEqICr94QEhMP0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAw/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITAgMP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITEgMCAx/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhMP0MAQ1QOQENUDkBDVA5AQ1QOSAw/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDD95gH9DImICDyJiAg8iYgIPImICDz95AEgMP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAw/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgMP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAw/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASErIB0gGGogK/0LAAAgKyAeIBhq/QAAAP3mASEsIB8gGGogLP0LAAAgICAYav0AAAD9DAAAAEAAAABAAAAAQAAAAED95gEhMP0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCAw/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITAgMP0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITEgMCAx/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDH9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhMP0MAQ1QOQENUDkBDVA5AQ1QOSAw/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDD95gH9DImICDyJiAg8iYgIPImICDz95AEgMP3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAw/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDD95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgMP3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAw/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDH9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASEtICEgGGogLf0LAAD9DAAAgD8AAIA/AACAPwAAgD8gJv3lASEuICIgGGogLv0LAAAgHiAYav0AAAAgLv3mASEvICMgGGogL/0LAAAgGEEQaiEYDAALCyAXQQFqIRcMAAsLIAwgFiABbEHAAGxqQRAgESASQQBBwABsakEQIAFBEEEQEABBACEXAkADQCAXIAFIRQ0BIBIgF0HAAGxqIRkgDiAWIAFsIBdqQcAAbGohGiAUIBYgAWwgF2pBwABsaiEbIAkgFiABbCAXakHAAGxqIRwgECAXQcAAbGohHSAEIBZBAWogAWwgF2pBwABsaiEeIBUgFiABbCAXakHAAGxqIR9BACEYAkADQCAYQRBqQcAATEUNASAZIBhq/QAAACEkICQgGiAYav0AAAD95AEhJSAlIBMgGGr9AAAA/eQBISYgJv0MAAAAQAAAAEAAAABAAAAAQP3mASEw/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIDD9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhMCAw/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghMSAwIDH9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgMf0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEw/QwBDVA5AQ1QOQENUDkBDVA5IDD95gH9DGELtjphC7Y6YQu2OmELtjr95AEgMP3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAw/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDD95gH9DKuqKj6rqio+q6oqPquqKj795AEgMP3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAw/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDD95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMf34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBIScgGyAYaiAn/QsAACAnIBwgGGr9AAAA/eYBISggKCAdIBhq/QAAAP3kASEpIB4gGGogKf0LAAAgHyAYaiAp/QsAACAYQRBqIRgMAAsLIBdBAWohFwwACwsgFiACTgRAQQAhFwJAA0AgFyABSEUNASAWIAMgF0EEbGooAgBOBEAgBCAWQQFqIAFsIBdqQcAAbGogBCAWIAFsIBdqQcAAbGpBwAD8CgAACyAXQQFqIRcMAAsLCyAWQQFqIRYMAAsLCw==";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABLgJgCH9/f39/f39/AGAff39/f39/f39/f39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwwBCGJhY2t3YXJkAAEK5woB5AoCEn8QeyAAQX9qIR8CQANAIB9BAE5FDQFBACEgAkADQCAgIAFIRQ0BIAIgHyABbCAgakHAAGxqISIgHSAgQcAAbGohIyADIB8gAWwgIGpBwABsaiEkIAQgIEHAAGxqISUgBSAfIAFsICBqQcAAbGohJiAGIB8gAWwgIGpBwABsaiEnIAcgHyABbCAgakHAAGxqISggCCAgQcAAbGohKSAJIB8gAWwgIGpBwABsaiEqIAsgHyABbCAgakHAAGxqISsgDCAgQcAAbGohLCANIB8gAWwgIGpBwABsaiEtIA4gIEHAAGxqIS4gDyAgQcAAbGohLyAQIB8gAWwgIGpBgAFsaiEwQQAhIQJAA0AgIUEQakHAAExFDQEgIiAhav0AAAAgIyAhav0AAAD95AEhMSAxICQgIWr9AAAA/eYBITIgJSAhaiAy/QsAACAxICYgIWr9AAAA/eYBITMgM/3hASE0IDEgJyAhav0AAAD95gEhNSAxICggIWr9AAAA/eYBITYgKCAhav0AAAAhP/0MAACAPwAAgD8AAIA/AACAPyA/ID/95gH95QEhNyA1IDf95gEhOCApICFqIDj9CwAAICogIWogOP0LAAAgCiAhaiAKICFq/QAAACA4/eQB/QsAACArICFq/QAAACE//QwAAIA/AACAPwAAgD8AAIA/ID8gP/3mAf3lASE5IDggOf3mASE6ICwgIWogOv0LAAAgLSAhav0AAAAhPyA//QwAAIA/AACAPwAAgD8AAIA/ID/95QH95gEhOyAuICFqIDv9CwAAIDQgNv3kASE8ICcgIWr9AAAAIT8gP/0MAACAPwAAgD8AAIA/AACAPyA//eUB/eYBIT0gPCA9/eYBIT4gLyAhaiA+/QsAACAwICFqID79CwAAIBEgIWogESAhav0AAAAgPv3kAf0LAAAgIUEQaiEhDAALCyAgQQFqISAMAAsLIAkgHyABbEHAAGxqQRAgEiATQQBBwABsakEQIAFBEEEQEABBACEgAkADQCAgIAFIRQ0BIBMgIEHAAGxqISIgBSAfIAFsICBqQcAAbGohIyANIB8gAWwgIGpBwABsaiEkIA4gIEHAAGxqISUgFCAgQcAAbGohJiAQIB8gAWwgIGpBgAFsakHAAGohJyAVIB8gAWwgIGpBwABsaiEoIAQgIEHAAGxqISkgFyAgQcAAbGohKkEAISECQANAICFBEGpBwABMRQ0BICIgIWr9AAAAITEgMSAjICFq/QAAAP3mASEyIDEgJCAhav0AAAD95gEhMyAyICUgIWr9AAAA/eYBITQgJiAhaiA0/QsAACAnICFqIDT9CwAAICggIWogNP0LAAAgFiAhaiAWICFq/QAAACA0/eQB/QsAACApICFq/QAAACAz/eQBITUgKiAhaiA1/QsAACAhQRBqISEMAAsLICBBAWohIAwACwsgFSAfIAFsQcAAbGpBECAYIBlBAEHAAGxqQRAgAUEQQRAQACAQIB8gAWxBgAFsakEgIBogG0EAQcAAbGpBECABQRBBIBAAQQAhIAJAA0AgICABSEUNASAZICBBwABsaiEiIBcgIEHAAGxqISMgHiAgQcAAbGohJCAbICBBwABsaiElIAwgIEHAAGxqISYgHCAfIAFsICBqQcAAbGohJ0EAISECQANAICFBEGpBwABMRQ0BICIgIWr9AAAAITEgIyAhav0AAAAgMf3kASEyICQgIWogMv0LAAAgJSAhav0AAAAhMyAmICFq/QAAACAz/eQBITQgJyAhaiA0/QsAACAhQRBqISEMAAsLICBBAWohIAwACwsgHSEhIB4hHSAhIR4gH0F/aiEfDAALCws=";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1431,93 +1435,171 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _mt_23 = _ws_mt_23;
   _ws_mt_29 = _grow(_ws_mt_29, _B * 16);
   const _mt_29 = _ws_mt_29;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+    const _st_tape_5 = _ws_st_tape_5;
+    _ws_st_tape_22 = _grow(_ws_st_tape_22, _T * _B * 16);
+    const _st_tape_22 = _ws_st_tape_22;
+    _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+    const _st_dP_b_h = _ws_st_dP_b_h;
+    _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+    const _st_tape_18 = _ws_st_tape_18;
+    _ws_st_tape_14 = _grow(_ws_st_tape_14, _T * _B * 16);
+    const _st_tape_14 = _ws_st_tape_14;
+    _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+    const _st_dP_b_z = _ws_st_dP_b_z;
+    _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+    const _st_dP_b_r = _ws_st_dP_b_r;
+    _ws_st_dIn_x = _grow(_ws_st_dIn_x, _T * _B * 16);
+    const _st_dIn_x = _ws_st_dIn_x;
+    _st_up_h.set(_up_h);
+    _st_tape_25.set(_tape_25);
+    _st_hist_h.set(_hist_h);
+    _st_tape_5.set(_tape_5);
+    _st_tape_22.set(_tape_22);
+    _st_dP_b_h.fill(0, 0, 16);
+    _st_tape_18.set(_tape_18);
+    _st_tape_14.set(_tape_14);
+    _st_dP_b_z.fill(0, 0, 16);
+    _st_dP_b_r.fill(0, 0, 16);
+    _st_dIn_x.fill(0, 0, _T * _B * 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_25.byteOffset,
+      _bt_4.byteOffset,
+      _st_hist_h.byteOffset,
+      _st_tape_5.byteOffset,
+      _st_tape_22.byteOffset,
+      _bt_13.byteOffset,
+      _gb_2.byteOffset,
+      _st_dP_b_h.byteOffset,
+      _st_tape_18.byteOffset,
+      _bt_16.byteOffset,
+      _st_tape_14.byteOffset,
+      _bt_21.byteOffset,
+      _bt_28.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_z.byteOffset,
+      _wt_2.byteOffset,
+      _mt_17.byteOffset,
+      _bt_22.byteOffset,
+      _gb_1.byteOffset,
+      _st_dP_b_r.byteOffset,
+      _bt_24.byteOffset,
+      _wt_1.byteOffset,
+      _mt_23.byteOffset,
+      _wt_0.byteOffset,
+      _mt_29.byteOffset,
+      _st_dIn_x.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+    );
+    _dP_b_h.set(_st_dP_b_h.subarray(0, 16));
+    _dP_b_z.set(_st_dP_b_z.subarray(0, 16));
+    _dP_b_r.set(_st_dP_b_r.subarray(0, 16));
+    _dIn_x.set(_st_dIn_x.subarray(0, _T * _B * 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 32;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = tanh(W_hh @ (r * h) + tanh(x) + b_h) * z + h * (1 - z)
-        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        const _d_4 = _d_2 * _tape_25[_r0 + _j]!;
-        _bt_4[_r1 + _j] = _d_4;
-        const _d_6 = _d_2 * _hist_h[_r0 + _j]!;
-        const _d_7 = -_d_6;
-        const _d_9 = _d_2 * _tape_5[_r0 + _j]!;
-        const _d_11 = _d_2 * _tape_22[_r0 + _j]!;
-        const _d_12 = 1 - _tape_22[_r0 + _j]! * _tape_22[_r0 + _j]!;
-        const _d_13 = _d_9 * _d_12;
-        _bt_13[_r1 + _j] = _d_13;
-        _gb_2[_r0 + _j] = _d_13;
-        _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
-        const _d_15 = 1 - _tape_18[_r0 + _j]! * _tape_18[_r0 + _j]!;
-        const _d_16 = _d_13 * _d_15;
-        _bt_16[_r1 + _j] = _d_16;
-        // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
-        const _d_21 = _tape_14[_r0 + _j]! * (1 - _tape_14[_r0 + _j]!);
-        _bt_21[_r1 + _j] = _d_21;
-        // adjoint of z = sigmoid(W_xz @ x + b_z)
-        const _d_26 = _d_7 + _d_11;
-        // adjoint of z = sigmoid(W_xz @ x + b_z)
-        const _d_27 = _tape_5[_r0 + _j]! * (1 - _tape_5[_r0 + _j]!);
-        // adjoint of z = sigmoid(W_xz @ x + b_z)
-        const _d_28 = _d_26 * _d_27;
-        _bt_28[_r1 + _j] = _d_28;
-        _gb_0[_r2 + _j] = _d_28;
-        _dP_b_z[_j] = _dP_b_z[_j]! + _d_28;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
       }
-    }
-    // transposed W_hh @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_17, _i * 16);
-    else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_17, 0, 16, _B, 16, 16);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      const _r1 = (_t * _B + _b) * 16;
-      const _r2 = (_t * _B + _b) * 32 + 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_17 = _mt_17[_r0 + _j]!;
-        const _d_18 = _d_17 * _hist_h[_r1 + _j]!;
-        const _d_20 = _d_17 * _tape_14[_r1 + _j]!;
-        // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
-        const _d_22 = _d_18 * _bt_21[_r0 + _j]!;
-        _bt_22[_r0 + _j] = _d_22;
-        _gb_0[_r2 + _j] = _d_22;
-        _gb_1[_r1 + _j] = _d_22;
-        _dP_b_r[_j] = _dP_b_r[_j]! + _d_22;
-        const _d_24 = _bt_4[_r0 + _j]! + _d_20;
-        _bt_24[_r0 + _j] = _d_24;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 32;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = tanh(W_hh @ (r * h) + tanh(x) + b_h) * z + h * (1 - z)
+          const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          const _d_4 = _d_2 * _tape_25[_r0 + _j]!;
+          _bt_4[_r1 + _j] = _d_4;
+          const _d_6 = _d_2 * _hist_h[_r0 + _j]!;
+          const _d_7 = -_d_6;
+          const _d_9 = _d_2 * _tape_5[_r0 + _j]!;
+          const _d_11 = _d_2 * _tape_22[_r0 + _j]!;
+          const _d_12 = 1 - _tape_22[_r0 + _j]! * _tape_22[_r0 + _j]!;
+          const _d_13 = _d_9 * _d_12;
+          _bt_13[_r1 + _j] = _d_13;
+          _gb_2[_r0 + _j] = _d_13;
+          _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
+          const _d_15 = 1 - _tape_18[_r0 + _j]! * _tape_18[_r0 + _j]!;
+          const _d_16 = _d_13 * _d_15;
+          _bt_16[_r1 + _j] = _d_16;
+          // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
+          const _d_21 = _tape_14[_r0 + _j]! * (1 - _tape_14[_r0 + _j]!);
+          _bt_21[_r1 + _j] = _d_21;
+          // adjoint of z = sigmoid(W_xz @ x + b_z)
+          const _d_26 = _d_7 + _d_11;
+          // adjoint of z = sigmoid(W_xz @ x + b_z)
+          const _d_27 = _tape_5[_r0 + _j]! * (1 - _tape_5[_r0 + _j]!);
+          // adjoint of z = sigmoid(W_xz @ x + b_z)
+          const _d_28 = _d_26 * _d_27;
+          _bt_28[_r1 + _j] = _d_28;
+          _gb_0[_r2 + _j] = _d_28;
+          _dP_b_z[_j] = _dP_b_z[_j]! + _d_28;
+        }
       }
-    }
-    // transposed W_hr @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_1, _t * _B * 16 + _i * 16, _wt_1, _mt_23, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 16, 16, _wt_1, _mt_23, 0, 16, _B, 16, 16);
-    // transposed W_xz, W_xr @ x
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_0, _t * _B * 32 + _i * 32, _wt_0, _mt_29, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 32, 32, _wt_0, _mt_29, 0, 16, _B, 16, 32);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      const _r1 = (_t * _B + _b) * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_23 = _mt_23[_r0 + _j]!;
-        const _d_25 = _bt_24[_r0 + _j]! + _d_23;
-        _carryPrev_h[_r0 + _j] = _d_25;
-        const _d_29 = _mt_29[_r0 + _j]!;
-        const _d_30 = _bt_16[_r0 + _j]! + _d_29;
-        _dIn_x[_r1 + _j] = _d_30;
+      // transposed W_hh @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_17, _i * 16);
+      else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_17, 0, 16, _B, 16, 16);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        const _r1 = (_t * _B + _b) * 16;
+        const _r2 = (_t * _B + _b) * 32 + 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_17 = _mt_17[_r0 + _j]!;
+          const _d_18 = _d_17 * _hist_h[_r1 + _j]!;
+          const _d_20 = _d_17 * _tape_14[_r1 + _j]!;
+          // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
+          const _d_22 = _d_18 * _bt_21[_r0 + _j]!;
+          _bt_22[_r0 + _j] = _d_22;
+          _gb_0[_r2 + _j] = _d_22;
+          _gb_1[_r1 + _j] = _d_22;
+          _dP_b_r[_j] = _dP_b_r[_j]! + _d_22;
+          const _d_24 = _bt_4[_r0 + _j]! + _d_20;
+          _bt_24[_r0 + _j] = _d_24;
+        }
       }
+      // transposed W_hr @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_1, _t * _B * 16 + _i * 16, _wt_1, _mt_23, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 16, 16, _wt_1, _mt_23, 0, 16, _B, 16, 16);
+      // transposed W_xz, W_xr @ x
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_0, _t * _B * 32 + _i * 32, _wt_0, _mt_29, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 32, 32, _wt_0, _mt_29, 0, 16, _B, 16, 32);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        const _r1 = (_t * _B + _b) * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_23 = _mt_23[_r0 + _j]!;
+          const _d_25 = _bt_24[_r0 + _j]! + _d_23;
+          _carryPrev_h[_r0 + _j] = _d_25;
+          const _d_29 = _mt_29[_r0 + _j]!;
+          const _d_30 = _bt_16[_r0 + _j]! + _d_29;
+          _dIn_x[_r1 + _j] = _d_30;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_xz, W_xr)
@@ -1741,6 +1823,17 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_mt_17 = _grow(_ws_mt_17, _B * 16);
   _ws_mt_23 = _grow(_ws_mt_23, _B * 16);
   _ws_mt_29 = _grow(_ws_mt_29, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+  _ws_st_tape_22 = _grow(_ws_st_tape_22, _T * _B * 16);
+  _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+  _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+  _ws_st_tape_14 = _grow(_ws_st_tape_14, _T * _B * 16);
+  _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+  _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+  _ws_st_dIn_x = _grow(_ws_st_dIn_x, _T * _B * 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 32);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 16);
   _ws_dW0 = _grow(_ws_dW0, 512);
@@ -1778,6 +1871,10 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_29: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dIn_x: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_h: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_r: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_z: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_in_x: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -1791,6 +1888,7 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_st_tape_22: FloatArray = new FloatArray(0),
   _ws_st_tape_25: FloatArray = new FloatArray(0),
   _ws_st_tape_5: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

@@ -390,27 +390,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABJQJgCH9/f39/f39/AGAWf39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQrqEQHnEQIPfw97QQAhFgJAA0AgFiAASEUNASAEIBYgAWxBwABsakEQIAUgBkEAQYABbGpBICABQSBBEBAAQQAhFwJAA0AgFyABSEUNASAHIBYgAWwgF2pBgAFsaiEZIAYgF0GAAWxqIRogCSAWIAFsIBdqQcAAbGohGyAGIBdBgAFsakHAAGohHCAKIBYgAWwgF2pBwABsaiEdIAwgFiABbCAXakHAAGxqIR4gBCAWIAFsIBdqQcAAbGohHyANIBYgAWwgF2pBwABsaiEgIAcgFiABbCAXakGAAWxqQcAAaiEhIA4gF0HAAGxqISIgDyAWIAFsIBdqQcAAbGohIyAQIBdBwABsaiEkQQAhGAJAA0AgGEEQakHAAExFDQEgGSAYav0AAAAhJSAaIBhq/QAAACEmICUgJv3kASEnICcgCCAYav0AAAD95AEhKCAo/eEBITL9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gMv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEyIDL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEzIDIgM/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAz/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITL9DAENUDkBDVA5AQ1QOQENUDkgMv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAy/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDL95gH9DKuqKj2rqio9q6oqPauqKj395AEgMv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAy/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAz/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhKSAbIBhqICn9CwAAIBwgGGr9AAAAISogHSAYav0AAAAgKv3kASErICsgCyAYav0AAAD95AEhLCAs/eEBITL9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gMv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEyIDL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEzIDIgM/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAz/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITL9DAENUDkBDVA5AQ1QOQENUDkgMv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAy/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDL95gH9DKuqKj2rqio9q6oqPauqKj395AEgMv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAy/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAz/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhLSAeIBhqIC39CwAAIC0gHyAYav0AAAD95gEhLiAgIBhqIC79CwAAICEgGGr9AAAAIS8gIiAYaiAv/QsAAP0MAACAPwAAgD8AAIA/AACAPyAp/eUBITAgIyAYaiAw/QsAACAfIBhq/QAAACAw/eYBITEgJCAYaiAx/QsAACAYQRBqIRgMAAsLIBdBAWohFwwACwsgDSAWIAFsQcAAbGpBECARIBJBAEHAAGxqQRAgAUEQQRAQAEEAIRcCQANAIBcgAUhFDQEgEiAXQcAAbGohGSAOIBdBwABsaiEaIBQgFiABbCAXakHAAGxqIRsgCSAWIAFsIBdqQcAAbGohHCAQIBdBwABsaiEdIAQgFkEBaiABbCAXakHAAGxqIR4gFSAWIAFsIBdqQcAAbGohH0EAIRgCQANAIBhBEGpBwABMRQ0BIBkgGGr9AAAAISUgJSAaIBhq/QAAAP3kASEmICYgEyAYav0AAAD95AEhJyAn/QwAAABAAAAAQAAAAEAAAABA/eYBITL9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgMv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEyIDL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEzIDIgM/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAz/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITL9DAENUDkBDVA5AQ1QOQENUDkgMv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAy/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDL95gH9DKuqKj2rqio9q6oqPauqKj395AEgMv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAy/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAz/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhKCAbIBhqICj9CwAAICggHCAYav0AAAD95gEhKSApIB0gGGr9AAAA/eQBISogHiAYaiAq/QsAACAfIBhqICr9CwAAIBhBEGohGAwACwsgF0EBaiEXDAALCyAWIAJOBEBBACEXAkADQCAXIAFIRQ0BIBYgAyAXQQRsaigCAE4EQCAEIBZBAWogAWwgF2pBwABsaiAEIBYgAWwgF2pBwABsakHAAPwKAAALIBdBAWohFwwACwsLIBZBAWohFgwACwsL";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABLAJgCH9/f39/f39/AGAdf39/f39/f39/f39/f39/f39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCpwKAZkKAhJ/DnsgAEF/aiEdAkADQCAdQQBORQ0BQQAhHgJAA0AgHiABSEUNASACIB0gAWwgHmpBwABsaiEgIBsgHkHAAGxqISEgAyAdIAFsIB5qQcAAbGohIiAEIB5BwABsaiEjIAUgHSABbCAeakHAAGxqISQgBiAdIAFsIB5qQcAAbGohJSAHIB0gAWwgHmpBwABsaiEmIAggHkHAAGxqIScgCSAdIAFsIB5qQYABbGpBwABqISggCiAdIAFsIB5qQcAAbGohKSAMIB0gAWwgHmpBwABsaiEqIA0gHkHAAGxqISsgDiAeQcAAbGohLCAJIB0gAWwgHmpBgAFsaiEtIA8gHSABbCAeakGAAWxqIS5BACEfAkADQCAfQRBqQcAATEUNASAgIB9q/QAAACAhIB9q/QAAAP3kASEvIC8gIiAfav0AAAD95gEhMCAjIB9qIDD9CwAAIC8gJCAfav0AAAD95gEhMSAx/eEBITIgLyAlIB9q/QAAAP3mASEzIC8gJiAfav0AAAD95gEhNCAmIB9q/QAAACE7/QwAAIA/AACAPwAAgD8AAIA/IDsgO/3mAf3lASE1IDMgNf3mASE2ICcgH2ogNv0LAAAgKCAfaiA2/QsAACApIB9qIDb9CwAAIAsgH2ogCyAfav0AAAAgNv3kAf0LAAAgKiAfav0AAAAhOyA7/QwAAIA/AACAPwAAgD8AAIA/IDv95QH95gEhNyArIB9qIDf9CwAAIDIgNP3kASE4ICUgH2r9AAAAITsgO/0MAACAPwAAgD8AAIA/AACAPyA7/eUB/eYBITkgOCA5/eYBITogLCAfaiA6/QsAACAtIB9qIDr9CwAAIC4gH2ogOv0LAAAgECAfaiAQIB9q/QAAACA6/eQB/QsAACAfQRBqIR8MAAsLIB5BAWohHgwACwsgCiAdIAFsQcAAbGpBECARIBJBAEHAAGxqQRAgAUEQQRAQACAJIB0gAWxBgAFsakEgIBMgFEEAQcAAbGpBECABQRBBIBAAQQAhHgJAA0AgHiABSEUNASASIB5BwABsaiEgIAUgHSABbCAeakHAAGxqISEgDCAdIAFsIB5qQcAAbGohIiANIB5BwABsaiEjIBUgHkHAAGxqISQgDyAdIAFsIB5qQYABbGpBwABqISUgBCAeQcAAbGohJiAXIB5BwABsaiEnIBQgHkHAAGxqISggGCAdIAFsIB5qQcAAbGohKUEAIR8CQANAIB9BEGpBwABMRQ0BICAgH2r9AAAAIS8gLyAhIB9q/QAAAP3mASEwIC8gIiAfav0AAAD95gEhMSAwICMgH2r9AAAA/eYBITIgJCAfaiAy/QsAACAlIB9qIDL9CwAAIBYgH2ogFiAfav0AAAAgMv3kAf0LAAAgJiAfav0AAAAgMf3kASEzICcgH2ogM/0LAAAgKCAfav0AAAAhNCAyIDT95AEhNSApIB9qIDX9CwAAIB9BEGohHwwACwsgHkEBaiEeDAALCyAPIB0gAWxBgAFsakEgIBkgGkEAQcAAbGpBECABQRBBIBAAQQAhHgJAA0AgHiABSEUNASAaIB5BwABsaiEgIBcgHkHAAGxqISEgHCAeQcAAbGohIkEAIR8CQANAIB9BEGpBwABMRQ0BICAgH2r9AAAAIS8gISAfav0AAAAgL/3kASEwICIgH2ogMP0LAAAgH0EQaiEfDAALCyAeQQFqIR4MAAsLIBshHyAcIRsgHyEcIB1Bf2ohHQwACwsL";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1439,91 +1443,164 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _mt_23 = _ws_mt_23;
   _ws_mt_26 = _grow(_ws_mt_26, _B * 16);
   const _mt_26 = _ws_mt_26;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+    const _st_tape_27 = _ws_st_tape_27;
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_tape_24 = _grow(_ws_st_tape_24, _T * _B * 16);
+    const _st_tape_24 = _ws_st_tape_24;
+    _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+    const _st_dP_b_h = _ws_st_dP_b_h;
+    _ws_st_tape_15 = _grow(_ws_st_tape_15, _T * _B * 16);
+    const _st_tape_15 = _ws_st_tape_15;
+    _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+    const _st_dP_b_z = _ws_st_dP_b_z;
+    _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+    const _st_dP_b_r = _ws_st_dP_b_r;
+    _ws_st_dIn_x = _grow(_ws_st_dIn_x, _T * _B * 16);
+    const _st_dIn_x = _ws_st_dIn_x;
+    _st_up_h.set(_up_h);
+    _st_tape_27.set(_tape_27);
+    _st_hist_h.set(_hist_h);
+    _st_tape_9.set(_tape_9);
+    _st_tape_24.set(_tape_24);
+    _st_dP_b_h.fill(0, 0, 16);
+    _st_tape_15.set(_tape_15);
+    _st_dP_b_z.fill(0, 0, 16);
+    _st_dP_b_r.fill(0, 0, 16);
+    _st_dIn_x.fill(0, 0, _T * _B * 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_27.byteOffset,
+      _bt_4.byteOffset,
+      _st_hist_h.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_tape_24.byteOffset,
+      _bt_13.byteOffset,
+      _gb_0.byteOffset,
+      _gb_2.byteOffset,
+      _st_dP_b_h.byteOffset,
+      _st_tape_15.byteOffset,
+      _bt_18.byteOffset,
+      _bt_22.byteOffset,
+      _gb_1.byteOffset,
+      _st_dP_b_z.byteOffset,
+      _wt_2.byteOffset,
+      _mt_14.byteOffset,
+      _wt_0.byteOffset,
+      _mt_26.byteOffset,
+      _bt_19.byteOffset,
+      _st_dP_b_r.byteOffset,
+      _bt_24.byteOffset,
+      _st_dIn_x.byteOffset,
+      _wt_1.byteOffset,
+      _mt_23.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+    );
+    _dP_b_h.set(_st_dP_b_h.subarray(0, 16));
+    _dP_b_z.set(_st_dP_b_z.subarray(0, 16));
+    _dP_b_r.set(_st_dP_b_r.subarray(0, 16));
+    _dIn_x.set(_st_dIn_x.subarray(0, _T * _B * 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 32 + 16;
-      const _r3 = (_t * _B + _b) * 32;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = tanh(W_hh @ (r * h) + W_xh @ x + b_h) * z + h * (1 - z)
-        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        const _d_4 = _d_2 * _tape_27[_r0 + _j]!;
-        _bt_4[_r1 + _j] = _d_4;
-        const _d_6 = _d_2 * _hist_h[_r0 + _j]!;
-        const _d_7 = -_d_6;
-        const _d_9 = _d_2 * _tape_9[_r0 + _j]!;
-        const _d_11 = _d_2 * _tape_24[_r0 + _j]!;
-        const _d_12 = 1 - _tape_24[_r0 + _j]! * _tape_24[_r0 + _j]!;
-        const _d_13 = _d_9 * _d_12;
-        _bt_13[_r1 + _j] = _d_13;
-        _gb_0[_r2 + _j] = _d_13;
-        _gb_2[_r0 + _j] = _d_13;
-        _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
-        // adjoint of r = sigmoid(x + W_hr @ h + b_r)
-        const _d_18 = _tape_15[_r0 + _j]! * (1 - _tape_15[_r0 + _j]!);
-        _bt_18[_r1 + _j] = _d_18;
-        // adjoint of z = sigmoid(W_xz @ x + W_hz @ h + b_z)
-        const _d_20 = _d_7 + _d_11;
-        // adjoint of z = sigmoid(W_xz @ x + W_hz @ h + b_z)
-        const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        // adjoint of z = sigmoid(W_xz @ x + W_hz @ h + b_z)
-        const _d_22 = _d_20 * _d_21;
-        _bt_22[_r1 + _j] = _d_22;
-        _gb_0[_r3 + _j] = _d_22;
-        _gb_1[_r3 + _j] = _d_22;
-        _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
       }
-    }
-    // transposed W_hh @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_14, _i * 16);
-    else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_14, 0, 16, _B, 16, 16);
-    // transposed W_xz, W_xh @ x
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_0, _t * _B * 32 + _i * 32, _wt_0, _mt_26, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 32, 32, _wt_0, _mt_26, 0, 16, _B, 16, 32);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      const _r1 = (_t * _B + _b) * 16;
-      const _r2 = (_t * _B + _b) * 32 + 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_14 = _mt_14[_r0 + _j]!;
-        const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
-        const _d_17 = _d_14 * _tape_15[_r1 + _j]!;
-        // adjoint of r = sigmoid(x + W_hr @ h + b_r)
-        const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
-        _bt_19[_r0 + _j] = _d_19;
-        _gb_1[_r2 + _j] = _d_19;
-        _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
-        const _d_24 = _bt_4[_r0 + _j]! + _d_17;
-        _bt_24[_r0 + _j] = _d_24;
-        const _d_26 = _mt_26[_r0 + _j]!;
-        const _d_27 = _d_19 + _d_26;
-        _dIn_x[_r1 + _j] = _d_27;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 32 + 16;
+        const _r3 = (_t * _B + _b) * 32;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = tanh(W_hh @ (r * h) + W_xh @ x + b_h) * z + h * (1 - z)
+          const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          const _d_4 = _d_2 * _tape_27[_r0 + _j]!;
+          _bt_4[_r1 + _j] = _d_4;
+          const _d_6 = _d_2 * _hist_h[_r0 + _j]!;
+          const _d_7 = -_d_6;
+          const _d_9 = _d_2 * _tape_9[_r0 + _j]!;
+          const _d_11 = _d_2 * _tape_24[_r0 + _j]!;
+          const _d_12 = 1 - _tape_24[_r0 + _j]! * _tape_24[_r0 + _j]!;
+          const _d_13 = _d_9 * _d_12;
+          _bt_13[_r1 + _j] = _d_13;
+          _gb_0[_r2 + _j] = _d_13;
+          _gb_2[_r0 + _j] = _d_13;
+          _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
+          // adjoint of r = sigmoid(x + W_hr @ h + b_r)
+          const _d_18 = _tape_15[_r0 + _j]! * (1 - _tape_15[_r0 + _j]!);
+          _bt_18[_r1 + _j] = _d_18;
+          // adjoint of z = sigmoid(W_xz @ x + W_hz @ h + b_z)
+          const _d_20 = _d_7 + _d_11;
+          // adjoint of z = sigmoid(W_xz @ x + W_hz @ h + b_z)
+          const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          // adjoint of z = sigmoid(W_xz @ x + W_hz @ h + b_z)
+          const _d_22 = _d_20 * _d_21;
+          _bt_22[_r1 + _j] = _d_22;
+          _gb_0[_r3 + _j] = _d_22;
+          _gb_1[_r3 + _j] = _d_22;
+          _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+        }
       }
-    }
-    // transposed W_hz, W_hr @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_1, _t * _B * 32 + _i * 32, _wt_1, _mt_23, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 32, 32, _wt_1, _mt_23, 0, 16, _B, 16, 32);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_23 = _mt_23[_r0 + _j]!;
-        const _d_25 = _bt_24[_r0 + _j]! + _d_23;
-        _carryPrev_h[_r0 + _j] = _d_25;
+      // transposed W_hh @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_14, _i * 16);
+      else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_14, 0, 16, _B, 16, 16);
+      // transposed W_xz, W_xh @ x
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_0, _t * _B * 32 + _i * 32, _wt_0, _mt_26, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 32, 32, _wt_0, _mt_26, 0, 16, _B, 16, 32);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        const _r1 = (_t * _B + _b) * 16;
+        const _r2 = (_t * _B + _b) * 32 + 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_14 = _mt_14[_r0 + _j]!;
+          const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
+          const _d_17 = _d_14 * _tape_15[_r1 + _j]!;
+          // adjoint of r = sigmoid(x + W_hr @ h + b_r)
+          const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
+          _bt_19[_r0 + _j] = _d_19;
+          _gb_1[_r2 + _j] = _d_19;
+          _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
+          const _d_24 = _bt_4[_r0 + _j]! + _d_17;
+          _bt_24[_r0 + _j] = _d_24;
+          const _d_26 = _mt_26[_r0 + _j]!;
+          const _d_27 = _d_19 + _d_26;
+          _dIn_x[_r1 + _j] = _d_27;
+        }
       }
+      // transposed W_hz, W_hr @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x32(_gb_1, _t * _B * 32 + _i * 32, _wt_1, _mt_23, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 32, 32, _wt_1, _mt_23, 0, 16, _B, 16, 32);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_23 = _mt_23[_r0 + _j]!;
+          const _d_25 = _bt_24[_r0 + _j]! + _d_23;
+          _carryPrev_h[_r0 + _j] = _d_25;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_xz, W_xh)
@@ -1782,6 +1859,16 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_mt_14 = _grow(_ws_mt_14, _B * 16);
   _ws_mt_23 = _grow(_ws_mt_23, _B * 16);
   _ws_mt_26 = _grow(_ws_mt_26, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_tape_24 = _grow(_ws_st_tape_24, _T * _B * 16);
+  _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+  _ws_st_tape_15 = _grow(_ws_st_tape_15, _T * _B * 16);
+  _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+  _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+  _ws_st_dIn_x = _grow(_ws_st_dIn_x, _T * _B * 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 32);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 16);
   _ws_dW0 = _grow(_ws_dW0, 512);
@@ -1818,6 +1905,10 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_26: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dIn_x: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_h: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_r: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_z: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_in_x: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -1830,6 +1921,7 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_st_tape_24: FloatArray = new FloatArray(0),
   _ws_st_tape_27: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

@@ -392,27 +392,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABJwJgCH9/f39/f39/AGAYf39/f39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHCwEHZm9yd2FyZAABCocWAYQWAg1/DntBACEYAkADQCAYIABIRQ0BIAQgGCABbEHAAGxqQRAgBSAGQQBBwABsakEQIAFBEEEQEABBACEZAkADQCAZIAFIRQ0BIAcgGCABbCAZakHAAWxqIRsgCCAZQcAAbGohHCAEIBggAWwgGWpBwABsaiEdIAkgGCABbCAZakHAAGxqIR4gByAYIAFsIBlqQcABbGpBwABqIR8gBiAZQcAAbGohICALIBggAWwgGWpBwABsaiEhIAwgGCABbCAZakHAAGxqISIgByAYIAFsIBlqQcABbGpBgAFqISMgDSAZQcAAbGohJEEAIRoCQANAIBpBEGpBwABMRQ0BIBsgGmr9AAAAISUgHCAaaiAl/QsAACAdIBpq/QAAAP0MAAAAQAAAAEAAAABAAAAAQP3mASEx/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIDH9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhMSAx/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghMiAxIDL9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgMv0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEx/QwBDVA5AQ1QOQENUDkBDVA5IDH95gH9DGELtjphC7Y6YQu2OmELtjr95AEgMf3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAx/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDH95gH9DKuqKj6rqio+q6oqPquqKj795AEgMf3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAx/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDH95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBISYgHiAaaiAm/QsAACAfIBpq/QAAACEnICAgGmr9AAAAISggJyAo/eQBISkgKSAKIBpq/QAAAP3kASEqICr94QEhMf0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyAx/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBITEgMf0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oITIgMSAy/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIDL9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhMf0MAQ1QOQENUDkBDVA5AQ1QOSAx/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIDH95gH9DImICDyJiAg8iYgIPImICDz95AEgMf3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAx/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIDH95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgMf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAx/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDL9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASErICEgGmogK/0LAAAgKyAdIBpq/QAAAP3mASEsICIgGmogLP0LAAAgIyAaav0AAAAhLSAkIBpqIC39CwAAIBpBEGohGgwACwsgGUEBaiEZDAALCyAJIBggAWxBwABsakEQIA4gD0EAQcAAbGpBECABQRBBEBAAIAwgGCABbEHAAGxqQRAgECARQQBBwABsakEQIAFBEEEQEABBACEZAkADQCAZIAFIRQ0BIA8gGUHAAGxqIRsgCCAZQcAAbGohHCATIBggAWwgGWpBwABsaiEdIBEgGUHAAGxqIR4gDSAZQcAAbGohHyAVIBggAWwgGWpBwABsaiEgIBYgGCABbCAZakHAAGxqISEgBCAYIAFsIBlqQcAAbGohIiAEIBhBAWogAWwgGWpBwABsaiEjIBcgGCABbCAZakHAAGxqISRBACEaAkADQCAaQRBqQcAATEUNASAbIBpq/QAAACElIBwgGmr9AAAAICX95AEhJiAmIBIgGmr9AAAA/eQBIScgJ/3hASEx/QwAAIA/AACAPwAAgD8AAIA//QwAAIA/AACAPwAAgD8AAIA/IDH9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhMSAx/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghMiAxIDL9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgMv0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEx/QwBDVA5AQ1QOQENUDkBDVA5IDH95gH9DGELtjphC7Y6YQu2OmELtjr95AEgMf3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAx/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDH95gH9DKuqKj6rqio+q6oqPquqKj795AEgMf3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAx/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDH95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/eQB/ecBISggHSAaaiAo/QsAACAeIBpq/QAAACEpICkgHyAaav0AAAD95AEhKiAqIBQgGmr9AAAA/eQBISsgK/0MAAAAQAAAAEAAAABAAAAAQP3mASEx/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIDH9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhMSAx/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghMiAxIDL9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgMv0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASEx/QwBDVA5AQ1QOQENUDkBDVA5IDH95gH9DGELtjphC7Y6YQu2OmELtjr95AEgMf3mAf0MiYgIPImICDyJiAg8iYgIPP3kASAx/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIDH95gH9DKuqKj6rqio+q6oqPquqKj795AEgMf3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASAx/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIDH95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBISwgICAaaiAs/QsAACAsICj95gEhLf0MAACAPwAAgD8AAIA/AACAPyAo/eUBIS4gISAaaiAu/QsAACAiIBpq/QAAACAu/eYBIS8gLSAv/eQBITAgIyAaaiAw/QsAACAkIBpqIDD9CwAAIBpBEGohGgwACwsgGUEBaiEZDAALCyAYIAJOBEBBACEZAkADQCAZIAFIRQ0BIBggAyAZQQRsaigCAE4EQCAEIBhBAWogAWwgGWpBwABsaiAEIBggAWwgGWpBwABsakHAAPwKAAALIBlBAWohGQwACwsLIBhBAWohGAwACwsL";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABLgJgCH9/f39/f39/AGAff39/f39/f39/f39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwwBCGJhY2t3YXJkAAEKhwsBhAsCFH8PeyAAQX9qIR8CQANAIB9BAE5FDQFBACEgAkADQCAgIAFIRQ0BIAIgHyABbCAgakHAAGxqISIgHSAgQcAAbGohIyADIB8gAWwgIGpBwABsaiEkIAQgIEHAAGxqISUgBSAfIAFsICBqQcAAbGohJiAGIB8gAWwgIGpBwABsaiEnIAcgHyABbCAgakHAAGxqISggCCAgQcAAbGohKSAJIB8gAWwgIGpBwAFsakGAAWohKiAKIB8gAWwgIGpBwABsaiErIAwgHyABbCAgakHAAGxqISwgDSAgQcAAbGohLSAOICBBwABsaiEuIAkgHyABbCAgakHAAWxqIS8gDyAfIAFsICBqQcAAbGohMCARIB8gAWwgIGpBwABsaiExIBIgIEHAAGxqITJBACEhAkADQCAhQRBqQcAATEUNASAiICFq/QAAACAjICFq/QAAAP3kASEzIDMgJCAhav0AAAD95gEhNCAlICFqIDT9CwAAIDMgJiAhav0AAAD95gEhNSA1/eEBITYgMyAnICFq/QAAAP3mASE3IDMgKCAhav0AAAD95gEhOCAoICFq/QAAACFA/QwAAIA/AACAPwAAgD8AAIA/IEAgQP3mAf3lASE5IDcgOf3mASE6ICkgIWogOv0LAAAgKiAhaiA6/QsAACArICFqIDr9CwAAIAsgIWogCyAhav0AAAAgOv3kAf0LAAAgLCAhav0AAAAhQCBA/QwAAIA/AACAPwAAgD8AAIA/IED95QH95gEhOyAtICFqIDv9CwAAIDYgOP3kASE8ICcgIWr9AAAAIUAgQP0MAACAPwAAgD8AAIA/AACAPyBA/eUB/eYBIT0gPCA9/eYBIT4gLiAhaiA+/QsAACAvICFqID79CwAAIDAgIWogPv0LAAAgECAhaiAQICFq/QAAACA+/eQB/QsAACAxICFq/QAAACFA/QwAAIA/AACAPwAAgD8AAIA/IEAgQP3mAf3lASE/IDIgIWogP/0LAAAgIUEQaiEhDAALCyAgQQFqISAMAAsLIAogHyABbEHAAGxqQRAgEyAUQQBBwABsakEQIAFBEEEQEAAgDyAfIAFsQcAAbGpBECAVIBZBAEHAAGxqQRAgAUEQQRAQAEEAISACQANAICAgAUhFDQEgFCAgQcAAbGohIiAFIB8gAWwgIGpBwABsaiEjIAwgHyABbCAgakHAAGxqISQgDSAgQcAAbGohJSAXICBBwABsaiEmIAkgHyABbCAgakHAAWxqQcAAaiEnIBggHyABbCAgakHAAGxqISggFiAgQcAAbGohKSASICBBwABsaiEqIAQgIEHAAGxqISsgGiAgQcAAbGohLEEAISECQANAICFBEGpBwABMRQ0BICIgIWr9AAAAITMgMyAjICFq/QAAAP3mASE0IDMgJCAhav0AAAD95gEhNSA0ICUgIWr9AAAA/eYBITYgJiAhaiA2/QsAACAnICFqIDb9CwAAICggIWogNv0LAAAgGSAhaiAZICFq/QAAACA2/eQB/QsAACApICFq/QAAACE3IDcgKiAhav0AAAD95gEhOCArICFq/QAAACA1/eQBITkgOSA4/eQBITogLCAhaiA6/QsAACAhQRBqISEMAAsLICBBAWohIAwACwsgGCAfIAFsQcAAbGpBECAbIBxBAEHAAGxqQRAgAUEQQRAQAEEAISACQANAICAgAUhFDQEgHCAgQcAAbGohIiAaICBBwABsaiEjIB4gIEHAAGxqISRBACEhAkADQCAhQRBqQcAATEUNASAiICFq/QAAACEzICMgIWr9AAAAIDP95AEhNCAkICFqIDT9CwAAICFBEGohIQwACwsgIEEBaiEgDAALCyAdISEgHiEdICEhHiAfQX9qIR8MAAsLCw==";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1491,94 +1495,168 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _mt_23 = _ws_mt_23;
   _ws_mt_27 = _grow(_ws_mt_27, _B * 16);
   const _mt_27 = _ws_mt_27;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+    const _st_tape_30 = _ws_st_tape_30;
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_tape_10 = _grow(_ws_st_tape_10, _T * _B * 16);
+    const _st_tape_10 = _ws_st_tape_10;
+    _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+    const _st_tape_27 = _ws_st_tape_27;
+    _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+    const _st_dP_b_h = _ws_st_dP_b_h;
+    _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+    const _st_tape_18 = _ws_st_tape_18;
+    _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+    const _st_dP_b_z = _ws_st_dP_b_z;
+    _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+    const _st_tape_5 = _ws_st_tape_5;
+    _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
+    const _st_dP_b_r = _ws_st_dP_b_r;
+    _st_up_h.set(_up_h);
+    _st_tape_30.set(_tape_30);
+    _st_hist_h.set(_hist_h);
+    _st_tape_10.set(_tape_10);
+    _st_tape_27.set(_tape_27);
+    _st_dP_b_h.fill(0, 0, 16);
+    _st_tape_18.set(_tape_18);
+    _st_dP_b_z.fill(0, 0, 16);
+    _st_tape_5.set(_tape_5);
+    _st_dP_b_r.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_30.byteOffset,
+      _bt_4.byteOffset,
+      _st_hist_h.byteOffset,
+      _st_tape_10.byteOffset,
+      _st_tape_27.byteOffset,
+      _bt_13.byteOffset,
+      _gb_0.byteOffset,
+      _gb_3.byteOffset,
+      _st_dP_b_h.byteOffset,
+      _st_tape_18.byteOffset,
+      _bt_18.byteOffset,
+      _bt_22.byteOffset,
+      _gb_2.byteOffset,
+      _st_dP_b_z.byteOffset,
+      _st_tape_5.byteOffset,
+      _bt_25.byteOffset,
+      _wt_3.byteOffset,
+      _mt_14.byteOffset,
+      _wt_2.byteOffset,
+      _mt_23.byteOffset,
+      _bt_19.byteOffset,
+      _gb_1.byteOffset,
+      _st_dP_b_r.byteOffset,
+      _bt_29.byteOffset,
+      _wt_1.byteOffset,
+      _mt_27.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+    );
+    _dP_b_h.set(_st_dP_b_h.subarray(0, 16));
+    _dP_b_z.set(_st_dP_b_z.subarray(0, 16));
+    _dP_b_r.set(_st_dP_b_r.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 48 + 32;
-      const _r3 = (_t * _B + _b) * 48;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = tanh(W_hh @ (r * h) + W_xh @ x + b_h) * z + h * (1 - z)
-        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        const _d_4 = _d_2 * _tape_30[_r0 + _j]!;
-        _bt_4[_r1 + _j] = _d_4;
-        const _d_6 = _d_2 * _hist_h[_r0 + _j]!;
-        const _d_7 = -_d_6;
-        const _d_9 = _d_2 * _tape_10[_r0 + _j]!;
-        const _d_11 = _d_2 * _tape_27[_r0 + _j]!;
-        const _d_12 = 1 - _tape_27[_r0 + _j]! * _tape_27[_r0 + _j]!;
-        const _d_13 = _d_9 * _d_12;
-        _bt_13[_r1 + _j] = _d_13;
-        _gb_0[_r2 + _j] = _d_13;
-        _gb_3[_r0 + _j] = _d_13;
-        _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
-        // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
-        const _d_18 = _tape_18[_r0 + _j]! * (1 - _tape_18[_r0 + _j]!);
-        _bt_18[_r1 + _j] = _d_18;
-        // adjoint of z = sigmoid(W_xz @ x + W_hz @ tanh(h) + b_z)
-        const _d_20 = _d_7 + _d_11;
-        // adjoint of z = sigmoid(W_xz @ x + W_hz @ tanh(h) + b_z)
-        const _d_21 = _tape_10[_r0 + _j]! * (1 - _tape_10[_r0 + _j]!);
-        // adjoint of z = sigmoid(W_xz @ x + W_hz @ tanh(h) + b_z)
-        const _d_22 = _d_20 * _d_21;
-        _bt_22[_r1 + _j] = _d_22;
-        _gb_0[_r3 + _j] = _d_22;
-        _gb_2[_r0 + _j] = _d_22;
-        _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
-        const _d_25 = 1 - _tape_5[_r0 + _j]! * _tape_5[_r0 + _j]!;
-        _bt_25[_r1 + _j] = _d_25;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
       }
-    }
-    // transposed W_hh @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_3, _t * _B * 16 + _i * 16, _wt_3, _mt_14, _i * 16);
-    else _gemmNT(_gb_3, _t * _B * 16, 16, _wt_3, _mt_14, 0, 16, _B, 16, 16);
-    // transposed W_hz @ z
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_23, _i * 16);
-    else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_23, 0, 16, _B, 16, 16);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      const _r1 = (_t * _B + _b) * 16;
-      const _r2 = (_t * _B + _b) * 48 + 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_14 = _mt_14[_r0 + _j]!;
-        const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
-        const _d_17 = _d_14 * _tape_18[_r1 + _j]!;
-        // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
-        const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
-        _bt_19[_r0 + _j] = _d_19;
-        _gb_0[_r2 + _j] = _d_19;
-        _gb_1[_r1 + _j] = _d_19;
-        _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
-        const _d_23 = _mt_23[_r0 + _j]!;
-        const _d_26 = _d_23 * _bt_25[_r0 + _j]!;
-        const _d_28 = _bt_4[_r0 + _j]! + _d_17;
-        const _d_29 = _d_28 + _d_26;
-        _bt_29[_r0 + _j] = _d_29;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 48 + 32;
+        const _r3 = (_t * _B + _b) * 48;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = tanh(W_hh @ (r * h) + W_xh @ x + b_h) * z + h * (1 - z)
+          const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          const _d_4 = _d_2 * _tape_30[_r0 + _j]!;
+          _bt_4[_r1 + _j] = _d_4;
+          const _d_6 = _d_2 * _hist_h[_r0 + _j]!;
+          const _d_7 = -_d_6;
+          const _d_9 = _d_2 * _tape_10[_r0 + _j]!;
+          const _d_11 = _d_2 * _tape_27[_r0 + _j]!;
+          const _d_12 = 1 - _tape_27[_r0 + _j]! * _tape_27[_r0 + _j]!;
+          const _d_13 = _d_9 * _d_12;
+          _bt_13[_r1 + _j] = _d_13;
+          _gb_0[_r2 + _j] = _d_13;
+          _gb_3[_r0 + _j] = _d_13;
+          _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
+          // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
+          const _d_18 = _tape_18[_r0 + _j]! * (1 - _tape_18[_r0 + _j]!);
+          _bt_18[_r1 + _j] = _d_18;
+          // adjoint of z = sigmoid(W_xz @ x + W_hz @ tanh(h) + b_z)
+          const _d_20 = _d_7 + _d_11;
+          // adjoint of z = sigmoid(W_xz @ x + W_hz @ tanh(h) + b_z)
+          const _d_21 = _tape_10[_r0 + _j]! * (1 - _tape_10[_r0 + _j]!);
+          // adjoint of z = sigmoid(W_xz @ x + W_hz @ tanh(h) + b_z)
+          const _d_22 = _d_20 * _d_21;
+          _bt_22[_r1 + _j] = _d_22;
+          _gb_0[_r3 + _j] = _d_22;
+          _gb_2[_r0 + _j] = _d_22;
+          _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+          const _d_25 = 1 - _tape_5[_r0 + _j]! * _tape_5[_r0 + _j]!;
+          _bt_25[_r1 + _j] = _d_25;
+        }
       }
-    }
-    // transposed W_hr @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_1, _t * _B * 16 + _i * 16, _wt_1, _mt_27, _i * 16);
-    else _gemmNT(_gb_1, _t * _B * 16, 16, _wt_1, _mt_27, 0, 16, _B, 16, 16);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_27 = _mt_27[_r0 + _j]!;
-        const _d_30 = _bt_29[_r0 + _j]! + _d_27;
-        _carryPrev_h[_r0 + _j] = _d_30;
+      // transposed W_hh @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_3, _t * _B * 16 + _i * 16, _wt_3, _mt_14, _i * 16);
+      else _gemmNT(_gb_3, _t * _B * 16, 16, _wt_3, _mt_14, 0, 16, _B, 16, 16);
+      // transposed W_hz @ z
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_2, _t * _B * 16 + _i * 16, _wt_2, _mt_23, _i * 16);
+      else _gemmNT(_gb_2, _t * _B * 16, 16, _wt_2, _mt_23, 0, 16, _B, 16, 16);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        const _r1 = (_t * _B + _b) * 16;
+        const _r2 = (_t * _B + _b) * 48 + 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_14 = _mt_14[_r0 + _j]!;
+          const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
+          const _d_17 = _d_14 * _tape_18[_r1 + _j]!;
+          // adjoint of r = sigmoid(W_xr @ x + W_hr @ h + b_r)
+          const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
+          _bt_19[_r0 + _j] = _d_19;
+          _gb_0[_r2 + _j] = _d_19;
+          _gb_1[_r1 + _j] = _d_19;
+          _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
+          const _d_23 = _mt_23[_r0 + _j]!;
+          const _d_26 = _d_23 * _bt_25[_r0 + _j]!;
+          const _d_28 = _bt_4[_r0 + _j]! + _d_17;
+          const _d_29 = _d_28 + _d_26;
+          _bt_29[_r0 + _j] = _d_29;
+        }
       }
+      // transposed W_hr @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_1, _t * _B * 16 + _i * 16, _wt_1, _mt_27, _i * 16);
+      else _gemmNT(_gb_1, _t * _B * 16, 16, _wt_1, _mt_27, 0, 16, _B, 16, 16);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_27 = _mt_27[_r0 + _j]!;
+          const _d_30 = _bt_29[_r0 + _j]! + _d_27;
+          _carryPrev_h[_r0 + _j] = _d_30;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_xz, W_xr, W_xh)
@@ -1749,6 +1827,16 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_mt_14 = _grow(_ws_mt_14, _B * 16);
   _ws_mt_23 = _grow(_ws_mt_23, _B * 16);
   _ws_mt_27 = _grow(_ws_mt_27, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_30 = _grow(_ws_st_tape_30, _T * _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_tape_10 = _grow(_ws_st_tape_10, _T * _B * 16);
+  _ws_st_tape_27 = _grow(_ws_st_tape_27, _T * _B * 16);
+  _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 16);
+  _ws_st_tape_18 = _grow(_ws_st_tape_18, _T * _B * 16);
+  _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 16);
+  _ws_st_tape_5 = _grow(_ws_st_tape_5, _T * _B * 16);
+  _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 48);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 384);
@@ -1793,6 +1881,9 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_mt_27: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_h: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_r: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_z: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
   _ws_st_out_h: FloatArray = new FloatArray(0),
@@ -1805,6 +1896,7 @@ let _ws_bt_13: FloatArray = new FloatArray(0),
   _ws_st_tape_27: FloatArray = new FloatArray(0),
   _ws_st_tape_30: FloatArray = new FloatArray(0),
   _ws_st_tape_5: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

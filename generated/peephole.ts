@@ -409,27 +409,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABJQJgCH9/f39/f39/AGAWf39/f39/f39/f39/f39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQqTGQGQGQIUfyF7QQAhFgJAA0AgFiAASEUNASAEIBYgAWxBwABsakEQIAUgBkEAQYACbGpBwAAgAUHAAEEQEABBACEXAkADQCAXIAFIRQ0BIAcgFiABbCAXakGAAmxqIRkgBiAXQYACbGohGiAJIBYgAWwgF2pBwABsaiEbIAsgFiABbCAXakHAAGxqIRwgByAWIAFsIBdqQYACbGpBwABqIR0gBiAXQYACbGpBwABqIR4gDiAWIAFsIBdqQcAAbGohHyAHIBYgAWwgF2pBgAJsakGAAWohICAGIBdBgAJsakGAAWohISAQIBYgAWwgF2pBwABsaiEiIAkgFkEBaiABbCAXakHAAGxqISMgByAWIAFsIBdqQYACbGpBwAFqISQgBiAXQYACbGpBwAFqISUgEyAWIAFsIBdqQcAAbGohJiAUIBYgAWwgF2pBwABsaiEnIAQgFkEBaiABbCAXakHAAGxqISggFSAWIAFsIBdqQcAAbGohKUEAIRgCQANAIBhBEGpBwABMRQ0BIBkgGGr9AAAAISogGiAYav0AAAAhKyAqICv95AEhLCAIIBhq/QAAACAbIBhq/QAAAP3mASEtICwgLf3kASEuIC4gCiAYav0AAAD95AEhLyAv/eEBIUn9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gSf0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFJIEn9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFKIEkgSv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBK/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIUn9DAENUDkBDVA5AQ1QOQENUDkgSf3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBJ/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIEn95gH9DKuqKj2rqio9q6oqPauqKj395AEgSf3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBJ/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIEn95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgSf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBK/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhMCAcIBhqIDD9CwAAIB0gGGr9AAAAITEgHiAYav0AAAAhMiAxIDL95AEhMyAMIBhq/QAAACAbIBhq/QAAAP3mASE0IDMgNP3kASE1IDUgDSAYav0AAAD95AEhNiA2/eEBIUn9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gSf0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFJIEn9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFKIEkgSv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBK/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIUn9DAENUDkBDVA5AQ1QOQENUDkgSf3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBJ/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIEn95gH9DKuqKj2rqio9q6oqPauqKj395AEgSf3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBJ/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIEn95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgSf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBK/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhNyAfIBhqIDf9CwAAICAgGGr9AAAAITggISAYav0AAAAhOSA4IDn95AEhOiA6IA8gGGr9AAAA/eQBITsgO/0MAAAAQAAAAEAAAABAAAAAQP3mASFJ/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIEn9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhSSBJ/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghSiBJIEr9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgSv0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASFJ/QwBDVA5AQ1QOQENUDkBDVA5IEn95gH9DGELtjphC7Y6YQu2OmELtjr95AEgSf3mAf0MiYgIPImICDyJiAg8iYgIPP3kASBJ/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIEn95gH9DKuqKj6rqio+q6oqPquqKj795AEgSf3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASBJ/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIEn95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgSv34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBITwgIiAYaiA8/QsAACA3IBsgGGr9AAAA/eYBIT0gMCA8/eYBIT4gPSA+/eQBIT8gIyAYaiA//QsAACAkIBhq/QAAACFAICUgGGr9AAAAIUEgQCBB/eQBIUIgESAYav0AAAAgP/3mASFDIEIgQ/3kASFEIEQgEiAYav0AAAD95AEhRSBF/eEBIUn9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gSf0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFJIEn9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFKIEkgSv0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBK/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIUn9DAENUDkBDVA5AQ1QOQENUDkgSf3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBJ/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIEn95gH9DKuqKj2rqio9q6oqPauqKj395AEgSf3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBJ/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIEn95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgSf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBK/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhRiAmIBhqIEb9CwAAID/9DAAAAEAAAABAAAAAQAAAAED95gEhSf0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCBJ/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIUkgSf0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIUogSSBK/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIEr9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhSf0MAQ1QOQENUDkBDVA5AQ1QOSBJ/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIEn95gH9DImICDyJiAg8iYgIPImICDz95AEgSf3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASBJ/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIEn95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgSf3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBJ/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIEr9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASFHICcgGGogR/0LAAAgRiBH/eYBIUggKCAYaiBI/QsAACApIBhqIEj9CwAAIBhBEGohGAwACwsgF0EBaiEXDAALCyAWIAJOBEBBACEXAkADQCAXIAFIRQ0BIBYgAyAXQQRsaigCAE4EQCAEIBZBAWogAWwgF2pBwABsaiAEIBYgAWwgF2pBwABsakHAAPwKAAAgCSAWQQFqIAFsIBdqQcAAbGogCSAWIAFsIBdqQcAAbGpBwAD8CgAACyAXQQFqIRcMAAsLCyAWQQFqIRYMAAsLCw==";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABMAJgCH9/f39/f39/AGAhf39/f39/f39/f39/f39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHDAEIYmFja3dhcmQAAQruCgHrCgIZfx17IABBf2ohIQJAA0AgIUEATkUNAUEAISICQANAICIgAUhFDQEgAiAhIAFsICJqQcAAbGohJCAdICJBwABsaiElIAMgISABbCAiakHAAGxqISYgBCAhIAFsICJqQcAAbGohJyAFICJBwABsaiEoIAYgISABbCAiakGAAmxqQcABaiEpIAggIUEBaiABbCAiakHAAGxqISogCSAiQcAAbGohKyAfICJBwABsaiEsIAwgISABbCAiakHAAGxqIS0gDSAhIAFsICJqQcAAbGohLiAIICEgAWwgImpBwABsaiEvIA4gISABbCAiakHAAGxqITAgDyAiQcAAbGohMSAGICEgAWwgImpBgAJsakGAAWohMiARICJBwABsaiEzIAYgISABbCAiakGAAmxqQcAAaiE0IBMgIkHAAGxqITUgFiAiQcAAbGohNiAGICEgAWwgImpBgAJsaiE3IBggIkHAAGxqITggICAiQcAAbGohOUEAISMCQANAICNBEGpBwABMRQ0BICQgI2r9AAAAICUgI2r9AAAA/eQBITogOiAmICNq/QAAAP3mASE7IDogJyAjav0AAAD95gEhPCAmICNq/QAAACFV/QwAAIA/AACAPwAAgD8AAIA/IFUgVf3mAf3lASE9IDwgPf3mASE+ICcgI2r9AAAAIVUgVf0MAACAPwAAgD8AAIA/AACAPyBV/eUB/eYBIT8gOyA//eYBIUAgKCAjaiBA/QsAACApICNqIED9CwAAIAcgI2ogByAjav0AAAAgQP3kAf0LAAAgQCAqICNq/QAAAP3mASFBICsgI2ogQf0LAAAgCiAjaiAKICNq/QAAACBB/eQB/QsAACBAIAsgI2r9AAAA/eYBIUIgLCAjav0AAAAgPv3kASFDIEMgQv3kASFEIEQgLSAjav0AAAD95gEhRSBEIC4gI2r9AAAA/eYBIUYgRCAvICNq/QAAAP3mASFHIEQgMCAjav0AAAD95gEhSCAtICNq/QAAACFV/QwAAIA/AACAPwAAgD8AAIA/IFUgVf3mAf3lASFJIEYgSf3mASFKIDEgI2ogSv0LAAAgMiAjaiBK/QsAACAQICNqIBAgI2r9AAAAIEr95AH9CwAAIDAgI2r9AAAAIVUgVf0MAACAPwAAgD8AAIA/AACAPyBV/eUB/eYBIUsgRyBL/eYBIUwgMyAjaiBM/QsAACA0ICNqIEz9CwAAIBIgI2ogEiAjav0AAAAgTP3kAf0LAAAgTCAvICNq/QAAAP3mASFNIDUgI2ogTf0LAAAgFCAjaiAUICNq/QAAACBN/eQB/QsAACBMIBUgI2r9AAAA/eYBIU4gLiAjav0AAAAhVSBV/QwAAIA/AACAPwAAgD8AAIA/IFX95QH95gEhTyBFIE/95gEhUCA2ICNqIFD9CwAAIDcgI2ogUP0LAAAgFyAjaiAXICNq/QAAACBQ/eQB/QsAACBQIC8gI2r9AAAA/eYBIVEgOCAjaiBR/QsAACAZICNqIBkgI2r9AAAAIFH95AH9CwAAIFAgGiAjav0AAAD95gEhUiBIIE795AEhUyBTIFL95AEhVCA5ICNqIFT9CwAAICNBEGohIwwACwsgIkEBaiEiDAALCyAGICEgAWxBgAJsakHAACAbIBxBAEHAAGxqQRAgAUEQQcAAEABBACEiAkADQCAiIAFIRQ0BIBwgIkHAAGxqISQgHiAiQcAAbGohJUEAISMCQANAICNBEGpBwABMRQ0BICQgI2r9AAAAITogJSAjaiA6/QsAACAjQRBqISMMAAsLICJBAWohIgwACwsgHSEjIB4hHSAjIR4gHyEjICAhHyAjISAgIUF/aiEhDAALCws=";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1661,102 +1665,206 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_35 = _ws_bt_35;
   _ws_mt_40 = _grow(_ws_mt_40, _B * 16);
   const _mt_40 = _ws_mt_40;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
-      _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_47 = _grow(_ws_st_tape_47, _T * _B * 16);
+    const _st_tape_47 = _ws_st_tape_47;
+    _ws_st_tape_46 = _grow(_ws_st_tape_46, _T * _B * 16);
+    const _st_tape_46 = _ws_st_tape_46;
+    _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+    const _st_dP_b_o = _ws_st_dP_b_o;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_dP_p_o = _grow(_ws_st_dP_p_o, 16);
+    const _st_dP_p_o = _ws_st_dP_p_o;
+    _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+    const _st_p_p_o = _ws_st_p_p_o;
+    _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+    const _st_tape_32 = _ws_st_tape_32;
+    _ws_st_tape_13 = _grow(_ws_st_tape_13, _T * _B * 16);
+    const _st_tape_13 = _ws_st_tape_13;
+    _ws_st_tape_24 = _grow(_ws_st_tape_24, _T * _B * 16);
+    const _st_tape_24 = _ws_st_tape_24;
+    _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+    const _st_dP_b_g = _ws_st_dP_b_g;
+    _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+    const _st_dP_b_f = _ws_st_dP_b_f;
+    _ws_st_dP_p_f = _grow(_ws_st_dP_p_f, 16);
+    const _st_dP_p_f = _ws_st_dP_p_f;
+    _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+    const _st_p_p_f = _ws_st_p_p_f;
+    _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+    const _st_dP_b_i = _ws_st_dP_b_i;
+    _ws_st_dP_p_i = _grow(_ws_st_dP_p_i, 16);
+    const _st_dP_p_i = _ws_st_dP_p_i;
+    _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
+    const _st_p_p_i = _ws_st_p_p_i;
+    _st_up_h.set(_up_h);
+    _st_tape_47.set(_tape_47);
+    _st_tape_46.set(_tape_46);
+    _st_dP_b_o.fill(0, 0, 16);
+    _st_hist_c.set(_hist_c);
+    _st_dP_p_o.fill(0, 0, 16);
+    _st_p_p_o.set(_p_p_o);
+    _st_tape_32.set(_tape_32);
+    _st_tape_13.set(_tape_13);
+    _st_tape_24.set(_tape_24);
+    _st_dP_b_g.fill(0, 0, 16);
+    _st_dP_b_f.fill(0, 0, 16);
+    _st_dP_p_f.fill(0, 0, 16);
+    _st_p_p_f.set(_p_p_f);
+    _st_dP_b_i.fill(0, 0, 16);
+    _st_dP_p_i.fill(0, 0, 16);
+    _st_p_p_i.set(_p_p_i);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_47.byteOffset,
+      _st_tape_46.byteOffset,
+      _bt_11.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_o.byteOffset,
+      _st_hist_c.byteOffset,
+      _bt_13.byteOffset,
+      _st_dP_p_o.byteOffset,
+      _st_p_p_o.byteOffset,
+      _st_tape_32.byteOffset,
+      _st_tape_13.byteOffset,
+      _st_tape_24.byteOffset,
+      _bt_27.byteOffset,
+      _st_dP_b_g.byteOffset,
+      _bt_29.byteOffset,
+      _st_dP_b_f.byteOffset,
+      _bt_30.byteOffset,
+      _st_dP_p_f.byteOffset,
+      _st_p_p_f.byteOffset,
+      _bt_34.byteOffset,
+      _st_dP_b_i.byteOffset,
+      _bt_35.byteOffset,
+      _st_dP_p_i.byteOffset,
+      _st_p_p_i.byteOffset,
+      _wt_1.byteOffset,
+      _mt_40.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+      _carry_c.byteOffset,
+      _carryPrev_c.byteOffset,
+    );
+    _dP_b_o.set(_st_dP_b_o.subarray(0, 16));
+    _dP_p_o.set(_st_dP_p_o.subarray(0, 16));
+    _dP_b_g.set(_st_dP_b_g.subarray(0, 16));
+    _dP_b_f.set(_st_dP_b_f.subarray(0, 16));
+    _dP_p_f.set(_st_dP_p_f.subarray(0, 16));
+    _dP_b_i.set(_st_dP_b_i.subarray(0, 16));
+    _dP_p_i.set(_st_dP_p_i.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 64 + 48;
-      const _r3 = ((_t + 1) * _B + _b) * 16;
-      const _r4 = (_t * _B + _b) * 64 + 32;
-      const _r5 = (_t * _B + _b) * 64 + 16;
-      const _r6 = (_t * _B + _b) * 64;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = o * tanh(c')
-        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        // adjoint of h' = o * tanh(c')
-        const _d_5 = _d_3 * _tape_47[_r0 + _j]!;
-        // adjoint of h' = o * tanh(c')
-        const _d_7 = _d_3 * _tape_46[_r0 + _j]!;
-        const _d_8 = 1 - _tape_47[_r0 + _j]! * _tape_47[_r0 + _j]!;
-        const _d_9 = _d_7 * _d_8;
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-        const _d_10 = _tape_46[_r0 + _j]! * (1 - _tape_46[_r0 + _j]!);
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-        const _d_11 = _d_5 * _d_10;
-        _bt_11[_r1 + _j] = _d_11;
-        _gb_0[_r2 + _j] = _d_11;
-        _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
-        const _d_13 = _d_11 * _hist_c[_r3 + _j]!;
-        _bt_13[_r1 + _j] = _d_13;
-        _dP_p_o[_j] = _dP_p_o[_j]! + _d_13;
-        const _d_15 = _d_11 * _p_p_o[_j]!;
-        // adjoint of c' = f * c + i * g
-        const _d_16 = _carry_c[_r1 + _j]! + _d_9;
-        // adjoint of c' = f * c + i * g
-        const _d_17 = _d_16 + _d_15;
-        const _d_19 = _d_17 * _tape_32[_r0 + _j]!;
-        const _d_21 = _d_17 * _tape_13[_r0 + _j]!;
-        const _d_23 = _d_17 * _hist_c[_r0 + _j]!;
-        const _d_25 = _d_17 * _tape_24[_r0 + _j]!;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_26 = 1 - _tape_32[_r0 + _j]! * _tape_32[_r0 + _j]!;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_27 = _d_21 * _d_26;
-        _bt_27[_r1 + _j] = _d_27;
-        _gb_0[_r4 + _j] = _d_27;
-        _dP_b_g[_j] = _dP_b_g[_j]! + _d_27;
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
-        const _d_28 = _tape_24[_r0 + _j]! * (1 - _tape_24[_r0 + _j]!);
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
-        const _d_29 = _d_23 * _d_28;
-        _bt_29[_r1 + _j] = _d_29;
-        _gb_0[_r5 + _j] = _d_29;
-        _dP_b_f[_j] = _dP_b_f[_j]! + _d_29;
-        const _d_30 = _d_29 * _hist_c[_r0 + _j]!;
-        _bt_30[_r1 + _j] = _d_30;
-        _dP_p_f[_j] = _dP_p_f[_j]! + _d_30;
-        const _d_32 = _d_29 * _p_p_f[_j]!;
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
-        const _d_33 = _tape_13[_r0 + _j]! * (1 - _tape_13[_r0 + _j]!);
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
-        const _d_34 = _d_19 * _d_33;
-        _bt_34[_r1 + _j] = _d_34;
-        _gb_0[_r6 + _j] = _d_34;
-        _dP_b_i[_j] = _dP_b_i[_j]! + _d_34;
-        const _d_35 = _d_34 * _hist_c[_r0 + _j]!;
-        _bt_35[_r1 + _j] = _d_35;
-        _dP_p_i[_j] = _dP_p_i[_j]! + _d_35;
-        const _d_37 = _d_34 * _p_p_i[_j]!;
-        const _d_38 = _d_25 + _d_32;
-        const _d_39 = _d_38 + _d_37;
-        _carryPrev_c[_r1 + _j] = _d_39;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+        _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
       }
-    }
-    // transposed U_i, U_f, U_g, U_o @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_40, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_40, 0, 16, _B, 16, 64);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_40 = _mt_40[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_40;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 64 + 48;
+        const _r3 = ((_t + 1) * _B + _b) * 16;
+        const _r4 = (_t * _B + _b) * 64 + 32;
+        const _r5 = (_t * _B + _b) * 64 + 16;
+        const _r6 = (_t * _B + _b) * 64;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = o * tanh(c')
+          const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          // adjoint of h' = o * tanh(c')
+          const _d_5 = _d_3 * _tape_47[_r0 + _j]!;
+          // adjoint of h' = o * tanh(c')
+          const _d_7 = _d_3 * _tape_46[_r0 + _j]!;
+          const _d_8 = 1 - _tape_47[_r0 + _j]! * _tape_47[_r0 + _j]!;
+          const _d_9 = _d_7 * _d_8;
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
+          const _d_10 = _tape_46[_r0 + _j]! * (1 - _tape_46[_r0 + _j]!);
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
+          const _d_11 = _d_5 * _d_10;
+          _bt_11[_r1 + _j] = _d_11;
+          _gb_0[_r2 + _j] = _d_11;
+          _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
+          const _d_13 = _d_11 * _hist_c[_r3 + _j]!;
+          _bt_13[_r1 + _j] = _d_13;
+          _dP_p_o[_j] = _dP_p_o[_j]! + _d_13;
+          const _d_15 = _d_11 * _p_p_o[_j]!;
+          // adjoint of c' = f * c + i * g
+          const _d_16 = _carry_c[_r1 + _j]! + _d_9;
+          // adjoint of c' = f * c + i * g
+          const _d_17 = _d_16 + _d_15;
+          const _d_19 = _d_17 * _tape_32[_r0 + _j]!;
+          const _d_21 = _d_17 * _tape_13[_r0 + _j]!;
+          const _d_23 = _d_17 * _hist_c[_r0 + _j]!;
+          const _d_25 = _d_17 * _tape_24[_r0 + _j]!;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_26 = 1 - _tape_32[_r0 + _j]! * _tape_32[_r0 + _j]!;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_27 = _d_21 * _d_26;
+          _bt_27[_r1 + _j] = _d_27;
+          _gb_0[_r4 + _j] = _d_27;
+          _dP_b_g[_j] = _dP_b_g[_j]! + _d_27;
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
+          const _d_28 = _tape_24[_r0 + _j]! * (1 - _tape_24[_r0 + _j]!);
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + p_f * c + b_f)
+          const _d_29 = _d_23 * _d_28;
+          _bt_29[_r1 + _j] = _d_29;
+          _gb_0[_r5 + _j] = _d_29;
+          _dP_b_f[_j] = _dP_b_f[_j]! + _d_29;
+          const _d_30 = _d_29 * _hist_c[_r0 + _j]!;
+          _bt_30[_r1 + _j] = _d_30;
+          _dP_p_f[_j] = _dP_p_f[_j]! + _d_30;
+          const _d_32 = _d_29 * _p_p_f[_j]!;
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
+          const _d_33 = _tape_13[_r0 + _j]! * (1 - _tape_13[_r0 + _j]!);
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + p_i * c + b_i)
+          const _d_34 = _d_19 * _d_33;
+          _bt_34[_r1 + _j] = _d_34;
+          _gb_0[_r6 + _j] = _d_34;
+          _dP_b_i[_j] = _dP_b_i[_j]! + _d_34;
+          const _d_35 = _d_34 * _hist_c[_r0 + _j]!;
+          _bt_35[_r1 + _j] = _d_35;
+          _dP_p_i[_j] = _dP_p_i[_j]! + _d_35;
+          const _d_37 = _d_34 * _p_p_i[_j]!;
+          const _d_38 = _d_25 + _d_32;
+          const _d_39 = _d_38 + _d_37;
+          _carryPrev_c[_r1 + _j] = _d_39;
+        }
       }
+      // transposed U_i, U_f, U_g, U_o @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_40, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_40, 0, 16, _B, 16, 64);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_40 = _mt_40[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_40;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
-    const _swap_c = _carry_c;
-    _carry_c = _carryPrev_c;
-    _carryPrev_c = _swap_c;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_i, W_f, W_g, W_o)
@@ -2020,6 +2128,23 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_34 = _grow(_ws_bt_34, _B * 16);
   _ws_bt_35 = _grow(_ws_bt_35, _B * 16);
   _ws_mt_40 = _grow(_ws_mt_40, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_47 = _grow(_ws_st_tape_47, _T * _B * 16);
+  _ws_st_tape_46 = _grow(_ws_st_tape_46, _T * _B * 16);
+  _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_dP_p_o = _grow(_ws_st_dP_p_o, 16);
+  _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+  _ws_st_tape_32 = _grow(_ws_st_tape_32, _T * _B * 16);
+  _ws_st_tape_13 = _grow(_ws_st_tape_13, _T * _B * 16);
+  _ws_st_tape_24 = _grow(_ws_st_tape_24, _T * _B * 16);
+  _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+  _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+  _ws_st_dP_p_f = _grow(_ws_st_dP_p_f, 16);
+  _ws_st_p_p_f = _grow(_ws_st_p_p_f, 16);
+  _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+  _ws_st_dP_p_i = _grow(_ws_st_dP_p_i, 16);
+  _ws_st_p_p_i = _grow(_ws_st_p_p_i, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 64);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 512);
@@ -2050,6 +2175,13 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_g: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_o: FloatArray = new FloatArray(0),
+  _ws_st_dP_p_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_p_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_p_o: FloatArray = new FloatArray(0),
   _ws_st_hist_c: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -2066,6 +2198,7 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_st_tape_32: FloatArray = new FloatArray(0),
   _ws_st_tape_46: FloatArray = new FloatArray(0),
   _ws_st_tape_47: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

@@ -405,27 +405,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABIwJgCH9/f39/f39/AGAUf39/f39/f39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcLAQdmb3J3YXJkAAEK0xgB0BgCFH8de0EAIRQCQANAIBQgAEhFDQEgBCAUIAFsQcAAbGpBECAFIAZBAEGAAmxqQcAAIAFBwABBEBAAQQAhFQJAA0AgFSABSEUNASAHIBQgAWwgFWpBgAJsaiEXIAYgFUGAAmxqIRggCSAUIAFsIBVqQcAAbGohGSAHIBQgAWwgFWpBgAJsakHAAGohGiAGIBVBgAJsakHAAGohGyALIBQgAWwgFWpBwABsaiEcIAcgFCABbCAVakGAAmxqQYABaiEdIAYgFUGAAmxqQYABaiEeIA0gFCABbCAVakHAAGxqIR8gDiAUIAFsIBVqQcAAbGohICAOIBRBAWogAWwgFWpBwABsaiEhIAcgFCABbCAVakGAAmxqQcABaiEiIAYgFUGAAmxqQcABaiEjIBEgFCABbCAVakHAAGxqISQgEiAUIAFsIBVqQcAAbGohJSAEIBRBAWogAWwgFWpBwABsaiEmIBMgFCABbCAVakHAAGxqISdBACEWAkADQCAWQRBqQcAATEUNASAXIBZq/QAAACEoIBggFmr9AAAAISkgKCAp/eQBISogKiAIIBZq/QAAAP3kASErICv94QEhQ/0MAACAPwAAgD8AAIA/AACAP/0MAACAPwAAgD8AAIA/AACAPyBD/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIUMgQ/0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIUQgQyBE/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIET9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhQ/0MAQ1QOQENUDkBDVA5AQ1QOSBD/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIEP95gH9DImICDyJiAg8iYgIPImICDz95AEgQ/3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASBD/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIEP95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgQ/3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBD/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIET9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf3kAf3nASEsIBkgFmogLP0LAAAgGiAWav0AAAAhLSAbIBZq/QAAACEuIC0gLv3kASEvIC8gCiAWav0AAAD95AEhMCAw/eEBIUP9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gQ/0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFDIEP9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFEIEMgRP0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBE/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIUP9DAENUDkBDVA5AQ1QOQENUDkgQ/3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBD/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIEP95gH9DKuqKj2rqio9q6oqPauqKj395AEgQ/3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBD/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIEP95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgQ/3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBE/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhMSAcIBZqIDH9CwAAIB0gFmr9AAAAITIgHiAWav0AAAAhMyAyIDP95AEhNCA0IAwgFmr9AAAA/eQBITUgNf0MAAAAQAAAAEAAAABAAAAAQP3mASFD/QwAAIA/AACAPwAAgD8AAIA//QwAAABAAAAAQAAAAEAAAABAIEP9DAAAsEIAALBCAACwQgAAsEL96AH9DAAArsIAAK7CAACuwgAArsL96QEhQyBD/Qw7qrg/O6q4PzuquD87qrg//eYB/QwAAAA/AAAAPwAAAD8AAAA//eQB/WghRCBDIET9DACAMT8AgDE/AIAxPwCAMT/95gH95QEgRP0Mg4BeuYOAXrmDgF65g4Beuf3mAf3lASFD/QwBDVA5AQ1QOQENUDkBDVA5IEP95gH9DGELtjphC7Y6YQu2OmELtjr95AEgQ/3mAf0MiYgIPImICDyJiAg8iYgIPP3kASBD/eYB/Qyrqio9q6oqPauqKj2rqio9/eQBIEP95gH9DKuqKj6rqio+q6oqPquqKj795AEgQ/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kASBD/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIEP95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgRP34Af0MfwAAAH8AAAB/AAAAfwAAAP2uAUEX/asB/eYB/QwAAIA/AACAPwAAgD8AAIA//eQB/ecB/eUBITYgHyAWaiA2/QsAACAsICAgFmr9AAAA/eYBITcgMSA2/eYBITggNyA4/eQBITkgISAWaiA5/QsAACAiIBZq/QAAACE6ICMgFmr9AAAAITsgOiA7/eQBITwgDyAWav0AAAAgOf3mASE9IDwgPf3kASE+ID4gECAWav0AAAD95AEhPyA//eEBIUP9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gQ/0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASFDIEP9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCFEIEMgRP0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASBE/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIUP9DAENUDkBDVA5AQ1QOQENUDkgQ/3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASBD/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIEP95gH9DKuqKj2rqio9q6oqPauqKj395AEgQ/3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASBD/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIEP95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgQ/3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBE/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhQCAkIBZqIED9CwAAIDn9DAAAAEAAAABAAAAAQAAAAED95gEhQ/0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCBD/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIUMgQ/0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIUQgQyBE/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIET9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhQ/0MAQ1QOQENUDkBDVA5AQ1QOSBD/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIEP95gH9DImICDyJiAg8iYgIPImICDz95AEgQ/3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASBD/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIEP95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgQ/3mAf0MAACAPwAAgD8AAIA/AACAP/3kASBD/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIET9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASFBICUgFmogQf0LAAAgQCBB/eYBIUIgJiAWaiBC/QsAACAnIBZqIEL9CwAAIBZBEGohFgwACwsgFUEBaiEVDAALCyAUIAJOBEBBACEVAkADQCAVIAFIRQ0BIBQgAyAVQQRsaigCAE4EQCAEIBRBAWogAWwgFWpBwABsaiAEIBQgAWwgFWpBwABsakHAAPwKAAAgDiAUQQFqIAFsIBVqQcAAbGogDiAUIAFsIBVqQcAAbGpBwAD8CgAACyAVQQFqIRUMAAsLCyAUQQFqIRQMAAsLCw==";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABKgJgCH9/f39/f39/AGAbf39/f39/f39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHDAEIYmFja3dhcmQAAQrCCQG/CQIXfxd7IABBf2ohGwJAA0AgG0EATkUNAUEAIRwCQANAIBwgAUhFDQEgAiAbIAFsIBxqQcAAbGohHiAXIBxBwABsaiEfIAMgGyABbCAcakHAAGxqISAgBCAbIAFsIBxqQcAAbGohISAFIBxBwABsaiEiIAYgGyABbCAcakGAAmxqQcABaiEjIAggG0EBaiABbCAcakHAAGxqISQgCSAcQcAAbGohJSAZIBxBwABsaiEmIAwgGyABbCAcakHAAGxqIScgDSAbIAFsIBxqQcAAbGohKCAIIBsgAWwgHGpBwABsaiEpIA4gGyABbCAcakHAAGxqISogGiAcQcAAbGohKyAPIBxBwABsaiEsIAYgGyABbCAcakGAAmxqQYABaiEtIBEgHEHAAGxqIS4gBiAbIAFsIBxqQYACbGpBwABqIS8gEyAcQcAAbGohMCAGIBsgAWwgHGpBgAJsaiExQQAhHQJAA0AgHUEQakHAAExFDQEgHiAdav0AAAAgHyAdav0AAAD95AEhMiAyICAgHWr9AAAA/eYBITMgMiAhIB1q/QAAAP3mASE0ICAgHWr9AAAAIUf9DAAAgD8AAIA/AACAPwAAgD8gRyBH/eYB/eUBITUgNCA1/eYBITYgISAdav0AAAAhRyBH/QwAAIA/AACAPwAAgD8AAIA/IEf95QH95gEhNyAzIDf95gEhOCAiIB1qIDj9CwAAICMgHWogOP0LAAAgByAdaiAHIB1q/QAAACA4/eQB/QsAACA4ICQgHWr9AAAA/eYBITkgJSAdaiA5/QsAACAKIB1qIAogHWr9AAAAIDn95AH9CwAAIDggCyAdav0AAAD95gEhOiAmIB1q/QAAACA2/eQBITsgOyA6/eQBITwgPCAnIB1q/QAAAP3mASE9IDwgKCAdav0AAAD95gEhPiA8ICkgHWr9AAAA/eYBIT8gPCAqIB1q/QAAAP3mASFAICsgHWogQP0LAAAgJyAdav0AAAAhR/0MAACAPwAAgD8AAIA/AACAPyBHIEf95gH95QEhQSA+IEH95gEhQiAsIB1qIEL9CwAAIC0gHWogQv0LAAAgECAdaiAQIB1q/QAAACBC/eQB/QsAACAoIB1q/QAAACFHIEf9DAAAgD8AAIA/AACAPwAAgD8gR/3lAf3mASFDID0gQ/3mASFEIC4gHWogRP0LAAAgLyAdaiBE/QsAACASIB1qIBIgHWr9AAAAIET95AH9CwAAICogHWr9AAAAIUcgR/0MAACAPwAAgD8AAIA/AACAPyBH/eUB/eYBIUUgPyBF/eYBIUYgMCAdaiBG/QsAACAxIB1qIEb9CwAAIBQgHWogFCAdav0AAAAgRv3kAf0LAAAgHUEQaiEdDAALCyAcQQFqIRwMAAsLIAYgGyABbEGAAmxqQcAAIBUgFkEAQcAAbGpBECABQRBBwAAQAEEAIRwCQANAIBwgAUhFDQEgFiAcQcAAbGohHiAYIBxBwABsaiEfQQAhHQJAA0AgHUEQakHAAExFDQEgHiAdav0AAAAhMiAfIB1qIDL9CwAAIB1BEGohHQwACwsgHEEBaiEcDAALCyAXIR0gGCEXIB0hGCAZIR0gGiEZIB0hGiAbQX9qIRsMAAsLCw==";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1543,92 +1547,176 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_31 = _ws_bt_31;
   _ws_mt_32 = _grow(_ws_mt_32, _B * 16);
   const _mt_32 = _ws_mt_32;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
-      _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_41 = _grow(_ws_st_tape_41, _T * _B * 16);
+    const _st_tape_41 = _ws_st_tape_41;
+    _ws_st_tape_40 = _grow(_ws_st_tape_40, _T * _B * 16);
+    const _st_tape_40 = _ws_st_tape_40;
+    _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+    const _st_dP_b_o = _ws_st_dP_b_o;
+    _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+    const _st_hist_c = _ws_st_hist_c;
+    _ws_st_dP_p_o = _grow(_ws_st_dP_p_o, 16);
+    const _st_dP_p_o = _ws_st_dP_p_o;
+    _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+    const _st_p_p_o = _ws_st_p_p_o;
+    _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+    const _st_tape_25 = _ws_st_tape_25;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+    const _st_dP_b_g = _ws_st_dP_b_g;
+    _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+    const _st_dP_b_i = _ws_st_dP_b_i;
+    _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
+    const _st_dP_b_f = _ws_st_dP_b_f;
+    _st_up_h.set(_up_h);
+    _st_tape_41.set(_tape_41);
+    _st_tape_40.set(_tape_40);
+    _st_dP_b_o.fill(0, 0, 16);
+    _st_hist_c.set(_hist_c);
+    _st_dP_p_o.fill(0, 0, 16);
+    _st_p_p_o.set(_p_p_o);
+    _st_tape_25.set(_tape_25);
+    _st_tape_17.set(_tape_17);
+    _st_tape_9.set(_tape_9);
+    _st_dP_b_g.fill(0, 0, 16);
+    _st_dP_b_i.fill(0, 0, 16);
+    _st_dP_b_f.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_41.byteOffset,
+      _st_tape_40.byteOffset,
+      _bt_11.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b_o.byteOffset,
+      _st_hist_c.byteOffset,
+      _bt_13.byteOffset,
+      _st_dP_p_o.byteOffset,
+      _st_p_p_o.byteOffset,
+      _st_tape_25.byteOffset,
+      _st_tape_17.byteOffset,
+      _st_tape_9.byteOffset,
+      _bt_27.byteOffset,
+      _st_dP_b_g.byteOffset,
+      _bt_29.byteOffset,
+      _st_dP_b_i.byteOffset,
+      _bt_31.byteOffset,
+      _st_dP_b_f.byteOffset,
+      _wt_1.byteOffset,
+      _mt_32.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+      _carry_c.byteOffset,
+      _carryPrev_c.byteOffset,
+    );
+    _dP_b_o.set(_st_dP_b_o.subarray(0, 16));
+    _dP_p_o.set(_st_dP_p_o.subarray(0, 16));
+    _dP_b_g.set(_st_dP_b_g.subarray(0, 16));
+    _dP_b_i.set(_st_dP_b_i.subarray(0, 16));
+    _dP_b_f.set(_st_dP_b_f.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = (_t * _B + _b) * 64 + 48;
-      const _r3 = ((_t + 1) * _B + _b) * 16;
-      const _r4 = (_t * _B + _b) * 64 + 32;
-      const _r5 = (_t * _B + _b) * 64 + 16;
-      const _r6 = (_t * _B + _b) * 64;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = o * tanh(c')
-        const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        // adjoint of h' = o * tanh(c')
-        const _d_5 = _d_3 * _tape_41[_r0 + _j]!;
-        // adjoint of h' = o * tanh(c')
-        const _d_7 = _d_3 * _tape_40[_r0 + _j]!;
-        const _d_8 = 1 - _tape_41[_r0 + _j]! * _tape_41[_r0 + _j]!;
-        const _d_9 = _d_7 * _d_8;
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-        const _d_10 = _tape_40[_r0 + _j]! * (1 - _tape_40[_r0 + _j]!);
-        // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
-        const _d_11 = _d_5 * _d_10;
-        _bt_11[_r1 + _j] = _d_11;
-        _gb_0[_r2 + _j] = _d_11;
-        _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
-        const _d_13 = _d_11 * _hist_c[_r3 + _j]!;
-        _bt_13[_r1 + _j] = _d_13;
-        _dP_p_o[_j] = _dP_p_o[_j]! + _d_13;
-        const _d_15 = _d_11 * _p_p_o[_j]!;
-        // adjoint of c' = f * c + i * g
-        const _d_16 = _carry_c[_r1 + _j]! + _d_9;
-        // adjoint of c' = f * c + i * g
-        const _d_17 = _d_16 + _d_15;
-        const _d_19 = _d_17 * _tape_25[_r0 + _j]!;
-        const _d_21 = _d_17 * _tape_17[_r0 + _j]!;
-        const _d_23 = _d_17 * _hist_c[_r0 + _j]!;
-        const _d_25 = _d_17 * _tape_9[_r0 + _j]!;
-        _carryPrev_c[_r1 + _j] = _d_25;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_26 = 1 - _tape_25[_r0 + _j]! * _tape_25[_r0 + _j]!;
-        // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
-        const _d_27 = _d_21 * _d_26;
-        _bt_27[_r1 + _j] = _d_27;
-        _gb_0[_r4 + _j] = _d_27;
-        _dP_b_g[_j] = _dP_b_g[_j]! + _d_27;
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
-        const _d_28 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
-        // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
-        const _d_29 = _d_19 * _d_28;
-        _bt_29[_r1 + _j] = _d_29;
-        _gb_0[_r5 + _j] = _d_29;
-        _dP_b_i[_j] = _dP_b_i[_j]! + _d_29;
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_30 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
-        const _d_31 = _d_23 * _d_30;
-        _bt_31[_r1 + _j] = _d_31;
-        _gb_0[_r6 + _j] = _d_31;
-        _dP_b_f[_j] = _dP_b_f[_j]! + _d_31;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+        _parkEnded(_carry_c, _parked_c, _t, _lengths!, 16);
       }
-    }
-    // transposed U_f, U_i, U_g, U_o @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_32, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_32, 0, 16, _B, 16, 64);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_32 = _mt_32[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_32;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = (_t * _B + _b) * 64 + 48;
+        const _r3 = ((_t + 1) * _B + _b) * 16;
+        const _r4 = (_t * _B + _b) * 64 + 32;
+        const _r5 = (_t * _B + _b) * 64 + 16;
+        const _r6 = (_t * _B + _b) * 64;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = o * tanh(c')
+          const _d_3 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          // adjoint of h' = o * tanh(c')
+          const _d_5 = _d_3 * _tape_41[_r0 + _j]!;
+          // adjoint of h' = o * tanh(c')
+          const _d_7 = _d_3 * _tape_40[_r0 + _j]!;
+          const _d_8 = 1 - _tape_41[_r0 + _j]! * _tape_41[_r0 + _j]!;
+          const _d_9 = _d_7 * _d_8;
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
+          const _d_10 = _tape_40[_r0 + _j]! * (1 - _tape_40[_r0 + _j]!);
+          // adjoint of o = sigmoid(W_o @ x + U_o @ h + p_o * c' + b_o)
+          const _d_11 = _d_5 * _d_10;
+          _bt_11[_r1 + _j] = _d_11;
+          _gb_0[_r2 + _j] = _d_11;
+          _dP_b_o[_j] = _dP_b_o[_j]! + _d_11;
+          const _d_13 = _d_11 * _hist_c[_r3 + _j]!;
+          _bt_13[_r1 + _j] = _d_13;
+          _dP_p_o[_j] = _dP_p_o[_j]! + _d_13;
+          const _d_15 = _d_11 * _p_p_o[_j]!;
+          // adjoint of c' = f * c + i * g
+          const _d_16 = _carry_c[_r1 + _j]! + _d_9;
+          // adjoint of c' = f * c + i * g
+          const _d_17 = _d_16 + _d_15;
+          const _d_19 = _d_17 * _tape_25[_r0 + _j]!;
+          const _d_21 = _d_17 * _tape_17[_r0 + _j]!;
+          const _d_23 = _d_17 * _hist_c[_r0 + _j]!;
+          const _d_25 = _d_17 * _tape_9[_r0 + _j]!;
+          _carryPrev_c[_r1 + _j] = _d_25;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_26 = 1 - _tape_25[_r0 + _j]! * _tape_25[_r0 + _j]!;
+          // adjoint of g = tanh(W_g @ x + U_g @ h + b_g)
+          const _d_27 = _d_21 * _d_26;
+          _bt_27[_r1 + _j] = _d_27;
+          _gb_0[_r4 + _j] = _d_27;
+          _dP_b_g[_j] = _dP_b_g[_j]! + _d_27;
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
+          const _d_28 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
+          // adjoint of i = sigmoid(W_i @ x + U_i @ h + b_i)
+          const _d_29 = _d_19 * _d_28;
+          _bt_29[_r1 + _j] = _d_29;
+          _gb_0[_r5 + _j] = _d_29;
+          _dP_b_i[_j] = _dP_b_i[_j]! + _d_29;
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_30 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          // adjoint of f = sigmoid(W_f @ x + U_f @ h + b_f)
+          const _d_31 = _d_23 * _d_30;
+          _bt_31[_r1 + _j] = _d_31;
+          _gb_0[_r6 + _j] = _d_31;
+          _dP_b_f[_j] = _dP_b_f[_j]! + _d_31;
+        }
       }
+      // transposed U_f, U_i, U_g, U_o @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x64(_gb_0, _t * _B * 64 + _i * 64, _wt_1, _mt_32, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 64, 64, _wt_1, _mt_32, 0, 16, _B, 16, 64);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_32 = _mt_32[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_32;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+        _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
+      const _swap_c = _carry_c;
+      _carry_c = _carryPrev_c;
+      _carryPrev_c = _swap_c;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-      _unparkEnded(_carryPrev_c, _parked_c, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
-    const _swap_c = _carry_c;
-    _carry_c = _carryPrev_c;
-    _carryPrev_c = _swap_c;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_f, W_i, W_g, W_o)
@@ -1886,6 +1974,19 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_29 = _grow(_ws_bt_29, _B * 16);
   _ws_bt_31 = _grow(_ws_bt_31, _B * 16);
   _ws_mt_32 = _grow(_ws_mt_32, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_tape_41 = _grow(_ws_st_tape_41, _T * _B * 16);
+  _ws_st_tape_40 = _grow(_ws_st_tape_40, _T * _B * 16);
+  _ws_st_dP_b_o = _grow(_ws_st_dP_b_o, 16);
+  _ws_st_hist_c = _grow(_ws_st_hist_c, (_T + 1) * _B * 16);
+  _ws_st_dP_p_o = _grow(_ws_st_dP_p_o, 16);
+  _ws_st_p_p_o = _grow(_ws_st_p_p_o, 16);
+  _ws_st_tape_25 = _grow(_ws_st_tape_25, _T * _B * 16);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 16);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 16);
+  _ws_st_dP_b_g = _grow(_ws_st_dP_b_g, 16);
+  _ws_st_dP_b_i = _grow(_ws_st_dP_b_i, 16);
+  _ws_st_dP_b_f = _grow(_ws_st_dP_b_f, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 64);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 512);
@@ -1914,6 +2015,11 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_parked_c: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_f: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_g: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_i: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_o: FloatArray = new FloatArray(0),
+  _ws_st_dP_p_o: FloatArray = new FloatArray(0),
   _ws_st_hist_c: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
@@ -1928,6 +2034,7 @@ let _ws_bt_11: FloatArray = new FloatArray(0),
   _ws_st_tape_40: FloatArray = new FloatArray(0),
   _ws_st_tape_41: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_c: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),

@@ -378,27 +378,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABGQJgCH9/f39/f39/AGAKf39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQq9BgG6BgIHfwd7QQAhCgJAA0AgCiAASEUNASAEIAogAWxBwABsakEQIAUgBkEAQcAAbGpBECABQRBBEBAAQQAhCwJAA0AgCyABSEUNASAHIAogAWwgC2pBwABsaiENIAYgC0HAAGxqIQ4gBCAKQQFqIAFsIAtqQcAAbGohDyAJIAogAWwgC2pBwABsaiEQQQAhDAJAA0AgDEEQakHAAExFDQEgDSAMav0AAAAhESAOIAxq/QAAACESIBEgEv3kASETIBMgCCAMav0AAAD95AEhFCAU/QwAAABAAAAAQAAAAEAAAABA/eYBIRb9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgFv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEWIBb9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEXIBYgF/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAX/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIRb9DAENUDkBDVA5AQ1QOQENUDkgFv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAW/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIBb95gH9DKuqKj2rqio9q6oqPauqKj395AEgFv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAW/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIBb95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgFv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAX/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhFSAPIAxqIBX9CwAAIBAgDGogFf0LAAAgDEEQaiEMDAALCyALQQFqIQsMAAsLIAogAk4EQEEAIQsCQANAIAsgAUhFDQEgCiADIAtBBGxqKAIATgRAIAQgCkEBaiABbCALakHAAGxqIAQgCiABbCALakHAAGxqQcAA/AoAAAsgC0EBaiELDAALCwsgCkEBaiEKDAALCws=";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABGgJgCH9/f39/f39/AGALf39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCrgDAbUDAgh/BXsgAEF/aiELAkADQCALQQBORQ0BQQAhDAJAA0AgDCABSEUNASACIAsgAWwgDGpBwABsaiEOIAkgDEHAAGxqIQ8gAyALQQFqIAFsIAxqQcAAbGohECAEIAxBwABsaiERIAUgCyABbCAMakHAAGxqIRJBACENAkADQCANQRBqQcAATEUNASAOIA1q/QAAACAPIA1q/QAAAP3kASETIBAgDWr9AAAAIRb9DAAAgD8AAIA/AACAPwAAgD8gFiAW/eYB/eUBIRQgEyAU/eYBIRUgESANaiAV/QsAACASIA1qIBX9CwAAIAYgDWogBiANav0AAAAgFf3kAf0LAAAgDUEQaiENDAALCyAMQQFqIQwMAAsLIAUgCyABbEHAAGxqQRAgByAIQQBBwABsakEQIAFBEEEQEABBACEMAkADQCAMIAFIRQ0BIAggDEHAAGxqIQ4gCiAMQcAAbGohD0EAIQ0CQANAIA1BEGpBwABMRQ0BIA4gDWr9AAAAIRMgDyANaiAT/QsAACANQRBqIQ0MAAsLIAxBAWohDAwACwsgCSENIAohCSANIQogC0F/aiELDAALCws=";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1299,43 +1303,74 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_5 = _ws_bt_5;
   _ws_mt_6 = _grow(_ws_mt_6, _B * 16);
   const _mt_6 = _ws_mt_6;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_dP_b = _grow(_ws_st_dP_b, 16);
+    const _st_dP_b = _ws_st_dP_b;
+    _st_up_h.set(_up_h);
+    _st_hist_h.set(_hist_h);
+    _st_dP_b.fill(0, 0, 16);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_hist_h.byteOffset,
+      _bt_5.byteOffset,
+      _gb_0.byteOffset,
+      _st_dP_b.byteOffset,
+      _wt_1.byteOffset,
+      _mt_6.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+    );
+    _dP_b.set(_st_dP_b.subarray(0, 16));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 16;
-      const _r1 = _b * 16;
-      const _r2 = ((_t + 1) * _B + _b) * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        // adjoint of h' = tanh(W @ x + U @ h + b)
-        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        // adjoint of h' = tanh(W @ x + U @ h + b)
-        const _d_4 = 1 - _hist_h[_r2 + _j]! * _hist_h[_r2 + _j]!;
-        // adjoint of h' = tanh(W @ x + U @ h + b)
-        const _d_5 = _d_2 * _d_4;
-        _bt_5[_r1 + _j] = _d_5;
-        _gb_0[_r0 + _j] = _d_5;
-        _dP_b[_j] = _dP_b[_j]! + _d_5;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 16);
       }
-    }
-    // transposed U @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_0, _t * _B * 16 + _i * 16, _wt_1, _mt_6, _i * 16);
-    else _gemmNT(_gb_0, _t * _B * 16, 16, _wt_1, _mt_6, 0, 16, _B, 16, 16);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 16;
-      for (let _j = 0; _j < 16; _j++) {
-        const _d_6 = _mt_6[_r0 + _j]!;
-        _carryPrev_h[_r0 + _j] = _d_6;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 16;
+        const _r1 = _b * 16;
+        const _r2 = ((_t + 1) * _B + _b) * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          // adjoint of h' = tanh(W @ x + U @ h + b)
+          const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          // adjoint of h' = tanh(W @ x + U @ h + b)
+          const _d_4 = 1 - _hist_h[_r2 + _j]! * _hist_h[_r2 + _j]!;
+          // adjoint of h' = tanh(W @ x + U @ h + b)
+          const _d_5 = _d_2 * _d_4;
+          _bt_5[_r1 + _j] = _d_5;
+          _gb_0[_r0 + _j] = _d_5;
+          _dP_b[_j] = _dP_b[_j]! + _d_5;
+        }
       }
+      // transposed U @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv16x16(_gb_0, _t * _B * 16 + _i * 16, _wt_1, _mt_6, _i * 16);
+      else _gemmNT(_gb_0, _t * _B * 16, 16, _wt_1, _mt_6, 0, 16, _B, 16, 16);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 16;
+        for (let _j = 0; _j < 16; _j++) {
+          const _d_6 = _mt_6[_r0 + _j]!;
+          _carryPrev_h[_r0 + _j] = _d_6;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 16);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W)
@@ -1432,6 +1467,9 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_gb_0 = _grow(_ws_gb_0, _T * _B * 16);
   _ws_bt_5 = _grow(_ws_bt_5, _B * 16);
   _ws_mt_6 = _grow(_ws_mt_6, _B * 16);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
+  _ws_st_dP_b = _grow(_ws_st_dP_b, 16);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 16);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 128);
@@ -1453,10 +1491,12 @@ let _ws_bt_5: FloatArray = new FloatArray(0),
   _ws_mt_6: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
   _ws_st_out_h: FloatArray = new FloatArray(0),
   _ws_st_p_b: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_vT0: FloatArray = new FloatArray(0),

@@ -1,9 +1,10 @@
-// The fused forward step (src/codegen/wasm/step.ts): f32 modules of specs
-// whose forms its table covers run every forward step in one WebAssembly call.
-// It must write what the JavaScript step loop writes (outputs, final state,
-// the saved history and tapes backward reads) within float32 rounding, agree
-// with the interpreter, and leave backward's results unchanged; a spec with a
-// form outside the table keeps the JavaScript loop, decided at compile time.
+// The fused step loops (src/codegen/wasm/step.ts): f32 modules of specs whose
+// forms its table covers run every forward step, and every backward step, in
+// one WebAssembly call each. Forward must write what the JavaScript step loop
+// writes (outputs, final state, the saved history and tapes backward reads)
+// within float32 rounding and agree with the interpreter; backward must give
+// the JavaScript loop's gradients within float32 rounding; a spec with a form
+// outside the table keeps the JavaScript loops, decided at compile time.
 import { describe, expect, it } from "vitest";
 import { planCell } from "../src/codegen/compile.ts";
 import { renderModule } from "../src/codegen/ts/render.ts";
@@ -24,8 +25,9 @@ interface Module {
   forward(params: Tensors, inputs: Tensors, initial: Tensors, options: { batch: number; lengths?: number[] }): { outputs: Tensors; final: Tensors; saved: Saved };
   backward(params: Tensors, saved: Saved, upstream: { outputs: Tensors; final: Tensors }): { params: Tensors; inputs: Tensors; initial: Tensors };
   step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
-  /** Appended by the test: whether the module loaded its fused step. */
+  /** Appended by the test: whether the module loaded its fused forward and backward loops. */
   readonly fusedLoaded: boolean;
+  readonly backwardLoaded: boolean;
 }
 
 /**
@@ -36,8 +38,8 @@ function load(ir: CellIR, sizes: SizeBinding, fusedStep: boolean): Promise<Modul
   return importOnce(JSON.stringify(["wasm-step", ir, sizes, fusedStep]), async () => {
     const plan = planCell(ir, { target: "ts", dims: sizes });
     const text = renderModule(plan, { target: "ts", precision: "f32", specFile: "spec.lstm", compilerVersion: "test", adapters: null, fusedStep });
-    const probe = text.includes("_forwardStep") ? "_forwardStep !== null" : "false";
-    return { fileName: "cell.ts", text: `${text}\nexport const fusedLoaded = ${probe};\n` };
+    const probe = (loop: string) => (text.includes(loop) ? `${loop} !== null` : "false");
+    return { fileName: "cell.ts", text: `${text}\nexport const fusedLoaded = ${probe("_forwardStep")};\nexport const backwardLoaded = ${probe("_backwardStep")};\n` };
   });
 }
 
@@ -71,14 +73,17 @@ const plans = specFiles().map((file) => {
 
 describe.each(plans.filter((p) => p.covered).map((p) => [p.file, p.ir] as const))("the fused forward step of %s", (_file, ir) => {
   for (const dims of [{ I: 1, H: 1 }, { I: 3, H: 6 }]) {
-    it(`writes what the JavaScript loop writes, agrees with the interpreter, and backward is unchanged (I=${dims.I}, H=${dims.H}, batch 1 and 3)`, async () => {
+    it(`writes what the JavaScript loop writes, agrees with the interpreter, and backward gives the JavaScript loop's gradients (I=${dims.I}, H=${dims.H}, batch 1 and 3)`, async () => {
       const sizes = bindSizes(ir, freeSizes(ir, dims));
       const fused = await load(ir, sizes, true);
       const plain = await load(ir, sizes, false);
       expect(fused.fusedLoaded).toBe(true);
+      expect(fused.backwardLoaded).toBe(true);
       expect(plain.fusedLoaded).toBe(false);
+      expect(plain.backwardLoaded).toBe(false);
       for (const batch of [1, 3]) {
-        const request = randomRequest(ir, { sizes, batch, steps: 5, seed: 11 + batch, uniformParams: true });
+        // An odd and an even number of steps: the fused backward trades the carried gradients' buffers every step.
+        const request = randomRequest(ir, { sizes, batch, steps: batch === 1 ? 5 : 4, seed: 11 + batch, uniformParams: true });
         const { params, inputs, initial } = request.sequence;
         const upstream = { outputs: f32(request.upstream.outputs), final: f32(request.upstream.final) };
         const [p, x, h0] = [f32(params), f32(inputs), f32(initial)];

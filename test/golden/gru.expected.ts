@@ -393,27 +393,31 @@ function _gemmNT(
 
 const _FORWARD_STEP =
   "AGFzbQEAAAABJAJgCH9/f39/f39/AGAVf39/f39/f39/f39/f39/f39/f39/AAIWAgFtBGdlbW0AAAFtBm1lbW9yeQIAAQMCAQEHCwEHZm9yd2FyZAABCu0RAeoRAg9/EHtBACEVAkADQCAVIABIRQ0BIAQgFSABbEEMbGpBAyAFIAZBAEEYbGpBBiABQQZBAxAAQQAhFgJAA0AgFiABSEUNASAHIBUgAWwgFmpBJGxqIRggBiAWQRhsaiEZIAkgFSABbCAWakEMbGohGiAHIBUgAWwgFmpBJGxqQQxqIRsgBiAWQRhsakEMaiEcIAsgFSABbCAWakEMbGohHSAHIBUgAWwgFmpBJGxqQRhqIR4gDCAWQQxsaiEfIAQgFSABbCAWakEMbGohICANIBUgAWwgFmpBDGxqISEgDiAVIAFsIBZqQQxsaiEiIA8gFkEMbGohI0EAIRcCQANAIBdBDEhFDQEgGCAXaioCAP0TISQgGSAXaioCAP0TISUgJCAl/eQBISYgJiAIIBdqKgIA/RP95AEhJyAn/eEBITL9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gMv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEyIDL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEzIDIgM/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAz/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITL9DAENUDkBDVA5AQ1QOQENUDkgMv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAy/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDL95gH9DKuqKj2rqio9q6oqPauqKj395AEgMv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAy/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAz/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhKCAaIBdqICj9HwA4AgAgGyAXaioCAP0TISkgHCAXaioCAP0TISogKSAq/eQBISsgKyAKIBdqKgIA/RP95AEhLCAs/eEBITL9DAAAgD8AAIA/AACAPwAAgD/9DAAAgD8AAIA/AACAPwAAgD8gMv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEyIDL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEzIDIgM/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAz/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITL9DAENUDkBDVA5AQ1QOQENUDkgMv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAy/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDL95gH9DKuqKj2rqio9q6oqPauqKj395AEgMv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAy/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAz/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH95AH95wEhLSAdIBdqIC39HwA4AgAgHiAXaioCAP0TIS4gHyAXaiAu/R8AOAIAIC0gICAXaioCAP0T/eYBIS8gISAXaiAv/R8AOAIA/QwAAIA/AACAPwAAgD8AAIA/ICj95QEhMCAiIBdqIDD9HwA4AgAgMCAgIBdqKgIA/RP95gEhMSAjIBdqIDH9HwA4AgAgF0EEaiEXDAALCyAWQQFqIRYMAAsLIA0gFSABbEEMbGpBAyAQIBFBAEEMbGpBAyABQQNBAxAAQQAhFgJAA0AgFiABSEUNASARIBZBDGxqIRggDCAWQQxsaiEZIBMgFSABbCAWakEMbGohGiAJIBUgAWwgFmpBDGxqIRsgDyAWQQxsaiEcIAQgFUEBaiABbCAWakEMbGohHSAUIBUgAWwgFmpBDGxqIR5BACEXAkADQCAXQQxIRQ0BIBggF2oqAgD9EyEkIBkgF2oqAgD9EyAk/eQBISUgJSASIBdqKgIA/RP95AEhJiAm/QwAAABAAAAAQAAAAEAAAABA/eYBITL9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgMv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEyIDL9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEzIDIgM/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAz/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBITL9DAENUDkBDVA5AQ1QOQENUDkgMv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAy/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIDL95gH9DKuqKj2rqio9q6oqPauqKj395AEgMv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAy/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIDL95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgMv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAz/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhJyAaIBdqICf9HwA4AgAgGyAXaioCAP0TICf95gEhKCAcIBdqKgIA/RMgKP3kASEpIB0gF2ogKf0fADgCACAeIBdqICn9HwA4AgAgF0EEaiEXDAALCyAWQQFqIRYMAAsLIBUgAk4EQEEAIRYCQANAIBYgAUhFDQEgFSADIBZBBGxqKAIATgRAIAQgFUEBaiABbCAWakEMbGogBCAVIAFsIBZqQQxsakEM/AoAAAsgFkEBaiEWDAALCwsgFUEBaiEVDAALCws=";
+const _BACKWARD_STEP =
+  "AGFzbQEAAAABKQJgCH9/f39/f39/AGAaf39/f39/f39/f39/f39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCuMJAeAJAhJ/DnsgAEF/aiEaAkADQCAaQQBORQ0BQQAhGwJAA0AgGyABSEUNASACIBogAWwgG2pBDGxqIR0gGCAbQQxsaiEeIAMgGiABbCAbakEMbGohHyAEIBogAWwgG2pBDGxqISAgBSAaIAFsIBtqQQxsaiEhIAYgGiABbCAbakEMbGohIiAHIBtBDGxqISMgCCAbQQxsaiEkIAkgGiABbCAbakEkbGpBGGohJSAKIBogAWwgG2pBDGxqISYgDCAaIAFsIBtqQQxsaiEnIA0gG0EMbGohKCAOIBtBDGxqISkgCSAaIAFsIBtqQSRsaiEqIA8gGiABbCAbakEYbGohK0EAIRwCQANAIBxBDEhFDQEgHSAcaioCAP0TIB4gHGoqAgD9E/3kASEsICwgHyAcaioCAP0T/eYBIS0gLCAgIBxqKgIA/RP95gEhLiAsICEgHGoqAgD9E/3mASEvICwgIiAcaioCAP0T/eYBITAgIyAcaiAw/R8AOAIAIC/94QEhMSAfIBxqKgIA/RMhOP0MAACAPwAAgD8AAIA/AACAPyA4IDj95gH95QEhMiAuIDL95gEhMyAkIBxqIDP9HwA4AgAgJSAcaiAz/R8AOAIAICYgHGogM/0fADgCACALIBxqIAsgHGoqAgD9EyAz/eQB/R8AOAIAICcgHGoqAgD9EyE4IDj9DAAAgD8AAIA/AACAPwAAgD8gOP3lAf3mASE0ICggHGogNP0fADgCACAtIDH95AEhNSAgIBxqKgIA/RMhOCA4/QwAAIA/AACAPwAAgD8AAIA/IDj95QH95gEhNiA1IDb95gEhNyApIBxqIDf9HwA4AgAgKiAcaiA3/R8AOAIAICsgHGogN/0fADgCACAQIBxqIBAgHGoqAgD9EyA3/eQB/R8AOAIAIBxBBGohHAwACwsgG0EBaiEbDAALCyAKIBogAWxBDGxqQQMgESASQQBBDGxqQQMgAUEDQQMQAEEAIRsCQANAIBsgAUhFDQEgEiAbQQxsaiEdIAUgGiABbCAbakEMbGohHiAMIBogAWwgG2pBDGxqIR8gDSAbQQxsaiEgIBMgG0EMbGohISAJIBogAWwgG2pBJGxqQQxqISIgDyAaIAFsIBtqQRhsakEMaiEjIAcgG0EMbGohJCAVIBtBDGxqISVBACEcAkADQCAcQQxIRQ0BIB0gHGoqAgD9EyEsICwgHiAcaioCAP0T/eYBIS0gLCAfIBxqKgIA/RP95gEhLiAtICAgHGoqAgD9E/3mASEvICEgHGogL/0fADgCACAiIBxqIC/9HwA4AgAgIyAcaiAv/R8AOAIAIBQgHGogFCAcaioCAP0TIC/95AH9HwA4AgAgJCAcaioCAP0TIC795AEhMCAlIBxqIDD9HwA4AgAgHEEEaiEcDAALCyAbQQFqIRsMAAsLIA8gGiABbEEYbGpBBiAWIBdBAEEMbGpBAyABQQNBBhAAQQAhGwJAA0AgGyABSEUNASAXIBtBDGxqIR0gFSAbQQxsaiEeIBkgG0EMbGohH0EAIRwCQANAIBxBDEhFDQEgHSAcaioCAP0TISwgHiAcaioCAP0TICz95AEhLSAfIBxqIC39HwA4AgAgHEEEaiEcDAALCyAbQQFqIRsMAAsLIBghHCAZIRggHCEZIBpBf2ohGgwACwsL";
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (
-      ...addresses: number[]
-    ) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -1515,89 +1519,155 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _mt_14 = _ws_mt_14;
   _ws_mt_23 = _grow(_ws_mt_23, _B * 3);
   const _mt_23 = _ws_mt_23;
-  for (let _t = _T - 1; _t >= 0; _t--) {
-    if (_t >= _ended) {
-      _parkEnded(_carry_h, _parked_h, _t, _lengths!, 3);
+  if (_backwardStep !== null && _lengths === null) {
+    _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 3);
+    const _st_up_h = _ws_st_up_h;
+    _ws_st_tape_26 = _grow(_ws_st_tape_26, _T * _B * 3);
+    const _st_tape_26 = _ws_st_tape_26;
+    _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 3);
+    const _st_tape_9 = _ws_st_tape_9;
+    _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
+    const _st_hist_h = _ws_st_hist_h;
+    _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 3);
+    const _st_tape_28 = _ws_st_tape_28;
+    _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 3);
+    const _st_dP_b_h = _ws_st_dP_b_h;
+    _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 3);
+    const _st_tape_17 = _ws_st_tape_17;
+    _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 3);
+    const _st_dP_b_z = _ws_st_dP_b_z;
+    _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 3);
+    const _st_dP_b_r = _ws_st_dP_b_r;
+    _st_up_h.set(_up_h);
+    _st_tape_26.set(_tape_26);
+    _st_tape_9.set(_tape_9);
+    _st_hist_h.set(_hist_h);
+    _st_tape_28.set(_tape_28);
+    _st_dP_b_h.fill(0, 0, 3);
+    _st_tape_17.set(_tape_17);
+    _st_dP_b_z.fill(0, 0, 3);
+    _st_dP_b_r.fill(0, 0, 3);
+    _backwardStep(
+      _T,
+      _B,
+      _st_up_h.byteOffset,
+      _st_tape_26.byteOffset,
+      _st_tape_9.byteOffset,
+      _st_hist_h.byteOffset,
+      _st_tape_28.byteOffset,
+      _bt_10.byteOffset,
+      _bt_13.byteOffset,
+      _gb_0.byteOffset,
+      _gb_2.byteOffset,
+      _st_dP_b_h.byteOffset,
+      _st_tape_17.byteOffset,
+      _bt_18.byteOffset,
+      _bt_22.byteOffset,
+      _gb_1.byteOffset,
+      _st_dP_b_z.byteOffset,
+      _wt_2.byteOffset,
+      _mt_14.byteOffset,
+      _bt_19.byteOffset,
+      _st_dP_b_r.byteOffset,
+      _bt_24.byteOffset,
+      _wt_1.byteOffset,
+      _mt_23.byteOffset,
+      _carry_h.byteOffset,
+      _carryPrev_h.byteOffset,
+    );
+    _dP_b_h.set(_st_dP_b_h.subarray(0, 3));
+    _dP_b_z.set(_st_dP_b_z.subarray(0, 3));
+    _dP_b_r.set(_st_dP_b_r.subarray(0, 3));
+    if (_T % 2 === 1) {
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = (_t * _B + _b) * 3;
-      const _r1 = _b * 3;
-      const _r2 = (_t * _B + _b) * 9 + 6;
-      const _r3 = (_t * _B + _b) * 9;
-      const _r4 = (_t * _B + _b) * 6;
-      for (let _j = 0; _j < 3; _j++) {
-        // adjoint of h' = (1 - z) * h + z * h_tilde
-        const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
-        const _d_4 = _d_2 * _tape_26[_r0 + _j]!;
-        const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
-        const _d_8 = _d_2 * _hist_h[_r0 + _j]!;
-        const _d_10 = _d_2 * _tape_28[_r0 + _j]!;
-        _bt_10[_r1 + _j] = _d_10;
-        const _d_11 = -_d_8;
-        // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-        const _d_12 = 1 - _tape_26[_r0 + _j]! * _tape_26[_r0 + _j]!;
-        // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
-        const _d_13 = _d_6 * _d_12;
-        _bt_13[_r1 + _j] = _d_13;
-        _gb_0[_r2 + _j] = _d_13;
-        _gb_2[_r0 + _j] = _d_13;
-        _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
-        // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
-        _bt_18[_r1 + _j] = _d_18;
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_20 = _d_4 + _d_11;
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
-        // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
-        const _d_22 = _d_20 * _d_21;
-        _bt_22[_r1 + _j] = _d_22;
-        _gb_0[_r3 + _j] = _d_22;
-        _gb_1[_r4 + _j] = _d_22;
-        _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+  } else {
+    for (let _t = _T - 1; _t >= 0; _t--) {
+      if (_t >= _ended) {
+        _parkEnded(_carry_h, _parked_h, _t, _lengths!, 3);
       }
-    }
-    // transposed U_h @ h_tilde
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv3x3(_gb_2, _t * _B * 3 + _i * 3, _wt_2, _mt_14, _i * 3);
-    else _gemmNT(_gb_2, _t * _B * 3, 3, _wt_2, _mt_14, 0, 3, _B, 3, 3);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 3;
-      const _r1 = (_t * _B + _b) * 3;
-      const _r2 = (_t * _B + _b) * 9 + 3;
-      const _r3 = (_t * _B + _b) * 6 + 3;
-      for (let _j = 0; _j < 3; _j++) {
-        const _d_14 = _mt_14[_r0 + _j]!;
-        const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
-        const _d_17 = _d_14 * _tape_17[_r1 + _j]!;
-        // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
-        const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
-        _bt_19[_r0 + _j] = _d_19;
-        _gb_0[_r2 + _j] = _d_19;
-        _gb_1[_r3 + _j] = _d_19;
-        _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
-        const _d_24 = _bt_10[_r0 + _j]! + _d_17;
-        _bt_24[_r0 + _j] = _d_24;
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = (_t * _B + _b) * 3;
+        const _r1 = _b * 3;
+        const _r2 = (_t * _B + _b) * 9 + 6;
+        const _r3 = (_t * _B + _b) * 9;
+        const _r4 = (_t * _B + _b) * 6;
+        for (let _j = 0; _j < 3; _j++) {
+          // adjoint of h' = (1 - z) * h + z * h_tilde
+          const _d_2 = _up_h[_r0 + _j]! + _carry_h[_r1 + _j]!;
+          const _d_4 = _d_2 * _tape_26[_r0 + _j]!;
+          const _d_6 = _d_2 * _tape_9[_r0 + _j]!;
+          const _d_8 = _d_2 * _hist_h[_r0 + _j]!;
+          const _d_10 = _d_2 * _tape_28[_r0 + _j]!;
+          _bt_10[_r1 + _j] = _d_10;
+          const _d_11 = -_d_8;
+          // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
+          const _d_12 = 1 - _tape_26[_r0 + _j]! * _tape_26[_r0 + _j]!;
+          // adjoint of h_tilde = tanh(W_h @ x + U_h @ (r * h) + b_h)
+          const _d_13 = _d_6 * _d_12;
+          _bt_13[_r1 + _j] = _d_13;
+          _gb_0[_r2 + _j] = _d_13;
+          _gb_2[_r0 + _j] = _d_13;
+          _dP_b_h[_j] = _dP_b_h[_j]! + _d_13;
+          // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
+          const _d_18 = _tape_17[_r0 + _j]! * (1 - _tape_17[_r0 + _j]!);
+          _bt_18[_r1 + _j] = _d_18;
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_20 = _d_4 + _d_11;
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_21 = _tape_9[_r0 + _j]! * (1 - _tape_9[_r0 + _j]!);
+          // adjoint of z = sigmoid(W_z @ x + U_z @ h + b_z)
+          const _d_22 = _d_20 * _d_21;
+          _bt_22[_r1 + _j] = _d_22;
+          _gb_0[_r3 + _j] = _d_22;
+          _gb_1[_r4 + _j] = _d_22;
+          _dP_b_z[_j] = _dP_b_z[_j]! + _d_22;
+        }
       }
-    }
-    // transposed U_z, U_r @ h
-    if (_B < 4 && _simd === null)
-      for (let _i = 0; _i < _B; _i++) _gemv3x6(_gb_1, _t * _B * 6 + _i * 6, _wt_1, _mt_23, _i * 3);
-    else _gemmNT(_gb_1, _t * _B * 6, 6, _wt_1, _mt_23, 0, 3, _B, 3, 6);
-    for (let _b = 0; _b < _B; _b++) {
-      const _r0 = _b * 3;
-      for (let _j = 0; _j < 3; _j++) {
-        const _d_23 = _mt_23[_r0 + _j]!;
-        const _d_25 = _bt_24[_r0 + _j]! + _d_23;
-        _carryPrev_h[_r0 + _j] = _d_25;
+      // transposed U_h @ h_tilde
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv3x3(_gb_2, _t * _B * 3 + _i * 3, _wt_2, _mt_14, _i * 3);
+      else _gemmNT(_gb_2, _t * _B * 3, 3, _wt_2, _mt_14, 0, 3, _B, 3, 3);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 3;
+        const _r1 = (_t * _B + _b) * 3;
+        const _r2 = (_t * _B + _b) * 9 + 3;
+        const _r3 = (_t * _B + _b) * 6 + 3;
+        for (let _j = 0; _j < 3; _j++) {
+          const _d_14 = _mt_14[_r0 + _j]!;
+          const _d_15 = _d_14 * _hist_h[_r1 + _j]!;
+          const _d_17 = _d_14 * _tape_17[_r1 + _j]!;
+          // adjoint of r = sigmoid(W_r @ x + U_r @ h + b_r)
+          const _d_19 = _d_15 * _bt_18[_r0 + _j]!;
+          _bt_19[_r0 + _j] = _d_19;
+          _gb_0[_r2 + _j] = _d_19;
+          _gb_1[_r3 + _j] = _d_19;
+          _dP_b_r[_j] = _dP_b_r[_j]! + _d_19;
+          const _d_24 = _bt_10[_r0 + _j]! + _d_17;
+          _bt_24[_r0 + _j] = _d_24;
+        }
       }
+      // transposed U_z, U_r @ h
+      if (_B < 4 && _simd === null)
+        for (let _i = 0; _i < _B; _i++) _gemv3x6(_gb_1, _t * _B * 6 + _i * 6, _wt_1, _mt_23, _i * 3);
+      else _gemmNT(_gb_1, _t * _B * 6, 6, _wt_1, _mt_23, 0, 3, _B, 3, 6);
+      for (let _b = 0; _b < _B; _b++) {
+        const _r0 = _b * 3;
+        for (let _j = 0; _j < 3; _j++) {
+          const _d_23 = _mt_23[_r0 + _j]!;
+          const _d_25 = _bt_24[_r0 + _j]! + _d_23;
+          _carryPrev_h[_r0 + _j] = _d_25;
+        }
+      }
+      if (_t >= _ended) {
+        _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 3);
+      }
+      const _swap_h = _carry_h;
+      _carry_h = _carryPrev_h;
+      _carryPrev_h = _swap_h;
     }
-    if (_t >= _ended) {
-      _unparkEnded(_carryPrev_h, _parked_h, _t, _lengths!, 3);
-    }
-    const _swap_h = _carry_h;
-    _carry_h = _carryPrev_h;
-    _carryPrev_h = _swap_h;
   }
   // Weight gradients: one product over all steps per group, Σ_t gradᵀ · vector.
   // d(W_z, W_r, W_h)
@@ -1756,6 +1826,15 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_bt_24 = _grow(_ws_bt_24, _B * 3);
   _ws_mt_14 = _grow(_ws_mt_14, _B * 3);
   _ws_mt_23 = _grow(_ws_mt_23, _B * 3);
+  _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 3);
+  _ws_st_tape_26 = _grow(_ws_st_tape_26, _T * _B * 3);
+  _ws_st_tape_9 = _grow(_ws_st_tape_9, _T * _B * 3);
+  _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
+  _ws_st_tape_28 = _grow(_ws_st_tape_28, _T * _B * 3);
+  _ws_st_dP_b_h = _grow(_ws_st_dP_b_h, 3);
+  _ws_st_tape_17 = _grow(_ws_st_tape_17, _T * _B * 3);
+  _ws_st_dP_b_z = _grow(_ws_st_dP_b_z, 3);
+  _ws_st_dP_b_r = _grow(_ws_st_dP_b_r, 3);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 9);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 2);
   _ws_dW0 = _grow(_ws_dW0, 18);
@@ -1791,6 +1870,9 @@ let _ws_bt_10: FloatArray = new FloatArray(0),
   _ws_mt_23: FloatArray = new FloatArray(0),
   _ws_parked_h: FloatArray = new FloatArray(0),
   _ws_proj_0: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_h: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_r: FloatArray = new FloatArray(0),
+  _ws_st_dP_b_z: FloatArray = new FloatArray(0),
   _ws_st_hist_h: FloatArray = new FloatArray(0),
   _ws_st_lengths: FloatArray = new FloatArray(0),
   _ws_st_out_h: FloatArray = new FloatArray(0),
@@ -1802,6 +1884,7 @@ let _ws_bt_10: FloatArray = new FloatArray(0),
   _ws_st_tape_26: FloatArray = new FloatArray(0),
   _ws_st_tape_28: FloatArray = new FloatArray(0),
   _ws_st_tape_9: FloatArray = new FloatArray(0),
+  _ws_st_up_h: FloatArray = new FloatArray(0),
   _ws_stepHist_h: FloatArray = new FloatArray(0),
   _ws_stepOut_h: FloatArray = new FloatArray(0),
   _ws_stepTape_0: FloatArray = new FloatArray(0),

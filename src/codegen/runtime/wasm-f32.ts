@@ -109,30 +109,36 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
 }
 // END EMBED WASM_F32
 
-// The fused forward step (src/codegen/wasm/step.ts), in modules whose spec it
-// covers: render.ts writes `_FORWARD_STEP` (its bytes, base64) before this part.
+// The fused step loops (src/codegen/wasm/step.ts), in modules whose spec they
+// cover: render.ts writes `_FORWARD_STEP` and `_BACKWARD_STEP` (their bytes,
+// base64; "" where the backward loop is not covered) before this part.
 declare const _FORWARD_STEP: string;
+declare const _BACKWARD_STEP: string;
 
 // BEGIN EMBED WASM_STEP
+/** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
+type _StepLoop = (...addresses: number[]) => void;
+
 /**
- * The spec's whole forward step loop as one WebAssembly function, sharing the
+ * One of the spec's step loops as a WebAssembly function, sharing the
  * kernel's memory and calling its GEMM (the relaxed copy where that was
- * chosen); null where the kernel did not load or the engine refuses the
- * module (an old Chromium compiles nothing over 4 KiB synchronously), and the
- * module runs its JavaScript step loop.
+ * chosen); null where there is none, the kernel did not load or the engine
+ * refuses the module (an old Chromium compiles nothing over 4 KiB
+ * synchronously), and the module runs that loop in JavaScript.
  */
-function _loadForwardStep(): ((...addresses: number[]) => void) | null {
-  if (_simd === null) return null;
+function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
+  if (_simd === null || base64 === "") return null;
   try {
-    const bytes = Uint8Array.from(atob(_FORWARD_STEP), (ch) => ch.charCodeAt(0));
+    const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
     const imports = { m: { memory: _simd.memory, gemm: _simd.gemm } };
-    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports.forward as (...addresses: number[]) => void;
+    return new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports[exported] as _StepLoop;
   } catch {
     return null;
   }
 }
 
-const _forwardStep = _loadForwardStep();
+const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
+const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 // END EMBED WASM_STEP
 
 // A module, so that its names stay its own; not importable (the generated module supplies _GEMM_WASM and _GEMM_RELAXED).

@@ -12,7 +12,7 @@ import { isConstantDerived } from "../derived.ts";
 import { operandIndex, renderStep, stepsRead, type Target } from "../target.ts";
 import { headerLines, initialValuesCall, interfaceRecords, numberLiteral } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
-import type { AfterLoopKernel, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
+import type { AfterLoopKernel, BufferPlan, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
 import { EXP_F32, GROW_JS, HELPERS, INIT_HELPERS, SAFETENSORS, WASM_F32, gemmNT, gemvFunction, gemvName, wasmStep } from "./runtime.ts";
 import { STAGED_ROLES, forwardStepModule, type ForwardStepModule } from "../wasm/step.ts";
@@ -600,7 +600,7 @@ function addTypes(m: ModuleContext): void {
 
 function addRuntime(m: ModuleContext): void {
   const { file, simd, fused } = m;
-  if (simd) file.addStatements([gemmNT("_gemmNTjs"), WASM_F32, ...(fused ? [wasmStep(fused.bytes)] : []), HELPERS, EXP_F32]);
+  if (simd) file.addStatements([gemmNT("_gemmNTjs"), WASM_F32, ...(fused ? [wasmStep(fused)] : []), HELPERS, EXP_F32]);
   else file.addStatements([gemmNT("_gemmNT"), GROW_JS, HELPERS]);
   file.addStatements(INIT_HELPERS);
   file.addStatements(SAFETENSORS);
@@ -762,12 +762,8 @@ function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardS
   const { plan, cell, workspaces } = m;
   const buffers = new Map(plan.buffers.map((b) => [b.name, b]));
   const staged = fused.arrays.filter((a) => STAGED_ROLES.has(buffers.get(a)!.role));
-  const stage = (array: string) => generatedLocal("st", array.slice(1));
   const rows = (array: string) => `_B * ${num(buffers.get(array)!.width)}`;
-  const lengthOf = (array: string): string => {
-    const b = buffers.get(array)!;
-    return b.role === "param" ? num(b.width) : b.role === "history" ? `(_T + 1) * ${rows(array)}` : `_T * ${rows(array)}`;
-  };
+  const lengthOf = (array: string): string => stagedLength(buffers.get(array)!);
   w.write("if (_forwardStep !== null)").block(() => {
     for (const a of staged) workspaces.use(w, "forward", stage(a), lengthOf(a));
     // One float32 slot per row, read by the step as int32.
@@ -789,6 +785,35 @@ function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardS
     writeZeroEndedOutputs(w, m);
     w.writeLine("return;");
   });
+}
+
+/** The workspace an array is staged through in the kernel's memory, for the fused step loops. */
+const stage = (array: string): string => generatedLocal("st", array.slice(1));
+
+/** The elements a staged buffer holds for B rows and T steps. */
+function stagedLength(b: BufferPlan): string {
+  const rows = `_B * ${num(b.width)}`;
+  return { steps: `_T * ${rows}`, history: `(_T + 1) * ${rows}`, row: rows, shared: num(b.width) }[b.extent];
+}
+
+/**
+ * The backward steps in one WebAssembly call where it loaded and no sequence ends early (else `loop`, the
+ * JavaScript loop): what it reads is staged into its memory once, the gradients it sums (zeroed there first)
+ * copied out once; it swaps the carried gradients' addresses each step, so after an odd number of steps the
+ * caller's two are swapped too (`swap`).
+ */
+function writeFusedBackward(w: CodeBlockWriter, m: ModuleContext, fused: readonly string[], loop: () => void, swap: () => void): void {
+  const buffers = new Map(m.plan.buffers.map((b) => [b.name, b]));
+  const staged = fused.filter((a) => STAGED_ROLES.has(buffers.get(a)!.role));
+  const sums = (a: string) => ["paramGradient", "inputGradient"].includes(buffers.get(a)!.role);
+  w.write("if (_backwardStep !== null && _lengths === null)").block(() => {
+    for (const a of staged) m.workspaces.use(w, "backward", stage(a), stagedLength(buffers.get(a)!));
+    for (const a of staged) w.writeLine(sums(a) ? `${stage(a)}.fill(0, 0, ${stagedLength(buffers.get(a)!)});` : `${stage(a)}.set(${a});`);
+    w.writeLine(`_backwardStep(_T, _B, ${fused.map((a) => `${staged.includes(a) ? stage(a) : a}.byteOffset`).join(", ")});`);
+    for (const a of staged.filter(sums)) w.writeLine(`${a}.set(${stage(a)}.subarray(0, ${stagedLength(buffers.get(a)!)}));`);
+    if (m.cell.states.length > 0) w.write("if (_T % 2 === 1)").block(swap);
+  });
+  w.write("else").block(loop);
 }
 
 function addForward(m: ModuleContext): void {
@@ -1008,17 +1033,23 @@ function addBackward(m: ModuleContext): void {
       w.writeLine(`_packTransposed(${withDerived("params")});`);
       for (const g of plan.groups) w.writeLine(`const ${g.packedT} = _ws${g.packedT};`);
       for (const t of plan.backward.step.temps) workspaces.use(w, "backward", t.array, `_B * ${num(t.width)}`);
-      w.write("for (let _t = _T - 1; _t >= 0; _t--)").block(() => {
-        writeParkEnded(w, m);
-        writeStep(w, plan.backward.step, ctx);
-        for (const s of plan.backward.zeroCarry) w.writeLine(`${arrays.carryPrev(s)}.fill(0, 0, _B * ${stateLength(s)});`);
-        writeUnparkEnded(w, m);
+      const swapCarries = () => {
         for (const s of cell.states) {
           w.writeLine(`const _swap_${field(s.name)} = ${arrays.carry(s.name)};`);
           w.writeLine(`${arrays.carry(s.name)} = ${arrays.carryPrev(s.name)};`);
           w.writeLine(`${arrays.carryPrev(s.name)} = _swap_${field(s.name)};`);
         }
-      });
+      };
+      const loop = () =>
+        w.write("for (let _t = _T - 1; _t >= 0; _t--)").block(() => {
+          writeParkEnded(w, m);
+          writeStep(w, plan.backward.step, ctx);
+          for (const s of plan.backward.zeroCarry) w.writeLine(`${arrays.carryPrev(s)}.fill(0, 0, _B * ${stateLength(s)});`);
+          writeUnparkEnded(w, m);
+          swapCarries();
+        });
+      if (m.fused?.backward) writeFusedBackward(w, m, m.fused.backward.arrays, loop, swapCarries);
+      else loop();
       for (const k of plan.backward.after) writeAfterLoop(w, plan, k, ctx, (writer, array, length) => workspaces.use(writer, "backward", array, length));
       w.write("return").block(() => {
         w.writeLine(`params: { ${publicParams.map((p) => `${field(p.name)}: ${arrays.gradParam(p.name)}`).join(", ")} },`);

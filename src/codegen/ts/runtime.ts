@@ -6,6 +6,7 @@
 // bits; the tests hold them to that.
 import * as EMBEDDED from "../runtime/embedded.ts";
 import { GEMM_RELAXED_PATCHES, GEMM_WASM_BASE64 } from "./wasm.ts";
+import type { ForwardStepModule } from "../wasm/step.ts";
 
 /** The JS matrix product (runtime/gemm.ts) as the function `name`: `_gemmNT`, or `_gemmNTjs` behind the WebAssembly kernel. */
 export const gemmNT = (name: string): string => {
@@ -70,8 +71,11 @@ export const WASM_F32 =
   `const _GEMM_RELAXED: readonly (readonly number[])[] = ${JSON.stringify(GEMM_RELAXED_PATCHES)};\n` +
   EMBEDDED.WASM_F32;
 
-/** f32 modules whose forward step src/codegen/wasm/step.ts covers: its bytes and loader (runtime/wasm-f32.ts). */
-export const wasmStep = (bytes: Uint8Array): string => `\nconst _FORWARD_STEP = "${btoa(String.fromCharCode(...bytes))}";\n` + EMBEDDED.WASM_STEP;
+const base64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
+
+/** f32 modules whose forward step src/codegen/wasm/step.ts covers: its loops' bytes and loader (runtime/wasm-f32.ts). */
+export const wasmStep = (fused: ForwardStepModule): string =>
+  `\nconst _FORWARD_STEP = "${base64(fused.bytes)}";\nconst _BACKWARD_STEP = "${fused.backward ? base64(fused.backward.bytes) : ""}";\n` + EMBEDDED.WASM_STEP;
 
 /** e^x to float32 accuracy, for f32 modules' sigmoid and tanh (runtime/expf.ts). */
 export const EXP_F32 = "\n" + EMBEDDED.EXP_F32;

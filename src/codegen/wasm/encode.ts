@@ -58,6 +58,7 @@ export const geS = [0x4e];
 export const andI32 = [0x71];
 export const select = [0x1b];
 export const nop = 0x01;
+export const drop = 0x1a;
 export const f32Add = [0x92];
 export const f32Mul = [0x94];
 /** f32.load / f32.store with 4-byte alignment at a constant byte offset from the address on the stack. */
@@ -67,6 +68,8 @@ export const f32Store = (offset = 0): Code => [0x38, 2, ...uleb(offset)];
 export const i32Load = (offset = 0): Code => [0x28, 2, ...uleb(offset)];
 /** memory.copy of [dst, src, bytes] within the one memory (bulk memory: every engine with SIMD has it). */
 export const memoryCopy: Code = [0xfc, ...uleb(10), 0, 0];
+/** memory.fill of [dst, byte value, bytes]. */
+export const memoryFill: Code = [0xfc, ...uleb(11), 0];
 export const f32Zero = [0x43, 0, 0, 0, 0];
 const simd = (op: number): Code => [0xfd, ...uleb(op)];
 /** v128.load / v128.store at a constant byte offset; no alignment promised (a row of floats may start anywhere). */

@@ -1,12 +1,14 @@
-// The WebAssembly target for an f32 module's forward step loop: one module per
-// spec and sizes whose exported `forward(T, B, ended, lengths, ...arrays)`
-// runs every step of the sequence in one call, the step's products through the GEMM kernel
-// (imported from the kernel's instance, with its memory, so that the relaxed
-// copy is used where the engine has it) and the pointwise kernels as f32x4
-// SIMD. A target in the table sense: pointwise expressions are walked
-// post-order into stack code through one table of instruction encodings
-// (OPS, FUNCTIONS); a plan with a form the table lacks gets no module, and the
-// TypeScript module keeps its JavaScript step loop (decided at compile time).
+// The WebAssembly target for an f32 module's step loops: per spec and sizes,
+// one module whose exported `forward(T, B, ended, lengths, ...arrays)` runs
+// every forward step of the sequence in one call, and one whose
+// `backward(T, B, ...arrays)` runs every backward step, last first. The
+// steps' products go through the GEMM kernel (imported from the kernel's
+// instance, with its memory, so that the relaxed copy is used where the
+// engine has it), the pointwise kernels run as f32x4 SIMD. A target in the
+// table sense: pointwise expressions are walked post-order into stack code
+// through tables of instruction encodings (OPS, FUNCTIONS, DERIVATIVES); a
+// plan with a form the tables lack gets no module for that loop, and the
+// TypeScript module keeps its JavaScript loop (decided at compile time).
 //
 // Variable-length batches run here too, as in the JavaScript loop: every row
 // is computed at every step, and from step `ended` (the shortest length; T
@@ -20,8 +22,9 @@
 // run one at a time through the same code, each loaded into all four lanes
 // and lane 0 stored, so every element takes the same operations.
 //
-// Size: 0.8-3.6 KB for the specs in specs/ (exp is written out at each
-// sigmoid and tanh), whatever the sizes (they are only immediates). Headless
+// Size: forward 0.9-3.9 KB, backward 0.5-2 KB for the specs in specs/ at
+// widths a multiple of 4 (exp is written out at each sigmoid and tanh; other
+// widths add a one-element copy of each kernel, up to 6.7 KB). Headless
 // Chromium 150 compiles up to 8 MiB synchronously on its main thread
 // (measured; older Chromium refused above 4 KiB); where an
 // engine refuses, the module's loader catches it and keeps the JavaScript loop.
@@ -30,21 +33,30 @@ import { readsOf } from "../expression.ts";
 import type { BufferRole, Expr, GemmKernel, Loc, ModulePlan, PointwiseKernel, StepKernel } from "../plan.ts";
 import {
   I32, MAGIC, V128, add, call, f32Load, f32Store, f32x4Abs, f32x4Add, f32x4Const, f32x4Div, f32x4Floor, f32x4Max, f32x4Min, f32x4Mul, f32x4Neg, f32x4Splat, f32x4Sqrt,
-  f32x4Sub, funcBody, funcType, geS, get, i32, i32Load, ifThen, memoryCopy, i32x4Add, i32x4Const, i32x4Shl, i32x4TruncSatF32x4S, lane, leS, ltS, mul, name, section, set, uleb, v128Load, v128Store, vector,
+  f32x4Sub, drop, funcBody, funcType, geS, get, i32, i32Load, ifThen, memoryCopy, memoryFill, i32x4Add, i32x4Const, i32x4Shl, i32x4TruncSatF32x4S, lane, leS, ltS, mul, name, section, set, uleb, v128Load, v128Store, vector,
   whileLoop, type Code,
 } from "./encode.ts";
 
-/** The fused forward step: the module's bytes, and the arrays its `forward` takes the addresses of, in order. */
-export interface ForwardStepModule {
+/** A fused step loop: its module's bytes, and the arrays the loop takes the addresses of, in order. */
+export interface StepLoopModule {
   readonly bytes: Uint8Array;
   readonly arrays: readonly string[];
+}
+
+/**
+ * The fused forward step loop, and the backward one (null where the backward step has a form the table lacks: the
+ * TypeScript module runs that loop in JavaScript). Two modules, each loaded on its own, so that an engine that
+ * refuses one (old Chromium compiles nothing over 4 KiB synchronously) keeps the other.
+ */
+export interface ForwardStepModule extends StepLoopModule {
+  readonly backward: StepLoopModule | null;
 }
 
 // Function indices: the imported GEMM, then the module's own. V8 before 12
 // (Node 20) inlines no WebAssembly calls, so exp, sigmoid and tanh are written
 // inline at each use rather than called (a call per four elements cost about a
 // tenth of a batch-1 forward at H = 32).
-const GEMM = 0, FORWARD = 1;
+const GEMM = 0, LOOP = 1;
 
 /** The binary operators' f32x4 instructions, applied to [a, b] on the stack. */
 const OPS: Partial<Record<Expr["op"], Code>> = { add: f32x4Add, sub: f32x4Sub, mul: f32x4Mul, div: f32x4Div, min: f32x4Min, max: f32x4Max };
@@ -62,6 +74,16 @@ const FUNCTIONS: Partial<Record<UnaryFunction, (scratch: number) => Code>> = {
   sqrt: () => f32x4Sqrt,
 };
 
+/**
+ * f'(…) of the value on the stack, as the JavaScript module writes it (render.ts, DERIVATIVE_SYNTAX): from the
+ * saved output y for sigmoid and tanh, y·(1 − y) and 1 − y·y.
+ */
+const DERIVATIVES: Partial<Record<UnaryFunction, (scratch: number) => Code>> = {
+  sigmoid: (y) => [...set(y), ...get(y), ...f32x4Const(1), ...get(y), ...f32x4Sub, ...f32x4Mul],
+  tanh: (y) => [...set(y), ...f32x4Const(1), ...get(y), ...get(y), ...f32x4Mul, ...f32x4Sub],
+  identity: () => [drop, ...f32x4Const(1)],
+};
+
 /** Whether the table has every form of an expression. */
 function covered(e: Expr): boolean {
   switch (e.op) {
@@ -75,16 +97,21 @@ function covered(e: Expr): boolean {
       return covered(e.arg);
     case "apply":
       return FUNCTIONS[e.fn] !== undefined && covered(e.arg);
+    case "derivative":
+      return DERIVATIVES[e.fn] !== undefined && covered(e.arg);
     default:
       return "args" in e && OPS[e.op] !== undefined && e.args.every(covered);
   }
 }
 
-/** Whether the module can run a forward step kernel: products, and pointwise kernels of covered forms storing per-row values. */
+/**
+ * Whether the module can run a step kernel: products, and pointwise kernels of covered forms whose stores set
+ * per-row values or add to per-row or shared vectors (backward's sums over rows and steps).
+ */
 function kernelCovered(k: StepKernel): boolean {
-  if (k.kind === "gemm") return !k.transposed;
+  if (k.kind === "gemm") return true;
   if (k.kind !== "pointwise") return false;
-  return k.items.every((item) => covered(item.expr) && item.stores.every((s) => s.mode === "set" && s.loc.perRow && !s.loc.scalar));
+  return k.items.every((item) => covered(item.expr) && item.stores.every((s) => !s.loc.scalar && (s.loc.perRow || s.mode === "add")));
 }
 
 /** The arrays a step's kernels name, in first-use order. */
@@ -164,7 +191,7 @@ function gemmCode(f: Frame, k: GemmKernel): Code {
 
 /** Loads and stores of four elements (`wide`), or of one element through all four lanes. */
 const load = (wide: boolean, offset: number): Code => (wide ? v128Load(offset) : [...f32Load(offset), ...f32x4Splat]);
-const store = (wide: boolean): Code => (wide ? v128Store() : [...lane(0), ...f32Store()]);
+const store = (wide: boolean, offset = 0): Code => (wide ? v128Store(offset) : [...lane(0), ...f32Store(offset)]);
 
 /** The items of a pointwise kernel for the elements at j4, with row addresses in `rows` (by row key) and values in `values`. */
 function itemsCode(f: Frame, k: PointwiseKernel, rows: Map<string, number>, wide: boolean): Code {
@@ -183,16 +210,20 @@ function itemsCode(f: Frame, k: PointwiseKernel, rows: Map<string, number>, wide
         return [...walk(e.arg), ...f32x4Neg];
       case "apply":
         return [...walk(e.arg), ...FUNCTIONS[e.fn]!(f.scratch)];
+      case "derivative":
+        return [...walk(e.arg), ...DERIVATIVES[e.fn]!(f.scratch)];
       default:
         if (!("args" in e)) throw new Error(`internal: ${e.op} is not in the WebAssembly table`);
         return [...e.args.flatMap(walk), ...OPS[e.op]!];
     }
   };
-  return k.items.flatMap((item) => [
-    ...walk(item.expr),
-    ...set(values.get(item.local)!),
-    ...item.stores.flatMap((s) => [...get(rows.get(rowKey(s.loc))!), ...get(f.j4), ...add, ...get(values.get(item.local)!), ...store(wide)]),
-  ]);
+  const storeCode = (st: PointwiseKernel["items"][number]["stores"][number], value: number): Code => {
+    // The address of the element at j4, and the offset from it: per row, or in a shared vector.
+    const [at, offset]: [Code, number] = st.loc.perRow ? [[...get(rows.get(rowKey(st.loc))!), ...get(f.j4), ...add], 0] : [[...get(f.address(st.loc.array)), ...get(f.j4), ...add], 4 * st.loc.offset];
+    const stored = st.mode === "add" ? [...at, ...load(wide, offset), ...get(value), ...f32x4Add] : get(value);
+    return [...at, ...stored, ...store(wide, offset)];
+  };
+  return k.items.flatMap((item) => [...walk(item.expr), ...set(values.get(item.local)!), ...item.stores.flatMap((st) => storeCode(st, values.get(item.local)!))]);
 }
 
 /** for (b = 0; b < B; b++) { row addresses; 4 elements at a time; then the rest one at a time }. */
@@ -224,44 +255,98 @@ function freezeEndedCode(f: Frame, histories: readonly { readonly name: string; 
 }
 
 /** Buffers the TypeScript module stages into the kernel's memory (in, or out, once per call) to hand the step their addresses. */
-export const STAGED_ROLES: ReadonlySet<BufferRole> = new Set(["param", "input", "history", "output", "tape"]);
-/** Buffers the step can read and write: the staged ones, and the module's workspaces (already in the memory). */
-const ADDRESSABLE: ReadonlySet<BufferRole> = new Set([...STAGED_ROLES, "packed", "projection", "product", "scratch"]);
+export const STAGED_ROLES: ReadonlySet<BufferRole> = new Set(["param", "input", "history", "output", "tape", "upstream", "paramGradient", "inputGradient"]);
+/** Buffers the steps can read and write: the staged ones, and the module's workspaces (already in the memory). */
+const ADDRESSABLE: ReadonlySet<BufferRole> = new Set([
+  ...STAGED_ROLES, "packed", "packedTransposed", "projection", "product", "scratch", "carry", "carryPrevious", "productGradient", "transposedProduct",
+]);
 
-/** The fused forward step of a plan, or null when the plan has a form the WebAssembly table lacks (the module keeps its JavaScript loop). */
-export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
-  const kernels = plan.forward.step.kernels;
-  if (!kernels.every(kernelCovered)) return null;
-  const arrays = arraysOf(kernels);
-  const roles = new Map(plan.buffers.map((b) => [b.name, b.role]));
-  if (!arrays.every((a) => ADDRESSABLE.has(roles.get(a)!))) return null;
+/** A step function's code and its locals, from its parameters' count (T, B, ...) and its kernels. */
+function stepFunction(parameters: number, address: (array: string) => number, kernels: readonly StepKernel[], loop: (f: Frame, step: Code) => Code, after: (f: Frame) => Code): Code {
   const pointwise = kernels.filter((k): k is PointwiseKernel => k.kind === "pointwise");
-  const first = 4 + arrays.length;
   const rowCount = Math.max(0, ...pointwise.map((k) => rowLocs(k).size));
   const i32s = 3 + rowCount;
   const valueCount = Math.max(0, ...pointwise.map((k) => k.items.length));
-  const v128s = first + i32s;
-  const f: Frame = { address: (a) => 4 + arrays.indexOf(a), t: first, b: first + 1, j4: first + 2, rows: first + 3, values: v128s, scratch: v128s + valueCount };
+  const v128s = parameters + i32s;
+  const f: Frame = { address, t: parameters, b: parameters + 1, j4: parameters + 2, rows: parameters + 3, values: v128s, scratch: v128s + valueCount };
+  const step = [...kernels.flatMap((k) => (k.kind === "gemm" ? gemmCode(f, k) : pointwiseCode(f, k as PointwiseKernel))), ...after(f)];
+  return funcBody([[i32s, I32], [valueCount + 2, V128]], loop(f, step));
+}
+
+/** Whether every kernel is in the table and every array they name can be addressed. */
+function stepCovered(plan: ModulePlan, kernels: readonly StepKernel[], arrays: readonly string[]): boolean {
+  const roles = new Map(plan.buffers.map((b) => [b.name, b.role]));
+  return kernels.every(kernelCovered) && arrays.every((a) => ADDRESSABLE.has(roles.get(a)!));
+}
+
+/** forward(T, B, ended, lengths, ...arrays): t from 0 up, each step's kernels, then ended rows' states kept. */
+function forwardFunction(plan: ModulePlan, arrays: readonly string[]): Code | null {
   const histories = plan.buffers.filter((b) => b.role === "history");
   // A state the step neither reads nor writes could not be kept for an ended row.
   if (!histories.every((h) => arrays.includes(h.name))) return null;
-  const step = [...kernels.flatMap((k) => (k.kind === "gemm" ? gemmCode(f, k) : pointwiseCode(f, k as PointwiseKernel))), ...freezeEndedCode(f, histories)];
-  const forward = funcBody(
-    [[i32s, I32], [valueCount + 2, V128]],
-    [...i32(0), ...set(f.t), ...whileLoop([...get(f.t), ...get(T), ...ltS], [...step, ...get(f.t), ...i32(1), ...add, ...set(f.t)])],
-  );
-  const types = vector([funcType(Array(8).fill(I32), []), funcType(Array(first).fill(I32), [])]);
+  const loop = (f: Frame, step: Code): Code => [...i32(0), ...set(f.t), ...whileLoop([...get(f.t), ...get(T), ...ltS], [...step, ...get(f.t), ...i32(1), ...add, ...set(f.t)])];
+  return stepFunction(4 + arrays.length, (a) => 4 + arrays.indexOf(a), plan.forward.step.kernels, loop, (f) => freezeEndedCode(f, histories));
+}
+
+/**
+ * backward(T, B, ...arrays): t from T − 1 down, each step's kernels, then the states' carried gradients moved on:
+ * the carry (dL/d state after step t) and the previous carry (before it) trade addresses, as the JavaScript loop's
+ * variables do, so after an odd number of steps the caller's two are swapped. The pairs are the last arrays.
+ */
+function backwardFunction(plan: ModulePlan, arrays: readonly string[], carries: readonly { readonly carry: string; readonly previous: string; readonly zero: number | null }[]): Code {
+  const address = (a: string) => 2 + arrays.indexOf(a);
+  const loop = (f: Frame, step: Code): Code => [...get(T), ...i32(-1), ...add, ...set(f.t), ...whileLoop([...get(f.t), ...i32(0), ...geS], [...step, ...get(f.t), ...i32(-1), ...add, ...set(f.t)])];
+  const after = (f: Frame): Code =>
+    carries.flatMap((c) => [
+      // A state no gradient flows back through starts each step from zero (plan.backward.zeroCarry).
+      ...(c.zero === null ? [] : [...get(address(c.previous)), ...i32(0), ...get(B), ...i32(c.zero * 4), ...mul, ...memoryFill]),
+      ...get(address(c.carry)), ...set(f.j4),
+      ...get(address(c.previous)), ...set(address(c.carry)),
+      ...get(f.j4), ...set(address(c.previous)),
+    ]);
+  return stepFunction(2 + arrays.length, address, plan.backward.step.kernels, loop, after);
+}
+
+/** The carried-gradient pairs of a plan's states, with the width of those backward zeroes each step. */
+function carriesOf(plan: ModulePlan): { carry: string; previous: string; zero: number | null }[] {
+  const carry = plan.buffers.filter((b) => b.role === "carry");
+  return carry.map((c) => {
+    const previous = plan.buffers.find((b) => b.role === "carryPrevious" && b.of === c.of)!;
+    return { carry: c.name, previous: previous.name, zero: plan.backward.zeroCarry.includes(c.of!) ? c.width : null };
+  });
+}
+
+/** A module of one step loop, exported as `exported`, that imports the kernel's GEMM and memory. */
+function loopModule(exported: string, parameters: number, body: Code): Uint8Array {
+  const types = vector([funcType(Array(8).fill(I32), []), funcType(Array(parameters).fill(I32), [])]);
   const imports = vector([
     [...name("m"), ...name("gemm"), 0x00, ...uleb(0)],
     [...name("m"), ...name("memory"), 0x02, 0x00, ...uleb(1)],
   ]);
-  const bytes = [
+  return Uint8Array.from([
     ...MAGIC,
     ...section(1, types),
     ...section(2, imports),
     ...section(3, vector([uleb(1)])),
-    ...section(7, vector([[...name("forward"), 0x00, ...uleb(FORWARD)]])),
-    ...section(10, vector([forward])),
-  ];
-  return { bytes: Uint8Array.from(bytes), arrays };
+    ...section(7, vector([[...name(exported), 0x00, ...uleb(LOOP)]])),
+    ...section(10, vector([body])),
+  ]);
+}
+
+/**
+ * The fused steps of a plan, or null when its forward step has a form the WebAssembly table lacks (the module keeps
+ * its JavaScript loops); `backward` is null when only the backward step does.
+ */
+export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
+  const arrays = arraysOf(plan.forward.step.kernels);
+  if (!stepCovered(plan, plan.forward.step.kernels, arrays)) return null;
+  const forward = forwardFunction(plan, arrays);
+  if (forward === null) return null;
+  const carries = carriesOf(plan);
+  const kernelArrays = arraysOf(plan.backward.step.kernels);
+  const backwardArrays = [...kernelArrays.filter((a) => !carries.some((c) => a === c.carry || a === c.previous)), ...carries.flatMap((c) => [c.carry, c.previous])];
+  const backward = stepCovered(plan, plan.backward.step.kernels, backwardArrays)
+    ? { bytes: loopModule("backward", 2 + backwardArrays.length, backwardFunction(plan, backwardArrays, carries)), arrays: backwardArrays }
+    : null;
+  return { bytes: loopModule("forward", 4 + arrays.length, forward), arrays, backward };
 }
