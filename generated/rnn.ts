@@ -379,7 +379,7 @@ function _gemmNT(
 const _FORWARD_STEP =
   "AGFzbQEAAAABGQJgCH9/f39/f39/AGAKf39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQq9BgG6BgIHfwd7QQAhCgJAA0AgCiAASEUNASAEIAogAWxBwABsakEQIAUgBkEAQcAAbGpBECABQRBBEBAAQQAhCwJAA0AgCyABSEUNASAHIAogAWwgC2pBwABsaiENIAYgC0HAAGxqIQ4gBCAKQQFqIAFsIAtqQcAAbGohDyAJIAogAWwgC2pBwABsaiEQQQAhDAJAA0AgDEEQakHAAExFDQEgDSAMav0AAAAhESAOIAxq/QAAACESIBEgEv3kASETIBMgCCAMav0AAAD95AEhFCAU/QwAAABAAAAAQAAAAEAAAABA/eYBIRb9DAAAgD8AAIA/AACAPwAAgD/9DAAAAEAAAABAAAAAQAAAAEAgFv0MAACwQgAAsEIAALBCAACwQv3oAf0MAACuwgAArsIAAK7CAACuwv3pASEWIBb9DDuquD87qrg/O6q4PzuquD/95gH9DAAAAD8AAAA/AAAAPwAAAD/95AH9aCEXIBYgF/0MAIAxPwCAMT8AgDE/AIAxP/3mAf3lASAX/QyDgF65g4BeuYOAXrmDgF65/eYB/eUBIRb9DAENUDkBDVA5AQ1QOQENUDkgFv3mAf0MYQu2OmELtjphC7Y6YQu2Ov3kASAW/eYB/QyJiAg8iYgIPImICDyJiAg8/eQBIBb95gH9DKuqKj2rqio9q6oqPauqKj395AEgFv3mAf0Mq6oqPquqKj6rqio+q6oqPv3kASAW/eYB/QwAAAA/AAAAPwAAAD8AAAA//eQBIBb95gH9DAAAgD8AAIA/AACAPwAAgD/95AEgFv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAX/fgB/Qx/AAAAfwAAAH8AAAB/AAAA/a4BQRf9qwH95gH9DAAAgD8AAIA/AACAPwAAgD/95AH95wH95QEhFSAPIAxqIBX9CwAAIBAgDGogFf0LAAAgDEEQaiEMDAALCyALQQFqIQsMAAsLIAogAk4EQEEAIQsCQANAIAsgAUhFDQEgCiADIAtBBGxqKAIATgRAIAQgCkEBaiABbCALakHAAGxqIAQgCiABbCALakHAAGxqQcAA/AoAAAsgC0EBaiELDAALCwsgCkEBaiEKDAALCws=";
 const _BACKWARD_STEP =
-  "AGFzbQEAAAABGgJgCH9/f39/f39/AGALf39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCrgDAbUDAgh/BXsgAEF/aiELAkADQCALQQBORQ0BQQAhDAJAA0AgDCABSEUNASACIAsgAWwgDGpBwABsaiEOIAkgDEHAAGxqIQ8gAyALQQFqIAFsIAxqQcAAbGohECAEIAxBwABsaiERIAUgCyABbCAMakHAAGxqIRJBACENAkADQCANQRBqQcAATEUNASAOIA1q/QAAACAPIA1q/QAAAP3kASETIBAgDWr9AAAAIRb9DAAAgD8AAIA/AACAPwAAgD8gFiAW/eYB/eUBIRQgEyAU/eYBIRUgESANaiAV/QsAACASIA1qIBX9CwAAIAYgDWogBiANav0AAAAgFf3kAf0LAAAgDUEQaiENDAALCyAMQQFqIQwMAAsLIAUgCyABbEHAAGxqQRAgByAIQQBBwABsakEQIAFBEEEQEABBACEMAkADQCAMIAFIRQ0BIAggDEHAAGxqIQ4gCiAMQcAAbGohD0EAIQ0CQANAIA1BEGpBwABMRQ0BIA4gDWr9AAAAIRMgDyANaiAT/QsAACANQRBqIQ0MAAsLIAxBAWohDAwACwsgCSENIAohCSANIQogC0F/aiELDAALCws=";
+  "AGFzbQEAAAABHQJgCH9/f39/f39/AGAOf39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCuMEAeAEAgh/BXsgAEF/aiEOAkADQCAOQQBORQ0BIA4gAk4EQEEAIQ8CQANAIA8gAUhFDQEgDiADIA9BBGxqKAIATgRAIA0gD0HAAGxqIAsgD0HAAGxqQcAA/AoAACALIA9BwABsakEAQcAA/AsACyAPQQFqIQ8MAAsLC0EAIQ8CQANAIA8gAUhFDQEgBCAOIAFsIA9qQcAAbGohESALIA9BwABsaiESIAUgDkEBaiABbCAPakHAAGxqIRMgBiAPQcAAbGohFCAHIA4gAWwgD2pBwABsaiEVQQAhEAJAA0AgEEEQakHAAExFDQEgESAQav0AAAAgEiAQav0AAAD95AEhFiATIBBq/QAAACEZ/QwAAIA/AACAPwAAgD8AAIA/IBkgGf3mAf3lASEXIBYgF/3mASEYIBQgEGogGP0LAAAgFSAQaiAY/QsAACAIIBBqIAggEGr9AAAAIBj95AH9CwAAIBBBEGohEAwACwsgD0EBaiEPDAALCyAHIA4gAWxBwABsakEQIAkgCkEAQcAAbGpBECABQRBBEBAAQQAhDwJAA0AgDyABSEUNASAKIA9BwABsaiERIAwgD0HAAGxqIRJBACEQAkADQCAQQRBqQcAATEUNASARIBBq/QAAACEWIBIgEGogFv0LAAAgEEEQaiEQDAALCyAPQQFqIQ8MAAsLIA4gAk4EQEEAIQ8CQANAIA8gAUhFDQEgDiADIA9BBGxqKAIATgRAIAwgD0HAAGxqIA0gD0HAAGxqQcAA/AoAAAsgD0EBaiEPDAALCwsgCyEQIAwhCyAQIQwgDkF/aiEODAALCws=";
 /** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
 type _StepLoop = (...addresses: number[]) => void;
 
@@ -1303,19 +1303,24 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_5 = _ws_bt_5;
   _ws_mt_6 = _grow(_ws_mt_6, _B * 16);
   const _mt_6 = _ws_mt_6;
-  if (_backwardStep !== null && _lengths === null) {
+  if (_backwardStep !== null) {
     _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
     const _st_up_h = _ws_st_up_h;
     _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
     const _st_hist_h = _ws_st_hist_h;
     _ws_st_dP_b = _grow(_ws_st_dP_b, 16);
     const _st_dP_b = _ws_st_dP_b;
+    _ws_st_lengths = _grow(_ws_st_lengths, _B);
+    const _st_lengths = _ws_st_lengths;
+    if (_lengths !== null) new Int32Array(_st_lengths.buffer, _st_lengths.byteOffset, _B).set(_lengths);
     _st_up_h.set(_up_h);
     _st_hist_h.set(_hist_h);
     _st_dP_b.fill(0, 0, 16);
     _backwardStep(
       _T,
       _B,
+      _firstEnd(_lengths, _T),
+      _st_lengths.byteOffset,
       _st_up_h.byteOffset,
       _st_hist_h.byteOffset,
       _bt_5.byteOffset,
@@ -1325,6 +1330,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       _mt_6.byteOffset,
       _carry_h.byteOffset,
       _carryPrev_h.byteOffset,
+      _parked_h.byteOffset,
     );
     _dP_b.set(_st_dP_b.subarray(0, 16));
     if (_T % 2 === 1) {
@@ -1470,6 +1476,7 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 16);
   _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 16);
   _ws_st_dP_b = _grow(_ws_st_dP_b, 16);
+  _ws_st_lengths = _grow(_ws_st_lengths, _B);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 16);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 8);
   _ws_dW0 = _grow(_ws_dW0, 128);

@@ -40,6 +40,8 @@ export const arrays = {
   upstream: (name: string) => generatedLocal("up", specIdentifier(name)),
   carry: (name: string) => generatedLocal("carry", specIdentifier(name)),
   carryPrev: (name: string) => generatedLocal("carryPrev", specIdentifier(name)),
+  /** Where an ended row's carried gradient waits while backward runs the steps past its length. */
+  parked: (name: string) => generatedLocal("parked", specIdentifier(name)),
   gradInput: (name: string) => generatedLocal("dIn", specIdentifier(name)),
   gradParam: (name: string) => generatedLocal("dP", specIdentifier(name)),
 };

@@ -379,7 +379,7 @@ function _gemmNT(
 const _FORWARD_STEP =
   "AGFzbQEAAAABGQJgCH9/f39/f39/AGAKf39/f39/f39/fwACFgIBbQRnZW1tAAABbQZtZW1vcnkCAAEDAgEBBwsBB2ZvcndhcmQAAQq3BgG0BgIHfwd7QQAhCgJAA0AgCiAASEUNASAEIAogAWxBDGxqQQMgBSAGQQBBDGxqQQMgAUEDQQMQAEEAIQsCQANAIAsgAUhFDQEgByAKIAFsIAtqQQxsaiENIAYgC0EMbGohDiAEIApBAWogAWwgC2pBDGxqIQ8gCSAKIAFsIAtqQQxsaiEQQQAhDAJAA0AgDEEMSEUNASANIAxqKgIA/RMhESAOIAxqKgIA/RMhEiARIBL95AEhEyATIAggDGoqAgD9E/3kASEUIBT9DAAAAEAAAABAAAAAQAAAAED95gEhFv0MAACAPwAAgD8AAIA/AACAP/0MAAAAQAAAAEAAAABAAAAAQCAW/QwAALBCAACwQgAAsEIAALBC/egB/QwAAK7CAACuwgAArsIAAK7C/ekBIRYgFv0MO6q4PzuquD87qrg/O6q4P/3mAf0MAAAAPwAAAD8AAAA/AAAAP/3kAf1oIRcgFiAX/QwAgDE/AIAxPwCAMT8AgDE//eYB/eUBIBf9DIOAXrmDgF65g4BeuYOAXrn95gH95QEhFv0MAQ1QOQENUDkBDVA5AQ1QOSAW/eYB/QxhC7Y6YQu2OmELtjphC7Y6/eQBIBb95gH9DImICDyJiAg8iYgIPImICDz95AEgFv3mAf0Mq6oqPauqKj2rqio9q6oqPf3kASAW/eYB/Qyrqio+q6oqPquqKj6rqio+/eQBIBb95gH9DAAAAD8AAAA/AAAAPwAAAD/95AEgFv3mAf0MAACAPwAAgD8AAIA/AACAP/3kASAW/eYB/QwAAIA/AACAPwAAgD8AAIA//eQBIBf9+AH9DH8AAAB/AAAAfwAAAH8AAAD9rgFBF/2rAf3mAf0MAACAPwAAgD8AAIA/AACAP/3kAf3nAf3lASEVIA8gDGogFf0fADgCACAQIAxqIBX9HwA4AgAgDEEEaiEMDAALCyALQQFqIQsMAAsLIAogAk4EQEEAIQsCQANAIAsgAUhFDQEgCiADIAtBBGxqKAIATgRAIAQgCkEBaiABbCALakEMbGogBCAKIAFsIAtqQQxsakEM/AoAAAsgC0EBaiELDAALCwsgCkEBaiEKDAALCws=";
 const _BACKWARD_STEP =
-  "AGFzbQEAAAABGgJgCH9/f39/f39/AGALf39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCrQDAbEDAgh/BXsgAEF/aiELAkADQCALQQBORQ0BQQAhDAJAA0AgDCABSEUNASACIAsgAWwgDGpBDGxqIQ4gCSAMQQxsaiEPIAMgC0EBaiABbCAMakEMbGohECAEIAxBDGxqIREgBSALIAFsIAxqQQxsaiESQQAhDQJAA0AgDUEMSEUNASAOIA1qKgIA/RMgDyANaioCAP0T/eQBIRMgECANaioCAP0TIRb9DAAAgD8AAIA/AACAPwAAgD8gFiAW/eYB/eUBIRQgEyAU/eYBIRUgESANaiAV/R8AOAIAIBIgDWogFf0fADgCACAGIA1qIAYgDWoqAgD9EyAV/eQB/R8AOAIAIA1BBGohDQwACwsgDEEBaiEMDAALCyAFIAsgAWxBDGxqQQMgByAIQQBBDGxqQQMgAUEDQQMQAEEAIQwCQANAIAwgAUhFDQEgCCAMQQxsaiEOIAogDEEMbGohD0EAIQ0CQANAIA1BDEhFDQEgDiANaioCAP0TIRMgDyANaiAT/R8AOAIAIA1BBGohDQwACwsgDEEBaiEMDAALCyAJIQ0gCiEJIA0hCiALQX9qIQsMAAsLCw==";
+  "AGFzbQEAAAABHQJgCH9/f39/f39/AGAOf39/f39/f39/f39/f38AAhYCAW0EZ2VtbQAAAW0GbWVtb3J5AgABAwIBAQcMAQhiYWNrd2FyZAABCtcEAdQEAgh/BXsgAEF/aiEOAkADQCAOQQBORQ0BIA4gAk4EQEEAIQ8CQANAIA8gAUhFDQEgDiADIA9BBGxqKAIATgRAIA0gD0EMbGogCyAPQQxsakEM/AoAACALIA9BDGxqQQBBDPwLAAsgD0EBaiEPDAALCwtBACEPAkADQCAPIAFIRQ0BIAQgDiABbCAPakEMbGohESALIA9BDGxqIRIgBSAOQQFqIAFsIA9qQQxsaiETIAYgD0EMbGohFCAHIA4gAWwgD2pBDGxqIRVBACEQAkADQCAQQQxIRQ0BIBEgEGoqAgD9EyASIBBqKgIA/RP95AEhFiATIBBqKgIA/RMhGf0MAACAPwAAgD8AAIA/AACAPyAZIBn95gH95QEhFyAWIBf95gEhGCAUIBBqIBj9HwA4AgAgFSAQaiAY/R8AOAIAIAggEGogCCAQaioCAP0TIBj95AH9HwA4AgAgEEEEaiEQDAALCyAPQQFqIQ8MAAsLIAcgDiABbEEMbGpBAyAJIApBAEEMbGpBAyABQQNBAxAAQQAhDwJAA0AgDyABSEUNASAKIA9BDGxqIREgDCAPQQxsaiESQQAhEAJAA0AgEEEMSEUNASARIBBqKgIA/RMhFiASIBBqIBb9HwA4AgAgEEEEaiEQDAALCyAPQQFqIQ8MAAsLIA4gAk4EQEEAIQ8CQANAIA8gAUhFDQEgDiADIA9BBGxqKAIATgRAIAwgD0EMbGogDSAPQQxsakEM/AoAAAsgD0EBaiEPDAALCwsgCyEQIAwhCyAQIQwgDkF/aiEODAALCws=";
 /** A fused step loop: (T, B, ...) and the byte addresses of its arrays in the kernel's memory. */
 type _StepLoop = (...addresses: number[]) => void;
 
@@ -1303,19 +1303,24 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   const _bt_5 = _ws_bt_5;
   _ws_mt_6 = _grow(_ws_mt_6, _B * 3);
   const _mt_6 = _ws_mt_6;
-  if (_backwardStep !== null && _lengths === null) {
+  if (_backwardStep !== null) {
     _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 3);
     const _st_up_h = _ws_st_up_h;
     _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
     const _st_hist_h = _ws_st_hist_h;
     _ws_st_dP_b = _grow(_ws_st_dP_b, 3);
     const _st_dP_b = _ws_st_dP_b;
+    _ws_st_lengths = _grow(_ws_st_lengths, _B);
+    const _st_lengths = _ws_st_lengths;
+    if (_lengths !== null) new Int32Array(_st_lengths.buffer, _st_lengths.byteOffset, _B).set(_lengths);
     _st_up_h.set(_up_h);
     _st_hist_h.set(_hist_h);
     _st_dP_b.fill(0, 0, 3);
     _backwardStep(
       _T,
       _B,
+      _firstEnd(_lengths, _T),
+      _st_lengths.byteOffset,
       _st_up_h.byteOffset,
       _st_hist_h.byteOffset,
       _bt_5.byteOffset,
@@ -1325,6 +1330,7 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
       _mt_6.byteOffset,
       _carry_h.byteOffset,
       _carryPrev_h.byteOffset,
+      _parked_h.byteOffset,
     );
     _dP_b.set(_st_dP_b.subarray(0, 3));
     if (_T % 2 === 1) {
@@ -1450,6 +1456,7 @@ function _reserveBackward(_B: number, _T: number) {
   _ws_st_up_h = _grow(_ws_st_up_h, _T * _B * 3);
   _ws_st_hist_h = _grow(_ws_st_hist_h, (_T + 1) * _B * 3);
   _ws_st_dP_b = _grow(_ws_st_dP_b, 3);
+  _ws_st_lengths = _grow(_ws_st_lengths, _B);
   _ws_gT0 = _grow(_ws_gT0, _T * _B * 3);
   _ws_vT0 = _grow(_ws_vT0, _T * _B * 2);
   _ws_dW0 = _grow(_ws_dW0, 6);

@@ -766,10 +766,7 @@ function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardS
   const lengthOf = (array: string): string => stagedLength(buffers.get(array)!);
   w.write("if (_forwardStep !== null)").block(() => {
     for (const a of staged) workspaces.use(w, "forward", stage(a), lengthOf(a));
-    // One float32 slot per row, read by the step as int32.
-    const lengths = generatedLocal("st", "lengths");
-    workspaces.use(w, "forward", lengths, "_B");
-    w.writeLine(`if (lengths !== null) new Int32Array(${lengths}.buffer, ${lengths}.byteOffset, _B).set(lengths);`);
+    const lengths = writeStagedLengths(w, m, "forward", "lengths");
     for (const a of staged) {
       const role = buffers.get(a)!.role;
       if (role === "param" || role === "input") w.writeLine(`${stage(a)}.set(${a});`);
@@ -787,6 +784,15 @@ function writeFusedForward(w: CodeBlockWriter, m: ModuleContext, fused: ForwardS
   });
 }
 
+/** Stages the rows' lengths (the local `given`, when not null) for a fused loop; returns the workspace's name. */
+function writeStagedLengths(w: CodeBlockWriter, m: ModuleContext, entry: Entry, given: string): string {
+  // One float32 slot per row, read by the loop as int32.
+  const lengths = generatedLocal("st", "lengths");
+  m.workspaces.use(w, entry, lengths, "_B");
+  w.writeLine(`if (${given} !== null) new Int32Array(${lengths}.buffer, ${lengths}.byteOffset, _B).set(${given});`);
+  return lengths;
+}
+
 /** The workspace an array is staged through in the kernel's memory, for the fused step loops. */
 const stage = (array: string): string => generatedLocal("st", array.slice(1));
 
@@ -797,19 +803,21 @@ function stagedLength(b: BufferPlan): string {
 }
 
 /**
- * The backward steps in one WebAssembly call where it loaded and no sequence ends early (else `loop`, the
- * JavaScript loop): what it reads is staged into its memory once, the gradients it sums (zeroed there first)
- * copied out once; it swaps the carried gradients' addresses each step, so after an odd number of steps the
- * caller's two are swapped too (`swap`).
+ * The backward steps in one WebAssembly call where it loaded (else `loop`, the JavaScript loop): what it reads is
+ * staged into its memory once, with the rows' lengths, the gradients it sums (zeroed there first) copied out once;
+ * it swaps the carried gradients' addresses each step, so after an odd number of steps the caller's two are
+ * swapped too (`swap`).
  */
 function writeFusedBackward(w: CodeBlockWriter, m: ModuleContext, fused: readonly string[], loop: () => void, swap: () => void): void {
   const buffers = new Map(m.plan.buffers.map((b) => [b.name, b]));
-  const staged = fused.filter((a) => STAGED_ROLES.has(buffers.get(a)!.role));
+  // The parked rows are workspaces of this module, not the plan's buffers.
+  const staged = fused.filter((a) => buffers.has(a) && STAGED_ROLES.has(buffers.get(a)!.role));
   const sums = (a: string) => ["paramGradient", "inputGradient"].includes(buffers.get(a)!.role);
-  w.write("if (_backwardStep !== null && _lengths === null)").block(() => {
+  w.write("if (_backwardStep !== null)").block(() => {
     for (const a of staged) m.workspaces.use(w, "backward", stage(a), stagedLength(buffers.get(a)!));
+    const lengths = writeStagedLengths(w, m, "backward", "_lengths");
     for (const a of staged) w.writeLine(sums(a) ? `${stage(a)}.fill(0, 0, ${stagedLength(buffers.get(a)!)});` : `${stage(a)}.set(${a});`);
-    w.writeLine(`_backwardStep(_T, _B, ${fused.map((a) => `${staged.includes(a) ? stage(a) : a}.byteOffset`).join(", ")});`);
+    w.writeLine(`_backwardStep(_T, _B, _firstEnd(_lengths, _T), ${lengths}.byteOffset, ${fused.map((a) => `${staged.includes(a) ? stage(a) : a}.byteOffset`).join(", ")});`);
     for (const a of staged.filter(sums)) w.writeLine(`${a}.set(${stage(a)}.subarray(0, ${stagedLength(buffers.get(a)!)}));`);
     if (m.cell.states.length > 0) w.write("if (_T % 2 === 1)").block(swap);
   });
@@ -1145,14 +1153,14 @@ function writeBackwardLengths(w: CodeBlockWriter, m: ModuleContext): void {
     const up = arrays.upstream(o.name);
     w.writeLine(`const ${up} = _lengths === null ? ${generatedLocal("given", up)} : _zeroEnded(${generatedLocal("given", up)}.slice(), _T, _lengths, ${num(o.width)});`);
   }
-  for (const s of m.cell.states) m.workspaces.use(w, "backward", generatedLocal("parked", specIdentifier(s.name)), `_B * ${num(m.stateLength(s.name))}`);
+  for (const s of m.cell.states) m.workspaces.use(w, "backward", arrays.parked(s.name), `_B * ${num(m.stateLength(s.name))}`);
 }
 
 /** Backward, before each step: ended rows' carried gradients are parked and zeroed. */
 function writeParkEnded(w: CodeBlockWriter, m: ModuleContext): void {
   if (m.cell.states.length === 0) return;
   w.write("if (_t >= _ended)").block(() => {
-    for (const s of m.cell.states) w.writeLine(`_parkEnded(${arrays.carry(s.name)}, ${generatedLocal("parked", specIdentifier(s.name))}, _t, _lengths!, ${num(m.stateLength(s.name))});`);
+    for (const s of m.cell.states) w.writeLine(`_parkEnded(${arrays.carry(s.name)}, ${arrays.parked(s.name)}, _t, _lengths!, ${num(m.stateLength(s.name))});`);
   });
 }
 
@@ -1160,6 +1168,6 @@ function writeParkEnded(w: CodeBlockWriter, m: ModuleContext): void {
 function writeUnparkEnded(w: CodeBlockWriter, m: ModuleContext): void {
   if (m.cell.states.length === 0) return;
   w.write("if (_t >= _ended)").block(() => {
-    for (const s of m.cell.states) w.writeLine(`_unparkEnded(${arrays.carryPrev(s.name)}, ${generatedLocal("parked", specIdentifier(s.name))}, _t, _lengths!, ${num(m.stateLength(s.name))});`);
+    for (const s of m.cell.states) w.writeLine(`_unparkEnded(${arrays.carryPrev(s.name)}, ${arrays.parked(s.name)}, _t, _lengths!, ${num(m.stateLength(s.name))});`);
   });
 }

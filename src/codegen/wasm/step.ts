@@ -30,6 +30,7 @@
 // engine refuses, the module's loader catches it and keeps the JavaScript loop.
 import type { UnaryFunction } from "../../ir/types.ts";
 import { readsOf } from "../expression.ts";
+import { arrays as arrayNames } from "../lower.ts";
 import type { BufferRole, Expr, GemmKernel, Loc, ModulePlan, PointwiseKernel, StepKernel } from "../plan.ts";
 import {
   I32, MAGIC, V128, add, call, f32Load, f32Store, f32x4Abs, f32x4Add, f32x4Const, f32x4Div, f32x4Floor, f32x4Max, f32x4Min, f32x4Mul, f32x4Neg, f32x4Splat, f32x4Sqrt,
@@ -288,32 +289,64 @@ function forwardFunction(plan: ModulePlan, arrays: readonly string[]): Code | nu
   return stepFunction(4 + arrays.length, (a) => 4 + arrays.indexOf(a), plan.forward.step.kernels, loop, (f) => freezeEndedCode(f, histories));
 }
 
-/**
- * backward(T, B, ...arrays): t from T − 1 down, each step's kernels, then the states' carried gradients moved on:
- * the carry (dL/d state after step t) and the previous carry (before it) trade addresses, as the JavaScript loop's
- * variables do, so after an odd number of steps the caller's two are swapped. The pairs are the last arrays.
- */
-function backwardFunction(plan: ModulePlan, arrays: readonly string[], carries: readonly { readonly carry: string; readonly previous: string; readonly zero: number | null }[]): Code {
-  const address = (a: string) => 2 + arrays.indexOf(a);
-  const loop = (f: Frame, step: Code): Code => [...get(T), ...i32(-1), ...add, ...set(f.t), ...whileLoop([...get(f.t), ...i32(0), ...geS], [...step, ...get(f.t), ...i32(-1), ...add, ...set(f.t)])];
-  const after = (f: Frame): Code =>
-    carries.flatMap((c) => [
-      // A state no gradient flows back through starts each step from zero (plan.backward.zeroCarry).
-      ...(c.zero === null ? [] : [...get(address(c.previous)), ...i32(0), ...get(B), ...i32(c.zero * 4), ...mul, ...memoryFill]),
-      ...get(address(c.carry)), ...set(f.j4),
-      ...get(address(c.previous)), ...set(address(c.carry)),
-      ...get(f.j4), ...set(address(c.previous)),
-    ]);
-  return stepFunction(2 + arrays.length, address, plan.backward.step.kernels, loop, after);
+/** A state's carried gradients in backward: after its step, before it, and where an ended row's waits. */
+interface Carry {
+  readonly carry: string;
+  readonly previous: string;
+  readonly parked: string;
+  readonly width: number;
+  /** Whether no gradient flows back through the state: its previous carry is zeroed each step (plan.backward.zeroCarry). */
+  readonly zero: boolean;
 }
 
-/** The carried-gradient pairs of a plan's states, with the width of those backward zeroes each step. */
-function carriesOf(plan: ModulePlan): { carry: string; previous: string; zero: number | null }[] {
-  const carry = plan.buffers.filter((b) => b.role === "carry");
-  return carry.map((c) => {
-    const previous = plan.buffers.find((b) => b.role === "carryPrevious" && b.of === c.of)!;
-    return { carry: c.name, previous: previous.name, zero: plan.backward.zeroCarry.includes(c.of!) ? c.width : null };
-  });
+/**
+ * backward(T, B, ended, lengths, ...arrays): t from T − 1 down, each step's kernels, then the states' carried
+ * gradients moved on: the carry (dL/d state after step t) and the previous carry (before it) trade addresses, as
+ * the JavaScript loop's variables do, so after an odd number of steps the caller's two are swapped. From step
+ * `ended` down, ended rows' carries are parked and zeroed before the kernels and passed on after them, as the
+ * JavaScript loop's _parkEnded and _unparkEnded do.
+ */
+function backwardFunction(plan: ModulePlan, arrays: readonly string[], carries: readonly Carry[]): Code {
+  const address = (a: string) => 4 + arrays.indexOf(a);
+  const loop = (f: Frame, step: Code): Code => [
+    ...get(T), ...i32(-1), ...add, ...set(f.t),
+    ...whileLoop([...get(f.t), ...i32(0), ...geS], [...endedRows(f, carries.flatMap((c) => parkCode(f, address, c))), ...step, ...get(f.t), ...i32(-1), ...add, ...set(f.t)]),
+  ];
+  const after = (f: Frame): Code => [
+    ...carries.flatMap((c) => (c.zero ? [...get(address(c.previous)), ...i32(0), ...get(B), ...i32(c.width * 4), ...mul, ...memoryFill] : [])),
+    ...endedRows(f, carries.flatMap((c) => rowCopy(f, address(c.previous), address(c.parked), c.width))),
+    ...carries.flatMap((c) => [...get(address(c.carry)), ...set(f.j4), ...get(address(c.previous)), ...set(address(c.carry)), ...get(f.j4), ...set(address(c.previous))]),
+  ];
+  return stepFunction(4 + arrays.length, address, plan.backward.step.kernels, loop, after);
+}
+
+/** `body` for each row b whose length is at most t, from step `ended` on (row b in the frame's b). */
+function endedRows(f: Frame, body: Code): Code {
+  if (body.length === 0) return [];
+  const rowEnded = [...get(f.t), ...get(LENGTHS), ...get(f.b), ...i32(4), ...mul, ...add, ...i32Load(), ...geS];
+  const rows = [...i32(0), ...set(f.b), ...whileLoop([...get(f.b), ...get(B), ...ltS], [...ifThen(rowEnded, body), ...get(f.b), ...i32(1), ...add, ...set(f.b)])];
+  return ifThen([...get(f.t), ...get(ENDED), ...geS], rows);
+}
+
+/** Row b of one [B, width] array copied into another (local indices of their addresses). */
+const rowCopy = (f: Frame, to: number, from: number, width: number): Code => {
+  const row = (array: number) => [...get(array), ...get(f.b), ...i32(width * 4), ...mul, ...add];
+  return [...row(to), ...row(from), ...i32(width * 4), ...memoryCopy];
+};
+
+/** An ended row's carry parked, and zeroed. */
+function parkCode(f: Frame, address: (array: string) => number, c: Carry): Code {
+  return [...rowCopy(f, address(c.parked), address(c.carry), c.width), ...get(address(c.carry)), ...get(f.b), ...i32(c.width * 4), ...mul, ...add, ...i32(0), ...i32(c.width * 4), ...memoryFill];
+}
+
+/** The carried-gradient buffers of a plan's states. */
+function carriesOf(plan: ModulePlan): Carry[] {
+  return plan.buffers
+    .filter((b) => b.role === "carry")
+    .map((c) => {
+      const state = c.of!;
+      return { carry: c.name, previous: arrayNames.carryPrev(state), parked: arrayNames.parked(state), width: c.width, zero: plan.backward.zeroCarry.includes(state) };
+    });
 }
 
 /** A module of one step loop, exported as `exported`, that imports the kernel's GEMM and memory. */
@@ -343,10 +376,12 @@ export function forwardStepModule(plan: ModulePlan): ForwardStepModule | null {
   const forward = forwardFunction(plan, arrays);
   if (forward === null) return null;
   const carries = carriesOf(plan);
-  const kernelArrays = arraysOf(plan.backward.step.kernels);
-  const backwardArrays = [...kernelArrays.filter((a) => !carries.some((c) => a === c.carry || a === c.previous)), ...carries.flatMap((c) => [c.carry, c.previous])];
+  const carried = carries.flatMap((c) => [c.carry, c.previous]);
+  const backwardArrays = [...arraysOf(plan.backward.step.kernels).filter((a) => !carried.includes(a)), ...carried];
+  // The parked rows (the module's workspaces, not the plan's buffers) go last.
+  const withParked = [...backwardArrays, ...carries.map((c) => c.parked)];
   const backward = stepCovered(plan, plan.backward.step.kernels, backwardArrays)
-    ? { bytes: loopModule("backward", 2 + backwardArrays.length, backwardFunction(plan, backwardArrays, carries)), arrays: backwardArrays }
+    ? { bytes: loopModule("backward", 4 + withParked.length, backwardFunction(plan, withParked, carries)), arrays: withParked }
     : null;
   return { bytes: loopModule("forward", 4 + arrays.length, forward), arrays, backward };
 }
