@@ -12,7 +12,7 @@ import type { ModelIR } from "../ir/model-types.ts";
 import { formatTypeScript, type CompiledModule } from "./compile.ts";
 import { apiRecords, apiTypes, closedScope, header, initParamsFunction, layerCells, modelShape, readsStep } from "./model.ts";
 import { specIdentifier } from "./names.ts";
-import { HOST_DRIVER, HOST_TYPES, MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
+import { HOST_DRIVER, HOST_TYPES, LENGTHS, MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
 import { compileWgslCell } from "./wgsl/compile.ts";
 import type { SizeBinding } from "../ir/bind.ts";
@@ -81,6 +81,8 @@ export async function compileWgslModel(ir: ModelIR, options: { readonly sizes: S
     "const FloatArray = Float32Array;",
     // The head's initializer; a model without a head initializes through its cells only.
     ...(ir.head ? [INIT_HELPERS] : []),
+    // The lengths check, which the model driver and the shared host driver (in its scope below) both call.
+    LENGTHS,
     MODEL_DRIVER,
     MODEL_DRIVER_WEBGPU,
     SHARED_HOST_DRIVER,

@@ -64,6 +64,27 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
 }
 `;
 
+/** LENGTHS, from src/codegen/runtime/lengths.ts. */
+export const LENGTHS = `/** What a refused argument is, for messages: null, an Array, a <constructor's name>, or its typeof. */
+function _describe(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? \`a \${(value as object).constructor?.name ?? "object"}\` : typeof value;
+}
+
+/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument. */
+function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
+  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${_describe(lengths)}\`);
+  const list = lengths as ArrayLike<unknown>;
+  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
+  const checked = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const length = list[b];
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : _describe(length)}\`);
+    checked[b] = length;
+  }
+  return checked;
+}
+`;
+
 /** HELPERS, from src/codegen/runtime/helpers.ts. */
 export const HELPERS = `/** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -81,10 +102,6 @@ function _checkLength(array: unknown, length: number, what: string): Float32Arra
   if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(\`\${what} must be a Float32Array or Float64Array, not \${_describe(array)}\`);
   if (array.length !== length) throw new Error(\`\${what} has \${array.length} numbers, expected \${length}\`);
   return array;
-}
-
-function _describe(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? \`a \${(value as object).constructor?.name ?? "object"}\` : typeof value;
 }
 
 /** \`value\` as an object of this cell's arrays: a name that is not the cell's (a typo) is an error, never silently unused. */
@@ -113,20 +130,6 @@ function _rowsIn(array: unknown, width: number, what: string): number {
 // Variable-length batches (PyTorch's pack_padded_sequence): row b runs steps 0..lengths[b]-1; after that its state
 // is frozen and its outputs are 0. Every row is computed at every step (the kernels stay branch-free) and the
 // rows that have ended are then put right, once per step, only from the first step at which some row has ended.
-
-/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument. */
-function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
-  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${_describe(lengths)}\`);
-  const list = lengths as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
-  const checked = new Int32Array(batch);
-  for (let b = 0; b < batch; b++) {
-    const length = list[b];
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : _describe(length)}\`);
-    checked[b] = length;
-  }
-  return checked;
-}
 
 /** The first step at which some row has ended: \`steps\` when there are no lengths (no row ends early). */
 function _firstEnd(lengths: Int32Array | null, steps: number): number {
@@ -491,20 +494,6 @@ function _check(array: ArrayLike<number> | undefined, length: number, what: stri
 function _positiveWhole(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new Error(\`\${what} must be a positive whole number, not \${String(value)}\`);
   return value;
-}
-
-/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument (the TypeScript module's words). */
-function _checkLengths(lengths: unknown, batch: number, steps: number): Int32Array {
-  const what = "options.lengths";
-  const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an Array" : typeof v === "object" ? \`a \${(v as object).constructor?.name ?? "object"}\` : typeof v);
-  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${describe(lengths)}\`);
-  const list = lengths as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const length = list[b];
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : describe(length)}\`);
-    return length;
-  });
 }
 
 /** A copy of a [steps, batch, width] array with every (step, row) at or past the row's length set to 0. */
@@ -902,7 +891,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
       const value = start[s.name];
       return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, \`initial.\${s.name}\`);
     });
-    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T);
+    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T, "options.lengths");
     return { B, T, inputArrays, stateArrays, lengths };
   }
 
@@ -1159,21 +1148,17 @@ function _modelStates(model: _Model): { name: string; width: number }[] {
   return model.layers.flatMap((l) => l.states.map((s) => ({ name: \`\${l.name}.\${s.name}\`, width: s.width })));
 }
 
-function _describeValue(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? \`a \${(value as object).constructor?.name ?? "object"}\` : typeof value;
-}
-
 /** \`value\` as a record of arrays with exactly these names (missing ones allowed when \`partial\`), each of its length. */
 function _checkTensors(value: unknown, what: string, expected: readonly { name: string; length: number }[], partial: boolean): _Tensors {
   const names = expected.map((e) => e.name);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(\`\${what} must be an object with the arrays \${names.join(", ") || "(none)"}, not \${_describeValue(value)}\`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(\`\${what} must be an object with the arrays \${names.join(", ") || "(none)"}, not \${_describe(value)}\`);
   const record = value as Record<string, unknown>;
   for (const name of Object.keys(record)) if (!names.includes(name)) throw new Error(\`\${what}["\${name}"] is not one of this model's names here (\${names.join(", ") || "none"})\`);
   for (const { name, length } of expected) {
     const array = record[name];
     if (array === undefined && partial) continue;
     if (array === undefined) throw new Error(\`\${what}["\${name}"] is missing\`);
-    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(\`\${what}["\${name}"] must be a Float32Array or Float64Array, not \${_describeValue(array)}\`);
+    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(\`\${what}["\${name}"] must be a Float32Array or Float64Array, not \${_describe(array)}\`);
     if (array.length !== length) throw new Error(\`\${what}["\${name}"] has \${array.length} numbers, expected \${length}\`);
   }
   return record as _Tensors;
@@ -1283,24 +1268,12 @@ function _checkTargets(model: _Model, value: unknown, steps: number, batch: numb
   const classes = model.loss === "softmax_cross_entropy";
   const count = classes ? slots : slots * head.size;
   const shape = classes ? \`\${count} class indices from 0 to \${head.size - 1}\` : \`\${count} numbers\`;
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(\`options.targets must be an array of \${shape}, not \${_describeValue(value)}\`);
+  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(\`options.targets must be an array of \${shape}, not \${_describe(value)}\`);
   const list = value as ArrayLike<unknown>;
   if (list.length !== count) throw new Error(\`options.targets has \${list.length} numbers, expected \${shape}\`);
   return Float64Array.from({ length: count }, (_, i) => {
     const v = list[i];
-    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(\`options.targets[\${i}] must be \${classes ? \`a class index from 0 to \${head.size - 1}\` : "a finite number"}, not \${typeof v === "number" ? v : _describeValue(v)}\`);
-    return v;
-  });
-}
-
-/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`. */
-function _checkModelLengths(value: unknown, batch: number, steps: number): Int32Array {
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(\`options.lengths must be an array of \${batch} whole numbers (one per batch row), not \${_describeValue(value)}\`);
-  const list = value as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(\`options.lengths has \${list.length} numbers, expected \${batch} (one per batch row)\`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const v = list[b];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > steps) throw new Error(\`options.lengths[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof v === "number" ? v : _describeValue(v)}\`);
+    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(\`options.targets[\${i}] must be \${classes ? \`a class index from 0 to \${head.size - 1}\` : "a finite number"}, not \${typeof v === "number" ? v : _describe(v)}\`);
     return v;
   });
 }
@@ -1328,7 +1301,7 @@ interface _ModelOptions {
 }
 
 function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
-  if (typeof options !== "object" || options === null) throw new Error(\`options must be an object, not \${_describeValue(options)}\`);
+  if (typeof options !== "object" || options === null) throw new Error(\`options must be an object, not \${_describe(options)}\`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(\`options.\${key} is not one of batch, lengths, targets\`);
   const batch = options.batch ?? 1;
   if (typeof batch !== "number" || !Number.isInteger(batch) || batch < 1) throw new Error(\`options.batch must be a whole number of rows from 1 up, not \${batch}\`);
@@ -1339,7 +1312,7 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: steps * batch * i.width })), false);
   const init = _checkTensors(initial, "initial", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
-  const lengths = options.lengths === undefined ? null : _checkModelLengths(options.lengths, batch, steps);
+  const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, batch, steps, "options.lengths");
   const targets = model.loss === null || options.targets === undefined ? null : _checkTargets(model, options.targets, steps, batch);
   if (model.loss === null && options.targets !== undefined) throw new Error("options.targets is given, but this model has no loss");
   const rows = steps * batch;

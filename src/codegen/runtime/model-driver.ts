@@ -5,8 +5,10 @@
 // over the whole sequence, a reverse layer over each row's valid steps from
 // its last one, outputs joined forward first, the head at every valid step or
 // at each row's last, and the losses as the interpreter defines them.
-// Embedded by scripts/embed-runtime.ts; the generated module supplies
-// FloatArray and the model's shape (_MODEL).
+// Embedded by scripts/embed-runtime.ts after LENGTHS (lengths.ts); the
+// generated module supplies FloatArray and the model's shape (_MODEL).
+declare function _describe(value: unknown): string;
+declare function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array;
 type FloatArray = Float32Array | Float64Array;
 declare const FloatArray: Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -86,21 +88,17 @@ function _modelStates(model: _Model): { name: string; width: number }[] {
   return model.layers.flatMap((l) => l.states.map((s) => ({ name: `${l.name}.${s.name}`, width: s.width })));
 }
 
-function _describeValue(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? `a ${(value as object).constructor?.name ?? "object"}` : typeof value;
-}
-
 /** `value` as a record of arrays with exactly these names (missing ones allowed when `partial`), each of its length. */
 function _checkTensors(value: unknown, what: string, expected: readonly { name: string; length: number }[], partial: boolean): _Tensors {
   const names = expected.map((e) => e.name);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describeValue(value)}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describe(value)}`);
   const record = value as Record<string, unknown>;
   for (const name of Object.keys(record)) if (!names.includes(name)) throw new Error(`${what}["${name}"] is not one of this model's names here (${names.join(", ") || "none"})`);
   for (const { name, length } of expected) {
     const array = record[name];
     if (array === undefined && partial) continue;
     if (array === undefined) throw new Error(`${what}["${name}"] is missing`);
-    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(`${what}["${name}"] must be a Float32Array or Float64Array, not ${_describeValue(array)}`);
+    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(`${what}["${name}"] must be a Float32Array or Float64Array, not ${_describe(array)}`);
     if (array.length !== length) throw new Error(`${what}["${name}"] has ${array.length} numbers, expected ${length}`);
   }
   return record as _Tensors;
@@ -210,24 +208,12 @@ function _checkTargets(model: _Model, value: unknown, steps: number, batch: numb
   const classes = model.loss === "softmax_cross_entropy";
   const count = classes ? slots : slots * head.size;
   const shape = classes ? `${count} class indices from 0 to ${head.size - 1}` : `${count} numbers`;
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(`options.targets must be an array of ${shape}, not ${_describeValue(value)}`);
+  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(`options.targets must be an array of ${shape}, not ${_describe(value)}`);
   const list = value as ArrayLike<unknown>;
   if (list.length !== count) throw new Error(`options.targets has ${list.length} numbers, expected ${shape}`);
   return Float64Array.from({ length: count }, (_, i) => {
     const v = list[i];
-    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(`options.targets[${i}] must be ${classes ? `a class index from 0 to ${head.size - 1}` : "a finite number"}, not ${typeof v === "number" ? v : _describeValue(v)}`);
-    return v;
-  });
-}
-
-/** Per-row lengths: `batch` whole numbers from 1 to `steps`. */
-function _checkModelLengths(value: unknown, batch: number, steps: number): Int32Array {
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(`options.lengths must be an array of ${batch} whole numbers (one per batch row), not ${_describeValue(value)}`);
-  const list = value as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(`options.lengths has ${list.length} numbers, expected ${batch} (one per batch row)`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const v = list[b];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > steps) throw new Error(`options.lengths[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof v === "number" ? v : _describeValue(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(`options.targets[${i}] must be ${classes ? `a class index from 0 to ${head.size - 1}` : "a finite number"}, not ${typeof v === "number" ? v : _describe(v)}`);
     return v;
   });
 }
@@ -255,7 +241,7 @@ interface _ModelOptions {
 }
 
 function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
-  if (typeof options !== "object" || options === null) throw new Error(`options must be an object, not ${_describeValue(options)}`);
+  if (typeof options !== "object" || options === null) throw new Error(`options must be an object, not ${_describe(options)}`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(`options.${key} is not one of batch, lengths, targets`);
   const batch = options.batch ?? 1;
   if (typeof batch !== "number" || !Number.isInteger(batch) || batch < 1) throw new Error(`options.batch must be a whole number of rows from 1 up, not ${batch}`);
@@ -266,7 +252,7 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: steps * batch * i.width })), false);
   const init = _checkTensors(initial, "initial", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
-  const lengths = options.lengths === undefined ? null : _checkModelLengths(options.lengths, batch, steps);
+  const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, batch, steps, "options.lengths");
   const targets = model.loss === null || options.targets === undefined ? null : _checkTargets(model, options.targets, steps, batch);
   if (model.loss === null && options.targets !== undefined) throw new Error("options.targets is given, but this model has no loss");
   const rows = steps * batch;

@@ -9,7 +9,9 @@
 // arguments, so that a model module holds one driver for all its cells
 // (src/codegen/model-wgsl.ts). Type-checked by the project's tsc and, strict
 // and with @webgpu/types as a consumer would, by
-// src/codegen/runtime/tsconfig.json.
+// src/codegen/runtime/tsconfig.json. HOST_DRIVER calls _checkLengths from
+// LENGTHS (../lengths.ts), which the module embeds before it.
+declare function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array;
 declare const FORWARD_WGSL: string;
 declare const BACKWARD_WGSL: string;
 declare const PROGRAM: Program;
@@ -209,20 +211,6 @@ function _check(array: ArrayLike<number> | undefined, length: number, what: stri
 function _positiveWhole(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw new Error(`${what} must be a positive whole number, not ${String(value)}`);
   return value;
-}
-
-/** Per-row lengths: `batch` whole numbers from 1 to `steps`; else an error naming the argument (the TypeScript module's words). */
-function _checkLengths(lengths: unknown, batch: number, steps: number): Int32Array {
-  const what = "options.lengths";
-  const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an Array" : typeof v === "object" ? `a ${(v as object).constructor?.name ?? "object"}` : typeof v);
-  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(`${what} must be an array of ${batch} whole numbers (one per batch row), not ${describe(lengths)}`);
-  const list = lengths as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(`${what} has ${list.length} numbers, expected ${batch} (one per batch row)`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const length = list[b];
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(`${what}[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof length === "number" ? length : describe(length)}`);
-    return length;
-  });
 }
 
 /** A copy of a [steps, batch, width] array with every (step, row) at or past the row's length set to 0. */
@@ -620,7 +608,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
       const value = start[s.name];
       return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, `initial.${s.name}`);
     });
-    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T);
+    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T, "options.lengths");
     return { B, T, inputArrays, stateArrays, lengths };
   }
 
