@@ -12,7 +12,7 @@ import type { ModelIR } from "../ir/model-types.ts";
 import { formatTypeScript, type CompiledModule } from "./compile.ts";
 import { apiRecords, apiTypes, closedScope, header, initParamsFunction, layerCells, modelShape, readsStep } from "./model.ts";
 import { specIdentifier } from "./names.ts";
-import { HOST_DRIVER, HOST_TYPES, LENGTHS, MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
+import { HOST_CHAIN_TYPES, HOST_DRIVER, HOST_TYPES, LENGTHS, MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
 import { compileWgslCell } from "./wgsl/compile.ts";
 import type { SizeBinding } from "../ir/bind.ts";
@@ -85,6 +85,7 @@ export async function compileWgslModel(ir: ModelIR, options: { readonly sizes: S
     LENGTHS,
     MODEL_DRIVER,
     MODEL_DRIVER_WEBGPU,
+    HOST_CHAIN_TYPES,
     SHARED_HOST_DRIVER,
     ...scopes,
     `const _SHAPE: _GpuModelShape = ${modelShape(ir, sizes, cells, "source")};`,

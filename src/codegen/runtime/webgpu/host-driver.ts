@@ -139,6 +139,54 @@ export function createCell(device: GPUDevice): Cell {
 }
 // END EMBED HOST_CELL
 
+// BEGIN EMBED HOST_CHAIN_TYPES
+/** Floats [offset, offset + length) of a GPU buffer: where a cell's array lies, or a part of one. */
+interface _Span {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Spans to read back together, and what their values (in that order) make. */
+interface _Reads<R> {
+  readonly spans: readonly _Span[];
+  results(values: readonly Float32Array[]): R;
+}
+
+/** A call's shape: B rows, T steps, each row's length (null: every row runs every step), the index of its first step. */
+interface _CallShape {
+  readonly B: number;
+  readonly T: number;
+  readonly lengths: Int32Array | null;
+  readonly firstStep: number;
+}
+
+type _Arrays = Record<string, Float32Array>;
+
+/**
+ * A WebGPU cell's calls split where a model chains its cells on the device (webgpu/model-driver.ts): each call's
+ * writes, its kernels encoded into the caller's encoder, and the spans its results lie in; nothing is read back
+ * here. Names are the cell module's (inputs, outputs, states); the arrays an input or output lies in are found by
+ * `input` and `output` (its values, or its gradient: "grad" for an input, "upstream" for an output).
+ */
+interface _ChainedCell {
+  /** Inputs missing from `inputs` are left for the caller to fill on the device before the kernels run. */
+  prepareForward(what: string, params: object, inputs: Readonly<Record<string, ArrayLike<number>>>, initial: Readonly<Record<string, ArrayLike<number>>>, call: _CallShape): void;
+  encodeForward(encoder: GPUCommandEncoder): void;
+  forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }>;
+  /** Clears the gradients and writes the upstream outputs given; the caller may then add to them on the device. */
+  prepareBackward(what: string, params: object, upstream: Readonly<Record<string, ArrayLike<number>>>): void;
+  encodeBackward(final: Readonly<Record<string, ArrayLike<number>>>, encoder: GPUCommandEncoder): void;
+  backwardReads(): _Reads<{ params: _Arrays; initial: _Arrays }>;
+  input(name: string, what: "value" | "grad"): _Span;
+  output(name: string, what: "value" | "upstream"): _Span;
+  /** Runs synchronous WebGPU calls in the cell's error scopes (settle throws what they catch). */
+  guard<T>(what: string, body: () => T): T;
+  /** Throws the cell's GPU errors so far, and refuses a destroyed or broken cell. */
+  settle(): Promise<void>;
+}
+// END EMBED HOST_CHAIN_TYPES
+
 // BEGIN EMBED HOST_DRIVER
 type Tensors = Record<string, ArrayLike<number>>;
 
@@ -249,6 +297,28 @@ function _gpuBuffer(gpu: unknown, what: string, bytes: number, usage: number): G
   return b;
 }
 
+/** The values of `spans`, read back together: one staging buffer, one submission, one mapAsync. */
+async function _readSpans(device: GPUDevice, errors: ErrorWatch, spans: readonly _Span[], what: string): Promise<Float32Array[]> {
+  const total = spans.reduce((n, s) => n + s.length, 0);
+  const staging = errors.guard(what, () => {
+    const staging = device.createBuffer({ size: Math.max(4, total * 4), usage: _MAP_READ | _COPY_DST });
+    const encoder = device.createCommandEncoder();
+    let at = 0;
+    for (const s of spans) {
+      if (s.length > 0) encoder.copyBufferToBuffer(s.buffer, s.offset * 4, staging, at * 4, s.length * 4);
+      at += s.length;
+    }
+    device.queue.submit([encoder.finish()]);
+    return staging;
+  });
+  await staging.mapAsync(_MAP_READ);
+  const all = new Float32Array(staging.getMappedRange().slice(0, total * 4));
+  staging.unmap();
+  staging.destroy();
+  let at = 0;
+  return spans.map((s) => all.slice(at, (at += s.length)));
+}
+
 function _rowsOf(kind: "steps" | "hist" | "row", B: number, T: number): number {
   return kind === "steps" ? T * B : kind === "hist" ? (T + 1) * B : B;
 }
@@ -305,8 +375,8 @@ async function _compilationErrors(module: GPUShaderModule, what: string): Promis
   return errors.length === 0 ? null : new Error(`createCell: the ${what} kernels do not compile:\n${errors.join("\n")}`);
 }
 
-/** createCell for the cell `code` describes. */
-function _createCell(device: GPUDevice, code: _CellCode): Cell {
+/** createCell for the cell `code` describes, and its calls split for a model (`_chain`). */
+function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _chain: _ChainedCell } {
   const { program } = code;
   _checkLimits(device, _staticNeeds(program), "createCell", `Compile for a smaller workgroup (lstmc compile --target wgsl --wgsl-path step) or use a device with higher limits.`);
   if (device.limits.minUniformBufferOffsetAlignment > _STEP_STRIDE) {
@@ -369,6 +439,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   const saves = new WeakSet<Saved>();
   /** The rows' lengths of the forward() that made the current generation's Saved (null: every row ran every step). */
   let savedLengths: Int32Array | null = null;
+  /** The bind group of the call being prepared and encoded (prepareForward, prepareBackward). */
+  let callGroup: GPUBindGroup | null = null;
   /** The entry point whose GPU work is under way, if any: a second call would change its buffers under it. */
   let busy: string | null = null;
   let destroyed = false;
@@ -540,23 +612,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     return own(target);
   }
 
-  async function read(from: GPUBuffer, floatOffset: number, length: number, what: string): Promise<Float32Array> {
-    const staging = errors.guard(what, () => {
-      const staging = device.createBuffer({ size: Math.max(4, length * 4), usage: _MAP_READ | _COPY_DST });
-      const encoder = device.createCommandEncoder();
-      if (length > 0) encoder.copyBufferToBuffer(from, floatOffset * 4, staging, 0, length * 4);
-      device.queue.submit([encoder.finish()]);
-      return staging;
-    });
-    await staging.mapAsync(_MAP_READ);
-    const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
-    staging.unmap();
-    staging.destroy();
-    return values;
-  }
-
-  async function download(from: GPUBuffer, what: string): Promise<Params> {
-    const packed = await read(from, 0, program.paramFloats, what);
+  /** The parameters out of their packed layout, matrices transposed back; the derived ones are the module's own. */
+  function unpack(packed: Float32Array): Params {
     const out: Record<string, Float32Array> = {};
     for (const p of program.params) {
       if (p.internal) continue;
@@ -569,7 +626,11 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   }
 
   function downloadParams(gpu: GpuParams): Promise<Params> {
-    return exclusive("downloadParams", () => download(_gpuBuffer(gpu, "downloadParams: gpu", paramBytes, _COPY_SRC), "downloadParams"));
+    return exclusive("downloadParams", async () => {
+      const buffer = _gpuBuffer(gpu, "downloadParams: gpu", paramBytes, _COPY_SRC);
+      const [packed] = await _readSpans(device, errors, [{ buffer, offset: 0, length: program.paramFloats }], "downloadParams");
+      return unpack(packed!);
+    });
   }
 
   const arrayOf = (name: string) => {
@@ -583,10 +644,19 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     // As bytes of its buffer: a Float32Array may sit on a SharedArrayBuffer, which @webgpu/types accepts only as such.
     device.queue.writeBuffer(buffer(a.buffer), (offsets[name]! + row * a.width) * 4, data.buffer, data.byteOffset, data.byteLength);
   };
-  const readArray = (name: string, row: number, rows: number, what: string) => {
+  /** Where array `name` lies for the configured call: its buffer, its first float and its rows' floats. */
+  const place = (name: string): _Span => {
     const a = arrayOf(name);
-    return read(buffer(a.buffer), offsets[name]! + row * a.width, rows * a.width, what);
+    return { buffer: buffer(a.buffer), offset: offsets[name]!, length: _rowsOf(a.rows, shape.B, shape.T) * a.width };
   };
+
+  /** Each state's initial values: given, or the state's initializer's for B rows. */
+  function initialStates(start: Tensors, B: number): ArrayLike<number>[] {
+    return program.names.states.map((s) => {
+      const value = start[s.name];
+      return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, `initial.${s.name}`);
+    });
+  }
 
   /** forward()'s arguments, checked: the batch, the number of steps, each array at its length, and the rows' lengths. */
   function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: ForwardOptions) {
@@ -604,75 +674,116 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     }
     if (options.steps !== undefined && options.steps !== T) throw new Error(`${what}: options.steps is ${options.steps}, but the inputs hold ${T} steps`);
     const inputArrays = program.names.inputs.map((i) => _check(given[i.name], _rowsOf(arrayOf(i.array).rows, B, T) * i.width, `inputs.${i.name}`));
-    const stateArrays = program.names.states.map((s) => {
-      const value = start[s.name];
-      return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, `initial.${s.name}`);
-    });
     const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T, "options.lengths");
-    return { B, T, inputArrays, stateArrays, lengths };
+    return { B, T, inputArrays, stateArrays: initialStates(start, B), lengths };
   }
 
   /**
+   * A forward call's writes: the parameters, the initial states and the inputs given (null: filled on the device by
+   * the caller before the kernels run, as a model does with its layers' outputs); nothing runs yet.
    * With lengths, every row still runs every step (the kernels are unchanged): rows are independent, so a row's steps
    * before its length are those of the whole run, and its final state is read from the state history at its length.
    * Past it, its outputs are zeroed and its state is not frozen on the GPU, only never read: backward gives those
-   * steps zero gradients (runBackward). Its inputs there are zeroed too, so those steps run on finite numbers
+   * steps zero gradients (encodeBackward). Its inputs there are zeroed too, so those steps run on finite numbers
    * whatever the padding holds (0 times a NaN would be NaN).
    */
-  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
-    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
+  function prepareForward(what: string, params: Params | GpuParams, inputArrays: readonly (ArrayLike<number> | null)[], stateArrays: readonly ArrayLike<number>[], call: _CallShape): void {
+    const { lengths } = call;
     const paramBuffer = paramsBuffer(params, "params");
-    configure(what, B, T, firstStep);
+    configure(what, call.B, call.T, call.firstStep);
     errors.guard(what, () => {
-      // A static input (one row per batch row) has no steps past an end to zero.
-      program.names.inputs.forEach((i, k) => write(i.array, lengths === null || arrayOf(i.array).rows !== "steps" ? inputArrays[k]! : _withEndsZeroed(inputArrays[k]!, lengths, i.width)));
+      program.names.inputs.forEach((i, k) => {
+        const values = inputArrays[k]!;
+        // A static input (one row per batch row) has no steps past an end to zero.
+        if (values !== null) write(i.array, lengths === null || arrayOf(i.array).rows !== "steps" ? values : _withEndsZeroed(values, lengths, i.width));
+      });
       program.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
-      const group = bind(paramBuffer);
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const d of program.forward.before) run(pass, group, d, 0);
-      if (program.path === "sequence") for (const d of program.forward.loop) run(pass, group, d, 0);
-      else for (let t = 0; t < T; t++) for (const d of program.forward.loop) run(pass, group, d, t);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
+      callGroup = bind(paramBuffer);
     });
     generation++;
     savedLengths = lengths;
-    const outputs: Record<string, Float32Array> = {};
-    const final: Record<string, Float32Array> = {};
-    for (const o of program.names.outputs) {
-      const values = await readArray(o.array, 0, T * B, what);
-      outputs[o.name] = lengths === null ? values : _withEndsZeroed(values, lengths, o.width);
+  }
+
+  /** The prepared forward call's kernels, one compute pass of `encoder`. */
+  function encodeForward(encoder: GPUCommandEncoder): void {
+    const group = callGroup!;
+    const pass = encoder.beginComputePass();
+    for (const d of program.forward.before) run(pass, group, d, 0);
+    if (program.path === "sequence") for (const d of program.forward.loop) run(pass, group, d, 0);
+    else for (let t = 0; t < shape.T; t++) for (const d of program.forward.loop) run(pass, group, d, t);
+    pass.end();
+  }
+
+  /**
+   * What a forward call's results are read from: the outputs `wanted`, [T·B, width] each, zeroed past each row's
+   * length once read; each state's final values, every row's at its own length.
+   */
+  function forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }> {
+    const { B, T } = shape;
+    const lengths = savedLengths;
+    const outputs = program.names.outputs.filter((o) => wanted(o.name));
+    const spans = outputs.map((o) => place(o.array));
+    for (const s of program.names.states) {
+      const hist = place(s.hist);
+      // Without lengths every row ends at T: one span of B rows.
+      if (lengths === null) spans.push({ buffer: hist.buffer, offset: hist.offset + T * B * s.width, length: B * s.width });
+      else lengths.forEach((length, b) => spans.push({ buffer: hist.buffer, offset: hist.offset + (length * B + b) * s.width, length: s.width }));
     }
-    for (const s of program.names.states) final[s.name] = lengths === null ? await readArray(s.hist, T * B, B, what) : await finalAt(s.hist, s.width, lengths, what);
+    return {
+      spans,
+      results(values) {
+        let k = 0;
+        const out: _Arrays = {};
+        const final: _Arrays = {};
+        for (const o of outputs) out[o.name] = lengths === null ? values[k++]! : _withEndsZeroed(values[k++]!, lengths, o.width);
+        for (const s of program.names.states) {
+          final[s.name] = lengths === null ? values[k++]! : new Float32Array(B * s.width);
+          if (lengths !== null) for (let b = 0; b < B; b++) final[s.name]!.set(values[k++]!, b * s.width);
+        }
+        return { outputs: out, final };
+      },
+    };
+  }
+
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
+    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
+    prepareForward(what, params, inputArrays, stateArrays, { B, T, lengths, firstStep });
+    errors.guard(what, () => {
+      const encoder = device.createCommandEncoder();
+      encodeForward(encoder);
+      device.queue.submit([encoder.finish()]);
+    });
+    const reads = forwardReads(() => true);
+    const { outputs, final } = reads.results(await _readSpans(device, errors, reads.spans, what));
     const saved: Saved = Object.freeze({ batch: B, steps: T, generation });
     saves.add(saved);
     return { outputs: outputs as unknown as Outputs, final: final as unknown as States, saved };
-  }
-
-  /** Each row's state after its last step: the state history [T + 1, B, width] read back, row b taken at step lengths[b]. */
-  async function finalAt(hist: string, width: number, lengths: Int32Array, what: string): Promise<Float32Array> {
-    const B = lengths.length;
-    const all = await readArray(hist, 0, (shape.T + 1) * B, what);
-    const final = new Float32Array(B * width);
-    lengths.forEach((length, b) => final.set(all.subarray((length * B + b) * width, (length * B + b + 1) * width), b * width));
-    return final;
   }
 
   function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: ForwardOptions = {}): Promise<ForwardResult> {
     return exclusive("forward", () => runForward("forward", params, inputs, initial, options));
   }
 
-  function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
+  /** backward()'s upstream, checked against the forward call `saved` comes from: each array given, at its length. */
+  function backwardArguments(what: string, saved: Saved, upstream: Upstream) {
     if (!saves.has(saved)) throw new Error(`${what}: 'saved' does not come from this cell's forward()`);
     if (saved.generation !== generation || saved.batch !== shape.B || saved.steps !== shape.T) throw new Error(`${what}: 'saved' is stale: another forward() or step() ran on this cell since`);
     const { B, T } = shape;
-    const lengths = savedLengths;
     const given = _tensors(upstream, "upstream", ["outputs", "final"]);
     const outputs = _tensors(given.outputs ?? {}, "upstream.outputs", names.outputs);
     const final = _tensors(given.final ?? {}, "upstream.final", names.states);
     const upstreamOutputs = program.names.outputs.map((o) => (outputs[o.name] === undefined ? undefined : _check(outputs[o.name], T * B * o.width, `upstream.outputs.${o.name}`)));
     const upstreamFinal = program.names.states.map((s) => (final[s.name] === undefined ? undefined : _check(final[s.name], B * s.width, `upstream.final.${s.name}`)));
+    return { upstreamOutputs, upstreamFinal };
+  }
+
+  /**
+   * A backward call's first writes: every gradient cleared, then the upstream outputs given (zeroed past each row's
+   * length); nothing runs yet, so a model can add its later layers' gradients to them on the device first.
+   */
+  function prepareBackward(what: string, params: Params | GpuParams, upstreamOutputs: readonly (ArrayLike<number> | undefined)[]): void {
+    const { B, T } = shape;
+    const lengths = savedLengths;
     const paramBuffer = paramsBuffer(params, "params");
     errors.guard(what, () => {
       const clear = device.createCommandEncoder();
@@ -687,23 +798,60 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
         const values = upstreamOutputs[k];
         if (values !== undefined) write(o.upstream, lengths === null ? values : _withEndsZeroed(values, lengths, o.width));
       });
-      const group = bind(paramBuffer);
-      for (const { from, to } of _backwardRuns(lengths, T)) {
-        enterFinal(upstreamFinal, lengths, to);
-        // The kernels run steps from 0 to the layout's T: for a run of its own, the layout starts at its first step.
-        if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(from, to - from, 0));
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
-        else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
-        pass.end();
-        device.queue.submit([encoder.finish()]);
-      }
-      if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(0, T, 0));
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const d of program.backward.after) run(pass, group, d, 0);
+      callGroup = bind(paramBuffer);
+    });
+  }
+
+  /**
+   * The prepared backward call's kernels, last step first. With lengths, each run of steps between rows' ends is a
+   * submission of its own (the layout uniform changes between them); the kernels after the loop, and without lengths
+   * the whole loop too, are encoded into `encoder`, which the caller submits.
+   */
+  function encodeBackward(upstreamFinal: readonly (ArrayLike<number> | undefined)[], encoder: GPUCommandEncoder): void {
+    const { T } = shape;
+    const lengths = savedLengths;
+    const group = callGroup!;
+    for (const { from, to } of _backwardRuns(lengths, T)) {
+      enterFinal(upstreamFinal, lengths, to);
+      // The kernels run steps from 0 to the layout's T: for a run of its own, the layout starts at its first step.
+      if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(from, to - from, 0));
+      const runEncoder = lengths === null ? encoder : device.createCommandEncoder();
+      const pass = runEncoder.beginComputePass();
+      if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
+      else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
       pass.end();
+      if (lengths !== null) device.queue.submit([runEncoder.finish()]);
+    }
+    if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(0, T, 0));
+    const pass = encoder.beginComputePass();
+    for (const d of program.backward.after) run(pass, group, d, 0);
+    pass.end();
+  }
+
+  /** What a backward call's gradients are read from: the parameters' (packed), the inputs' if `withInputs`, the initial states'. */
+  function backwardReads(withInputs: boolean): _Reads<{ params: _Arrays; inputs: _Arrays; initial: _Arrays }> {
+    const { B } = shape;
+    const inputs = withInputs ? program.names.inputs : [];
+    const spans = [{ buffer: grads, offset: 0, length: program.paramFloats }, ...inputs.map((i) => place(i.grad)), ...program.names.states.map((s) => ({ ...place(s.grad), length: B * s.width }))];
+    return {
+      spans,
+      results(values) {
+        const [packed, ...rest] = values;
+        const gradInputs: _Arrays = {};
+        const initial: _Arrays = {};
+        inputs.forEach((i, k) => (gradInputs[i.name] = rest[k]!));
+        program.names.states.forEach((s, k) => (initial[s.name] = rest[inputs.length + k]!));
+        return { params: unpack(packed!) as unknown as _Arrays, inputs: gradInputs, initial };
+      },
+    };
+  }
+
+  function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
+    const { upstreamOutputs, upstreamFinal } = backwardArguments(what, saved, upstream);
+    prepareBackward(what, params, upstreamOutputs);
+    errors.guard(what, () => {
+      const encoder = device.createCommandEncoder();
+      encodeBackward(upstreamFinal, encoder);
       device.queue.submit([encoder.finish()]);
     });
     return own(grads);
@@ -737,13 +885,9 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
 
   function backward(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): Promise<Gradients> {
     return exclusive("backward", async () => {
-      const gpu = runBackward("backward", params, saved, upstream);
-      const { B, T } = shape;
-      const inputs: Record<string, Float32Array> = {};
-      const initial: Record<string, Float32Array> = {};
-      for (const i of program.names.inputs) inputs[i.name] = await readArray(i.grad, 0, _rowsOf(arrayOf(i.grad).rows, B, T), "backward");
-      for (const s of program.names.states) initial[s.name] = await readArray(s.grad, 0, B, "backward");
-      return { params: await download(gpu.buffer, "backward"), inputs: inputs as unknown as Inputs, initial: initial as unknown as States };
+      runBackward("backward", params, saved, upstream);
+      const reads = backwardReads(true);
+      return reads.results(await _readSpans(device, errors, reads.spans, "backward")) as unknown as Gradients;
     });
   }
 
@@ -785,6 +929,31 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   }
 
   const layout: ParamLayout = { floats: program.paramFloats, params: program.params.map((p) => ({ name: p.name, offset: p.offset, length: p.length, derived: p.internal })) };
-  return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy };
+  /** The calls split for a model that chains its cells on the device; not part of the cell's API. */
+  const chain: _ChainedCell = {
+    prepareForward(what, params, inputs, initial, call) {
+      const arrays = program.names.inputs.map((i) => (inputs[i.name] === undefined ? null : _check(inputs[i.name], _rowsOf(arrayOf(i.array).rows, call.B, call.T) * i.width, `inputs.${i.name}`)));
+      prepareForward(what, params as Params, arrays, initialStates(initial, call.B), call);
+    },
+    encodeForward,
+    forwardReads,
+    prepareBackward(what, params, upstream) {
+      prepareBackward(what, params as Params, program.names.outputs.map((o) => upstream[o.name]));
+    },
+    encodeBackward(final, encoder) {
+      encodeBackward(program.names.states.map((s) => final[s.name]), encoder);
+    },
+    backwardReads: () => backwardReads(false),
+    input: (name, what) => place(program.names.inputs.find((i) => i.name === name)![what === "value" ? "array" : "grad"]),
+    output: (name, what) => place(program.names.outputs.find((o) => o.name === name)![what === "value" ? "array" : "upstream"]),
+    guard: (what, body) => errors.guard(what, body),
+    async settle() {
+      enter("model");
+      const error = await built;
+      if (error) throw error;
+      await errors.settle();
+    },
+  };
+  return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy, _chain: chain };
 }
 // END EMBED HOST_DRIVER
