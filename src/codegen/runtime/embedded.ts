@@ -468,6 +468,34 @@ interface _ChainedCell {
   /** Throws the cell's GPU errors so far, and refuses a destroyed or broken cell. */
   settle(): Promise<void>;
 }
+/** One run of the chaining kernel (chain.ts): \`src\` and \`dst\` [T, B, stride] from their first float, \`width\` columns. */
+interface _ChainOp {
+  readonly src: _Span;
+  readonly srcStride: number;
+  readonly dst: _Span;
+  readonly dstStride: number;
+  readonly width: number;
+  /** Each row's steps read back from its last one (one side runs in reverse). */
+  readonly flip: boolean;
+  /** 0 at and past each row's length. */
+  readonly mask: boolean;
+  /** Add to dst (a gradient), rather than write it (a value). */
+  readonly add: boolean;
+}
+
+/** A model's chaining on its device (chain.ts): the kernel, the model's own buffers, and readback. */
+interface _Chain {
+  /** Starts a call of this shape with room for \`ops\` runs of the kernel. */
+  begin(what: string, shape: _CallShape, ops: number): void;
+  /** The model's own buffer \`name\`, of \`floats\` floats or more (it grows, never shrinks). */
+  buffer(what: string, name: string, floats: number): GPUBuffer;
+  encode(what: string, encoder: GPUCommandEncoder, op: _ChainOp): void;
+  guard<T>(what: string, body: () => T): T;
+  /** The values of \`spans\`, read back together (one mapAsync). */
+  read(spans: readonly _Span[], what: string): Promise<Float32Array[]>;
+  settle(): Promise<void>;
+  destroy(): void;
+}
 `;
 
 /** HOST_DRIVER, from src/codegen/runtime/webgpu/host-driver.ts. */
@@ -1241,6 +1269,110 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
 }
 `;
 
+/** HOST_CHAIN, from src/codegen/runtime/webgpu/chain.ts. */
+export const HOST_CHAIN = `/**
+ * dst[t, b, k] = (or +=) src[t', b, k] for every step t, row b and k < width, each side [T, B, stride] from its
+ * offset: t' is t, or with \`flip\` the row's step counted back from its last one; with \`mask\`, 0 at and past the row's
+ * length (a flip always masks). A copy of f32 values, or one f32 addition: the numbers of the CPU glue, bit for bit.
+ */
+const _CHAIN_WGSL = \`
+struct Op {
+  rows: u32, steps: u32, width: u32, flip: u32,
+  src: u32, srcStride: u32, dst: u32, dstStride: u32,
+  mask: u32, add: u32,
+}
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> lengths: array<u32>;
+@group(0) @binding(3) var<uniform> op: Op;
+
+@compute @workgroup_size(64)
+fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 64u + lid;
+  if (i >= op.steps * op.rows * op.width) { return; }
+  let k = i % op.width;
+  let r = i / op.width;
+  let b = r % op.rows;
+  let t = r / op.rows;
+  let length = lengths[b];
+  var v = 0.0;
+  if (op.mask == 0u || t < length) {
+    let step = select(t, length - 1u - t, op.flip == 1u);
+    v = src[op.src + (step * op.rows + b) * op.srcStride + k];
+  }
+  let at = op.dst + r * op.dstStride + k;
+  if (op.add == 1u) {
+    dst[at] = dst[at] + v;
+  } else {
+    dst[at] = v;
+  }
+}
+\`;
+
+/** The chaining kernel and the model's own buffers on \`device\`, made once per model. */
+function _createChain(device: GPUDevice): _Chain {
+  const errors = _errorWatch(device);
+  const perDimension = device.limits.maxComputeWorkgroupsPerDimension;
+  const pipeline = errors.guard("createModel", () => {
+    const module = device.createShaderModule({ code: _CHAIN_WGSL });
+    errors.watch(_compilationErrors(module, "chaining"));
+    return device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "gather" } });
+  });
+  /** Buffers that grow with the calls: the rows' lengths, each op's uniform record (one per op of a call), and \`own\`. */
+  const grown: Record<string, GPUBuffer> = {};
+  const grow = (name: string, bytes: number, usage: number): GPUBuffer => {
+    const have = grown[name];
+    if (have !== undefined && have.size >= bytes) return have;
+    have?.destroy();
+    return (grown[name] = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage }));
+  };
+  let call = { B: 0, T: 0, used: 0 };
+  return {
+    begin(what, shape, ops) {
+      errors.guard(what, () => {
+        const lengths = shape.lengths ?? new Int32Array(shape.B).fill(shape.T);
+        device.queue.writeBuffer(grow("lengths", shape.B * 4, _STORAGE | _COPY_DST), 0, Uint32Array.from(lengths));
+        grow("ops", Math.max(1, ops) * _STEP_STRIDE, _UNIFORM | _COPY_DST);
+      });
+      call = { B: shape.B, T: shape.T, used: 0 };
+    },
+    buffer(what, name, floats) {
+      return errors.guard(what, () => grow(name, floats * 4, _STORAGE | _COPY_SRC | _COPY_DST));
+    },
+    encode(what, encoder, o: _ChainOp) {
+      errors.guard(what, () => {
+        const slot = call.used++ * _STEP_STRIDE;
+        const ops = grown["ops"]!;
+        const words = [call.B, call.T, o.width, o.flip ? 1 : 0, o.src.offset, o.srcStride, o.dst.offset, o.dstStride, o.mask || o.flip ? 1 : 0, o.add ? 1 : 0];
+        device.queue.writeBuffer(ops, slot, Uint32Array.from(words));
+        const group = device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: o.src.buffer } },
+            { binding: 1, resource: { buffer: o.dst.buffer } },
+            { binding: 2, resource: { buffer: grown["lengths"]! } },
+            { binding: 3, resource: { buffer: ops, offset: slot, size: words.length * 4 } },
+          ],
+        });
+        const groups = Math.ceil((call.T * call.B * o.width) / 64);
+        const x = Math.max(1, Math.min(groups, perDimension));
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+        pass.end();
+      });
+    },
+    guard: (what, body) => errors.guard(what, body),
+    read: (spans, what) => _readSpans(device, errors, spans, what),
+    settle: () => errors.settle(),
+    destroy() {
+      for (const b of Object.values(grown)) b.destroy();
+    },
+  };
+}
+`;
+
 /** MODEL_DRIVER, from src/codegen/runtime/model-driver.ts. */
 export const MODEL_DRIVER = `type _Tensors = Record<string, FloatArray>;
 
@@ -1469,7 +1601,8 @@ interface _ModelOptions {
   targets?: ArrayLike<number>;
 }
 
-function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+/** forward()'s arguments, checked: the batch, the steps the inputs hold, every array at its length, the lengths and targets. */
+function _forwardArguments(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) {
   if (typeof options !== "object" || options === null) throw new Error(\`options must be an object, not \${_describe(options)}\`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(\`options.\${key} is not one of batch, lengths, targets\`);
   const batch = options.batch ?? 1;
@@ -1484,6 +1617,32 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
   const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, batch, steps, "options.lengths");
   const targets = model.loss === null || options.targets === undefined ? null : _checkTargets(model, options.targets, steps, batch);
   if (model.loss === null && options.targets !== undefined) throw new Error("options.targets is given, but this model has no loss");
+  return { batch, steps, p, x, init, lengths, targets };
+}
+
+/** The keys of the values the model's outputs and head read: what a forward must hand back of its layers' outputs. */
+function _readKeys(model: _Model): Set<string> {
+  return new Set([...model.outputs, ...(model.head === null ? [] : [model.head])].flatMap((o) => o.parts.map((part) => part.key)));
+}
+
+/** The model's outputs, its head's logits and the loss, from the values its layers computed (\`values\`, by key). */
+function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: number, steps: number, lengths: Int32Array | null, targets: Float64Array | null) {
+  const rows = steps * batch;
+  const outputs: _Tensors = {};
+  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, rows);
+  let loss: number | null = null;
+  let logits: FloatArray | null = null;
+  if (model.head !== null) {
+    const headRows = _headRows(model, steps, batch, lengths);
+    logits = _runHead(model, p, _gather(model.head.parts, values, rows), headRows, batch, steps);
+    outputs[model.head.name] = logits;
+    if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
+  }
+  return { outputs, loss, logits };
+}
+
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
   const rows = steps * batch;
   const values: _Tensors = { ...x };
   const final: _Tensors = {};
@@ -1504,21 +1663,18 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
     _prefixed(layer.name, result.final, final);
     cells.push(result.saved);
   }
-  const outputs: _Tensors = {};
-  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, rows);
-  let loss: number | null = null;
-  let logits: FloatArray | null = null;
-  if (model.head !== null) {
-    const headRows = _headRows(model, steps, batch, lengths);
-    logits = _runHead(model, p, _gather(model.head.parts, values, rows), headRows, batch, steps);
-    outputs[model.head.name] = logits;
-    if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
-  }
+  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
   const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
   return { outputs, final, loss, saved };
 }
 
-function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+/**
+ * backward()'s start, before any layer runs: the arguments checked, the head's parameter gradients, and dL/d(each
+ * of the saved values: the model's inputs and the layers' outputs that the outputs and head read) as far as the
+ * model's outputs and head give it (\`into\`, by the same keys), to which each layer's input gradients are then added,
+ * last layer first.
+ */
+function _backwardStart(model: _Model, params: unknown, saved: Omit<_ModelSaved, "cells">, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) {
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const { batch, steps, lengths, values } = saved;
   const rows = steps * batch;
@@ -1528,7 +1684,6 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
   const upFinal = _checkTensors(upstream.final ?? {}, "upstream.final", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
   const grads: _Tensors = {};
   for (const q of _modelParams(model)) grads[q.name] = new FloatArray(q.length);
-  // dL/d(every value a layer, an output or the head reads), by the same keys as \`values\`.
   const into: _Tensors = {};
   for (const [key, value] of Object.entries(values)) into[key] = new FloatArray(value.length);
   for (const o of model.outputs) {
@@ -1556,6 +1711,13 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
     });
     _scatterAdd(dz, parts, into, rows);
   }
+  return { p, grads, into, upFinal };
+}
+
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+  const { batch, steps, lengths } = saved;
+  const rows = steps * batch;
+  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
   const initial: _Tensors = {};
   for (let l = model.layers.length - 1; l >= 0; l--) {
     const layer = model.layers[l]!;
@@ -1572,11 +1734,16 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
       _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
     }
   }
+  return _gradients(model, grads, into, initial);
+}
+
+/** backward()'s result: the parameters' gradients, the model inputs' (from \`into\`) and the initial states' in the model's order. */
+function _gradients(model: _Model, params: _Tensors, into: _Tensors, initial: _Tensors): _CellGradients {
   const inputs: _Tensors = {};
   for (const i of model.inputs) inputs[i.name] = into[i.name]!;
   const initialInOrder: _Tensors = {};
   for (const s of _modelStates(model)) initialInOrder[s.name] = initial[s.name]!;
-  return { params: grads, inputs, initial: initialInOrder };
+  return { params, inputs, initial: initialInOrder };
 }
 
 /** A layer's initial parameters as the model names them ("<layer>.<param>"). */
@@ -1592,8 +1759,8 @@ function _modelCreateState(model: _Model, batch: number): _Tensors {
   return state;
 }
 
-/** One step of every layer, in order, for a model whose layers all run forward; \`state\` is updated in place. */
-function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
+/** step()'s arguments, checked (a model whose layers all run forward): the batch, the parameters, the state, one step's inputs. */
+function _stepArguments(model: _Model, params: unknown, inputs: unknown, state: unknown) {
   const reverse = model.layers.find((l) => l.reverse);
   if (reverse !== undefined) throw new Error(\`step() streams forward layers only: layer \${reverse.name} reads each sequence from its last step; use forward()\`);
   const p = _checkTensors(params, "params", _modelParams(model), false);
@@ -1602,14 +1769,12 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
   const batch = first === undefined ? 1 : (states?.[\`\${model.layers[0]!.name}.\${first.name}\`]?.length ?? 0) / first.width;
   if (!Number.isInteger(batch) || batch < 1) throw new Error("state must be a state createState() made");
   const s = _checkTensors(state, "state", _modelStates(model).map((q) => ({ name: q.name, length: batch * q.width })), false);
-  const values: _Tensors = { ..._checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false) };
-  for (const layer of model.layers) {
-    const cellInputs: _Tensors = {};
-    for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
-    // The layer's own views of the model's state arrays: its step() updates them in place.
-    const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
-    for (const o of layer.outputs) values[o.key] = out[o.field]!;
-  }
+  const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false);
+  return { batch, p, s, x };
+}
+
+/** step()'s outputs from the values its layers computed: the model's, and the head's when it reads every step. */
+function _stepOutputs(model: _Model, p: _Tensors, values: _Tensors, batch: number): _Tensors {
   const outputs: _Tensors = {};
   for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, batch);
   if (model.head !== null && model.head.at === "step") {
@@ -1617,6 +1782,20 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
     outputs[model.head.name] = _runHead(model, p, _gather(model.head.parts, values, batch), rows, batch, 1);
   }
   return outputs;
+}
+
+/** One step of every layer, in order, for a model whose layers all run forward; \`state\` is updated in place. */
+function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
+  const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
+  const values: _Tensors = { ...x };
+  for (const layer of model.layers) {
+    const cellInputs: _Tensors = {};
+    for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
+    // The layer's own views of the model's state arrays: its step() updates them in place.
+    const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
+    for (const o of layer.outputs) values[o.key] = out[o.field]!;
+  }
+  return _stepOutputs(model, p, values, batch);
 }
 `;
 
@@ -1636,46 +1815,218 @@ const _modelStep = (model: _Model, params: unknown, inputs: unknown, state: unkn
 /** MODEL_DRIVER_WEBGPU, from src/codegen/runtime/webgpu/model-driver.ts. */
 export const MODEL_DRIVER_WEBGPU = `/** A layer cell's WebGPU host module, as the model uses it. */
 interface _GpuCellSource extends _CellSource {
-  createCell(device: GPUDevice): _CellModule & { destroy(): void };
+  createCell(device: GPUDevice): _CellModule & { destroy(): void; readonly _chain: _ChainedCell };
 }
 
 /** The model's shape with each layer's host module where the driver takes its cell. */
 type _GpuModelShape = Omit<_Model, "layers"> & { readonly layers: readonly (Omit<_Model["layers"][number], "cell"> & { readonly source: _GpuCellSource })[] };
 
-/** A pass whose cell calls return promises: each is awaited and its value handed back. */
-async function _runAsync<R>(pass: _Pass<R>): Promise<R> {
-  let next = pass.next();
-  while (!next.done) next = pass.next(await next.value);
-  return next.value;
+type _ModelUpstream = { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> };
+
+/** What backward needs of a forward: its shape, the values the head read, and the call it came from (\`call\`). */
+interface _GpuSaved {
+  readonly batch: number;
+  readonly steps: number;
+  readonly lengths: Int32Array | null;
+  readonly values: _Tensors;
+  readonly logits: Float32Array | null;
+  readonly targets: Float64Array | null;
+  readonly call: number;
 }
 
-/** The model on \`device\`: one cell per layer, and the API the generated module types. */
+/** The model on \`device\`: one cell per layer, chained on the device, and the API the generated module types. */
 function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: boolean) {
   const cells = shape.layers.map((layer) => layer.source.createCell(device));
   const model: _Model = { ...shape, layers: shape.layers.map(({ source: _, ...layer }, i) => ({ ...layer, cell: cells[i]! })) };
+  const chained = cells.map((c) => c._chain);
+  const chain = _createChain(device);
+  const readKeys = _readKeys(model);
+  /** Each layer output's producer: the layer's index and the cell's name for it. */
+  const producers = new Map(model.layers.flatMap((layer, l) => layer.outputs.map((o) => [o.key, { l, field: o.field }] as const)));
+  const inputWidths = new Map(model.inputs.map((i) => [i.name, i.width]));
+  /** Where each model input lies in the model's buffer \`name\` (the inputs, or their gradients), for B rows and T steps. */
+  const inputSpans = (what: string, name: string, B: number, T: number): Map<string, _Span> => {
+    const buffer = chain.buffer(what, name, T * B * model.inputs.reduce((n, i) => n + i.width, 0));
+    let offset = 0;
+    return new Map(model.inputs.map((i) => [i.name, { buffer, offset: (offset += T * B * i.width) - T * B * i.width, length: T * B * i.width }]));
+  };
+  /** How many runs of the chaining kernel a call has: one per part of every layer's inputs. */
+  const ops = model.layers.reduce((n, layer) => n + layer.inputs.reduce((m, input) => m + input.parts.length, 0), 0);
   const saves = new WeakSet<object>();
-  return {
-    async forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
-      const result = await _runAsync(_modelForwardPass(model, params, inputs, initial, options));
-      saves.add(result.saved);
+  let calls = 0;
+  let busy: string | null = null;
+  let destroyed = false;
+
+  /** Runs a call alone on the model; GPU errors of any cell or of the chaining are thrown before it returns. */
+  async function exclusive<T>(what: string, body: () => Promise<T>): Promise<T> {
+    if (destroyed) throw new Error(\`\${what}: this model was destroyed\`);
+    if (busy !== null) throw new Error(\`\${what}: \${busy}() is still running on this model; await it first (or use one model per concurrent caller)\`);
+    busy = what;
+    try {
+      for (const c of chained) await c.settle();
+      await chain.settle();
+      let result: T;
+      try {
+        result = await body();
+      } finally {
+        for (const c of chained) await c.settle();
+        await chain.settle();
+      }
       return result;
+    } finally {
+      busy = null;
+    }
+  }
+
+  /**
+   * Every layer over B rows and T steps in one submission, each layer's inputs filled on the device; then one
+   * readback: the final states, and the layer outputs the model's outputs and head read, in the model's time order.
+   */
+  async function runLayers(what: string, p: _Tensors, x: _Tensors, init: _Tensors, call: _CallShape): Promise<{ values: _Tensors; final: _Tensors }> {
+    const { B, T, lengths } = call;
+    chain.begin(what, call, ops);
+    const inputs = inputSpans(what, "inputs", B, T);
+    chain.guard(what, () => {
+      for (const [name, span] of inputs) {
+        const values = Float32Array.from(x[name]!);
+        device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
+      }
+    });
+    const encoder = chain.guard(what, () => device.createCommandEncoder());
+    model.layers.forEach((layer, l) => {
+      const cell = chained[l]!;
+      cell.prepareForward(what, _unprefixed(layer.name, layer.params.map((q) => q.name), p), {}, _unprefixed(layer.name, layer.states.map((s) => s.name), init), call);
+      for (const input of layer.inputs) {
+        const dst = cell.input(input.name, "value");
+        const stride = input.parts.reduce((n, part) => n + part.width, 0);
+        let column = 0;
+        for (const part of input.parts) {
+          const from = producers.get(part.key);
+          const src = from === undefined ? inputs.get(part.key)! : chained[from.l]!.output(from.field, "value");
+          const flip = (from !== undefined && model.layers[from.l]!.reverse) !== layer.reverse;
+          chain.encode(what, encoder, { src, srcStride: part.width, dst: { ...dst, offset: dst.offset + column }, dstStride: stride, width: part.width, flip, mask: true, add: false });
+          column += part.width;
+        }
+      }
+      cell.guard(what, () => cell.encodeForward(encoder));
+    });
+    chain.guard(what, () => device.queue.submit([encoder.finish()]));
+    const reads = model.layers.map((layer, l) => chained[l]!.forwardReads((field) => readKeys.has(layer.outputs.find((o) => o.field === field)!.key)));
+    const read = await chain.read(reads.flatMap((r) => r.spans), what);
+    const values: _Tensors = { ...x };
+    const final: _Tensors = {};
+    let at = 0;
+    model.layers.forEach((layer, l) => {
+      const result = reads[l]!.results(read.slice(at, (at += reads[l]!.spans.length)));
+      for (const o of layer.outputs) {
+        const out = result.outputs[o.field];
+        if (out !== undefined) values[o.key] = layer.reverse ? _reverseRows(out, T, B, lengths) : out;
+      }
+      _prefixed(layer.name, result.final, final);
+    });
+    return { values, final };
+  }
+
+  /**
+   * Every layer's gradients: each upstream starts from what the model's outputs and head gave (\`into\`), the layers
+   * run last first, each adding its input gradients to what it read on the device; then one readback.
+   */
+  async function runBackward(what: string, p: _Tensors, saved: _GpuSaved, into: _Tensors, upFinal: _Tensors): Promise<{ params: _Tensors; initial: _Tensors; inputs: _Tensors }> {
+    const { batch: B, steps: T, lengths } = saved;
+    chain.begin(what, { B, T, lengths, firstStep: 0 }, ops);
+    model.layers.forEach((layer, l) => {
+      const cell = chained[l]!;
+      const upstream: _Tensors = {};
+      for (const o of layer.outputs) {
+        const base = into[o.key] ?? new Float32Array(cell.output(o.field, "upstream").length);
+        upstream[o.field] = layer.reverse ? _reverseRows(base, T, B, lengths) : base;
+      }
+      cell.prepareBackward(what, _unprefixed(layer.name, layer.params.map((q) => q.name), p), upstream);
+    });
+    const dx = inputSpans(what, "input gradients", B, T);
+    chain.guard(what, () => {
+      for (const [name, span] of dx) {
+        const values = Float32Array.from(into[name]!);
+        device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
+      }
+    });
+    for (let l = model.layers.length - 1; l >= 0; l--) {
+      const layer = model.layers[l]!;
+      const cell = chained[l]!;
+      const encoder = chain.guard(what, () => device.createCommandEncoder());
+      cell.guard(what, () => cell.encodeBackward(_unprefixed(layer.name, layer.states.map((s) => s.name), upFinal), encoder));
+      for (const input of layer.inputs) {
+        const src = cell.input(input.name, "grad");
+        const stride = input.parts.reduce((n, part) => n + part.width, 0);
+        let column = 0;
+        for (const part of input.parts) {
+          const to = producers.get(part.key);
+          const dst = to === undefined ? dx.get(part.key)! : chained[to.l]!.output(to.field, "upstream");
+          const flip = (to !== undefined && model.layers[to.l]!.reverse) !== layer.reverse;
+          // A model input's gradient is handed back as the CPU glue makes it: unmasked where no flip zeroes it.
+          chain.encode(what, encoder, { src: { ...src, offset: src.offset + column }, srcStride: stride, dst, dstStride: part.width, width: part.width, flip, mask: to !== undefined, add: true });
+          column += part.width;
+        }
+      }
+      chain.guard(what, () => device.queue.submit([encoder.finish()]));
+    }
+    const reads = chained.map((c) => c.backwardReads());
+    const read = await chain.read([...reads.flatMap((r) => r.spans), ...dx.values()], what);
+    const params: _Tensors = {};
+    const initial: _Tensors = {};
+    let at = 0;
+    model.layers.forEach((layer, l) => {
+      const result = reads[l]!.results(read.slice(at, (at += reads[l]!.spans.length)));
+      _prefixed(layer.name, result.params, params);
+      _prefixed(layer.name, result.initial, initial);
+    });
+    const inputs: _Tensors = {};
+    for (const name of dx.keys()) inputs[name] = read[at++]!;
+    return { params, initial, inputs };
+  }
+
+  return {
+    forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
+      return exclusive("forward", async () => {
+        const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
+        const call = ++calls;
+        const { values, final } = await runLayers("forward", p, x, init, { B: batch, T: steps, lengths, firstStep: 0 });
+        const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
+        const saved: _GpuSaved = Object.freeze({ batch, steps, lengths, values, logits, targets, call });
+        saves.add(saved);
+        return { outputs, final, loss, saved };
+      });
     },
-    backward(params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> } = {}) {
-      if (!saves.has(saved)) throw new Error("saved must be the saved object this model's forward() returned");
-      return _runAsync(_modelBackwardPass(model, params, saved, upstream));
+    backward(params: unknown, saved: _GpuSaved, upstream: _ModelUpstream = {}) {
+      return exclusive("backward", async () => {
+        if (!saves.has(saved)) throw new Error("saved must be the saved object this model's forward() returned");
+        if (saved.call !== calls) throw new Error("saved is stale: another forward() or step() ran on this model since");
+        const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
+        const layers = await runBackward("backward", p, saved, into, upFinal);
+        // The head's gradients (already in grads), then every layer's, in the model's parameter order.
+        for (const name of Object.keys(grads)) grads[name] = layers.params[name] ?? grads[name]!;
+        return _gradients(model, grads, { ...into, ...layers.inputs }, layers.initial);
+      });
     },
     createState(batch: number = 1) {
       if (!Number.isInteger(batch) || batch < 1) throw new Error(\`batch must be a whole number of rows from 1 up, not \${batch}\`);
       return _modelCreateState(model, batch);
     },
-    async step(params: unknown, inputs: unknown, state: unknown, t?: number) {
-      // Checked before any layer updates the state in place.
-      // The bound its cells' step() has too (t0 is a u32 on the GPU), so no layer can refuse it after another has stepped.
-      if (readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) throw new Error(\`step: t, the index of this step counted from 0, must be a whole number from 0 up, not \${String(t)}\`);
-      return _runAsync(_modelStepPass(model, params, inputs, state, readsStep ? t! : 0));
+    step(params: unknown, inputs: unknown, state: unknown, t?: number) {
+      return exclusive("step", async () => {
+        // The bound its cells' step() has (t0 is a u32 on the GPU), checked before the state is touched.
+        if (readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) throw new Error(\`step: t, the index of this step counted from 0, must be a whole number from 0 up, not \${String(t)}\`);
+        const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
+        ++calls;
+        const { values, final } = await runLayers("step", p, x, s, { B: batch, T: 1, lengths: null, firstStep: readsStep ? t! : 0 });
+        for (const [name, value] of Object.entries(final)) s[name]!.set(value);
+        return _stepOutputs(model, p, values, batch);
+      });
     },
     destroy() {
+      destroyed = true;
       for (const cell of cells) cell.destroy();
+      chain.destroy();
     },
   };
 }

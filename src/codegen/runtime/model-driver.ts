@@ -240,7 +240,8 @@ interface _ModelOptions {
   targets?: ArrayLike<number>;
 }
 
-function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+/** forward()'s arguments, checked: the batch, the steps the inputs hold, every array at its length, the lengths and targets. */
+function _forwardArguments(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) {
   if (typeof options !== "object" || options === null) throw new Error(`options must be an object, not ${_describe(options)}`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(`options.${key} is not one of batch, lengths, targets`);
   const batch = options.batch ?? 1;
@@ -255,6 +256,32 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
   const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, batch, steps, "options.lengths");
   const targets = model.loss === null || options.targets === undefined ? null : _checkTargets(model, options.targets, steps, batch);
   if (model.loss === null && options.targets !== undefined) throw new Error("options.targets is given, but this model has no loss");
+  return { batch, steps, p, x, init, lengths, targets };
+}
+
+/** The keys of the values the model's outputs and head read: what a forward must hand back of its layers' outputs. */
+function _readKeys(model: _Model): Set<string> {
+  return new Set([...model.outputs, ...(model.head === null ? [] : [model.head])].flatMap((o) => o.parts.map((part) => part.key)));
+}
+
+/** The model's outputs, its head's logits and the loss, from the values its layers computed (`values`, by key). */
+function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: number, steps: number, lengths: Int32Array | null, targets: Float64Array | null) {
+  const rows = steps * batch;
+  const outputs: _Tensors = {};
+  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, rows);
+  let loss: number | null = null;
+  let logits: FloatArray | null = null;
+  if (model.head !== null) {
+    const headRows = _headRows(model, steps, batch, lengths);
+    logits = _runHead(model, p, _gather(model.head.parts, values, rows), headRows, batch, steps);
+    outputs[model.head.name] = logits;
+    if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
+  }
+  return { outputs, loss, logits };
+}
+
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
   const rows = steps * batch;
   const values: _Tensors = { ...x };
   const final: _Tensors = {};
@@ -275,21 +302,18 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
     _prefixed(layer.name, result.final, final);
     cells.push(result.saved);
   }
-  const outputs: _Tensors = {};
-  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, rows);
-  let loss: number | null = null;
-  let logits: FloatArray | null = null;
-  if (model.head !== null) {
-    const headRows = _headRows(model, steps, batch, lengths);
-    logits = _runHead(model, p, _gather(model.head.parts, values, rows), headRows, batch, steps);
-    outputs[model.head.name] = logits;
-    if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
-  }
+  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
   const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
   return { outputs, final, loss, saved };
 }
 
-function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+/**
+ * backward()'s start, before any layer runs: the arguments checked, the head's parameter gradients, and dL/d(each
+ * of the saved values: the model's inputs and the layers' outputs that the outputs and head read) as far as the
+ * model's outputs and head give it (`into`, by the same keys), to which each layer's input gradients are then added,
+ * last layer first.
+ */
+function _backwardStart(model: _Model, params: unknown, saved: Omit<_ModelSaved, "cells">, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) {
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const { batch, steps, lengths, values } = saved;
   const rows = steps * batch;
@@ -299,7 +323,6 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
   const upFinal = _checkTensors(upstream.final ?? {}, "upstream.final", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
   const grads: _Tensors = {};
   for (const q of _modelParams(model)) grads[q.name] = new FloatArray(q.length);
-  // dL/d(every value a layer, an output or the head reads), by the same keys as `values`.
   const into: _Tensors = {};
   for (const [key, value] of Object.entries(values)) into[key] = new FloatArray(value.length);
   for (const o of model.outputs) {
@@ -327,6 +350,13 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
     });
     _scatterAdd(dz, parts, into, rows);
   }
+  return { p, grads, into, upFinal };
+}
+
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+  const { batch, steps, lengths } = saved;
+  const rows = steps * batch;
+  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
   const initial: _Tensors = {};
   for (let l = model.layers.length - 1; l >= 0; l--) {
     const layer = model.layers[l]!;
@@ -343,11 +373,16 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
       _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
     }
   }
+  return _gradients(model, grads, into, initial);
+}
+
+/** backward()'s result: the parameters' gradients, the model inputs' (from `into`) and the initial states' in the model's order. */
+function _gradients(model: _Model, params: _Tensors, into: _Tensors, initial: _Tensors): _CellGradients {
   const inputs: _Tensors = {};
   for (const i of model.inputs) inputs[i.name] = into[i.name]!;
   const initialInOrder: _Tensors = {};
   for (const s of _modelStates(model)) initialInOrder[s.name] = initial[s.name]!;
-  return { params: grads, inputs, initial: initialInOrder };
+  return { params, inputs, initial: initialInOrder };
 }
 
 /** A layer's initial parameters as the model names them ("<layer>.<param>"). */
@@ -363,8 +398,8 @@ function _modelCreateState(model: _Model, batch: number): _Tensors {
   return state;
 }
 
-/** One step of every layer, in order, for a model whose layers all run forward; `state` is updated in place. */
-function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
+/** step()'s arguments, checked (a model whose layers all run forward): the batch, the parameters, the state, one step's inputs. */
+function _stepArguments(model: _Model, params: unknown, inputs: unknown, state: unknown) {
   const reverse = model.layers.find((l) => l.reverse);
   if (reverse !== undefined) throw new Error(`step() streams forward layers only: layer ${reverse.name} reads each sequence from its last step; use forward()`);
   const p = _checkTensors(params, "params", _modelParams(model), false);
@@ -373,14 +408,12 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
   const batch = first === undefined ? 1 : (states?.[`${model.layers[0]!.name}.${first.name}`]?.length ?? 0) / first.width;
   if (!Number.isInteger(batch) || batch < 1) throw new Error("state must be a state createState() made");
   const s = _checkTensors(state, "state", _modelStates(model).map((q) => ({ name: q.name, length: batch * q.width })), false);
-  const values: _Tensors = { ..._checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false) };
-  for (const layer of model.layers) {
-    const cellInputs: _Tensors = {};
-    for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
-    // The layer's own views of the model's state arrays: its step() updates them in place.
-    const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
-    for (const o of layer.outputs) values[o.key] = out[o.field]!;
-  }
+  const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false);
+  return { batch, p, s, x };
+}
+
+/** step()'s outputs from the values its layers computed: the model's, and the head's when it reads every step. */
+function _stepOutputs(model: _Model, p: _Tensors, values: _Tensors, batch: number): _Tensors {
   const outputs: _Tensors = {};
   for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, batch);
   if (model.head !== null && model.head.at === "step") {
@@ -388,6 +421,20 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
     outputs[model.head.name] = _runHead(model, p, _gather(model.head.parts, values, batch), rows, batch, 1);
   }
   return outputs;
+}
+
+/** One step of every layer, in order, for a model whose layers all run forward; `state` is updated in place. */
+function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
+  const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
+  const values: _Tensors = { ...x };
+  for (const layer of model.layers) {
+    const cellInputs: _Tensors = {};
+    for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
+    // The layer's own views of the model's state arrays: its step() updates them in place.
+    const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
+    for (const o of layer.outputs) values[o.key] = out[o.field]!;
+  }
+  return _stepOutputs(model, p, values, batch);
 }
 // END EMBED MODEL_DRIVER
 
