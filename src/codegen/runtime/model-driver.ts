@@ -451,4 +451,4 @@ const _modelBackward = (model: _Model, params: unknown, saved: _ModelSaved, upst
 const _modelStep = (model: _Model, params: unknown, inputs: unknown, state: unknown, t: number) => _runSync(_modelStepPass(model, params, inputs, state, t));
 // END EMBED MODEL_DRIVER_SYNC
 
-export { _modelBackward, _modelForward, _modelStep, type _CellGradients, type _CellModule, type _CellSource, type _Model, type _ModelOptions, type _ModelSaved, type _Pass, type _Tensors };
+export { _modelBackward, _modelBackwardPass, _modelForward, _modelForwardPass, _modelStep, _modelStepPass, type _CellGradients, type _CellModule, type _CellSource, type _Model, type _ModelOptions, type _ModelSaved, type _Pass, type _Tensors };
