@@ -457,7 +457,9 @@ interface _ChainedCell {
   prepareForward(what: string, params: object, inputs: Readonly<Record<string, ArrayLike<number>>>, initial: Readonly<Record<string, ArrayLike<number>>>, call: _CallShape): void;
   encodeForward(encoder: GPUCommandEncoder): void;
   forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }>;
-  /** Clears the gradients and writes the upstream outputs given; the caller may then add to them on the device. */
+  /** Clears every gradient; submitted before prepareBackward. */
+  encodeClear(encoder: GPUCommandEncoder): void;
+  /** Writes the upstream outputs given; the caller may then add to them on the device. */
   prepareBackward(what: string, params: object, upstream: Readonly<Record<string, ArrayLike<number>>>): void;
   encodeBackward(final: Readonly<Record<string, ArrayLike<number>>>, encoder: GPUCommandEncoder): void;
   backwardReads(): _Reads<{ params: _Arrays; initial: _Arrays }>;
@@ -491,8 +493,8 @@ interface _Chain {
   buffer(what: string, name: string, floats: number): GPUBuffer;
   encode(what: string, encoder: GPUCommandEncoder, op: _ChainOp): void;
   guard<T>(what: string, body: () => T): T;
-  /** The values of \`spans\`, read back together (one mapAsync). */
-  read(spans: readonly _Span[], what: string): Promise<Float32Array[]>;
+  /** The values of \`spans\`, read back together (one mapAsync), their copies appended to \`encoder\` and submitted. */
+  read(spans: readonly _Span[], what: string, encoder: GPUCommandEncoder): Promise<Float32Array[]>;
   settle(): Promise<void>;
   destroy(): void;
 }
@@ -608,12 +610,15 @@ function _gpuBuffer(gpu: unknown, what: string, bytes: number, usage: number): G
   return b;
 }
 
-/** The values of \`spans\`, read back together: one staging buffer, one submission, one mapAsync. */
-async function _readSpans(device: GPUDevice, errors: ErrorWatch, spans: readonly _Span[], what: string): Promise<Float32Array[]> {
+/**
+ * The values of \`spans\`, read back together: one staging buffer, one mapAsync. The copies are appended to \`encoder\`
+ * (the caller's last work), or to one of their own, and submitted.
+ */
+async function _readSpans(device: GPUDevice, errors: ErrorWatch, spans: readonly _Span[], what: string, last?: GPUCommandEncoder): Promise<Float32Array[]> {
   const total = spans.reduce((n, s) => n + s.length, 0);
   const staging = errors.guard(what, () => {
     const staging = device.createBuffer({ size: Math.max(4, total * 4), usage: _MAP_READ | _COPY_DST });
-    const encoder = device.createCommandEncoder();
+    const encoder = last ?? device.createCommandEncoder();
     let at = 0;
     for (const s of spans) {
       if (s.length > 0) encoder.copyBufferToBuffer(s.buffer, s.offset * 4, staging, at * 4, s.length * 4);
@@ -1088,23 +1093,25 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
     return { upstreamOutputs, upstreamFinal };
   }
 
+  /** A backward call's start, into \`encoder\`: every gradient cleared (submitted before prepareBackward's writes). */
+  function encodeClear(encoder: GPUCommandEncoder): void {
+    const { B, T } = shape;
+    encoder.clearBuffer(grads);
+    encoder.clearBuffer(buffer("R"));
+    for (const name of [...program.names.inputs.map((i) => i.grad), ...program.names.states.map((s) => s.grad), ...program.names.outputs.map((o) => o.upstream)]) {
+      const a = arrayOf(name);
+      encoder.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
+    }
+  }
+
   /**
-   * A backward call's first writes: every gradient cleared, then the upstream outputs given (zeroed past each row's
+   * A backward call's writes, once its gradients are cleared: the upstream outputs given (zeroed past each row's
    * length); nothing runs yet, so a model can add its later layers' gradients to them on the device first.
    */
   function prepareBackward(what: string, params: Params | GpuParams, upstreamOutputs: readonly (ArrayLike<number> | undefined)[]): void {
-    const { B, T } = shape;
     const lengths = savedLengths;
     const paramBuffer = paramsBuffer(params, "params");
     errors.guard(what, () => {
-      const clear = device.createCommandEncoder();
-      clear.clearBuffer(grads);
-      clear.clearBuffer(buffer("R"));
-      for (const name of [...program.names.inputs.map((i) => i.grad), ...program.names.states.map((s) => s.grad), ...program.names.outputs.map((o) => o.upstream)]) {
-        const a = arrayOf(name);
-        clear.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
-      }
-      device.queue.submit([clear.finish()]);
       program.names.outputs.forEach((o, k) => {
         const values = upstreamOutputs[k];
         if (values !== undefined) write(o.upstream, lengths === null ? values : _withEndsZeroed(values, lengths, o.width));
@@ -1159,6 +1166,11 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
 
   function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
     const { upstreamOutputs, upstreamFinal } = backwardArguments(what, saved, upstream);
+    errors.guard(what, () => {
+      const clear = device.createCommandEncoder();
+      encodeClear(clear);
+      device.queue.submit([clear.finish()]);
+    });
     prepareBackward(what, params, upstreamOutputs);
     errors.guard(what, () => {
       const encoder = device.createCommandEncoder();
@@ -1248,6 +1260,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
     },
     encodeForward,
     forwardReads,
+    encodeClear,
     prepareBackward(what, params, upstream) {
       prepareBackward(what, params as Params, program.names.outputs.map((o) => upstream[o.name]));
     },
@@ -1364,7 +1377,7 @@ function _createChain(device: GPUDevice): _Chain {
       });
     },
     guard: (what, body) => errors.guard(what, body),
-    read: (spans, what) => _readSpans(device, errors, spans, what),
+    read: (spans, what, encoder) => _readSpans(device, errors, spans, what, encoder),
     settle: () => errors.settle(),
     destroy() {
       for (const b of Object.values(grown)) b.destroy();
@@ -1910,9 +1923,8 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
       }
       cell.guard(what, () => cell.encodeForward(encoder));
     });
-    chain.guard(what, () => device.queue.submit([encoder.finish()]));
     const reads = model.layers.map((layer, l) => chained[l]!.forwardReads((field) => readKeys.has(layer.outputs.find((o) => o.field === field)!.key)));
-    const read = await chain.read(reads.flatMap((r) => r.spans), what);
+    const read = await chain.read(reads.flatMap((r) => r.spans), what, encoder);
     const values: _Tensors = { ...x };
     const final: _Tensors = {};
     let at = 0;
@@ -1934,6 +1946,11 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   async function runBackward(what: string, p: _Tensors, saved: _GpuSaved, into: _Tensors, upFinal: _Tensors): Promise<{ params: _Tensors; initial: _Tensors; inputs: _Tensors }> {
     const { batch: B, steps: T, lengths } = saved;
     chain.begin(what, { B, T, lengths, firstStep: 0 }, ops);
+    chain.guard(what, () => {
+      const clear = device.createCommandEncoder();
+      for (const cell of chained) cell.guard(what, () => cell.encodeClear(clear));
+      device.queue.submit([clear.finish()]);
+    });
     model.layers.forEach((layer, l) => {
       const cell = chained[l]!;
       const upstream: _Tensors = {};
@@ -1950,10 +1967,10 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
         device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
       }
     });
+    let encoder = chain.guard(what, () => device.createCommandEncoder());
     for (let l = model.layers.length - 1; l >= 0; l--) {
       const layer = model.layers[l]!;
       const cell = chained[l]!;
-      const encoder = chain.guard(what, () => device.createCommandEncoder());
       cell.guard(what, () => cell.encodeBackward(_unprefixed(layer.name, layer.states.map((s) => s.name), upFinal), encoder));
       for (const input of layer.inputs) {
         const src = cell.input(input.name, "grad");
@@ -1968,10 +1985,14 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
           column += part.width;
         }
       }
-      chain.guard(what, () => device.queue.submit([encoder.finish()]));
+      if (l > 0) {
+        const done = encoder;
+        chain.guard(what, () => device.queue.submit([done.finish()]));
+        encoder = chain.guard(what, () => device.createCommandEncoder());
+      }
     }
     const reads = chained.map((c) => c.backwardReads());
-    const read = await chain.read([...reads.flatMap((r) => r.spans), ...dx.values()], what);
+    const read = await chain.read([...reads.flatMap((r) => r.spans), ...dx.values()], what, encoder);
     const params: _Tensors = {};
     const initial: _Tensors = {};
     let at = 0;

@@ -10,7 +10,7 @@ import type { _Chain, _ChainOp, _Span } from "./host-driver.ts";
 declare const _STORAGE: number, _UNIFORM: number, _COPY_SRC: number, _COPY_DST: number, _STEP_STRIDE: number;
 declare function _errorWatch(device: GPUDevice): { guard<T>(what: string, body: () => T): T; watch(check: Promise<Error | null>): void; settle(): Promise<void> };
 declare function _compilationErrors(module: GPUShaderModule, what: string): Promise<Error | null>;
-declare function _readSpans(device: GPUDevice, errors: ReturnType<typeof _errorWatch>, spans: readonly _Span[], what: string): Promise<Float32Array[]>;
+declare function _readSpans(device: GPUDevice, errors: ReturnType<typeof _errorWatch>, spans: readonly _Span[], what: string, last?: GPUCommandEncoder): Promise<Float32Array[]>;
 
 // BEGIN EMBED HOST_CHAIN
 /**
@@ -107,7 +107,7 @@ function _createChain(device: GPUDevice): _Chain {
       });
     },
     guard: (what, body) => errors.guard(what, body),
-    read: (spans, what) => _readSpans(device, errors, spans, what),
+    read: (spans, what, encoder) => _readSpans(device, errors, spans, what, encoder),
     settle: () => errors.settle(),
     destroy() {
       for (const b of Object.values(grown)) b.destroy();

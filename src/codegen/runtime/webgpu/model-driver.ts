@@ -137,9 +137,8 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
       }
       cell.guard(what, () => cell.encodeForward(encoder));
     });
-    chain.guard(what, () => device.queue.submit([encoder.finish()]));
     const reads = model.layers.map((layer, l) => chained[l]!.forwardReads((field) => readKeys.has(layer.outputs.find((o) => o.field === field)!.key)));
-    const read = await chain.read(reads.flatMap((r) => r.spans), what);
+    const read = await chain.read(reads.flatMap((r) => r.spans), what, encoder);
     const values: _Tensors = { ...x };
     const final: _Tensors = {};
     let at = 0;
@@ -161,6 +160,11 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   async function runBackward(what: string, p: _Tensors, saved: _GpuSaved, into: _Tensors, upFinal: _Tensors): Promise<{ params: _Tensors; initial: _Tensors; inputs: _Tensors }> {
     const { batch: B, steps: T, lengths } = saved;
     chain.begin(what, { B, T, lengths, firstStep: 0 }, ops);
+    chain.guard(what, () => {
+      const clear = device.createCommandEncoder();
+      for (const cell of chained) cell.guard(what, () => cell.encodeClear(clear));
+      device.queue.submit([clear.finish()]);
+    });
     model.layers.forEach((layer, l) => {
       const cell = chained[l]!;
       const upstream: _Tensors = {};
@@ -177,10 +181,10 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
         device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
       }
     });
+    let encoder = chain.guard(what, () => device.createCommandEncoder());
     for (let l = model.layers.length - 1; l >= 0; l--) {
       const layer = model.layers[l]!;
       const cell = chained[l]!;
-      const encoder = chain.guard(what, () => device.createCommandEncoder());
       cell.guard(what, () => cell.encodeBackward(_unprefixed(layer.name, layer.states.map((s) => s.name), upFinal), encoder));
       for (const input of layer.inputs) {
         const src = cell.input(input.name, "grad");
@@ -195,10 +199,14 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
           column += part.width;
         }
       }
-      chain.guard(what, () => device.queue.submit([encoder.finish()]));
+      if (l > 0) {
+        const done = encoder;
+        chain.guard(what, () => device.queue.submit([done.finish()]));
+        encoder = chain.guard(what, () => device.createCommandEncoder());
+      }
     }
     const reads = chained.map((c) => c.backwardReads());
-    const read = await chain.read([...reads.flatMap((r) => r.spans), ...dx.values()], what);
+    const read = await chain.read([...reads.flatMap((r) => r.spans), ...dx.values()], what, encoder);
     const params: _Tensors = {};
     const initial: _Tensors = {};
     let at = 0;
