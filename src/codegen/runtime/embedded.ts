@@ -470,34 +470,6 @@ interface _ChainedCell {
   /** Throws the cell's GPU errors so far, and refuses a destroyed or broken cell. */
   settle(): Promise<void>;
 }
-/** One run of the chaining kernel (chain.ts): \`src\` and \`dst\` [T, B, stride] from their first float, \`width\` columns. */
-interface _ChainOp {
-  readonly src: _Span;
-  readonly srcStride: number;
-  readonly dst: _Span;
-  readonly dstStride: number;
-  readonly width: number;
-  /** Each row's steps read back from its last one (one side runs in reverse). */
-  readonly flip: boolean;
-  /** 0 at and past each row's length. */
-  readonly mask: boolean;
-  /** Add to dst (a gradient), rather than write it (a value). */
-  readonly add: boolean;
-}
-
-/** A model's chaining on its device (chain.ts): the kernel, the model's own buffers, and readback. */
-interface _Chain {
-  /** Starts a call of this shape with room for \`ops\` runs of the kernel. */
-  begin(what: string, shape: _CallShape, ops: number): void;
-  /** The model's own buffer \`name\`, of \`floats\` floats or more (it grows, never shrinks). */
-  buffer(what: string, name: string, floats: number): GPUBuffer;
-  encode(what: string, encoder: GPUCommandEncoder, op: _ChainOp): void;
-  guard<T>(what: string, body: () => T): T;
-  /** The values of \`spans\`, read back together (one mapAsync), their copies appended to \`encoder\` and submitted. */
-  read(spans: readonly _Span[], what: string, encoder: GPUCommandEncoder): Promise<Float32Array[]>;
-  settle(): Promise<void>;
-  destroy(): void;
-}
 `;
 
 /** HOST_DRIVER, from src/codegen/runtime/webgpu/host-driver.ts. */
@@ -1409,12 +1381,6 @@ interface _CellSource {
   initParams(seed: number): _Tensors;
 }
 
-/**
- * The driver's passes are generators that yield each cell call's result and are resumed with its value: one body
- * for both kinds of cell, run synchronously (_runSync) for TypeScript cells and awaited (_runAsync) for WebGPU ones.
- */
-type _Pass<R> = Generator<unknown, R, unknown>;
-
 /** One value read at each step: a model input or a layer's output ("<layer>.<output>"), \`width\` numbers a row. */
 interface _Part {
   readonly key: string;
@@ -1633,11 +1599,6 @@ function _forwardArguments(model: _Model, params: unknown, inputs: unknown, init
   return { batch, steps, p, x, init, lengths, targets };
 }
 
-/** The keys of the values the model's outputs and head read: what a forward must hand back of its layers' outputs. */
-function _readKeys(model: _Model): Set<string> {
-  return new Set([...model.outputs, ...(model.head === null ? [] : [model.head])].flatMap((o) => o.parts.map((part) => part.key)));
-}
-
 /** The model's outputs, its head's logits and the loss, from the values its layers computed (\`values\`, by key). */
 function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: number, steps: number, lengths: Int32Array | null, targets: Float64Array | null) {
   const rows = steps * batch;
@@ -1652,33 +1613,6 @@ function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: nu
     if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
   }
   return { outputs, loss, logits };
-}
-
-function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
-  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
-  const rows = steps * batch;
-  const values: _Tensors = { ...x };
-  const final: _Tensors = {};
-  const cells: object[] = [];
-  for (const layer of model.layers) {
-    const cellInputs: _Tensors = {};
-    for (const input of layer.inputs) {
-      const joined = _gather(input.parts, values, rows);
-      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
-    }
-    const result = (yield layer.cell.forward(
-      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
-      cellInputs,
-      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
-      { batch, steps, ...(lengths !== null && { lengths }) },
-    )) as _CellForward;
-    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
-    _prefixed(layer.name, result.final, final);
-    cells.push(result.saved);
-  }
-  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
-  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
-  return { outputs, final, loss, saved };
 }
 
 /**
@@ -1725,29 +1659,6 @@ function _backwardStart(model: _Model, params: unknown, saved: Omit<_ModelSaved,
     _scatterAdd(dz, parts, into, rows);
   }
   return { p, grads, into, upFinal };
-}
-
-function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
-  const { batch, steps, lengths } = saved;
-  const rows = steps * batch;
-  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
-  const initial: _Tensors = {};
-  for (let l = model.layers.length - 1; l >= 0; l--) {
-    const layer = model.layers[l]!;
-    const cellUpstream: _Tensors = {};
-    for (const o of layer.outputs) cellUpstream[o.field] = layer.reverse ? _reverseRows(into[o.key]!, steps, batch, lengths) : into[o.key]!;
-    const g = (yield layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
-      outputs: cellUpstream,
-      final: _unprefixed(layer.name, layer.states.map((s) => s.name), upFinal),
-    })) as _CellGradients;
-    _prefixed(layer.name, g.params, grads);
-    _prefixed(layer.name, g.initial, initial);
-    for (const input of layer.inputs) {
-      const gi = g.inputs[input.name]!;
-      _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
-    }
-  }
-  return _gradients(model, grads, into, initial);
 }
 
 /** backward()'s result: the parameters' gradients, the model inputs' (from \`into\`) and the initial states' in the model's order. */
@@ -1797,6 +1708,69 @@ function _stepOutputs(model: _Model, p: _Tensors, values: _Tensors, batch: numbe
   return outputs;
 }
 
+`;
+
+/** MODEL_DRIVER_SYNC, from src/codegen/runtime/model-driver.ts. */
+export const MODEL_DRIVER_SYNC = `// The layers run one after another with the glue on the CPU (the TypeScript model modules; the WebGPU one chains
+// its layers on the device instead, webgpu/model-driver.ts).
+
+/**
+ * The passes are generators that yield each cell call's result and are resumed with its value: one body for both
+ * kinds of cell, run synchronously (_runSync) over TypeScript cells, and awaited over WebGPU cells by the test that
+ * holds the chained WebGPU model to their numbers (test/codegen.models.wgsl.chained.test.ts).
+ */
+type _Pass<R> = Generator<unknown, R, unknown>;
+
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
+  const rows = steps * batch;
+  const values: _Tensors = { ...x };
+  const final: _Tensors = {};
+  const cells: object[] = [];
+  for (const layer of model.layers) {
+    const cellInputs: _Tensors = {};
+    for (const input of layer.inputs) {
+      const joined = _gather(input.parts, values, rows);
+      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
+    }
+    const result = (yield layer.cell.forward(
+      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
+      cellInputs,
+      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
+      { batch, steps, ...(lengths !== null && { lengths }) },
+    )) as _CellForward;
+    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
+    _prefixed(layer.name, result.final, final);
+    cells.push(result.saved);
+  }
+  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
+  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
+  return { outputs, final, loss, saved };
+}
+
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+  const { batch, steps, lengths } = saved;
+  const rows = steps * batch;
+  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
+  const initial: _Tensors = {};
+  for (let l = model.layers.length - 1; l >= 0; l--) {
+    const layer = model.layers[l]!;
+    const cellUpstream: _Tensors = {};
+    for (const o of layer.outputs) cellUpstream[o.field] = layer.reverse ? _reverseRows(into[o.key]!, steps, batch, lengths) : into[o.key]!;
+    const g = (yield layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
+      outputs: cellUpstream,
+      final: _unprefixed(layer.name, layer.states.map((s) => s.name), upFinal),
+    })) as _CellGradients;
+    _prefixed(layer.name, g.params, grads);
+    _prefixed(layer.name, g.initial, initial);
+    for (const input of layer.inputs) {
+      const gi = g.inputs[input.name]!;
+      _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
+    }
+  }
+  return _gradients(model, grads, into, initial);
+}
+
 /** One step of every layer, in order, for a model whose layers all run forward; \`state\` is updated in place. */
 function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
   const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
@@ -1810,10 +1784,8 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
   }
   return _stepOutputs(model, p, values, batch);
 }
-`;
 
-/** MODEL_DRIVER_SYNC, from src/codegen/runtime/model-driver.ts. */
-export const MODEL_DRIVER_SYNC = `/** A pass over cells that return their results: each yielded value is already the call's result. */
+/** A pass over cells that return their results: each yielded value is already the call's result. */
 function _runSync<R>(pass: _Pass<R>): R {
   let next = pass.next();
   while (!next.done) next = pass.next(next.value);
@@ -1826,7 +1798,35 @@ const _modelStep = (model: _Model, params: unknown, inputs: unknown, state: unkn
 `;
 
 /** MODEL_DRIVER_WEBGPU, from src/codegen/runtime/webgpu/model-driver.ts. */
-export const MODEL_DRIVER_WEBGPU = `/** A layer cell's WebGPU host module, as the model uses it. */
+export const MODEL_DRIVER_WEBGPU = `/** One run of the chaining kernel (chain.ts): \`src\` and \`dst\` [T, B, stride] from their first float, \`width\` columns. */
+interface _ChainOp {
+  readonly src: _Span;
+  readonly srcStride: number;
+  readonly dst: _Span;
+  readonly dstStride: number;
+  readonly width: number;
+  /** Each row's steps read back from its last one (one side runs in reverse). */
+  readonly flip: boolean;
+  /** 0 at and past each row's length. */
+  readonly mask: boolean;
+  /** Add to dst (a gradient), rather than write it (a value). */
+  readonly add: boolean;
+}
+
+/** A model's chaining on its device (chain.ts): the kernel, the model's own buffers, and readback. */
+interface _Chain {
+  /** Starts a call of this shape with room for \`ops\` runs of the kernel. */
+  begin(what: string, shape: _CallShape, ops: number): void;
+  /** The model's own buffer \`name\`, of \`floats\` floats or more (it grows, never shrinks). */
+  buffer(what: string, name: string, floats: number): GPUBuffer;
+  encode(what: string, encoder: GPUCommandEncoder, op: _ChainOp): void;
+  guard<T>(what: string, body: () => T): T;
+  /** The values of \`spans\`, read back together (one mapAsync), their copies appended to \`encoder\` and submitted. */
+  read(spans: readonly _Span[], what: string, encoder: GPUCommandEncoder): Promise<Float32Array[]>;
+  settle(): Promise<void>;
+  destroy(): void;
+}
+/** A layer cell's WebGPU host module, as the model uses it. */
 interface _GpuCellSource extends _CellSource {
   createCell(device: GPUDevice): _CellModule & { destroy(): void; readonly _chain: _ChainedCell };
 }
@@ -1847,6 +1847,11 @@ interface _GpuSaved {
   readonly call: number;
 }
 
+/** The keys of the values the model's outputs and head read: what a forward must hand back of its layers' outputs. */
+function _readKeys(model: _Model): Set<string> {
+  return new Set([...model.outputs, ...(model.head === null ? [] : [model.head])].flatMap((o) => o.parts.map((part) => part.key)));
+}
+
 /** The model on \`device\`: one cell per layer, chained on the device, and the API the generated module types. */
 function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: boolean) {
   const cells = shape.layers.map((layer) => layer.source.createCell(device));
@@ -1856,7 +1861,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   const readKeys = _readKeys(model);
   /** Each layer output's producer: the layer's index and the cell's name for it. */
   const producers = new Map(model.layers.flatMap((layer, l) => layer.outputs.map((o) => [o.key, { l, field: o.field }] as const)));
-  const inputWidths = new Map(model.inputs.map((i) => [i.name, i.width]));
   /** Where each model input lies in the model's buffer \`name\` (the inputs, or their gradients), for B rows and T steps. */
   const inputSpans = (what: string, name: string, B: number, T: number): Map<string, _Span> => {
     const buffer = chain.buffer(what, name, T * B * model.inputs.reduce((n, i) => n + i.width, 0));

@@ -35,12 +35,6 @@ interface _CellSource {
   initParams(seed: number): _Tensors;
 }
 
-/**
- * The driver's passes are generators that yield each cell call's result and are resumed with its value: one body
- * for both kinds of cell, run synchronously (_runSync) for TypeScript cells and awaited (_runAsync) for WebGPU ones.
- */
-type _Pass<R> = Generator<unknown, R, unknown>;
-
 /** One value read at each step: a model input or a layer's output ("<layer>.<output>"), `width` numbers a row. */
 interface _Part {
   readonly key: string;
@@ -259,11 +253,6 @@ function _forwardArguments(model: _Model, params: unknown, inputs: unknown, init
   return { batch, steps, p, x, init, lengths, targets };
 }
 
-/** The keys of the values the model's outputs and head read: what a forward must hand back of its layers' outputs. */
-function _readKeys(model: _Model): Set<string> {
-  return new Set([...model.outputs, ...(model.head === null ? [] : [model.head])].flatMap((o) => o.parts.map((part) => part.key)));
-}
-
 /** The model's outputs, its head's logits and the loss, from the values its layers computed (`values`, by key). */
 function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: number, steps: number, lengths: Int32Array | null, targets: Float64Array | null) {
   const rows = steps * batch;
@@ -278,33 +267,6 @@ function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: nu
     if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
   }
   return { outputs, loss, logits };
-}
-
-function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
-  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
-  const rows = steps * batch;
-  const values: _Tensors = { ...x };
-  const final: _Tensors = {};
-  const cells: object[] = [];
-  for (const layer of model.layers) {
-    const cellInputs: _Tensors = {};
-    for (const input of layer.inputs) {
-      const joined = _gather(input.parts, values, rows);
-      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
-    }
-    const result = (yield layer.cell.forward(
-      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
-      cellInputs,
-      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
-      { batch, steps, ...(lengths !== null && { lengths }) },
-    )) as _CellForward;
-    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
-    _prefixed(layer.name, result.final, final);
-    cells.push(result.saved);
-  }
-  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
-  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
-  return { outputs, final, loss, saved };
 }
 
 /**
@@ -351,29 +313,6 @@ function _backwardStart(model: _Model, params: unknown, saved: Omit<_ModelSaved,
     _scatterAdd(dz, parts, into, rows);
   }
   return { p, grads, into, upFinal };
-}
-
-function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
-  const { batch, steps, lengths } = saved;
-  const rows = steps * batch;
-  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
-  const initial: _Tensors = {};
-  for (let l = model.layers.length - 1; l >= 0; l--) {
-    const layer = model.layers[l]!;
-    const cellUpstream: _Tensors = {};
-    for (const o of layer.outputs) cellUpstream[o.field] = layer.reverse ? _reverseRows(into[o.key]!, steps, batch, lengths) : into[o.key]!;
-    const g = (yield layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
-      outputs: cellUpstream,
-      final: _unprefixed(layer.name, layer.states.map((s) => s.name), upFinal),
-    })) as _CellGradients;
-    _prefixed(layer.name, g.params, grads);
-    _prefixed(layer.name, g.initial, initial);
-    for (const input of layer.inputs) {
-      const gi = g.inputs[input.name]!;
-      _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
-    }
-  }
-  return _gradients(model, grads, into, initial);
 }
 
 /** backward()'s result: the parameters' gradients, the model inputs' (from `into`) and the initial states' in the model's order. */
@@ -423,6 +362,69 @@ function _stepOutputs(model: _Model, p: _Tensors, values: _Tensors, batch: numbe
   return outputs;
 }
 
+// END EMBED MODEL_DRIVER
+
+// BEGIN EMBED MODEL_DRIVER_SYNC
+// The layers run one after another with the glue on the CPU (the TypeScript model modules; the WebGPU one chains
+// its layers on the device instead, webgpu/model-driver.ts).
+
+/**
+ * The passes are generators that yield each cell call's result and are resumed with its value: one body for both
+ * kinds of cell, run synchronously (_runSync) over TypeScript cells, and awaited over WebGPU cells by the test that
+ * holds the chained WebGPU model to their numbers (test/codegen.models.wgsl.chained.test.ts).
+ */
+type _Pass<R> = Generator<unknown, R, unknown>;
+
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
+  const rows = steps * batch;
+  const values: _Tensors = { ...x };
+  const final: _Tensors = {};
+  const cells: object[] = [];
+  for (const layer of model.layers) {
+    const cellInputs: _Tensors = {};
+    for (const input of layer.inputs) {
+      const joined = _gather(input.parts, values, rows);
+      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
+    }
+    const result = (yield layer.cell.forward(
+      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
+      cellInputs,
+      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
+      { batch, steps, ...(lengths !== null && { lengths }) },
+    )) as _CellForward;
+    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
+    _prefixed(layer.name, result.final, final);
+    cells.push(result.saved);
+  }
+  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
+  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
+  return { outputs, final, loss, saved };
+}
+
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+  const { batch, steps, lengths } = saved;
+  const rows = steps * batch;
+  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
+  const initial: _Tensors = {};
+  for (let l = model.layers.length - 1; l >= 0; l--) {
+    const layer = model.layers[l]!;
+    const cellUpstream: _Tensors = {};
+    for (const o of layer.outputs) cellUpstream[o.field] = layer.reverse ? _reverseRows(into[o.key]!, steps, batch, lengths) : into[o.key]!;
+    const g = (yield layer.cell.backward(_unprefixed(layer.name, layer.params.map((q) => q.name), p), saved.cells[l] as never, {
+      outputs: cellUpstream,
+      final: _unprefixed(layer.name, layer.states.map((s) => s.name), upFinal),
+    })) as _CellGradients;
+    _prefixed(layer.name, g.params, grads);
+    _prefixed(layer.name, g.initial, initial);
+    for (const input of layer.inputs) {
+      const gi = g.inputs[input.name]!;
+      _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
+    }
+  }
+  return _gradients(model, grads, into, initial);
+}
+
 /** One step of every layer, in order, for a model whose layers all run forward; `state` is updated in place. */
 function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
   const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
@@ -436,9 +438,7 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
   }
   return _stepOutputs(model, p, values, batch);
 }
-// END EMBED MODEL_DRIVER
 
-// BEGIN EMBED MODEL_DRIVER_SYNC
 /** A pass over cells that return their results: each yielded value is already the call's result. */
 function _runSync<R>(pass: _Pass<R>): R {
   let next = pass.next();

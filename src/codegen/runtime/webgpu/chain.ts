@@ -5,8 +5,9 @@
 // read, with the direction flips and per-row lengths of the model's wiring;
 // and the readback of many arrays at once. Embedded by
 // scripts/embed-runtime.ts into the model module's host-driver scope, after
-// HOST_DRIVER, whose helpers it uses; its types are in HOST_CHAIN_TYPES.
-import type { _Chain, _ChainOp, _Span } from "./host-driver.ts";
+// HOST_DRIVER, whose helpers it uses; its API's types are the model driver's.
+import type { _Span } from "./host-driver.ts";
+import type { _Chain, _ChainOp } from "./model-driver.ts";
 declare const _STORAGE: number, _UNIFORM: number, _COPY_SRC: number, _COPY_DST: number, _STEP_STRIDE: number;
 declare function _errorWatch(device: GPUDevice): { guard<T>(what: string, body: () => T): T; watch(check: Promise<Error | null>): void; settle(): Promise<void> };
 declare function _compilationErrors(module: GPUShaderModule, what: string): Promise<Error | null>;

@@ -187,34 +187,6 @@ interface _ChainedCell {
   /** Throws the cell's GPU errors so far, and refuses a destroyed or broken cell. */
   settle(): Promise<void>;
 }
-/** One run of the chaining kernel (chain.ts): `src` and `dst` [T, B, stride] from their first float, `width` columns. */
-interface _ChainOp {
-  readonly src: _Span;
-  readonly srcStride: number;
-  readonly dst: _Span;
-  readonly dstStride: number;
-  readonly width: number;
-  /** Each row's steps read back from its last one (one side runs in reverse). */
-  readonly flip: boolean;
-  /** 0 at and past each row's length. */
-  readonly mask: boolean;
-  /** Add to dst (a gradient), rather than write it (a value). */
-  readonly add: boolean;
-}
-
-/** A model's chaining on its device (chain.ts): the kernel, the model's own buffers, and readback. */
-interface _Chain {
-  /** Starts a call of this shape with room for `ops` runs of the kernel. */
-  begin(what: string, shape: _CallShape, ops: number): void;
-  /** The model's own buffer `name`, of `floats` floats or more (it grows, never shrinks). */
-  buffer(what: string, name: string, floats: number): GPUBuffer;
-  encode(what: string, encoder: GPUCommandEncoder, op: _ChainOp): void;
-  guard<T>(what: string, body: () => T): T;
-  /** The values of `spans`, read back together (one mapAsync), their copies appended to `encoder` and submitted. */
-  read(spans: readonly _Span[], what: string, encoder: GPUCommandEncoder): Promise<Float32Array[]>;
-  settle(): Promise<void>;
-  destroy(): void;
-}
 // END EMBED HOST_CHAIN_TYPES
 
 // BEGIN EMBED HOST_DRIVER
@@ -998,4 +970,4 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
   return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy, _chain: chain };
 }
 // END EMBED HOST_DRIVER
-export type { _CallShape, _Chain, _ChainOp, _ChainedCell, _Span };
+export type { _CallShape, _ChainedCell, _Span };

@@ -17,7 +17,7 @@
 // scripts/embed-runtime.ts after MODEL_DRIVER; the generated module supplies
 // the model's shape, and _createChain from the host driver's scope.
 import type { _CellModule, _CellSource, _Model, _ModelOptions, _Tensors } from "../model-driver.ts";
-import type { _CallShape, _Chain, _ChainedCell, _Span } from "./host-driver.ts";
+import type { _CallShape, _ChainedCell, _Span } from "./host-driver.ts";
 
 // The shared driver's parts, which MODEL_DRIVER puts before this part in the generated module.
 declare function _forwardArguments(
@@ -28,7 +28,6 @@ declare function _forwardArguments(
   options: _ModelOptions,
 ): { batch: number; steps: number; p: _Tensors; x: _Tensors; init: _Tensors; lengths: Int32Array | null; targets: Float64Array | null };
 declare function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: number, steps: number, lengths: Int32Array | null, targets: Float64Array | null): { outputs: _Tensors; loss: number | null; logits: Float32Array | null };
-declare function _readKeys(model: _Model): Set<string>;
 declare function _backwardStart(model: _Model, params: unknown, saved: _GpuSaved, upstream: _ModelUpstream): { p: _Tensors; grads: _Tensors; into: _Tensors; upFinal: _Tensors };
 declare function _gradients(model: _Model, params: _Tensors, into: _Tensors, initial: _Tensors): { params: _Tensors; inputs: _Tensors; initial: _Tensors };
 declare function _stepArguments(model: _Model, params: unknown, inputs: unknown, state: unknown): { batch: number; p: _Tensors; s: _Tensors; x: _Tensors };
@@ -40,6 +39,34 @@ declare function _reverseRows(tensor: _Tensors[string], steps: number, batch: nu
 declare function _createChain(device: GPUDevice): _Chain;
 
 // BEGIN EMBED MODEL_DRIVER_WEBGPU
+/** One run of the chaining kernel (chain.ts): `src` and `dst` [T, B, stride] from their first float, `width` columns. */
+interface _ChainOp {
+  readonly src: _Span;
+  readonly srcStride: number;
+  readonly dst: _Span;
+  readonly dstStride: number;
+  readonly width: number;
+  /** Each row's steps read back from its last one (one side runs in reverse). */
+  readonly flip: boolean;
+  /** 0 at and past each row's length. */
+  readonly mask: boolean;
+  /** Add to dst (a gradient), rather than write it (a value). */
+  readonly add: boolean;
+}
+
+/** A model's chaining on its device (chain.ts): the kernel, the model's own buffers, and readback. */
+interface _Chain {
+  /** Starts a call of this shape with room for `ops` runs of the kernel. */
+  begin(what: string, shape: _CallShape, ops: number): void;
+  /** The model's own buffer `name`, of `floats` floats or more (it grows, never shrinks). */
+  buffer(what: string, name: string, floats: number): GPUBuffer;
+  encode(what: string, encoder: GPUCommandEncoder, op: _ChainOp): void;
+  guard<T>(what: string, body: () => T): T;
+  /** The values of `spans`, read back together (one mapAsync), their copies appended to `encoder` and submitted. */
+  read(spans: readonly _Span[], what: string, encoder: GPUCommandEncoder): Promise<Float32Array[]>;
+  settle(): Promise<void>;
+  destroy(): void;
+}
 /** A layer cell's WebGPU host module, as the model uses it. */
 interface _GpuCellSource extends _CellSource {
   createCell(device: GPUDevice): _CellModule & { destroy(): void; readonly _chain: _ChainedCell };
@@ -61,6 +88,11 @@ interface _GpuSaved {
   readonly call: number;
 }
 
+/** The keys of the values the model's outputs and head read: what a forward must hand back of its layers' outputs. */
+function _readKeys(model: _Model): Set<string> {
+  return new Set([...model.outputs, ...(model.head === null ? [] : [model.head])].flatMap((o) => o.parts.map((part) => part.key)));
+}
+
 /** The model on `device`: one cell per layer, chained on the device, and the API the generated module types. */
 function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: boolean) {
   const cells = shape.layers.map((layer) => layer.source.createCell(device));
@@ -70,7 +102,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   const readKeys = _readKeys(model);
   /** Each layer output's producer: the layer's index and the cell's name for it. */
   const producers = new Map(model.layers.flatMap((layer, l) => layer.outputs.map((o) => [o.key, { l, field: o.field }] as const)));
-  const inputWidths = new Map(model.inputs.map((i) => [i.name, i.width]));
   /** Where each model input lies in the model's buffer `name` (the inputs, or their gradients), for B rows and T steps. */
   const inputSpans = (what: string, name: string, B: number, T: number): Map<string, _Span> => {
     const buffer = chain.buffer(what, name, T * B * model.inputs.reduce((n, i) => n + i.width, 0));
@@ -267,4 +298,4 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
 }
 // END EMBED MODEL_DRIVER_WEBGPU
 
-export { _createGpuModel, type _GpuCellSource, type _GpuModelShape };
+export { _createGpuModel, type _Chain, type _ChainOp, type _GpuCellSource, type _GpuModelShape };
