@@ -154,9 +154,8 @@ await withGpu((gpu) => {
         expect(counts.submit).toBe(1);
         await model.backward(params, result.saved, request.upstream);
         expect(counts.mapAsync).toBe(2);
-        // The gradients cleared, then one submission per layer, the readback's copies in the last; with lengths each
-        // layer's runs of steps between rows' ends are submissions of their own.
-        if (lengths === undefined) expect(counts.submit).toBe(1 + 3);
+        // The gradients cleared, then one submission per layer, the readback's copies in the last (with lengths too).
+        expect(counts.submit).toBe(1 + 3);
         await model.step(params, { x: inputs["x"]!.subarray(0, 2 * 3) }, model.createState(2));
         expect(counts.mapAsync).toBe(3);
       } finally {

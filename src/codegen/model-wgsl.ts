@@ -53,9 +53,8 @@ const WGSL_API = (ir: ModelIR): string[] => [
   "chained on the device: each layer's inputs are filled from the outputs it reads by a small kernel (parts joined,",
   "forward first; each row's steps flipped for a reverse layer), every layer's kernels go into one submission, and",
   "forward(), backward() and step() each read back once. Backward adds each layer's input gradients to the gradients",
-  "of what it read on the device. The head and the loss run on the CPU, on the outputs read back. Each layer is",
-  "still its own kernels over the whole sequence (no kernel spans two layers); with lengths, a layer's backward is",
-  "one submission per run of steps between rows' ends.",
+  "of what it read on the device, one submission per layer. The head and the loss run on the CPU, on the outputs",
+  "read back. Each layer is still its own kernels over the whole sequence (no kernel spans two layers).",
 ];
 
 function modelApi(ir: ModelIR): string {

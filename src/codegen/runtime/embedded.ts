@@ -718,6 +718,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
   void built.then((e) => (broken = e));
   let buffers: Partial<Record<BufferName, GPUBuffer>> = {};
   let stepIndex: GPUBuffer | null = null;
+  /** What backward's runs copy into the layout uniform and the state gradients (encodeBackward). */
+  let runData: GPUBuffer | null = null;
   const capacity = { floats: {} as Partial<Record<BufferName, number>>, steps: 0 };
   let offsets: Record<string, number> = {};
   let shape = { B: 0, T: 0 };
@@ -1093,29 +1095,63 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
   }
 
   /**
-   * The prepared backward call's kernels, last step first. With lengths, each run of steps between rows' ends is a
-   * submission of its own (the layout uniform changes between them); the kernels after the loop, and without lengths
-   * the whole loop too, are encoded into \`encoder\`, which the caller submits.
+   * The prepared backward call's kernels, last step first, all into \`encoder\` (the caller submits it): the loop in
+   * runs of steps between rows' ends (one run without lengths), each run's layout copied into the layout uniform and
+   * the final-state gradients of the rows that end there copied into the state gradients' history first, from one
+   * buffer written before the submission (runBuffer); then the kernels after the loop, under the whole call's layout.
+   * The steps a row ran past its length were given zero gradients (the runs of the later steps, and the upstream
+   * outputs zeroed there), so they added nothing and wrote 0 there: as a frozen state, the row passes its final
+   * gradient on unchanged.
    */
   function encodeBackward(upstreamFinal: readonly (ArrayLike<number> | undefined)[], encoder: GPUCommandEncoder): void {
-    const { T } = shape;
+    const { B, T } = shape;
     const lengths = savedLengths;
     const group = callGroup!;
-    for (const { from, to } of _backwardRuns(lengths, T)) {
-      enterFinal(upstreamFinal, lengths, to);
-      // The kernels run steps from 0 to the layout's T: for a run of its own, the layout starts at its first step.
-      if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(from, to - from, 0));
-      const runEncoder = lengths === null ? encoder : device.createCommandEncoder();
-      const pass = runEncoder.beginComputePass();
+    const runs = _backwardRuns(lengths, T);
+    // The layouts (each run's, then the whole call's) at the uniform's size apart, then each state's final gradients.
+    const layoutBytes = uniform.size;
+    const finalsAt = (runs.length + 1) * layoutBytes;
+    const finalFloats = program.names.states.reduce((n, s) => n + B * s.width, 0);
+    const data = new ArrayBuffer(finalsAt + finalFloats * 4);
+    [...runs.map(({ from, to }) => layoutWords(from, to - from, 0)), layoutWords(0, T, 0)].forEach((words, i) => new Uint32Array(data, i * layoutBytes, words.length).set(words));
+    const finals = new Float32Array(data, finalsAt);
+    let at = 0;
+    const finalOffsets = program.names.states.map((s, k) => {
+      const values = upstreamFinal[k];
+      if (values !== undefined) finals.set(values, at);
+      return values === undefined ? null : (at += B * s.width) - B * s.width;
+    });
+    const staging = runBuffer(data.byteLength);
+    device.queue.writeBuffer(staging, 0, data);
+    runs.forEach(({ from, to }, i) => {
+      program.names.states.forEach((s, k) => {
+        const offset = finalOffsets[k];
+        if (offset === null || offset === undefined) return;
+        const hist = place(s.grad);
+        for (let b = 0; b < B; b++) {
+          if ((lengths === null ? T : lengths[b]!) !== to) continue;
+          encoder.copyBufferToBuffer(staging, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, s.width * 4);
+        }
+      });
+      encoder.copyBufferToBuffer(staging, i * layoutBytes, uniform, 0, layoutBytes);
+      const pass = encoder.beginComputePass();
       if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
       else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
       pass.end();
-      if (lengths !== null) device.queue.submit([runEncoder.finish()]);
-    }
-    if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(0, T, 0));
+    });
+    encoder.copyBufferToBuffer(staging, runs.length * layoutBytes, uniform, 0, layoutBytes);
     const pass = encoder.beginComputePass();
     for (const d of program.backward.after) run(pass, group, d, 0);
     pass.end();
+  }
+
+  /** The buffer backward's runs copy from, of \`bytes\` or more: grown, never shrunk (one call at a time uses it). */
+  function runBuffer(bytes: number): GPUBuffer {
+    if (runData === null || runData.size < bytes) {
+      runData?.destroy();
+      runData = device.createBuffer({ size: Math.ceil(bytes / 16) * 16, usage: _COPY_SRC | _COPY_DST });
+    }
+    return runData;
   }
 
   /** What a backward call's gradients are read from: the parameters' (packed), the inputs' if \`withInputs\`, the initial states'. */
@@ -1150,27 +1186,6 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
       device.queue.submit([encoder.finish()]);
     });
     return own(grads);
-  }
-
-  /**
-   * Writes the final-state gradients of the rows whose last step is \`end - 1\` (every row, at T, without lengths)
-   * into the state gradients' history at step \`end\`, just before the backward steps before it run. The steps a row
-   * ran past its length were given zero gradients (the runs of the later steps, and the upstream outputs zeroed there),
-   * so they added nothing and wrote 0 there: as a frozen state, the row passes its final gradient on unchanged.
-   */
-  function enterFinal(upstreamFinal: readonly (ArrayLike<number> | undefined)[], lengths: Int32Array | null, end: number): void {
-    const B = shape.B;
-    program.names.states.forEach((s, k) => {
-      const values = upstreamFinal[k];
-      if (values === undefined) return;
-      if (lengths === null) write(s.grad, values, end * B);
-      else {
-        const rows = Float32Array.from(values);
-        lengths.forEach((length, b) => {
-          if (length === end) write(s.grad, rows.subarray(b * s.width, (b + 1) * s.width), end * B + b);
-        });
-      }
-    });
   }
 
   function backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): GpuParams {
@@ -1219,7 +1234,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
 
   function destroy(): void {
     destroyed = true;
-    for (const b of [grads, ownParams, uniform, stepIndex, ...Object.values(buffers)]) b?.destroy();
+    for (const b of [grads, ownParams, uniform, stepIndex, runData, ...Object.values(buffers)]) b?.destroy();
     buffers = {};
   }
 
