@@ -51,10 +51,10 @@ const WGSL_API = (ir: ModelIR): string[] => [
   "`saved` refers to the layers' GPU buffers: the next forward() or step() replaces it; one call at a time.",
   "Each layer is its cell's generated WebGPU module in a closed scope, all sharing one host driver. The layers are",
   "chained on the device: each layer's inputs are filled from the outputs it reads by a small kernel (parts joined,",
-  "forward first; each row's steps flipped for a reverse layer), every layer's kernels go into one submission, and",
-  "forward(), backward() and step() each read back once. Backward adds each layer's input gradients to the gradients",
-  "of what it read on the device, one submission per layer. The head and the loss run on the CPU, on the outputs",
-  "read back. Each layer is still its own kernels over the whole sequence (no kernel spans two layers).",
+  "forward first; each row's steps flipped for a reverse layer), and backward adds each layer's input gradients to",
+  "the gradients of what it read there; forward(), backward() and step() are each one submission of every layer's",
+  "kernels and one readback. The head and the loss run on the CPU, on the outputs read back. Each layer is still its",
+  "own kernels over the whole sequence (no kernel spans two layers).",
 ];
 
 function modelApi(ir: ModelIR): string {

@@ -457,10 +457,10 @@ interface _ChainedCell {
   prepareForward(what: string, params: object, inputs: Readonly<Record<string, ArrayLike<number>>>, initial: Readonly<Record<string, ArrayLike<number>>>, call: _CallShape): void;
   encodeForward(encoder: GPUCommandEncoder): void;
   forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }>;
-  /** Clears every gradient; submitted before prepareBackward. */
-  encodeClear(encoder: GPUCommandEncoder): void;
-  /** Writes the upstream outputs given; the caller may then add to them on the device. */
+  /** Writes the upstream outputs given where encodeStart copies them from. */
   prepareBackward(what: string, params: object, upstream: Readonly<Record<string, ArrayLike<number>>>): void;
+  /** Clears every gradient and copies the upstream outputs in; the caller may then add to them on the device. */
+  encodeStart(encoder: GPUCommandEncoder): void;
   encodeBackward(final: Readonly<Record<string, ArrayLike<number>>>, encoder: GPUCommandEncoder): void;
   backwardReads(): _Reads<{ params: _Arrays; initial: _Arrays }>;
   input(name: string, what: "value" | "grad"): _Span;
@@ -718,8 +718,10 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
   void built.then((e) => (broken = e));
   let buffers: Partial<Record<BufferName, GPUBuffer>> = {};
   let stepIndex: GPUBuffer | null = null;
-  /** What backward's runs copy into the layout uniform and the state gradients (encodeBackward). */
-  let runData: GPUBuffer | null = null;
+  /** What backward copies from: the upstream outputs (encodeStart), the runs' layouts and final-state gradients (encodeBackward). */
+  const staging: Partial<Record<"upstream" | "runs", GPUBuffer>> = {};
+  /** Where each upstream output given to the call being prepared lies in staging.upstream. */
+  let staged: { name: string; at: number }[] = [];
   const capacity = { floats: {} as Partial<Record<BufferName, number>>, steps: 0 };
   let offsets: Record<string, number> = {};
   let shape = { B: 0, T: 0 };
@@ -1067,8 +1069,34 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
     return { upstreamOutputs, upstreamFinal };
   }
 
-  /** A backward call's start, into \`encoder\`: every gradient cleared (submitted before prepareBackward's writes). */
-  function encodeClear(encoder: GPUCommandEncoder): void {
+  /**
+   * A backward call's writes: the upstream outputs given (zeroed past each row's length), into a staging buffer that
+   * encodeStart copies from; nothing runs yet.
+   */
+  function prepareBackward(what: string, params: Params | GpuParams, upstreamOutputs: readonly (ArrayLike<number> | undefined)[]): void {
+    const lengths = savedLengths;
+    const paramBuffer = paramsBuffer(params, "params");
+    const given = program.names.outputs.flatMap((o, k) => {
+      const values = upstreamOutputs[k];
+      return values === undefined ? [] : [{ o, values: lengths === null ? values : _withEndsZeroed(values, lengths, o.width) }];
+    });
+    const data = new Float32Array(given.reduce((n, g) => n + g.values.length, 0));
+    let at = 0;
+    staged = given.map(({ o, values }) => {
+      data.set(values, at);
+      return { name: o.upstream, at: (at += values.length) - values.length };
+    });
+    errors.guard(what, () => {
+      if (data.length > 0) device.queue.writeBuffer(stagingBuffer("upstream", data.byteLength), 0, data);
+      callGroup = bind(paramBuffer);
+    });
+  }
+
+  /**
+   * A prepared backward call's start, into \`encoder\`: every gradient cleared, then the upstream outputs copied in;
+   * a model then adds its later layers' gradients to them on the device, before encodeBackward.
+   */
+  function encodeStart(encoder: GPUCommandEncoder): void {
     const { B, T } = shape;
     encoder.clearBuffer(grads);
     encoder.clearBuffer(buffer("R"));
@@ -1076,29 +1104,17 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
       const a = arrayOf(name);
       encoder.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
     }
-  }
-
-  /**
-   * A backward call's writes, once its gradients are cleared: the upstream outputs given (zeroed past each row's
-   * length); nothing runs yet, so a model can add its later layers' gradients to them on the device first.
-   */
-  function prepareBackward(what: string, params: Params | GpuParams, upstreamOutputs: readonly (ArrayLike<number> | undefined)[]): void {
-    const lengths = savedLengths;
-    const paramBuffer = paramsBuffer(params, "params");
-    errors.guard(what, () => {
-      program.names.outputs.forEach((o, k) => {
-        const values = upstreamOutputs[k];
-        if (values !== undefined) write(o.upstream, lengths === null ? values : _withEndsZeroed(values, lengths, o.width));
-      });
-      callGroup = bind(paramBuffer);
-    });
+    for (const { name, at } of staged) {
+      const to = place(name);
+      encoder.copyBufferToBuffer(staging["upstream"]!, at * 4, to.buffer, to.offset * 4, to.length * 4);
+    }
   }
 
   /**
    * The prepared backward call's kernels, last step first, all into \`encoder\` (the caller submits it): the loop in
    * runs of steps between rows' ends (one run without lengths), each run's layout copied into the layout uniform and
    * the final-state gradients of the rows that end there copied into the state gradients' history first, from one
-   * buffer written before the submission (runBuffer); then the kernels after the loop, under the whole call's layout.
+   * buffer written before the submission (stagingBuffer); then the kernels after the loop, under the whole call's layout.
    * The steps a row ran past its length were given zero gradients (the runs of the later steps, and the upstream
    * outputs zeroed there), so they added nothing and wrote 0 there: as a frozen state, the row passes its final
    * gradient on unchanged.
@@ -1121,8 +1137,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
       if (values !== undefined) finals.set(values, at);
       return values === undefined ? null : (at += B * s.width) - B * s.width;
     });
-    const staging = runBuffer(data.byteLength);
-    device.queue.writeBuffer(staging, 0, data);
+    const source = stagingBuffer("runs", data.byteLength);
+    device.queue.writeBuffer(source, 0, data);
     runs.forEach(({ from, to }, i) => {
       program.names.states.forEach((s, k) => {
         const offset = finalOffsets[k];
@@ -1130,29 +1146,29 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
         const hist = place(s.grad);
         for (let b = 0; b < B; b++) {
           if ((lengths === null ? T : lengths[b]!) !== to) continue;
-          encoder.copyBufferToBuffer(staging, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, s.width * 4);
+          encoder.copyBufferToBuffer(source, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, s.width * 4);
         }
       });
-      encoder.copyBufferToBuffer(staging, i * layoutBytes, uniform, 0, layoutBytes);
+      encoder.copyBufferToBuffer(source, i * layoutBytes, uniform, 0, layoutBytes);
       const pass = encoder.beginComputePass();
       if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
       else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
       pass.end();
     });
-    encoder.copyBufferToBuffer(staging, runs.length * layoutBytes, uniform, 0, layoutBytes);
+    encoder.copyBufferToBuffer(source, runs.length * layoutBytes, uniform, 0, layoutBytes);
     const pass = encoder.beginComputePass();
     for (const d of program.backward.after) run(pass, group, d, 0);
     pass.end();
   }
 
-  /** The buffer backward's runs copy from, of \`bytes\` or more: grown, never shrunk (one call at a time uses it). */
-  function runBuffer(bytes: number): GPUBuffer {
-    if (runData === null || runData.size < bytes) {
-      runData?.destroy();
-      runData = device.createBuffer({ size: Math.ceil(bytes / 16) * 16, usage: _COPY_SRC | _COPY_DST });
-    }
-    return runData;
+  /** Staging buffer \`name\` (what backward copies from), of \`bytes\` or more: grown, never shrunk; one call at a time uses it. */
+  function stagingBuffer(name: "upstream" | "runs", bytes: number): GPUBuffer {
+    const have = staging[name];
+    if (have !== undefined && have.size >= bytes) return have;
+    have?.destroy();
+    return (staging[name] = device.createBuffer({ size: Math.ceil(bytes / 16) * 16, usage: _COPY_SRC | _COPY_DST }));
   }
+
 
   /** What a backward call's gradients are read from: the parameters' (packed), the inputs' if \`withInputs\`, the initial states'. */
   function backwardReads(withInputs: boolean): _Reads<{ params: _Arrays; inputs: _Arrays; initial: _Arrays }> {
@@ -1174,14 +1190,10 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
 
   function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
     const { upstreamOutputs, upstreamFinal } = backwardArguments(what, saved, upstream);
-    errors.guard(what, () => {
-      const clear = device.createCommandEncoder();
-      encodeClear(clear);
-      device.queue.submit([clear.finish()]);
-    });
     prepareBackward(what, params, upstreamOutputs);
     errors.guard(what, () => {
       const encoder = device.createCommandEncoder();
+      encodeStart(encoder);
       encodeBackward(upstreamFinal, encoder);
       device.queue.submit([encoder.finish()]);
     });
@@ -1234,7 +1246,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
 
   function destroy(): void {
     destroyed = true;
-    for (const b of [grads, ownParams, uniform, stepIndex, runData, ...Object.values(buffers)]) b?.destroy();
+    for (const b of [grads, ownParams, uniform, stepIndex, ...Object.values(staging), ...Object.values(buffers)]) b?.destroy();
     buffers = {};
   }
 
@@ -1247,7 +1259,7 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
     },
     encodeForward,
     forwardReads,
-    encodeClear,
+    encodeStart,
     prepareBackward(what, params, upstream) {
       prepareBackward(what, params as Params, program.names.outputs.map((o) => upstream[o.name]));
     },
@@ -1965,11 +1977,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   async function runBackward(what: string, p: _Tensors, saved: _GpuSaved, into: _Tensors, upFinal: _Tensors): Promise<{ params: _Tensors; initial: _Tensors; inputs: _Tensors }> {
     const { batch: B, steps: T, lengths } = saved;
     chain.begin(what, { B, T, lengths, firstStep: 0 }, ops);
-    chain.guard(what, () => {
-      const clear = device.createCommandEncoder();
-      for (const cell of chained) cell.guard(what, () => cell.encodeClear(clear));
-      device.queue.submit([clear.finish()]);
-    });
     model.layers.forEach((layer, l) => {
       const cell = chained[l]!;
       const upstream: _Tensors = {};
@@ -1986,7 +1993,8 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
         device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
       }
     });
-    let encoder = chain.guard(what, () => device.createCommandEncoder());
+    const encoder = chain.guard(what, () => device.createCommandEncoder());
+    for (const cell of chained) cell.guard(what, () => cell.encodeStart(encoder));
     for (let l = model.layers.length - 1; l >= 0; l--) {
       const layer = model.layers[l]!;
       const cell = chained[l]!;
@@ -2003,11 +2011,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
           chain.encode(what, encoder, { src: { ...src, offset: src.offset + column }, srcStride: stride, dst, dstStride: part.width, width: part.width, flip, mask: to !== undefined, add: true });
           column += part.width;
         }
-      }
-      if (l > 0) {
-        const done = encoder;
-        chain.guard(what, () => device.queue.submit([done.finish()]));
-        encoder = chain.guard(what, () => device.createCommandEncoder());
       }
     }
     const reads = chained.map((c) => c.backwardReads());

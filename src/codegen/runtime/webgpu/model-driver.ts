@@ -191,11 +191,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
   async function runBackward(what: string, p: _Tensors, saved: _GpuSaved, into: _Tensors, upFinal: _Tensors): Promise<{ params: _Tensors; initial: _Tensors; inputs: _Tensors }> {
     const { batch: B, steps: T, lengths } = saved;
     chain.begin(what, { B, T, lengths, firstStep: 0 }, ops);
-    chain.guard(what, () => {
-      const clear = device.createCommandEncoder();
-      for (const cell of chained) cell.guard(what, () => cell.encodeClear(clear));
-      device.queue.submit([clear.finish()]);
-    });
     model.layers.forEach((layer, l) => {
       const cell = chained[l]!;
       const upstream: _Tensors = {};
@@ -212,7 +207,8 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
         device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
       }
     });
-    let encoder = chain.guard(what, () => device.createCommandEncoder());
+    const encoder = chain.guard(what, () => device.createCommandEncoder());
+    for (const cell of chained) cell.guard(what, () => cell.encodeStart(encoder));
     for (let l = model.layers.length - 1; l >= 0; l--) {
       const layer = model.layers[l]!;
       const cell = chained[l]!;
@@ -229,11 +225,6 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
           chain.encode(what, encoder, { src: { ...src, offset: src.offset + column }, srcStride: stride, dst, dstStride: part.width, width: part.width, flip, mask: to !== undefined, add: true });
           column += part.width;
         }
-      }
-      if (l > 0) {
-        const done = encoder;
-        chain.guard(what, () => device.queue.submit([done.finish()]));
-        encoder = chain.guard(what, () => device.createCommandEncoder());
       }
     }
     const reads = chained.map((c) => c.backwardReads());
