@@ -1144,10 +1144,10 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
         const offset = finalOffsets[k];
         if (offset === null || offset === undefined) return;
         const hist = place(s.grad);
-        for (let b = 0; b < B; b++) {
-          if ((lengths === null ? T : lengths[b]!) !== to) continue;
-          encoder.copyBufferToBuffer(source, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, s.width * 4);
-        }
+        const enter = (b: number, rows: number) => encoder.copyBufferToBuffer(source, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, rows * s.width * 4);
+        // Without lengths every row ends at T: one copy of all B rows.
+        if (lengths === null) enter(0, B);
+        else for (let b = 0; b < B; b++) if (lengths[b] === to) enter(b, 1);
       });
       encoder.copyBufferToBuffer(source, i * layoutBytes, uniform, 0, layoutBytes);
       const pass = encoder.beginComputePass();

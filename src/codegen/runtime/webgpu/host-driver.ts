@@ -3,11 +3,14 @@
 // scripts/embed-runtime.ts after the cell's own part, which renderHost
 // (src/codegen/wgsl/host.ts) writes: the WGSL, PROGRAM, the Params/Inputs/
 // States/Outputs records and initParams. The declarations before the marker
-// stand for that part; the records are a sample cell's. Three parts: the API's
+// stand for that part; the records are a sample cell's. Four parts: the API's
 // types (HOST_TYPES) and createCell (HOST_CELL), which name the cell's records
-// and constants, and the driver itself (HOST_DRIVER), which is given them as
+// and constants; the driver itself (HOST_DRIVER), which is given them as
 // arguments, so that a model module holds one driver for all its cells
-// (src/codegen/model-wgsl.ts). Type-checked by the project's tsc and, strict
+// (src/codegen/model-wgsl.ts); and the types of a cell's calls split for a
+// model that chains its cells on the device (HOST_CHAIN_TYPES, the `_chain`
+// of a cell: writes, kernels encoded into the caller's encoder, the spans its
+// results lie in, read back together). Type-checked by the project's tsc and, strict
 // and with @webgpu/types as a consumer would, by
 // src/codegen/runtime/tsconfig.json. HOST_DRIVER calls _checkLengths from
 // LENGTHS (../lengths.ts), which the module embeds before it.
@@ -861,10 +864,10 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _cha
         const offset = finalOffsets[k];
         if (offset === null || offset === undefined) return;
         const hist = place(s.grad);
-        for (let b = 0; b < B; b++) {
-          if ((lengths === null ? T : lengths[b]!) !== to) continue;
-          encoder.copyBufferToBuffer(source, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, s.width * 4);
-        }
+        const enter = (b: number, rows: number) => encoder.copyBufferToBuffer(source, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, rows * s.width * 4);
+        // Without lengths every row ends at T: one copy of all B rows.
+        if (lengths === null) enter(0, B);
+        else for (let b = 0; b < B; b++) if (lengths[b] === to) enter(b, 1);
       });
       encoder.copyBufferToBuffer(source, i * layoutBytes, uniform, 0, layoutBytes);
       const pass = encoder.beginComputePass();
