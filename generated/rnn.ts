@@ -404,6 +404,37 @@ function _loadStepLoop(base64: string, exported: string): _StepLoop | null {
 const _forwardStep = _loadStepLoop(_FORWARD_STEP, "forward");
 const _backwardStep = _loadStepLoop(_BACKWARD_STEP, "backward");
 
+/** What a refused argument is, for messages: null, an Array, a <constructor's name>, or its typeof. */
+function _describe(value: unknown): string {
+  return value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "an Array"
+      : typeof value === "object"
+        ? `a ${(value as object).constructor?.name ?? "object"}`
+        : typeof value;
+}
+
+/** Per-row lengths: `batch` whole numbers from 1 to `steps`; else an error naming the argument. */
+function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
+  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number")
+    throw new Error(
+      `${what} must be an array of ${batch} whole numbers (one per batch row), not ${_describe(lengths)}`,
+    );
+  const list = lengths as ArrayLike<unknown>;
+  if (list.length !== batch)
+    throw new Error(`${what} has ${list.length} numbers, expected ${batch} (one per batch row)`);
+  const checked = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const length = list[b];
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps)
+      throw new Error(
+        `${what}[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof length === "number" ? length : _describe(length)}`,
+      );
+    checked[b] = length;
+  }
+  return checked;
+}
 /** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
   for (let r0 = 0; r0 < rows; r0 += 32) {
@@ -421,16 +452,6 @@ function _checkLength(array: unknown, length: number, what: string): Float32Arra
     throw new Error(`${what} must be a Float32Array or Float64Array, not ${_describe(array)}`);
   if (array.length !== length) throw new Error(`${what} has ${array.length} numbers, expected ${length}`);
   return array;
-}
-
-function _describe(value: unknown): string {
-  return value === null
-    ? "null"
-    : Array.isArray(value)
-      ? "an Array"
-      : typeof value === "object"
-        ? `a ${(value as object).constructor?.name ?? "object"}`
-        : typeof value;
 }
 
 /** `value` as an object of this cell's arrays: a name that is not the cell's (a typo) is an error, never silently unused. */
@@ -470,27 +491,6 @@ function _rowsIn(array: unknown, width: number, what: string): number {
 // Variable-length batches (PyTorch's pack_padded_sequence): row b runs steps 0..lengths[b]-1; after that its state
 // is frozen and its outputs are 0. Every row is computed at every step (the kernels stay branch-free) and the
 // rows that have ended are then put right, once per step, only from the first step at which some row has ended.
-
-/** Per-row lengths: `batch` whole numbers from 1 to `steps`; else an error naming the argument. */
-function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
-  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number")
-    throw new Error(
-      `${what} must be an array of ${batch} whole numbers (one per batch row), not ${_describe(lengths)}`,
-    );
-  const list = lengths as ArrayLike<unknown>;
-  if (list.length !== batch)
-    throw new Error(`${what} has ${list.length} numbers, expected ${batch} (one per batch row)`);
-  const checked = new Int32Array(batch);
-  for (let b = 0; b < batch; b++) {
-    const length = list[b];
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps)
-      throw new Error(
-        `${what}[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof length === "number" ? length : _describe(length)}`,
-      );
-    checked[b] = length;
-  }
-  return checked;
-}
 
 /** The first step at which some row has ended: `steps` when there are no lengths (no row ends early). */
 function _firstEnd(lengths: Int32Array | null, steps: number): number {

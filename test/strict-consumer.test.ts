@@ -12,7 +12,11 @@ import { afterAll, describe, expect, test } from "vitest";
 import { compileCell } from "../src/codegen/compile.ts";
 import * as EMBEDDED from "../src/codegen/runtime/embedded.ts";
 import { INIT_HELPERS, gemmNT } from "../src/codegen/ts/runtime.ts";
+import { compileModel } from "../src/codegen/model.ts";
+import { compileWgslModel } from "../src/codegen/model-wgsl.ts";
 import { compileWgslCell } from "../src/codegen/wgsl/compile.ts";
+import { bindModelSizes } from "../src/run/model-contract.ts";
+import { loadLibraryModel } from "./helpers/library-model.ts";
 import { generateAll, loadSpec } from "../scripts/generate.ts";
 
 const STRICTEST: ts.CompilerOptions = {
@@ -59,8 +63,23 @@ function topLevelNames(parts: readonly string[]): Set<string> {
   return names;
 }
 
-/** What src/codegen/runtime/ and runtime.ts put in every module: the embedded helpers, the host driver, the renamed GEMM and the wasm constant. */
-const RUNTIME = topLevelNames([EMBEDDED.GEMM_NT, EMBEDDED.HELPERS, EMBEDDED.GROW_JS, EMBEDDED.WASM_F32, EMBEDDED.EXP_F32, EMBEDDED.HOST_TYPES, EMBEDDED.HOST_CELL, EMBEDDED.HOST_DRIVER, gemmNT("_gemmNTjs")]);
+/** What src/codegen/runtime/ and runtime.ts put in every module: the embedded helpers, the host and model drivers, the renamed GEMM and the wasm constant. */
+const RUNTIME = topLevelNames([
+  EMBEDDED.GEMM_NT,
+  EMBEDDED.LENGTHS,
+  EMBEDDED.HELPERS,
+  EMBEDDED.GROW_JS,
+  EMBEDDED.WASM_F32,
+  EMBEDDED.EXP_F32,
+  EMBEDDED.HOST_TYPES,
+  EMBEDDED.HOST_CELL,
+  EMBEDDED.HOST_CHAIN_TYPES,
+  EMBEDDED.HOST_DRIVER,
+  EMBEDDED.MODEL_DRIVER,
+  EMBEDDED.MODEL_DRIVER_SYNC,
+  EMBEDDED.MODEL_DRIVER_WEBGPU,
+  gemmNT("_gemmNTjs"),
+]);
 RUNTIME.add("_GEMM_WASM");
 RUNTIME.add("_GEMM_RELAXED");
 /** initParams' helpers (INIT_HELPERS), still a string in runtime.ts: src/runtime/init.ts replaces them. */
@@ -106,6 +125,13 @@ async function webgpuModules(): Promise<Map<string, string>> {
   for (const spec of ["lstm", "gru"]) {
     const { host } = await compileWgslCell(loadSpec(`specs/${spec}.lstm`));
     modules.set(host.fileName, host.text);
+  }
+  // Model modules: each carries only the driver parts it runs (a part it does not use would be an unused local).
+  for (const spec of ["bilstm", "classifier"]) {
+    const ir = loadLibraryModel(`specs/${spec}.lstm`);
+    const sizes = bindModelSizes(ir, {});
+    const [ts, wgsl] = await Promise.all([compileModel(ir, { precision: "f32", sizes }), compileWgslModel(ir, { sizes })]);
+    modules.set(`${spec}.model.ts`, ts.text).set(wgsl.fileName, wgsl.text);
   }
   return modules;
 }

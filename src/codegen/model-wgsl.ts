@@ -6,25 +6,33 @@
 // in the interpreter's order with each cell call awaited
 // (runtime/webgpu/model-driver.ts). The cells' host modules are compiled
 // without the WebGPU host driver, which the module holds once, in a closed
-// scope of its own, for every cell. Nothing is fused across layers: a layer's
-// outputs are read back from the GPU and uploaded as the next one's inputs.
+// scope of its own, for every cell, with the chaining of the layers: they hand
+// each other their values and gradients on the device, and each call reads
+// back once (runtime/webgpu/model-driver.ts, chain.ts).
 import type { ModelIR } from "../ir/model-types.ts";
 import { formatTypeScript, type CompiledModule } from "./compile.ts";
 import { apiRecords, apiTypes, closedScope, header, initParamsFunction, layerCells, modelShape, readsStep } from "./model.ts";
 import { specIdentifier } from "./names.ts";
-import { HOST_DRIVER, HOST_TYPES, MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
+import { HOST_CHAIN, HOST_CHAIN_TYPES, HOST_DRIVER, HOST_TYPES, LENGTHS, MODEL_DRIVER, MODEL_DRIVER_WEBGPU } from "./runtime/embedded.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
 import { compileWgslCell } from "./wgsl/compile.ts";
 import type { SizeBinding } from "../ir/bind.ts";
 
 /**
- * The WebGPU host driver once for every layer cell: in a closed scope, as its API's types are named as a cell
- * module's (Saved, Gradients ...) and would clash with the model's; there the cells' records are plain objects.
- * Each cell's createCell passes it the cell's program and casts what it returns to the cell's own types.
+ * The WebGPU host driver once for every layer cell, with the chaining of the layers on the device (HOST_CHAIN): in
+ * a closed scope, as its API's types are named as a cell module's (Saved, Gradients ...) and would clash with the
+ * model's; there the cells' records are plain objects. Each cell's createCell passes it the cell's program and casts
+ * what it returns to the cell's own types. The types the model driver shares with it (HOST_CHAIN_TYPES) are outside.
  */
 const SHARED_HOST_DRIVER = [
-  closedScope(["type Params = object;", "type Inputs = object;", "type States = object;", "type Outputs = object;", HOST_TYPES, HOST_DRIVER].join("\n"), "_hostDriver", ["_createCell"], "{ _createCell(device: GPUDevice, code: object): object }"),
+  closedScope(
+    ["type Params = object;", "type Inputs = object;", "type States = object;", "type Outputs = object;", HOST_TYPES, HOST_DRIVER, HOST_CHAIN].join("\n"),
+    "_hostDriver",
+    ["_createCell", "_createChain"],
+    "{ _createCell(device: GPUDevice, code: object): object; _createChain(device: GPUDevice): _Chain }",
+  ),
   "const _createCell = _hostDriver._createCell;",
+  "const _createChain = _hostDriver._createChain;",
 ].join("\n");
 
 /** What a layer cell's host module hands the model; the rest of it is dropped when unused inside. */
@@ -41,9 +49,12 @@ const WGSL_API = (ir: ModelIR): string[] => [
   `  model.createState(batch?) / model.step(params, inputs, state${readsStep(ir) ? ", t" : ""}) -> Promise<outputs>    streaming, forward layers only`,
   "  model.destroy()",
   "`saved` refers to the layers' GPU buffers: the next forward() or step() replaces it; one call at a time.",
-  "Each layer is its cell's generated WebGPU module in a closed scope, all sharing one host driver; the layers run one",
-  "after another over the whole sequence, each layer's outputs read back and uploaded to the next (nothing is fused",
-  "across layers).",
+  "Each layer is its cell's generated WebGPU module in a closed scope, all sharing one host driver. The layers are",
+  "chained on the device: each layer's inputs are filled from the outputs it reads by a small kernel (parts joined,",
+  "forward first; each row's steps flipped for a reverse layer), and backward adds each layer's input gradients to",
+  "the gradients of what it read there; forward(), backward() and step() are each one submission of every layer's",
+  "kernels and one readback. The head and the loss run on the CPU, on the outputs read back. Each layer is still its",
+  "own kernels over the whole sequence (no kernel spans two layers).",
 ];
 
 function modelApi(ir: ModelIR): string {
@@ -81,8 +92,11 @@ export async function compileWgslModel(ir: ModelIR, options: { readonly sizes: S
     "const FloatArray = Float32Array;",
     // The head's initializer; a model without a head initializes through its cells only.
     ...(ir.head ? [INIT_HELPERS] : []),
+    // The lengths check, which the model driver and the shared host driver (in its scope below) both call.
+    LENGTHS,
     MODEL_DRIVER,
     MODEL_DRIVER_WEBGPU,
+    HOST_CHAIN_TYPES,
     SHARED_HOST_DRIVER,
     ...scopes,
     `const _SHAPE: _GpuModelShape = ${modelShape(ir, sizes, cells, "source")};`,

@@ -13,7 +13,7 @@ import type { LayerIR, ModelIR, Wire, Wiring } from "../ir/model-types.ts";
 import type { CellIR } from "../ir/types.ts";
 import { compileCell, compilerVersion, eraseTypes, formatTypeScript, type CompiledModule } from "./compile.ts";
 import { commentText, generatedLocal, specIdentifier } from "./names.ts";
-import { MODEL_DRIVER, MODEL_DRIVER_SYNC } from "./runtime/embedded.ts";
+import { LENGTHS, MODEL_DRIVER, MODEL_DRIVER_SYNC } from "./runtime/embedded.ts";
 import { STEP_INDEX_CHECK } from "./ts/render.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
 
@@ -329,6 +329,7 @@ export async function compileModel(ir: ModelIR, options: ModelCompileOptions, ta
     `const FloatArray = ${floatType};`,
     // The head's initializer; a model without a head initializes through its cells only.
     ...(ir.head ? [INIT_HELPERS] : []),
+    LENGTHS,
     MODEL_DRIVER,
     MODEL_DRIVER_SYNC,
     ...scopes,

@@ -6,7 +6,7 @@
 // test/runtime-embed.test.ts fails when embedded.ts is stale.
 
 /** The runtime sources, relative to this folder, in the order their parts appear in embedded.ts. */
-export const RUNTIME_SOURCES = ["gemm.ts", "helpers.ts", "grow-js.ts", "wasm-f32.ts", "expf.ts", "webgpu/host-driver.ts", "model-driver.ts", "webgpu/model-driver.ts", "../../runtime/init.ts", "../../runtime/safetensors.ts"] as const;
+export const RUNTIME_SOURCES = ["gemm.ts", "lengths.ts", "helpers.ts", "grow-js.ts", "wasm-f32.ts", "expf.ts", "webgpu/host-driver.ts", "webgpu/chain.ts", "model-driver.ts", "webgpu/model-driver.ts", "../../runtime/init.ts", "../../runtime/safetensors.ts"] as const;
 
 /** This folder, relative to the repository root. */
 export const RUNTIME_DIR = "src/codegen/runtime";

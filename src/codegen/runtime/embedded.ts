@@ -64,6 +64,27 @@ function _gemmNT(a: FloatArray, aOff: number, lda: number, w: FloatArray, c: Flo
 }
 `;
 
+/** LENGTHS, from src/codegen/runtime/lengths.ts. */
+export const LENGTHS = `/** What a refused argument is, for messages: null, an Array, a <constructor's name>, or its typeof. */
+function _describe(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? \`a \${(value as object).constructor?.name ?? "object"}\` : typeof value;
+}
+
+/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument. */
+function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
+  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${_describe(lengths)}\`);
+  const list = lengths as ArrayLike<unknown>;
+  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
+  const checked = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const length = list[b];
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : _describe(length)}\`);
+    checked[b] = length;
+  }
+  return checked;
+}
+`;
+
 /** HELPERS, from src/codegen/runtime/helpers.ts. */
 export const HELPERS = `/** dst[c·rows + r] = src[srcOff + r·cols + c]: a [rows, cols] block, transposed. */
 function _transpose(src: FloatArray, srcOff: number, rows: number, cols: number, dst: FloatArray): void {
@@ -81,10 +102,6 @@ function _checkLength(array: unknown, length: number, what: string): Float32Arra
   if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(\`\${what} must be a Float32Array or Float64Array, not \${_describe(array)}\`);
   if (array.length !== length) throw new Error(\`\${what} has \${array.length} numbers, expected \${length}\`);
   return array;
-}
-
-function _describe(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? \`a \${(value as object).constructor?.name ?? "object"}\` : typeof value;
 }
 
 /** \`value\` as an object of this cell's arrays: a name that is not the cell's (a typo) is an error, never silently unused. */
@@ -113,20 +130,6 @@ function _rowsIn(array: unknown, width: number, what: string): number {
 // Variable-length batches (PyTorch's pack_padded_sequence): row b runs steps 0..lengths[b]-1; after that its state
 // is frozen and its outputs are 0. Every row is computed at every step (the kernels stay branch-free) and the
 // rows that have ended are then put right, once per step, only from the first step at which some row has ended.
-
-/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument. */
-function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array {
-  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${_describe(lengths)}\`);
-  const list = lengths as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
-  const checked = new Int32Array(batch);
-  for (let b = 0; b < batch; b++) {
-    const length = list[b];
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : _describe(length)}\`);
-    checked[b] = length;
-  }
-  return checked;
-}
 
 /** The first step at which some row has ended: \`steps\` when there are no lengths (no row ends early). */
 function _firstEnd(lengths: Int32Array | null, steps: number): number {
@@ -423,6 +426,56 @@ export function createCell(device: GPUDevice): Cell {
 }
 `;
 
+/** HOST_CHAIN_TYPES, from src/codegen/runtime/webgpu/host-driver.ts. */
+export const HOST_CHAIN_TYPES = `/** Floats [offset, offset + length) of a GPU buffer: where a cell's array lies, or a part of one. */
+interface _Span {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Spans to read back together, and what their values (in that order) make. */
+interface _Reads<R> {
+  readonly spans: readonly _Span[];
+  results(values: readonly Float32Array[]): R;
+}
+
+/** A call's shape: B rows, T steps, each row's length (null: every row runs every step), the index of its first step. */
+interface _CallShape {
+  readonly B: number;
+  readonly T: number;
+  readonly lengths: Int32Array | null;
+  readonly firstStep: number;
+}
+
+type _Arrays = Record<string, Float32Array>;
+
+/**
+ * A WebGPU cell's calls split where a model chains its cells on the device (webgpu/model-driver.ts): each call's
+ * writes, its kernels encoded into the caller's encoder, and the spans its results lie in; nothing is read back
+ * here. Names are the cell module's (inputs, outputs, states); the arrays an input or output lies in are found by
+ * \`input\` and \`output\` (its values, or its gradient: "grad" for an input, "upstream" for an output).
+ */
+interface _ChainedCell {
+  /** Inputs missing from \`inputs\` are left for the caller to fill on the device before the kernels run. */
+  prepareForward(what: string, params: object, inputs: Readonly<Record<string, ArrayLike<number>>>, initial: Readonly<Record<string, ArrayLike<number>>>, call: _CallShape): void;
+  encodeForward(encoder: GPUCommandEncoder): void;
+  forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }>;
+  /** Writes the upstream outputs given where encodeStart copies them from. */
+  prepareBackward(what: string, params: object, upstream: Readonly<Record<string, ArrayLike<number>>>): void;
+  /** Clears every gradient and copies the upstream outputs in; the caller may then add to them on the device. */
+  encodeStart(encoder: GPUCommandEncoder): void;
+  encodeBackward(final: Readonly<Record<string, ArrayLike<number>>>, encoder: GPUCommandEncoder): void;
+  backwardReads(): _Reads<{ params: _Arrays; initial: _Arrays }>;
+  input(name: string, what: "value" | "grad"): _Span;
+  output(name: string, what: "value" | "upstream"): _Span;
+  /** Runs synchronous WebGPU calls in the cell's error scopes (settle throws what they catch). */
+  guard<T>(what: string, body: () => T): T;
+  /** Throws the cell's GPU errors so far, and refuses a destroyed or broken cell. */
+  settle(): Promise<void>;
+}
+`;
+
 /** HOST_DRIVER, from src/codegen/runtime/webgpu/host-driver.ts. */
 export const HOST_DRIVER = `type Tensors = Record<string, ArrayLike<number>>;
 
@@ -497,20 +550,6 @@ function _positiveWhole(value: unknown, what: string): number {
   return value;
 }
 
-/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`; else an error naming the argument (the TypeScript module's words). */
-function _checkLengths(lengths: unknown, batch: number, steps: number): Int32Array {
-  const what = "options.lengths";
-  const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an Array" : typeof v === "object" ? \`a \${(v as object).constructor?.name ?? "object"}\` : typeof v);
-  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(\`\${what} must be an array of \${batch} whole numbers (one per batch row), not \${describe(lengths)}\`);
-  const list = lengths as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(\`\${what} has \${list.length} numbers, expected \${batch} (one per batch row)\`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const length = list[b];
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(\`\${what}[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof length === "number" ? length : describe(length)}\`);
-    return length;
-  });
-}
-
 /** A copy of a [steps, batch, width] array with every (step, row) at or past the row's length set to 0. */
 function _withEndsZeroed(values: ArrayLike<number>, lengths: Int32Array, width: number): Float32Array {
   const out = Float32Array.from(values);
@@ -545,6 +584,31 @@ function _gpuBuffer(gpu: unknown, what: string, bytes: number, usage: number): G
   if (b.size < bytes) throw new Error(\`\${what}.buffer holds \${b.size} bytes; the parameters need \${bytes}\`);
   if ((b.usage & usage) !== usage) throw new Error(\`\${what}.buffer lacks a usage the cell needs (STORAGE, COPY_SRC and COPY_DST)\`);
   return b;
+}
+
+/**
+ * The values of \`spans\`, read back together: one staging buffer, one mapAsync. The copies are appended to \`encoder\`
+ * (the caller's last work), or to one of their own, and submitted.
+ */
+async function _readSpans(device: GPUDevice, errors: ErrorWatch, spans: readonly _Span[], what: string, last?: GPUCommandEncoder): Promise<Float32Array[]> {
+  const total = spans.reduce((n, s) => n + s.length, 0);
+  const staging = errors.guard(what, () => {
+    const staging = device.createBuffer({ size: Math.max(4, total * 4), usage: _MAP_READ | _COPY_DST });
+    const encoder = last ?? device.createCommandEncoder();
+    let at = 0;
+    for (const s of spans) {
+      if (s.length > 0) encoder.copyBufferToBuffer(s.buffer, s.offset * 4, staging, at * 4, s.length * 4);
+      at += s.length;
+    }
+    device.queue.submit([encoder.finish()]);
+    return staging;
+  });
+  await staging.mapAsync(_MAP_READ);
+  const all = new Float32Array(staging.getMappedRange().slice(0, total * 4));
+  staging.unmap();
+  staging.destroy();
+  let at = 0;
+  return spans.map((s) => all.slice(at, (at += s.length)));
 }
 
 function _rowsOf(kind: "steps" | "hist" | "row", B: number, T: number): number {
@@ -603,8 +667,8 @@ async function _compilationErrors(module: GPUShaderModule, what: string): Promis
   return errors.length === 0 ? null : new Error(\`createCell: the \${what} kernels do not compile:\\n\${errors.join("\\n")}\`);
 }
 
-/** createCell for the cell \`code\` describes. */
-function _createCell(device: GPUDevice, code: _CellCode): Cell {
+/** createCell for the cell \`code\` describes, and its calls split for a model (\`_chain\`). */
+function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _chain: _ChainedCell } {
   const { program } = code;
   _checkLimits(device, _staticNeeds(program), "createCell", \`Compile for a smaller workgroup (lstmc compile --target wgsl --wgsl-path step) or use a device with higher limits.\`);
   if (device.limits.minUniformBufferOffsetAlignment > _STEP_STRIDE) {
@@ -658,6 +722,10 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   void built.then((e) => (broken = e));
   let buffers: Partial<Record<BufferName, GPUBuffer>> = {};
   let stepIndex: GPUBuffer | null = null;
+  /** What backward copies from: the upstream outputs (encodeStart), the runs' layouts and final-state gradients (encodeBackward). */
+  const staging: Partial<Record<"upstream" | "runs", GPUBuffer>> = {};
+  /** Where each upstream output given to the call being prepared lies in staging.upstream. */
+  let staged: { name: string; at: number }[] = [];
   const capacity = { floats: {} as Partial<Record<BufferName, number>>, steps: 0 };
   let offsets: Record<string, number> = {};
   let shape = { B: 0, T: 0 };
@@ -667,6 +735,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   const saves = new WeakSet<Saved>();
   /** The rows' lengths of the forward() that made the current generation's Saved (null: every row ran every step). */
   let savedLengths: Int32Array | null = null;
+  /** The bind group of the call being prepared and encoded (prepareForward, prepareBackward). */
+  let callGroup: GPUBindGroup | null = null;
   /** The entry point whose GPU work is under way, if any: a second call would change its buffers under it. */
   let busy: string | null = null;
   let destroyed = false;
@@ -838,23 +908,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     return own(target);
   }
 
-  async function read(from: GPUBuffer, floatOffset: number, length: number, what: string): Promise<Float32Array> {
-    const staging = errors.guard(what, () => {
-      const staging = device.createBuffer({ size: Math.max(4, length * 4), usage: _MAP_READ | _COPY_DST });
-      const encoder = device.createCommandEncoder();
-      if (length > 0) encoder.copyBufferToBuffer(from, floatOffset * 4, staging, 0, length * 4);
-      device.queue.submit([encoder.finish()]);
-      return staging;
-    });
-    await staging.mapAsync(_MAP_READ);
-    const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
-    staging.unmap();
-    staging.destroy();
-    return values;
-  }
-
-  async function download(from: GPUBuffer, what: string): Promise<Params> {
-    const packed = await read(from, 0, program.paramFloats, what);
+  /** The parameters out of their packed layout, matrices transposed back; the derived ones are the module's own. */
+  function unpack(packed: Float32Array): Params {
     const out: Record<string, Float32Array> = {};
     for (const p of program.params) {
       if (p.internal) continue;
@@ -867,7 +922,11 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   }
 
   function downloadParams(gpu: GpuParams): Promise<Params> {
-    return exclusive("downloadParams", () => download(_gpuBuffer(gpu, "downloadParams: gpu", paramBytes, _COPY_SRC), "downloadParams"));
+    return exclusive("downloadParams", async () => {
+      const buffer = _gpuBuffer(gpu, "downloadParams: gpu", paramBytes, _COPY_SRC);
+      const [packed] = await _readSpans(device, errors, [{ buffer, offset: 0, length: program.paramFloats }], "downloadParams");
+      return unpack(packed!);
+    });
   }
 
   const arrayOf = (name: string) => {
@@ -881,10 +940,19 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     // As bytes of its buffer: a Float32Array may sit on a SharedArrayBuffer, which @webgpu/types accepts only as such.
     device.queue.writeBuffer(buffer(a.buffer), (offsets[name]! + row * a.width) * 4, data.buffer, data.byteOffset, data.byteLength);
   };
-  const readArray = (name: string, row: number, rows: number, what: string) => {
+  /** Where array \`name\` lies for the configured call: its buffer, its first float and its rows' floats. */
+  const place = (name: string): _Span => {
     const a = arrayOf(name);
-    return read(buffer(a.buffer), offsets[name]! + row * a.width, rows * a.width, what);
+    return { buffer: buffer(a.buffer), offset: offsets[name]!, length: _rowsOf(a.rows, shape.B, shape.T) * a.width };
   };
+
+  /** Each state's initial values: given, or the state's initializer's for B rows. */
+  function initialStates(start: Tensors, B: number): ArrayLike<number>[] {
+    return program.names.states.map((s) => {
+      const value = start[s.name];
+      return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, \`initial.\${s.name}\`);
+    });
+  }
 
   /** forward()'s arguments, checked: the batch, the number of steps, each array at its length, and the rows' lengths. */
   function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: ForwardOptions) {
@@ -902,130 +970,238 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     }
     if (options.steps !== undefined && options.steps !== T) throw new Error(\`\${what}: options.steps is \${options.steps}, but the inputs hold \${T} steps\`);
     const inputArrays = program.names.inputs.map((i) => _check(given[i.name], _rowsOf(arrayOf(i.array).rows, B, T) * i.width, \`inputs.\${i.name}\`));
-    const stateArrays = program.names.states.map((s) => {
-      const value = start[s.name];
-      return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, \`initial.\${s.name}\`);
-    });
-    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T);
-    return { B, T, inputArrays, stateArrays, lengths };
+    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T, "options.lengths");
+    return { B, T, inputArrays, stateArrays: initialStates(start, B), lengths };
   }
 
   /**
+   * A forward call's writes: the parameters, the initial states and the inputs given (null: filled on the device by
+   * the caller before the kernels run, as a model does with its layers' outputs); nothing runs yet.
    * With lengths, every row still runs every step (the kernels are unchanged): rows are independent, so a row's steps
    * before its length are those of the whole run, and its final state is read from the state history at its length.
    * Past it, its outputs are zeroed and its state is not frozen on the GPU, only never read: backward gives those
-   * steps zero gradients (runBackward). Its inputs there are zeroed too, so those steps run on finite numbers
+   * steps zero gradients (encodeBackward). Its inputs there are zeroed too, so those steps run on finite numbers
    * whatever the padding holds (0 times a NaN would be NaN).
    */
-  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
-    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
+  function prepareForward(what: string, params: Params | GpuParams, inputArrays: readonly (ArrayLike<number> | null)[], stateArrays: readonly ArrayLike<number>[], call: _CallShape): void {
+    const { lengths } = call;
     const paramBuffer = paramsBuffer(params, "params");
-    configure(what, B, T, firstStep);
+    configure(what, call.B, call.T, call.firstStep);
     errors.guard(what, () => {
-      // A static input (one row per batch row) has no steps past an end to zero.
-      program.names.inputs.forEach((i, k) => write(i.array, lengths === null || arrayOf(i.array).rows !== "steps" ? inputArrays[k]! : _withEndsZeroed(inputArrays[k]!, lengths, i.width)));
+      program.names.inputs.forEach((i, k) => {
+        const values = inputArrays[k]!;
+        // A static input (one row per batch row) has no steps past an end to zero.
+        if (values !== null) write(i.array, lengths === null || arrayOf(i.array).rows !== "steps" ? values : _withEndsZeroed(values, lengths, i.width));
+      });
       program.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
-      const group = bind(paramBuffer);
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const d of program.forward.before) run(pass, group, d, 0);
-      if (program.path === "sequence") for (const d of program.forward.loop) run(pass, group, d, 0);
-      else for (let t = 0; t < T; t++) for (const d of program.forward.loop) run(pass, group, d, t);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
+      callGroup = bind(paramBuffer);
     });
     generation++;
     savedLengths = lengths;
-    const outputs: Record<string, Float32Array> = {};
-    const final: Record<string, Float32Array> = {};
-    for (const o of program.names.outputs) {
-      const values = await readArray(o.array, 0, T * B, what);
-      outputs[o.name] = lengths === null ? values : _withEndsZeroed(values, lengths, o.width);
+  }
+
+  /** The prepared forward call's kernels, one compute pass of \`encoder\`. */
+  function encodeForward(encoder: GPUCommandEncoder): void {
+    const group = callGroup!;
+    const pass = encoder.beginComputePass();
+    for (const d of program.forward.before) run(pass, group, d, 0);
+    if (program.path === "sequence") for (const d of program.forward.loop) run(pass, group, d, 0);
+    else for (let t = 0; t < shape.T; t++) for (const d of program.forward.loop) run(pass, group, d, t);
+    pass.end();
+  }
+
+  /**
+   * What a forward call's results are read from: the outputs \`wanted\`, [T·B, width] each, zeroed past each row's
+   * length once read; each state's final values, every row's at its own length.
+   */
+  function forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }> {
+    const { B, T } = shape;
+    const lengths = savedLengths;
+    const outputs = program.names.outputs.filter((o) => wanted(o.name));
+    const spans = outputs.map((o) => place(o.array));
+    for (const s of program.names.states) {
+      const hist = place(s.hist);
+      // Without lengths every row ends at T: one span of B rows.
+      if (lengths === null) spans.push({ buffer: hist.buffer, offset: hist.offset + T * B * s.width, length: B * s.width });
+      else lengths.forEach((length, b) => spans.push({ buffer: hist.buffer, offset: hist.offset + (length * B + b) * s.width, length: s.width }));
     }
-    for (const s of program.names.states) final[s.name] = lengths === null ? await readArray(s.hist, T * B, B, what) : await finalAt(s.hist, s.width, lengths, what);
+    return {
+      spans,
+      results(values) {
+        let k = 0;
+        const out: _Arrays = {};
+        const final: _Arrays = {};
+        for (const o of outputs) out[o.name] = lengths === null ? values[k++]! : _withEndsZeroed(values[k++]!, lengths, o.width);
+        for (const s of program.names.states) {
+          final[s.name] = lengths === null ? values[k++]! : new Float32Array(B * s.width);
+          if (lengths !== null) for (let b = 0; b < B; b++) final[s.name]!.set(values[k++]!, b * s.width);
+        }
+        return { outputs: out, final };
+      },
+    };
+  }
+
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
+    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
+    prepareForward(what, params, inputArrays, stateArrays, { B, T, lengths, firstStep });
+    errors.guard(what, () => {
+      const encoder = device.createCommandEncoder();
+      encodeForward(encoder);
+      device.queue.submit([encoder.finish()]);
+    });
+    const reads = forwardReads(() => true);
+    const { outputs, final } = reads.results(await _readSpans(device, errors, reads.spans, what));
     const saved: Saved = Object.freeze({ batch: B, steps: T, generation });
     saves.add(saved);
     return { outputs: outputs as unknown as Outputs, final: final as unknown as States, saved };
-  }
-
-  /** Each row's state after its last step: the state history [T + 1, B, width] read back, row b taken at step lengths[b]. */
-  async function finalAt(hist: string, width: number, lengths: Int32Array, what: string): Promise<Float32Array> {
-    const B = lengths.length;
-    const all = await readArray(hist, 0, (shape.T + 1) * B, what);
-    const final = new Float32Array(B * width);
-    lengths.forEach((length, b) => final.set(all.subarray((length * B + b) * width, (length * B + b + 1) * width), b * width));
-    return final;
   }
 
   function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: ForwardOptions = {}): Promise<ForwardResult> {
     return exclusive("forward", () => runForward("forward", params, inputs, initial, options));
   }
 
-  function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
+  /** backward()'s upstream, checked against the forward call \`saved\` comes from: each array given, at its length. */
+  function backwardArguments(what: string, saved: Saved, upstream: Upstream) {
     if (!saves.has(saved)) throw new Error(\`\${what}: 'saved' does not come from this cell's forward()\`);
     if (saved.generation !== generation || saved.batch !== shape.B || saved.steps !== shape.T) throw new Error(\`\${what}: 'saved' is stale: another forward() or step() ran on this cell since\`);
     const { B, T } = shape;
-    const lengths = savedLengths;
     const given = _tensors(upstream, "upstream", ["outputs", "final"]);
     const outputs = _tensors(given.outputs ?? {}, "upstream.outputs", names.outputs);
     const final = _tensors(given.final ?? {}, "upstream.final", names.states);
     const upstreamOutputs = program.names.outputs.map((o) => (outputs[o.name] === undefined ? undefined : _check(outputs[o.name], T * B * o.width, \`upstream.outputs.\${o.name}\`)));
     const upstreamFinal = program.names.states.map((s) => (final[s.name] === undefined ? undefined : _check(final[s.name], B * s.width, \`upstream.final.\${s.name}\`)));
-    const paramBuffer = paramsBuffer(params, "params");
-    errors.guard(what, () => {
-      const clear = device.createCommandEncoder();
-      clear.clearBuffer(grads);
-      clear.clearBuffer(buffer("R"));
-      for (const name of [...program.names.inputs.map((i) => i.grad), ...program.names.states.map((s) => s.grad), ...program.names.outputs.map((o) => o.upstream)]) {
-        const a = arrayOf(name);
-        clear.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
-      }
-      device.queue.submit([clear.finish()]);
-      program.names.outputs.forEach((o, k) => {
-        const values = upstreamOutputs[k];
-        if (values !== undefined) write(o.upstream, lengths === null ? values : _withEndsZeroed(values, lengths, o.width));
-      });
-      const group = bind(paramBuffer);
-      for (const { from, to } of _backwardRuns(lengths, T)) {
-        enterFinal(upstreamFinal, lengths, to);
-        // The kernels run steps from 0 to the layout's T: for a run of its own, the layout starts at its first step.
-        if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(from, to - from, 0));
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
-        else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
-        pass.end();
-        device.queue.submit([encoder.finish()]);
-      }
-      if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(0, T, 0));
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const d of program.backward.after) run(pass, group, d, 0);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-    });
-    return own(grads);
+    return { upstreamOutputs, upstreamFinal };
   }
 
   /**
-   * Writes the final-state gradients of the rows whose last step is \`end - 1\` (every row, at T, without lengths)
-   * into the state gradients' history at step \`end\`, just before the backward steps before it run. The steps a row
-   * ran past its length were given zero gradients (the runs of the later steps, and the upstream outputs zeroed there),
-   * so they added nothing and wrote 0 there: as a frozen state, the row passes its final gradient on unchanged.
+   * A backward call's writes: the upstream outputs given (zeroed past each row's length), into a staging buffer that
+   * encodeStart copies from; nothing runs yet.
    */
-  function enterFinal(upstreamFinal: readonly (ArrayLike<number> | undefined)[], lengths: Int32Array | null, end: number): void {
-    const B = shape.B;
-    program.names.states.forEach((s, k) => {
-      const values = upstreamFinal[k];
-      if (values === undefined) return;
-      if (lengths === null) write(s.grad, values, end * B);
-      else {
-        const rows = Float32Array.from(values);
-        lengths.forEach((length, b) => {
-          if (length === end) write(s.grad, rows.subarray(b * s.width, (b + 1) * s.width), end * B + b);
-        });
-      }
+  function prepareBackward(what: string, params: Params | GpuParams, upstreamOutputs: readonly (ArrayLike<number> | undefined)[]): void {
+    const lengths = savedLengths;
+    const paramBuffer = paramsBuffer(params, "params");
+    const given = program.names.outputs.flatMap((o, k) => {
+      const values = upstreamOutputs[k];
+      return values === undefined ? [] : [{ o, values: lengths === null ? values : _withEndsZeroed(values, lengths, o.width) }];
     });
+    const data = new Float32Array(given.reduce((n, g) => n + g.values.length, 0));
+    let at = 0;
+    staged = given.map(({ o, values }) => {
+      data.set(values, at);
+      return { name: o.upstream, at: (at += values.length) - values.length };
+    });
+    errors.guard(what, () => {
+      if (data.length > 0) device.queue.writeBuffer(stagingBuffer("upstream", data.byteLength), 0, data);
+      callGroup = bind(paramBuffer);
+    });
+  }
+
+  /**
+   * A prepared backward call's start, into \`encoder\`: every gradient cleared, then the upstream outputs copied in;
+   * a model then adds its later layers' gradients to them on the device, before encodeBackward.
+   */
+  function encodeStart(encoder: GPUCommandEncoder): void {
+    const { B, T } = shape;
+    encoder.clearBuffer(grads);
+    encoder.clearBuffer(buffer("R"));
+    for (const name of [...program.names.inputs.map((i) => i.grad), ...program.names.states.map((s) => s.grad), ...program.names.outputs.map((o) => o.upstream)]) {
+      const a = arrayOf(name);
+      encoder.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
+    }
+    for (const { name, at } of staged) {
+      const to = place(name);
+      encoder.copyBufferToBuffer(staging["upstream"]!, at * 4, to.buffer, to.offset * 4, to.length * 4);
+    }
+  }
+
+  /**
+   * The prepared backward call's kernels, last step first, all into \`encoder\` (the caller submits it): the loop in
+   * runs of steps between rows' ends (one run without lengths), each run's layout copied into the layout uniform and
+   * the final-state gradients of the rows that end there copied into the state gradients' history first, from one
+   * buffer written before the submission (stagingBuffer); then the kernels after the loop, under the whole call's layout.
+   * The steps a row ran past its length were given zero gradients (the runs of the later steps, and the upstream
+   * outputs zeroed there), so they added nothing and wrote 0 there: as a frozen state, the row passes its final
+   * gradient on unchanged.
+   */
+  function encodeBackward(upstreamFinal: readonly (ArrayLike<number> | undefined)[], encoder: GPUCommandEncoder): void {
+    const { B, T } = shape;
+    const lengths = savedLengths;
+    const group = callGroup!;
+    const runs = _backwardRuns(lengths, T);
+    // The layouts (each run's, then the whole call's) at the uniform's size apart, then each state's final gradients.
+    const layoutBytes = uniform.size;
+    const finalsAt = (runs.length + 1) * layoutBytes;
+    const finalFloats = program.names.states.reduce((n, s) => n + B * s.width, 0);
+    const data = new ArrayBuffer(finalsAt + finalFloats * 4);
+    [...runs.map(({ from, to }) => layoutWords(from, to - from, 0)), layoutWords(0, T, 0)].forEach((words, i) => new Uint32Array(data, i * layoutBytes, words.length).set(words));
+    const finals = new Float32Array(data, finalsAt);
+    let at = 0;
+    const finalOffsets = program.names.states.map((s, k) => {
+      const values = upstreamFinal[k];
+      if (values !== undefined) finals.set(values, at);
+      return values === undefined ? null : (at += B * s.width) - B * s.width;
+    });
+    const source = stagingBuffer("runs", data.byteLength);
+    device.queue.writeBuffer(source, 0, data);
+    runs.forEach(({ from, to }, i) => {
+      program.names.states.forEach((s, k) => {
+        const offset = finalOffsets[k];
+        if (offset === null || offset === undefined) return;
+        const hist = place(s.grad);
+        const enter = (b: number, rows: number) => encoder.copyBufferToBuffer(source, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, rows * s.width * 4);
+        // Without lengths every row ends at T: one copy of all B rows.
+        if (lengths === null) enter(0, B);
+        else for (let b = 0; b < B; b++) if (lengths[b] === to) enter(b, 1);
+      });
+      encoder.copyBufferToBuffer(source, i * layoutBytes, uniform, 0, layoutBytes);
+      const pass = encoder.beginComputePass();
+      if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
+      else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
+      pass.end();
+    });
+    encoder.copyBufferToBuffer(source, runs.length * layoutBytes, uniform, 0, layoutBytes);
+    const pass = encoder.beginComputePass();
+    for (const d of program.backward.after) run(pass, group, d, 0);
+    pass.end();
+  }
+
+  /** Staging buffer \`name\` (what backward copies from), of \`bytes\` or more: grown, never shrunk; one call at a time uses it. */
+  function stagingBuffer(name: "upstream" | "runs", bytes: number): GPUBuffer {
+    const have = staging[name];
+    if (have !== undefined && have.size >= bytes) return have;
+    have?.destroy();
+    return (staging[name] = device.createBuffer({ size: Math.ceil(bytes / 16) * 16, usage: _COPY_SRC | _COPY_DST }));
+  }
+
+
+  /** What a backward call's gradients are read from: the parameters' (packed), the inputs' if \`withInputs\`, the initial states'. */
+  function backwardReads(withInputs: boolean): _Reads<{ params: _Arrays; inputs: _Arrays; initial: _Arrays }> {
+    const { B } = shape;
+    const inputs = withInputs ? program.names.inputs : [];
+    const spans = [{ buffer: grads, offset: 0, length: program.paramFloats }, ...inputs.map((i) => place(i.grad)), ...program.names.states.map((s) => ({ ...place(s.grad), length: B * s.width }))];
+    return {
+      spans,
+      results(values) {
+        const [packed, ...rest] = values;
+        const gradInputs: _Arrays = {};
+        const initial: _Arrays = {};
+        inputs.forEach((i, k) => (gradInputs[i.name] = rest[k]!));
+        program.names.states.forEach((s, k) => (initial[s.name] = rest[inputs.length + k]!));
+        return { params: unpack(packed!) as unknown as _Arrays, inputs: gradInputs, initial };
+      },
+    };
+  }
+
+  function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
+    const { upstreamOutputs, upstreamFinal } = backwardArguments(what, saved, upstream);
+    prepareBackward(what, params, upstreamOutputs);
+    errors.guard(what, () => {
+      const encoder = device.createCommandEncoder();
+      encodeStart(encoder);
+      encodeBackward(upstreamFinal, encoder);
+      device.queue.submit([encoder.finish()]);
+    });
+    return own(grads);
   }
 
   function backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): GpuParams {
@@ -1035,13 +1211,9 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
 
   function backward(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): Promise<Gradients> {
     return exclusive("backward", async () => {
-      const gpu = runBackward("backward", params, saved, upstream);
-      const { B, T } = shape;
-      const inputs: Record<string, Float32Array> = {};
-      const initial: Record<string, Float32Array> = {};
-      for (const i of program.names.inputs) inputs[i.name] = await readArray(i.grad, 0, _rowsOf(arrayOf(i.grad).rows, B, T), "backward");
-      for (const s of program.names.states) initial[s.name] = await readArray(s.grad, 0, B, "backward");
-      return { params: await download(gpu.buffer, "backward"), inputs: inputs as unknown as Inputs, initial: initial as unknown as States };
+      runBackward("backward", params, saved, upstream);
+      const reads = backwardReads(true);
+      return reads.results(await _readSpans(device, errors, reads.spans, "backward")) as unknown as Gradients;
     });
   }
 
@@ -1078,12 +1250,142 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
 
   function destroy(): void {
     destroyed = true;
-    for (const b of [grads, ownParams, uniform, stepIndex, ...Object.values(buffers)]) b?.destroy();
+    for (const b of [grads, ownParams, uniform, stepIndex, ...Object.values(staging), ...Object.values(buffers)]) b?.destroy();
     buffers = {};
   }
 
   const layout: ParamLayout = { floats: program.paramFloats, params: program.params.map((p) => ({ name: p.name, offset: p.offset, length: p.length, derived: p.internal })) };
-  return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy };
+  /** The calls split for a model that chains its cells on the device; not part of the cell's API. */
+  const chain: _ChainedCell = {
+    prepareForward(what, params, inputs, initial, call) {
+      const arrays = program.names.inputs.map((i) => (inputs[i.name] === undefined ? null : _check(inputs[i.name], _rowsOf(arrayOf(i.array).rows, call.B, call.T) * i.width, \`inputs.\${i.name}\`)));
+      prepareForward(what, params as Params, arrays, initialStates(initial, call.B), call);
+    },
+    encodeForward,
+    forwardReads,
+    encodeStart,
+    prepareBackward(what, params, upstream) {
+      prepareBackward(what, params as Params, program.names.outputs.map((o) => upstream[o.name]));
+    },
+    encodeBackward(final, encoder) {
+      encodeBackward(program.names.states.map((s) => final[s.name]), encoder);
+    },
+    backwardReads: () => backwardReads(false),
+    input: (name, what) => place(program.names.inputs.find((i) => i.name === name)![what === "value" ? "array" : "grad"]),
+    output: (name, what) => place(program.names.outputs.find((o) => o.name === name)![what === "value" ? "array" : "upstream"]),
+    guard: (what, body) => errors.guard(what, body),
+    async settle() {
+      enter("model");
+      const error = await built;
+      if (error) throw error;
+      await errors.settle();
+    },
+  };
+  return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy, _chain: chain };
+}
+`;
+
+/** HOST_CHAIN, from src/codegen/runtime/webgpu/chain.ts. */
+export const HOST_CHAIN = `/**
+ * dst[t, b, k] = (or +=) src[t', b, k] for every step t, row b and k < width, each side [T, B, stride] from its
+ * offset: t' is t, or with \`flip\` the row's step counted back from its last one; with \`mask\`, 0 at and past the row's
+ * length (a flip always masks). A copy of f32 values, or one f32 addition: the numbers of the CPU glue, bit for bit.
+ */
+const _CHAIN_WGSL = \`
+struct Op {
+  rows: u32, steps: u32, width: u32, flip: u32,
+  src: u32, srcStride: u32, dst: u32, dstStride: u32,
+  mask: u32, add: u32,
+}
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> lengths: array<u32>;
+@group(0) @binding(3) var<uniform> op: Op;
+
+@compute @workgroup_size(64)
+fn gather(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 64u + lid;
+  if (i >= op.steps * op.rows * op.width) { return; }
+  let k = i % op.width;
+  let r = i / op.width;
+  let b = r % op.rows;
+  let t = r / op.rows;
+  let length = lengths[b];
+  var v = 0.0;
+  if (op.mask == 0u || t < length) {
+    let step = select(t, length - 1u - t, op.flip == 1u);
+    v = src[op.src + (step * op.rows + b) * op.srcStride + k];
+  }
+  let at = op.dst + r * op.dstStride + k;
+  if (op.add == 1u) {
+    dst[at] = dst[at] + v;
+  } else {
+    dst[at] = v;
+  }
+}
+\`;
+
+/** The chaining kernel and the model's own buffers on \`device\`, made once per model. */
+function _createChain(device: GPUDevice): _Chain {
+  const errors = _errorWatch(device);
+  const perDimension = device.limits.maxComputeWorkgroupsPerDimension;
+  const pipeline = errors.guard("createModel", () => {
+    const module = device.createShaderModule({ code: _CHAIN_WGSL });
+    errors.watch(_compilationErrors(module, "chaining"));
+    return device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "gather" } });
+  });
+  /** Buffers that grow with the calls: the rows' lengths, each op's uniform record (one per op of a call), and \`own\`. */
+  const grown: Record<string, GPUBuffer> = {};
+  const grow = (name: string, bytes: number, usage: number): GPUBuffer => {
+    const have = grown[name];
+    if (have !== undefined && have.size >= bytes) return have;
+    have?.destroy();
+    return (grown[name] = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage }));
+  };
+  let call = { B: 0, T: 0, used: 0 };
+  return {
+    begin(what, shape, ops) {
+      errors.guard(what, () => {
+        const lengths = shape.lengths ?? new Int32Array(shape.B).fill(shape.T);
+        device.queue.writeBuffer(grow("lengths", shape.B * 4, _STORAGE | _COPY_DST), 0, Uint32Array.from(lengths));
+        grow("ops", Math.max(1, ops) * _STEP_STRIDE, _UNIFORM | _COPY_DST);
+      });
+      call = { B: shape.B, T: shape.T, used: 0 };
+    },
+    buffer(what, name, floats) {
+      return errors.guard(what, () => grow(name, floats * 4, _STORAGE | _COPY_SRC | _COPY_DST));
+    },
+    encode(what, encoder, o: _ChainOp) {
+      errors.guard(what, () => {
+        const slot = call.used++ * _STEP_STRIDE;
+        const ops = grown["ops"]!;
+        const words = [call.B, call.T, o.width, o.flip ? 1 : 0, o.src.offset, o.srcStride, o.dst.offset, o.dstStride, o.mask || o.flip ? 1 : 0, o.add ? 1 : 0];
+        device.queue.writeBuffer(ops, slot, Uint32Array.from(words));
+        const group = device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: o.src.buffer } },
+            { binding: 1, resource: { buffer: o.dst.buffer } },
+            { binding: 2, resource: { buffer: grown["lengths"]! } },
+            { binding: 3, resource: { buffer: ops, offset: slot, size: words.length * 4 } },
+          ],
+        });
+        const groups = Math.ceil((call.T * call.B * o.width) / 64);
+        const x = Math.max(1, Math.min(groups, perDimension));
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+        pass.end();
+      });
+    },
+    guard: (what, body) => errors.guard(what, body),
+    read: (spans, what, encoder) => _readSpans(device, errors, spans, what, encoder),
+    settle: () => errors.settle(),
+    destroy() {
+      for (const b of Object.values(grown)) b.destroy();
+    },
+  };
 }
 `;
 
@@ -1109,12 +1411,6 @@ interface _CellModule {
 interface _CellSource {
   initParams(seed: number): _Tensors;
 }
-
-/**
- * The driver's passes are generators that yield each cell call's result and are resumed with its value: one body
- * for both kinds of cell, run synchronously (_runSync) for TypeScript cells and awaited (_runAsync) for WebGPU ones.
- */
-type _Pass<R> = Generator<unknown, R, unknown>;
 
 /** One value read at each step: a model input or a layer's output ("<layer>.<output>"), \`width\` numbers a row. */
 interface _Part {
@@ -1163,21 +1459,17 @@ function _modelStates(model: _Model): { name: string; width: number }[] {
   return model.layers.flatMap((l) => l.states.map((s) => ({ name: \`\${l.name}.\${s.name}\`, width: s.width })));
 }
 
-function _describeValue(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? \`a \${(value as object).constructor?.name ?? "object"}\` : typeof value;
-}
-
 /** \`value\` as a record of arrays with exactly these names (missing ones allowed when \`partial\`), each of its length. */
 function _checkTensors(value: unknown, what: string, expected: readonly { name: string; length: number }[], partial: boolean): _Tensors {
   const names = expected.map((e) => e.name);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(\`\${what} must be an object with the arrays \${names.join(", ") || "(none)"}, not \${_describeValue(value)}\`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(\`\${what} must be an object with the arrays \${names.join(", ") || "(none)"}, not \${_describe(value)}\`);
   const record = value as Record<string, unknown>;
   for (const name of Object.keys(record)) if (!names.includes(name)) throw new Error(\`\${what}["\${name}"] is not one of this model's names here (\${names.join(", ") || "none"})\`);
   for (const { name, length } of expected) {
     const array = record[name];
     if (array === undefined && partial) continue;
     if (array === undefined) throw new Error(\`\${what}["\${name}"] is missing\`);
-    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(\`\${what}["\${name}"] must be a Float32Array or Float64Array, not \${_describeValue(array)}\`);
+    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(\`\${what}["\${name}"] must be a Float32Array or Float64Array, not \${_describe(array)}\`);
     if (array.length !== length) throw new Error(\`\${what}["\${name}"] has \${array.length} numbers, expected \${length}\`);
   }
   return record as _Tensors;
@@ -1287,24 +1579,12 @@ function _checkTargets(model: _Model, value: unknown, steps: number, batch: numb
   const classes = model.loss === "softmax_cross_entropy";
   const count = classes ? slots : slots * head.size;
   const shape = classes ? \`\${count} class indices from 0 to \${head.size - 1}\` : \`\${count} numbers\`;
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(\`options.targets must be an array of \${shape}, not \${_describeValue(value)}\`);
+  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(\`options.targets must be an array of \${shape}, not \${_describe(value)}\`);
   const list = value as ArrayLike<unknown>;
   if (list.length !== count) throw new Error(\`options.targets has \${list.length} numbers, expected \${shape}\`);
   return Float64Array.from({ length: count }, (_, i) => {
     const v = list[i];
-    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(\`options.targets[\${i}] must be \${classes ? \`a class index from 0 to \${head.size - 1}\` : "a finite number"}, not \${typeof v === "number" ? v : _describeValue(v)}\`);
-    return v;
-  });
-}
-
-/** Per-row lengths: \`batch\` whole numbers from 1 to \`steps\`. */
-function _checkModelLengths(value: unknown, batch: number, steps: number): Int32Array {
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(\`options.lengths must be an array of \${batch} whole numbers (one per batch row), not \${_describeValue(value)}\`);
-  const list = value as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(\`options.lengths has \${list.length} numbers, expected \${batch} (one per batch row)\`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const v = list[b];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > steps) throw new Error(\`options.lengths[\${b}] must be a whole number from 1 to steps = \${steps}, not \${typeof v === "number" ? v : _describeValue(v)}\`);
+    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(\`options.targets[\${i}] must be \${classes ? \`a class index from 0 to \${head.size - 1}\` : "a finite number"}, not \${typeof v === "number" ? v : _describe(v)}\`);
     return v;
   });
 }
@@ -1331,8 +1611,9 @@ interface _ModelOptions {
   targets?: ArrayLike<number>;
 }
 
-function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
-  if (typeof options !== "object" || options === null) throw new Error(\`options must be an object, not \${_describeValue(options)}\`);
+/** forward()'s arguments, checked: the batch, the steps the inputs hold, every array at its length, the lengths and targets. */
+function _forwardArguments(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) {
+  if (typeof options !== "object" || options === null) throw new Error(\`options must be an object, not \${_describe(options)}\`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(\`options.\${key} is not one of batch, lengths, targets\`);
   const batch = options.batch ?? 1;
   if (typeof batch !== "number" || !Number.isInteger(batch) || batch < 1) throw new Error(\`options.batch must be a whole number of rows from 1 up, not \${batch}\`);
@@ -1343,29 +1624,15 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: steps * batch * i.width })), false);
   const init = _checkTensors(initial, "initial", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
-  const lengths = options.lengths === undefined ? null : _checkModelLengths(options.lengths, batch, steps);
+  const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, batch, steps, "options.lengths");
   const targets = model.loss === null || options.targets === undefined ? null : _checkTargets(model, options.targets, steps, batch);
   if (model.loss === null && options.targets !== undefined) throw new Error("options.targets is given, but this model has no loss");
+  return { batch, steps, p, x, init, lengths, targets };
+}
+
+/** The model's outputs, its head's logits and the loss, from the values its layers computed (\`values\`, by key). */
+function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: number, steps: number, lengths: Int32Array | null, targets: Float64Array | null) {
   const rows = steps * batch;
-  const values: _Tensors = { ...x };
-  const final: _Tensors = {};
-  const cells: object[] = [];
-  for (const layer of model.layers) {
-    const cellInputs: _Tensors = {};
-    for (const input of layer.inputs) {
-      const joined = _gather(input.parts, values, rows);
-      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
-    }
-    const result = (yield layer.cell.forward(
-      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
-      cellInputs,
-      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
-      { batch, steps, ...(lengths !== null && { lengths }) },
-    )) as _CellForward;
-    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
-    _prefixed(layer.name, result.final, final);
-    cells.push(result.saved);
-  }
   const outputs: _Tensors = {};
   for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, rows);
   let loss: number | null = null;
@@ -1376,11 +1643,16 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
     outputs[model.head.name] = logits;
     if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
   }
-  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
-  return { outputs, final, loss, saved };
+  return { outputs, loss, logits };
 }
 
-function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+/**
+ * backward()'s start, before any layer runs: the arguments checked, the head's parameter gradients, and dL/d(each
+ * of the saved values: the model's inputs and the layers' outputs that the outputs and head read) as far as the
+ * model's outputs and head give it (\`into\`, by the same keys), to which each layer's input gradients are then added,
+ * last layer first.
+ */
+function _backwardStart(model: _Model, params: unknown, saved: Omit<_ModelSaved, "cells">, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) {
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const { batch, steps, lengths, values } = saved;
   const rows = steps * batch;
@@ -1390,7 +1662,6 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
   const upFinal = _checkTensors(upstream.final ?? {}, "upstream.final", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
   const grads: _Tensors = {};
   for (const q of _modelParams(model)) grads[q.name] = new FloatArray(q.length);
-  // dL/d(every value a layer, an output or the head reads), by the same keys as \`values\`.
   const into: _Tensors = {};
   for (const [key, value] of Object.entries(values)) into[key] = new FloatArray(value.length);
   for (const o of model.outputs) {
@@ -1418,6 +1689,100 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
     });
     _scatterAdd(dz, parts, into, rows);
   }
+  return { p, grads, into, upFinal };
+}
+
+/** backward()'s result: the parameters' gradients, the model inputs' (from \`into\`) and the initial states' in the model's order. */
+function _gradients(model: _Model, params: _Tensors, into: _Tensors, initial: _Tensors): _CellGradients {
+  const inputs: _Tensors = {};
+  for (const i of model.inputs) inputs[i.name] = into[i.name]!;
+  const initialInOrder: _Tensors = {};
+  for (const s of _modelStates(model)) initialInOrder[s.name] = initial[s.name]!;
+  return { params, inputs, initial: initialInOrder };
+}
+
+/** A layer's initial parameters as the model names them ("<layer>.<param>"). */
+function _prefixedParams(layer: string, params: _Tensors): _Tensors {
+  const into: _Tensors = {};
+  _prefixed(layer, params, into);
+  return into;
+}
+
+function _modelCreateState(model: _Model, batch: number): _Tensors {
+  const state: _Tensors = {};
+  for (const layer of model.layers) _prefixed(layer.name, layer.cell.createState(batch), state);
+  return state;
+}
+
+/** step()'s arguments, checked (a model whose layers all run forward): the batch, the parameters, the state, one step's inputs. */
+function _stepArguments(model: _Model, params: unknown, inputs: unknown, state: unknown) {
+  const reverse = model.layers.find((l) => l.reverse);
+  if (reverse !== undefined) throw new Error(\`step() streams forward layers only: layer \${reverse.name} reads each sequence from its last step; use forward()\`);
+  const p = _checkTensors(params, "params", _modelParams(model), false);
+  const first = model.layers[0]!.states[0];
+  const states = state as Partial<_Tensors> | null;
+  const batch = first === undefined ? 1 : (states?.[\`\${model.layers[0]!.name}.\${first.name}\`]?.length ?? 0) / first.width;
+  if (!Number.isInteger(batch) || batch < 1) throw new Error("state must be a state createState() made");
+  const s = _checkTensors(state, "state", _modelStates(model).map((q) => ({ name: q.name, length: batch * q.width })), false);
+  const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false);
+  return { batch, p, s, x };
+}
+
+/** step()'s outputs from the values its layers computed: the model's, and the head's when it reads every step. */
+function _stepOutputs(model: _Model, p: _Tensors, values: _Tensors, batch: number): _Tensors {
+  const outputs: _Tensors = {};
+  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, batch);
+  if (model.head !== null && model.head.at === "step") {
+    const rows = Array.from({ length: batch }, (_, b) => b);
+    outputs[model.head.name] = _runHead(model, p, _gather(model.head.parts, values, batch), rows, batch, 1);
+  }
+  return outputs;
+}
+
+`;
+
+/** MODEL_DRIVER_SYNC, from src/codegen/runtime/model-driver.ts. */
+export const MODEL_DRIVER_SYNC = `// The layers run one after another with the glue on the CPU (the TypeScript model modules; the WebGPU one chains
+// its layers on the device instead, webgpu/model-driver.ts).
+
+/**
+ * The passes are generators that yield each cell call's result and are resumed with its value: one body for both
+ * kinds of cell, run synchronously (_runSync) over TypeScript cells, and awaited over WebGPU cells by the test that
+ * holds the chained WebGPU model to their numbers (test/codegen.models.wgsl.chained.test.ts).
+ */
+type _Pass<R> = Generator<unknown, R, unknown>;
+
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
+  const rows = steps * batch;
+  const values: _Tensors = { ...x };
+  const final: _Tensors = {};
+  const cells: object[] = [];
+  for (const layer of model.layers) {
+    const cellInputs: _Tensors = {};
+    for (const input of layer.inputs) {
+      const joined = _gather(input.parts, values, rows);
+      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
+    }
+    const result = (yield layer.cell.forward(
+      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
+      cellInputs,
+      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
+      { batch, steps, ...(lengths !== null && { lengths }) },
+    )) as _CellForward;
+    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
+    _prefixed(layer.name, result.final, final);
+    cells.push(result.saved);
+  }
+  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
+  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
+  return { outputs, final, loss, saved };
+}
+
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+  const { batch, steps, lengths } = saved;
+  const rows = steps * batch;
+  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
   const initial: _Tensors = {};
   for (let l = model.layers.length - 1; l >= 0; l--) {
     const layer = model.layers[l]!;
@@ -1434,37 +1799,13 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
       _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
     }
   }
-  const inputs: _Tensors = {};
-  for (const i of model.inputs) inputs[i.name] = into[i.name]!;
-  const initialInOrder: _Tensors = {};
-  for (const s of _modelStates(model)) initialInOrder[s.name] = initial[s.name]!;
-  return { params: grads, inputs, initial: initialInOrder };
-}
-
-/** A layer's initial parameters as the model names them ("<layer>.<param>"). */
-function _prefixedParams(layer: string, params: _Tensors): _Tensors {
-  const into: _Tensors = {};
-  _prefixed(layer, params, into);
-  return into;
-}
-
-function _modelCreateState(model: _Model, batch: number): _Tensors {
-  const state: _Tensors = {};
-  for (const layer of model.layers) _prefixed(layer.name, layer.cell.createState(batch), state);
-  return state;
+  return _gradients(model, grads, into, initial);
 }
 
 /** One step of every layer, in order, for a model whose layers all run forward; \`state\` is updated in place. */
 function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
-  const reverse = model.layers.find((l) => l.reverse);
-  if (reverse !== undefined) throw new Error(\`step() streams forward layers only: layer \${reverse.name} reads each sequence from its last step; use forward()\`);
-  const p = _checkTensors(params, "params", _modelParams(model), false);
-  const first = model.layers[0]!.states[0];
-  const states = state as Partial<_Tensors> | null;
-  const batch = first === undefined ? 1 : (states?.[\`\${model.layers[0]!.name}.\${first.name}\`]?.length ?? 0) / first.width;
-  if (!Number.isInteger(batch) || batch < 1) throw new Error("state must be a state createState() made");
-  const s = _checkTensors(state, "state", _modelStates(model).map((q) => ({ name: q.name, length: batch * q.width })), false);
-  const values: _Tensors = { ..._checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false) };
+  const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
+  const values: _Tensors = { ...x };
   for (const layer of model.layers) {
     const cellInputs: _Tensors = {};
     for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
@@ -1472,18 +1813,10 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
     const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
     for (const o of layer.outputs) values[o.key] = out[o.field]!;
   }
-  const outputs: _Tensors = {};
-  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, batch);
-  if (model.head !== null && model.head.at === "step") {
-    const rows = Array.from({ length: batch }, (_, b) => b);
-    outputs[model.head.name] = _runHead(model, p, _gather(model.head.parts, values, batch), rows, batch, 1);
-  }
-  return outputs;
+  return _stepOutputs(model, p, values, batch);
 }
-`;
 
-/** MODEL_DRIVER_SYNC, from src/codegen/runtime/model-driver.ts. */
-export const MODEL_DRIVER_SYNC = `/** A pass over cells that return their results: each yielded value is already the call's result. */
+/** A pass over cells that return their results: each yielded value is already the call's result. */
 function _runSync<R>(pass: _Pass<R>): R {
   let next = pass.next();
   while (!next.done) next = pass.next(next.value);
@@ -1496,48 +1829,251 @@ const _modelStep = (model: _Model, params: unknown, inputs: unknown, state: unkn
 `;
 
 /** MODEL_DRIVER_WEBGPU, from src/codegen/runtime/webgpu/model-driver.ts. */
-export const MODEL_DRIVER_WEBGPU = `/** A layer cell's WebGPU host module, as the model uses it. */
+export const MODEL_DRIVER_WEBGPU = `/** One run of the chaining kernel (chain.ts): \`src\` and \`dst\` [T, B, stride] from their first float, \`width\` columns. */
+interface _ChainOp {
+  readonly src: _Span;
+  readonly srcStride: number;
+  readonly dst: _Span;
+  readonly dstStride: number;
+  readonly width: number;
+  /** Each row's steps read back from its last one (one side runs in reverse). */
+  readonly flip: boolean;
+  /** 0 at and past each row's length. */
+  readonly mask: boolean;
+  /** Add to dst (a gradient), rather than write it (a value). */
+  readonly add: boolean;
+}
+
+/** A model's chaining on its device (chain.ts): the kernel, the model's own buffers, and readback. */
+interface _Chain {
+  /** Starts a call of this shape with room for \`ops\` runs of the kernel. */
+  begin(what: string, shape: _CallShape, ops: number): void;
+  /** The model's own buffer \`name\`, of \`floats\` floats or more (it grows, never shrinks). */
+  buffer(what: string, name: string, floats: number): GPUBuffer;
+  encode(what: string, encoder: GPUCommandEncoder, op: _ChainOp): void;
+  guard<T>(what: string, body: () => T): T;
+  /** The values of \`spans\`, read back together (one mapAsync), their copies appended to \`encoder\` and submitted. */
+  read(spans: readonly _Span[], what: string, encoder: GPUCommandEncoder): Promise<Float32Array[]>;
+  settle(): Promise<void>;
+  destroy(): void;
+}
+/** A layer cell's WebGPU host module, as the model uses it. */
 interface _GpuCellSource extends _CellSource {
-  createCell(device: GPUDevice): _CellModule & { destroy(): void };
+  createCell(device: GPUDevice): _CellModule & { destroy(): void; readonly _chain: _ChainedCell };
 }
 
 /** The model's shape with each layer's host module where the driver takes its cell. */
 type _GpuModelShape = Omit<_Model, "layers"> & { readonly layers: readonly (Omit<_Model["layers"][number], "cell"> & { readonly source: _GpuCellSource })[] };
 
-/** A pass whose cell calls return promises: each is awaited and its value handed back. */
-async function _runAsync<R>(pass: _Pass<R>): Promise<R> {
-  let next = pass.next();
-  while (!next.done) next = pass.next(await next.value);
-  return next.value;
+type _ModelUpstream = { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> };
+
+/** What backward needs of a forward: its shape, the values the head read, and the call it came from (\`call\`). */
+interface _GpuSaved {
+  readonly batch: number;
+  readonly steps: number;
+  readonly lengths: Int32Array | null;
+  readonly values: _Tensors;
+  readonly logits: Float32Array | null;
+  readonly targets: Float64Array | null;
+  readonly call: number;
 }
 
-/** The model on \`device\`: one cell per layer, and the API the generated module types. */
+/** The keys of the values the model's outputs and head read: what a forward must hand back of its layers' outputs. */
+function _readKeys(model: _Model): Set<string> {
+  return new Set([...model.outputs, ...(model.head === null ? [] : [model.head])].flatMap((o) => o.parts.map((part) => part.key)));
+}
+
+/** The model on \`device\`: one cell per layer, chained on the device, and the API the generated module types. */
 function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: boolean) {
   const cells = shape.layers.map((layer) => layer.source.createCell(device));
   const model: _Model = { ...shape, layers: shape.layers.map(({ source: _, ...layer }, i) => ({ ...layer, cell: cells[i]! })) };
+  const chained = cells.map((c) => c._chain);
+  const chain = _createChain(device);
+  const readKeys = _readKeys(model);
+  /** Each layer output's producer: the layer's index and the cell's name for it. */
+  const producers = new Map(model.layers.flatMap((layer, l) => layer.outputs.map((o) => [o.key, { l, field: o.field }] as const)));
+  /** Where each model input lies in the model's buffer \`name\` (the inputs, or their gradients), for B rows and T steps. */
+  const inputSpans = (what: string, name: string, B: number, T: number): Map<string, _Span> => {
+    const buffer = chain.buffer(what, name, T * B * model.inputs.reduce((n, i) => n + i.width, 0));
+    let offset = 0;
+    return new Map(model.inputs.map((i) => [i.name, { buffer, offset: (offset += T * B * i.width) - T * B * i.width, length: T * B * i.width }]));
+  };
+  /** How many runs of the chaining kernel a call has: one per part of every layer's inputs. */
+  const ops = model.layers.reduce((n, layer) => n + layer.inputs.reduce((m, input) => m + input.parts.length, 0), 0);
   const saves = new WeakSet<object>();
-  return {
-    async forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
-      const result = await _runAsync(_modelForwardPass(model, params, inputs, initial, options));
-      saves.add(result.saved);
+  let calls = 0;
+  let busy: string | null = null;
+  let destroyed = false;
+
+  /** Runs a call alone on the model; GPU errors of any cell or of the chaining are thrown before it returns. */
+  async function exclusive<T>(what: string, body: () => Promise<T>): Promise<T> {
+    if (destroyed) throw new Error(\`\${what}: this model was destroyed\`);
+    if (busy !== null) throw new Error(\`\${what}: \${busy}() is still running on this model; await it first (or use one model per concurrent caller)\`);
+    busy = what;
+    try {
+      for (const c of chained) await c.settle();
+      await chain.settle();
+      let result: T;
+      try {
+        result = await body();
+      } finally {
+        for (const c of chained) await c.settle();
+        await chain.settle();
+      }
       return result;
+    } finally {
+      busy = null;
+    }
+  }
+
+  /**
+   * Every layer over B rows and T steps in one submission, each layer's inputs filled on the device; then one
+   * readback: the final states, and the layer outputs the model's outputs and head read, in the model's time order.
+   */
+  async function runLayers(what: string, p: _Tensors, x: _Tensors, init: _Tensors, call: _CallShape): Promise<{ values: _Tensors; final: _Tensors }> {
+    const { B, T, lengths } = call;
+    chain.begin(what, call, ops);
+    const inputs = inputSpans(what, "inputs", B, T);
+    chain.guard(what, () => {
+      for (const [name, span] of inputs) {
+        const values = Float32Array.from(x[name]!);
+        device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
+      }
+    });
+    const encoder = chain.guard(what, () => device.createCommandEncoder());
+    model.layers.forEach((layer, l) => {
+      const cell = chained[l]!;
+      cell.prepareForward(what, _unprefixed(layer.name, layer.params.map((q) => q.name), p), {}, _unprefixed(layer.name, layer.states.map((s) => s.name), init), call);
+      for (const input of layer.inputs) {
+        const dst = cell.input(input.name, "value");
+        const stride = input.parts.reduce((n, part) => n + part.width, 0);
+        let column = 0;
+        for (const part of input.parts) {
+          const from = producers.get(part.key);
+          const src = from === undefined ? inputs.get(part.key)! : chained[from.l]!.output(from.field, "value");
+          const flip = (from !== undefined && model.layers[from.l]!.reverse) !== layer.reverse;
+          chain.encode(what, encoder, { src, srcStride: part.width, dst: { ...dst, offset: dst.offset + column }, dstStride: stride, width: part.width, flip, mask: true, add: false });
+          column += part.width;
+        }
+      }
+      cell.guard(what, () => cell.encodeForward(encoder));
+    });
+    const reads = model.layers.map((layer, l) => chained[l]!.forwardReads((field) => readKeys.has(layer.outputs.find((o) => o.field === field)!.key)));
+    const read = await chain.read(reads.flatMap((r) => r.spans), what, encoder);
+    const values: _Tensors = { ...x };
+    const final: _Tensors = {};
+    let at = 0;
+    model.layers.forEach((layer, l) => {
+      const result = reads[l]!.results(read.slice(at, (at += reads[l]!.spans.length)));
+      for (const o of layer.outputs) {
+        const out = result.outputs[o.field];
+        if (out !== undefined) values[o.key] = layer.reverse ? _reverseRows(out, T, B, lengths) : out;
+      }
+      _prefixed(layer.name, result.final, final);
+    });
+    return { values, final };
+  }
+
+  /**
+   * Every layer's gradients: each upstream starts from what the model's outputs and head gave (\`into\`), the layers
+   * run last first, each adding its input gradients to what it read on the device; then one readback.
+   */
+  async function runBackward(what: string, p: _Tensors, saved: _GpuSaved, into: _Tensors, upFinal: _Tensors): Promise<{ params: _Tensors; initial: _Tensors; inputs: _Tensors }> {
+    const { batch: B, steps: T, lengths } = saved;
+    chain.begin(what, { B, T, lengths, firstStep: 0 }, ops);
+    model.layers.forEach((layer, l) => {
+      const cell = chained[l]!;
+      const upstream: _Tensors = {};
+      for (const o of layer.outputs) {
+        const base = into[o.key] ?? new Float32Array(cell.output(o.field, "upstream").length);
+        upstream[o.field] = layer.reverse ? _reverseRows(base, T, B, lengths) : base;
+      }
+      cell.prepareBackward(what, _unprefixed(layer.name, layer.params.map((q) => q.name), p), upstream);
+    });
+    const dx = inputSpans(what, "input gradients", B, T);
+    chain.guard(what, () => {
+      for (const [name, span] of dx) {
+        const values = Float32Array.from(into[name]!);
+        device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
+      }
+    });
+    const encoder = chain.guard(what, () => device.createCommandEncoder());
+    for (const cell of chained) cell.guard(what, () => cell.encodeStart(encoder));
+    for (let l = model.layers.length - 1; l >= 0; l--) {
+      const layer = model.layers[l]!;
+      const cell = chained[l]!;
+      cell.guard(what, () => cell.encodeBackward(_unprefixed(layer.name, layer.states.map((s) => s.name), upFinal), encoder));
+      for (const input of layer.inputs) {
+        const src = cell.input(input.name, "grad");
+        const stride = input.parts.reduce((n, part) => n + part.width, 0);
+        let column = 0;
+        for (const part of input.parts) {
+          const to = producers.get(part.key);
+          const dst = to === undefined ? dx.get(part.key)! : chained[to.l]!.output(to.field, "upstream");
+          const flip = (to !== undefined && model.layers[to.l]!.reverse) !== layer.reverse;
+          // A model input's gradient is handed back as the CPU glue makes it: unmasked where no flip zeroes it.
+          chain.encode(what, encoder, { src: { ...src, offset: src.offset + column }, srcStride: stride, dst, dstStride: part.width, width: part.width, flip, mask: to !== undefined, add: true });
+          column += part.width;
+        }
+      }
+    }
+    const reads = chained.map((c) => c.backwardReads());
+    const read = await chain.read([...reads.flatMap((r) => r.spans), ...dx.values()], what, encoder);
+    const params: _Tensors = {};
+    const initial: _Tensors = {};
+    let at = 0;
+    model.layers.forEach((layer, l) => {
+      const result = reads[l]!.results(read.slice(at, (at += reads[l]!.spans.length)));
+      _prefixed(layer.name, result.params, params);
+      _prefixed(layer.name, result.initial, initial);
+    });
+    const inputs: _Tensors = {};
+    for (const name of dx.keys()) inputs[name] = read[at++]!;
+    return { params, initial, inputs };
+  }
+
+  return {
+    forward(params: unknown, inputs: unknown, initial: unknown = {}, options: _ModelOptions = {}) {
+      return exclusive("forward", async () => {
+        const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
+        const call = ++calls;
+        const { values, final } = await runLayers("forward", p, x, init, { B: batch, T: steps, lengths, firstStep: 0 });
+        const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
+        const saved: _GpuSaved = Object.freeze({ batch, steps, lengths, values, logits, targets, call });
+        saves.add(saved);
+        return { outputs, final, loss, saved };
+      });
     },
-    backward(params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> } = {}) {
-      if (!saves.has(saved)) throw new Error("saved must be the saved object this model's forward() returned");
-      return _runAsync(_modelBackwardPass(model, params, saved, upstream));
+    backward(params: unknown, saved: _GpuSaved, upstream: _ModelUpstream = {}) {
+      return exclusive("backward", async () => {
+        if (!saves.has(saved)) throw new Error("saved must be the saved object this model's forward() returned");
+        if (saved.call !== calls) throw new Error("saved is stale: another forward() or step() ran on this model since");
+        const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
+        const layers = await runBackward("backward", p, saved, into, upFinal);
+        // The head's gradients (already in grads), then every layer's, in the model's parameter order.
+        for (const name of Object.keys(grads)) grads[name] = layers.params[name] ?? grads[name]!;
+        return _gradients(model, grads, { ...into, ...layers.inputs }, layers.initial);
+      });
     },
     createState(batch: number = 1) {
       if (!Number.isInteger(batch) || batch < 1) throw new Error(\`batch must be a whole number of rows from 1 up, not \${batch}\`);
       return _modelCreateState(model, batch);
     },
-    async step(params: unknown, inputs: unknown, state: unknown, t?: number) {
-      // Checked before any layer updates the state in place.
-      // The bound its cells' step() has too (t0 is a u32 on the GPU), so no layer can refuse it after another has stepped.
-      if (readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) throw new Error(\`step: t, the index of this step counted from 0, must be a whole number from 0 up, not \${String(t)}\`);
-      return _runAsync(_modelStepPass(model, params, inputs, state, readsStep ? t! : 0));
+    step(params: unknown, inputs: unknown, state: unknown, t?: number) {
+      return exclusive("step", async () => {
+        // The bound its cells' step() has (t0 is a u32 on the GPU), checked before the state is touched.
+        if (readsStep && (typeof t !== "number" || !Number.isSafeInteger(t) || t < 0 || t > 0xffffffff)) throw new Error(\`step: t, the index of this step counted from 0, must be a whole number from 0 up, not \${String(t)}\`);
+        const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
+        ++calls;
+        const { values, final } = await runLayers("step", p, x, s, { B: batch, T: 1, lengths: null, firstStep: readsStep ? t! : 0 });
+        for (const [name, value] of Object.entries(final)) s[name]!.set(value);
+        return _stepOutputs(model, p, values, batch);
+      });
     },
     destroy() {
+      destroyed = true;
       for (const cell of cells) cell.destroy();
+      chain.destroy();
     },
   };
 }

@@ -5,8 +5,10 @@
 // over the whole sequence, a reverse layer over each row's valid steps from
 // its last one, outputs joined forward first, the head at every valid step or
 // at each row's last, and the losses as the interpreter defines them.
-// Embedded by scripts/embed-runtime.ts; the generated module supplies
-// FloatArray and the model's shape (_MODEL).
+// Embedded by scripts/embed-runtime.ts after LENGTHS (lengths.ts); the
+// generated module supplies FloatArray and the model's shape (_MODEL).
+declare function _describe(value: unknown): string;
+declare function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array;
 type FloatArray = Float32Array | Float64Array;
 declare const FloatArray: Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -32,12 +34,6 @@ interface _CellModule {
 interface _CellSource {
   initParams(seed: number): _Tensors;
 }
-
-/**
- * The driver's passes are generators that yield each cell call's result and are resumed with its value: one body
- * for both kinds of cell, run synchronously (_runSync) for TypeScript cells and awaited (_runAsync) for WebGPU ones.
- */
-type _Pass<R> = Generator<unknown, R, unknown>;
 
 /** One value read at each step: a model input or a layer's output ("<layer>.<output>"), `width` numbers a row. */
 interface _Part {
@@ -86,21 +82,17 @@ function _modelStates(model: _Model): { name: string; width: number }[] {
   return model.layers.flatMap((l) => l.states.map((s) => ({ name: `${l.name}.${s.name}`, width: s.width })));
 }
 
-function _describeValue(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an Array" : typeof value === "object" ? `a ${(value as object).constructor?.name ?? "object"}` : typeof value;
-}
-
 /** `value` as a record of arrays with exactly these names (missing ones allowed when `partial`), each of its length. */
 function _checkTensors(value: unknown, what: string, expected: readonly { name: string; length: number }[], partial: boolean): _Tensors {
   const names = expected.map((e) => e.name);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describeValue(value)}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${what} must be an object with the arrays ${names.join(", ") || "(none)"}, not ${_describe(value)}`);
   const record = value as Record<string, unknown>;
   for (const name of Object.keys(record)) if (!names.includes(name)) throw new Error(`${what}["${name}"] is not one of this model's names here (${names.join(", ") || "none"})`);
   for (const { name, length } of expected) {
     const array = record[name];
     if (array === undefined && partial) continue;
     if (array === undefined) throw new Error(`${what}["${name}"] is missing`);
-    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(`${what}["${name}"] must be a Float32Array or Float64Array, not ${_describeValue(array)}`);
+    if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new Error(`${what}["${name}"] must be a Float32Array or Float64Array, not ${_describe(array)}`);
     if (array.length !== length) throw new Error(`${what}["${name}"] has ${array.length} numbers, expected ${length}`);
   }
   return record as _Tensors;
@@ -210,24 +202,12 @@ function _checkTargets(model: _Model, value: unknown, steps: number, batch: numb
   const classes = model.loss === "softmax_cross_entropy";
   const count = classes ? slots : slots * head.size;
   const shape = classes ? `${count} class indices from 0 to ${head.size - 1}` : `${count} numbers`;
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(`options.targets must be an array of ${shape}, not ${_describeValue(value)}`);
+  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(`options.targets must be an array of ${shape}, not ${_describe(value)}`);
   const list = value as ArrayLike<unknown>;
   if (list.length !== count) throw new Error(`options.targets has ${list.length} numbers, expected ${shape}`);
   return Float64Array.from({ length: count }, (_, i) => {
     const v = list[i];
-    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(`options.targets[${i}] must be ${classes ? `a class index from 0 to ${head.size - 1}` : "a finite number"}, not ${typeof v === "number" ? v : _describeValue(v)}`);
-    return v;
-  });
-}
-
-/** Per-row lengths: `batch` whole numbers from 1 to `steps`. */
-function _checkModelLengths(value: unknown, batch: number, steps: number): Int32Array {
-  if (typeof value !== "object" || value === null || typeof (value as ArrayLike<unknown>).length !== "number") throw new Error(`options.lengths must be an array of ${batch} whole numbers (one per batch row), not ${_describeValue(value)}`);
-  const list = value as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(`options.lengths has ${list.length} numbers, expected ${batch} (one per batch row)`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const v = list[b];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > steps) throw new Error(`options.lengths[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof v === "number" ? v : _describeValue(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || (classes && (!Number.isInteger(v) || v < 0 || v >= head.size))) throw new Error(`options.targets[${i}] must be ${classes ? `a class index from 0 to ${head.size - 1}` : "a finite number"}, not ${typeof v === "number" ? v : _describe(v)}`);
     return v;
   });
 }
@@ -254,8 +234,9 @@ interface _ModelOptions {
   targets?: ArrayLike<number>;
 }
 
-function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
-  if (typeof options !== "object" || options === null) throw new Error(`options must be an object, not ${_describeValue(options)}`);
+/** forward()'s arguments, checked: the batch, the steps the inputs hold, every array at its length, the lengths and targets. */
+function _forwardArguments(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions) {
+  if (typeof options !== "object" || options === null) throw new Error(`options must be an object, not ${_describe(options)}`);
   for (const key of Object.keys(options)) if (!["batch", "lengths", "targets"].includes(key)) throw new Error(`options.${key} is not one of batch, lengths, targets`);
   const batch = options.batch ?? 1;
   if (typeof batch !== "number" || !Number.isInteger(batch) || batch < 1) throw new Error(`options.batch must be a whole number of rows from 1 up, not ${batch}`);
@@ -266,29 +247,15 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: steps * batch * i.width })), false);
   const init = _checkTensors(initial, "initial", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
-  const lengths = options.lengths === undefined ? null : _checkModelLengths(options.lengths, batch, steps);
+  const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, batch, steps, "options.lengths");
   const targets = model.loss === null || options.targets === undefined ? null : _checkTargets(model, options.targets, steps, batch);
   if (model.loss === null && options.targets !== undefined) throw new Error("options.targets is given, but this model has no loss");
+  return { batch, steps, p, x, init, lengths, targets };
+}
+
+/** The model's outputs, its head's logits and the loss, from the values its layers computed (`values`, by key). */
+function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: number, steps: number, lengths: Int32Array | null, targets: Float64Array | null) {
   const rows = steps * batch;
-  const values: _Tensors = { ...x };
-  const final: _Tensors = {};
-  const cells: object[] = [];
-  for (const layer of model.layers) {
-    const cellInputs: _Tensors = {};
-    for (const input of layer.inputs) {
-      const joined = _gather(input.parts, values, rows);
-      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
-    }
-    const result = (yield layer.cell.forward(
-      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
-      cellInputs,
-      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
-      { batch, steps, ...(lengths !== null && { lengths }) },
-    )) as _CellForward;
-    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
-    _prefixed(layer.name, result.final, final);
-    cells.push(result.saved);
-  }
   const outputs: _Tensors = {};
   for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, rows);
   let loss: number | null = null;
@@ -299,11 +266,16 @@ function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, ini
     outputs[model.head.name] = logits;
     if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
   }
-  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
-  return { outputs, final, loss, saved };
+  return { outputs, loss, logits };
 }
 
-function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+/**
+ * backward()'s start, before any layer runs: the arguments checked, the head's parameter gradients, and dL/d(each
+ * of the saved values: the model's inputs and the layers' outputs that the outputs and head read) as far as the
+ * model's outputs and head give it (`into`, by the same keys), to which each layer's input gradients are then added,
+ * last layer first.
+ */
+function _backwardStart(model: _Model, params: unknown, saved: Omit<_ModelSaved, "cells">, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }) {
   const p = _checkTensors(params, "params", _modelParams(model), false);
   const { batch, steps, lengths, values } = saved;
   const rows = steps * batch;
@@ -313,7 +285,6 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
   const upFinal = _checkTensors(upstream.final ?? {}, "upstream.final", _modelStates(model).map((s) => ({ name: s.name, length: batch * s.width })), true);
   const grads: _Tensors = {};
   for (const q of _modelParams(model)) grads[q.name] = new FloatArray(q.length);
-  // dL/d(every value a layer, an output or the head reads), by the same keys as `values`.
   const into: _Tensors = {};
   for (const [key, value] of Object.entries(values)) into[key] = new FloatArray(value.length);
   for (const o of model.outputs) {
@@ -341,6 +312,100 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
     });
     _scatterAdd(dz, parts, into, rows);
   }
+  return { p, grads, into, upFinal };
+}
+
+/** backward()'s result: the parameters' gradients, the model inputs' (from `into`) and the initial states' in the model's order. */
+function _gradients(model: _Model, params: _Tensors, into: _Tensors, initial: _Tensors): _CellGradients {
+  const inputs: _Tensors = {};
+  for (const i of model.inputs) inputs[i.name] = into[i.name]!;
+  const initialInOrder: _Tensors = {};
+  for (const s of _modelStates(model)) initialInOrder[s.name] = initial[s.name]!;
+  return { params, inputs, initial: initialInOrder };
+}
+
+/** A layer's initial parameters as the model names them ("<layer>.<param>"). */
+function _prefixedParams(layer: string, params: _Tensors): _Tensors {
+  const into: _Tensors = {};
+  _prefixed(layer, params, into);
+  return into;
+}
+
+function _modelCreateState(model: _Model, batch: number): _Tensors {
+  const state: _Tensors = {};
+  for (const layer of model.layers) _prefixed(layer.name, layer.cell.createState(batch), state);
+  return state;
+}
+
+/** step()'s arguments, checked (a model whose layers all run forward): the batch, the parameters, the state, one step's inputs. */
+function _stepArguments(model: _Model, params: unknown, inputs: unknown, state: unknown) {
+  const reverse = model.layers.find((l) => l.reverse);
+  if (reverse !== undefined) throw new Error(`step() streams forward layers only: layer ${reverse.name} reads each sequence from its last step; use forward()`);
+  const p = _checkTensors(params, "params", _modelParams(model), false);
+  const first = model.layers[0]!.states[0];
+  const states = state as Partial<_Tensors> | null;
+  const batch = first === undefined ? 1 : (states?.[`${model.layers[0]!.name}.${first.name}`]?.length ?? 0) / first.width;
+  if (!Number.isInteger(batch) || batch < 1) throw new Error("state must be a state createState() made");
+  const s = _checkTensors(state, "state", _modelStates(model).map((q) => ({ name: q.name, length: batch * q.width })), false);
+  const x = _checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false);
+  return { batch, p, s, x };
+}
+
+/** step()'s outputs from the values its layers computed: the model's, and the head's when it reads every step. */
+function _stepOutputs(model: _Model, p: _Tensors, values: _Tensors, batch: number): _Tensors {
+  const outputs: _Tensors = {};
+  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, batch);
+  if (model.head !== null && model.head.at === "step") {
+    const rows = Array.from({ length: batch }, (_, b) => b);
+    outputs[model.head.name] = _runHead(model, p, _gather(model.head.parts, values, batch), rows, batch, 1);
+  }
+  return outputs;
+}
+
+// END EMBED MODEL_DRIVER
+
+// BEGIN EMBED MODEL_DRIVER_SYNC
+// The layers run one after another with the glue on the CPU (the TypeScript model modules; the WebGPU one chains
+// its layers on the device instead, webgpu/model-driver.ts).
+
+/**
+ * The passes are generators that yield each cell call's result and are resumed with its value: one body for both
+ * kinds of cell, run synchronously (_runSync) over TypeScript cells, and awaited over WebGPU cells by the test that
+ * holds the chained WebGPU model to their numbers (test/codegen.models.wgsl.chained.test.ts).
+ */
+type _Pass<R> = Generator<unknown, R, unknown>;
+
+function* _modelForwardPass(model: _Model, params: unknown, inputs: unknown, initial: unknown, options: _ModelOptions): _Pass<{ outputs: _Tensors; final: _Tensors; loss: number | null; saved: _ModelSaved }> {
+  const { batch, steps, p, x, init, lengths, targets } = _forwardArguments(model, params, inputs, initial, options);
+  const rows = steps * batch;
+  const values: _Tensors = { ...x };
+  const final: _Tensors = {};
+  const cells: object[] = [];
+  for (const layer of model.layers) {
+    const cellInputs: _Tensors = {};
+    for (const input of layer.inputs) {
+      const joined = _gather(input.parts, values, rows);
+      cellInputs[input.name] = layer.reverse ? _reverseRows(joined, steps, batch, lengths) : joined;
+    }
+    const result = (yield layer.cell.forward(
+      _unprefixed(layer.name, layer.params.map((q) => q.name), p),
+      cellInputs,
+      _unprefixed(layer.name, layer.states.map((s) => s.name), init),
+      { batch, steps, ...(lengths !== null && { lengths }) },
+    )) as _CellForward;
+    for (const o of layer.outputs) values[o.key] = layer.reverse ? _reverseRows(result.outputs[o.field]!, steps, batch, lengths) : result.outputs[o.field]!;
+    _prefixed(layer.name, result.final, final);
+    cells.push(result.saved);
+  }
+  const { outputs, loss, logits } = _forwardResults(model, p, values, batch, steps, lengths, targets);
+  const saved: _ModelSaved = { batch, steps, lengths, cells, values, logits, targets };
+  return { outputs, final, loss, saved };
+}
+
+function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved, upstream: { outputs?: Partial<_Tensors>; final?: Partial<_Tensors> }): _Pass<_CellGradients> {
+  const { batch, steps, lengths } = saved;
+  const rows = steps * batch;
+  const { p, grads, into, upFinal } = _backwardStart(model, params, saved, upstream);
   const initial: _Tensors = {};
   for (let l = model.layers.length - 1; l >= 0; l--) {
     const layer = model.layers[l]!;
@@ -357,37 +422,13 @@ function* _modelBackwardPass(model: _Model, params: unknown, saved: _ModelSaved,
       _scatterAdd(layer.reverse ? _reverseRows(gi, steps, batch, lengths) : gi, input.parts, into, rows);
     }
   }
-  const inputs: _Tensors = {};
-  for (const i of model.inputs) inputs[i.name] = into[i.name]!;
-  const initialInOrder: _Tensors = {};
-  for (const s of _modelStates(model)) initialInOrder[s.name] = initial[s.name]!;
-  return { params: grads, inputs, initial: initialInOrder };
-}
-
-/** A layer's initial parameters as the model names them ("<layer>.<param>"). */
-function _prefixedParams(layer: string, params: _Tensors): _Tensors {
-  const into: _Tensors = {};
-  _prefixed(layer, params, into);
-  return into;
-}
-
-function _modelCreateState(model: _Model, batch: number): _Tensors {
-  const state: _Tensors = {};
-  for (const layer of model.layers) _prefixed(layer.name, layer.cell.createState(batch), state);
-  return state;
+  return _gradients(model, grads, into, initial);
 }
 
 /** One step of every layer, in order, for a model whose layers all run forward; `state` is updated in place. */
 function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state: unknown, t: number): _Pass<_Tensors> {
-  const reverse = model.layers.find((l) => l.reverse);
-  if (reverse !== undefined) throw new Error(`step() streams forward layers only: layer ${reverse.name} reads each sequence from its last step; use forward()`);
-  const p = _checkTensors(params, "params", _modelParams(model), false);
-  const first = model.layers[0]!.states[0];
-  const states = state as Partial<_Tensors> | null;
-  const batch = first === undefined ? 1 : (states?.[`${model.layers[0]!.name}.${first.name}`]?.length ?? 0) / first.width;
-  if (!Number.isInteger(batch) || batch < 1) throw new Error("state must be a state createState() made");
-  const s = _checkTensors(state, "state", _modelStates(model).map((q) => ({ name: q.name, length: batch * q.width })), false);
-  const values: _Tensors = { ..._checkTensors(inputs, "inputs", model.inputs.map((i) => ({ name: i.name, length: batch * i.width })), false) };
+  const { batch, p, s, x } = _stepArguments(model, params, inputs, state);
+  const values: _Tensors = { ...x };
   for (const layer of model.layers) {
     const cellInputs: _Tensors = {};
     for (const input of layer.inputs) cellInputs[input.name] = _gather(input.parts, values, batch);
@@ -395,17 +436,9 @@ function* _modelStepPass(model: _Model, params: unknown, inputs: unknown, state:
     const out = (yield layer.cell.step(_unprefixed(layer.name, layer.params.map((q) => q.name), p), cellInputs, _unprefixed(layer.name, layer.states.map((q) => q.name), s), t)) as _Tensors;
     for (const o of layer.outputs) values[o.key] = out[o.field]!;
   }
-  const outputs: _Tensors = {};
-  for (const o of model.outputs) outputs[o.name] = _gather(o.parts, values, batch);
-  if (model.head !== null && model.head.at === "step") {
-    const rows = Array.from({ length: batch }, (_, b) => b);
-    outputs[model.head.name] = _runHead(model, p, _gather(model.head.parts, values, batch), rows, batch, 1);
-  }
-  return outputs;
+  return _stepOutputs(model, p, values, batch);
 }
-// END EMBED MODEL_DRIVER
 
-// BEGIN EMBED MODEL_DRIVER_SYNC
 /** A pass over cells that return their results: each yielded value is already the call's result. */
 function _runSync<R>(pass: _Pass<R>): R {
   let next = pass.next();
@@ -418,4 +451,4 @@ const _modelBackward = (model: _Model, params: unknown, saved: _ModelSaved, upst
 const _modelStep = (model: _Model, params: unknown, inputs: unknown, state: unknown, t: number) => _runSync(_modelStepPass(model, params, inputs, state, t));
 // END EMBED MODEL_DRIVER_SYNC
 
-export { _modelBackward, _modelForward, _modelStep, type _CellGradients, type _CellModule, type _CellSource, type _Model, type _ModelOptions, type _ModelSaved, type _Pass, type _Tensors };
+export { _modelBackward, _modelBackwardPass, _modelForward, _modelForwardPass, _modelStep, _modelStepPass, type _CellGradients, type _CellModule, type _CellSource, type _Model, type _ModelOptions, type _ModelSaved, type _Pass, type _Tensors };

@@ -15,8 +15,8 @@ export const gemmNT = (name: string): string => {
   return "\n" + EMBEDDED.GEMM_NT.replace(declaration, `function ${name}(`) + "\n";
 };
 
-/** _transpose and _checkLength (runtime/helpers.ts). */
-export const HELPERS = "\n" + EMBEDDED.HELPERS;
+/** _transpose, _checkLength ... (runtime/helpers.ts), after the lengths check they use (runtime/lengths.ts). */
+export const HELPERS = "\n" + EMBEDDED.LENGTHS + EMBEDDED.HELPERS;
 
 /** The vector chunk a specialised matrix-vector product holds in locals. */
 const GEMV_CHUNK = 32;

@@ -9,7 +9,7 @@ import { specIdentifier } from "../names.ts";
 import type { CellInterface } from "../plan.ts";
 import { headerLines, initialValuesCall, interfaceRecords, type InterfaceRecord } from "../shell.ts";
 import type { WgslProgram } from "./kernels.ts";
-import { HOST_CELL, HOST_DRIVER, HOST_TYPES } from "../runtime/embedded.ts";
+import { HOST_CELL, HOST_CHAIN_TYPES, HOST_DRIVER, HOST_TYPES, LENGTHS } from "../runtime/embedded.ts";
 import { templateLiteral } from "../runtime/embed.ts";
 
 export interface HostOptions {
@@ -89,7 +89,7 @@ export function renderHost(cell: CellInterface, program: WgslProgram, options: H
   out.push(options.derived);
   out.push("");
   out.push(HOST_TYPES, HOST_CELL);
-  if (options.driver) out.push(HOST_DRIVER);
+  if (options.driver) out.push(LENGTHS, HOST_CHAIN_TYPES, HOST_DRIVER);
   return out.join("\n") + "\n";
 }
 

@@ -3,13 +3,18 @@
 // scripts/embed-runtime.ts after the cell's own part, which renderHost
 // (src/codegen/wgsl/host.ts) writes: the WGSL, PROGRAM, the Params/Inputs/
 // States/Outputs records and initParams. The declarations before the marker
-// stand for that part; the records are a sample cell's. Three parts: the API's
+// stand for that part; the records are a sample cell's. Four parts: the API's
 // types (HOST_TYPES) and createCell (HOST_CELL), which name the cell's records
-// and constants, and the driver itself (HOST_DRIVER), which is given them as
+// and constants; the driver itself (HOST_DRIVER), which is given them as
 // arguments, so that a model module holds one driver for all its cells
-// (src/codegen/model-wgsl.ts). Type-checked by the project's tsc and, strict
+// (src/codegen/model-wgsl.ts); and the types of a cell's calls split for a
+// model that chains its cells on the device (HOST_CHAIN_TYPES, the `_chain`
+// of a cell: writes, kernels encoded into the caller's encoder, the spans its
+// results lie in, read back together). Type-checked by the project's tsc and, strict
 // and with @webgpu/types as a consumer would, by
-// src/codegen/runtime/tsconfig.json.
+// src/codegen/runtime/tsconfig.json. HOST_DRIVER calls _checkLengths from
+// LENGTHS (../lengths.ts), which the module embeds before it.
+declare function _checkLengths(lengths: unknown, batch: number, steps: number, what: string): Int32Array;
 declare const FORWARD_WGSL: string;
 declare const BACKWARD_WGSL: string;
 declare const PROGRAM: Program;
@@ -137,6 +142,56 @@ export function createCell(device: GPUDevice): Cell {
 }
 // END EMBED HOST_CELL
 
+// BEGIN EMBED HOST_CHAIN_TYPES
+/** Floats [offset, offset + length) of a GPU buffer: where a cell's array lies, or a part of one. */
+interface _Span {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Spans to read back together, and what their values (in that order) make. */
+interface _Reads<R> {
+  readonly spans: readonly _Span[];
+  results(values: readonly Float32Array[]): R;
+}
+
+/** A call's shape: B rows, T steps, each row's length (null: every row runs every step), the index of its first step. */
+interface _CallShape {
+  readonly B: number;
+  readonly T: number;
+  readonly lengths: Int32Array | null;
+  readonly firstStep: number;
+}
+
+type _Arrays = Record<string, Float32Array>;
+
+/**
+ * A WebGPU cell's calls split where a model chains its cells on the device (webgpu/model-driver.ts): each call's
+ * writes, its kernels encoded into the caller's encoder, and the spans its results lie in; nothing is read back
+ * here. Names are the cell module's (inputs, outputs, states); the arrays an input or output lies in are found by
+ * `input` and `output` (its values, or its gradient: "grad" for an input, "upstream" for an output).
+ */
+interface _ChainedCell {
+  /** Inputs missing from `inputs` are left for the caller to fill on the device before the kernels run. */
+  prepareForward(what: string, params: object, inputs: Readonly<Record<string, ArrayLike<number>>>, initial: Readonly<Record<string, ArrayLike<number>>>, call: _CallShape): void;
+  encodeForward(encoder: GPUCommandEncoder): void;
+  forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }>;
+  /** Writes the upstream outputs given where encodeStart copies them from. */
+  prepareBackward(what: string, params: object, upstream: Readonly<Record<string, ArrayLike<number>>>): void;
+  /** Clears every gradient and copies the upstream outputs in; the caller may then add to them on the device. */
+  encodeStart(encoder: GPUCommandEncoder): void;
+  encodeBackward(final: Readonly<Record<string, ArrayLike<number>>>, encoder: GPUCommandEncoder): void;
+  backwardReads(): _Reads<{ params: _Arrays; initial: _Arrays }>;
+  input(name: string, what: "value" | "grad"): _Span;
+  output(name: string, what: "value" | "upstream"): _Span;
+  /** Runs synchronous WebGPU calls in the cell's error scopes (settle throws what they catch). */
+  guard<T>(what: string, body: () => T): T;
+  /** Throws the cell's GPU errors so far, and refuses a destroyed or broken cell. */
+  settle(): Promise<void>;
+}
+// END EMBED HOST_CHAIN_TYPES
+
 // BEGIN EMBED HOST_DRIVER
 type Tensors = Record<string, ArrayLike<number>>;
 
@@ -211,20 +266,6 @@ function _positiveWhole(value: unknown, what: string): number {
   return value;
 }
 
-/** Per-row lengths: `batch` whole numbers from 1 to `steps`; else an error naming the argument (the TypeScript module's words). */
-function _checkLengths(lengths: unknown, batch: number, steps: number): Int32Array {
-  const what = "options.lengths";
-  const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an Array" : typeof v === "object" ? `a ${(v as object).constructor?.name ?? "object"}` : typeof v);
-  if (typeof lengths !== "object" || lengths === null || typeof (lengths as ArrayLike<unknown>).length !== "number") throw new Error(`${what} must be an array of ${batch} whole numbers (one per batch row), not ${describe(lengths)}`);
-  const list = lengths as ArrayLike<unknown>;
-  if (list.length !== batch) throw new Error(`${what} has ${list.length} numbers, expected ${batch} (one per batch row)`);
-  return Int32Array.from({ length: batch }, (_, b) => {
-    const length = list[b];
-    if (typeof length !== "number" || !Number.isInteger(length) || length < 1 || length > steps) throw new Error(`${what}[${b}] must be a whole number from 1 to steps = ${steps}, not ${typeof length === "number" ? length : describe(length)}`);
-    return length;
-  });
-}
-
 /** A copy of a [steps, batch, width] array with every (step, row) at or past the row's length set to 0. */
 function _withEndsZeroed(values: ArrayLike<number>, lengths: Int32Array, width: number): Float32Array {
   const out = Float32Array.from(values);
@@ -259,6 +300,31 @@ function _gpuBuffer(gpu: unknown, what: string, bytes: number, usage: number): G
   if (b.size < bytes) throw new Error(`${what}.buffer holds ${b.size} bytes; the parameters need ${bytes}`);
   if ((b.usage & usage) !== usage) throw new Error(`${what}.buffer lacks a usage the cell needs (STORAGE, COPY_SRC and COPY_DST)`);
   return b;
+}
+
+/**
+ * The values of `spans`, read back together: one staging buffer, one mapAsync. The copies are appended to `encoder`
+ * (the caller's last work), or to one of their own, and submitted.
+ */
+async function _readSpans(device: GPUDevice, errors: ErrorWatch, spans: readonly _Span[], what: string, last?: GPUCommandEncoder): Promise<Float32Array[]> {
+  const total = spans.reduce((n, s) => n + s.length, 0);
+  const staging = errors.guard(what, () => {
+    const staging = device.createBuffer({ size: Math.max(4, total * 4), usage: _MAP_READ | _COPY_DST });
+    const encoder = last ?? device.createCommandEncoder();
+    let at = 0;
+    for (const s of spans) {
+      if (s.length > 0) encoder.copyBufferToBuffer(s.buffer, s.offset * 4, staging, at * 4, s.length * 4);
+      at += s.length;
+    }
+    device.queue.submit([encoder.finish()]);
+    return staging;
+  });
+  await staging.mapAsync(_MAP_READ);
+  const all = new Float32Array(staging.getMappedRange().slice(0, total * 4));
+  staging.unmap();
+  staging.destroy();
+  let at = 0;
+  return spans.map((s) => all.slice(at, (at += s.length)));
 }
 
 function _rowsOf(kind: "steps" | "hist" | "row", B: number, T: number): number {
@@ -317,8 +383,8 @@ async function _compilationErrors(module: GPUShaderModule, what: string): Promis
   return errors.length === 0 ? null : new Error(`createCell: the ${what} kernels do not compile:\n${errors.join("\n")}`);
 }
 
-/** createCell for the cell `code` describes. */
-function _createCell(device: GPUDevice, code: _CellCode): Cell {
+/** createCell for the cell `code` describes, and its calls split for a model (`_chain`). */
+function _createCell(device: GPUDevice, code: _CellCode): Cell & { readonly _chain: _ChainedCell } {
   const { program } = code;
   _checkLimits(device, _staticNeeds(program), "createCell", `Compile for a smaller workgroup (lstmc compile --target wgsl --wgsl-path step) or use a device with higher limits.`);
   if (device.limits.minUniformBufferOffsetAlignment > _STEP_STRIDE) {
@@ -372,6 +438,10 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   void built.then((e) => (broken = e));
   let buffers: Partial<Record<BufferName, GPUBuffer>> = {};
   let stepIndex: GPUBuffer | null = null;
+  /** What backward copies from: the upstream outputs (encodeStart), the runs' layouts and final-state gradients (encodeBackward). */
+  const staging: Partial<Record<"upstream" | "runs", GPUBuffer>> = {};
+  /** Where each upstream output given to the call being prepared lies in staging.upstream. */
+  let staged: { name: string; at: number }[] = [];
   const capacity = { floats: {} as Partial<Record<BufferName, number>>, steps: 0 };
   let offsets: Record<string, number> = {};
   let shape = { B: 0, T: 0 };
@@ -381,6 +451,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   const saves = new WeakSet<Saved>();
   /** The rows' lengths of the forward() that made the current generation's Saved (null: every row ran every step). */
   let savedLengths: Int32Array | null = null;
+  /** The bind group of the call being prepared and encoded (prepareForward, prepareBackward). */
+  let callGroup: GPUBindGroup | null = null;
   /** The entry point whose GPU work is under way, if any: a second call would change its buffers under it. */
   let busy: string | null = null;
   let destroyed = false;
@@ -552,23 +624,8 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     return own(target);
   }
 
-  async function read(from: GPUBuffer, floatOffset: number, length: number, what: string): Promise<Float32Array> {
-    const staging = errors.guard(what, () => {
-      const staging = device.createBuffer({ size: Math.max(4, length * 4), usage: _MAP_READ | _COPY_DST });
-      const encoder = device.createCommandEncoder();
-      if (length > 0) encoder.copyBufferToBuffer(from, floatOffset * 4, staging, 0, length * 4);
-      device.queue.submit([encoder.finish()]);
-      return staging;
-    });
-    await staging.mapAsync(_MAP_READ);
-    const values = new Float32Array(staging.getMappedRange().slice(0, length * 4));
-    staging.unmap();
-    staging.destroy();
-    return values;
-  }
-
-  async function download(from: GPUBuffer, what: string): Promise<Params> {
-    const packed = await read(from, 0, program.paramFloats, what);
+  /** The parameters out of their packed layout, matrices transposed back; the derived ones are the module's own. */
+  function unpack(packed: Float32Array): Params {
     const out: Record<string, Float32Array> = {};
     for (const p of program.params) {
       if (p.internal) continue;
@@ -581,7 +638,11 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
   }
 
   function downloadParams(gpu: GpuParams): Promise<Params> {
-    return exclusive("downloadParams", () => download(_gpuBuffer(gpu, "downloadParams: gpu", paramBytes, _COPY_SRC), "downloadParams"));
+    return exclusive("downloadParams", async () => {
+      const buffer = _gpuBuffer(gpu, "downloadParams: gpu", paramBytes, _COPY_SRC);
+      const [packed] = await _readSpans(device, errors, [{ buffer, offset: 0, length: program.paramFloats }], "downloadParams");
+      return unpack(packed!);
+    });
   }
 
   const arrayOf = (name: string) => {
@@ -595,10 +656,19 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     // As bytes of its buffer: a Float32Array may sit on a SharedArrayBuffer, which @webgpu/types accepts only as such.
     device.queue.writeBuffer(buffer(a.buffer), (offsets[name]! + row * a.width) * 4, data.buffer, data.byteOffset, data.byteLength);
   };
-  const readArray = (name: string, row: number, rows: number, what: string) => {
+  /** Where array `name` lies for the configured call: its buffer, its first float and its rows' floats. */
+  const place = (name: string): _Span => {
     const a = arrayOf(name);
-    return read(buffer(a.buffer), offsets[name]! + row * a.width, rows * a.width, what);
+    return { buffer: buffer(a.buffer), offset: offsets[name]!, length: _rowsOf(a.rows, shape.B, shape.T) * a.width };
   };
+
+  /** Each state's initial values: given, or the state's initializer's for B rows. */
+  function initialStates(start: Tensors, B: number): ArrayLike<number>[] {
+    return program.names.states.map((s) => {
+      const value = start[s.name];
+      return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, `initial.${s.name}`);
+    });
+  }
 
   /** forward()'s arguments, checked: the batch, the number of steps, each array at its length, and the rows' lengths. */
   function forwardArguments(what: string, inputs: Inputs, initial: Partial<States>, options: ForwardOptions) {
@@ -616,130 +686,238 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
     }
     if (options.steps !== undefined && options.steps !== T) throw new Error(`${what}: options.steps is ${options.steps}, but the inputs hold ${T} steps`);
     const inputArrays = program.names.inputs.map((i) => _check(given[i.name], _rowsOf(arrayOf(i.array).rows, B, T) * i.width, `inputs.${i.name}`));
-    const stateArrays = program.names.states.map((s) => {
-      const value = start[s.name];
-      return value === undefined ? new Float32Array(B * s.width).fill(s.init) : _check(value, B * s.width, `initial.${s.name}`);
-    });
-    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T);
-    return { B, T, inputArrays, stateArrays, lengths };
+    const lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, B, T, "options.lengths");
+    return { B, T, inputArrays, stateArrays: initialStates(start, B), lengths };
   }
 
   /**
+   * A forward call's writes: the parameters, the initial states and the inputs given (null: filled on the device by
+   * the caller before the kernels run, as a model does with its layers' outputs); nothing runs yet.
    * With lengths, every row still runs every step (the kernels are unchanged): rows are independent, so a row's steps
    * before its length are those of the whole run, and its final state is read from the state history at its length.
    * Past it, its outputs are zeroed and its state is not frozen on the GPU, only never read: backward gives those
-   * steps zero gradients (runBackward). Its inputs there are zeroed too, so those steps run on finite numbers
+   * steps zero gradients (encodeBackward). Its inputs there are zeroed too, so those steps run on finite numbers
    * whatever the padding holds (0 times a NaN would be NaN).
    */
-  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
-    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
+  function prepareForward(what: string, params: Params | GpuParams, inputArrays: readonly (ArrayLike<number> | null)[], stateArrays: readonly ArrayLike<number>[], call: _CallShape): void {
+    const { lengths } = call;
     const paramBuffer = paramsBuffer(params, "params");
-    configure(what, B, T, firstStep);
+    configure(what, call.B, call.T, call.firstStep);
     errors.guard(what, () => {
-      // A static input (one row per batch row) has no steps past an end to zero.
-      program.names.inputs.forEach((i, k) => write(i.array, lengths === null || arrayOf(i.array).rows !== "steps" ? inputArrays[k]! : _withEndsZeroed(inputArrays[k]!, lengths, i.width)));
+      program.names.inputs.forEach((i, k) => {
+        const values = inputArrays[k]!;
+        // A static input (one row per batch row) has no steps past an end to zero.
+        if (values !== null) write(i.array, lengths === null || arrayOf(i.array).rows !== "steps" ? values : _withEndsZeroed(values, lengths, i.width));
+      });
       program.names.states.forEach((s, k) => write(s.hist, stateArrays[k]!));
-      const group = bind(paramBuffer);
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const d of program.forward.before) run(pass, group, d, 0);
-      if (program.path === "sequence") for (const d of program.forward.loop) run(pass, group, d, 0);
-      else for (let t = 0; t < T; t++) for (const d of program.forward.loop) run(pass, group, d, t);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
+      callGroup = bind(paramBuffer);
     });
     generation++;
     savedLengths = lengths;
-    const outputs: Record<string, Float32Array> = {};
-    const final: Record<string, Float32Array> = {};
-    for (const o of program.names.outputs) {
-      const values = await readArray(o.array, 0, T * B, what);
-      outputs[o.name] = lengths === null ? values : _withEndsZeroed(values, lengths, o.width);
+  }
+
+  /** The prepared forward call's kernels, one compute pass of `encoder`. */
+  function encodeForward(encoder: GPUCommandEncoder): void {
+    const group = callGroup!;
+    const pass = encoder.beginComputePass();
+    for (const d of program.forward.before) run(pass, group, d, 0);
+    if (program.path === "sequence") for (const d of program.forward.loop) run(pass, group, d, 0);
+    else for (let t = 0; t < shape.T; t++) for (const d of program.forward.loop) run(pass, group, d, t);
+    pass.end();
+  }
+
+  /**
+   * What a forward call's results are read from: the outputs `wanted`, [T·B, width] each, zeroed past each row's
+   * length once read; each state's final values, every row's at its own length.
+   */
+  function forwardReads(wanted: (output: string) => boolean): _Reads<{ outputs: _Arrays; final: _Arrays }> {
+    const { B, T } = shape;
+    const lengths = savedLengths;
+    const outputs = program.names.outputs.filter((o) => wanted(o.name));
+    const spans = outputs.map((o) => place(o.array));
+    for (const s of program.names.states) {
+      const hist = place(s.hist);
+      // Without lengths every row ends at T: one span of B rows.
+      if (lengths === null) spans.push({ buffer: hist.buffer, offset: hist.offset + T * B * s.width, length: B * s.width });
+      else lengths.forEach((length, b) => spans.push({ buffer: hist.buffer, offset: hist.offset + (length * B + b) * s.width, length: s.width }));
     }
-    for (const s of program.names.states) final[s.name] = lengths === null ? await readArray(s.hist, T * B, B, what) : await finalAt(s.hist, s.width, lengths, what);
+    return {
+      spans,
+      results(values) {
+        let k = 0;
+        const out: _Arrays = {};
+        const final: _Arrays = {};
+        for (const o of outputs) out[o.name] = lengths === null ? values[k++]! : _withEndsZeroed(values[k++]!, lengths, o.width);
+        for (const s of program.names.states) {
+          final[s.name] = lengths === null ? values[k++]! : new Float32Array(B * s.width);
+          if (lengths !== null) for (let b = 0; b < B; b++) final[s.name]!.set(values[k++]!, b * s.width);
+        }
+        return { outputs: out, final };
+      },
+    };
+  }
+
+  async function runForward(what: string, params: Params | GpuParams, inputs: Inputs, initial: Partial<States>, options: ForwardOptions, firstStep = 0): Promise<ForwardResult> {
+    const { B, T, inputArrays, stateArrays, lengths } = forwardArguments(what, inputs, initial, options);
+    prepareForward(what, params, inputArrays, stateArrays, { B, T, lengths, firstStep });
+    errors.guard(what, () => {
+      const encoder = device.createCommandEncoder();
+      encodeForward(encoder);
+      device.queue.submit([encoder.finish()]);
+    });
+    const reads = forwardReads(() => true);
+    const { outputs, final } = reads.results(await _readSpans(device, errors, reads.spans, what));
     const saved: Saved = Object.freeze({ batch: B, steps: T, generation });
     saves.add(saved);
     return { outputs: outputs as unknown as Outputs, final: final as unknown as States, saved };
-  }
-
-  /** Each row's state after its last step: the state history [T + 1, B, width] read back, row b taken at step lengths[b]. */
-  async function finalAt(hist: string, width: number, lengths: Int32Array, what: string): Promise<Float32Array> {
-    const B = lengths.length;
-    const all = await readArray(hist, 0, (shape.T + 1) * B, what);
-    const final = new Float32Array(B * width);
-    lengths.forEach((length, b) => final.set(all.subarray((length * B + b) * width, (length * B + b + 1) * width), b * width));
-    return final;
   }
 
   function forward(params: Params | GpuParams, inputs: Inputs, initial: Partial<States> = {}, options: ForwardOptions = {}): Promise<ForwardResult> {
     return exclusive("forward", () => runForward("forward", params, inputs, initial, options));
   }
 
-  function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
+  /** backward()'s upstream, checked against the forward call `saved` comes from: each array given, at its length. */
+  function backwardArguments(what: string, saved: Saved, upstream: Upstream) {
     if (!saves.has(saved)) throw new Error(`${what}: 'saved' does not come from this cell's forward()`);
     if (saved.generation !== generation || saved.batch !== shape.B || saved.steps !== shape.T) throw new Error(`${what}: 'saved' is stale: another forward() or step() ran on this cell since`);
     const { B, T } = shape;
-    const lengths = savedLengths;
     const given = _tensors(upstream, "upstream", ["outputs", "final"]);
     const outputs = _tensors(given.outputs ?? {}, "upstream.outputs", names.outputs);
     const final = _tensors(given.final ?? {}, "upstream.final", names.states);
     const upstreamOutputs = program.names.outputs.map((o) => (outputs[o.name] === undefined ? undefined : _check(outputs[o.name], T * B * o.width, `upstream.outputs.${o.name}`)));
     const upstreamFinal = program.names.states.map((s) => (final[s.name] === undefined ? undefined : _check(final[s.name], B * s.width, `upstream.final.${s.name}`)));
-    const paramBuffer = paramsBuffer(params, "params");
-    errors.guard(what, () => {
-      const clear = device.createCommandEncoder();
-      clear.clearBuffer(grads);
-      clear.clearBuffer(buffer("R"));
-      for (const name of [...program.names.inputs.map((i) => i.grad), ...program.names.states.map((s) => s.grad), ...program.names.outputs.map((o) => o.upstream)]) {
-        const a = arrayOf(name);
-        clear.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
-      }
-      device.queue.submit([clear.finish()]);
-      program.names.outputs.forEach((o, k) => {
-        const values = upstreamOutputs[k];
-        if (values !== undefined) write(o.upstream, lengths === null ? values : _withEndsZeroed(values, lengths, o.width));
-      });
-      const group = bind(paramBuffer);
-      for (const { from, to } of _backwardRuns(lengths, T)) {
-        enterFinal(upstreamFinal, lengths, to);
-        // The kernels run steps from 0 to the layout's T: for a run of its own, the layout starts at its first step.
-        if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(from, to - from, 0));
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
-        else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
-        pass.end();
-        device.queue.submit([encoder.finish()]);
-      }
-      if (lengths !== null) device.queue.writeBuffer(uniform, 0, layoutWords(0, T, 0));
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const d of program.backward.after) run(pass, group, d, 0);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-    });
-    return own(grads);
+    return { upstreamOutputs, upstreamFinal };
   }
 
   /**
-   * Writes the final-state gradients of the rows whose last step is `end - 1` (every row, at T, without lengths)
-   * into the state gradients' history at step `end`, just before the backward steps before it run. The steps a row
-   * ran past its length were given zero gradients (the runs of the later steps, and the upstream outputs zeroed there),
-   * so they added nothing and wrote 0 there: as a frozen state, the row passes its final gradient on unchanged.
+   * A backward call's writes: the upstream outputs given (zeroed past each row's length), into a staging buffer that
+   * encodeStart copies from; nothing runs yet.
    */
-  function enterFinal(upstreamFinal: readonly (ArrayLike<number> | undefined)[], lengths: Int32Array | null, end: number): void {
-    const B = shape.B;
-    program.names.states.forEach((s, k) => {
-      const values = upstreamFinal[k];
-      if (values === undefined) return;
-      if (lengths === null) write(s.grad, values, end * B);
-      else {
-        const rows = Float32Array.from(values);
-        lengths.forEach((length, b) => {
-          if (length === end) write(s.grad, rows.subarray(b * s.width, (b + 1) * s.width), end * B + b);
-        });
-      }
+  function prepareBackward(what: string, params: Params | GpuParams, upstreamOutputs: readonly (ArrayLike<number> | undefined)[]): void {
+    const lengths = savedLengths;
+    const paramBuffer = paramsBuffer(params, "params");
+    const given = program.names.outputs.flatMap((o, k) => {
+      const values = upstreamOutputs[k];
+      return values === undefined ? [] : [{ o, values: lengths === null ? values : _withEndsZeroed(values, lengths, o.width) }];
     });
+    const data = new Float32Array(given.reduce((n, g) => n + g.values.length, 0));
+    let at = 0;
+    staged = given.map(({ o, values }) => {
+      data.set(values, at);
+      return { name: o.upstream, at: (at += values.length) - values.length };
+    });
+    errors.guard(what, () => {
+      if (data.length > 0) device.queue.writeBuffer(stagingBuffer("upstream", data.byteLength), 0, data);
+      callGroup = bind(paramBuffer);
+    });
+  }
+
+  /**
+   * A prepared backward call's start, into `encoder`: every gradient cleared, then the upstream outputs copied in;
+   * a model then adds its later layers' gradients to them on the device, before encodeBackward.
+   */
+  function encodeStart(encoder: GPUCommandEncoder): void {
+    const { B, T } = shape;
+    encoder.clearBuffer(grads);
+    encoder.clearBuffer(buffer("R"));
+    for (const name of [...program.names.inputs.map((i) => i.grad), ...program.names.states.map((s) => s.grad), ...program.names.outputs.map((o) => o.upstream)]) {
+      const a = arrayOf(name);
+      encoder.clearBuffer(buffer(a.buffer), offsets[name]! * 4, _rowsOf(a.rows, B, T) * a.width * 4);
+    }
+    for (const { name, at } of staged) {
+      const to = place(name);
+      encoder.copyBufferToBuffer(staging["upstream"]!, at * 4, to.buffer, to.offset * 4, to.length * 4);
+    }
+  }
+
+  /**
+   * The prepared backward call's kernels, last step first, all into `encoder` (the caller submits it): the loop in
+   * runs of steps between rows' ends (one run without lengths), each run's layout copied into the layout uniform and
+   * the final-state gradients of the rows that end there copied into the state gradients' history first, from one
+   * buffer written before the submission (stagingBuffer); then the kernels after the loop, under the whole call's layout.
+   * The steps a row ran past its length were given zero gradients (the runs of the later steps, and the upstream
+   * outputs zeroed there), so they added nothing and wrote 0 there: as a frozen state, the row passes its final
+   * gradient on unchanged.
+   */
+  function encodeBackward(upstreamFinal: readonly (ArrayLike<number> | undefined)[], encoder: GPUCommandEncoder): void {
+    const { B, T } = shape;
+    const lengths = savedLengths;
+    const group = callGroup!;
+    const runs = _backwardRuns(lengths, T);
+    // The layouts (each run's, then the whole call's) at the uniform's size apart, then each state's final gradients.
+    const layoutBytes = uniform.size;
+    const finalsAt = (runs.length + 1) * layoutBytes;
+    const finalFloats = program.names.states.reduce((n, s) => n + B * s.width, 0);
+    const data = new ArrayBuffer(finalsAt + finalFloats * 4);
+    [...runs.map(({ from, to }) => layoutWords(from, to - from, 0)), layoutWords(0, T, 0)].forEach((words, i) => new Uint32Array(data, i * layoutBytes, words.length).set(words));
+    const finals = new Float32Array(data, finalsAt);
+    let at = 0;
+    const finalOffsets = program.names.states.map((s, k) => {
+      const values = upstreamFinal[k];
+      if (values !== undefined) finals.set(values, at);
+      return values === undefined ? null : (at += B * s.width) - B * s.width;
+    });
+    const source = stagingBuffer("runs", data.byteLength);
+    device.queue.writeBuffer(source, 0, data);
+    runs.forEach(({ from, to }, i) => {
+      program.names.states.forEach((s, k) => {
+        const offset = finalOffsets[k];
+        if (offset === null || offset === undefined) return;
+        const hist = place(s.grad);
+        const enter = (b: number, rows: number) => encoder.copyBufferToBuffer(source, finalsAt + (offset + b * s.width) * 4, hist.buffer, (hist.offset + (to * B + b) * s.width) * 4, rows * s.width * 4);
+        // Without lengths every row ends at T: one copy of all B rows.
+        if (lengths === null) enter(0, B);
+        else for (let b = 0; b < B; b++) if (lengths[b] === to) enter(b, 1);
+      });
+      encoder.copyBufferToBuffer(source, i * layoutBytes, uniform, 0, layoutBytes);
+      const pass = encoder.beginComputePass();
+      if (program.path === "sequence") for (const d of program.backward.loop) run(pass, group, d, 0);
+      else for (let t = to - from - 1; t >= 0; t--) for (const d of program.backward.loop) run(pass, group, d, t);
+      pass.end();
+    });
+    encoder.copyBufferToBuffer(source, runs.length * layoutBytes, uniform, 0, layoutBytes);
+    const pass = encoder.beginComputePass();
+    for (const d of program.backward.after) run(pass, group, d, 0);
+    pass.end();
+  }
+
+  /** Staging buffer `name` (what backward copies from), of `bytes` or more: grown, never shrunk; one call at a time uses it. */
+  function stagingBuffer(name: "upstream" | "runs", bytes: number): GPUBuffer {
+    const have = staging[name];
+    if (have !== undefined && have.size >= bytes) return have;
+    have?.destroy();
+    return (staging[name] = device.createBuffer({ size: Math.ceil(bytes / 16) * 16, usage: _COPY_SRC | _COPY_DST }));
+  }
+
+
+  /** What a backward call's gradients are read from: the parameters' (packed), the inputs' if `withInputs`, the initial states'. */
+  function backwardReads(withInputs: boolean): _Reads<{ params: _Arrays; inputs: _Arrays; initial: _Arrays }> {
+    const { B } = shape;
+    const inputs = withInputs ? program.names.inputs : [];
+    const spans = [{ buffer: grads, offset: 0, length: program.paramFloats }, ...inputs.map((i) => place(i.grad)), ...program.names.states.map((s) => ({ ...place(s.grad), length: B * s.width }))];
+    return {
+      spans,
+      results(values) {
+        const [packed, ...rest] = values;
+        const gradInputs: _Arrays = {};
+        const initial: _Arrays = {};
+        inputs.forEach((i, k) => (gradInputs[i.name] = rest[k]!));
+        program.names.states.forEach((s, k) => (initial[s.name] = rest[inputs.length + k]!));
+        return { params: unpack(packed!) as unknown as _Arrays, inputs: gradInputs, initial };
+      },
+    };
+  }
+
+  function runBackward(what: string, params: Params | GpuParams, saved: Saved, upstream: Upstream): GpuParams {
+    const { upstreamOutputs, upstreamFinal } = backwardArguments(what, saved, upstream);
+    prepareBackward(what, params, upstreamOutputs);
+    errors.guard(what, () => {
+      const encoder = device.createCommandEncoder();
+      encodeStart(encoder);
+      encodeBackward(upstreamFinal, encoder);
+      device.queue.submit([encoder.finish()]);
+    });
+    return own(grads);
   }
 
   function backwardOnGpu(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): GpuParams {
@@ -749,13 +927,9 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
 
   function backward(params: Params | GpuParams, saved: Saved, upstream: Upstream = {}): Promise<Gradients> {
     return exclusive("backward", async () => {
-      const gpu = runBackward("backward", params, saved, upstream);
-      const { B, T } = shape;
-      const inputs: Record<string, Float32Array> = {};
-      const initial: Record<string, Float32Array> = {};
-      for (const i of program.names.inputs) inputs[i.name] = await readArray(i.grad, 0, _rowsOf(arrayOf(i.grad).rows, B, T), "backward");
-      for (const s of program.names.states) initial[s.name] = await readArray(s.grad, 0, B, "backward");
-      return { params: await download(gpu.buffer, "backward"), inputs: inputs as unknown as Inputs, initial: initial as unknown as States };
+      runBackward("backward", params, saved, upstream);
+      const reads = backwardReads(true);
+      return reads.results(await _readSpans(device, errors, reads.spans, "backward")) as unknown as Gradients;
     });
   }
 
@@ -792,11 +966,38 @@ function _createCell(device: GPUDevice, code: _CellCode): Cell {
 
   function destroy(): void {
     destroyed = true;
-    for (const b of [grads, ownParams, uniform, stepIndex, ...Object.values(buffers)]) b?.destroy();
+    for (const b of [grads, ownParams, uniform, stepIndex, ...Object.values(staging), ...Object.values(buffers)]) b?.destroy();
     buffers = {};
   }
 
   const layout: ParamLayout = { floats: program.paramFloats, params: program.params.map((p) => ({ name: p.name, offset: p.offset, length: p.length, derived: p.internal })) };
-  return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy };
+  /** The calls split for a model that chains its cells on the device; not part of the cell's API. */
+  const chain: _ChainedCell = {
+    prepareForward(what, params, inputs, initial, call) {
+      const arrays = program.names.inputs.map((i) => (inputs[i.name] === undefined ? null : _check(inputs[i.name], _rowsOf(arrayOf(i.array).rows, call.B, call.T) * i.width, `inputs.${i.name}`)));
+      prepareForward(what, params as Params, arrays, initialStates(initial, call.B), call);
+    },
+    encodeForward,
+    forwardReads,
+    encodeStart,
+    prepareBackward(what, params, upstream) {
+      prepareBackward(what, params as Params, program.names.outputs.map((o) => upstream[o.name]));
+    },
+    encodeBackward(final, encoder) {
+      encodeBackward(program.names.states.map((s) => final[s.name]), encoder);
+    },
+    backwardReads: () => backwardReads(false),
+    input: (name, what) => place(program.names.inputs.find((i) => i.name === name)![what === "value" ? "array" : "grad"]),
+    output: (name, what) => place(program.names.outputs.find((o) => o.name === name)![what === "value" ? "array" : "upstream"]),
+    guard: (what, body) => errors.guard(what, body),
+    async settle() {
+      enter("model");
+      const error = await built;
+      if (error) throw error;
+      await errors.settle();
+    },
+  };
+  return { layout, uploadParams, downloadParams, forward, backward, backwardOnGpu, createState, step, destroy, _chain: chain };
 }
 // END EMBED HOST_DRIVER
+export type { _CallShape, _ChainedCell, _Span };
