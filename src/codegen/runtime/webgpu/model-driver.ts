@@ -108,6 +108,14 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
     let offset = 0;
     return new Map(model.inputs.map((i) => [i.name, { buffer, offset: (offset += T * B * i.width) - T * B * i.width, length: T * B * i.width }]));
   };
+  /** Writes each model input's values (the inputs, or their gradients) into its span, as float32. */
+  const writeSpans = (what: string, spans: Map<string, _Span>, values: _Tensors): void =>
+    chain.guard(what, () => {
+      for (const [name, span] of spans) {
+        const floats = Float32Array.from(values[name]!);
+        device.queue.writeBuffer(span.buffer, span.offset * 4, floats.buffer, 0, floats.byteLength);
+      }
+    });
   /** How many runs of the chaining kernel a call has: one per part of every layer's inputs. */
   const ops = model.layers.reduce((n, layer) => n + layer.inputs.reduce((m, input) => m + input.parts.length, 0), 0);
   const saves = new WeakSet<object>();
@@ -144,12 +152,7 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
     const { B, T, lengths } = call;
     chain.begin(what, call, ops);
     const inputs = inputSpans(what, "inputs", B, T);
-    chain.guard(what, () => {
-      for (const [name, span] of inputs) {
-        const values = Float32Array.from(x[name]!);
-        device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
-      }
-    });
+    writeSpans(what, inputs, x);
     const encoder = chain.guard(what, () => device.createCommandEncoder());
     model.layers.forEach((layer, l) => {
       const cell = chained[l]!;
@@ -201,12 +204,7 @@ function _createGpuModel(shape: _GpuModelShape, device: GPUDevice, readsStep: bo
       cell.prepareBackward(what, _unprefixed(layer.name, layer.params.map((q) => q.name), p), upstream);
     });
     const dx = inputSpans(what, "input gradients", B, T);
-    chain.guard(what, () => {
-      for (const [name, span] of dx) {
-        const values = Float32Array.from(into[name]!);
-        device.queue.writeBuffer(span.buffer, span.offset * 4, values.buffer, 0, values.byteLength);
-      }
-    });
+    writeSpans(what, dx, into);
     const encoder = chain.guard(what, () => device.createCommandEncoder());
     for (const cell of chained) cell.guard(what, () => cell.encodeStart(encoder));
     for (let l = model.layers.length - 1; l >= 0; l--) {
