@@ -21,6 +21,7 @@
 //   createState(batch?) / step(params, inputs, state) -> outputs
 //       streaming inference: one step, `state` updated in place; the parameters' matrices are packed on the first
 //       call and reused while the same arrays come back: after changing one in place, call invalidate() first
+//   kernels: { products, forwardLoop, backwardLoop }   which code runs here: WebAssembly (SIMD) or JavaScript
 // Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).
 // Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with
 // the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS.
@@ -271,6 +272,8 @@ const _SCRATCH = 65536;
 interface _Simd {
   readonly memory: WebAssembly.Memory;
   readonly gemm: (a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number) => void;
+  /** Whether the engine took the relaxed-SIMD copy. */
+  readonly relaxed: boolean;
 }
 
 function _loadSimd(): _Simd | null {
@@ -281,9 +284,12 @@ function _loadSimd(): _Simd | null {
     const relaxed = bytes.slice();
     for (const [at, ...patch] of _GEMM_RELAXED) relaxed.set(patch, at);
     const chosen = WebAssembly.validate(relaxed) ? relaxed : bytes;
-    const simd = new WebAssembly.Instance(new WebAssembly.Module(chosen)).exports as unknown as _Simd;
-    simd.memory.grow(_SCRATCH / 16384);
-    return simd;
+    const kernel = new WebAssembly.Instance(new WebAssembly.Module(chosen)).exports as unknown as Omit<
+      _Simd,
+      "relaxed"
+    >;
+    kernel.memory.grow(_SCRATCH / 16384);
+    return { memory: kernel.memory, gemm: kernel.gemm, relaxed: chosen === relaxed };
   } catch {
     return null;
   }
@@ -1433,6 +1439,17 @@ export function step(params: Params, inputs: Inputs, state: States): Outputs {
 export function invalidate(): void {
   _stepParamsOf = {};
 }
+
+/** Which code runs this module here, settled on load: products in WebAssembly SIMD (relaxed where available) or JavaScript; step loops in WebAssembly or JavaScript. */
+export const kernels: {
+  readonly products: "wasm-relaxed-simd" | "wasm-simd" | "js";
+  readonly forwardLoop: "wasm" | "js";
+  readonly backwardLoop: "wasm" | "js";
+} = {
+  products: _simd === null ? "js" : _simd.relaxed ? "wasm-relaxed-simd" : "wasm-simd",
+  forwardLoop: _forwardStep === null ? "js" : "wasm",
+  backwardLoop: _backwardStep === null ? "js" : "wasm",
+};
 
 /** Each group's packed matrix, transposed to [depth, rows]: the backward product reads it row by row. */
 function _packTransposed(params: Params) {

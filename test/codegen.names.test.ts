@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bindSizes } from "../src/ir/bind.ts";
 import { buildCell } from "../src/ir/build.ts";
+import { GENERATED_EXPORTS } from "../src/ir/names.ts";
 import { forwardBackward } from "../src/interp/interpret.ts";
 import { parseDsl } from "../src/parse/dsl.ts";
 import { randomRequest } from "../src/run/random-data.ts";
@@ -49,5 +50,42 @@ describe("the spec's file name in generated headers", () => {
     for (const f of wgsl.files) expect(f.text.split("\n").filter((line) => line.includes("injected")), f.fileName).toEqual([expect.stringMatching(/^\/\/ /)]);
     const ts = await compileCell(evil, { target: "ts", precision: "f64" });
     expect(ts.text.split("\n").filter((line) => line.includes("injected"))).toEqual([expect.stringMatching(/^\/\/ /)]);
+  });
+});
+
+describe("sizes named like the generated modules' own exports", () => {
+  const exportsOf = (text: string) => [...text.matchAll(/^export (?:const|function|async function|interface|type|class) ([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]!);
+
+  it("are refused by the checker where they are declared (E104), for every such name", () => {
+    for (const name of GENERATED_EXPORTS) {
+      const text = `cell c {\n  size I = 2, H = 2\n  size ${name} = 3\n  input x[I]\n  state h[H]\n  param W[H, I]\n  h' = tanh(W @ x)\n  output y = h'\n}\n`;
+      const parsed = parseDsl(text, "c.lstm");
+      // A TypeScript keyword among them is refused by the parser or as reserved first; either way it never compiles.
+      const diagnostics = parsed.value ? buildCell(parsed.value).diagnostics : parsed.diagnostics;
+      expect(diagnostics.map((d) => `${d.code} ${d.span.line}:${d.span.column}`), name).toContain("E104 3:8");
+    }
+  });
+
+  it("cover every top-level export of the cell and model modules, TypeScript and WebGPU, besides the sizes", async () => {
+    const { compileCell } = await import("../src/codegen/compile.ts");
+    const { compileWgslCell } = await import("../src/codegen/wgsl/compile.ts");
+    const { compileModel } = await import("../src/codegen/model.ts");
+    const { compileWgslModel } = await import("../src/codegen/model-wgsl.ts");
+    const { bindModelSizes } = await import("../src/run/model-contract.ts");
+    const { loadLibraryModel } = await import("./helpers/library-model.ts");
+    const { loadSpec } = await import("../scripts/generate.ts");
+    const cell = loadSpec("specs/lstm.lstm");
+    const model = loadLibraryModel("specs/classifier.lstm");
+    const sizes = bindModelSizes(model, { I: 3, H: 4, K: 5 });
+    const texts = [
+      (await compileCell(cell, { target: "ts", precision: "f32" })).text,
+      (await compileCell(cell, { target: "ts", precision: "f64" })).text,
+      (await compileWgslCell(cell, {})).host.text,
+      (await compileModel(model, { precision: "f32", sizes })).text,
+      (await compileWgslModel(model, { sizes })).text,
+    ];
+    const sizeNames = new Set([...cell.sizes, ...model.sizes].map((s) => s.name));
+    const unlisted = [...new Set(texts.flatMap(exportsOf))].filter((name) => !GENERATED_EXPORTS.has(name) && !sizeNames.has(name));
+    expect(unlisted).toEqual([]);
   });
 });

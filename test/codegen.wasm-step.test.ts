@@ -25,21 +25,16 @@ interface Module {
   forward(params: Tensors, inputs: Tensors, initial: Tensors, options: { batch: number; lengths?: number[] }): { outputs: Tensors; final: Tensors; saved: Saved };
   backward(params: Tensors, saved: Saved, upstream: { outputs: Tensors; final: Tensors }): { params: Tensors; inputs: Tensors; initial: Tensors };
   step(params: Tensors, inputs: Tensors, state: Tensors): Tensors;
-  /** Appended by the test: whether the module loaded its fused forward and backward loops. */
-  readonly fusedLoaded: boolean;
-  readonly backwardLoaded: boolean;
+  /** Which code runs the module here: its step loops in WebAssembly or JavaScript. */
+  readonly kernels: { readonly forwardLoop: "wasm" | "js"; readonly backwardLoop: "wasm" | "js" };
 }
 
-/**
- * A spec's f32 module (fused step on or off), imported with a line appended that reports whether the fused step
- * loaded. Unformatted (prettier changes no expression) to keep the file's hundred-odd modules quick.
- */
+/** A spec's f32 module (fused step on or off). Unformatted (prettier changes no expression) to keep the file's hundred-odd modules quick. */
 function load(ir: CellIR, sizes: SizeBinding, fusedStep: boolean): Promise<Module> {
   return importOnce(JSON.stringify(["wasm-step", ir, sizes, fusedStep]), async () => {
     const plan = planCell(ir, { target: "ts", dims: sizes });
     const text = renderModule(plan, { target: "ts", precision: "f32", specFile: "spec.lstm", compilerVersion: "test", adapters: null, fusedStep });
-    const probe = (loop: string) => (text.includes(loop) ? `${loop} !== null` : "false");
-    return { fileName: "cell.ts", text: `${text}\nexport const fusedLoaded = ${probe("_forwardStep")};\nexport const backwardLoaded = ${probe("_backwardStep")};\n` };
+    return { fileName: "cell.ts", text };
   });
 }
 
@@ -77,10 +72,10 @@ describe.each(plans.filter((p) => p.covered).map((p) => [p.file, p.ir] as const)
       const sizes = bindSizes(ir, freeSizes(ir, dims));
       const fused = await load(ir, sizes, true);
       const plain = await load(ir, sizes, false);
-      expect(fused.fusedLoaded).toBe(true);
-      expect(fused.backwardLoaded).toBe(true);
-      expect(plain.fusedLoaded).toBe(false);
-      expect(plain.backwardLoaded).toBe(false);
+      expect(fused.kernels.forwardLoop).toBe("wasm");
+      expect(fused.kernels.backwardLoop).toBe("wasm");
+      expect(plain.kernels.forwardLoop).toBe("js");
+      expect(plain.kernels.backwardLoop).toBe("js");
       for (const batch of [1, 3]) {
         // An odd and an even number of steps: the fused backward trades the carried gradients' buffers every step.
         const request = randomRequest(ir, { sizes, batch, steps: batch === 1 ? 5 : 4, seed: 11 + batch, uniformParams: true });
@@ -136,7 +131,7 @@ describe("specs outside the fused step's table", () => {
   it.each(uncovered.map((p) => [p.file, p.ir] as const))("%s compiles to the JavaScript step loop and agrees with the interpreter", async (_file, ir) => {
     const sizes = bindSizes(ir, freeSizes(ir, { I: 3, H: 6 }));
     const module = await load(ir, sizes, true);
-    expect(module.fusedLoaded).toBe(false);
+    expect(module.kernels).toMatchObject({ forwardLoop: "js", backwardLoop: "js" });
     const request = randomRequest(ir, { sizes, batch: 3, steps: 5, seed: 2, uniformParams: true });
     const result = module.forward(f32(request.sequence.params), f32(request.sequence.inputs), f32(request.sequence.initial), { batch: 3 });
     const want = forwardBackward(ir, sizes, request.sequence, request.upstream);
@@ -152,7 +147,7 @@ describe("sequences that end early", () => {
       const sizes = bindSizes(ir, freeSizes(ir, { I: 3, H: 6 }));
       const fused = await load(ir, sizes, true);
       const plain = await load(ir, sizes, false);
-      expect(fused.fusedLoaded).toBe(true);
+      expect(fused.kernels.forwardLoop).toBe("wasm");
       const batch = 4;
       // Mixed lengths: the whole sequence, one step, the shortest first and last, so a frozen row sits beside running ones.
       const lengths = [5, 1, 3, 1];
@@ -169,7 +164,7 @@ describe("sequences that end early", () => {
       const want = forwardBackward(ir, sizes, sequence, request.upstream);
       expect(worst(a.outputs, want.outputs), "outputs vs interpreter").toBeLessThan(ORACLE);
       expect(worst(a.final, want.final), "final vs interpreter").toBeLessThan(ORACLE);
-      expect(fused.backwardLoaded).toBe(true);
+      expect(fused.kernels.backwardLoop).toBe("wasm");
       const ga = fused.backward(p, a.saved, upstream);
       const gb = plain.backward(p, b.saved, upstream);
       for (const group of ["params", "inputs", "initial"] as const) {

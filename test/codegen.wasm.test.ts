@@ -146,7 +146,7 @@ describe("f32 modules' relaxed-SIMD kernel", () => {
   /** forward, backward and step() of specs/lstm.lstm in a child node with `flags`, as plain arrays. */
   async function runIn(dir: string, flags: string[]) {
     const out = execFileSync(process.execPath, [...flags, join(dir, "driver.mjs")], { encoding: "utf8" });
-    return JSON.parse(out) as { h: number[]; dx: number[]; dW: number[]; stepped: number[] };
+    return JSON.parse(out) as { h: number[]; dx: number[]; dW: number[]; stepped: number[]; products: string };
   }
 
   it("runs where the engine has relaxed SIMD, within float32 rounding of the plain SIMD kernel, and step() still equals forward()", async () => {
@@ -167,11 +167,14 @@ const grads = m.backward(params, result.saved, { outputs: { h: random(result.out
 const state = m.createState(${batch});
 const stepped = [];
 for (let t = 0; t < ${steps}; t++) stepped.push(...m.step(params, { x: x.subarray(t * ${batch * sizes.I}, (t + 1) * ${batch * sizes.I}) }, state).h);
-console.log(JSON.stringify({ h: [...result.outputs.h], dx: [...grads.inputs.x], dW: [...grads.params.W_i], stepped }));
+console.log(JSON.stringify({ h: [...result.outputs.h], dx: [...grads.inputs.x], dW: [...grads.params.W_i], stepped, products: m.kernels.products }));
 `,
       );
       const plain = await runIn(dir, []);
       const relaxed = await runIn(dir, ["--experimental-wasm-relaxed-simd"]);
+      // The module says which kernel it took.
+      expect(plain.products).toBe("wasm-simd");
+      expect(relaxed.products).toBe("wasm-relaxed-simd");
       const f32 = (a: number[]) => Float32Array.from(a);
       expect(worst(f32(relaxed.h), f32(plain.h))).toBeLessThan(1e-5);
       expect(worst(f32(relaxed.dx), f32(plain.dx))).toBeLessThan(1e-5);

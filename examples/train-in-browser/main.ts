@@ -102,9 +102,12 @@ function plot(losses: readonly number[], total: number): void {
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
 
-/** Trains for `steps` steps from seed 1 and returns the engine used and every step's loss. */
-async function train(options: { steps: number; gap: number; forceCpu?: boolean }): Promise<{ engine: string; losses: number[] }> {
-  const cpu = (await import(/* @vite-ignore */ CPU_MODULE)) as CellModule;
+/** Which code the CPU module runs on in this browser (the generated module's `kernels`). */
+type Kernels = { readonly products: string; readonly forwardLoop: string; readonly backwardLoop: string };
+
+/** Trains for `steps` steps from seed 1 and returns the engine used, every step's loss, and the CPU module's kernels. */
+async function train(options: { steps: number; gap: number; forceCpu?: boolean }): Promise<{ engine: string; losses: number[]; kernels: Kernels }> {
+  const cpu = (await import(/* @vite-ignore */ CPU_MODULE)) as CellModule & { readonly kernels: Kernels };
   const [cellParams, head] = [cpu.initParams(1) as Tensors, initLinear(HIDDEN, TARGETS, 2)];
   const engine = (!options.forceCpu && (await gpuEngine(cellParams, head))) || cpuEngine(cpu, cellParams, head);
   const random = seededRandom(1);
@@ -117,7 +120,7 @@ async function train(options: { steps: number; gap: number; forceCpu?: boolean }
     status.textContent = `${engine.name}: step ${step + 1}/${options.steps}, loss ${loss.toFixed(4)}`;
     await nextFrame();
   }
-  return { engine: engine.name, losses };
+  return { engine: engine.name, losses, kernels: cpu.kernels };
 }
 
 (window as unknown as { lstmcTrain: typeof train }).lstmcTrain = train;

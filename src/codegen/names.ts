@@ -1,7 +1,7 @@
 // Every identifier the generator writes that comes from a spec passes through
 // here. The checker already validated the names; this is the second lock, for
 // IRs that did not come through the checker.
-import { IDENTIFIER_PATTERN, RESERVED_WORDS } from "../ir/names.ts";
+import { GENERATED_EXPORTS, IDENTIFIER_PATTERN, RESERVED_WORDS } from "../ir/names.ts";
 import type { CellIR } from "../ir/types.ts";
 import { CodedError } from "../diagnostics/diagnostic.ts";
 
@@ -10,13 +10,6 @@ export class CodegenError extends Error {}
 /** Internal parameters' names (derived matrices, see derived.ts): a spec name starts with a letter, so none can collide. */
 export const derivedName = (index: number): string => `_m${index}`;
 export const DERIVED_NAME = /^_m[0-9]{1,6}$/;
-
-/** Names the generated module itself exports or declares at the top level. */
-export const API_NAMES: ReadonlySet<string> = new Set([
-  "sizes", "Params", "Inputs", "States", "Outputs", "Saved", "Gradients", "Upstream", "ForwardOptions", "ForwardResult",
-  "initParams", "forward", "backward", "step", "createState", "Float", "FloatArray",
-  "fromOnnx", "fromTorch", "OnnxWeights", "TorchWeights",
-]);
 
 /** Returns the spec name (or a derived matrix's internal name, `_m<k>`) unchanged once it is known to be a safe identifier. */
 export function specIdentifier(name: string): string {
@@ -40,7 +33,7 @@ export function checkCellNames(ir: CellIR): void {
   for (const group of [ir.sizes, ir.inputs, ir.states, ir.params, ir.outputs]) for (const d of group) specIdentifier(d.name);
   for (const s of ir.nextState) specIdentifier(s.state);
   for (const e of ir.equations) specIdentifier(e.target);
-  for (const s of ir.sizes) if (API_NAMES.has(s.name)) throw new CodedError("generatedNameCollision", s.name);
+  for (const s of ir.sizes) if (GENERATED_EXPORTS.has(s.name)) throw new CodedError("generatedNameCollision", s.name);
 }
 
 /** Text for a // comment: one line, no control characters. */

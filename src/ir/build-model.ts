@@ -6,6 +6,7 @@ import type { DimAst, SpecAst } from "../parse/ast.ts";
 import { cellKey, type LayerAst, type ModelAst, type WireAst } from "../parse/model-ast.ts";
 import { buildCell } from "./build.ts";
 import { addDims, constantDim, dimsEqual, formatDim, multiplyDims, sizeDim } from "./dims.ts";
+import { GENERATED_EXPORTS } from "./names.ts";
 import type { HeadIR, LayerIR, ModelIR, Wire, Wiring } from "./model-types.ts";
 import type { CellIR, Dim, SizeFormula } from "./types.ts";
 
@@ -225,7 +226,10 @@ class ModelBuilder {
       if (earlier) this.report(diagnostic("alreadyDeclared", span, name, what, `${earlier.line}:${earlier.column}`));
       else seen.set(name, span);
     };
-    for (const s of this.model.sizes) declare(s.name, s.span, "a size");
+    for (const s of this.model.sizes) {
+      declare(s.name, s.span, "a size");
+      if (GENERATED_EXPORTS.has(s.name)) this.report(diagnostic("generatedNameCollision", s.span, s.name));
+    }
     for (const i of this.model.inputs) declare(i.name, i.span, "an input");
     for (const l of this.model.layers) declare(l.name, l.nameSpan, "a layer");
     for (const o of this.model.outputs) declare(o.name, o.span, "an output");

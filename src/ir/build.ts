@@ -6,7 +6,7 @@ import type { ConstAst, DimAst, EquationAst, ExprAst, InitializerAst, SpecAst } 
 import { printConstText, printDim, printEquationText, printExpr } from "../parse/print-dsl.ts";
 import { addDims, constantDim, evaluateDim, evaluateSizeFormula, formatDim, formatShape, multiplyDims, shapesEqual, sizeDim } from "./dims.ts";
 import { firstOversized, MAX_ELEMENTS } from "./limits.ts";
-import { nameProblem, IDENTIFIER_PATTERN } from "./names.ts";
+import { GENERATED_EXPORTS, nameProblem, IDENTIFIER_PATTERN } from "./names.ts";
 import {
   type CellIR,
   type Dim,
@@ -94,6 +94,7 @@ export function buildCell(spec: SpecAst): BuildResult {
   const symbols = new Map<string, Symbol>();
   const declare = (name: string, kind: DeclKind, span: Span) => {
     checkName(name, span, kind);
+    if (kind === "size" && GENERATED_EXPORTS.has(name)) report(diagnostic("generatedNameCollision", span, name));
     const earlier = symbols.get(name);
     if (earlier) {
       report(diagnostic("alreadyDeclared", span, name, describe(earlier.kind), where(earlier.span)));

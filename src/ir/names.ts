@@ -39,6 +39,18 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   ...KNOWN_FUNCTIONS,
 ]);
 
+/**
+ * Names the generated modules (TypeScript, JavaScript, WebGPU; cells and models) export or declare at the top
+ * level, besides one constant per size: a size of one of these names would be exported twice, so the checker
+ * refuses it where it is declared.
+ */
+export const GENERATED_EXPORTS: ReadonlySet<string> = new Set([
+  "sizes", "Params", "Inputs", "States", "Outputs", "Saved", "Gradients", "Upstream", "ForwardOptions", "ForwardResult",
+  "initParams", "forward", "backward", "step", "createState", "invalidate", "saveParams", "loadParams", "kernels",
+  "Float", "FloatArray", "fromOnnx", "fromTorch", "OnnxWeights", "TorchWeights",
+  "Cell", "createCell", "Model", "createModel", "GpuParams", "ParamLayout", "FORWARD_WGSL", "BACKWARD_WGSL",
+]);
+
 export type NameProblem = "pattern" | "reserved" | null;
 
 export function nameProblem(name: string): NameProblem {

@@ -183,6 +183,8 @@ export const WASM_F32 = `const _SCRATCH = 65536;
 interface _Simd {
   readonly memory: WebAssembly.Memory;
   readonly gemm: (a: number, lda: number, w: number, c: number, ldc: number, m: number, n: number, k: number) => void;
+  /** Whether the engine took the relaxed-SIMD copy. */
+  readonly relaxed: boolean;
 }
 
 function _loadSimd(): _Simd | null {
@@ -193,9 +195,9 @@ function _loadSimd(): _Simd | null {
     const relaxed = bytes.slice();
     for (const [at, ...patch] of _GEMM_RELAXED) relaxed.set(patch, at);
     const chosen = WebAssembly.validate(relaxed) ? relaxed : bytes;
-    const simd = new WebAssembly.Instance(new WebAssembly.Module(chosen)).exports as unknown as _Simd;
-    simd.memory.grow(_SCRATCH / 16384);
-    return simd;
+    const kernel = new WebAssembly.Instance(new WebAssembly.Module(chosen)).exports as unknown as Omit<_Simd, "relaxed">;
+    kernel.memory.grow(_SCRATCH / 16384);
+    return { memory: kernel.memory, gemm: kernel.gemm, relaxed: chosen === relaxed };
   } catch {
     return null;
   }

@@ -384,6 +384,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   addCreateState(m);
   addStep(m);
   addInvalidate(m);
+  addKernels(m);
   addPackTransposed(m);
   addBackward(m);
   // The specialised products the kernels above called, known once they are printed.
@@ -473,6 +474,29 @@ function addInvalidate(m: ModuleContext): void {
     docs: ["Makes the next step() read its parameters afresh: call it after changing a parameter array in place (a new params object needs nothing)."],
     returnType: "void",
     statements: "_stepParamsOf = {};",
+  });
+}
+
+/**
+ * kernels: which code this engine runs the module on, settled when the module loads: the matrix products in
+ * WebAssembly SIMD (relaxed where the engine has it) or JavaScript, and the forward and backward step loops in
+ * their WebAssembly modules or JavaScript. A page can report it rather than guess from the speed.
+ */
+function addKernels(m: ModuleContext): void {
+  const { simd, fused } = m;
+  const products = simd ? `_simd === null ? "js" : _simd.relaxed ? "wasm-relaxed-simd" : "wasm-simd"` : `"js"`;
+  const loop = (loaded: string | null) => (loaded === null ? `"js"` : `${loaded} === null ? "js" : "wasm"`);
+  m.file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["Which code runs this module here, settled on load: products in WebAssembly SIMD (relaxed where available) or JavaScript; step loops in WebAssembly or JavaScript."],
+    declarations: [
+      {
+        name: "kernels",
+        type: `{ readonly products: "wasm-relaxed-simd" | "wasm-simd" | "js"; readonly forwardLoop: "wasm" | "js"; readonly backwardLoop: "wasm" | "js" }`,
+        initializer: `{ products: ${products}, forwardLoop: ${loop(fused ? "_forwardStep" : null)}, backwardLoop: ${loop(fused ? "_backwardStep" : null)} }`,
+      },
+    ],
   });
 }
 
@@ -1116,6 +1140,7 @@ function API_DOC(precision: string): string[] {
     "  createState(batch?) / step(params, inputs, state) -> outputs",
     "      streaming inference: one step, `state` updated in place; the parameters' matrices are packed on the first",
     "      call and reused while the same arrays come back: after changing one in place, call invalidate() first",
+    "  kernels: { products, forwardLoop, backwardLoop }   which code runs here: WebAssembly (SIMD) or JavaScript",
     "Workspaces are module-level and reused across calls: calls must not interleave across threads (they cannot in JS).",
     ...(precision === "f32"
       ? ["Matrix products run in a WebAssembly SIMD kernel carried in this file (base64, instantiated on load), with", "the workspaces in its memory; where WebAssembly SIMD is missing, in plain JS."]
