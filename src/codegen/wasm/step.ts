@@ -250,9 +250,7 @@ function freezeEndedCode(f: Frame, histories: readonly { readonly name: string; 
     ...get(f.address(h.name)), ...slot(0, h.width), ...add,
     ...i32(h.width * 4), ...memoryCopy,
   ]);
-  const rowEnded = [...get(f.t), ...get(LENGTHS), ...get(f.b), ...i32(4), ...mul, ...add, ...i32Load(), ...geS];
-  const rows = [...i32(0), ...set(f.b), ...whileLoop([...get(f.b), ...get(B), ...ltS], [...ifThen(rowEnded, keep), ...get(f.b), ...i32(1), ...add, ...set(f.b)])];
-  return ifThen([...get(f.t), ...get(ENDED), ...geS], rows);
+  return endedRows(f, keep);
 }
 
 /** Buffers the TypeScript module stages into the kernel's memory (in, or out, once per call) to hand the step their addresses. */
