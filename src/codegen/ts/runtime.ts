@@ -6,6 +6,7 @@
 // bits; the tests hold them to that.
 import * as EMBEDDED from "../runtime/embedded.ts";
 import { GEMM_RELAXED_PATCHES, GEMM_WASM_BASE64 } from "./wasm.ts";
+import { base64 } from "../wasm/encode.ts";
 import type { ForwardStepModule } from "../wasm/step.ts";
 
 /** The JS matrix product (runtime/gemm.ts) as the function `name`: `_gemmNT`, or `_gemmNTjs` behind the WebAssembly kernel. */
@@ -70,8 +71,6 @@ export const WASM_F32 =
   `/** Where engines have relaxed SIMD: [byte offset, bytes] patches that make each multiply-add of _GEMM_WASM one fused f32x4.relaxed_madd. */\n` +
   `const _GEMM_RELAXED: readonly (readonly number[])[] = ${JSON.stringify(GEMM_RELAXED_PATCHES)};\n` +
   EMBEDDED.WASM_F32;
-
-const base64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
 
 /** f32 modules whose forward step src/codegen/wasm/step.ts covers: its loops' bytes and loader (runtime/wasm-f32.ts). */
 export const wasmStep = (fused: ForwardStepModule): string =>

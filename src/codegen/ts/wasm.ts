@@ -14,7 +14,7 @@
 // `local.get acc; f32x4.relaxed_madd; nop; nop; nop`.
 
 import {
-  F32, I32, MAGIC, V128, add, f32Add, f32Load, f32Mul, f32Store, f32Zero, f32x4Add, f32x4Mul, f32x4RelaxedMadd, f32x4Splat, get, i32, i32Min, lane, ltS, mul,
+  F32, I32, MAGIC, V128, add, base64, f32Add, f32Load, f32Mul, f32Store, f32Zero, f32x4Add, f32x4Mul, f32x4RelaxedMadd, f32x4Splat, get, i32, i32Min, lane, ltS, mul,
   name, nop, section, set, uleb, v128Load as v128LoadAt, vector, whileLoop, type Code,
 } from "../wasm/encode.ts";
 
@@ -136,7 +136,7 @@ function kernelModule(): { bytes: Uint8Array; relaxed: number[][] } {
 const KERNEL = kernelModule();
 
 /** The kernel module's bytes, base64: the same text for every compile. */
-export const GEMM_WASM_BASE64 = btoa(String.fromCharCode(...KERNEL.bytes));
+export const GEMM_WASM_BASE64 = base64(KERNEL.bytes);
 
 /** The relaxed copy's patches: [byte offset, ...the bytes written there], one per multiply-add of the kernel. */
 export const GEMM_RELAXED_PATCHES: readonly (readonly number[])[] = KERNEL.relaxed;

@@ -27,6 +27,9 @@ export const sleb = (value: number): Code => {
   }
 };
 
+/** A module's bytes as base64, the form generated modules carry them in. */
+export const base64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
+
 export const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
 export const vector = (items: Code[]): Code => [...uleb(items.length), ...items.flat()];
 export const name = (text: string): Code => [...uleb(text.length), ...[...text].map((c) => c.charCodeAt(0))];

@@ -1,7 +1,8 @@
 // The WebAssembly target for an f32 module's step loops: per spec and sizes,
 // one module whose exported `forward(T, B, ended, lengths, ...arrays)` runs
 // every forward step of the sequence in one call, and one whose
-// `backward(T, B, ...arrays)` runs every backward step, last first. The
+// `backward(T, B, ended, lengths, ...arrays)` runs every backward step, last
+// first. The
 // steps' products go through the GEMM kernel (imported from the kernel's
 // instance, with its memory, so that the relaxed copy is used where the
 // engine has it), the pointwise kernels run as f32x4 SIMD. A target in the
@@ -10,10 +11,12 @@
 // plan with a form the tables lack gets no module for that loop, and the
 // TypeScript module keeps its JavaScript loop (decided at compile time).
 //
-// Variable-length batches run here too, as in the JavaScript loop: every row
-// is computed at every step, and from step `ended` (the shortest length; T
-// without lengths) the rows whose length has passed get their state from
-// before the step back (`lengths`: the address of B int32 lengths).
+// Variable-length batches run here too, as in the JavaScript loops: every
+// row is computed at every step, and from step `ended` (the shortest length;
+// T without lengths) the rows whose length has passed are put right: forward
+// gives them their state from before the step back, backward parks their
+// carried gradients and passes them on (`lengths`: the address of B int32
+// lengths).
 //
 // Each array is passed as its byte address in the kernel's memory, in the
 // order of `arrays`; layout and indexing are the plan's (plan.ts, Loc), so
@@ -22,9 +25,9 @@
 // run one at a time through the same code, each loaded into all four lanes
 // and lane 0 stored, so every element takes the same operations.
 //
-// Size: forward 0.9-3.9 KB, backward 0.5-2 KB for the specs in specs/ at
+// Size: forward 0.9-3.9 KB, backward 0.7-2.4 KB for the specs in specs/ at
 // widths a multiple of 4 (exp is written out at each sigmoid and tanh; other
-// widths add a one-element copy of each kernel, up to 6.7 KB). Headless
+// widths add a one-element copy of each kernel, up to 6.7 and 3.4 KB). Headless
 // Chromium 150 compiles up to 8 MiB synchronously on its main thread
 // (measured; older Chromium refused above 4 KiB); where an
 // engine refuses, the module's loader catches it and keeps the JavaScript loop.
@@ -34,7 +37,7 @@ import { arrays as arrayNames } from "../lower.ts";
 import type { BufferRole, Expr, GemmKernel, Loc, ModulePlan, PointwiseKernel, StepKernel } from "../plan.ts";
 import {
   I32, MAGIC, V128, add, call, f32Load, f32Store, f32x4Abs, f32x4Add, f32x4Const, f32x4Div, f32x4Floor, f32x4Max, f32x4Min, f32x4Mul, f32x4Neg, f32x4Splat, f32x4Sqrt,
-  f32x4Sub, drop, funcBody, funcType, geS, get, i32, i32Load, ifThen, memoryCopy, memoryFill, i32x4Add, i32x4Const, i32x4Shl, i32x4TruncSatF32x4S, lane, leS, ltS, mul, name, section, set, uleb, v128Load, v128Store, vector,
+  f32x4Sub, drop, funcBody, funcType, geS, get, i32, i32Load, ifThen, memoryCopy, memoryFill, i32x4Add, i32x4Const, i32x4Shl, i32x4TruncSatF32x4S, lane, leS, ltS, mul, name, section, set, tee, uleb, v128Load, v128Store, vector,
   whileLoop, type Code,
 } from "./encode.ts";
 
@@ -80,7 +83,7 @@ const FUNCTIONS: Partial<Record<UnaryFunction, (scratch: number) => Code>> = {
  * saved output y for sigmoid and tanh, y·(1 − y) and 1 − y·y.
  */
 const DERIVATIVES: Partial<Record<UnaryFunction, (scratch: number) => Code>> = {
-  sigmoid: (y) => [...set(y), ...get(y), ...f32x4Const(1), ...get(y), ...f32x4Sub, ...f32x4Mul],
+  sigmoid: (y) => [...tee(y), ...f32x4Const(1), ...get(y), ...f32x4Sub, ...f32x4Mul],
   tanh: (y) => [...set(y), ...f32x4Const(1), ...get(y), ...get(y), ...f32x4Mul, ...f32x4Sub],
   identity: () => [drop, ...f32x4Const(1)],
 };
