@@ -37,8 +37,8 @@ export const A = 8;
 export const L = 5;
 export const K = 8;
 /** The sizes this module was compiled for. */
-export const sizes = { I, H, A, L, K } as const;
-const FloatArray = Float32Array;
+export const sizes = { I: 8, H: 16, A: 8, L: 5, K: 8 } as const;
+const FloatArray: Float32ArrayConstructor = Float32Array;
 type FloatArray = Float32Array;
 
 /** The cell's parameters, row-major. */

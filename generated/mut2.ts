@@ -28,8 +28,8 @@
 export const H = 16;
 export const I = 16;
 /** The sizes this module was compiled for. */
-export const sizes = { H, I } as const;
-const FloatArray = Float32Array;
+export const sizes = { H: 16, I: 16 } as const;
+const FloatArray: Float32ArrayConstructor = Float32Array;
 type FloatArray = Float32Array;
 
 /** The cell's parameters, row-major. */

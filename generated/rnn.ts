@@ -26,8 +26,8 @@
 export const I = 8;
 export const H = 16;
 /** The sizes this module was compiled for. */
-export const sizes = { I, H } as const;
-const FloatArray = Float32Array;
+export const sizes = { I: 8, H: 16 } as const;
+const FloatArray: Float32ArrayConstructor = Float32Array;
 type FloatArray = Float32Array;
 
 /** The cell's parameters, row-major. */

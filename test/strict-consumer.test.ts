@@ -33,6 +33,9 @@ const STRICTEST: ts.CompilerOptions = {
   noImplicitOverride: true,
   verbatimModuleSyntax: true,
   isolatedModules: true,
+  // Also what `--target js` relies on: declarations emitted from each module's own text (src/codegen/compile.ts eraseTypes).
+  isolatedDeclarations: true,
+  declaration: true,
   noEmit: true,
 };
 

@@ -17,6 +17,7 @@ import { HOST_CHAIN, HOST_CHAIN_TYPES, HOST_DRIVER, HOST_TYPES, LENGTHS, MODEL_D
 import { INIT_HELPERS } from "./ts/runtime.ts";
 import { compileWgslCell } from "./wgsl/compile.ts";
 import type { SizeBinding } from "../ir/bind.ts";
+import { floatArrayDeclarations, sizesLiteral } from "./shell.ts";
 
 /**
  * The WebGPU host driver once for every layer cell, with the chaining of the layers on the device (HOST_CHAIN): in
@@ -87,9 +88,8 @@ export async function compileWgslModel(ir: ModelIR, options: { readonly sizes: S
     "",
     ...ir.sizes.map((s) => `export const ${specIdentifier(s.name)} = ${sizes[s.name]};`),
     "/** The sizes this module was compiled for. */",
-    `export const sizes = { ${ir.sizes.map((s) => specIdentifier(s.name)).join(", ")} } as const;`,
-    "type FloatArray = Float32Array;",
-    "const FloatArray = Float32Array;",
+    `export const sizes = ${sizesLiteral(ir.sizes.map((s) => ({ name: s.name, value: sizes[s.name]! })))};`,
+    ...floatArrayDeclarations("Float32Array"),
     // The head's initializer; a model without a head initializes through its cells only.
     ...(ir.head ? [INIT_HELPERS] : []),
     // The lengths check, which the model driver and the shared host driver (in its scope below) both call.

@@ -16,6 +16,7 @@ import { commentText, generatedLocal, specIdentifier } from "./names.ts";
 import { LENGTHS, MODEL_DRIVER, MODEL_DRIVER_SYNC } from "./runtime/embedded.ts";
 import { STEP_INDEX_CHECK } from "./ts/render.ts";
 import { INIT_HELPERS } from "./ts/runtime.ts";
+import { floatArrayDeclarations, sizesLiteral } from "./shell.ts";
 
 export interface ModelCompileOptions {
   readonly precision: "f32" | "f64";
@@ -324,9 +325,8 @@ export async function compileModel(ir: ModelIR, options: ModelCompileOptions, ta
     "",
     ...ir.sizes.map((s) => `export const ${specIdentifier(s.name)} = ${sizes[s.name]};`),
     "/** The sizes this module was compiled for. */",
-    `export const sizes = { ${ir.sizes.map((s) => specIdentifier(s.name)).join(", ")} } as const;`,
-    `type FloatArray = ${floatType};`,
-    `const FloatArray = ${floatType};`,
+    `export const sizes = ${sizesLiteral(ir.sizes.map((s) => ({ name: s.name, value: sizes[s.name]! })))};`,
+    ...floatArrayDeclarations(floatType),
     // The head's initializer; a model without a head initializes through its cells only.
     ...(ir.head ? [INIT_HELPERS] : []),
     LENGTHS,

@@ -4,7 +4,7 @@
 // the plan's cell interface; the CPU module writes them as ts-morph structures,
 // the WebGPU host as text.
 import { initializerArgs } from "../ir/initialize.ts";
-import { commentText } from "./names.ts";
+import { commentText, specIdentifier } from "./names.ts";
 import type { CellInterface } from "./plan.ts";
 
 export interface HeaderText {
@@ -55,6 +55,21 @@ export const numberLiteral = (x: number): string => {
   if (!Number.isFinite(x)) throw new Error(`cannot write the number ${x}`);
   return Object.is(x, -0) ? "-0" : String(x);
 };
+
+/**
+ * The `sizes` record's initializer, `{ I: 4, H: 8 } as const`. Values are
+ * written as literals (not `{ I, H }`) so that the module's declarations can be
+ * emitted from its own text, without a type checker (isolatedDeclarations).
+ */
+export function sizesLiteral(sizes: readonly { name: string; value: number }[]): string {
+  return `{ ${sizes.map((s) => `${specIdentifier(s.name)}: ${numberLiteral(s.value)}`).join(", ")} } as const`;
+}
+
+/** The module-local `FloatArray`, a type and a value; the value is annotated for the same reason as `sizesLiteral`. */
+export function floatArrayDeclarations(floatType: "Float32Array" | "Float64Array"): string[] {
+  // The value first: erasing types drops a comment that leads an erased type, such as a module's header in a model's scope.
+  return [`const FloatArray: ${floatType}Constructor = ${floatType};`, `type FloatArray = ${floatType};`];
+}
 
 /**
  * The call that makes one parameter's initial values (the runtime's

@@ -31,8 +31,8 @@
 export const I = 2;
 export const H = 3;
 /** The sizes this module was compiled for. */
-export const sizes = { I, H } as const;
-const FloatArray = Float32Array;
+export const sizes = { I: 2, H: 3 } as const;
+const FloatArray: Float32ArrayConstructor = Float32Array;
 type FloatArray = Float32Array;
 
 /** The cell's parameters, row-major. */

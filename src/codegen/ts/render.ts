@@ -10,7 +10,7 @@ import { arrays, type ModulePlan } from "../lower.ts";
 import { BINARY_OPERATORS, readsOf, renderExpression, type ExpressionSyntax, type ReadExpr } from "../expression.ts";
 import { isConstantDerived } from "../derived.ts";
 import { operandIndex, renderStep, stepsRead, type Target } from "../target.ts";
-import { headerLines, initialValuesCall, interfaceRecords, numberLiteral } from "../shell.ts";
+import { floatArrayDeclarations, headerLines, initialValuesCall, interfaceRecords, numberLiteral, sizesLiteral } from "../shell.ts";
 import { CodegenError, commentText, generatedLocal, specIdentifier } from "../names.ts";
 import type { AfterLoopKernel, BufferPlan, DerivedMatrixPlan, Expr, Loc, StepKernel, StepPlan } from "../plan.ts";
 import { addWeightAdapters, type LibraryMatch } from "./adapters.ts";
@@ -580,11 +580,10 @@ function addTypes(m: ModuleContext): void {
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
     docs: ["The sizes this module was compiled for."],
-    declarations: [{ name: "sizes", initializer: `{ ${cell.sizes.map((s) => specIdentifier(s.name)).join(", ")} } as const` }],
+    declarations: [{ name: "sizes", initializer: sizesLiteral(cell.sizes) }],
   });
   const floatType = options.precision === "f32" ? "Float32Array" : "Float64Array";
-  file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "FloatArray", initializer: floatType }] });
-  file.addTypeAlias({ name: "FloatArray", type: floatType });
+  file.addStatements(floatArrayDeclarations(floatType));
 
   for (const r of interfaceRecords(cell)) {
     file.addInterface({ name: r.name, isExported: true, docs: [r.doc], properties: r.entries.map((e) => ({ name: field(e.name), type: "FloatArray", docs: [e.doc] })) });

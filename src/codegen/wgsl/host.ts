@@ -7,7 +7,7 @@
 import { INIT_HELPERS } from "../ts/runtime.ts";
 import { specIdentifier } from "../names.ts";
 import type { CellInterface } from "../plan.ts";
-import { headerLines, initialValuesCall, interfaceRecords, type InterfaceRecord } from "../shell.ts";
+import { floatArrayDeclarations, headerLines, initialValuesCall, interfaceRecords, sizesLiteral, type InterfaceRecord } from "../shell.ts";
 import type { WgslProgram } from "./kernels.ts";
 import { HOST_CELL, HOST_CHAIN_TYPES, HOST_DRIVER, HOST_TYPES, LENGTHS } from "../runtime/embedded.ts";
 import { templateLiteral } from "../runtime/embed.ts";
@@ -52,7 +52,7 @@ export function renderHost(cell: CellInterface, program: WgslProgram, options: H
   out.push("");
   for (const s of cell.sizes) out.push(`export const ${field(s.name)} = ${s.value};`);
   out.push(`/** The sizes this module was compiled for. */`);
-  out.push(`export const sizes = { ${cell.sizes.map((s) => field(s.name)).join(", ")} } as const;`);
+  out.push(`export const sizes = ${sizesLiteral(cell.sizes)};`);
   out.push("");
   for (const r of interfaceRecords(cell)) out.push(record(r));
   out.push("");
@@ -76,7 +76,7 @@ export function renderHost(cell: CellInterface, program: WgslProgram, options: H
   };
   out.push(`const PROGRAM: Program = ${JSON.stringify(programData, null, 2)};`);
   out.push("");
-  out.push("type FloatArray = Float32Array;\nconst FloatArray = Float32Array;");
+  out.push(...floatArrayDeclarations("Float32Array"));
   out.push(INIT_HELPERS);
   out.push("");
   out.push(`/** The spec's initializers: the same numbers as \`lstmc\` and its interpreter for the same seed (rounded to f32). */`);
