@@ -12,10 +12,11 @@
 // API (no dependencies; arrays are flat and row-major; FloatArray is Float32Array):
 //   sizes, and one constant per size        the sizes this module was compiled for
 //   initParams(seed): Params                 the spec's initializers (same numbers as lstmc for the seed)
-//   forward(params, inputs, initial?, { batch?, lengths? }) -> { outputs, final, saved }
+//   forward(params, inputs, initial?, { batch?, lengths?, replay? }) -> { outputs, final, saved }
 //       inputs [steps, batch, n] (steps = length / (batch·n)); initial states [batch, n] (default: the spec's)
 //       lengths [batch]: each row's steps (pack_padded_sequence: frozen state and outputs 0 after them)
 //       outputs [steps, batch, n]; final states [batch, n]; saved: what backward needs
+//       replay (default: batch is 1): saved keeps only the inputs and initial states, backward runs the steps again
 //   backward(params, saved, upstream?) -> { params, inputs, initial }
 //       upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)
 //   saveParams(params, metadata?) -> Uint8Array / loadParams(bytes) -> Params   safetensors files
@@ -82,10 +83,10 @@ export interface Saved {
   readonly steps: number;
   /** forward()'s own copy of the inputs. */
   readonly inputs: Readonly<Inputs>;
-  /** Each state before every step and after the last: [steps + 1, batch, n]. */
+  /** Each state before every step and after the last: [steps + 1, batch, n]; at batch 1, the initial states only ([1, 1, n]): backward() replays the steps. */
   readonly hist: Readonly<States>;
   readonly outputs: Readonly<Outputs>;
-  /** Intermediate values of every step that backward reads. */
+  /** Intermediate values of every step that backward reads; empty at batch 1, where backward() replays the steps. */
   readonly tape: readonly FloatArray[];
   /** Each row's length, or null when every row ran every step. */
   readonly lengths: Int32Array | null;
@@ -98,6 +99,8 @@ export interface ForwardOptions {
   steps?: number;
   /** Each row's length (1..steps), as PyTorch's pack_padded_sequence: a row's state is frozen after its last step and its outputs are 0 there. Default: every row runs every step. */
   lengths?: ArrayLike<number>;
+  /** Keep only the inputs and initial states, and have backward() run the steps again (with the params it is given): a faster forward and a smaller saved object, for a backward that costs about one forward more. Default: at batch 1 only. */
+  replay?: boolean;
 }
 
 export interface ForwardResult {
@@ -995,12 +998,12 @@ const _PARAMS: ReadonlySet<string> = new Set(["W_f", "U_f", "b_f", "W_g", "U_g",
   _STATES: ReadonlySet<string> = new Set(["h", "c"]),
   _OUTPUTS: ReadonlySet<string> = new Set(["h"]),
   _UPSTREAM: ReadonlySet<string> = new Set(["outputs", "final"]),
-  _OPTIONS: ReadonlySet<string> = new Set(["batch", "steps", "lengths"]);
+  _OPTIONS: ReadonlySet<string> = new Set(["batch", "steps", "lengths", "replay"]);
 /** The parameters step() last checked and packed, and their arrays: {} when the packed matrices are not theirs. */
 let _stepParamsOf: object = {},
   _stepParams: readonly (Float32Array | Float64Array)[] = [];
 /** Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record. */
-const _saves = new WeakMap<object, Saved>();
+const _saves = new WeakMap<object, Saved & { readonly replay: boolean }>();
 
 /** Copies each group's matrices into one packed [rows, depth] matrix: one pass over the shared vector per step. */
 function _packWeights(params: Params) {
@@ -1193,9 +1196,12 @@ export function forward(
     throw new Error(`options.steps is ${options.steps}, but inputs.x holds ${_T} steps`);
   _checkRows(_T + 1, _B * 16, "the steps");
   _checkLength(inputs.x, _T * _B * 8, "inputs.x");
+  if (options.replay !== undefined && typeof options.replay !== "boolean")
+    throw new Error(`options.replay must be true or false, not ${String(options.replay)}`);
+  const _replay = options.replay ?? _B === 1;
   const hist: States = {
-    h: new FloatArray((_T + 1) * _B * 16),
-    c: new FloatArray((_T + 1) * _B * 16),
+    h: _replay ? _replayArray(0, (_T + 1) * _B * 16) : new FloatArray((_T + 1) * _B * 16),
+    c: _replay ? _replayArray(1, (_T + 1) * _B * 16) : new FloatArray((_T + 1) * _B * 16),
   };
   if (initial.h === undefined) hist.h.fill(0, 0, _B * 16);
   else hist.h.set(_checkLength(initial.h, _B * 16, "initial.h"));
@@ -1204,12 +1210,19 @@ export function forward(
   const outputs: Outputs = {
     h: new FloatArray(_T * _B * 16),
   };
-  const tape: FloatArray[] = [
-    new FloatArray(_T * _B * 16),
-    new FloatArray(_T * _B * 16),
-    new FloatArray(_T * _B * 16),
-    new FloatArray(_T * _B * 16),
-  ];
+  const tape: FloatArray[] = _replay
+    ? [
+        _replayArray(3, _T * _B * 16),
+        _replayArray(4, _T * _B * 16),
+        _replayArray(5, _T * _B * 16),
+        _replayArray(6, _T * _B * 16),
+      ]
+    : [
+        new FloatArray(_T * _B * 16),
+        new FloatArray(_T * _B * 16),
+        new FloatArray(_T * _B * 16),
+        new FloatArray(_T * _B * 16),
+      ];
   const _lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, _B, _T, "options.lengths");
   const _params = params;
   _packWeights(_params);
@@ -1224,19 +1237,54 @@ export function forward(
     batch: _B,
     steps: _T,
     inputs: { x: inputs.x.slice() },
-    hist,
+    hist: _replay ? { h: hist.h.slice(0, _B * 16), c: hist.c.slice(0, _B * 16) } : hist,
     outputs: { ...outputs },
-    tape,
+    tape: _replay ? [] : tape,
     lengths: _lengths,
   };
   _saves.set(saved, {
     ...saved,
     inputs: { ...saved.inputs },
-    hist: { ...hist },
+    hist: { ...saved.hist },
     outputs: { ...saved.outputs },
-    tape: [...tape],
+    tape: [...saved.tape],
+    replay: _replay,
   });
   return { outputs, final, saved };
+}
+
+const _replayArrays: FloatArray[] = [];
+
+/** A batch-1 forward's history or tape (see _replayForward): the same array while the length is the same. */
+function _replayArray(slot: number, length: number): FloatArray {
+  const kept = _replayArrays[slot];
+  if (kept !== undefined && kept.length === length) return kept;
+  return (_replayArrays[slot] = new FloatArray(length));
+}
+
+/** The forward pass a batch-1 saved object came from, run again from its inputs and initial states: what backward reads. */
+function _replayForward(params: Params, saved: Saved): Saved {
+  const _B = saved.batch;
+  const _T = saved.steps;
+  const hist: States = {
+    h: _replayArray(0, (_T + 1) * _B * 16),
+    c: _replayArray(1, (_T + 1) * _B * 16),
+  };
+  hist.h.set(saved.hist.h);
+  hist.c.set(saved.hist.c);
+  const outputs: Outputs = {
+    h: _replayArray(2, _T * _B * 16),
+  };
+  const tape: FloatArray[] = [
+    _replayArray(3, _T * _B * 16),
+    _replayArray(4, _T * _B * 16),
+    _replayArray(5, _T * _B * 16),
+    _replayArray(6, _T * _B * 16),
+  ];
+  _packWeights(params);
+  _stepParamsOf = {};
+  _forwardCore(_B, _T, params, saved.inputs, hist, outputs, tape, saved.lengths);
+  return { ...saved, hist, outputs, tape };
 }
 
 /** A fresh state for step(): the spec's initial values, for `batch` rows. */
@@ -1404,14 +1452,15 @@ export function backward(params: Params, saved: Saved, upstream: Upstream = {}):
   _checkRecord(upstream, "upstream", _UPSTREAM);
   if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);
   if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);
+  const _forward = _saved.replay ? _replayForward(params, _saved) : _saved;
   _reserveBackward(_B, _T);
   const _in_x = _saved.inputs.x;
-  const _hist_h = _saved.hist.h;
-  const _hist_c = _saved.hist.c;
-  const _tape_9 = _saved.tape[0]!;
-  const _tape_17 = _saved.tape[1]!;
-  const _tape_25 = _saved.tape[2]!;
-  const _tape_29 = _saved.tape[3]!;
+  const _hist_h = _forward.hist.h;
+  const _hist_c = _forward.hist.c;
+  const _tape_9 = _forward.tape[0]!;
+  const _tape_17 = _forward.tape[1]!;
+  const _tape_25 = _forward.tape[2]!;
+  const _tape_29 = _forward.tape[3]!;
   const _given__up_h =
     upstream.outputs?.h === undefined
       ? new FloatArray(_T * _B * 16)

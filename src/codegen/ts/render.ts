@@ -381,6 +381,7 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   addPackWeights(m);
   addForwardCore(m);
   addForward(m);
+  addReplay(m);
   addCreateState(m);
   addStep(m);
   addInvalidate(m);
@@ -511,7 +512,7 @@ function addNameLists(m: ModuleContext): void {
       { name: "_STATES", type: "ReadonlySet<string>", initializer: list(m.cell.states) },
       { name: "_OUTPUTS", type: "ReadonlySet<string>", initializer: list(m.cell.outputs) },
       { name: "_UPSTREAM", type: "ReadonlySet<string>", initializer: `new Set(["outputs", "final"])` },
-      { name: "_OPTIONS", type: "ReadonlySet<string>", initializer: `new Set(["batch", "steps", "lengths"])` },
+      { name: "_OPTIONS", type: "ReadonlySet<string>", initializer: `new Set(["batch", "steps", "lengths", "replay"])` },
     ],
   });
   m.file.addVariableStatement({
@@ -524,7 +525,7 @@ function addNameLists(m: ModuleContext): void {
       ...(m.plan.derived.length > 0 ? [{ name: "_stepAllParams", type: "_AllParams", initializer: "{} as _AllParams" }] : []),
     ],
   });
-  m.file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, docs: ["Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record."], declarations: [{ name: "_saves", initializer: "new WeakMap<object, Saved>()" }] });
+  m.file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, docs: ["Every saved object forward() returned, with a record of what it held: backward() takes no other, and reads the record."], declarations: [{ name: "_saves", initializer: "new WeakMap<object, Saved & { readonly replay: boolean }>()" }] });
 }
 
 /** Locals for the parameters the function's kernels read (products read matrices packed; a contraction reads its matrix as it is). */
@@ -596,9 +597,9 @@ function addTypes(m: ModuleContext): void {
       { name: "batch", type: "number", isReadonly: true },
       { name: "steps", type: "number", isReadonly: true },
       { name: "inputs", type: "Readonly<Inputs>", isReadonly: true, docs: ["forward()'s own copy of the inputs."] },
-      { name: "hist", type: "Readonly<States>", isReadonly: true, docs: ["Each state before every step and after the last: [steps + 1, batch, n]."] },
+      { name: "hist", type: "Readonly<States>", isReadonly: true, docs: ["Each state before every step and after the last: [steps + 1, batch, n]; at batch 1, the initial states only ([1, 1, n]): backward() replays the steps."] },
       { name: "outputs", type: "Readonly<Outputs>", isReadonly: true },
-      { name: "tape", type: "readonly FloatArray[]", isReadonly: true, docs: ["Intermediate values of every step that backward reads."] },
+      { name: "tape", type: "readonly FloatArray[]", isReadonly: true, docs: ["Intermediate values of every step that backward reads; empty at batch 1, where backward() replays the steps."] },
       { name: "lengths", type: "Int32Array | null", isReadonly: true, docs: ["Each row's length, or null when every row ran every step."] },
     ],
   });
@@ -609,6 +610,12 @@ function addTypes(m: ModuleContext): void {
       { name: "batch", type: "number", hasQuestionToken: true, docs: ["Batch rows (default 1)."] },
       { name: "steps", type: "number", hasQuestionToken: true, docs: ["Steps: needed only by a cell without inputs, else the inputs' length says."] },
       { name: "lengths", type: "ArrayLike<number>", hasQuestionToken: true, docs: ["Each row's length (1..steps), as PyTorch's pack_padded_sequence: a row's state is frozen after its last step and its outputs are 0 there. Default: every row runs every step."] },
+      {
+        name: "replay",
+        type: "boolean",
+        hasQuestionToken: true,
+        docs: ["Keep only the inputs and initial states, and have backward() run the steps again (with the params it is given): a faster forward and a smaller saved object, for a backward that costs about one forward more. Default: at batch 1 only."],
+      },
     ],
   });
   file.addInterface({ name: "ForwardResult", isExported: true, properties: [{ name: "outputs", type: "Outputs" }, { name: "final", type: "States" }, { name: "saved", type: "Saved" }] });
@@ -876,8 +883,15 @@ function addForward(m: ModuleContext): void {
       }
       w.writeLine(`_checkRows(_T + 1, _B * ${num(widest)}, "the steps");`);
       for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, ${i.static ? "" : "_T * "}_B * ${i.width}, "inputs.${field(i.name)}");`);
+      // At batch 1 (or as options.replay says) forward keeps only its inputs and the initial states, and backward
+      // replays the steps from them (_replayForward): the states' history and the tapes go to arrays reused across
+      // calls. Fresh arrays, cold in the cache, were up to a fifth of a batch-1 forward's time; a replay costs
+      // backward about one forward.
+      w.writeLine('if (options.replay !== undefined && typeof options.replay !== "boolean") throw new Error(`options.replay must be true or false, not ${String(options.replay)}`);');
+      w.writeLine("const _replay = options.replay ?? _B === 1;");
+      const slots = replaySlots(m);
       w.write("const hist: States =").block(() => {
-        for (const s of cell.states) w.writeLine(`${field(s.name)}: new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
+        for (const s of cell.states) w.writeLine(`${field(s.name)}: _replay ? _replayArray(${slots.hist(s.name)}, (_T + 1) * _B * ${stateLength(s.name)}) : new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
       });
       w.write(";");
       for (const s of cell.states) {
@@ -888,7 +902,7 @@ function addForward(m: ModuleContext): void {
         for (const o of cell.outputs) w.writeLine(`${field(o.name)}: new FloatArray(_T * _B * ${o.width}),`);
       });
       w.write(";");
-      w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
+      w.writeLine(`const tape: FloatArray[] = _replay ? [${plan.tapes.map((t, i) => `_replayArray(${slots.tape(i)}, _T * _B * ${num(t.width)})`).join(", ")}] : [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
       w.writeLine(`const _lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, _B, _T, "options.lengths");`);
       w.writeLine(`const _params = ${withDerived("params")};`);
       w.writeLine("_packWeights(_params);");
@@ -902,12 +916,66 @@ function addForward(m: ModuleContext): void {
       // Saved keeps its own copy of the inputs (a caller may reuse its buffers), and the module keeps a record of it
       // that the caller cannot reach: backward() refuses a saved object forward() did not make or that was changed
       // since, and reads only the record. (Not Object.freeze: frozen saved objects made backward 3× slower in V8.)
-      w.writeLine(`const saved: Saved = { batch: _B, steps: _T, inputs: { ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }, hist, outputs: { ...outputs }, tape, lengths: _lengths };`);
-      w.writeLine("_saves.set(saved, { ...saved, inputs: { ...saved.inputs }, hist: { ...hist }, outputs: { ...saved.outputs }, tape: [...tape] });");
+      const initialStates = `{ ${cell.states.map((s) => `${field(s.name)}: hist.${field(s.name)}.slice(0, _B * ${stateLength(s.name)})`).join(", ")} }`;
+      w.writeLine(`const saved: Saved = { batch: _B, steps: _T, inputs: { ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }, hist: _replay ? ${initialStates} : hist, outputs: { ...outputs }, tape: _replay ? [] : tape, lengths: _lengths };`);
+      w.writeLine("_saves.set(saved, { ...saved, inputs: { ...saved.inputs }, hist: { ...saved.hist }, outputs: { ...saved.outputs }, tape: [...saved.tape], replay: _replay });");
       w.writeLine("return { outputs, final, saved };");
     },
   });
 
+}
+
+/** The slots of _replayArray: each state's history, each output, each tape. */
+function replaySlots(m: ModuleContext): { hist: (state: string) => number; output: (name: string) => number; tape: (index: number) => number } {
+  const states = m.cell.states.map((s) => s.name);
+  const outputs = m.cell.outputs.map((o) => o.name);
+  return { hist: (s) => states.indexOf(s), output: (o) => states.length + outputs.indexOf(o), tape: (i) => states.length + outputs.length + i };
+}
+
+/**
+ * Batch 1's saved values: forward() keeps its inputs and the initial states, and backward() runs the steps again
+ * from them, with the parameters it is given, into arrays reused across calls (the same code on the same numbers
+ * gives the same bits as forward's run).
+ */
+function addReplay(m: ModuleContext): void {
+  const { plan, cell, file, field, stateLength, allParams } = m;
+  const slots = replaySlots(m);
+  file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "_replayArrays", type: "FloatArray[]", initializer: "[]" }] });
+  file.addFunction({
+    name: "_replayArray",
+    docs: ["A batch-1 forward's history or tape (see _replayForward): the same array while the length is the same."],
+    parameters: [{ name: "slot", type: "number" }, { name: "length", type: "number" }],
+    returnType: "FloatArray",
+    statements: (w) => {
+      w.writeLine("const kept = _replayArrays[slot];");
+      w.writeLine("if (kept !== undefined && kept.length === length) return kept;");
+      w.writeLine("return (_replayArrays[slot] = new FloatArray(length));");
+    },
+  });
+  file.addFunction({
+    name: "_replayForward",
+    docs: ["The forward pass a batch-1 saved object came from, run again from its inputs and initial states: what backward reads."],
+    parameters: [{ name: "params", type: allParams }, { name: "saved", type: "Saved" }],
+    returnType: "Saved",
+    statements: (w) => {
+      w.writeLine("const _B = saved.batch;");
+      w.writeLine("const _T = saved.steps;");
+      w.write("const hist: States =").block(() => {
+        for (const s of cell.states) w.writeLine(`${field(s.name)}: _replayArray(${slots.hist(s.name)}, (_T + 1) * _B * ${stateLength(s.name)}),`);
+      });
+      w.write(";");
+      for (const s of cell.states) w.writeLine(`hist.${field(s.name)}.set(saved.hist.${field(s.name)});`);
+      w.write("const outputs: Outputs =").block(() => {
+        for (const o of cell.outputs) w.writeLine(`${field(o.name)}: _replayArray(${slots.output(o.name)}, _T * _B * ${o.width}),`);
+      });
+      w.write(";");
+      w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t, i) => `_replayArray(${slots.tape(i)}, _T * _B * ${num(t.width)})`).join(", ")}];`);
+      w.writeLine("_packWeights(params);");
+      w.writeLine("_stepParamsOf = {};");
+      w.writeLine(`_forwardCore(_B, _T, params, saved.inputs, hist, outputs, tape, saved.lengths${stepsRead(plan.forward.step) ? ", 0" : ""});`);
+      w.writeLine("return { ...saved, hist, outputs, tape };");
+    },
+  });
 }
 
 function addCreateState(m: ModuleContext): void {
@@ -1031,17 +1099,19 @@ function addBackward(m: ModuleContext): void {
       w.writeLine(`_checkRecord(upstream, "upstream", _UPSTREAM);`);
       w.writeLine(`if (upstream.outputs !== undefined) _checkRecord(upstream.outputs, "upstream.outputs", _OUTPUTS);`);
       w.writeLine(`if (upstream.final !== undefined) _checkRecord(upstream.final, "upstream.final", _STATES);`);
+      // Before reserving backward's workspaces: the replay grows forward's, which may move the memory.
+      w.writeLine(`const _forward = _saved.replay ? _replayForward(${withDerived("params")}, _saved) : _saved;`);
       if (simd) w.writeLine("_reserveBackward(_B, _T);");
       if (backwardParams(plan) !== "params") w.writeLine(`const ${backwardParams(plan)} = _withDerived(params);`);
       paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]), backwardParams(plan));
       // What the loop and the weight gradients read of the forward pass.
       const read = new Set([...arraysRead(plan.backward.step.kernels), ...plan.groups.map((g) => g.operand.array)]);
       for (const i of cell.inputs) if (read.has(arrays.input(i.name))) w.writeLine(`const ${arrays.input(i.name)} = _saved.inputs.${field(i.name)};`);
-      for (const s of cell.states) if (read.has(arrays.hist(s.name))) w.writeLine(`const ${arrays.hist(s.name)} = _saved.hist.${field(s.name)};`);
-      for (const o of cell.outputs) if (read.has(arrays.output(o.name))) w.writeLine(`const ${arrays.output(o.name)} = _saved.outputs.${field(o.name)};`);
+      for (const s of cell.states) if (read.has(arrays.hist(s.name))) w.writeLine(`const ${arrays.hist(s.name)} = _forward.hist.${field(s.name)};`);
+      for (const o of cell.outputs) if (read.has(arrays.output(o.name))) w.writeLine(`const ${arrays.output(o.name)} = _forward.outputs.${field(o.name)};`);
       // A tape may be read by the forward alone (a per-row reduction kept for the kernels after it): declare only those the backward reads.
       plan.tapes.forEach((t, i) => {
-        if (read.has(t.array)) w.writeLine(`const ${t.array} = _saved.tape[${i}]!;`);
+        if (read.has(t.array)) w.writeLine(`const ${t.array} = _forward.tape[${i}]!;`);
       });
       for (const o of cell.outputs) {
         const n = o.width;
@@ -1129,10 +1199,11 @@ function API_DOC(precision: string): string[] {
     "API (no dependencies; arrays are flat and row-major; FloatArray is " + (precision === "f32" ? "Float32Array" : "Float64Array") + "):",
     "  sizes, and one constant per size        the sizes this module was compiled for",
     "  initParams(seed): Params                 the spec's initializers (same numbers as lstmc for the seed)",
-    "  forward(params, inputs, initial?, { batch?, lengths? }) -> { outputs, final, saved }",
+    "  forward(params, inputs, initial?, { batch?, lengths?, replay? }) -> { outputs, final, saved }",
     "      inputs [steps, batch, n] (steps = length / (batch·n)); initial states [batch, n] (default: the spec's)",
     "      lengths [batch]: each row's steps (pack_padded_sequence: frozen state and outputs 0 after them)",
     "      outputs [steps, batch, n]; final states [batch, n]; saved: what backward needs",
+    "      replay (default: batch is 1): saved keeps only the inputs and initial states, backward runs the steps again",
     "  backward(params, saved, upstream?) -> { params, inputs, initial }",
     "      upstream: { outputs?: per-step output gradients, final?: final-state gradients } (missing = zeros)",
     "  saveParams(params, metadata?) -> Uint8Array / loadParams(bytes) -> Params   safetensors files",
