@@ -121,13 +121,15 @@ describe.each(CELLS.flatMap((c) => PRECISIONS.map((p) => [c, p] as const)))("%s 
     });
     afterAll(() => pool.close());
 
+    // With replay, each shard keeps only its inputs and initial states and backward runs its steps again: the same numbers.
     test.each([
-      [1, false],
-      [9, false],
-      [13, false],
-      [9, true],
-      [13, true],
-    ])("batch %i (lengths: %s): rows exactly as one thread, parameter gradients within 1e-6", async (batch, withLengths) => {
+      [1, false, false],
+      [9, false, false],
+      [13, false, false],
+      [9, true, false],
+      [13, true, false],
+      [9, true, true],
+    ])("batch %i (lengths: %s, replay: %s): rows exactly as one thread, parameter gradients within 1e-6", async (batch, withLengths, replay) => {
       const { module } = modules.get(`${cell.name} ${precision}`)!;
       const params = module.initParams(7);
       const inputs = random(cell.inputs, STEPS * batch, precision, 1);
@@ -136,7 +138,7 @@ describe.each(CELLS.flatMap((c) => PRECISIONS.map((p) => [c, p] as const)))("%s 
       const upstream = { outputs: random({ h: cell.states.h }, STEPS * batch, precision, 3), final: random(cell.states, batch, precision, 4) };
       const want = module.forward(params, inputs, initial, options);
       const wantGrads = module.backward(params, want.saved, upstream);
-      const got = await pool.forward(params, inputs, initial, options);
+      const got = await pool.forward(params, inputs, initial, replay ? { ...options, replay } : options);
       const gotGrads = await pool.backward(params, got.saved, upstream);
       expect(got.saved.ranges).toEqual(splitRows(batch, threads));
       expect(got.outputs).toEqual(want.outputs);

@@ -19,6 +19,8 @@ export interface ForwardOptions {
   readonly batch?: number;
   readonly steps?: number;
   readonly lengths?: ArrayLike<number>;
+  /** As the module's forward takes it: each shard keeps only its inputs and initial states, and backward replays its steps. */
+  readonly replay?: boolean;
 }
 
 export interface Upstream {
