@@ -3,6 +3,8 @@
 // caller hits first, against the f32 module of specs/lstm.lstm.
 import { describe, expect, it } from "vitest";
 import { bindSizes } from "../src/ir/bind.ts";
+import { buildCell } from "../src/ir/build.ts";
+import { parseDsl } from "../src/parse/dsl.ts";
 import { loadGeneratedModule } from "../src/run/ts-engine.ts";
 import { loadSpec } from "../scripts/generate.ts";
 
@@ -47,14 +49,30 @@ describe("the generated module's entry points", () => {
     expect(() => other.backward(params, module.forward(params, x(5)).saved)).toThrow(/saved must be the saved object/);
   });
 
-  it("backward() is not fooled by inputs the caller reuses after forward()", () => {
+  // Batch 1 replays its steps from saved's inputs in backward; batch 2 keeps every step's values.
+  it.each([1, 2])("backward() is not fooled by inputs the caller reuses after forward() (batch %i)", (batch) => {
     const params = module.initParams(1);
-    const inputs = x(5);
-    const clean = module.backward(params, module.forward(params, x(5)).saved, { final: { h: new Float32Array(4).fill(1) } });
-    const { saved } = module.forward(params, inputs);
+    const inputs = x(5, batch);
+    const upstream = { final: { h: new Float32Array(4 * batch).fill(1) } };
+    const clean = module.backward(params, module.forward(params, x(5, batch), {}, { batch }).saved, upstream);
+    const { saved } = module.forward(params, inputs, {}, { batch });
     inputs.x.fill(7);
-    const got = module.backward(params, saved, { final: { h: new Float32Array(4).fill(1) } });
+    const got = module.backward(params, saved, upstream);
     expect(Array.from(got.params.W_i!)).toEqual(Array.from(clean.params.W_i!));
+  });
+
+  // A value the cell outputs and backward needs is saved where it is output: saved keeps its own copy.
+  it.each([1, 2])("backward() is not fooled by outputs the caller edits after forward() (batch %i)", async (batch) => {
+    const text = "cell out_read {\n size I = 2, H = 3\n input x[I]\n state h[H]\n param W[H, I] ~ glorot\n y = tanh(W @ x)\n h' = y * h + y\n output y = y\n}";
+    const cell = buildCell(parseDsl(text, "out_read.lstm").value!).ir!;
+    const m = (await loadGeneratedModule(cell, bindSizes(cell, {}), "f32")) as unknown as LooseModule & { forward(...args: unknown[]): { saved: unknown; outputs: Record<string, Float32Array> } };
+    const p = m.initParams(1);
+    const input = { x: new Float32Array(4 * batch * 2).map((_, i) => Math.cos(i)) };
+    const upstream = { final: { h: new Float32Array(3 * batch).fill(1) } };
+    const clean = m.backward(p, m.forward(p, input, {}, { batch }).saved, upstream);
+    const { saved, outputs } = m.forward(p, input, {}, { batch });
+    outputs.y!.fill(7);
+    expect(Array.from(m.backward(p, saved, upstream).params.W!)).toEqual(Array.from(clean.params.W!));
   });
 
   it("refuses names that are not the cell's (a typo is an error, not a silently missing array)", () => {

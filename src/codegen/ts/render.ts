@@ -917,7 +917,10 @@ function addForward(m: ModuleContext): void {
       // that the caller cannot reach: backward() refuses a saved object forward() did not make or that was changed
       // since, and reads only the record. (Not Object.freeze: frozen saved objects made backward 3× slower in V8.)
       const initialStates = `{ ${cell.states.map((s) => `${field(s.name)}: hist.${field(s.name)}.slice(0, _B * ${stateLength(s.name)})`).join(", ")} }`;
-      w.writeLine(`const saved: Saved = { batch: _B, steps: _T, inputs: { ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }, hist: _replay ? ${initialStates} : hist, outputs: { ...outputs }, tape: _replay ? [] : tape, lengths: _lengths };`);
+      // An output backward reads (a value saved where it is output) is saved's own copy: the caller may edit theirs.
+      const readOutputs = cell.outputs.filter((o) => backwardReads(plan).has(arrays.output(o.name)));
+      const savedOutputs = readOutputs.length === 0 ? "{ ...outputs }" : `_replay ? { ...outputs } : { ...outputs, ${readOutputs.map((o) => `${field(o.name)}: outputs.${field(o.name)}.slice()`).join(", ")} }`;
+      w.writeLine(`const saved: Saved = { batch: _B, steps: _T, inputs: { ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }, hist: _replay ? ${initialStates} : hist, outputs: ${savedOutputs}, tape: _replay ? [] : tape, lengths: _lengths };`);
       w.writeLine("_saves.set(saved, { ...saved, inputs: { ...saved.inputs }, hist: { ...saved.hist }, outputs: { ...saved.outputs }, tape: [...saved.tape], replay: _replay });");
       w.writeLine("return { outputs, final, saved };");
     },
@@ -1066,6 +1069,11 @@ function addPackTransposed(m: ModuleContext): void {
 
 }
 
+/** What backward's loop and weight gradients read of the forward pass. */
+function backwardReads(plan: ModulePlan): Set<string> {
+  return new Set([...arraysRead(plan.backward.step.kernels), ...plan.groups.map((g) => g.operand.array)]);
+}
+
 function addBackward(m: ModuleContext): void {
   const { plan, cell, publicParams, file, ctx, field, withDerived, simd, workspaces, stateLength } = m;
   file.addFunction({
@@ -1104,8 +1112,7 @@ function addBackward(m: ModuleContext): void {
       if (simd) w.writeLine("_reserveBackward(_B, _T);");
       if (backwardParams(plan) !== "params") w.writeLine(`const ${backwardParams(plan)} = _withDerived(params);`);
       paramLocals(w, cell, new Set([...arraysRead(plan.backward.step.kernels), ...plan.derived.flatMap((d) => d.partials.flatMap((p) => [...scalarLocals(p.expr)]))]), backwardParams(plan));
-      // What the loop and the weight gradients read of the forward pass.
-      const read = new Set([...arraysRead(plan.backward.step.kernels), ...plan.groups.map((g) => g.operand.array)]);
+      const read = backwardReads(plan);
       for (const i of cell.inputs) if (read.has(arrays.input(i.name))) w.writeLine(`const ${arrays.input(i.name)} = _saved.inputs.${field(i.name)};`);
       for (const s of cell.states) if (read.has(arrays.hist(s.name))) w.writeLine(`const ${arrays.hist(s.name)} = _forward.hist.${field(s.name)};`);
       for (const o of cell.outputs) if (read.has(arrays.output(o.name))) w.writeLine(`const ${arrays.output(o.name)} = _forward.outputs.${field(o.name)};`);
