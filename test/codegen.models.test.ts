@@ -144,6 +144,19 @@ describe("the model module's own API", () => {
     if (bad.params === "extra") params["fwd.W_z"] = new Float64Array(1);
     expect(() => module.forward(params, { x: new Float64Array(4 * 2 * 8) }, {}, { batch: 2, ...bad.options })).toThrow(message);
   });
+
+  // Backward reads the logits for the loss's gradient: the caller's are a copy (a softmax in place must not change it).
+  test("backward() is not fooled by outputs the caller edits after forward(), logits included", async () => {
+    const ir = loadLibraryModel("specs/classifier.lstm");
+    const module = await loadGeneratedModel(ir, bindModelSizes(ir, { I: 3, H: 4, K: 5 }));
+    const params = module.initParams(3);
+    const x = Float64Array.from({ length: 4 * 2 * 3 }, (_, i) => Math.sin(i));
+    const run = () => module.forward(params, { x }, {}, { batch: 2, lengths: [4, 2], targets: [1, 4] });
+    const clean = module.backward(params, run().saved);
+    const edited = run();
+    for (const values of Object.values(edited.outputs)) values.fill(7);
+    expect(module.backward(params, edited.saved)).toEqual(clean);
+  });
 });
 
 describe("the JavaScript module", () => {

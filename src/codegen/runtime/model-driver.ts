@@ -263,7 +263,8 @@ function _forwardResults(model: _Model, p: _Tensors, values: _Tensors, batch: nu
   if (model.head !== null) {
     const headRows = _headRows(model, steps, batch, lengths);
     logits = _runHead(model, p, _gather(model.head.parts, values, rows), headRows, batch, steps);
-    outputs[model.head.name] = logits;
+    // The caller's copy: backward reads saved's logits for the loss, and a caller may edit theirs (a softmax in place).
+    outputs[model.head.name] = logits.slice();
     if (targets !== null) loss = _lossAndGradient(model, logits, headRows, targets).loss;
   }
   return { outputs, loss, logits };
