@@ -13,7 +13,7 @@ const sizes = bindSizes(ir, { I: 3, H: 4 });
 /** The module as a caller from plain JavaScript sees it: anything may be passed. */
 interface LooseModule {
   initParams(seed: number): Record<string, Float32Array>;
-  forward(...args: unknown[]): { saved: unknown };
+  forward(...args: unknown[]): { saved: unknown; outputs: Record<string, Float32Array> };
   backward(...args: unknown[]): { params: Record<string, Float32Array> };
   step(...args: unknown[]): unknown;
   createState(batch?: number): Record<string, Float32Array>;
@@ -65,7 +65,7 @@ describe("the generated module's entry points", () => {
   it.each([1, 2])("backward() is not fooled by outputs the caller edits after forward() (batch %i)", async (batch) => {
     const text = "cell out_read {\n size I = 2, H = 3\n input x[I]\n state h[H]\n param W[H, I] ~ glorot\n y = tanh(W @ x)\n h' = y * h + y\n output y = y\n}";
     const cell = buildCell(parseDsl(text, "out_read.lstm").value!).ir!;
-    const m = (await loadGeneratedModule(cell, bindSizes(cell, {}), "f32")) as unknown as LooseModule & { forward(...args: unknown[]): { saved: unknown; outputs: Record<string, Float32Array> } };
+    const m = (await loadGeneratedModule(cell, bindSizes(cell, {}), "f32")) as unknown as LooseModule;
     const p = m.initParams(1);
     const input = { x: new Float32Array(4 * batch * 2).map((_, i) => Math.cos(i)) };
     const upstream = { final: { h: new Float32Array(3 * batch).fill(1) } };
