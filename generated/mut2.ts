@@ -1186,6 +1186,60 @@ function _forwardCore(
   }
 }
 
+const _replayArrays: FloatArray[] = [];
+
+/** An array of a replayed run (see _replayForward), reused across calls: the same array while the length is the same. */
+function _replayArray(slot: number, length: number): FloatArray {
+  const kept = _replayArrays[slot];
+  if (kept !== undefined && kept.length === length) return kept;
+  return (_replayArrays[slot] = new FloatArray(length));
+}
+
+/** The states' history and the tapes of T steps for B rows: fresh for saved, or reused across calls for a replay (fresh arrays, cold in the cache, were up to a fifth of a batch-1 forward's time). */
+function _runArrays(_B: number, _T: number, replay: boolean): { hist: States; tape: FloatArray[] } {
+  const hist: States = {
+    h: replay ? _replayArray(0, (_T + 1) * _B * 16) : new FloatArray((_T + 1) * _B * 16),
+  };
+  return {
+    hist,
+    tape: [
+      replay ? _replayArray(1, _T * _B * 16) : new FloatArray(_T * _B * 16),
+      replay ? _replayArray(2, _T * _B * 16) : new FloatArray(_T * _B * 16),
+      replay ? _replayArray(3, _T * _B * 16) : new FloatArray(_T * _B * 16),
+      replay ? _replayArray(4, _T * _B * 16) : new FloatArray(_T * _B * 16),
+      replay ? _replayArray(5, _T * _B * 16) : new FloatArray(_T * _B * 16),
+    ],
+  };
+}
+
+/** Runs T steps for B rows: packs the parameters' matrices (step() packs its own again after), then the steps; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T. */
+function _runSequence(
+  _B: number,
+  _T: number,
+  params: Params,
+  inputs: Inputs,
+  hist: States,
+  outputs: Outputs,
+  tape: FloatArray[],
+  lengths: Int32Array | null,
+) {
+  _packWeights(params);
+  // The packed matrices are now these parameters': step() packs its own again.
+  _stepParamsOf = {};
+  _forwardCore(_B, _T, params, inputs, hist, outputs, tape, lengths);
+}
+
+/** The forward pass a replayed saved object came from, run again from its inputs and initial states: what backward reads. */
+function _replayForward(params: Params, saved: Saved): Saved {
+  const { hist, tape } = _runArrays(saved.batch, saved.steps, true);
+  hist.h.set(saved.hist.h);
+  const outputs: Outputs = {
+    h: _replayArray(6, saved.steps * saved.batch * 16),
+  };
+  _runSequence(saved.batch, saved.steps, params, saved.inputs, hist, outputs, tape, saved.lengths);
+  return { ...saved, hist, outputs, tape };
+}
+
 /** Runs the sequence: steps = inputs' length / (batch · n). Returns per-step outputs, final states and what backward needs. */
 export function forward(
   params: Params,
@@ -1213,35 +1267,14 @@ export function forward(
   if (options.replay !== undefined && typeof options.replay !== "boolean")
     throw new Error(`options.replay must be true or false, not ${String(options.replay)}`);
   const _replay = options.replay ?? _B === 1;
-  const hist: States = {
-    h: _replay ? _replayArray(0, (_T + 1) * _B * 16) : new FloatArray((_T + 1) * _B * 16),
-  };
+  const { hist, tape } = _runArrays(_B, _T, _replay);
   if (initial.h === undefined) hist.h.fill(0, 0, _B * 16);
   else hist.h.set(_checkLength(initial.h, _B * 16, "initial.h"));
   const outputs: Outputs = {
     h: new FloatArray(_T * _B * 16),
   };
-  const tape: FloatArray[] = _replay
-    ? [
-        _replayArray(2, _T * _B * 16),
-        _replayArray(3, _T * _B * 16),
-        _replayArray(4, _T * _B * 16),
-        _replayArray(5, _T * _B * 16),
-        _replayArray(6, _T * _B * 16),
-      ]
-    : [
-        new FloatArray(_T * _B * 16),
-        new FloatArray(_T * _B * 16),
-        new FloatArray(_T * _B * 16),
-        new FloatArray(_T * _B * 16),
-        new FloatArray(_T * _B * 16),
-      ];
   const _lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, _B, _T, "options.lengths");
-  const _params = params;
-  _packWeights(_params);
-  // The packed matrices are now these parameters': step() packs its own again.
-  _stepParamsOf = {};
-  _forwardCore(_B, _T, _params, inputs, hist, outputs, tape, _lengths);
+  _runSequence(_B, _T, params, inputs, hist, outputs, tape, _lengths);
   const final: States = {
     h: hist.h.slice(_T * _B * 16),
   };
@@ -1263,39 +1296,6 @@ export function forward(
     replay: _replay,
   });
   return { outputs, final, saved };
-}
-
-const _replayArrays: FloatArray[] = [];
-
-/** A batch-1 forward's history or tape (see _replayForward): the same array while the length is the same. */
-function _replayArray(slot: number, length: number): FloatArray {
-  const kept = _replayArrays[slot];
-  if (kept !== undefined && kept.length === length) return kept;
-  return (_replayArrays[slot] = new FloatArray(length));
-}
-
-/** The forward pass a batch-1 saved object came from, run again from its inputs and initial states: what backward reads. */
-function _replayForward(params: Params, saved: Saved): Saved {
-  const _B = saved.batch;
-  const _T = saved.steps;
-  const hist: States = {
-    h: _replayArray(0, (_T + 1) * _B * 16),
-  };
-  hist.h.set(saved.hist.h);
-  const outputs: Outputs = {
-    h: _replayArray(1, _T * _B * 16),
-  };
-  const tape: FloatArray[] = [
-    _replayArray(2, _T * _B * 16),
-    _replayArray(3, _T * _B * 16),
-    _replayArray(4, _T * _B * 16),
-    _replayArray(5, _T * _B * 16),
-    _replayArray(6, _T * _B * 16),
-  ];
-  _packWeights(params);
-  _stepParamsOf = {};
-  _forwardCore(_B, _T, params, saved.inputs, hist, outputs, tape, saved.lengths);
-  return { ...saved, hist, outputs, tape };
 }
 
 /** A fresh state for step(): the spec's initial values, for `batch` rows. */

@@ -380,8 +380,8 @@ export function renderModule(plan: ModulePlan, options: RenderOptions): string {
   addNameLists(m);
   addPackWeights(m);
   addForwardCore(m);
+  addSequenceRun(m);
   addForward(m);
-  addReplay(m);
   addCreateState(m);
   addStep(m);
   addInvalidate(m);
@@ -883,17 +883,11 @@ function addForward(m: ModuleContext): void {
       }
       w.writeLine(`_checkRows(_T + 1, _B * ${num(widest)}, "the steps");`);
       for (const i of cell.inputs) w.writeLine(`_checkLength(inputs.${field(i.name)}, ${i.static ? "" : "_T * "}_B * ${i.width}, "inputs.${field(i.name)}");`);
-      // At batch 1 (or as options.replay says) forward keeps only its inputs and the initial states, and backward
-      // replays the steps from them (_replayForward): the states' history and the tapes go to arrays reused across
-      // calls. Fresh arrays, cold in the cache, were up to a fifth of a batch-1 forward's time; a replay costs
-      // backward about one forward.
+      // At batch 1 (or as options.replay says) saved keeps only the inputs and the initial states, and backward
+      // replays the steps from them (addSequenceRun); a replay costs backward about one forward.
       w.writeLine('if (options.replay !== undefined && typeof options.replay !== "boolean") throw new Error(`options.replay must be true or false, not ${String(options.replay)}`);');
       w.writeLine("const _replay = options.replay ?? _B === 1;");
-      const slots = replaySlots(m);
-      w.write("const hist: States =").block(() => {
-        for (const s of cell.states) w.writeLine(`${field(s.name)}: _replay ? _replayArray(${slots.hist(s.name)}, (_T + 1) * _B * ${stateLength(s.name)}) : new FloatArray((_T + 1) * _B * ${stateLength(s.name)}),`);
-      });
-      w.write(";");
+      w.writeLine("const { hist, tape } = _runArrays(_B, _T, _replay);");
       for (const s of cell.states) {
         w.writeLine(`if (initial.${field(s.name)} === undefined) hist.${field(s.name)}.fill(${num(s.init)}, 0, _B * ${stateLength(s.name)});`);
         w.writeLine(`else hist.${field(s.name)}.set(_checkLength(initial.${field(s.name)}, _B * ${stateLength(s.name)}, "initial.${field(s.name)}"));`);
@@ -902,13 +896,8 @@ function addForward(m: ModuleContext): void {
         for (const o of cell.outputs) w.writeLine(`${field(o.name)}: new FloatArray(_T * _B * ${o.width}),`);
       });
       w.write(";");
-      w.writeLine(`const tape: FloatArray[] = _replay ? [${plan.tapes.map((t, i) => `_replayArray(${slots.tape(i)}, _T * _B * ${num(t.width)})`).join(", ")}] : [${plan.tapes.map((t) => `new FloatArray(_T * _B * ${num(t.width)})`).join(", ")}];`);
       w.writeLine(`const _lengths = options.lengths === undefined ? null : _checkLengths(options.lengths, _B, _T, "options.lengths");`);
-      w.writeLine(`const _params = ${withDerived("params")};`);
-      w.writeLine("_packWeights(_params);");
-      w.writeLine("// The packed matrices are now these parameters': step() packs its own again.");
-      w.writeLine("_stepParamsOf = {};");
-      w.writeLine(`_forwardCore(_B, _T, _params, inputs, hist, outputs, tape, _lengths${stepsRead(plan.forward.step) ? ", 0" : ""});`);
+      w.writeLine(`_runSequence(_B, _T, ${withDerived("params")}, inputs, hist, outputs, tape, _lengths);`);
       w.write("const final: States =").block(() => {
         for (const s of cell.states) w.writeLine(`${field(s.name)}: hist.${field(s.name)}.slice(_T * _B * ${stateLength(s.name)}),`);
       });
@@ -918,7 +907,8 @@ function addForward(m: ModuleContext): void {
       // since, and reads only the record. (Not Object.freeze: frozen saved objects made backward 3× slower in V8.)
       const initialStates = `{ ${cell.states.map((s) => `${field(s.name)}: hist.${field(s.name)}.slice(0, _B * ${stateLength(s.name)})`).join(", ")} }`;
       // An output backward reads (a value saved where it is output) is saved's own copy: the caller may edit theirs.
-      const readOutputs = cell.outputs.filter((o) => backwardReads(plan).has(arrays.output(o.name)));
+      const read = backwardReads(plan);
+      const readOutputs = cell.outputs.filter((o) => read.has(arrays.output(o.name)));
       const savedOutputs = readOutputs.length === 0 ? "{ ...outputs }" : `_replay ? { ...outputs } : { ...outputs, ${readOutputs.map((o) => `${field(o.name)}: outputs.${field(o.name)}.slice()`).join(", ")} }`;
       w.writeLine(`const saved: Saved = { batch: _B, steps: _T, inputs: { ${cell.inputs.map((i) => `${field(i.name)}: inputs.${field(i.name)}.slice()`).join(", ")} }, hist: _replay ? ${initialStates} : hist, outputs: ${savedOutputs}, tape: _replay ? [] : tape, lengths: _lengths };`);
       w.writeLine("_saves.set(saved, { ...saved, inputs: { ...saved.inputs }, hist: { ...saved.hist }, outputs: { ...saved.outputs }, tape: [...saved.tape], replay: _replay });");
@@ -928,25 +918,20 @@ function addForward(m: ModuleContext): void {
 
 }
 
-/** The slots of _replayArray: each state's history, each output, each tape. */
-function replaySlots(m: ModuleContext): { hist: (state: string) => number; output: (name: string) => number; tape: (index: number) => number } {
-  const states = m.cell.states.map((s) => s.name);
-  const outputs = m.cell.outputs.map((o) => o.name);
-  return { hist: (s) => states.indexOf(s), output: (o) => states.length + outputs.indexOf(o), tape: (i) => states.length + outputs.length + i };
-}
-
 /**
- * Batch 1's saved values: forward() keeps its inputs and the initial states, and backward() runs the steps again
- * from them, with the parameters it is given, into arrays reused across calls (the same code on the same numbers
- * gives the same bits as forward's run).
+ * A sequence's run, shared by forward() and by backward()'s replay of it: its arrays (_runArrays), and the steps
+ * on packed matrices (_runSequence). A replay (at batch 1 by default) keeps only the inputs and the initial states
+ * in saved, and backward() runs the steps again from them with the parameters it is given, into arrays reused
+ * across calls (_replayForward): the same code on the same numbers gives the same bits as forward's run.
  */
-function addReplay(m: ModuleContext): void {
+function addSequenceRun(m: ModuleContext): void {
   const { plan, cell, file, field, stateLength, allParams } = m;
-  const slots = replaySlots(m);
+  // _replayArray's slots: each state's history, each tape, then each output.
+  const outputSlot = (i: number) => cell.states.length + plan.tapes.length + i;
   file.addVariableStatement({ declarationKind: VariableDeclarationKind.Const, declarations: [{ name: "_replayArrays", type: "FloatArray[]", initializer: "[]" }] });
   file.addFunction({
     name: "_replayArray",
-    docs: ["A batch-1 forward's history or tape (see _replayForward): the same array while the length is the same."],
+    docs: ["An array of a replayed run (see _replayForward), reused across calls: the same array while the length is the same."],
     parameters: [{ name: "slot", type: "number" }, { name: "length", type: "number" }],
     returnType: "FloatArray",
     statements: (w) => {
@@ -956,26 +941,53 @@ function addReplay(m: ModuleContext): void {
     },
   });
   file.addFunction({
+    name: "_runArrays",
+    docs: ["The states' history and the tapes of T steps for B rows: fresh for saved, or reused across calls for a replay (fresh arrays, cold in the cache, were up to a fifth of a batch-1 forward's time)."],
+    // Unread (and so named with a leading '_') by a cell without states or tapes.
+    parameters: [{ name: "_B", type: "number" }, { name: "_T", type: "number" }, { name: cell.states.length + plan.tapes.length > 0 ? "replay" : "_replay", type: "boolean" }],
+    returnType: "{ hist: States; tape: FloatArray[] }",
+    statements: (w) => {
+      const make = (slot: number, length: string) => `replay ? _replayArray(${slot}, ${length}) : new FloatArray(${length})`;
+      w.write("const hist: States =").block(() => {
+        cell.states.forEach((s, i) => w.writeLine(`${field(s.name)}: ${make(i, `(_T + 1) * _B * ${stateLength(s.name)}`)},`));
+      });
+      w.write(";");
+      w.writeLine(`return { hist, tape: [${plan.tapes.map((t, i) => make(cell.states.length + i, `_T * _B * ${num(t.width)}`)).join(", ")}] };`);
+    },
+  });
+  file.addFunction({
+    name: "_runSequence",
+    docs: ["Runs T steps for B rows: packs the parameters' matrices (step() packs its own again after), then the steps; hist[s] holds slot 0 (the initial state) on entry and gets slots 1..T."],
+    parameters: [
+      { name: "_B", type: "number" },
+      { name: "_T", type: "number" },
+      { name: "params", type: allParams },
+      { name: "inputs", type: "Inputs" },
+      { name: "hist", type: "States" },
+      { name: "outputs", type: "Outputs" },
+      { name: "tape", type: "FloatArray[]" },
+      { name: "lengths", type: "Int32Array | null" },
+    ],
+    statements: (w) => {
+      w.writeLine("_packWeights(params);");
+      w.writeLine("// The packed matrices are now these parameters': step() packs its own again.");
+      w.writeLine("_stepParamsOf = {};");
+      w.writeLine(`_forwardCore(_B, _T, params, inputs, hist, outputs, tape, lengths${stepsRead(plan.forward.step) ? ", 0" : ""});`);
+    },
+  });
+  file.addFunction({
     name: "_replayForward",
-    docs: ["The forward pass a batch-1 saved object came from, run again from its inputs and initial states: what backward reads."],
+    docs: ["The forward pass a replayed saved object came from, run again from its inputs and initial states: what backward reads."],
     parameters: [{ name: "params", type: allParams }, { name: "saved", type: "Saved" }],
     returnType: "Saved",
     statements: (w) => {
-      w.writeLine("const _B = saved.batch;");
-      w.writeLine("const _T = saved.steps;");
-      w.write("const hist: States =").block(() => {
-        for (const s of cell.states) w.writeLine(`${field(s.name)}: _replayArray(${slots.hist(s.name)}, (_T + 1) * _B * ${stateLength(s.name)}),`);
-      });
-      w.write(";");
+      w.writeLine("const { hist, tape } = _runArrays(saved.batch, saved.steps, true);");
       for (const s of cell.states) w.writeLine(`hist.${field(s.name)}.set(saved.hist.${field(s.name)});`);
       w.write("const outputs: Outputs =").block(() => {
-        for (const o of cell.outputs) w.writeLine(`${field(o.name)}: _replayArray(${slots.output(o.name)}, _T * _B * ${o.width}),`);
+        cell.outputs.forEach((o, i) => w.writeLine(`${field(o.name)}: _replayArray(${outputSlot(i)}, saved.steps * saved.batch * ${o.width}),`));
       });
       w.write(";");
-      w.writeLine(`const tape: FloatArray[] = [${plan.tapes.map((t, i) => `_replayArray(${slots.tape(i)}, _T * _B * ${num(t.width)})`).join(", ")}];`);
-      w.writeLine("_packWeights(params);");
-      w.writeLine("_stepParamsOf = {};");
-      w.writeLine(`_forwardCore(_B, _T, params, saved.inputs, hist, outputs, tape, saved.lengths${stepsRead(plan.forward.step) ? ", 0" : ""});`);
+      w.writeLine("_runSequence(saved.batch, saved.steps, params, saved.inputs, hist, outputs, tape, saved.lengths);");
       w.writeLine("return { ...saved, hist, outputs, tape };");
     },
   });
